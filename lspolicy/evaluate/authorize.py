@@ -1,0 +1,390 @@
+"""The decision logic over every policy layer, compiled once per policy set.
+
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+1. An explicit Deny in any applicable policy (identity, resource-based, permissions boundary,
+   session, any SCP) decides ``explicitDeny``.
+2. Every SCP level of the organization hierarchy must allow; else implicit deny.
+   https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html
+3. Within one account, an Allow in a resource-based policy or in an identity-based policy is
+   needed. A resource-based grant to an IAM user ARN or a role session ARN is not limited by an
+   implicit deny in a permissions boundary; one to a role ARN is. A grant to a session ARN is not
+   limited by the session policy; one to a user or role ARN is. A grant to the account delegates
+   to the account's identity-based policies.
+   https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+   https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
+4. A permissions boundary, when present, must allow; a session policy, when present, must allow.
+5. Across accounts, the resource-based policy and the caller's side (identity policies and its
+   boundary and session policies) must both allow.
+   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+
+Evaluating a request reads a per-action plan (statements whose Action matched, built once and
+cached), then runs precompiled predicates: no parsing or compiling on the hot path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from lspolicy.evaluate.principal import Caller, GrantKind
+from lspolicy.evaluate.statement import CompiledStatement
+from lspolicy.model.decision import Decision, DecisionName, FailedCondition, NearMiss, StatementRef
+from lspolicy.model.policy import Policy, PolicyKind
+from lspolicy.model.request import Request
+
+__all__ = ["PolicySet"]
+
+_MAX_PLANS = 65536
+
+
+def _compile(policies: Iterable[Policy]) -> tuple[CompiledStatement, ...]:
+    return tuple(CompiledStatement(p, i, s) for i, p in enumerate(policies) for s in p.statements)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The statements whose Action matches one action name, by layer."""
+
+    denies: tuple[CompiledStatement, ...]
+    identity: tuple[CompiledStatement, ...]
+    boundary: tuple[CompiledStatement, ...] | None
+    session: tuple[CompiledStatement, ...] | None
+    scps: tuple[tuple[CompiledStatement, ...], ...]
+    resource: tuple[CompiledStatement, ...] | None
+    simple: bool  # identity (+ boundary) only: the common fast path
+
+
+def _ref(st: CompiledStatement) -> StatementRef:
+    s = st.statement
+    return StatementRef(
+        policy=st.policy.source,
+        policy_kind=st.policy.kind,
+        policy_index=st.policy_index,
+        index=s.index,
+        sid=s.sid,
+        effect=s.effect,
+        span=s.span,
+    )
+
+
+def _as_policy(policy: Policy, kind: PolicyKind) -> Policy:
+    return policy if policy.kind == kind else policy.model_copy(update={"kind": kind})
+
+
+class PolicySet:
+    """Every policy that bears on a caller's requests, compiled once; evaluate many requests.
+
+    ``identity``: identity-based policies; ``boundary``: the permissions boundary (None for
+    none); ``session``: session policies (None for no session policy); ``scps``: one list of
+    SCPs per level of the organization hierarchy, root first (None for no SCPs);
+    ``resource_policy``: the resource-based policy of the resources requested;
+    ``resource_owner``: the account owning resources whose ARN names no account.
+    """
+
+    def __init__(
+        self,
+        identity: Sequence[Policy] = (),
+        *,
+        boundary: Sequence[Policy] | None = None,
+        session: Sequence[Policy] | None = None,
+        scps: Sequence[Sequence[Policy]] | None = None,
+        resource_policy: Policy | None = None,
+        resource_owner: str | None = None,
+    ) -> None:
+        self.identity = _compile(_as_policy(p, "identity") for p in identity)
+        self.boundary = (
+            None if boundary is None else _compile(_as_policy(p, "boundary") for p in boundary)
+        )
+        self.session = (
+            None if session is None else _compile(_as_policy(p, "session") for p in session)
+        )
+        self.scps = tuple(_compile(_as_policy(p, "scp") for p in level) for level in scps or ())
+        self.resource = (
+            None if resource_policy is None else _compile([_as_policy(resource_policy, "resource")])
+        )
+        self.resource_owner = _account_of_owner(resource_owner)
+        self._plans: dict[str, _Plan] = {}
+        self._callers: dict[str, Caller] = {}
+
+    # -- planning ---------------------------------------------------------------------------
+
+    def _plan(self, action: str) -> _Plan:
+        plan = self._plans.get(action)
+        if plan is not None:
+            return plan
+
+        def matching(sts: Iterable[CompiledStatement]) -> tuple[CompiledStatement, ...]:
+            return tuple(s for s in sts if s.action_match(action))
+
+        layers: list[CompiledStatement] = list(self.identity)
+        for extra in (self.boundary, self.session, self.resource):
+            if extra:
+                layers.extend(extra)
+        for level in self.scps:
+            layers.extend(level)
+        denies = tuple(s for s in matching(layers) if s.deny)
+
+        def allows(sts: Iterable[CompiledStatement]) -> tuple[CompiledStatement, ...]:
+            return tuple(s for s in matching(sts) if not s.deny)
+
+        plan = _Plan(
+            denies=denies,
+            identity=allows(self.identity),
+            boundary=None if self.boundary is None else allows(self.boundary),
+            session=None if self.session is None else allows(self.session),
+            scps=tuple(allows(level) for level in self.scps),
+            resource=None if self.resource is None else allows(self.resource),
+            simple=self.session is None and not self.scps and self.resource is None,
+        )
+        if len(self._plans) < _MAX_PLANS:
+            self._plans[action] = plan
+        return plan
+
+    def _caller(self, request: Request) -> Caller | None:
+        arn = request.caller_arn
+        if arn is None:
+            return None
+        caller = self._callers.get(arn)
+        if caller is None:
+            caller = Caller.from_arn(arn)
+            if len(self._callers) < _MAX_PLANS:
+                self._callers[arn] = caller
+        return caller
+
+    def _cross_account(self, request: Request, caller: Caller | None) -> bool:
+        if self.resource is None or caller is None or caller.account is None:
+            return False
+        owner = _account_of_arn(request.resource) or self.resource_owner
+        return owner is not None and owner != caller.account
+
+    # -- the fast path ----------------------------------------------------------------------
+
+    def is_allowed(self, request: Request) -> bool:
+        """True when the request is allowed: the decision without its explanation."""
+        plan = self._plans.get(request.action_key) or self._plan(request.action_key)
+        resource = request.resource
+        context = request.context
+        if plan.simple:
+            for st in plan.denies:
+                if st.applies(resource, context, None):
+                    return False
+            for st in plan.identity:
+                if st.applies(resource, context, None):
+                    break
+            else:
+                return False
+            if plan.boundary is not None:
+                return any(st.applies(resource, context, None) for st in plan.boundary)
+            return True
+        return self._decide(request, plan) == "allowed"
+
+    def _decide(self, request: Request, plan: _Plan) -> DecisionName:
+        caller = self._caller(request)
+        resource = request.resource
+        context = request.context
+
+        def any_applies(sts: Iterable[CompiledStatement]) -> bool:
+            return any(st.applies(resource, context, caller) for st in sts)
+
+        if any_applies(plan.denies):
+            return "explicitDeny"
+        if not all(any_applies(level) for level in plan.scps):
+            return "implicitDeny"
+        boundary_ok = plan.boundary is None or any_applies(plan.boundary)
+        session_ok = plan.session is None or any_applies(plan.session)
+        identity_ok = any_applies(plan.identity)
+        grant = self._resource_grant(plan, resource, context, caller)
+        if self._cross_account(request, caller):
+            ok = grant is not GrantKind.NONE and identity_ok and boundary_ok and session_ok
+            return "allowed" if ok else "implicitDeny"
+        return (
+            "allowed"
+            if _same_account_allows(grant, identity_ok, boundary_ok, session_ok)
+            else "implicitDeny"
+        )
+
+    def _resource_grant(
+        self,
+        plan: _Plan,
+        resource: str,
+        context: object,
+        caller: Caller | None,
+    ) -> GrantKind:
+        best = GrantKind.NONE
+        for st in plan.resource or ():
+            if st.applies(resource, context, caller):  # type: ignore[arg-type]
+                best = max(best, st.grant(caller))
+        return best
+
+    # -- the explained path -----------------------------------------------------------------
+
+    def evaluate(self, request: Request) -> Decision:
+        """The decision with the statements that decided it and, for a deny, the near misses."""
+        plan = self._plan(request.action_key)
+        caller = self._caller(request)
+        resource = request.resource
+        context = request.context
+
+        def applied(sts: Iterable[CompiledStatement]) -> list[CompiledStatement]:
+            return [st for st in sts if st.applies(resource, context, caller)]
+
+        missing = self._missing(plan, request, caller)
+        base = {"action": request.action, "resource": resource, "missing_context": missing}
+        denies = applied(plan.denies)
+        scp_ok: bool | None = None
+        if plan.scps:
+            scp_ok = all(applied(level) for level in plan.scps)
+        if denies:
+            return Decision(
+                "explicitDeny",
+                matched=tuple(_ref(s) for s in denies),
+                allowed_by_organizations=scp_ok,
+                reason="explicitly denied by " + ", ".join(_ref(s).label for s in denies),
+                **base,  # type: ignore[arg-type]
+            )
+        b_allows = None if plan.boundary is None else applied(plan.boundary)
+        s_allows = None if plan.session is None else applied(plan.session)
+        i_allows = applied(plan.identity)
+        r_allows = [] if plan.resource is None else applied(plan.resource)
+        grant = max((st.grant(caller) for st in r_allows), default=GrantKind.NONE)
+        boundary_ok = None if b_allows is None else bool(b_allows)
+        session_ok = None if s_allows is None else bool(s_allows)
+        resource_ok = None if plan.resource is None else grant is not GrantKind.NONE
+        decision = self._decide(request, plan)
+        details = {
+            "allowed_by_organizations": scp_ok,
+            "allowed_by_boundary": boundary_ok,
+            "allowed_by_session_policy": session_ok,
+            "allowed_by_resource_policy": resource_ok,
+        }
+        if decision == "allowed":
+            matched: list[CompiledStatement] = [*i_allows, *r_allows]
+            for extra in (b_allows, s_allows):
+                matched.extend(extra or ())
+            if plan.scps:
+                for level in plan.scps:
+                    matched.extend(applied(level))
+            return Decision(
+                "allowed",
+                matched=tuple(_ref(s) for s in matched),
+                reason="allowed by " + ", ".join(_ref(s).label for s in [*i_allows, *r_allows]),
+                **details,  # type: ignore[arg-type]
+                **base,  # type: ignore[arg-type]
+            )
+        reasons: list[str] = []
+        if scp_ok is False:
+            reasons.append("no service control policy allows it at every level of the organization")
+        if not i_allows and not r_allows:
+            reasons.append("no identity-based or resource-based policy allows it")
+        if boundary_ok is False:
+            reasons.append("the permissions boundary does not allow it")
+        if session_ok is False:
+            reasons.append("the session policy does not allow it")
+        if not reasons and self._cross_account(request, caller):
+            reasons.append(
+                "across accounts both the resource-based policy and the caller's policies must allow it"
+            )
+        near = self._near_misses(plan, request, caller)
+        return Decision(
+            "implicitDeny",
+            near_misses=near,
+            reason="implicitly denied: " + "; ".join(reasons or ["no policy allows it"]),
+            **details,  # type: ignore[arg-type]
+            **base,  # type: ignore[arg-type]
+        )
+
+    def _near_misses(
+        self, plan: _Plan, request: Request, caller: Caller | None
+    ) -> tuple[NearMiss, ...]:
+        out: list[NearMiss] = []
+        candidates: list[CompiledStatement] = [*plan.identity]
+        for extra in (plan.boundary, plan.session, plan.resource):
+            candidates.extend(extra or ())
+        for level in plan.scps:
+            candidates.extend(level)
+        context = request.context
+        for st in candidates:
+            tr = st.trace(request.action_key, request.resource, context, caller)
+            if tr.applies:
+                continue
+            failed = tuple(
+                FailedCondition(
+                    operator=c.condition.operator,
+                    key=c.condition.key,
+                    values=c.condition.values,
+                    actual=tuple(context[c.key]) if c.key in context else None,
+                    span=c.condition.span,
+                )
+                for c in tr.failed
+            )
+            out.append(NearMiss(_ref(st), tr.resource, tr.principal, failed))
+        # closest first: the resource matched, then fewest failed conditions
+        out.sort(
+            key=lambda n: (
+                not n.resource_matched,
+                not n.principal_matched,
+                len(n.failed_conditions),
+            )
+        )
+        return tuple(out)
+
+    def _missing(self, plan: _Plan, request: Request, caller: Caller | None) -> tuple[str, ...]:
+        """Context keys that relevant statements read and the request does not carry."""
+        seen: dict[str, str] = {}
+        groups: list[Iterable[CompiledStatement]] = [plan.denies, plan.identity]
+        for extra in (plan.boundary, plan.session, plan.resource):
+            if extra:
+                groups.append(extra)
+        groups.extend(plan.scps)
+        for group in groups:
+            for st in group:
+                for key in st.condition_keys:
+                    if key not in request.context and key not in seen:
+                        seen[key] = _original_key(st, key)
+        return tuple(seen.values())
+
+    def statements(self) -> Iterable[CompiledStatement]:
+        """Every compiled statement in every layer."""
+        yield from self.identity
+        yield from self.boundary or ()
+        yield from self.session or ()
+        yield from self.resource or ()
+        for level in self.scps:
+            yield from level
+
+
+def _original_key(st: CompiledStatement, key: str) -> str:
+    for c in st.conditions:
+        if c.key == key:
+            return c.condition.key
+        for var in (v for val in c.values for v in val.template.variables):
+            if var.key == key:
+                return var.name
+    return key
+
+
+def _same_account_allows(
+    grant: GrantKind, identity_ok: bool, boundary_ok: bool, session_ok: bool
+) -> bool:
+    if grant in (GrantKind.SESSION, GrantKind.EVERYONE):
+        return True
+    if grant is GrantKind.USER:
+        return session_ok
+    if grant is GrantKind.ROLE:
+        return boundary_ok and session_ok
+    return identity_ok and boundary_ok and session_ok
+
+
+def _account_of_arn(arn: str) -> str | None:
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[4]:
+        return parts[4]
+    return None
+
+
+def _account_of_owner(owner: str | None) -> str | None:
+    if owner is None:
+        return None
+    if owner.isdigit():
+        return owner
+    return _account_of_arn(owner)

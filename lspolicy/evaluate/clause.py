@@ -1,0 +1,181 @@
+"""A condition, compiled: does it hold for a request context?
+
+Semantics (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html):
+- several values for one key: the condition holds if any value matches (OR);
+- a key missing from the context: no match, except ``...IfExists`` (true) and negated operators
+  (true: "the right key is not present, the condition is true");
+- ``ForAnyValue``: at least one context value matches; false for a missing or empty key;
+- ``ForAllValues``: every context value matches; true for a missing or empty key;
+- negated operators under a set qualifier negate the per-value match;
+- ``Null``: ``true`` holds when the key is absent, ``false`` when it is present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from lspolicy.conditions.base import OperatorSpec, ValueType
+from lspolicy.conditions.registry import OperatorRef
+from lspolicy.glob import Token
+from lspolicy.model.policy import Condition
+from lspolicy.variables import Template, parse_template
+
+__all__ = ["CompiledCondition", "compile_condition"]
+
+Context = Mapping[str, Sequence[str]]
+
+
+@lru_cache(maxsize=2048)
+def _prepare_tokens_cached(spec_name: str, tokens: tuple[Token, ...]) -> Any:
+    from lspolicy.conditions.registry import OPERATORS
+
+    prepare = OPERATORS[spec_name].prepare_tokens
+    assert prepare is not None
+    return prepare(tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class _Value:
+    """One policy value: compiled once, or a template resolved per request."""
+
+    template: Template
+    prepared: Any  # compiled value, or None when the template has variables
+
+    def resolve(self, spec: OperatorSpec, context: Context) -> Any:
+        if self.prepared is not None:
+            return self.prepared
+        if spec.prepare_tokens is not None:
+            tokens = self.template.resolve_tokens(context)
+            if tokens is None:
+                return None
+            return _prepare_tokens_cached(spec.name, tuple(tokens))
+        text = self.template.resolve_text(context)
+        return None if text is None else spec.prepare(text)
+
+
+class CompiledCondition:
+    """One ``operator: {key: values}`` entry, ready to evaluate."""
+
+    __slots__ = (
+        "condition", "key", "negated", "qualifier", "if_exists", "spec", "values",
+        "is_null", "static", "holds",
+    )  # fmt: skip
+
+    def __init__(self, condition: Condition, ref: OperatorRef, substitute: bool) -> None:
+        self.condition = condition
+        self.key = condition.key.lower()
+        self.spec = ref.spec
+        self.negated = ref.spec.negated
+        self.qualifier = ref.qualifier
+        self.if_exists = ref.if_exists
+        self.is_null = ref.spec.value_type is ValueType.NULL
+        values: list[_Value] = []
+        for raw in condition.values:
+            template = parse_template(raw, substitute=substitute)
+            if template.is_literal:
+                if ref.spec.prepare_tokens is not None:
+                    prepared = ref.spec.prepare_tokens(template.literal_tokens())
+                else:
+                    prepared = ref.spec.prepare(template.resolve_text({}) or "")
+                if prepared is None:
+                    continue  # an invalid literal can never match (the parser reports it)
+                values.append(_Value(template, prepared))
+            else:
+                values.append(_Value(template, None))
+        self.values = tuple(values)
+        self.static = (
+            tuple(v.prepared for v in values)
+            if all(v.prepared is not None for v in values)
+            else None
+        )
+        self.holds = self._build()
+
+    @property
+    def variable_keys(self) -> tuple[str, ...]:
+        """Context keys the values refer to as policy variables (lower case)."""
+        return tuple(var.key for v in self.values for var in v.template.variables)
+
+    def _prepared(self, context: Context) -> tuple[Any, ...]:
+        if self.static is not None:
+            return self.static
+        spec = self.spec
+        out = []
+        for v in self.values:
+            p = v.resolve(spec, context)
+            if p is not None:
+                out.append(p)
+        return tuple(out)
+
+    def _build(self) -> Any:
+        key = self.key
+        test = self.spec.test
+        negated = self.negated
+        if_exists = self.if_exists
+        if self.is_null:
+            wants = tuple(bool(v.prepared) for v in self.values)
+
+            def null(context: Context) -> bool:
+                vals = context.get(key)
+                absent = vals is None or len(vals) == 0
+                return any(w == absent for w in wants)
+
+            return null
+        prepared = self._prepared
+        static = self.static
+        if self.qualifier is None:
+            if static is not None and len(static) == 1 and self.spec.name == "StringEquals":
+                only = static[0]
+
+                def string_equals(context: Context) -> bool:
+                    vals = context.get(key)
+                    if vals is None:
+                        return if_exists
+                    return only in vals
+
+                return string_equals
+
+            def plain(context: Context) -> bool:
+                vals = context.get(key)
+                if vals is None:
+                    return if_exists or negated
+                preds = prepared(context)
+                if not preds:
+                    return False  # a policy variable without a value: nothing to compare
+                matched = any(test(p, v) for v in vals for p in preds)
+                return matched != negated
+
+            return plain
+        if self.qualifier == "ForAnyValue":
+
+            def for_any(context: Context) -> bool:
+                vals = context.get(key)
+                if vals is None:
+                    return if_exists
+                preds = prepared(context)
+                if not preds:
+                    return False
+                return any(any(test(p, v) for p in preds) != negated for v in vals)
+
+            return for_any
+
+        def for_all(context: Context) -> bool:
+            vals = context.get(key)
+            if not vals:
+                return True
+            preds = prepared(context)
+            if not preds:
+                return False
+            return all(any(test(p, v) for p in preds) != negated for v in vals)
+
+        return for_all
+
+
+def compile_condition(
+    condition: Condition, ref: OperatorRef, *, substitute: bool
+) -> CompiledCondition:
+    """Compile one condition entry of a statement."""
+    return CompiledCondition(condition, ref, substitute)

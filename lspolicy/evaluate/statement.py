@@ -1,0 +1,211 @@
+"""Does a statement apply to a request? Action, resource, principal and conditions, compiled.
+
+- Action / NotAction: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
+  (case-insensitive; ``*`` and ``?`` wildcards).
+- Resource / NotResource: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
+  (ARNs are case-sensitive; ``*`` and ``?`` wildcards; policy variables in 2012-10-17 policies).
+- Condition: every operator block must hold, and within it every key (AND); values OR.
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-logic-multiple-context-keys-or-values.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from lspolicy.conditions.registry import OperatorRef, parse_operator
+from lspolicy.evaluate.clause import CompiledCondition, compile_condition
+from lspolicy.evaluate.principal import Caller, GrantKind, match_principal, not_principal_excludes
+from lspolicy.glob import Glob, Token, has_wildcard
+from lspolicy.model.policy import Policy, Statement
+from lspolicy.variables import parse_template
+
+__all__ = ["CompiledStatement", "StatementTrace", "compile_statement"]
+
+Context = Mapping[str, Sequence[str]]
+Matcher = Callable[[str, Context], bool]
+
+
+@lru_cache(maxsize=4096)
+def _glob_cached(tokens: tuple[Token, ...]) -> Glob:
+    return Glob(tokens)
+
+
+def _always(_value: str, _context: Context) -> bool:
+    return True
+
+
+def _compile_actions(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """Matcher over lower-cased action names (IAM action names are case-insensitive)."""
+    exact: set[str] = set()
+    globs: list[Glob] = []
+    for raw in patterns:
+        p = raw.lower()
+        if p == "*":
+            return lambda _a: True
+        if "*" in p or "?" in p:
+            globs.append(Glob(_tokens(p)))
+        else:
+            exact.add(p)
+    frozen = frozenset(exact)
+    if not globs:
+        return frozen.__contains__
+    gl = tuple(globs)
+    return lambda a: a in frozen or any(g(a) for g in gl)
+
+
+def _tokens(text: str) -> list[Token]:
+    from lspolicy.glob import tokens_of
+
+    return tokens_of(text)
+
+
+def _compile_resources(
+    patterns: tuple[str, ...], substitute: bool
+) -> tuple[Matcher, tuple[str, ...]]:
+    """Matcher over resource ARNs, and the context keys its policy variables read."""
+    exact: set[str] = set()
+    globs: list[Glob] = []
+    templated = []
+    keys: list[str] = []
+    for raw in patterns:
+        template = parse_template(raw, substitute=substitute)
+        if not template.is_literal:
+            templated.append(template)
+            keys.extend(v.key for v in template.variables)
+            continue
+        tokens = template.literal_tokens()
+        if not has_wildcard(tokens):
+            exact.add("".join(t for t in tokens if isinstance(t, str)))
+        elif len(tokens) == 1:  # "*"
+            return _always, ()
+        else:
+            globs.append(Glob(tokens))
+    frozen = frozenset(exact)
+    gl = tuple(globs)
+    tp = tuple(templated)
+    if not tp:
+        if not gl:
+            return (lambda r, _c: r in frozen), ()
+        return (lambda r, _c: r in frozen or any(g(r) for g in gl)), ()
+
+    def with_vars(resource: str, context: Context) -> bool:
+        if resource in frozen or any(g(resource) for g in gl):
+            return True
+        for t in tp:
+            tokens = t.resolve_tokens(context)
+            if tokens is not None and _glob_cached(tuple(tokens))(resource):
+                return True
+        return False
+
+    return with_vars, tuple(keys)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementTrace:
+    """Why a statement did or did not apply (for explanations; not on the hot path)."""
+
+    action: bool
+    resource: bool
+    principal: bool
+    failed: tuple[CompiledCondition, ...]
+    missing_keys: tuple[str, ...]
+
+    @property
+    def applies(self) -> bool:
+        return self.action and self.resource and self.principal and not self.failed
+
+
+class CompiledStatement:
+    """A statement ready to evaluate; ``policy``/``statement`` say where it came from."""
+
+    __slots__ = (
+        "policy", "policy_index", "statement", "deny", "action_match", "resource_match",
+        "conditions", "condition_keys", "principal", "not_principal", "applies",
+    )  # fmt: skip
+
+    def __init__(self, policy: Policy, policy_index: int, statement: Statement) -> None:
+        self.policy = policy
+        self.policy_index = policy_index
+        self.statement = statement
+        self.deny = statement.effect == "Deny"
+        substitute = policy.substitutes_variables
+        if statement.actions is not None:
+            self.action_match = _compile_actions(statement.actions)
+        else:
+            inner = _compile_actions(statement.not_actions or ())
+            self.action_match = lambda a: not inner(a)
+        keys: list[str] = []
+        if statement.resources is not None:
+            self.resource_match, rkeys = _compile_resources(statement.resources, substitute)
+        elif statement.not_resources is not None:
+            inner_r, rkeys = _compile_resources(statement.not_resources, substitute)
+            self.resource_match = lambda r, c: not inner_r(r, c)
+        else:  # resource-based policies may omit Resource: the policy's own resource
+            self.resource_match, rkeys = _always, ()
+        keys.extend(rkeys)
+        conds: list[CompiledCondition] = []
+        for cond in statement.conditions:
+            ref = parse_operator(cond.operator)
+            assert isinstance(ref, OperatorRef), "the parser rejects unknown operators"
+            compiled = compile_condition(cond, ref, substitute=substitute)
+            conds.append(compiled)
+            keys.append(compiled.key)
+            keys.extend(compiled.variable_keys)
+        self.conditions = tuple(conds)
+        self.condition_keys = tuple(dict.fromkeys(keys))
+        self.principal = statement.principal
+        self.not_principal = statement.not_principal
+        self.applies = self._build_applies()
+
+    def _build_applies(self) -> Callable[[str, Context, Caller | None], bool]:
+        resource_match = self.resource_match
+        holds = tuple(c.holds for c in self.conditions)
+        principal = self.principal
+        not_principal = self.not_principal
+        if principal is None and not_principal is None:
+            if not holds:
+                return lambda r, c, _caller: resource_match(r, c)
+            if len(holds) == 1:
+                only = holds[0]
+                return lambda r, c, _caller: resource_match(r, c) and only(c)
+            return lambda r, c, _caller: resource_match(r, c) and all(h(c) for h in holds)
+
+        def applies(resource: str, context: Context, caller: Caller | None) -> bool:
+            if self.grant(caller) is GrantKind.NONE:
+                return False
+            return resource_match(resource, context) and all(h(context) for h in holds)
+
+        return applies
+
+    def grant(self, caller: Caller | None) -> GrantKind:
+        """How this statement's principal element names the caller (EVERYONE when it has none)."""
+        if self.principal is not None:
+            return match_principal(self.principal, caller)
+        if self.not_principal is not None:
+            return (
+                GrantKind.NONE
+                if not_principal_excludes(self.not_principal, caller)
+                else GrantKind.EVERYONE
+            )
+        return GrantKind.EVERYONE
+
+    def trace(
+        self, action: str, resource: str, context: Context, caller: Caller | None
+    ) -> StatementTrace:
+        """Check every part separately, for an explanation."""
+        failed = tuple(c for c in self.conditions if not c.holds(context))
+        missing = tuple(k for k in self.condition_keys if k not in context)
+        return StatementTrace(
+            action=self.action_match(action),
+            resource=self.resource_match(resource, context),
+            principal=self.grant(caller) is not GrantKind.NONE,
+            failed=failed,
+            missing_keys=missing,
+        )
+
+
+def compile_statement(policy: Policy, policy_index: int, statement: Statement) -> CompiledStatement:
+    """Compile one statement of ``policy``."""
+    return CompiledStatement(policy, policy_index, statement)

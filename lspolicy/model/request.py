@@ -1,0 +1,97 @@
+"""A request to authorize: action, resource, caller and typed request context.
+
+Context keys are case-insensitive (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html):
+they are folded to lower case once, when the request is built, so evaluation is lookups.
+Every value is held as a tuple of strings; a multivalued key (a list) may have several or none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["ContextValue", "Request", "normalize_context", "to_context_string"]
+
+ContextValue = str | int | float | bool | Sequence[str | int | float | bool]
+ContextKeyType = Literal[
+    "string", "stringList", "numeric", "numericList", "boolean", "booleanList",
+    "ip", "ipList", "binary", "binaryList", "date", "dateList",
+]  # fmt: skip
+
+
+def to_context_string(value: str | int | float | bool) -> str:
+    """The string form IAM compares: booleans as ``true``/``false``, numbers in decimal."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def normalize_context(
+    context: Mapping[str, ContextValue] | None,
+) -> tuple[dict[str, tuple[str, ...]], frozenset[str], dict[str, str]]:
+    """Fold keys to lower case; values to tuples of strings; note which keys are multivalued.
+
+    Returns ``(values, multivalued_keys, original_names)``.
+    """
+    values: dict[str, tuple[str, ...]] = {}
+    multi: set[str] = set()
+    names: dict[str, str] = {}
+    for key, value in (context or {}).items():
+        lower = key.lower()
+        names.setdefault(lower, key)
+        if isinstance(value, (str, int, float, bool)):
+            values[lower] = (to_context_string(value),)
+        else:
+            multi.add(lower)
+            values[lower] = tuple(to_context_string(v) for v in value)
+    return values, frozenset(multi), names
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Request:
+    """One request: ``action`` (``service:Action``), ``resource`` ARN, and context values.
+
+    ``caller_arn`` is the principal's ARN (needed to match ``Principal`` in resource-based
+    policies; it also provides ``aws:PrincipalArn`` when the context does not).
+    """
+
+    action: str
+    resource: str
+    context: Mapping[str, tuple[str, ...]]
+    caller_arn: str | None
+    multivalued: frozenset[str]
+    key_names: Mapping[str, str] = field(repr=False)
+    action_key: str = field(repr=False)
+
+    def __init__(
+        self,
+        action: str,
+        resource: str = "*",
+        context: Mapping[str, ContextValue] | None = None,
+        *,
+        caller_arn: str | None = None,
+    ) -> None:
+        values, multi, names = normalize_context(context)
+        if caller_arn is not None and "aws:principalarn" not in values:
+            values["aws:principalarn"] = (caller_arn,)
+            names["aws:principalarn"] = "aws:PrincipalArn"
+        object.__setattr__(self, "action", action)
+        object.__setattr__(self, "resource", resource)
+        object.__setattr__(self, "context", values)
+        object.__setattr__(self, "caller_arn", caller_arn)
+        object.__setattr__(self, "multivalued", multi)
+        object.__setattr__(self, "key_names", names)
+        object.__setattr__(self, "action_key", action.lower())
+
+    def with_context(self, extra: Mapping[str, ContextValue]) -> Request:
+        """A copy with more (or replaced) context values."""
+        merged: dict[str, ContextValue] = {self.key_names[k]: v for k, v in self._items()}
+        merged.update(extra)
+        return Request(self.action, self.resource, merged, caller_arn=self.caller_arn)
+
+    def _items(self) -> Iterable[tuple[str, ContextValue]]:
+        for key, vals in self.context.items():
+            yield key, (list(vals) if key in self.multivalued else vals[0])

@@ -1,0 +1,31 @@
+"""The public API exists and answers a documented case end to end."""
+
+import lspolicy
+
+
+def test_public_api_is_exactly_all() -> None:
+    """Everything in ``__all__`` exists, and no public name escapes ``__all__``."""
+    for name in lspolicy.__all__:
+        assert hasattr(lspolicy, name), name
+    public = {n for n in vars(lspolicy) if not n.startswith("_")}
+    modules = {"errors", "evaluate", "model", "parse", "conditions", "glob", "variables", "simulate",
+               "lightsail", "cli", "strategies", "explain"}
+    assert public - modules - set(lspolicy.__all__) == set()
+
+
+def test_tag_condition_allows_only_matching_instance() -> None:
+    """https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html — "You can use
+    conditions in your IAM policies to control access to AWS resources based on the tags on
+    that resource" with ``aws:ResourceTag/key-name``."""
+    policy = lspolicy.parse_policy(
+        '{"Version": "2012-10-17", "Statement": {"Effect": "Allow",'
+        ' "Action": "lightsail:StopInstance", "Resource": "*",'
+        ' "Condition": {"StringEquals": {"aws:ResourceTag/env": "dev"}}}}'
+    )
+    rules = lspolicy.PolicySet([policy])
+    arn = "arn:aws:lightsail:us-east-1:111122223333:Instance/1a2b"
+    dev = lspolicy.Request("lightsail:StopInstance", arn, {"aws:ResourceTag/env": "dev"})
+    prod = lspolicy.Request("lightsail:StopInstance", arn, {"aws:ResourceTag/env": "prod"})
+    assert rules.evaluate(dev).decision == "allowed"
+    assert rules.evaluate(prod).decision == "implicitDeny"
+    assert rules.is_allowed(dev) and not rules.is_allowed(prod)
