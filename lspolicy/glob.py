@@ -180,7 +180,8 @@ def _compile(tokens: Sequence[Token], ignore_case: bool) -> Callable[[str], bool
         return lambda s: len(s) >= need and s.startswith(head) and s.endswith(tail)
 
     def match(s: str) -> bool:
-        s = fold(s)
+        if ignore_case:
+            s = s.lower()
         n = len(s)
         if n < need or not first.at(s, 0) or not last.at(s, n - len(last.text)):
             return False

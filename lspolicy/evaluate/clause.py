@@ -61,8 +61,16 @@ class CompiledCondition:
     """One ``operator: {key: values}`` entry, ready to evaluate."""
 
     __slots__ = (
-        "condition", "key", "negated", "qualifier", "if_exists", "spec", "values",
-        "is_null", "static", "holds",
+        "condition",
+        "holds",
+        "if_exists",
+        "is_null",
+        "key",
+        "negated",
+        "qualifier",
+        "spec",
+        "static",
+        "values",
     )  # fmt: skip
 
     def __init__(self, condition: Condition, ref: OperatorRef, substitute: bool) -> None:
@@ -110,6 +118,76 @@ class CompiledCondition:
                 out.append(p)
         return tuple(out)
 
+    def _plain_fast(self) -> Any:
+        """Specialised predicates for the common shapes (no set qualifier)."""
+        key = self.key
+        negated = self.negated
+        if_exists = self.if_exists
+        spec = self.spec
+        static = self.static
+        equality = spec.value_type is ValueType.STRING and not spec.wildcards
+        lower = spec.ignore_case
+        if static is not None and equality:
+            wanted = frozenset(static)
+
+            def equals(context: Context) -> bool:
+                vals = context.get(key)
+                if vals is None:
+                    return if_exists or negated
+                if lower:
+                    return any(v.lower() in wanted for v in vals) != negated
+                return (not wanted.isdisjoint(vals)) != negated
+
+            return equals
+        if static is not None and len(static) == 1:
+            only = static[0]
+            test = spec.test
+
+            def single(context: Context) -> bool:
+                vals = context.get(key)
+                if vals is None:
+                    return if_exists or negated
+                if len(vals) == 1:
+                    return test(only, vals[0]) != negated
+                return any(test(only, v) for v in vals) != negated
+
+            return single
+        if static is not None and static:
+            preds = static
+            test_many = spec.test
+
+            def many(context: Context) -> bool:
+                vals = context.get(key)
+                if vals is None:
+                    return if_exists or negated
+                return any(test_many(p, v) for v in vals for p in preds) != negated
+
+            return many
+        if equality and all(len(v.template.parts) == 1 for v in self.values):
+            # every value is one literal or one bare variable, e.g. "${aws:PrincipalTag/team}"
+            lits = frozenset(v.prepared for v in self.values if v.prepared is not None)
+            variables = tuple(v.template.parts[0] for v in self.values if v.prepared is None)
+
+            def with_variables(context: Context) -> bool:
+                vals = context.get(key)
+                if vals is None:
+                    return if_exists or negated
+                wanted = set(lits)
+                for var in variables:
+                    got = context.get(var.key)  # type: ignore[union-attr]
+                    if got is not None and len(got) == 1:
+                        wanted.add(got[0].lower() if lower else got[0])
+                    elif not got and var.default is not None:  # type: ignore[union-attr]
+                        wanted.add(var.default.lower() if lower else var.default)  # type: ignore[union-attr]
+                if not wanted:
+                    return False  # a policy variable without a value: nothing to compare
+                if lower:
+                    return any(v.lower() in wanted for v in vals) != negated
+                return (not wanted.isdisjoint(vals)) != negated
+
+            return with_variables
+        return None
+
     def _build(self) -> Any:
         key = self.key
         test = self.spec.test
@@ -127,16 +205,9 @@ class CompiledCondition:
         prepared = self._prepared
         static = self.static
         if self.qualifier is None:
-            if static is not None and len(static) == 1 and self.spec.name == "StringEquals":
-                only = static[0]
-
-                def string_equals(context: Context) -> bool:
-                    vals = context.get(key)
-                    if vals is None:
-                        return if_exists
-                    return only in vals
-
-                return string_equals
+            fast = self._plain_fast()
+            if fast is not None:
+                return fast
 
             def plain(context: Context) -> bool:
                 vals = context.get(key)

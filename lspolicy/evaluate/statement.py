@@ -25,6 +25,7 @@ __all__ = ["CompiledStatement", "StatementTrace", "compile_statement"]
 
 Context = Mapping[str, Sequence[str]]
 Matcher = Callable[[str, Context], bool]
+_MEMO_LIMIT = 1 << 16
 
 
 @lru_cache(maxsize=4096)
@@ -88,7 +89,18 @@ def _compile_resources(
     if not tp:
         if not gl:
             return (lambda r, _c: r in frozen), ()
-        return (lambda r, _c: r in frozen or any(g(r) for g in gl)), ()
+        # the same ARNs come back request after request: remember each verdict (bounded)
+        seen: dict[str, bool] = {}
+
+        def static(resource: str, _context: Context) -> bool:
+            hit = seen.get(resource)
+            if hit is None:
+                hit = resource in frozen or any(g(resource) for g in gl)
+                if len(seen) < _MEMO_LIMIT:
+                    seen[resource] = hit
+            return hit
+
+        return static, ()
 
     def with_vars(resource: str, context: Context) -> bool:
         if resource in frozen or any(g(resource) for g in gl):
@@ -121,8 +133,17 @@ class CompiledStatement:
     """A statement ready to evaluate; ``policy``/``statement`` say where it came from."""
 
     __slots__ = (
-        "policy", "policy_index", "statement", "deny", "action_match", "resource_match",
-        "conditions", "condition_keys", "principal", "not_principal", "applies",
+        "action_match",
+        "applies",
+        "condition_keys",
+        "conditions",
+        "deny",
+        "not_principal",
+        "policy",
+        "policy_index",
+        "principal",
+        "resource_match",
+        "statement",
     )  # fmt: skip
 
     def __init__(self, policy: Policy, policy_index: int, statement: Statement) -> None:
@@ -170,6 +191,9 @@ class CompiledStatement:
             if len(holds) == 1:
                 only = holds[0]
                 return lambda r, c, _caller: resource_match(r, c) and only(c)
+            if len(holds) == 2:
+                first, second = holds
+                return lambda r, c, _caller: resource_match(r, c) and first(c) and second(c)
             return lambda r, c, _caller: resource_match(r, c) and all(h(c) for h in holds)
 
         def applies(resource: str, context: Context, caller: Caller | None) -> bool:

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "VERSION_2008",
+    "VERSION_2012",
     "Condition",
     "Effect",
     "Policy",
@@ -19,8 +21,6 @@ __all__ = [
     "Principal",
     "SourceSpan",
     "Statement",
-    "VERSION_2008",
-    "VERSION_2012",
 ]
 
 VERSION_2012 = "2012-10-17"
