@@ -9,7 +9,7 @@ saved copy with ``--from-file``), parses those tables with the standard library'
 ``html.parser``, and writes the data file in one stable byte form (sorted keys, two-space
 indent, trailing newline), so a refresh that changes nothing changes no byte.
 
-Fields a person curates (``notes``, ``operations_without_action``,
+Fields a person curates (``notes``, ``operation_extra_actions``, ``operations_without_action``,
 ``actions_without_operation``) are not on the page: a refresh keeps them from the existing file,
 and so it keeps any action recorded with ``"provenance": "botocore-model"`` that the page does
 not (yet) list. ``--check`` reports the differences and exits 1 without writing.
@@ -47,7 +47,12 @@ DATA_PATH = (
 SAR_PROVENANCE = "service-authorization-reference"
 BOTOCORE_PROVENANCE = "botocore-model"
 # Curated by people, absent from the page: carried over from the existing file on refresh.
-CURATED_FIELDS = ("notes", "operations_without_action", "actions_without_operation")
+CURATED_FIELDS = (
+    "notes",
+    "operation_extra_actions",
+    "operations_without_action",
+    "actions_without_operation",
+)
 _PARAGRAPH_TAGS = frozenset({"p", "br", "li", "div"})
 
 

@@ -317,6 +317,7 @@ class Catalog:
         "actions_without_operation",
         "condition_keys",
         "notes",
+        "operation_extra_actions",
         "operations_without_action",
         "resource_types",
         "source",
@@ -332,6 +333,7 @@ class Catalog:
         notes: tuple[str, ...] = (),
         operations_without_action: Mapping[str, str] | None = None,
         actions_without_operation: Mapping[str, str] | None = None,
+        operation_extra_actions: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.source = source
         self.actions: Mapping[str, Action] = MappingProxyType(dict(actions))
@@ -343,6 +345,9 @@ class Catalog:
         )
         self.actions_without_operation: Mapping[str, str] = MappingProxyType(
             dict(actions_without_operation or {})
+        )
+        self.operation_extra_actions: Mapping[str, tuple[str, ...]] = MappingProxyType(
+            dict(operation_extra_actions or {})
         )
         self._by_folded_name = {name.casefold(): action for name, action in self.actions.items()}
         self._by_arn_segment = {r.arn_resource_prefix: r for r in self.resource_types.values()}
@@ -380,6 +385,14 @@ class Catalog:
         folded = _strip_prefix(name).casefold()
         close = difflib.get_close_matches(folded, list(self._by_folded_name), n=limit, cutoff=0.75)
         return tuple(self._by_folded_name[c].name for c in close)
+
+    def actions_for_operation(self, operation: str) -> tuple[Action, ...]:
+        """The actions an API call authorizes: the action of the same name (if any) and those in
+        ``operation_extra_actions`` (``CreateInstances`` -> ``CreateInstances``, ``TagResource``).
+        """
+        own = self.actions.get(operation)
+        extra = (self.actions[name] for name in self.operation_extra_actions.get(operation, ()))
+        return (*((own,) if own else ()), *extra)
 
     def actions_for_resource_type(self, resource_type: str) -> tuple[Action, ...]:
         """Actions that can be scoped to ``resource_type`` (e.g. every ``Instance`` action)."""
@@ -637,6 +650,13 @@ class _Builder:
         for name in without_operation:
             if name not in actions:
                 self.problem(f"actions_without_operation.{name}", "is not an action")
+        extra: dict[str, tuple[str, ...]] = {}
+        for operation, names in self.mapping("operation_extra_actions").items():
+            path = f"operation_extra_actions.{operation}"
+            extra[operation] = self.strings(names, path)
+            for name in extra[operation]:
+                if name not in actions or name == operation:
+                    self.problem(path, f"`{name}` is not another action")
         notes = self.strings(self.data.get("notes", []), "notes")
         if self.problems:
             raise CatalogDataError(self.problems)
@@ -648,6 +668,7 @@ class _Builder:
             notes=notes,
             operations_without_action=without_action,
             actions_without_operation=without_operation,
+            operation_extra_actions=extra,
         )
 
 

@@ -127,6 +127,28 @@ def test_condition_keys_for_create_tag_and_read_actions(catalog: Catalog) -> Non
     assert catalog.condition_key("aws:SourceIp") is None
 
 
+def test_tag_on_create_actions_also_authorize_tag_resource(catalog: Catalog) -> None:
+    """Creating with tags also authorizes lightsail:TagResource; exactly the actions that take
+    aws:RequestTag (TagResource aside) list it, including CreateContactMethod and PutAlarm.
+
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html
+    """
+    request_tagged = {
+        a.name
+        for a in catalog.actions.values()
+        if "aws:RequestTag/${TagKey}" in a.condition_keys and a.name != "TagResource"
+    }
+    assert {"CreateContactMethod", "PutAlarm", "CreateInstances"} <= request_tagged
+    assert set(catalog.operation_extra_actions) == request_tagged
+    assert all(extra == ("TagResource",) for extra in catalog.operation_extra_actions.values())
+    names = [a.name for a in catalog.actions_for_operation("CreateInstances")]
+    assert names == ["CreateInstances", "TagResource"]
+    assert [a.name for a in catalog.actions_for_operation("StopInstance")] == ["StopInstance"]
+    assert catalog.actions_for_operation("NoSuchOperation") == ()
+    put_alarm = {key.name for key in catalog.condition_keys_for("PutAlarm")}
+    assert put_alarm == {"aws:RequestTag/${TagKey}", "aws:TagKeys"}
+
+
 def test_dependent_actions_and_optional_resource_types(catalog: Catalog) -> None:
     """ExportSnapshot takes either snapshot type (neither required) and needs IAM actions too.
 
@@ -372,6 +394,7 @@ def test_bad_data_reports_every_problem() -> None:
     data["actions"]["StopInstance"]["condition_keys"] = ["aws:RequestTag/${TagKey}"]
     data["actions"]["StopInstance"]["provenance"] = "guess"
     data["resource_types"]["Instance"]["arn"] = "arn:aws:lightsail:::Instance"
+    data["operation_extra_actions"] = {"StopInstance": ["StopInstance", "TagResource"]}
     with pytest.raises(CatalogDataError) as raised:
         catalog_from_dict(data)
     paths = {problem.path for problem in raised.value.problems}
@@ -382,7 +405,9 @@ def test_bad_data_reports_every_problem() -> None:
         "actions.StopInstance.condition_keys",
         "actions.StopInstance.provenance",
         "resource_types.Instance.arn",
+        "operation_extra_actions.StopInstance",
     }
+    assert len(raised.value.problems) == 8
 
 
 def test_duplicate_json_keys_are_an_error() -> None:
@@ -511,11 +536,13 @@ def test_refresh_keeps_curated_fields() -> None:
         "notes": ["kept"],
         "operations_without_action": {"SomeOperation": "why"},
         "actions_without_operation": {},
+        "operation_extra_actions": {"CreateInstances": ["TagResource"]},
         "actions": {"NewThing": botocore_only, "GetInstance": botocore_only},
     }
     doc = script.build_document(page, retrieved="2026-01-02", previous=previous)
     assert doc["notes"] == ["kept"]
     assert doc["operations_without_action"] == {"SomeOperation": "why"}
+    assert doc["operation_extra_actions"] == {"CreateInstances": ["TagResource"]}
     assert doc["actions"]["NewThing"]["provenance"] == "botocore-model"
     assert doc["actions"]["GetInstance"]["provenance"] == "service-authorization-reference"
     assert doc["source"] == {"retrieved": "2026-01-02", "title": SAR_PAGE_TITLE, "url": SAR_URL}
