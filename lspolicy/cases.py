@@ -1,0 +1,231 @@
+"""Policy test files (``*.lspolicy-test.yaml``): principals, instances, and expected decisions.
+
+A test file sits next to the policies it exercises and names them by path, relative to itself::
+
+    principals:
+      alice:
+        arn: arn:aws:iam::111122223333:user/alice
+        tags: {team: web}
+        policies: [team-operators.json]
+        boundary: [boundary.json]          # optional permissions boundary
+    instances:
+      web-dev:
+        id: 8a831817-4d64-4fa6-913c-513a42f8eda1
+        region: us-east-1
+        account: "111122223333"
+        tags: {env: dev, team: web}
+    cases:
+      - name: alice stops her team's dev instance
+        principal: alice
+        action: lightsail:StopInstance
+        instance: web-dev
+        context: {aws:MultiFactorAuthPresent: "true"}
+        expect: allowed                    # allowed | explicitDeny | implicitDeny | denied
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lspolicy.errors import Location, PolicyParseError, Problem
+from lspolicy.evaluate.authorize import PolicySet
+from lspolicy.lightsail.context import Identity, Instance, instance_request
+from lspolicy.model.decision import Decision
+from lspolicy.model.policy import Policy, PolicyKind
+from lspolicy.model.request import Request
+from lspolicy.parse import parse_policy
+
+__all__ = ["CaseFile", "CaseResult", "LoadedCases", "load_case_file", "run_cases"]
+
+Expectation = Literal["allowed", "explicitDeny", "implicitDeny", "denied"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class PrincipalSpec(_Model):
+    """A principal and the policies attached to it (paths relative to the test file)."""
+
+    arn: str
+    tags: dict[str, str] = Field(default_factory=dict)
+    policies: list[str] = Field(default_factory=list)
+    boundary: list[str] | None = None
+
+
+class InstanceSpec(_Model):
+    """A Lightsail instance: its id, region, account and tags."""
+
+    id: str
+    region: str
+    account: str
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class CaseSpec(_Model):
+    """One request and the decision it must get."""
+
+    name: str
+    principal: str
+    action: str = "lightsail:StopInstance"
+    instance: str
+    context: dict[str, str | list[str]] = Field(default_factory=dict)
+    expect: Expectation
+
+
+class CaseFile(_Model):
+    """A whole test file."""
+
+    principals: dict[str, PrincipalSpec]
+    instances: dict[str, InstanceSpec]
+    cases: list[CaseSpec]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    """A case, the request built for it, the decision, and whether it met its expectation."""
+
+    case: CaseSpec
+    request: Request
+    decision: Decision
+
+    @property
+    def passed(self) -> bool:
+        """Whether the decision is the expected one (``denied`` accepts either deny)."""
+        if self.case.expect == "denied":
+            return not self.decision.allowed
+        return self.decision.decision == self.case.expect
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedCases:
+    """A parsed test file with its compiled policy sets and the policy texts (for quoting)."""
+
+    path: Path
+    spec: CaseFile
+    policy_sets: Mapping[str, PolicySet]
+    identities: Mapping[str, Identity]
+    instances: Mapping[str, Instance]
+    texts: Mapping[str, str]
+
+
+def _problem(path: Path, where: str, message: str) -> PolicyParseError:
+    return PolicyParseError((Problem(message, Location(str(path), where, 0, 0), code="test-file"),))
+
+
+def load_case_file(path: Path) -> LoadedCases:
+    """Read and check a test file and every policy it names; raise `PolicyParseError` on any
+    problem (unreadable file, invalid YAML, unknown names, malformed policies)."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _problem(path, "", f"cannot read the test file: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+        raise PolicyParseError(
+            (
+                Problem(
+                    f"invalid YAML: {getattr(exc, 'problem', exc)}",
+                    Location(str(path), "", line, col),
+                ),
+            )
+        ) from None
+    try:
+        spec = CaseFile.model_validate(raw)
+    except ValidationError as exc:
+        problems = tuple(
+            Problem(
+                err["msg"].lower(),
+                Location(str(path), ".".join(str(p) for p in err["loc"]), 0, 0),
+                code="test-file",
+            )
+            for err in exc.errors()
+        )
+        raise PolicyParseError(problems) from None
+    problems: list[Problem] = []
+    texts: dict[str, str] = {}
+    parsed: dict[tuple[str, PolicyKind], Policy] = {}
+
+    def policy(rel: str, kind: PolicyKind) -> Policy | None:
+        file = path.parent / rel
+        key = (str(file), kind)
+        if key in parsed:
+            return parsed[key]
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            problems.append(
+                Problem(
+                    f"cannot read policy {rel!r}: {exc.strerror}",
+                    Location(str(path), "", 0, 0),
+                    code="test-file",
+                )
+            )
+            return None
+        texts[str(file)] = text
+        try:
+            parsed[key] = parse_policy(text, source=str(file), kind=kind)
+        except PolicyParseError as exc:
+            problems.extend(exc.problems)
+            return None
+        return parsed[key]
+
+    sets: dict[str, PolicySet] = {}
+    identities: dict[str, Identity] = {}
+    for name, p in spec.principals.items():
+        identity = [policy(rel, "identity") for rel in p.policies]
+        boundary = None if p.boundary is None else [policy(rel, "boundary") for rel in p.boundary]
+        identities[name] = Identity(p.arn, p.tags)
+        if all(x is not None for x in identity) and (
+            boundary is None or all(x is not None for x in boundary)
+        ):
+            sets[name] = PolicySet(
+                [x for x in identity if x is not None],
+                boundary=None if boundary is None else [x for x in boundary if x is not None],
+            )
+    instances = {
+        name: Instance(id=i.id, region=i.region, account=i.account, name=name, tags=i.tags)
+        for name, i in spec.instances.items()
+    }
+    for n, case in enumerate(spec.cases):
+        if case.principal not in spec.principals:
+            problems.append(
+                Problem(
+                    f"case {case.name!r} names unknown principal {case.principal!r}",
+                    Location(str(path), f"cases[{n}].principal", 0, 0),
+                    code="test-file",
+                )
+            )
+        if case.instance not in spec.instances:
+            problems.append(
+                Problem(
+                    f"case {case.name!r} names unknown instance {case.instance!r}",
+                    Location(str(path), f"cases[{n}].instance", 0, 0),
+                    code="test-file",
+                )
+            )
+    if problems:
+        raise PolicyParseError(tuple(problems))
+    return LoadedCases(path, spec, sets, identities, instances, texts)
+
+
+def run_cases(loaded: LoadedCases) -> list[CaseResult]:
+    """Evaluate every case of a loaded test file."""
+    results = []
+    for case in loaded.spec.cases:
+        request = instance_request(
+            case.action,
+            loaded.instances[case.instance],
+            loaded.identities[case.principal],
+            context=case.context,
+        )
+        decision = loaded.policy_sets[case.principal].evaluate(request)
+        results.append(CaseResult(case, request, decision))
+    return results

@@ -1,0 +1,307 @@
+"""The ``lspolicy`` command: argument parsing and output formatting only.
+
+Exit codes (as ruff and pytest use them): 0 clean, 1 findings or failed cases, 2 usage error,
+unreadable or malformed input, or internal error. No stack trace reaches the user; set
+``LSPOLICY_DEBUG=1`` to see one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from lspolicy.cases import load_case_file, run_cases
+from lspolicy.errors import LspolicyError, PolicyParseError, SimulatorError
+from lspolicy.evaluate.authorize import PolicySet
+from lspolicy.explain import Style, render_text
+from lspolicy.model.policy import Policy
+from lspolicy.model.request import ContextValue, Request
+from lspolicy.parse import parse_policy
+from lspolicy.simulate import build_policy_set, simulate_custom_policy
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+TEST_SUFFIX = ".lspolicy-test.yaml"
+MAX_INPUT = 16 << 20
+
+
+class UsageError(LspolicyError):
+    """A command-line mistake: reported on stderr with exit code 2."""
+
+
+def _style(choice: str, stream: TextIO) -> Style:
+    if choice == "always":
+        return Style(color=True)
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return Style(color=False)
+    return Style(color=stream.isatty())
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read(MAX_INPUT + 1)[: MAX_INPUT + 1]
+    try:
+        p = Path(path)
+        if p.stat().st_size > MAX_INPUT:
+            raise UsageError(f"{path}: larger than {MAX_INPUT} bytes")
+        return p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+
+
+def _load_json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"{where}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg.lower()}"
+        ) from None
+
+
+# -- simulate -------------------------------------------------------------------------------
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    request = _load_json(_read(args.input), args.input)
+    response = simulate_custom_policy(request)
+    json.dump(response, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return EXIT_OK
+
+
+# -- explain --------------------------------------------------------------------------------
+
+
+def _parse_context(pairs: Sequence[str]) -> dict[str, ContextValue]:
+    out: dict[str, ContextValue] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key:
+            raise UsageError(
+                f"--context takes KEY=VALUE (KEY=a,b for a list with --list KEY), found {pair!r}"
+            )
+        out[key] = value
+    return out
+
+
+def _policies(paths: Sequence[str], kind: str, texts: dict[str, str]) -> list[Policy]:
+    out = []
+    for path in paths:
+        text = _read(path)
+        texts[path] = text
+        out.append(parse_policy(text, source=path, kind=kind))  # type: ignore[arg-type]
+    return out
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    texts: dict[str, str] = {}
+    decisions = []
+    if args.request:
+        raw = _load_json(_read(args.request), args.request)
+        if not isinstance(raw, dict):
+            raise UsageError(
+                f"{args.request}: a SimulateCustomPolicy request must be a JSON object"
+            )
+        simulate_custom_policy(raw)  # validates the whole request exactly as `simulate` does
+        policies = build_policy_set(raw)
+        for i, t in enumerate(raw.get("PolicyInputList", []), 1):
+            texts[f"PolicyInputList.{i}"] = t
+        for i, t in enumerate(raw.get("PermissionsBoundaryPolicyInputList", []) or [], 1):
+            texts[f"PermissionsBoundaryPolicyInputList.{i}"] = t
+        if raw.get("ResourcePolicy"):
+            texts["ResourcePolicy"] = raw["ResourcePolicy"]
+        from lspolicy.simulate import _context
+
+        context = _context(raw.get("ContextEntries"))
+        for action in raw["ActionNames"]:
+            for resource in raw.get("ResourceArns") or ["*"]:
+                decisions.append(
+                    policies.evaluate(
+                        Request(action, resource, context, caller_arn=raw.get("CallerArn"))
+                    )
+                )
+    else:
+        if not args.policy or not args.action:
+            raise UsageError("explain needs either --request FILE or --policy FILE... and --action")
+        identity = _policies(args.policy, "identity", texts)
+        boundary = _policies(args.boundary, "boundary", texts) if args.boundary else None
+        policies = PolicySet(identity, boundary=boundary)
+        context = _parse_context(args.context or [])
+        for key in args.list or []:
+            if key in context and isinstance(context[key], str):
+                context[key] = [v for v in str(context[key]).split(",") if v]
+        decisions.append(
+            policies.evaluate(Request(args.action, args.resource, context, caller_arn=args.caller))
+        )
+    if args.format == "json":
+        payload: Any = [d.to_dict() for d in decisions]
+        json.dump(payload[0] if len(payload) == 1 else payload, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        style = _style(args.color, sys.stdout)
+        sys.stdout.write("\n\n".join(render_text(d, texts, style=style) for d in decisions) + "\n")
+    return EXIT_OK
+
+
+# -- check ----------------------------------------------------------------------------------
+
+
+def _files(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
+    policies: list[Path] = []
+    tests: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            raise UsageError(f"{raw}: no such file or directory")
+        found = sorted(p.rglob("*")) if p.is_dir() else [p]
+        for f in found:
+            if f.name.endswith(TEST_SUFFIX):
+                tests.append(f)
+            elif f.suffix == ".json" and f.is_file():
+                policies.append(f)
+    return policies, tests
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    style = _style(args.color, sys.stdout)
+    policy_files, test_files = _files(args.paths)
+    problems = []
+    for f in policy_files:
+        try:
+            parse_policy(_read(str(f)), source=str(f))
+        except PolicyParseError as exc:
+            problems.extend(exc.problems)
+    report: dict[str, Any] = {
+        "policies": len(policy_files),
+        "problems": [p.to_dict() for p in problems],
+        "cases": [],
+    }
+    lines: list[str] = [str(p) for p in problems]
+    passed = failed = 0
+    for tf in test_files:
+        try:
+            loaded = load_case_file(tf)
+        except PolicyParseError as exc:
+            problems.extend(exc.problems)
+            lines.extend(str(p) for p in exc.problems)
+            report["problems"].extend(p.to_dict() for p in exc.problems)
+            continue
+        lines.append(style.bold(str(tf)))
+        for result in run_cases(loaded):
+            ok = result.passed
+            passed += ok
+            failed += not ok
+            mark = style.good("PASS") if ok else style.bad("FAIL")
+            lines.append(
+                f"{mark} {result.case.name}: expected {result.case.expect}, got {result.decision.decision}"
+            )
+            if args.explain or not ok:
+                body = render_text(result.decision, loaded.texts, style=style)
+                lines.extend("     " + line for line in body.splitlines())
+            report["cases"].append(
+                {
+                    "file": str(tf),
+                    "name": result.case.name,
+                    "expect": result.case.expect,
+                    "passed": ok,
+                    "decision": result.decision.to_dict(),
+                }
+            )
+    summary = (
+        f"{len(policy_files)} policies parsed, {len(problems)} problems; "
+        f"{passed} passed, {failed} failed"
+    )
+    if args.format == "json":
+        report["summary"] = {"problems": len(problems), "passed": passed, "failed": failed}
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write("\n".join([*lines, "", style.bold(summary)]) + "\n")
+    return EXIT_FINDINGS if problems or failed else EXIT_OK
+
+
+# -- entry point ----------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lspolicy", description="Policy-as-code for Amazon Lightsail access control."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    check = sub.add_parser("check", help="parse every policy and run the policy tests under PATH")
+    check.add_argument("paths", nargs="+", metavar="PATH")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument(
+        "--explain", action="store_true", help="explain every decision, not only failures"
+    )
+    check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    check.set_defaults(run=cmd_check)
+
+    simulate = sub.add_parser("simulate", help="answer an IAM SimulateCustomPolicy request (JSON)")
+    simulate.add_argument("input", metavar="INPUT.json", help="request file, or - for stdin")
+    simulate.set_defaults(run=cmd_simulate)
+
+    explain = sub.add_parser("explain", help="explain one decision")
+    explain.add_argument(
+        "--request", metavar="FILE", help="a SimulateCustomPolicy request file (or -)"
+    )
+    explain.add_argument(
+        "--policy", action="append", metavar="FILE", help="identity policy (repeatable)"
+    )
+    explain.add_argument(
+        "--boundary", action="append", metavar="FILE", help="permissions boundary policy"
+    )
+    explain.add_argument("--action", help="e.g. lightsail:StopInstance")
+    explain.add_argument("--resource", default="*", help="resource ARN (default *)")
+    explain.add_argument("--caller", help="the caller's ARN")
+    explain.add_argument(
+        "--context", action="append", metavar="KEY=VALUE", help="context value (repeatable)"
+    )
+    explain.add_argument(
+        "--list", action="append", metavar="KEY", help="treat KEY's value as a comma-separated list"
+    )
+    explain.add_argument("--format", choices=("text", "json"), default="text")
+    explain.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    explain.set_defaults(run=cmd_explain)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_ERROR if exc.code not in (0, None) else EXIT_OK
+    try:
+        return int(args.run(args))
+    except SimulatorError as exc:
+        sys.stderr.write(f"lspolicy: {exc.code}: {exc.message}\n")
+        return EXIT_ERROR
+    except LspolicyError as exc:
+        sys.stderr.write(f"lspolicy: {exc}\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # the reader went away (``| head``): not an error of ours
+        sys.stderr.close()
+        return EXIT_OK
+    except Exception as exc:  # never a stack trace to the user
+        if os.environ.get("LSPOLICY_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(f"lspolicy: internal error: {type(exc).__name__}: {exc}\n")
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""The README's Python example runs and prints what it says (docs that run)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_readme_python_example_runs_and_prints_its_comment() -> None:
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```python\n(.*?)```", text, re.S)
+    assert block is not None
+    code = block.group(1)
+    expected = re.search(r"# (allowed \[.*\])", code)
+    assert expected is not None
+    out = io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "README.md", "exec"), {})
+    finally:
+        os.chdir(cwd)
+    assert out.getvalue().strip() == expected.group(1)
+
+
+def test_readme_first_lines_are_the_two_commands() -> None:
+    lines = (ROOT / "README.md").read_text().splitlines()
+    block = lines[lines.index("```sh") + 1 : lines.index("```sh") + 3]
+    assert "lspolicy check policies/" in block[0]
+    assert "pytest" in block[1]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert block[1].strip() in ci
