@@ -27,6 +27,7 @@ from lspolicy.model.decision import Decision, FailedCondition, NearMiss, Stateme
 from lspolicy.model.policy import Condition, Policy, Principal, Statement
 from lspolicy.model.request import Request
 from lspolicy.parse import parse_policy
+from lspolicy.simulate import simulate_custom_policy
 
 __all__ = [
     "Condition",
@@ -51,10 +52,3 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
-
-
-def simulate_custom_policy(request: dict[str, object]) -> dict[str, object]:
-    """Answer an IAM ``SimulateCustomPolicy`` request (see `lspolicy.simulate`)."""
-    from lspolicy.simulate import simulate_custom_policy as run
-
-    return run(request)

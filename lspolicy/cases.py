@@ -140,7 +140,7 @@ def load_case_file(path: Path) -> LoadedCases:
     try:
         spec = CaseFile.model_validate(raw)
     except ValidationError as exc:
-        problems = tuple(
+        found = tuple(
             Problem(
                 err["msg"].lower(),
                 Location(str(path), ".".join(str(p) for p in err["loc"]), 0, 0),
@@ -148,7 +148,7 @@ def load_case_file(path: Path) -> LoadedCases:
             )
             for err in exc.errors()
         )
-        raise PolicyParseError(problems) from None
+        raise PolicyParseError(found) from None
     problems: list[Problem] = []
     texts: dict[str, str] = {}
     parsed: dict[tuple[str, PolicyKind], Policy] = {}

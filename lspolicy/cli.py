@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lspolicy.cases import load_case_file, run_cases
-from lspolicy.errors import LspolicyError, PolicyParseError, SimulatorError
+from lspolicy.errors import LspolicyError, PolicyParseError, Problem, SimulatorError
 from lspolicy.evaluate.authorize import PolicySet
 from lspolicy.explain import Style, render_text
 from lspolicy.model.policy import Policy
 from lspolicy.model.request import ContextValue, Request
 from lspolicy.parse import parse_policy
-from lspolicy.simulate import build_policy_set, simulate_custom_policy
+from lspolicy.simulate import build_policy_set, context_from_entries, simulate_custom_policy
 
 __all__ = ["main"]
 
@@ -119,9 +119,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
             texts[f"PermissionsBoundaryPolicyInputList.{i}"] = t
         if raw.get("ResourcePolicy"):
             texts["ResourcePolicy"] = raw["ResourcePolicy"]
-        from lspolicy.simulate import _context
-
-        context = _context(raw.get("ContextEntries"))
+        context = context_from_entries(raw.get("ContextEntries"))
         for action in raw["ActionNames"]:
             for resource in raw.get("ResourceArns") or ["*"]:
                 decisions.append(
@@ -174,7 +172,7 @@ def _files(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
 def cmd_check(args: argparse.Namespace) -> int:
     style = _style(args.color, sys.stdout)
     policy_files, test_files = _files(args.paths)
-    problems = []
+    problems: list[Problem] = []
     for f in policy_files:
         try:
             parse_policy(_read(str(f)), source=str(f))

@@ -44,7 +44,7 @@ def tokens_of(text: str) -> list[Token]:
     out: list[Token] = []
     buf: list[str] = []
     for ch in text:
-        if ch == "*" or ch == "?":
+        if ch in "*?":
             if buf:
                 out.append("".join(buf))
                 buf.clear()

@@ -25,7 +25,7 @@ from lspolicy.model.policy import Policy, PolicyKind
 from lspolicy.model.request import ContextValue, Request
 from lspolicy.parse import parse_policy
 
-__all__ = ["build_policy_set", "simulate_custom_policy"]
+__all__ = ["build_policy_set", "context_from_entries", "simulate_custom_policy"]
 
 # https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulateCustomPolicy.html
 MAX_POLICY_CHARS = 131072
@@ -74,7 +74,8 @@ def _parse(text: str, source: str, kind: PolicyKind) -> Policy:
         raise MalformedPolicyDocumentError(str(exc), exc.problems) from None
 
 
-def _context(entries: object) -> dict[str, ContextValue]:
+def context_from_entries(entries: object) -> dict[str, ContextValue]:
+    """The request context from ``ContextEntries``, typed and checked as IAM checks them."""
     if entries is None:
         return {}
     if not isinstance(entries, list):
@@ -209,7 +210,7 @@ def simulate_custom_policy(request: Mapping[str, Any]) -> dict[str, Any]:
     caller = _string(request, "CallerArn")
     if request.get("ResourcePolicy") is not None and caller is None:
         raise InvalidInputError("CallerArn is required when ResourcePolicy is given")
-    context = _context(request.get("ContextEntries"))
+    context = context_from_entries(request.get("ContextEntries"))
     policies = build_policy_set(request)
     max_items = request.get("MaxItems", MAX_ITEMS)
     if (

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from lspolicy.glob import Token
@@ -15,7 +15,7 @@ from lspolicy.glob import Token
 __all__ = ["OperatorSpec", "Prepare", "PrepareTokens", "Test", "ValueType"]
 
 
-class ValueType(str, Enum):
+class ValueType(StrEnum):
     """The type an operator reads its values as (the simulator's ``ContextKeyType`` families)."""
 
     STRING = "string"

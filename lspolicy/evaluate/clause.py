@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from lspolicy.conditions.base import OperatorSpec, ValueType
-from lspolicy.conditions.registry import OperatorRef
+from lspolicy.conditions.registry import OPERATORS, OperatorRef
 from lspolicy.glob import Token
 from lspolicy.model.policy import Condition
 from lspolicy.variables import Template, parse_template
@@ -31,8 +31,6 @@ Context = Mapping[str, Sequence[str]]
 
 @lru_cache(maxsize=2048)
 def _prepare_tokens_cached(spec_name: str, tokens: tuple[Token, ...]) -> Any:
-    from lspolicy.conditions.registry import OPERATORS
-
     prepare = OPERATORS[spec_name].prepare_tokens
     assert prepare is not None
     return prepare(tokens)
@@ -203,7 +201,6 @@ class CompiledCondition:
 
             return null
         prepared = self._prepared
-        static = self.static
         if self.qualifier is None:
             fast = self._plain_fast()
             if fast is not None:

@@ -17,7 +17,7 @@ from functools import lru_cache
 from lspolicy.conditions.registry import OperatorRef, parse_operator
 from lspolicy.evaluate.clause import CompiledCondition, compile_condition
 from lspolicy.evaluate.principal import Caller, GrantKind, match_principal, not_principal_excludes
-from lspolicy.glob import Glob, Token, has_wildcard
+from lspolicy.glob import Glob, Token, has_wildcard, tokens_of
 from lspolicy.model.policy import Policy, Statement
 from lspolicy.variables import parse_template
 
@@ -57,8 +57,6 @@ def _compile_actions(patterns: tuple[str, ...]) -> Callable[[str], bool]:
 
 
 def _tokens(text: str) -> list[Token]:
-    from lspolicy.glob import tokens_of
-
     return tokens_of(text)
 
 

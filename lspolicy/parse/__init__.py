@@ -49,8 +49,8 @@ def parse_policy(
         )
     text = document.lstrip("\ufeff")
     try:
-        loaded: LoadedJson = load_json(text)
+        parsed: LoadedJson = load_json(text)
     except JsonSyntaxError as exc:
         where = Location(source, format_path(exc.path), exc.line, exc.column)
         raise PolicyParseError((Problem(f"invalid JSON: {exc.message}", where),)) from None
-    return build_policy(loaded, source=source, kind=kind, text=text, max_size=max_size)
+    return build_policy(parsed, source=source, kind=kind, text=text, max_size=max_size)

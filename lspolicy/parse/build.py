@@ -186,7 +186,7 @@ class _Builder:
         return tuple(out)
 
     def check_values(self, name: str, prepare: object, values: list[str], path: JsonPath) -> None:
-        if name.startswith("String") or name.startswith("Arn"):
+        if name.startswith(("String", "Arn")):
             return
         assert callable(prepare)
         for v in values:

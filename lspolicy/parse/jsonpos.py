@@ -13,12 +13,14 @@ import json
 import json.decoder
 import json.scanner
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["JsonPath", "JsonSyntaxError", "LoadedJson", "Span", "format_path", "load_json"]
 
 JsonPath = tuple[str | int, ...]
 
 _NUMBER = json.scanner.NUMBER_RE
+_scanstring: Any = json.decoder.scanstring  # type: ignore[attr-defined]
 _WS = " \t\n\r"
 _MAX_DEPTH = 64
 
@@ -125,7 +127,8 @@ class _Scanner:
 
     def string(self, i: int, path: JsonPath) -> tuple[str, int]:
         try:
-            return json.decoder.scanstring(self.text, i + 1, True)
+            text, end = _scanstring(self.text, i + 1, True)
+            return str(text), int(end)
         except json.JSONDecodeError as exc:
             raise self.fail(exc.msg.lower(), exc.pos, path) from None
 

@@ -8,8 +8,20 @@ def test_public_api_is_exactly_all() -> None:
     for name in lspolicy.__all__:
         assert hasattr(lspolicy, name), name
     public = {n for n in vars(lspolicy) if not n.startswith("_")}
-    modules = {"errors", "evaluate", "model", "parse", "conditions", "glob", "variables", "simulate",
-               "lightsail", "cli", "strategies", "explain"}
+    modules = {
+        "errors",
+        "evaluate",
+        "model",
+        "parse",
+        "conditions",
+        "glob",
+        "variables",
+        "simulate",
+        "lightsail",
+        "cli",
+        "strategies",
+        "explain",
+    }
     assert public - modules - set(lspolicy.__all__) == set()
 
 
