@@ -24,6 +24,9 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
+from lspolicy.errors import LspolicyError
+from lspolicy.glob import Glob, tokens_of
+
 __all__ = [
     "ACCESS_LEVELS",
     "PROVENANCES",
@@ -81,7 +84,7 @@ class DataProblem:
         return f"{self.path}: {self.message}"
 
 
-class CatalogDataError(ValueError):
+class CatalogDataError(LspolicyError, ValueError):
     """The Lightsail data file is malformed; ``problems`` lists every problem found."""
 
     def __init__(self, problems: Iterable[DataProblem]) -> None:
@@ -90,7 +93,7 @@ class CatalogDataError(ValueError):
         super().__init__(f"the lightsail data file has {len(self.problems)} problem(s):\n{lines}")
 
 
-class UnknownActionError(LookupError):
+class UnknownActionError(LspolicyError, LookupError):
     """An action name that Lightsail does not define; ``hint`` suggests close names."""
 
     def __init__(self, name: str, suggestions: tuple[str, ...]) -> None:
@@ -104,7 +107,7 @@ class UnknownActionError(LookupError):
         super().__init__(f"unknown lightsail action `{name}`")
 
 
-class UnknownResourceTypeError(LookupError):
+class UnknownResourceTypeError(LspolicyError, LookupError):
     """A resource type name that Lightsail does not define."""
 
     def __init__(self, name: str) -> None:
@@ -236,62 +239,27 @@ class LightsailArn:
 # --------------------------------------------------------------------------- wildcards
 
 
-def _segment_at(text: str, start: int, segment: str) -> bool:
-    """Whether ``segment`` (where ``?`` is any one character) matches ``text`` at ``start``."""
-    if start + len(segment) > len(text):
-        return False
-    return all(
-        s in ("?", t) for s, t in zip(segment, text[start : start + len(segment)], strict=False)
-    )
-
-
-def _find_segment(text: str, segment: str, start: int, end: int) -> int:
-    """Leftmost index in ``text[start:end]`` where ``segment`` matches, or -1."""
-    if "?" not in segment:
-        return text.find(segment, start, end)
-    for index in range(start, end - len(segment) + 1):
-        if _segment_at(text, index, segment):
-            return index
-    return -1
-
-
 @dataclass(frozen=True, slots=True)
 class ActionPattern:
     """A compiled IAM action pattern (``*`` any run, ``?`` any one character), case-insensitive.
 
-    Matching splits the pattern at ``*`` and places each piece at its leftmost possible spot,
-    which is exact for this wildcard language and never backtracks: time is bounded by
-    (text length x pattern length), whatever the pattern
+    Matching is `lspolicy.glob`'s linear piece search, the same matcher the evaluator uses, so
+    the catalog and the engine can never disagree about which actions a pattern covers
     (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html).
     """
 
     pattern: str
-    segments: tuple[str, ...]
+    glob: Glob
 
     def matches(self, action: str) -> bool:
         """Whether ``action`` (a full name such as ``lightsail:StopInstance``) matches."""
-        text = action.casefold()
-        segments = self.segments
-        if len(segments) == 1:
-            return len(text) == len(segments[0]) and _segment_at(text, 0, segments[0])
-        first, *middle, last = segments
-        if len(text) < len(first) + len(last):
-            return False
-        if not _segment_at(text, 0, first) or not _segment_at(text, len(text) - len(last), last):
-            return False
-        position, end = len(first), len(text) - len(last)
-        for segment in middle:
-            found = _find_segment(text, segment, position, end)
-            if found < 0:
-                return False
-            position = found + len(segment)
-        return True
+        return self.glob(action.lower())
 
 
 @functools.lru_cache(maxsize=4096)
 def compile_action_pattern(pattern: str) -> ActionPattern:
     """Compile an action pattern once; repeated patterns come from a cache."""
-    return ActionPattern(pattern=pattern, segments=tuple(pattern.casefold().split("*")))
+    return ActionPattern(pattern=pattern, glob=Glob(tokens_of(pattern.lower())))
 
 
 # --------------------------------------------------------------------------- the catalog
