@@ -189,6 +189,18 @@ def _result(decision: Decision, policies: PolicySet) -> dict[str, Any]:
         out["EvalDecisionDetails"] = {
             "ResourcePolicy": "allowed" if decision.allowed_by_resource_policy else "implicitDeny"
         }
+    if decision.resource != "*":
+        # IAM reports per-resource detail here when ResourceArns names resources
+        specific: dict[str, Any] = {
+            "EvalResourceName": decision.resource,
+            "EvalResourceDecision": decision.decision,
+            "MatchedStatements": out["MatchedStatements"],
+            "MissingContextValues": out["MissingContextValues"],
+        }
+        for key in ("EvalDecisionDetails", "PermissionsBoundaryDecisionDetail"):
+            if key in out:
+                specific[key] = out[key]
+        out["ResourceSpecificResults"] = [specific]
     return out
 
 
