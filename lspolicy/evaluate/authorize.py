@@ -103,6 +103,9 @@ class PolicySet:
             None if resource_policy is None else _compile([_as_policy(resource_policy, "resource")])
         )
         self.resource_owner = _account_of_owner(resource_owner)
+        if self.boundary is not None:
+            for st in self.resource or ():
+                st.boundary_present = True
         self._plans: dict[str, _Plan] = {}
         self._callers: dict[str, Caller] = {}
 
@@ -151,11 +154,11 @@ class PolicySet:
                 self._callers[arn] = caller
         return caller
 
-    def _cross_account(self, request: Request, caller: Caller | None) -> bool:
-        if self.resource is None or caller is None or caller.account is None:
-            return False
-        owner = _account_of_arn(request.resource) or self.resource_owner
-        return owner is not None and owner != caller.account
+    def _cross_account(self, request: Request) -> bool:
+        """The resource belongs to another account than the caller's (both must be known)."""
+        owner = request.resource_account or self.resource_owner
+        caller = request.caller_account
+        return owner is not None and caller is not None and owner != caller
 
     # -- the fast path ----------------------------------------------------------------------
 
@@ -165,6 +168,10 @@ class PolicySet:
         resource = request.resource
         context = request.context
         if plan.simple:
+            if request.caller_arn is not None and (
+                request.caller_is_root or self._cross_account(request)
+            ):
+                return self._decide(request, plan) == "allowed"
             for st in plan.denies:
                 if st.applies(resource, context, None):
                     return False
@@ -190,11 +197,15 @@ class PolicySet:
             return "explicitDeny"
         if not all(any_applies(level) for level in plan.scps):
             return "implicitDeny"
+        grant = self._resource_grant(plan, resource, context, caller)
+        if request.caller_is_root and not self._cross_account(request):
+            # "all requests are implicitly denied with the exception of the AWS account root
+            # user, which has full access": only explicit denies and SCPs limit it
+            return "allowed"
         boundary_ok = plan.boundary is None or any_applies(plan.boundary)
         session_ok = plan.session is None or any_applies(plan.session)
         identity_ok = any_applies(plan.identity)
-        grant = self._resource_grant(plan, resource, context, caller)
-        if self._cross_account(request, caller):
+        if self._cross_account(request):
             ok = grant is not GrantKind.NONE and identity_ok and boundary_ok and session_ok
             return "allowed" if ok else "implicitDeny"
         return (
@@ -280,7 +291,7 @@ class PolicySet:
             reasons.append("the permissions boundary does not allow it")
         if session_ok is False:
             reasons.append("the session policy does not allow it")
-        if not reasons and self._cross_account(request, caller):
+        if not reasons and self._cross_account(request):
             reasons.append(
                 "across accounts both the resource-based policy and the caller's policies must allow it"
             )

@@ -6,7 +6,11 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-si
 - a key missing from the context: no match, except ``...IfExists`` (true) and negated operators
   (true: "the right key is not present, the condition is true");
 - ``ForAnyValue``: at least one context value matches; false for a missing or empty key;
-- ``ForAllValues``: every context value matches; true for a missing or empty key;
+- ``ForAllValues``: every context value matches; true for a missing or empty key, or one whose
+  value is the empty string (a "null dataset");
+- a policy variable without a value (and no default) matches nothing, so positive operators
+  fail on it and negated operators succeed
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html);
 - negated operators under a set qualifier negate the per-value match;
 - ``Null``: ``true`` holds when the key is absent, ``false`` when it is present.
 """
@@ -27,6 +31,8 @@ from lspolicy.variables import Template, parse_template
 __all__ = ["CompiledCondition", "compile_condition"]
 
 Context = Mapping[str, Sequence[str]]
+_NULL_SET = ("",)
+"""A key whose value "resolves to a null dataset, such as an empty string" (ForAllValues)."""
 
 
 @lru_cache(maxsize=2048)
@@ -177,8 +183,6 @@ class CompiledCondition:
                         wanted.add(got[0].lower() if lower else got[0])
                     elif not got and var.default is not None:  # type: ignore[union-attr]
                         wanted.add(var.default.lower() if lower else var.default)  # type: ignore[union-attr]
-                if not wanted:
-                    return False  # a policy variable without a value: nothing to compare
                 if lower:
                     return any(v.lower() in wanted for v in vals) != negated
                 return (not wanted.isdisjoint(vals)) != negated
@@ -210,9 +214,9 @@ class CompiledCondition:
                 vals = context.get(key)
                 if vals is None:
                     return if_exists or negated
+                # a policy variable without a value drops out: nothing equals it, and negated
+                # operators match it ("Inverted condition operators ... match against a null value")
                 preds = prepared(context)
-                if not preds:
-                    return False  # a policy variable without a value: nothing to compare
                 matched = any(test(p, v) for v in vals for p in preds)
                 return matched != negated
 
@@ -223,20 +227,18 @@ class CompiledCondition:
                 vals = context.get(key)
                 if vals is None:
                     return if_exists
-                preds = prepared(context)
-                if not preds:
+                if not vals or vals == _NULL_SET:
                     return False
+                preds = prepared(context)
                 return any(any(test(p, v) for p in preds) != negated for v in vals)
 
             return for_any
 
         def for_all(context: Context) -> bool:
             vals = context.get(key)
-            if not vals:
+            if not vals or vals == _NULL_SET:
                 return True
             preds = prepared(context)
-            if not preds:
-                return False
             return all(any(test(p, v) for p in preds) != negated for v in vals)
 
         return for_all

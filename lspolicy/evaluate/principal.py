@@ -78,7 +78,7 @@ def _entry_kind(value: str, caller: Caller) -> GrantKind:
     if parts[2] == "iam" and resource == "root":
         return GrantKind.ACCOUNT
     if value == caller.arn:
-        if caller.kind == "assumed-role":
+        if caller.kind in ("assumed-role", "federated-user"):
             return GrantKind.SESSION
         if caller.kind == "user":
             return GrantKind.USER

@@ -3,7 +3,9 @@
 - Action / NotAction: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
   (case-insensitive; ``*`` and ``?`` wildcards).
 - Resource / NotResource: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
-  (ARNs are case-sensitive; ``*`` and ``?`` wildcards; policy variables in 2012-10-17 policies).
+  (ARNs are case-sensitive; ``*`` and ``?`` within a segment, a segment's trailing ``*`` may span
+  colons (`lspolicy.evaluate.resource`); policy variables in 2012-10-17 policies; a variable
+  without a value makes its entry match nothing).
 - Condition: every operator block must hold, and within it every key (AND); values OR.
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-logic-multiple-context-keys-or-values.html
 """
@@ -17,7 +19,8 @@ from functools import lru_cache
 from lspolicy.conditions.registry import OperatorRef, parse_operator
 from lspolicy.evaluate.clause import CompiledCondition, compile_condition
 from lspolicy.evaluate.principal import Caller, GrantKind, match_principal, not_principal_excludes
-from lspolicy.glob import Glob, Token, has_wildcard, tokens_of
+from lspolicy.evaluate.resource import ResourcePattern, compile_resource_pattern
+from lspolicy.glob import STAR, Glob, Token, has_wildcard, tokens_of
 from lspolicy.model.policy import Policy, Statement
 from lspolicy.variables import parse_template
 
@@ -29,8 +32,8 @@ _MEMO_LIMIT = 1 << 16
 
 
 @lru_cache(maxsize=4096)
-def _glob_cached(tokens: tuple[Token, ...]) -> Glob:
-    return Glob(tokens)
+def _resource_cached(tokens: tuple[Token, ...]) -> ResourcePattern:
+    return compile_resource_pattern(tokens)
 
 
 def _always(_value: str, _context: Context) -> bool:
@@ -65,7 +68,7 @@ def _compile_resources(
 ) -> tuple[Matcher, tuple[str, ...]]:
     """Matcher over resource ARNs, and the context keys its policy variables read."""
     exact: set[str] = set()
-    globs: list[Glob] = []
+    globs: list[ResourcePattern] = []
     templated = []
     keys: list[str] = []
     for raw in patterns:
@@ -77,10 +80,10 @@ def _compile_resources(
         tokens = template.literal_tokens()
         if not has_wildcard(tokens):
             exact.add("".join(t for t in tokens if isinstance(t, str)))
-        elif len(tokens) == 1:  # "*"
+        elif len(tokens) == 1 and tokens[0] is STAR:  # "*"
             return _always, ()
         else:
-            globs.append(Glob(tokens))
+            globs.append(compile_resource_pattern(tokens))
     frozen = frozenset(exact)
     gl = tuple(globs)
     tp = tuple(templated)
@@ -105,7 +108,7 @@ def _compile_resources(
             return True
         for t in tp:
             tokens = t.resolve_tokens(context)
-            if tokens is not None and _glob_cached(tuple(tokens))(resource):
+            if tokens is not None and _resource_cached(tuple(tokens))(resource):
                 return True
         return False
 
@@ -133,6 +136,7 @@ class CompiledStatement:
     __slots__ = (
         "action_match",
         "applies",
+        "boundary_present",
         "condition_keys",
         "conditions",
         "deny",
@@ -176,6 +180,7 @@ class CompiledStatement:
         self.condition_keys = tuple(dict.fromkeys(keys))
         self.principal = statement.principal
         self.not_principal = statement.not_principal
+        self.boundary_present = False
         self.applies = self._build_applies()
 
     def _build_applies(self) -> Callable[[str, Context, Caller | None], bool]:
@@ -206,6 +211,11 @@ class CompiledStatement:
         if self.principal is not None:
             return match_principal(self.principal, caller)
         if self.not_principal is not None:
+            if self.deny and self.boundary_present:
+                # "will always deny any IAM principal that has a permissions boundary policy
+                # attached, regardless of the values specified in the NotPrincipal element"
+                # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
+                return GrantKind.EVERYONE
             return (
                 GrantKind.NONE
                 if not_principal_excludes(self.not_principal, caller)

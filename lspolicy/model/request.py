@@ -29,6 +29,13 @@ def to_context_string(value: str | int | float | bool) -> str:
     return str(value)
 
 
+def _account(arn: str) -> str | None:
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[4]:
+        return parts[4]
+    return None
+
+
 def normalize_context(
     context: Mapping[str, ContextValue] | None,
 ) -> tuple[dict[str, tuple[str, ...]], frozenset[str], dict[str, str]]:
@@ -65,6 +72,9 @@ class Request:
     multivalued: frozenset[str]
     key_names: Mapping[str, str] = field(repr=False)
     action_key: str = field(repr=False)
+    caller_account: str | None = field(repr=False)
+    resource_account: str | None = field(repr=False)
+    caller_is_root: bool = field(repr=False)
 
     def __init__(
         self,
@@ -85,6 +95,14 @@ class Request:
         object.__setattr__(self, "multivalued", multi)
         object.__setattr__(self, "key_names", names)
         object.__setattr__(self, "action_key", action.lower())
+        object.__setattr__(self, "caller_account", _account(caller_arn) if caller_arn else None)
+        object.__setattr__(self, "resource_account", _account(resource))
+        root = (
+            caller_arn is not None
+            and caller_arn.startswith("arn:")
+            and caller_arn.endswith(":root")
+        )
+        object.__setattr__(self, "caller_is_root", root)
 
     def with_context(self, extra: Mapping[str, ContextValue]) -> Request:
         """A copy with more (or replaced) context values."""

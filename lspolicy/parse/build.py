@@ -113,11 +113,11 @@ class _Builder:
                 "'arn:aws:lightsail:us-east-1:111122223333:Instance/<id>'",
             )
             return
-        if value.count(":") < 5:
+        if value.count(":") < 5 and not value.endswith("*"):
             self.problem(
                 path,
                 f"resource {value!r} is not a complete ARN: it needs six colon-separated parts "
-                "(arn:partition:service:region:account:resource)",
+                "(arn:partition:service:region:account:resource), or to end with '*'",
             )
 
     def principal(self, value: object, path: JsonPath) -> Principal | None:
