@@ -158,7 +158,12 @@ def _compile(tokens: Sequence[Token], ignore_case: bool) -> Callable[[str], bool
                 return lambda s: s.lower() == lit
             return lit.__eq__
         n = len(only.text)
-        return lambda s: len(s) == n and only.at(fold(s), 0)
+
+        def one_piece(s: str) -> bool:
+            s = fold(s)  # fold first: lower-casing can change the length ('İ' -> 'i̇')
+            return len(s) == n and only.at(s, 0)
+
+        return one_piece
     first, last, middle = pieces[0], pieces[-1], pieces[1:-1]
     need = sum(len(p.text) for p in pieces)
     if not middle and not first.holes and not last.holes:
@@ -174,9 +179,12 @@ def _compile(tokens: Sequence[Token], ignore_case: bool) -> Callable[[str], bool
                 return lambda s: s.lower().endswith(tail)
             return lambda s: s.endswith(tail)
         if ignore_case:
-            return lambda s: (
-                len(s) >= need and s.lower().startswith(head) and s.lower().endswith(tail)
-            )
+
+            def head_tail(s: str) -> bool:
+                s = s.lower()
+                return len(s) >= need and s.startswith(head) and s.endswith(tail)
+
+            return head_tail
         return lambda s: len(s) >= need and s.startswith(head) and s.endswith(tail)
 
     def match(s: str) -> bool:

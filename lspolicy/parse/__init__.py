@@ -16,21 +16,27 @@ MAX_TEXT = 1 << 20  # 1 MiB: far above any AWS policy quota; a guard against run
 
 
 def parse_policy(
-    document: str | bytes | Mapping[str, object],
+    document: str | bytes | Mapping[str, object] | object,
     *,
     source: str = "<input>",
     kind: PolicyKind = "identity",
     max_size: int | None = None,
 ) -> Policy:
-    """Parse a policy document (JSON text, or an already-decoded mapping) into the model.
+    """Parse a policy document (JSON text, or an already-decoded JSON value) into the model.
 
     Raises `PolicyParseError` listing every problem, each with source, JSON path, line and
     column. ``max_size`` overrides AWS's size quota for ``kind`` (0 disables the check).
     """
-    if isinstance(document, Mapping):
-        text = json.dumps(document)
-        loaded = load_json(text)
-        return build_policy(loaded, source=source, kind=kind, text=text, max_size=max_size)
+    if not isinstance(document, (str, bytes)):
+        # an already-decoded JSON value (json.load's result): re-encode it so that problems
+        # are reported exactly as for text; a non-object is a policy problem, not a crash
+        try:
+            text = json.dumps(document)
+        except (TypeError, ValueError) as exc:
+            raise PolicyParseError(
+                (Problem(f"policy is not a JSON value: {exc}", Location(source, "", 0, 0)),)
+            ) from None
+        document = text
     if isinstance(document, bytes):
         try:
             document = document.decode("utf-8")

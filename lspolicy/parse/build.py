@@ -170,8 +170,10 @@ class _Builder:
                     ip = (*key_path, i) if isinstance(raw, list) else key_path
                     if isinstance(item, bool):
                         values.append("true" if item else "false")
-                    elif isinstance(item, (int, float)):
-                        values.append(str(int(item)) if float(item).is_integer() else str(item))
+                    elif isinstance(item, int):
+                        values.append(str(item))
+                    elif isinstance(item, float):
+                        values.append(str(int(item)) if item.is_integer() else str(item))
                     elif isinstance(item, str):
                         values.append(item)
                     else:

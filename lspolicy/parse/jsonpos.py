@@ -23,6 +23,7 @@ _NUMBER = json.scanner.NUMBER_RE
 _scanstring: Any = json.decoder.scanstring  # type: ignore[attr-defined]
 _WS = " \t\n\r"
 _MAX_DEPTH = 64
+_MAX_NUMBER_CHARS = 1000  # far beyond any real policy; Python refuses int() past 4,300 digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,8 @@ class _Scanner:
             if m is None or m.end() == i:
                 raise self.fail(f"unexpected character {ch!r}, expected a value", i, path)
             integer, frac, exp = m.groups()
+            if m.end() - i > _MAX_NUMBER_CHARS:
+                raise self.fail(f"number longer than {_MAX_NUMBER_CHARS} characters", i, path)
             result = float(integer + (frac or "") + (exp or "")) if frac or exp else int(integer)
             i = m.end()
         line, column = self.pos(start)

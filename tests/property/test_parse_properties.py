@@ -150,12 +150,6 @@ def test_arbitrary_json_raises_only_parse_errors(value: Any) -> None:
 
 
 @pytest.mark.parametrize("value", [[], None, 7, True], ids=["list", "null", "number", "bool"])
-@pytest.mark.xfail(
-    strict=True,
-    raises=(AttributeError, TypeError),
-    reason="engine bug: parse_policy given an already-decoded JSON value that is not an object "
-    "(as json.load returns it) raises AttributeError/TypeError, not PolicyParseError",
-)
 def test_decoded_json_that_is_not_an_object_raises_a_parse_error(value: Any) -> None:
     """``parse_policy(json.load(f))`` is how a file is read; a file holding a list or a number
     is a policy problem ("a policy document must be a JSON object"), not a crash."""
@@ -191,11 +185,7 @@ HUGE_INT_VALUE["Statement"]["Condition"] = {"NumericLessThan": {"aws:MultiFactor
 
 
 @given(mutated_documents())
-@example(HUGE_INT_VALUE).xfail(
-    raises=OverflowError,
-    reason="engine bug: an integer condition value beyond float range raises OverflowError "
-    "from parse/build.py (float(item).is_integer()) instead of a located problem",
-)
+@example(HUGE_INT_VALUE)
 def test_damaged_documents_raise_only_parse_errors(doc: JsonObject) -> None:
     """Documents close to valid ones, with any one value replaced by any JSON, parse or raise
     `PolicyParseError` (as a mapping and as text)."""
@@ -207,11 +197,7 @@ LONG_NUMBER_TEXT = '{"Version": "2012-10-17", "Statement": [' + "1" * 4301 + "]}
 
 
 @given(st.sampled_from(['{"Statement": 1e999}', '{"Id": -0.0e-0}', "[" * 70 + "]" * 70]))
-@example(LONG_NUMBER_TEXT).xfail(
-    raises=ValueError,
-    reason="engine bug: a JSON integer of more than 4,300 digits makes parse/jsonpos.py's "
-    "int() raise ValueError (Python's int max_str_digits) instead of a located problem",
-)
+@example(LONG_NUMBER_TEXT)
 def test_extreme_json_numbers_and_nesting_raise_only_parse_errors(text: str) -> None:
     """RFC 8259 allows numbers of any size and nesting of any depth; the parser must answer
     with a policy or a `PolicyParseError` (STYLE.md habit 6), never crash."""
