@@ -158,7 +158,13 @@ def _resource_patterns() -> SearchStrategy[str]:
     arns = st.builds(
         lambda r, a, k, i: f"arn:aws:lightsail:{r}:{a}:{k}/{i}", region, account, kind, ident
     )
-    return st.just("*") | arns | st.just("arn:aws:lightsail:*:*:*")
+    # a segment's trailing * may match past colons, so short prefixes ending in * are patterns
+    # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html)
+    prefixes = st.sampled_from(
+        ("arn:aws:lightsail:*:*:*", "arn:aws:lightsail:*", "arn:aws:lightsail:us-east-1:*",
+         "arn:aws:*", "arn:aws:lightsail:*:111122223333:Instance/web*", "arn:*:lightsail:*:*:I*")
+    )  # fmt: skip
+    return st.just("*") | arns | prefixes
 
 
 def instance_arns(

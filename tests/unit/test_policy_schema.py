@@ -109,6 +109,7 @@ ACCEPTED: dict[str, JsonObject] = {
     "wildcard action": doc_with(Action=["*", "lightsail:*", "lightsail:?top*", "ec2:Stop_x-1"]),
     "instance ARN": doc_with(Resource="arn:aws:lightsail:us-east-1:111122223333:Instance/ab"),
     "ARN with empty parts": doc_with(Resource="arn:::::"),
+    "ARN prefix ending in a star": doc_with(Resource=["arn:aws:lightsail:*", "arn:*"]),
     "Sid": doc_with(Sid="AllowStop"),
     "empty Condition": doc_with(Condition={}),
     "every kind of condition value": doc_with(
@@ -156,6 +157,8 @@ REJECTED: dict[str, object] = {
     "resource not an ARN": doc_with(Resource="instance/ab"),
     "ARN with four colons": doc_with(Resource="arn:aws:lightsail:us-east-1:111122223333"),
     "upper-case ARN prefix": doc_with(Resource="ARN:aws:lightsail:::x"),
+    "short ARN, star not last": doc_with(Resource="arn:aws:lightsail:*x"),
+    "short ARN, star then newline": doc_with(Resource="arn:aws:*\n"),
     "empty resource list": doc_with(Resource=[]),
     "Condition not an object": doc_with(Condition=["StringEquals"]),
     "unknown operator": doc_with(Condition={"StringEqual": {"aws:username": "a"}}),
@@ -266,45 +269,18 @@ KEY_NAMES = (
     "StringEquals", "StringLikeIfExists", "ForAnyValue:StringLike", "ForAllValues:Null",
     "NullIfExists", "Null", "StringEqual", "Bool", "aws:username", "aws:TagKeys",
 )  # fmt: skip
-INTERESTING = st.sampled_from(
-    [
-        "*",
-        "",
-        "Allow",
-        "Deny",
-        "allow",
-        "2012-10-17",
-        "2008-10-17",
-        "dev",
-        "true",
-        "lightsail:StopInstance",
-        "lightsail:*",
-        "lightsail:Stop Instance",
-        "lightsail",
-        "lightsail:Stop\n",
-        "*\n",
-        "lightsail:Stöp",
-        "arn:aws:lightsail:us-east-1:1:Instance/x",
-        "arn:aws:lightsail:us-east-1:111122223333",
-        "arn:::::",
-        "arn:aws",
-        "arn:::::\n",
-        0,
-        1,
-        1.5,
-        True,
-        False,
-        None,
-        [],
-        {},
-        ["*"],
-        ["lightsail:Get*", "x"],
-        {"StringEquals": {"aws:username": "alice"}},
-        {"aws:username": "alice"},
-        {"aws:username": []},
-        {"Effect": "Allow", "Action": "*", "Resource": "*"},
-    ]
-)
+# values for the edits; some are always filtered out as known discrepancies until fixed
+INTERESTING_VALUES: tuple[object, ...] = (
+    "*", "", "Allow", "Deny", "allow", "2012-10-17", "2008-10-17", "dev", "true",
+    "lightsail:StopInstance", "lightsail:*", "lightsail:Stop Instance", "lightsail",
+    "lightsail:Stop\n", "*\n", "lightsail:Stöp", "arn:aws:lightsail:us-east-1:1:Instance/x",
+    "arn:aws:lightsail:us-east-1:111122223333", "arn:::::", "arn:aws", "arn:::::\n",
+    "arn:aws:*", "arn:*\n", "*x", 0, 1, 1.5, True, False, None, [], {}, ["*"],
+    ["lightsail:Get*", "x"], {"StringEquals": {"aws:username": "alice"}},
+    {"aws:username": "alice"}, {"aws:username": []},
+    {"Effect": "Allow", "Action": "*", "Resource": "*"},
+)  # fmt: skip
+INTERESTING = st.sampled_from(INTERESTING_VALUES)
 
 
 def _paths(value: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
