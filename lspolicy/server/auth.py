@@ -1,0 +1,439 @@
+"""Authenticate a received request by its AWS Signature Version 4, the first step of the pipeline.
+
+The expected signature is computed by botocore's own signer (``botocore.auth.SigV4Auth``), fed
+the request exactly as it was received: the raw path and query, the headers the client says it
+signed with their received values, the body bytes and the received ``X-Amz-Date``. A request a
+boto3 client signed therefore verifies by construction, and any change to a signed part of it
+after signing does not.
+
+The signing process: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
+The errors (``UnauthenticatedException`` when a request carries no authentication at all,
+``AccessDeniedException`` for everything else):
+https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/CommonErrors.html
+
+What the HTTP server must pass through unchanged: the method; the path as it appeared in the
+request line (still percent-encoded, without the query); the query string after the ``?``; every
+header with its value as received (http.server's latin-1 decoding is what clients encode with);
+and the body bytes. Nothing here raises for a bad request: every failure is an ``ApiError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, unquote_plus
+
+from botocore.auth import SigV4Auth  # type: ignore[import-untyped]
+from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
+from botocore.compat import HTTPHeaders  # type: ignore[import-untyped]
+from botocore.credentials import Credentials  # type: ignore[import-untyped]
+
+from lspolicy.server.errors import ApiError
+
+__all__ = [
+    "ALGORITHM",
+    "MAX_AUTHORIZATION_LENGTH",
+    "MAX_QUERY_PARAMETERS",
+    "MAX_SIGNED_HEADERS",
+    "Authenticated",
+    "Credential",
+    "HeaderSource",
+    "ReceivedRequest",
+    "authenticate",
+]
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+"""The only signing algorithm accepted (SigV4; not SigV4a, not SigV2)."""
+
+MAX_AUTHORIZATION_LENGTH = 4096
+"""An Authorization header longer than this is refused before any parsing or hashing."""
+
+MAX_SIGNED_HEADERS = 50
+"""A request that says it signed more headers than this is refused before any hashing."""
+
+MAX_QUERY_PARAMETERS = 200
+"""A query string with more parameters than this is refused before any hashing."""
+
+HeaderSource = Mapping[str, str] | Sequence[tuple[str, str]]
+"""Headers as a mapping, or as the raw ``(name, value)`` list a server received (duplicates kept,
+in order). Any object with an ``items()`` method returning pairs, such as http.server's
+``self.headers``, is read through that method."""
+
+_TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+_TIMESTAMP = re.compile(r"\d{8}T\d{6}Z")
+_ACCESS_KEY = re.compile(r"[A-Za-z0-9_.+=@-]{1,128}")
+_SCOPE_DATE = re.compile(r"\d{8}")
+_SCOPE_NAME = re.compile(r"[A-Za-z0-9-]{1,64}")
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+# A lowercase HTTP field name (RFC 9110 token): SigV4 signs names in lower case.
+_HEADER_NAME = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]{1,128}")
+_PATH_FORBIDDEN = re.compile(r"[\x00-\x20\x7f#?]")
+# Query parameters that mean "the signature is in the URL" (a presigned request).
+_PRESIGN_PARAMETERS = frozenset({"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature"})
+# Headers whose meaning would be ambiguous if sent twice.
+_SINGLE_HEADERS = (
+    "authorization",
+    "host",
+    "x-amz-date",
+    "x-amz-content-sha256",
+    "x-amz-security-token",
+)
+_REQUIRED_SIGNED = ("host", "x-amz-date")
+# Used when the access key is unknown, so that the work (and the answer) look the same as for a
+# known key with a bad signature.
+_DECOY_SECRET = "lspolicy-decoy-secret-that-matches-no-signature"
+
+_FORMAT_TIP = (
+    f"expected '{ALGORITHM} Credential=<access key>/<YYYYMMDD>/<region>/<service>/aws4_request, "
+    "SignedHeaders=<lowercase;sorted;names>, Signature=<64 hex digits>'"
+)
+_INVALID_TIP = (
+    "check the access key id, the secret access key and the session token, and that the request "
+    "was not changed after it was signed"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """One access key in the emulator's world, and the principal it authenticates as.
+
+    ``session_token`` is set for temporary credentials; a request made with them must then carry
+    the same value in ``X-Amz-Security-Token``. The secret and the token never appear in a repr.
+    """
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    principal_arn: str
+    session_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedRequest:
+    """Exactly what the HTTP server received, before any interpretation.
+
+    ``path`` is the request-target's path as it appeared in the request line, still
+    percent-encoded; ``query`` the raw text after the first ``?`` (empty if none). Header names
+    are looked up case-insensitively; repeated headers are kept.
+    """
+
+    method: str
+    path: str
+    query: str
+    headers: HeaderSource
+    body: bytes
+
+    @classmethod
+    def from_target(
+        cls, method: str, target: str, headers: HeaderSource, body: bytes
+    ) -> ReceivedRequest:
+        """Build from the raw request-target of the request line (``/path?query``)."""
+        path, _, query = target.partition("?")
+        return cls(method, path, query, headers, body)
+
+    def header_items(self) -> tuple[tuple[str, str], ...]:
+        """Every header as a ``(name, value)`` pair, in received order, duplicates kept."""
+        source: Iterable[tuple[str, str]]
+        source = self.headers.items() if hasattr(self.headers, "items") else self.headers
+        return tuple((str(name), str(value)) for name, value in source)
+
+    def header_values(self, name: str) -> tuple[str, ...]:
+        """The values of every header called ``name`` (any case), in received order."""
+        wanted = name.lower()
+        return tuple(value for key, value in self.header_items() if key.lower() == wanted)
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    """A request whose signature verified: who signed it, for which region, and when."""
+
+    credential: Credential
+    region: str
+    """The region named in the credential scope."""
+    signed_at: datetime
+    """The request's ``X-Amz-Date``, timezone-aware UTC."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Authorization:
+    """The parts of a well-formed ``Authorization`` header."""
+
+    access_key_id: str
+    date: str
+    region: str
+    service: str
+    signed_headers: tuple[str, ...]
+    signature: str
+
+
+class _ReceivedRequestSigner(SigV4Auth):  # type: ignore[misc]
+    """botocore's SigV4 signer, made to sign exactly the headers the client said it signed, with
+    the values the server received (botocore itself would pick them from the request)."""
+
+    def __init__(
+        self, credentials: Credentials, service: str, region: str, signed: Sequence[tuple[str, str]]
+    ) -> None:
+        super().__init__(credentials, service, region)
+        self._signed = tuple(signed)
+
+    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+        headers = HTTPHeaders()
+        for name, value in self._signed:
+            headers[name] = value  # an HTTPHeaders assignment appends, keeping repeats
+        return headers
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _minutes(span: timedelta) -> str:
+    return f"{span.total_seconds() / 60:g} minutes"
+
+
+def _presigned(query: str) -> bool:
+    """Whether the query string carries SigV4 query parameters (a presigned URL)."""
+    return any(
+        unquote_plus(pair.partition("=")[0], errors="replace") in _PRESIGN_PARAMETERS
+        for pair in query.split("&")
+    )
+
+
+def _show(value: str, limit: int = 64) -> str:
+    """Quote a caller's value for a message, cut short if long."""
+    return repr(value if len(value) <= limit else value[:limit] + "...")
+
+
+def _denied(message: str, tip: str = "") -> ApiError:
+    return ApiError("AccessDeniedException", message, tip)
+
+
+def _invalid(access_key_id: str) -> ApiError:
+    """The one answer for an unknown key, a wrong token and a wrong signature: a caller who cannot
+    sign learns nothing about which keys exist."""
+    return _denied(
+        f"the security token or signature for access key {_show(access_key_id)} is invalid",
+        _INVALID_TIP,
+    )
+
+
+def _parse_authorization(value: str) -> _Authorization | ApiError:
+    algorithm, _, rest = value.strip().partition(" ")
+    if algorithm != ALGORITHM:
+        return _denied(
+            f"unsupported authorization scheme {_show(algorithm)}",
+            f"sign with Signature Version 4 ({ALGORITHM!r})",
+        )
+    parts: dict[str, str] = {}
+    for component in rest.split(","):
+        name, eq, content = component.strip().partition("=")
+        if not eq or name not in {"Credential", "SignedHeaders", "Signature"}:
+            return _denied(
+                f"the Authorization header is malformed at {_show(component.strip())}", _FORMAT_TIP
+            )
+        if name in parts:
+            return _denied(f"the Authorization header names {name} twice", _FORMAT_TIP)
+        parts[name] = content
+    missing = [n for n in ("Credential", "SignedHeaders", "Signature") if n not in parts]
+    if missing:
+        return _denied(f"the Authorization header lacks {', '.join(missing)}", _FORMAT_TIP)
+
+    names = parts["SignedHeaders"].split(";")
+    if len(names) > MAX_SIGNED_HEADERS:
+        return _denied(
+            f"the request signs {len(names)} headers, over the {MAX_SIGNED_HEADERS} this "
+            "endpoint accepts"
+        )
+    bad = next((n for n in names if not _HEADER_NAME.fullmatch(n)), None)
+    if bad is not None:
+        return _denied(f"SignedHeaders holds an invalid header name {_show(bad)}", _FORMAT_TIP)
+    if names != sorted(set(names)):
+        return _denied("SignedHeaders must list each header once, in sorted order", _FORMAT_TIP)
+
+    scope = parts["Credential"].split("/")
+    if len(scope) != 5 or scope[4] != "aws4_request":
+        return _denied(
+            f"the credential scope {_show(parts['Credential'])} is malformed", _FORMAT_TIP
+        )
+    access_key_id, date, region, service, _ = scope
+    if not _ACCESS_KEY.fullmatch(access_key_id):
+        return _denied(f"the access key id {_show(access_key_id)} is malformed", _FORMAT_TIP)
+    if not _SCOPE_DATE.fullmatch(date):
+        return _denied(f"the credential scope date {_show(date)} is not YYYYMMDD", _FORMAT_TIP)
+    for what, text in (("region", region), ("service", service)):
+        if not _SCOPE_NAME.fullmatch(text):
+            return _denied(f"the credential scope {what} {_show(text)} is malformed", _FORMAT_TIP)
+    if not _SIGNATURE.fullmatch(parts["Signature"]):
+        return _denied("the signature is not 64 lowercase hex digits", _FORMAT_TIP)
+    return _Authorization(access_key_id, date, region, service, tuple(names), parts["Signature"])
+
+
+def authenticate(
+    request: ReceivedRequest,
+    lookup: Callable[[str], Credential | None],
+    *,
+    service: str = "lightsail",
+    regions: Collection[str] | None = None,
+    now: Callable[[], datetime] = _utcnow,
+    max_skew: timedelta = timedelta(minutes=5),
+) -> Authenticated | ApiError:
+    """Verify ``request``'s SigV4 signature and say who signed it.
+
+    ``lookup`` maps an access key id to its credential, or ``None`` if there is no such key. Only
+    ``service`` is accepted in the credential scope, and only ``regions`` when given. The request
+    time (``X-Amz-Date``) must lie within ``max_skew`` of ``now()``, either way; a naive ``now()``
+    is taken as UTC.
+
+    Returns ``UnauthenticatedException`` when the request carries no authentication at all, and
+    ``AccessDeniedException`` for every other failure. An unknown access key, a wrong session
+    token and a wrong signature all get the same message.
+    """
+    headers = request.header_items()
+    lowered: dict[str, list[str]] = {}
+    for name, value in headers:
+        lowered.setdefault(name.lower(), []).append(value)
+
+    presigned = _presigned(request.query)
+    if "authorization" not in lowered:
+        if presigned:
+            return _denied(
+                "query-string (presigned URL) authentication is not supported by this endpoint",
+                "send the signature in the Authorization header",
+            )
+        return ApiError(
+            "UnauthenticatedException",
+            "the request is not signed: it has no Authorization header",
+            "sign the request with AWS Signature Version 4, as the AWS SDKs and CLI do",
+        )
+    for name in _SINGLE_HEADERS:
+        if len(lowered.get(name, ())) > 1:
+            return _denied(f"the request has more than one {name!r} header")
+    if presigned:
+        return _denied(
+            "the request carries both an Authorization header and a presigned-URL signature",
+            "use only one authentication mechanism",
+        )
+
+    authorization = lowered["authorization"][0]
+    if len(authorization) > MAX_AUTHORIZATION_LENGTH:
+        return _denied(
+            f"the Authorization header is {len(authorization)} characters, over the "
+            f"{MAX_AUTHORIZATION_LENGTH} this endpoint reads"
+        )
+    auth = _parse_authorization(authorization)
+    if isinstance(auth, ApiError):
+        return auth
+
+    if auth.service != service:
+        return _denied(
+            f"the credential scope names service {_show(auth.service)}, but this endpoint is "
+            f"{service!r}",
+            f"create the client for the {service!r} service",
+        )
+    if regions is not None and auth.region not in regions:
+        return _denied(
+            f"the credential scope names region {_show(auth.region)}, which this endpoint does "
+            "not serve",
+            "regions served: " + ", ".join(sorted(regions)),
+        )
+    for name in _REQUIRED_SIGNED:
+        if name not in auth.signed_headers:
+            return _denied(
+                f"the signature does not cover the {name!r} header",
+                f"SignedHeaders must include {' and '.join(map(repr, _REQUIRED_SIGNED))}",
+            )
+    absent = next((n for n in auth.signed_headers if n not in lowered), None)
+    if absent is not None:
+        return _denied(f"signed header {absent!r} is not in the request")
+
+    amz_date = lowered["x-amz-date"][0]
+    if not _TIMESTAMP.fullmatch(amz_date):
+        return _denied(
+            f"X-Amz-Date {_show(amz_date)} is not a timestamp of the form YYYYMMDD'T'HHMMSS'Z'"
+        )
+    try:
+        signed_at = datetime.strptime(amz_date, _TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return _denied(f"X-Amz-Date {_show(amz_date)} is not a valid date and time")
+    if auth.date != amz_date[:8]:
+        return _denied(
+            f"the credential scope date {auth.date!r} is not the date of X-Amz-Date {amz_date!r}",
+            "sign with the scope date taken from the request time",
+        )
+    current = now()
+    if current.tzinfo is None:
+        current = current.replace(tzinfo=UTC)
+    if abs(current - signed_at) > max_skew:
+        direction = "before" if signed_at < current else "after"
+        return _denied(
+            f"the request was signed at {amz_date!r}, more than {_minutes(max_skew)} "
+            f"{direction} the server time "
+            f"{current.astimezone(UTC).strftime(_TIMESTAMP_FORMAT)!r}",
+            "check the client's clock",
+        )
+
+    content_sha256 = lowered.get("x-amz-content-sha256")
+    if content_sha256 is not None and content_sha256[0] != hashlib.sha256(request.body).hexdigest():
+        return _denied(
+            "X-Amz-Content-SHA256 is not the SHA-256 of the request body",
+            "the body was changed after signing, or the payload was not signed",
+        )
+    if not request.path.startswith("/") or _PATH_FORBIDDEN.search(request.path):
+        return _denied(f"the request path {_show(request.path)} is not a plain absolute path")
+    try:
+        query = parse_qsl(
+            request.query,
+            keep_blank_values=True,
+            errors="strict",
+            max_num_fields=MAX_QUERY_PARAMETERS,
+        )
+    except UnicodeDecodeError:
+        return _denied("the query string is not percent-encoded UTF-8")
+    except ValueError:
+        return _denied(
+            f"the query string has more than {MAX_QUERY_PARAMETERS} parameters, over what "
+            "this endpoint reads"
+        )
+
+    # Every check above depends only on the request; from here on the answer depends on the key,
+    # so every failure gets the same message.
+    credential = lookup(auth.access_key_id)
+    secret = _DECOY_SECRET if credential is None else credential.secret_access_key
+    signer = _ReceivedRequestSigner(
+        Credentials(auth.access_key_id, secret),
+        auth.service,
+        auth.region,
+        [(n.lower(), v) for n, v in headers if n.lower() in auth.signed_headers],
+    )
+    received_headers = HTTPHeaders()
+    for name, value in headers:
+        received_headers[name] = value
+    aws_request = AWSRequest(
+        method=request.method,
+        # Only the path of this URL is read; the scheme and host play no part in the signature.
+        url="http://lightsail.invalid" + request.path,
+        headers=received_headers,
+        data=request.body,
+        # Decoded pairs: botocore re-encodes and sorts them as SigV4 prescribes, so a query
+        # encoded either way on the wire ('%20' or '+') gets one canonical form.
+        params=query,
+    )
+    aws_request.context["timestamp"] = amz_date
+    canonical_request = signer.canonical_request(aws_request)
+    string_to_sign = signer.string_to_sign(aws_request, canonical_request)
+    expected = str(signer.signature(string_to_sign, aws_request))
+
+    signature_ok = hmac.compare_digest(expected.encode("ascii"), auth.signature.encode("ascii"))
+    tokens = lowered.get("x-amz-security-token")
+    token = None if tokens is None else tokens[0]
+    expected_token = None if credential is None else credential.session_token
+    if token is None or expected_token is None:
+        token_ok = token is None and expected_token is None
+    else:
+        token_ok = hmac.compare_digest(token.encode("utf-8"), expected_token.encode("utf-8"))
+    if credential is None or not (signature_ok and token_ok):
+        return _invalid(auth.access_key_id)
+    return Authenticated(credential, auth.region, signed_at)
