@@ -25,7 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import replace as _replace
 
+from lspolicy.evaluate.codegen import Decider, compile_decider
 from lspolicy.evaluate.principal import Caller, GrantKind
 from lspolicy.evaluate.statement import CompiledStatement
 from lspolicy.model.decision import Decision, DecisionName, FailedCondition, NearMiss, StatementRef
@@ -51,7 +53,8 @@ class _Plan:
     session: tuple[CompiledStatement, ...] | None
     scps: tuple[tuple[CompiledStatement, ...], ...]
     resource: tuple[CompiledStatement, ...] | None
-    simple: bool  # identity (+ boundary) only: the common fast path
+    simple: Decider | None
+    """For identity (+ boundary) policy sets: the whole decision as one compiled function."""
 
 
 def _ref(st: CompiledStatement) -> StatementRef:
@@ -137,8 +140,10 @@ class PolicySet:
             session=None if self.session is None else allows(self.session),
             scps=tuple(allows(level) for level in self.scps),
             resource=None if self.resource is None else allows(self.resource),
-            simple=self.session is None and not self.scps and self.resource is None,
+            simple=None,
         )
+        if self.session is None and not self.scps and self.resource is None:
+            plan = _replace(plan, simple=compile_decider(plan.denies, plan.identity, plan.boundary))
         if len(self._plans) < _MAX_PLANS:
             self._plans[action] = plan
         return plan
@@ -165,24 +170,9 @@ class PolicySet:
     def is_allowed(self, request: Request) -> bool:
         """True when the request is allowed: the decision without its explanation."""
         plan = self._plans.get(request.action_key) or self._plan(request.action_key)
-        resource = request.resource
-        context = request.context
-        if plan.simple:
-            if request.caller_arn is not None and (
-                request.caller_is_root or self._cross_account(request)
-            ):
-                return self._decide(request, plan) == "allowed"
-            for st in plan.denies:
-                if st.applies(resource, context, None):
-                    return False
-            for st in plan.identity:
-                if st.applies(resource, context, None):
-                    break
-            else:
-                return False
-            if plan.boundary is not None:
-                return any(st.applies(resource, context, None) for st in plan.boundary)
-            return True
+        simple = plan.simple
+        if simple is not None and not request.special:
+            return simple(request.resource, request.context)
         return self._decide(request, plan) == "allowed"
 
     def _decide(self, request: Request, plan: _Plan) -> DecisionName:

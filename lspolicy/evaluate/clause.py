@@ -31,6 +31,7 @@ from lspolicy.variables import Template, parse_template
 __all__ = ["CompiledCondition", "compile_condition"]
 
 Context = Mapping[str, Sequence[str]]
+_MEMO_LIMIT = 1 << 14
 _NULL_SET = ("",)
 """A key whose value "resolves to a null dataset, such as an empty string" (ForAllValues)."""
 
@@ -72,6 +73,7 @@ class CompiledCondition:
         "key",
         "negated",
         "qualifier",
+        "shape",
         "spec",
         "static",
         "values",
@@ -104,7 +106,11 @@ class CompiledCondition:
             if all(v.prepared is not None for v in values)
             else None
         )
+        self.shape: tuple[Any, ...] = ("call",)
+        """How `holds` works, for the plan compiler (`lspolicy.evaluate.codegen`)."""
         self.holds = self._build()
+        if self.static is not None and not self.is_null and self.shape[0] != "set":
+            self.shape = self._memoised()
 
     @property
     def variable_keys(self) -> tuple[str, ...]:
@@ -133,6 +139,7 @@ class CompiledCondition:
         lower = spec.ignore_case
         if static is not None and equality:
             wanted = frozenset(static)
+            self.shape = ("set", wanted, lower)
 
             def equals(context: Context) -> bool:
                 vals = context.get(key)
@@ -146,6 +153,7 @@ class CompiledCondition:
         if static is not None and len(static) == 1:
             only = static[0]
             test = spec.test
+            self.shape = ("single", only, test)
 
             def single(context: Context) -> bool:
                 vals = context.get(key)
@@ -171,6 +179,8 @@ class CompiledCondition:
             # every value is one literal or one bare variable, e.g. "${aws:PrincipalTag/team}"
             lits = frozenset(v.prepared for v in self.values if v.prepared is not None)
             variables = tuple(v.template.parts[0] for v in self.values if v.prepared is None)
+            if not lits and len(variables) == 1 and not lower:
+                self.shape = ("variable", variables[0])
 
             def with_variables(context: Context) -> bool:
                 vals = context.get(key)
@@ -189,6 +199,24 @@ class CompiledCondition:
 
             return with_variables
         return None
+
+    def _memoised(self) -> tuple[Any, ...]:
+        """A variable-free condition is a pure function of the key's values: remember it.
+
+        The missing-key answer and each computed answer come from `holds` itself, so the
+        memo can never disagree with the semantics.
+        """
+        holds = self.holds
+        key = self.key
+        memo: dict[tuple[str, ...], bool] = {}
+
+        def compute(vals: tuple[str, ...]) -> bool:
+            result = bool(holds({key: vals}))
+            if len(memo) < _MEMO_LIMIT:
+                memo[vals] = result
+            return result
+
+        return ("memo", bool(holds({})), memo.get, compute)
 
     def _build(self) -> Any:
         key = self.key

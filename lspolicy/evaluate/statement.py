@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from lspolicy.conditions.registry import OperatorRef, parse_operator
 from lspolicy.evaluate.clause import CompiledCondition, compile_condition
@@ -63,10 +64,15 @@ def _tokens(text: str) -> list[Token]:
     return tokens_of(text)
 
 
+ResourceShape = tuple[Any, ...]
+"""How a resource matcher works, for the plan compiler: ``("any",)``, ``("exact", set)``,
+``("memo", seen.get, matcher)`` or ``("dynamic",)``."""
+
+
 def _compile_resources(
     patterns: tuple[str, ...], substitute: bool
-) -> tuple[Matcher, tuple[str, ...]]:
-    """Matcher over resource ARNs, and the context keys its policy variables read."""
+) -> tuple[Matcher, tuple[str, ...], ResourceShape]:
+    """Matcher over resource ARNs, the context keys its policy variables read, and its shape."""
     exact: set[str] = set()
     globs: list[ResourcePattern] = []
     templated = []
@@ -81,7 +87,7 @@ def _compile_resources(
         if not has_wildcard(tokens):
             exact.add("".join(t for t in tokens if isinstance(t, str)))
         elif len(tokens) == 1 and tokens[0] is STAR:  # "*"
-            return _always, ()
+            return _always, (), ("any",)
         else:
             globs.append(compile_resource_pattern(tokens))
     frozen = frozenset(exact)
@@ -89,7 +95,7 @@ def _compile_resources(
     tp = tuple(templated)
     if not tp:
         if not gl:
-            return (lambda r, _c: r in frozen), ()
+            return (lambda r, _c: r in frozen), (), ("exact", frozen)
         # the same ARNs come back request after request: remember each verdict (bounded)
         seen: dict[str, bool] = {}
 
@@ -101,7 +107,7 @@ def _compile_resources(
                     seen[resource] = hit
             return hit
 
-        return static, ()
+        return static, (), ("memo", seen.get, static)
 
     def with_vars(resource: str, context: Context) -> bool:
         if resource in frozen or any(g(resource) for g in gl):
@@ -112,7 +118,7 @@ def _compile_resources(
                 return True
         return False
 
-    return with_vars, tuple(keys)
+    return with_vars, tuple(keys), ("dynamic",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +151,8 @@ class CompiledStatement:
         "policy_index",
         "principal",
         "resource_match",
+        "resource_negated",
+        "resource_shape",
         "statement",
     )  # fmt: skip
 
@@ -160,13 +168,19 @@ class CompiledStatement:
             inner = _compile_actions(statement.not_actions or ())
             self.action_match = lambda a: not inner(a)
         keys: list[str] = []
+        self.resource_negated = False
         if statement.resources is not None:
-            self.resource_match, rkeys = _compile_resources(statement.resources, substitute)
+            self.resource_match, rkeys, self.resource_shape = _compile_resources(
+                statement.resources, substitute
+            )
         elif statement.not_resources is not None:
-            inner_r, rkeys = _compile_resources(statement.not_resources, substitute)
+            inner_r, rkeys, self.resource_shape = _compile_resources(
+                statement.not_resources, substitute
+            )
+            self.resource_negated = True
             self.resource_match = lambda r, c: not inner_r(r, c)
         else:  # resource-based policies may omit Resource: the policy's own resource
-            self.resource_match, rkeys = _always, ()
+            self.resource_match, rkeys, self.resource_shape = _always, (), ("any",)
         keys.extend(rkeys)
         conds: list[CompiledCondition] = []
         for cond in statement.conditions:

@@ -75,6 +75,9 @@ class Request:
     caller_account: str | None = field(repr=False)
     resource_account: str | None = field(repr=False)
     caller_is_root: bool = field(repr=False)
+    special: bool = field(repr=False)
+    """The caller is the account root, or in another account than the resource: such requests
+    take the full decision path (root user rules, cross-account rules)."""
 
     def __init__(
         self,
@@ -103,6 +106,13 @@ class Request:
             and caller_arn.endswith(":root")
         )
         object.__setattr__(self, "caller_is_root", root)
+        caller_account, resource_account = self.caller_account, self.resource_account
+        cross = (
+            caller_account is not None
+            and resource_account is not None
+            and caller_account != resource_account
+        )
+        object.__setattr__(self, "special", root or cross)
 
     def with_context(self, extra: Mapping[str, ContextValue]) -> Request:
         """A copy with more (or replaced) context values."""

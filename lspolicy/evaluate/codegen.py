@@ -1,0 +1,143 @@
+"""Compile a per-action plan of statements into one Python function (the hot path).
+
+For each (policy set, action) the evaluator knows which statements can apply. Instead of looping
+over statement objects and calling a closure per resource check and per condition, this module
+writes one function whose body is the whole decision — deny checks, then allows, then the
+boundary — with the common checks inlined (a set lookup for ``StringEquals``, a memo lookup for
+resource patterns, a single comparison for a one-value operator). Everything else calls the
+statement's precompiled predicate, so the semantics stay in one place (`clause`, `statement`).
+
+Safety: the generated source contains only identifiers, operators and literals that this module
+writes itself. Every value that comes from a policy (keys, strings, sets, compiled patterns) is
+passed in through the function's namespace under a generated name (``n0``, ``n1``...), never
+spliced into source text, so no policy content can change the code that runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from lspolicy.evaluate.clause import CompiledCondition
+from lspolicy.evaluate.statement import CompiledStatement
+
+__all__ = ["Decider", "compile_decider"]
+
+Context = Mapping[str, Sequence[str]]
+Decider = Callable[[str, Context], bool]
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {}
+        self._ids: dict[int, str] = {}
+        self._temps = 0
+
+    def const(self, value: Any) -> str:
+        """A namespace name bound to ``value`` (shared by identity)."""
+        name = self._ids.get(id(value))
+        if name is None:
+            name = f"n{len(self.namespace)}"
+            self.namespace[name] = value
+            self._ids[id(value)] = name
+        return name
+
+    def temp(self) -> str:
+        self._temps += 1
+        return f"t{self._temps}"
+
+    def condition(self, cond: CompiledCondition) -> str:
+        shape = cond.shape
+        missing = "True" if (cond.if_exists or cond.negated) else "False"
+        kind = shape[0]
+        if kind == "memo":
+            key, seen, compute = self.const(cond.key), self.const(shape[2]), self.const(shape[3])
+            vals, hit = self.temp(), self.temp()
+            return (
+                f"({shape[1]!r} if ({vals} := g({key})) is None "
+                f"else ({hit} if ({hit} := {seen}({vals})) is not None else {compute}({vals})))"
+            )
+        if cond.qualifier is None and kind in ("set", "single", "variable"):
+            key = self.const(cond.key)
+            vals = self.temp()
+            if kind == "set":
+                wanted = self.const(shape[1])
+                if shape[2]:  # ignore case
+                    test = f"any(x.lower() in {wanted} for x in {vals})"
+                else:
+                    test = f"not {wanted}.isdisjoint({vals})"
+            elif kind == "single":
+                only, fn = self.const(shape[1]), self.const(shape[2])
+                test = (
+                    f"({fn}({only}, {vals}[0]) if len({vals}) == 1 "
+                    f"else any({fn}({only}, x) for x in {vals}))"
+                )
+            else:
+                var = shape[1]
+                vkey = self.const(var.key)
+                got = self.temp()
+                if var.default is None:
+                    test = f"(({got} := g({vkey})) is not None and len({got}) == 1 and {got}[0] in {vals})"
+                else:
+                    default = self.const(var.default)
+                    test = (
+                        f"(({got}[0] in {vals}) if ({got} := g({vkey})) and len({got}) == 1 "
+                        f"else (not {got} and {default} in {vals}))"
+                    )
+            if cond.negated:
+                test = f"not ({test})"
+            return f"({missing} if ({vals} := g({key})) is None else {test})"
+        return f"{self.const(cond.holds)}(c)"
+
+    def statement(self, st: CompiledStatement) -> str:
+        parts: list[str] = []
+        shape = st.resource_shape
+        resource = ""
+        if shape[0] == "exact":
+            resource = f"r in {self.const(shape[1])}"
+        elif shape[0] == "memo":
+            seen, compute = self.const(shape[1]), self.const(shape[2])
+            hit = self.temp()
+            resource = f"({compute}(r, c) if ({hit} := {seen}(r)) is None else {hit})"
+        elif shape[0] == "dynamic":
+            resource = f"{self.const(st.resource_match)}(r, c)"
+        if resource:
+            parts.append(f"not ({resource})" if st.resource_negated else resource)
+        elif st.resource_negated:
+            parts.append("False")  # NotResource "*" excludes everything
+        parts.extend(self.condition(cond) for cond in st.conditions)
+        return "(" + " and ".join(parts) + ")" if parts else "True"
+
+
+def compile_decider(
+    denies: Sequence[CompiledStatement],
+    allows: Sequence[CompiledStatement],
+    boundary: Sequence[CompiledStatement] | None,
+) -> Decider:
+    """``decide(resource, context) -> bool`` for identity policies plus an optional boundary.
+
+    Statements must carry no Principal/NotPrincipal (identity-based and boundary policies).
+    """
+    w = _Writer()
+    lines = ["def decide(r, c):", "    g = c.get"]
+    for st in denies:
+        lines.append(f"    if {w.statement(st)}:")
+        lines.append("        return False")
+    if not allows:
+        lines.append("    return False")
+    else:
+        lines.append(f"    if not ({' or '.join(w.statement(st) for st in allows)}):")
+        lines.append("        return False")
+        if boundary is not None:
+            if not boundary:
+                lines.append("    return False")
+            else:
+                lines.append(f"    return {' or '.join(w.statement(st) for st in boundary)}")
+                lines.append("")
+        lines.append("    return True")
+    source = "\n".join(lines) + "\n"
+    namespace: dict[str, Any] = dict(w.namespace)
+    exec(compile(source, "<lspolicy plan>", "exec"), namespace)  # see the module docstring
+    decide: Decider = namespace["decide"]
+    decide.__doc__ = source  # the generated code, for debugging and review
+    return decide
