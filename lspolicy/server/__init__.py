@@ -1,0 +1,1 @@
+"""The emulated Lightsail endpoint: authenticate, validate, authorize, act — each a step."""
