@@ -6,6 +6,7 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_con
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from hypothesis import given
@@ -109,3 +110,36 @@ def test_version_matters_only_for_policy_variables(
         older["Version"] = version
     expected = PolicySet([lspolicy.parse_policy(doc)]).evaluate(request).decision
     assert PolicySet([lspolicy.parse_policy(older)]).evaluate(request).decision == expected
+
+
+def recase_condition_keys(doc: JsonObject, mask: int) -> JsonObject:
+    """A copy of ``doc`` with the case of condition key names flipped by ``mask``'s bits."""
+    out = copy.deepcopy(doc)
+    items = out["Statement"] if isinstance(out["Statement"], list) else [out["Statement"]]
+    bit = 0
+    for statement in items:
+        for operator, block in statement.get("Condition", {}).items():
+            recased = {}
+            for key, values in block.items():
+                new = "".join(
+                    c.swapcase() if mask >> (bit + i) & 1 else c for i, c in enumerate(key)
+                )
+                bit += 1
+                recased[new] = values
+            statement["Condition"][operator] = recased
+    return out
+
+
+@given(policy_documents(), st.integers(min_value=0, max_value=(1 << 64) - 1), requests())
+def test_condition_key_names_are_case_insensitive(
+    doc: JsonObject, mask: int, request: Request
+) -> None:
+    """https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html
+    — "Condition key names are not case-sensitive": writing a policy's condition keys in any
+    case gives the same decision."""
+    expected = PolicySet([lspolicy.parse_policy(doc)]).evaluate(request).decision
+    recased = recase_condition_keys(doc, mask)
+    assert PolicySet([lspolicy.parse_policy(recased)]).evaluate(request).decision == expected
+    assert PolicySet([lspolicy.parse_policy(recased)]).is_allowed(request) == (
+        expected == "allowed"
+    )
