@@ -227,6 +227,45 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if problems or failed else EXIT_OK
 
 
+# -- serve ----------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging  # noqa: PLC0415 - only the server needs it
+    import signal  # noqa: PLC0415
+
+    from lspolicy.server.app import Service  # noqa: PLC0415 - keep `lspolicy check` light
+    from lspolicy.server.http import LightsailServer  # noqa: PLC0415
+    from lspolicy.server.state import StateStore  # noqa: PLC0415
+    from lspolicy.server.world import load_world  # noqa: PLC0415
+
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    world = load_world(args.world)
+    state = args.state or str(Path(args.world).with_suffix(".state.db"))
+    store = StateStore(state)
+    try:
+        server = LightsailServer(Service(world, store), args.host, args.port)
+    except OSError as exc:
+        store.close()
+        raise UsageError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+        ) from None
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    sys.stdout.write(f"lspolicy serving {args.world} at {server.url} (state: {state})\n")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        store.close()
+    return EXIT_OK
+
+
 # -- entry point ----------------------------------------------------------------------------
 
 
@@ -271,6 +310,18 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--format", choices=("text", "json"), default="text")
     explain.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     explain.set_defaults(run=cmd_explain)
+
+    serve = sub.add_parser("serve", help="serve the emulated Lightsail endpoint for a world file")
+    serve.add_argument("--world", required=True, metavar="WORLD.yaml")
+    serve.add_argument(
+        "--state",
+        metavar="STATE.db",
+        help="SQLite file (default: next to the world file; :memory: for none)",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    serve.add_argument("--verbose", action="store_true", help="log every request")
+    serve.set_defaults(run=cmd_serve)
     return parser
 
 

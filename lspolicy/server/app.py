@@ -1,0 +1,238 @@
+"""The request pipeline: route, authenticate, account state, validate, authorize, act, log.
+
+Each step is a small function of its own module that returns a value or an `ApiError`; this
+module only sequences them. Any unexpected exception becomes ``ServiceException`` (HTTP 500),
+logged here with detail and never shown to the client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lspolicy.lightsail.context import Instance
+from lspolicy.model.request import ContextValue
+from lspolicy.server.auth import Authenticated, Credential, ReceivedRequest, authenticate
+from lspolicy.server.authorize import allowed_on_any_instance, allowed_on_instance
+from lspolicy.server.errors import ApiError
+from lspolicy.server.state import STATE_CODES, InstanceRow, StateStore, Transition
+from lspolicy.server.validate import validate_body
+from lspolicy.server.world import Principal, World
+
+__all__ = ["OPERATIONS", "Response", "Service"]
+
+log = logging.getLogger("lspolicy.server")
+
+TARGET_PREFIX = "Lightsail_20161128."
+JSON_TYPE = "application/x-amz-json-1.1"
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What goes back on the wire."""
+
+    status: int
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Operation:
+    action: str
+    transition: Transition | None
+
+
+_STOP = Transition("StopInstance", frozenset({"running"}), "stopping", "stopped")
+_FORCE_STOP = Transition("StopInstance", frozenset({"stopping"}), None, "stopped")
+_START = Transition("StartInstance", frozenset({"stopped"}), "pending", "running")
+
+OPERATIONS: Mapping[str, _Operation] = {
+    "StopInstance": _Operation("lightsail:StopInstance", _STOP),
+    "StartInstance": _Operation("lightsail:StartInstance", _START),
+    "GetInstance": _Operation("lightsail:GetInstance", None),
+    "GetInstanceState": _Operation("lightsail:GetInstanceState", None),
+}
+
+
+def _refusal(operation: str, state: str) -> ApiError:
+    # Lightsail documents StopInstance as stopping "an instance that is currently running" and
+    # OperationFailureException as "the operation fails to execute"; it does not document the
+    # message, so ours says plainly what failed.
+    verb = "stop" if operation == "StopInstance" else "start"
+    return ApiError(
+        "OperationFailureException",
+        f"You can't {verb} instance in the {state} state.",
+        "Stop only a running instance (use force=true only when it is stuck in stopping); start only a stopped one.",
+    )
+
+
+class Service:
+    """The emulated Lightsail endpoint over a world and its state store."""
+
+    def __init__(
+        self,
+        world: World,
+        store: StateStore,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.world = world
+        self.store = store
+        self.now = now
+        self._regions = frozenset(
+            r for a in world.accounts.values() for r in a.regions | a.regions_in_setup
+        )
+        store.seed(world.instances)
+
+    def _credential(self, access_key_id: str) -> Credential | None:
+        p = self.world.principals.get(access_key_id)
+        if p is None:
+            return None
+        return Credential(p.access_key_id, p.secret_access_key, p.identity.arn, p.session_token)
+
+    # -- the pipeline ---------------------------------------------------------------------------
+
+    def handle(self, request: ReceivedRequest, *, source_ip: str = "127.0.0.1") -> Response:
+        """Serve one request; never raises."""
+        request_id = str(uuid.uuid4())
+        entry: dict[str, Any] = {"operation": ""}
+        try:
+            result = self._pipeline(request, source_ip, entry)
+        except Exception:
+            log.exception("request %s failed", request_id)
+            result = ApiError("ServiceException", "An internal error occurred. Please try again.")
+        if isinstance(result, ApiError):
+            entry.setdefault("decision", "error")
+            entry["error_code"] = result.code
+            body = json.dumps(result.body()).encode()
+            headers: tuple[tuple[str, str], ...] = (
+                ("x-amzn-ErrorType", result.code),
+                ("x-amzn-RequestId", request_id),
+            )
+            status = result.status
+        else:
+            entry.setdefault("decision", "allowed")
+            body = json.dumps(result, separators=(",", ":")).encode()
+            headers = (("x-amzn-RequestId", request_id),)
+            status = 200
+        try:
+            self.store.log(entry)
+        except Exception:
+            log.exception("request %s could not be logged", request_id)
+        return Response(status, body, (("Content-Type", JSON_TYPE), *headers))
+
+    def _pipeline(
+        self, request: ReceivedRequest, source_ip: str, entry: dict[str, Any]
+    ) -> dict[str, Any] | ApiError:
+        authn = authenticate(request, self._credential, regions=self._regions, now=self.now)
+        targets = request.header_values("x-amz-target")
+        target = targets[0] if len(targets) == 1 else ""
+        operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
+        entry["operation"] = operation or target[:128]
+        if isinstance(authn, ApiError):
+            entry["decision"] = "unauthenticated"
+            return authn
+        principal = self.world.principals[authn.credential.access_key_id]
+        entry.update(
+            principal_arn=principal.identity.arn,
+            access_key_id=principal.access_key_id,
+            region=authn.region,
+        )
+        op = OPERATIONS.get(operation)
+        if op is None:
+            return ApiError("InvalidInputException", f"Unknown operation {target[:128]!r}.")
+        account = self.world.accounts.get(principal.account)
+        entry["account"] = principal.account
+        if account is None or account.setup_in_progress:
+            return ApiError(
+                "AccountSetupInProgressException",
+                "Your account is still being set up. Please try again in a few minutes.",
+            )
+        if authn.region in account.regions_in_setup:
+            return ApiError(
+                "RegionSetupInProgressException",
+                f"Region {authn.region} is still being set up for your account.",
+            )
+        body = validate_body(operation, request.body)
+        if isinstance(body, ApiError):
+            return body
+        name = body["instanceName"]
+        entry["instance_name"] = name
+        context = self._context(authn, source_ip)
+        row = self.store.get(principal.account, authn.region, name)
+        if row is None:
+            if not allowed_on_any_instance(
+                principal,
+                op.action,
+                account=principal.account,
+                region=authn.region,
+                name=name,
+                context=context,
+            ):
+                entry["decision"] = "denied"
+                return _denied(principal, op.action)
+            entry["decision"] = "not-found"
+            return ApiError("NotFoundException", f"The Instance does not exist: {name}")
+        instance = Instance(
+            id=row.id, region=row.region, account=row.account, name=row.name, tags=row.tags
+        )
+        entry.update(resource_arn=instance.arn, tags=json.dumps(dict(row.tags), sort_keys=True))
+        if not allowed_on_instance(principal, op.action, instance, context):
+            entry["decision"] = "denied"
+            return _denied(principal, op.action)
+        if op.transition is None:
+            return _describe(operation, row)
+        change = op.transition
+        if operation == "StopInstance" and body.get("force") is True and row.state == "stopping":
+            # force is for an instance stuck in stopping; in any other state it stops normally
+            change = _FORCE_STOP
+        done = self.store.transition(
+            principal.account, authn.region, name, change, self.world.transition_seconds
+        )
+        if isinstance(done, str):
+            entry["decision"] = "refused"
+            return _refusal(operation, done)
+        _, operation_row = done
+        entry["operation_id"] = operation_row.id
+        return {"operations": [operation_row.to_api()]}
+
+    def _context(self, authn: Authenticated, source_ip: str) -> dict[str, ContextValue]:
+        now = self.now()
+        return {
+            "aws:SourceIp": source_ip,
+            "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "aws:EpochTime": str(int(now.timestamp())),
+            "aws:SecureTransport": "false",
+            "aws:RequestedRegion": authn.region,
+        }
+
+
+def _denied(principal: Principal, action: str) -> ApiError:
+    # The same message whether or not the instance exists: no existence oracle.
+    return ApiError(
+        "AccessDeniedException",
+        f"User: {principal.identity.arn} is not authorized to perform: {action}",
+    )
+
+
+def _describe(operation: str, row: InstanceRow) -> dict[str, Any]:
+    state = {"code": STATE_CODES.get(row.state, 0), "name": row.state}
+    if operation == "GetInstanceState":
+        return {"state": state}
+    return {
+        "instance": {
+            "name": row.name,
+            "arn": row.arn,
+            "supportCode": f"{row.account}/{row.id}",
+            "createdAt": row.created_at,
+            "location": {"availabilityZone": row.availability_zone, "regionName": row.region},
+            "resourceType": "Instance",
+            "tags": [{"key": k, "value": v} for k, v in sorted(row.tags.items())],
+            "state": state,
+        }
+    }

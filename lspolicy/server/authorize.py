@@ -1,0 +1,70 @@
+"""Step 4 of the pipeline: ask the engine whether the caller may act on the instance.
+
+The request is the one AWS would authorize: the instance's ARN (by id), one
+``aws:ResourceTag/<key>`` per tag, the principal's global keys and tags, and the request's own
+keys (``aws:SourceIp``, ``aws:CurrentTime``, ``aws:SecureTransport``...), built by
+`lspolicy.lightsail.context.instance_request` — the same code the CLI and tests use.
+
+**A name that matches no instance** must not become an existence oracle: a caller who may not
+stop an instance gets the same AccessDenied whether it exists or not. So for a missing name the
+engine is asked about every instance that name could denote, and NotFound is returned only when
+the caller would be allowed on *all* of them; otherwise AccessDenied. Exactly: the action must be
+allowed on a hypothetical untagged instance under two different ids, and no statement that
+bears on the action may read the instance's tags (``aws:ResourceTag/...``, as a condition key
+or a policy variable) — then no instance of that name could be refused, so "not found" tells
+the caller nothing it could not already do. Any doubt answers AccessDenied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from lspolicy.evaluate.authorize import PolicySet
+from lspolicy.lightsail.context import Instance, instance_request
+from lspolicy.model.request import ContextValue
+from lspolicy.server.world import Principal
+
+__all__ = ["allowed_on_any_instance", "allowed_on_instance"]
+
+_PROBE_IDS = ("00000000-0000-4000-8000-000000000000", "ffffffff-ffff-4fff-bfff-ffffffffffff")
+
+
+def allowed_on_instance(
+    principal: Principal, action: str, instance: Instance, context: Mapping[str, ContextValue]
+) -> bool:
+    """The engine's decision for ``principal`` calling ``action`` on ``instance``."""
+    request = instance_request(action, instance, principal.identity, context=context)
+    return principal.policies.is_allowed(request)
+
+
+def _reads_resource_tags(policies: PolicySet, action: str) -> bool:
+    lowered = action.lower()
+    for st in policies.statements():
+        if not st.action_match(lowered):
+            continue
+        if any(key.startswith("aws:resourcetag/") for key in st.condition_keys):
+            return True
+    return False
+
+
+def allowed_on_any_instance(
+    principal: Principal,
+    action: str,
+    *,
+    account: str,
+    region: str,
+    name: str,
+    context: Mapping[str, ContextValue],
+) -> bool:
+    """Whether ``principal`` would be allowed on every instance the name could denote."""
+    if _reads_resource_tags(principal.policies, action):
+        return False
+    return all(
+        allowed_on_instance(
+            principal,
+            action,
+            Instance(id=probe, region=region, account=account, name=name),
+            context,
+        )
+        for probe in _PROBE_IDS
+    )

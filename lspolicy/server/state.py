@@ -1,0 +1,360 @@
+"""Instance state, operations and the request log, in SQLite.
+
+One connection, serialised by a lock, every change in one ``BEGIN IMMEDIATE`` transaction: many
+threads may stop the same instance at once and each instance still moves through its states
+exactly once, with exactly one operation per accepted request. A file database uses WAL, so a
+restart keeps every committed change; ``:memory:`` keeps nothing.
+
+Transitions take ``transition_seconds`` (0 in tests): a stop moves ``running`` to ``stopping`` at
+once and to ``stopped`` when the delay has passed; the change is applied lazily, by the next
+read or write after it is due (no background thread to race with).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from lspolicy.server.world import InstanceSpec
+
+__all__ = ["STATE_CODES", "InstanceRow", "OperationRow", "StateStore", "Transition"]
+
+# Lightsail's InstanceState codes (the EC2 codes Lightsail reuses)
+STATE_CODES: Mapping[str, int] = MappingProxyType(
+    {
+        "pending": 0,
+        "running": 16,
+        "shutting-down": 32,
+        "terminated": 48,
+        "stopping": 64,
+        "stopped": 80,
+        "rebooting": 16,
+    }
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS instances (
+    account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+    id TEXT NOT NULL, availability_zone TEXT NOT NULL, tags TEXT NOT NULL,
+    state TEXT NOT NULL, state_changed_at REAL NOT NULL,
+    settles_to TEXT, settles_at REAL, created_at REAL NOT NULL,
+    PRIMARY KEY (account, region, name)
+);
+CREATE TABLE IF NOT EXISTS operations (
+    id TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL,
+    availability_zone TEXT NOT NULL, resource_name TEXT NOT NULL, resource_type TEXT NOT NULL,
+    operation_type TEXT NOT NULL, operation_details TEXT NOT NULL,
+    status TEXT NOT NULL, is_terminal INTEGER NOT NULL,
+    created_at REAL NOT NULL, status_changed_at REAL NOT NULL, settles_at REAL
+);
+CREATE TABLE IF NOT EXISTS request_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, operation TEXT NOT NULL,
+    principal_arn TEXT, access_key_id TEXT, account TEXT, region TEXT,
+    instance_name TEXT, resource_arn TEXT, tags TEXT, decision TEXT NOT NULL,
+    error_code TEXT, operation_id TEXT
+);
+CREATE INDEX IF NOT EXISTS operations_by_resource ON operations (account, region, resource_name);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRow:
+    """An instance as stored now."""
+
+    account: str
+    region: str
+    name: str
+    id: str
+    availability_zone: str
+    tags: Mapping[str, str]
+    state: str
+    state_changed_at: float
+    created_at: float
+
+    @property
+    def arn(self) -> str:
+        """``arn:aws:lightsail:<region>:<account>:Instance/<id>``."""
+        return f"arn:aws:lightsail:{self.region}:{self.account}:Instance/{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRow:
+    """A Lightsail Operation record."""
+
+    id: str
+    account: str
+    region: str
+    availability_zone: str
+    resource_name: str
+    resource_type: str
+    operation_type: str
+    operation_details: str
+    status: str
+    is_terminal: bool
+    created_at: float
+    status_changed_at: float
+
+    def to_api(self) -> dict[str, Any]:
+        """The ``Operation`` shape of the Lightsail API."""
+        return {
+            "id": self.id,
+            "resourceName": self.resource_name,
+            "resourceType": self.resource_type,
+            "createdAt": self.created_at,
+            "location": {"availabilityZone": self.availability_zone, "regionName": self.region},
+            "isTerminal": self.is_terminal,
+            "operationDetails": self.operation_details,
+            "operationType": self.operation_type,
+            "status": self.status,
+            "statusChangedAt": self.status_changed_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A state change a request asks for: from which states, through which, to which."""
+
+    operation_type: str
+    allowed_from: frozenset[str]
+    through: str | None
+    to: str
+
+
+class StateStore:
+    """The emulator's persistent state."""
+
+    def __init__(self, path: str, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        if path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        for statement in _SCHEMA.strip().split(";"):
+            if statement.strip():
+                self._db.execute(statement)
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def seed(self, instances: tuple[InstanceSpec, ...]) -> None:
+        """Add the world's instances that the database does not have yet; keep existing state.
+
+        Tags and ids follow the world file (it is the source of truth for what exists); state
+        and operations survive restarts.
+        """
+        now = self.clock()
+        with self._tx() as db:
+            for spec in instances:
+                inst = spec.instance
+                tags = json.dumps(dict(inst.tags), sort_keys=True)
+                db.execute(
+                    "INSERT INTO instances (account, region, name, id, availability_zone, tags, state,"
+                    " state_changed_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (account, region, name) DO UPDATE SET id = excluded.id,"
+                    " tags = excluded.tags, availability_zone = excluded.availability_zone",
+                    (
+                        inst.account,
+                        inst.region,
+                        inst.name,
+                        inst.id,
+                        spec.availability_zone,
+                        tags,
+                        spec.state,
+                        now,
+                        now,
+                    ),
+                )
+
+    def _settle(self, db: sqlite3.Connection, now: float) -> None:
+        db.execute(
+            "UPDATE instances SET state = settles_to, state_changed_at = settles_at,"
+            " settles_to = NULL, settles_at = NULL WHERE settles_to IS NOT NULL AND settles_at <= ?",
+            (now,),
+        )
+        db.execute(
+            "UPDATE operations SET status = 'Succeeded', is_terminal = 1, status_changed_at = settles_at,"
+            " settles_at = NULL WHERE settles_at IS NOT NULL AND settles_at <= ?",
+            (now,),
+        )
+
+    @staticmethod
+    def _instance(row: sqlite3.Row) -> InstanceRow:
+        return InstanceRow(
+            row["account"],
+            row["region"],
+            row["name"],
+            row["id"],
+            row["availability_zone"],
+            MappingProxyType(json.loads(row["tags"])),
+            row["state"],
+            row["state_changed_at"],
+            row["created_at"],
+        )
+
+    def get(self, account: str, region: str, name: str) -> InstanceRow | None:
+        """The instance named ``name`` in the account and region, settled to now; or None."""
+        with self._tx() as db:
+            self._settle(db, self.clock())
+            row = db.execute(
+                "SELECT * FROM instances WHERE account = ? AND region = ? AND name = ?",
+                (account, region, name),
+            ).fetchone()
+        return None if row is None else self._instance(row)
+
+    def transition(
+        self,
+        account: str,
+        region: str,
+        name: str,
+        change: Transition,
+        delay: float,
+        *,
+        details: str = "",
+    ) -> tuple[InstanceRow, OperationRow] | str:
+        """Apply ``change`` atomically; return the instance before it and the new operation, or
+        the state that refused it."""
+        now = self.clock()
+        with self._tx() as db:
+            self._settle(db, now)
+            row = db.execute(
+                "SELECT * FROM instances WHERE account = ? AND region = ? AND name = ?",
+                (account, region, name),
+            ).fetchone()
+            if row is None:
+                return "missing"
+            before = self._instance(row)
+            if before.state not in change.allowed_from:
+                return before.state
+            settles_at = now + delay
+            if change.through is None:
+                db.execute(
+                    "UPDATE instances SET state = ?, state_changed_at = ?, settles_to = NULL, settles_at = NULL"
+                    " WHERE account = ? AND region = ? AND name = ?",
+                    (change.to, now, account, region, name),
+                )
+            else:
+                db.execute(
+                    "UPDATE instances SET state = ?, state_changed_at = ?, settles_to = ?, settles_at = ?"
+                    " WHERE account = ? AND region = ? AND name = ?",
+                    (change.through, now, change.to, settles_at, account, region, name),
+                )
+            terminal = change.through is None
+            op = OperationRow(
+                id=str(uuid.uuid4()),
+                account=account,
+                region=region,
+                availability_zone=before.availability_zone,
+                resource_name=name,
+                resource_type="Instance",
+                operation_type=change.operation_type,
+                operation_details=details,
+                status="Succeeded" if terminal else "Started",
+                is_terminal=terminal,
+                created_at=now,
+                status_changed_at=now,
+            )
+            db.execute(
+                "INSERT INTO operations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    op.id,
+                    op.account,
+                    op.region,
+                    op.availability_zone,
+                    op.resource_name,
+                    op.resource_type,
+                    op.operation_type,
+                    op.operation_details,
+                    op.status,
+                    int(op.is_terminal),
+                    op.created_at,
+                    op.status_changed_at,
+                    None if terminal else settles_at,
+                ),
+            )
+            if delay <= 0:
+                self._settle(db, now)
+        return before, op
+
+    def log(self, entry: Mapping[str, Any]) -> None:
+        """Append one served request to the request log."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO request_log (at, operation, principal_arn, access_key_id, account, region,"
+                " instance_name, resource_arn, tags, decision, error_code, operation_id)"
+                " VALUES (:at, :operation, :principal_arn, :access_key_id, :account, :region,"
+                " :instance_name, :resource_arn, :tags, :decision, :error_code, :operation_id)",
+                {
+                    "at": self.clock(),
+                    "operation": "",
+                    "principal_arn": None,
+                    "access_key_id": None,
+                    "account": None,
+                    "region": None,
+                    "instance_name": None,
+                    "resource_arn": None,
+                    "tags": None,
+                    "decision": "",
+                    "error_code": None,
+                    "operation_id": None,
+                    **entry,
+                },
+            )
+
+    def operations(self, *, resource_name: str | None = None) -> list[OperationRow]:
+        """Every recorded operation (optionally of one resource), oldest first."""
+        with self._tx() as db:
+            self._settle(db, self.clock())
+            query = "SELECT * FROM operations"
+            args: tuple[Any, ...] = ()
+            if resource_name is not None:
+                query += " WHERE resource_name = ?"
+                args = (resource_name,)
+            rows = db.execute(query + " ORDER BY created_at, rowid", args).fetchall()
+        return [
+            OperationRow(
+                r["id"],
+                r["account"],
+                r["region"],
+                r["availability_zone"],
+                r["resource_name"],
+                r["resource_type"],
+                r["operation_type"],
+                r["operation_details"],
+                r["status"],
+                bool(r["is_terminal"]),
+                r["created_at"],
+                r["status_changed_at"],
+            )
+            for r in rows
+        ]
+
+    def request_log(self) -> list[dict[str, Any]]:
+        """Every served request, in order."""
+        with self._tx() as db:
+            rows = db.execute("SELECT * FROM request_log ORDER BY seq").fetchall()
+        return [dict(r) for r in rows]

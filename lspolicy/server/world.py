@@ -1,0 +1,330 @@
+"""The emulator's world file: accounts, principals (credentials, tags, policies) and instances.
+
+YAML or JSON, validated against ``schemas/world.schema.json``; every problem is reported with
+the file, the path, line and column (errors as data, like policy parse errors). Policies are
+parsed and compiled once, here, into a `PolicySet` per principal.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from lspolicy.errors import Location, PolicyParseError, Problem
+from lspolicy.evaluate.authorize import PolicySet
+from lspolicy.lightsail.context import Identity, Instance
+from lspolicy.model.policy import Policy, PolicyKind
+from lspolicy.parse import parse_policy
+
+__all__ = [
+    "Account",
+    "InstanceSpec",
+    "Principal",
+    "World",
+    "WorldError",
+    "load_world",
+    "world_from_data",
+]
+
+MAX_WORLD_BYTES = 8 << 20
+_ID_NAMESPACE = uuid.UUID("6f1c3c4e-58a4-4f0e-9a55-7a1d3f0c2b11")
+
+
+class WorldError(PolicyParseError):
+    """The world file (or a policy it names) is invalid; ``problems`` lists every problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """An AWS account of the world."""
+
+    id: str
+    setup_in_progress: bool = False
+    regions: frozenset[str] = frozenset()
+    regions_in_setup: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A principal with its credentials and compiled policies."""
+
+    name: str
+    identity: Identity
+    access_key_id: str
+    secret_access_key: str
+    policies: PolicySet
+    session_token: str | None = None
+
+    @property
+    def account(self) -> str:
+        """The account id in the principal's ARN."""
+        return self.identity.account or ""
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSpec:
+    """An instance as the world declares it (its initial state)."""
+
+    instance: Instance
+    availability_zone: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """Everything the server serves, compiled."""
+
+    path: Path
+    accounts: Mapping[str, Account]
+    principals: Mapping[str, Principal] = field(repr=False)
+    """By access key id."""
+    instances: tuple[InstanceSpec, ...] = ()
+    transition_seconds: float = 0.0
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    text = resources.files("lspolicy").joinpath("schemas/world.schema.json").read_text()
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+class _Positions:
+    """JSON path -> (line, column) for a YAML document, from the composed node tree."""
+
+    def __init__(self) -> None:
+        self.at: dict[tuple[str | int, ...], tuple[int, int]] = {}
+
+    def walk(self, node: yaml.Node, path: tuple[str | int, ...]) -> None:
+        self.at[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                self.walk(value, (*path, str(key.value)))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.walk(item, (*path, i))
+
+    def locate(self, source: str, path: tuple[str | int, ...]) -> Location:
+        probe = path
+        while probe not in self.at and probe:
+            probe = probe[:-1]
+        line, column = self.at.get(probe, (0, 0))
+        text = "".join(
+            f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p) for i, p in enumerate(path)
+        )
+        return Location(source, text, line, column)
+
+
+def _load_yaml(text: str, source: str) -> tuple[Any, _Positions]:
+    positions = _Positions()
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise WorldError(
+            (Problem(f"invalid YAML: {problem}", Location(source, "", line, col), code="world"),)
+        ) from None
+    if node is not None:
+        positions.walk(node, ())
+    return data, positions
+
+
+def _instance_id(account: str, region: str, name: str) -> str:
+    """A stable id for an instance declared without one (same world, same id, every start)."""
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{account}/{region}/{name}"))
+
+
+def world_from_data(data: Any, *, path: Path, positions: _Positions | None = None) -> World:
+    """Check and compile decoded world data; raise `WorldError` listing every problem."""
+    source = str(path)
+    pos = positions or _Positions()
+    problems: list[Problem] = []
+
+    def problem(where: tuple[str | int, ...], message: str) -> None:
+        problems.append(Problem(message, pos.locate(source, where), code="world"))
+
+    validator = jsonschema.Draft202012Validator(_schema())
+    for err in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        problem(tuple(err.absolute_path), err.message)
+    if problems:
+        raise WorldError(tuple(problems))
+
+    accounts: dict[str, Account] = {}
+    for i, a in enumerate(data["accounts"]):
+        if a["id"] in accounts:
+            problem(("accounts", i, "id"), f"account {a['id']!r} is declared twice")
+        accounts[a["id"]] = Account(
+            a["id"],
+            bool(a.get("setup_in_progress", False)),
+            frozenset(a.get("regions", [])),
+            frozenset(a.get("regions_in_setup", [])),
+        )
+    default_account = next(iter(accounts)) if len(accounts) == 1 else None
+
+    base = path.parent
+    texts: dict[tuple[str, PolicyKind], Policy] = {}
+
+    def policy(rel: str, kind: PolicyKind, where: tuple[str | int, ...]) -> Policy | None:
+        file = (base / rel).resolve()
+        key = (str(file), kind)
+        if key in texts:
+            return texts[key]
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            problem(where, f"cannot read policy {rel!r}: {exc.strerror or exc}")
+            return None
+        try:
+            texts[key] = parse_policy(text, source=str(base / rel), kind=kind)
+        except PolicyParseError as exc:
+            problems.extend(exc.problems)
+            return None
+        return texts[key]
+
+    principals: dict[str, Principal] = {}
+    for i, p in enumerate(data["principals"]):
+        where: tuple[str | int, ...] = ("principals", i)
+        identity = Identity(p["arn"], p.get("tags", {}))
+        if identity.account not in accounts:
+            problem(
+                (*where, "arn"),
+                f"principal's account {identity.account!r} is not declared under accounts",
+            )
+        if p["access_key_id"] in principals:
+            problem((*where, "access_key_id"), f"access key {p['access_key_id']!r} is used twice")
+        ident = [
+            policy(r, "identity", (*where, "policies", j))
+            for j, r in enumerate(p.get("policies", []))
+        ]
+        raw_boundary = p.get("boundary")
+        boundary_paths = [raw_boundary] if isinstance(raw_boundary, str) else raw_boundary
+        boundary = (
+            None
+            if boundary_paths is None
+            else [policy(r, "boundary", (*where, "boundary")) for r in boundary_paths]
+        )
+        if any(x is None for x in ident) or (
+            boundary is not None and any(x is None for x in boundary)
+        ):
+            continue
+        principals[p["access_key_id"]] = Principal(
+            name=p.get("name") or p["arn"].rsplit("/", 1)[-1],
+            identity=identity,
+            access_key_id=p["access_key_id"],
+            secret_access_key=p["secret_access_key"],
+            policies=PolicySet(
+                [x for x in ident if x is not None],
+                boundary=None if boundary is None else [x for x in boundary if x is not None],
+            ),
+            session_token=p.get("session_token"),
+        )
+
+    instances: list[InstanceSpec] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    ids: set[str] = set()
+    for i, inst in enumerate(data["instances"]):
+        where = ("instances", i)
+        account = inst.get("account", default_account)
+        if account is None:
+            problem(where, "instance needs an account: the world declares more than one")
+            continue
+        if account not in accounts:
+            problem((*where, "account"), f"account {account!r} is not declared under accounts")
+            continue
+        region = inst["region"]
+        key = (account, region, inst["name"])
+        if key in seen:
+            problem(
+                (*where, "name"),
+                f"instance name {inst['name']!r} is used twice in {region} (first at instances[{seen[key]}])",
+            )
+            continue
+        seen[key] = i
+        instance_id = inst.get("id") or _instance_id(account, region, inst["name"])
+        if instance_id in ids:
+            problem((*where, "id"), f"instance id {instance_id!r} is used twice")
+        ids.add(instance_id)
+        zone = inst.get("availability_zone", f"{region}a")
+        if not zone.startswith(region):
+            problem(
+                (*where, "availability_zone"),
+                f"availability zone {zone!r} is not in region {region!r}",
+            )
+        instances.append(
+            InstanceSpec(
+                Instance(
+                    id=instance_id,
+                    region=region,
+                    account=account,
+                    name=inst["name"],
+                    tags=inst.get("tags", {}),
+                ),
+                availability_zone=zone,
+                state=inst.get("state", "running"),
+            )
+        )
+    if problems:
+        raise WorldError(tuple(problems))
+    # an account with no declared regions may use every region its instances are in
+    filled = {
+        k: a
+        if a.regions
+        else Account(
+            a.id,
+            a.setup_in_progress,
+            frozenset(s.instance.region for s in instances if s.instance.account == k),
+            a.regions_in_setup,
+        )
+        for k, a in accounts.items()
+    }
+    return World(
+        path, filled, principals, tuple(instances), float(data.get("transition_seconds", 0))
+    )
+
+
+def load_world(path: str | Path) -> World:
+    """Read, validate and compile a world file (YAML or JSON)."""
+    p = Path(path)
+    source = str(p)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise WorldError(
+            (
+                Problem(
+                    f"cannot read the world file: {exc.strerror or exc}",
+                    Location(source, "", 0, 0),
+                    code="world",
+                ),
+            )
+        ) from None
+    if len(raw) > MAX_WORLD_BYTES:
+        raise WorldError(
+            (
+                Problem(
+                    f"world file is larger than {MAX_WORLD_BYTES} bytes",
+                    Location(source, "", 0, 0),
+                    code="world",
+                ),
+            )
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WorldError(
+            (Problem("world file is not UTF-8 text", Location(source, "", 0, 0), code="world"),)
+        ) from None
+    data, positions = _load_yaml(text, source)
+    return world_from_data(data, path=p, positions=positions)
