@@ -116,6 +116,12 @@ def _check_bounds(name: str, low: int, high: int) -> None:
         raise InvalidArgument(f"need 0 <= min_{name} <= max_{name}, got {low} and {high}")
 
 
+def _check_pools(**pools: Sequence[str]) -> None:
+    for name, pool in pools.items():
+        if not pool or any(not isinstance(v, str) for v in pool):
+            raise InvalidArgument(f"{name} must be a non-empty sequence of strings, got {pool!r}")
+
+
 def _one_or_many(elements: SearchStrategy[Any], *, max_size: int = 3) -> SearchStrategy[Any]:
     """A value alone, or a non-empty list of them (IAM's strings-or-lists)."""
     return elements | st.lists(elements, min_size=1, max_size=max_size)
@@ -141,7 +147,7 @@ def actions(*, wildcards: bool = True, random_case: bool = True) -> SearchStrate
     """
     names = st.sampled_from(_INSTANCE_ACTIONS) | st.sampled_from(_OTHER_ACTIONS)
     plain = names.map(lambda n: f"lightsail:{n}")
-    base = plain | st.sampled_from(_ACTION_PATTERNS) if wildcards else plain
+    base = (plain | st.sampled_from(_ACTION_PATTERNS)) if wildcards else plain
     if not random_case:
         return base
     return _random_case(base)
@@ -177,6 +183,7 @@ def instance_arns(
 
     https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html
     """
+    _check_pools(regions=regions, accounts=accounts, ids=ids)
     return st.builds(
         lambda r, a, i: f"arn:aws:lightsail:{r}:{a}:Instance/{i}",
         st.sampled_from(regions),
@@ -200,6 +207,9 @@ def lightsail_instances(
     (https://docs.aws.amazon.com/lightsail/latest/userguide/amazon-lightsail-controlling-access-using-tags.html).
     """
     _check_bounds("tags", 0, max_tags)
+    _check_pools(
+        regions=regions, accounts=accounts, ids=ids, tag_keys=tag_keys, tag_values=tag_values
+    )
     tags = st.dictionaries(
         st.sampled_from(tag_keys), st.sampled_from(tag_values), max_size=max_tags
     )

@@ -99,6 +99,8 @@ def test_request_contexts_pair_tag_keys_with_request_tags(context: dict[str, Con
         lambda: condition_blocks(families=[]),
         lambda: condition_blocks(min_operators=-1),
         lambda: lightsail_instances(max_tags=-1),
+        lambda: lightsail_instances(regions=[]),
+        lambda: instance_arns(ids=()),
     ],
 )
 def test_bad_arguments_are_refused(make: object) -> None:
