@@ -36,3 +36,45 @@ def test_readme_first_lines_are_the_two_commands() -> None:
     assert "pytest" in block[1]
     ci = (ROOT / ".ci" / "run").read_text()
     assert block[1].strip() in ci
+
+
+def test_readme_server_example_runs_against_lspolicy_serve() -> None:
+    """The README's emulator snippet, run as written against `lspolicy serve` (on a free port)."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## The Lightsail endpoint, emulated") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code is not None
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lspolicy.cli",
+            "serve",
+            "--world",
+            "policies/world.yaml",
+            "--state",
+            ":memory:",
+            "--port",
+            "0",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        url = re.search(r"http://[0-9.]+:[0-9]+", banner)
+        assert url is not None, banner
+        snippet = code.group(1).replace("http://127.0.0.1:8787", url.group(0))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(snippet, "README.md", "exec"), {})
+        assert out.getvalue().split() == ["Started", "AccessDeniedException"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
