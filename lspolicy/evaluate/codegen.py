@@ -92,19 +92,21 @@ class _Writer:
     def statement(self, st: CompiledStatement) -> str:
         parts: list[str] = []
         shape = st.resource_shape
-        resource = ""
-        if shape[0] == "exact":
-            resource = f"r in {self.const(shape[1])}"
-        elif shape[0] == "memo":
-            seen, compute = self.const(shape[1]), self.const(shape[2])
-            hit = self.temp()
-            resource = f"({compute}(r, c) if ({hit} := {seen}(r)) is None else {hit})"
-        elif shape[0] == "dynamic":
-            resource = f"{self.const(st.resource_match)}(r, c)"
-        if resource:
+        kind = shape[0]
+        if kind == "dynamic":
+            # the statement's own matcher, which already applies NotResource's negation
+            parts.append(f"{self.const(st.resource_match)}(r, c)")
+        elif kind == "any":
+            if st.resource_negated:
+                parts.append("False")  # NotResource "*" excludes every resource
+        else:
+            if kind == "exact":
+                resource = f"r in {self.const(shape[1])}"
+            else:  # memo: the un-negated matcher remembers its verdict per ARN
+                seen, compute = self.const(shape[1]), self.const(shape[2])
+                hit = self.temp()
+                resource = f"({compute}(r, c) if ({hit} := {seen}(r)) is None else {hit})"
             parts.append(f"not ({resource})" if st.resource_negated else resource)
-        elif st.resource_negated:
-            parts.append("False")  # NotResource "*" excludes everything
         parts.extend(self.condition(cond) for cond in st.conditions)
         return "(" + " and ".join(parts) + ")" if parts else "True"
 

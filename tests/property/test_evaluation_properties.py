@@ -210,10 +210,6 @@ NOT_RESOURCE_WITH_VARIABLE: JsonObject = {
             {"aws:username": "bob"},
         )
     ],
-).xfail(
-    raises=AssertionError,
-    reason="engine bug: is_allowed (the generated plan) treats a NotResource holding a policy "
-    "variable as Resource: it answers False where evaluate() answers 'allowed'",
 )
 def test_fast_path_agrees_with_explained_path(
     identity: list[JsonObject],
