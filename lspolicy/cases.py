@@ -41,7 +41,15 @@ from lspolicy.model.policy import Policy, PolicyKind
 from lspolicy.model.request import Request
 from lspolicy.parse import parse_policy
 
-__all__ = ["CaseFile", "CaseResult", "LoadedCases", "load_case_file", "run_cases"]
+__all__ = [
+    "CaseFile",
+    "CaseResult",
+    "CaseSpec",
+    "LoadedCases",
+    "load_case_file",
+    "run_case",
+    "run_cases",
+]
 
 Expectation = Literal["allowed", "explicitDeny", "implicitDeny", "denied"]
 
@@ -216,16 +224,17 @@ def load_case_file(path: Path) -> LoadedCases:
     return LoadedCases(path, spec, sets, identities, instances, texts)
 
 
+def run_case(loaded: LoadedCases, case: CaseSpec) -> CaseResult:
+    """Evaluate one case of a loaded test file."""
+    request = instance_request(
+        case.action,
+        loaded.instances[case.instance],
+        loaded.identities[case.principal],
+        context=case.context,
+    )
+    return CaseResult(case, request, loaded.policy_sets[case.principal].evaluate(request))
+
+
 def run_cases(loaded: LoadedCases) -> list[CaseResult]:
     """Evaluate every case of a loaded test file."""
-    results = []
-    for case in loaded.spec.cases:
-        request = instance_request(
-            case.action,
-            loaded.instances[case.instance],
-            loaded.identities[case.principal],
-            context=case.context,
-        )
-        decision = loaded.policy_sets[case.principal].evaluate(request)
-        results.append(CaseResult(case, request, decision))
-    return results
+    return [run_case(loaded, case) for case in loaded.spec.cases]
