@@ -1,0 +1,110 @@
+"""``lspolicy lint PATH...`` and ``lspolicy rule CODE``: argument parsing and output only.
+
+`register` adds both commands to the main parser's subparsers; each sets ``run`` to a function
+that returns the exit code: 0 no finding (suppressed ones aside), 1 findings, and errors
+(unreadable input, a bad config) are raised as `lspolicy.errors.LspolicyError`, which the main
+command reports with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from lspolicy.errors import LspolicyError
+from lspolicy.lint.config import load_config
+from lspolicy.lint.engine import lint_paths
+from lspolicy.lint.finding import Finding
+from lspolicy.lint.registry import RULES, rule
+
+__all__ = ["register", "render_json", "render_text", "run_lint", "run_rule"]
+
+EXIT_OK, EXIT_FINDINGS = 0, 1
+
+
+class UnknownRuleError(LspolicyError):
+    """``lspolicy rule`` was given a code that names no rule."""
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for raw in values or () for v in raw.split(",") if v.strip()]
+
+
+def render_text(findings: list[Finding]) -> str:
+    """One line per finding (``file:line:col: CODE [severity] message``), a hint line, and a
+    summary line."""
+    lines: list[str] = []
+    active = [f for f in findings if not f.is_suppressed]
+    for f in active:
+        lines.append(f"{f.location}: {f.code} [{f.severity}] {f.message}")
+        if f.hint:
+            lines.append(f"  hint: {f.hint}")
+        lines.extend(f"  see: {r}" for r in f.related)
+        if f.fix:
+            lines.append(f"  fix ({f.fix.safety}): {f.fix.description}")
+    suppressed = len(findings) - len(active)
+    summary = f"{len(active)} finding{'s' if len(active) != 1 else ''}"
+    if suppressed:
+        summary += f", {suppressed} suppressed"
+    lines.append(summary)
+    return "\n".join(lines) + "\n"
+
+
+def render_json(findings: list[Finding]) -> str:
+    """Every finding (suppressed ones marked) as a JSON array."""
+    return json.dumps([f.to_dict() for f in findings], indent=2) + "\n"
+
+
+def run_lint(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``lspolicy lint``: lint the paths as one principal's policies."""
+    stream = out or sys.stdout
+    config = load_config(Path(args.config) if args.config else None, start=Path(args.paths[0]))
+    config = config.with_cli(select=_split(args.select), ignore=_split(args.ignore))
+    findings = lint_paths(args.paths, config)
+    stream.write(render_json(findings) if args.format == "json" else render_text(findings))
+    return EXIT_FINDINGS if any(not f.is_suppressed for f in findings) else EXIT_OK
+
+
+def run_rule(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``lspolicy rule CODE``: print the rule's documentation (``--all``: the table of rules)."""
+    stream = out or sys.stdout
+    if args.code is None:
+        for r in RULES.values():
+            stream.write(f"{r.code}  {r.severity:<10}  {r.name:<36}  {r.title}\n")
+        return EXIT_OK
+    found = rule(args.code)
+    if found is None:
+        raise UnknownRuleError(f"no lint rule {args.code!r}; `lspolicy rule` lists them")
+    stream.write(found.doc.strip() + "\n")
+    return EXIT_OK
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``lint`` and ``rule`` to the ``lspolicy`` command's subparsers."""
+    lint = subparsers.add_parser(
+        "lint", help="lint policies (the paths are taken as one principal's policies)"
+    )
+    lint.add_argument("paths", nargs="+", metavar="PATH", help="policy files or folders")
+    lint.add_argument("--format", choices=("text", "json"), default="text")
+    lint.add_argument(
+        "--select",
+        action="append",
+        metavar="CODES",
+        help="only these rules: codes, prefixes (LSP1) or names, comma-separated",
+    )
+    lint.add_argument(
+        "--ignore", action="append", metavar="CODES", help="skip these rules (comma-separated)"
+    )
+    lint.add_argument(
+        "--config", metavar="FILE", help="lspolicy.toml or pyproject.toml (default: nearest)"
+    )
+    lint.set_defaults(run=run_lint)
+
+    rule_cmd = subparsers.add_parser(
+        "rule", help="print a lint rule's documentation (no CODE: list the rules)"
+    )
+    rule_cmd.add_argument("code", nargs="?", metavar="CODE", help="e.g. LSP101 or unknown-action")
+    rule_cmd.set_defaults(run=run_rule)
