@@ -11,20 +11,21 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Iterable, Mapping, Sequence
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 
 from lspolicy.lint import rules as _rules_package
 from lspolicy.lint.rule import Rule
 
-__all__ = ["RULES", "rule", "select_rules"]
+__all__ = ["RULES", "collect_rules", "rule", "select_rules"]
 
 
-def _load() -> Mapping[str, Rule]:
-
+def collect_rules(package: ModuleType) -> Mapping[str, Rule]:
+    """Import every module of ``package`` and join their ``RULE`` objects into a table by code;
+    a duplicate code or name, or a module without ``RULE``, raises `RuntimeError`."""
     by_code: dict[str, Rule] = {}
     names: dict[str, str] = {}
-    for info in sorted(pkgutil.iter_modules(_rules_package.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{_rules_package.__name__}.{info.name}")
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
         found = getattr(module, "RULE", None)
         if not isinstance(found, Rule):
             raise RuntimeError(f"lint rule module {info.name!r} has no module-level RULE")
@@ -44,7 +45,7 @@ def _load() -> Mapping[str, Rule]:
     return MappingProxyType(dict(sorted(by_code.items())))
 
 
-RULES: Mapping[str, Rule] = _load()
+RULES: Mapping[str, Rule] = collect_rules(_rules_package)
 """Every rule by code, in code order."""
 
 
