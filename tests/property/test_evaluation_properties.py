@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from hypothesis import example, given
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 import lspolicy
@@ -74,6 +74,7 @@ def test_a_deny_that_applies_beats_any_allow(
     allow it) decides ``explicitDeny`` and is named among the matched statements."""
     as_allow = {"Version": version, "Statement": {**statement, "Effect": "Allow"}}
     applies = PolicySet([lspolicy.parse_policy(as_allow)]).is_allowed(request)
+    event(f"the statement applies: {applies}")
     deny = {"Version": version, "Statement": {**statement, "Effect": "Deny", "Sid": "TheDeny"}}
     decision = PolicySet([*parse_all(docs), lspolicy.parse_policy(deny)]).evaluate(request)
     if applies:
@@ -139,6 +140,7 @@ def test_adding_an_allow_never_denies_an_allowed_request(
     — an Allow statement can only add permissions: a request that was allowed stays allowed,
     and an explicit deny stays an explicit deny."""
     before = decide(docs, request)
+    event(f"before: {before}")
     i = data.draw(st.integers(0, len(docs) - 1), label="policy")
     more = [*docs[:i], with_statement(docs[i], statement), *docs[i + 1 :]]
     after = decide(more, request)
@@ -156,6 +158,7 @@ def test_adding_a_deny_never_allows_a_denied_request(
     — a Deny statement can only take permissions away: a denied request stays denied, and an
     explicit deny stays an explicit deny."""
     before = decide(docs, request)
+    event(f"before: {before}")
     i = data.draw(st.integers(0, len(docs) - 1), label="policy")
     more = [*docs[:i], with_statement(docs[i], statement), *docs[i + 1 :]]
     after = decide(more, request)
@@ -175,6 +178,7 @@ def test_boundary_allows_exactly_what_both_allow_alone(
     boundary is allowed by the identity policies alone and by the boundary alone, and (with no
     resource-based policy) conversely."""
     bounded = PolicySet(parse_all(identity), boundary=parse_all(boundary)).evaluate(request)
+    event(f"with the boundary: {bounded.decision}")
     by_identity = decide(identity, request) == "allowed"
     by_boundary = decide(boundary, request) == "allowed"
     if bounded.decision == "allowed":
