@@ -322,6 +322,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     serve.add_argument("--verbose", action="store_true", help="log every request")
     serve.set_defaults(run=cmd_serve)
+
+    from lspolicy.lint.cli import register as register_lint  # noqa: PLC0415 - one wiring point
+
+    register_lint(sub)
     return parser
 
 
