@@ -121,6 +121,8 @@ class LoadedCases:
     identities: Mapping[str, Identity]
     instances: Mapping[str, Instance]
     texts: Mapping[str, str]
+    case_lines: tuple[int, ...] = ()
+    """1-based line of each case in the test file (for annotations)."""
 
 
 def _problem(path: Path, where: str, message: str) -> PolicyParseError:
@@ -131,7 +133,8 @@ def load_case_file(path: Path) -> LoadedCases:
     """Read and check a test file and every policy it names; raise `PolicyParseError` on any
     problem (unreadable file, invalid YAML, unknown names, malformed policies)."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        source_text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(source_text)
     except OSError as exc:
         raise _problem(path, "", f"cannot read the test file: {exc.strerror}") from None
     except yaml.YAMLError as exc:
@@ -221,7 +224,17 @@ def load_case_file(path: Path) -> LoadedCases:
             )
     if problems:
         raise PolicyParseError(tuple(problems))
-    return LoadedCases(path, spec, sets, identities, instances, texts)
+    return LoadedCases(path, spec, sets, identities, instances, texts, _case_lines(source_text))
+
+
+def _case_lines(text: str) -> tuple[int, ...]:
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode):
+        return ()
+    for key, value in root.value:
+        if key.value == "cases" and isinstance(value, yaml.SequenceNode):
+            return tuple(item.start_mark.line + 1 for item in value.value)
+    return ()
 
 
 def run_case(loaded: LoadedCases, case: CaseSpec) -> CaseResult:

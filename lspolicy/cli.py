@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lspolicy.cases import load_case_file, run_cases
-from lspolicy.errors import LspolicyError, PolicyParseError, Problem, SimulatorError
+from lspolicy.errors import LspolicyError, SimulatorError
 from lspolicy.evaluate.authorize import PolicySet
 from lspolicy.explain import Style, render_text
 from lspolicy.model.policy import Policy
@@ -28,7 +28,6 @@ from lspolicy.simulate import build_policy_set, context_from_entries, simulate_c
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-TEST_SUFFIX = ".lspolicy-test.yaml"
 MAX_INPUT = 16 << 20
 
 
@@ -150,81 +149,55 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# -- check ----------------------------------------------------------------------------------
-
-
-def _files(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
-    policies: list[Path] = []
-    tests: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if not p.exists():
-            raise UsageError(f"{raw}: no such file or directory")
-        found = sorted(p.rglob("*")) if p.is_dir() else [p]
-        for f in found:
-            if f.name.endswith(TEST_SUFFIX):
-                tests.append(f)
-            elif f.suffix == ".json" and f.is_file():
-                policies.append(f)
-    return policies, tests
+# -- check: the gate -------------------------------------------------------------------------
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from lspolicy.gate.formats import render  # noqa: PLC0415 - the gate loads lint's rules
+    from lspolicy.gate.run import run_gate  # noqa: PLC0415
+    from lspolicy.lint.config import load_config  # noqa: PLC0415
+    from lspolicy.lint.finding import Severity  # noqa: PLC0415
+
+    for raw in args.paths:
+        if not Path(raw).exists():
+            raise UsageError(f"{raw}: no such file or directory")
+    config = load_config(Path(args.config)) if args.config else None
+    report = run_gate(args.paths, config=config, fail_on=Severity(args.fail_on))
+    stream = sys.stdout
+    style = _style(args.color, stream) if args.format == "text" else Style(color=False)
+    text = render(report, args.format, style=style)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        if args.format != "text":
+            stream.write(render(report, "text", style=_style(args.color, stream)))
+    else:
+        stream.write(text)
+    if args.explain and args.format == "text":
+        for case in report.cases:
+            stream.write(f"{case.file}:{case.line}: {case.name}\n")
+            stream.write("\n".join("    " + line for line in case.explanation.splitlines()) + "\n")
+    return report.exit_code
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from lspolicy.gate.run import test_files  # noqa: PLC0415
+
     style = _style(args.color, sys.stdout)
-    policy_files, test_files = _files(args.paths)
-    problems: list[Problem] = []
-    for f in policy_files:
-        try:
-            parse_policy(_read(str(f)), source=str(f))
-        except PolicyParseError as exc:
-            problems.extend(exc.problems)
-    report: dict[str, Any] = {
-        "policies": len(policy_files),
-        "problems": [p.to_dict() for p in problems],
-        "cases": [],
-    }
-    lines: list[str] = [str(p) for p in problems]
+    files = test_files(args.paths or ["."])
     passed = failed = 0
-    for tf in test_files:
-        try:
-            loaded = load_case_file(tf)
-        except PolicyParseError as exc:
-            problems.extend(exc.problems)
-            lines.extend(str(p) for p in exc.problems)
-            report["problems"].extend(p.to_dict() for p in exc.problems)
-            continue
-        lines.append(style.bold(str(tf)))
+    for tf in files:
+        loaded = load_case_file(tf)
         for result in run_cases(loaded):
             ok = result.passed
             passed += ok
             failed += not ok
             mark = style.good("PASS") if ok else style.bad("FAIL")
-            lines.append(
-                f"{mark} {result.case.name}: expected {result.case.expect}, got {result.decision.decision}"
-            )
-            if args.explain or not ok:
+            sys.stdout.write(f"{mark} {tf}::{result.case.name}\n")
+            if not ok or args.explain:
                 body = render_text(result.decision, loaded.texts, style=style)
-                lines.extend("     " + line for line in body.splitlines())
-            report["cases"].append(
-                {
-                    "file": str(tf),
-                    "name": result.case.name,
-                    "expect": result.case.expect,
-                    "passed": ok,
-                    "decision": result.decision.to_dict(),
-                }
-            )
-    summary = (
-        f"{len(policy_files)} policies parsed, {len(problems)} problems; "
-        f"{passed} passed, {failed} failed"
-    )
-    if args.format == "json":
-        report["summary"] = {"problems": len(problems), "passed": passed, "failed": failed}
-        json.dump(report, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write("\n".join([*lines, "", style.bold(summary)]) + "\n")
-    return EXIT_FINDINGS if problems or failed else EXIT_OK
+                sys.stdout.write("\n".join("     " + line for line in body.splitlines()) + "\n")
+    sys.stdout.write(f"{passed} passed, {failed} failed\n")
+    return EXIT_FINDINGS if failed else EXIT_OK
 
 
 # -- serve ----------------------------------------------------------------------------------
@@ -275,14 +248,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    check = sub.add_parser("check", help="parse every policy and run the policy tests under PATH")
+    check = sub.add_parser(
+        "check", help="the CI gate: parse, lint and run the policy tests under PATH"
+    )
     check.add_argument("paths", nargs="+", metavar="PATH")
-    check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument(
-        "--explain", action="store_true", help="explain every decision, not only failures"
+        "--format", choices=("text", "json", "junit", "sarif", "github"), default="text"
+    )
+    check.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="write the report here (a text summary still goes to stdout)",
+    )
+    check.add_argument(
+        "--fail-on", choices=("error", "security", "warning", "suggestion"), default="warning",
+        help="fail on findings of this severity and above (default: warning)",
+    )  # fmt: skip
+    check.add_argument(
+        "--config", metavar="FILE", help="lspolicy.toml or pyproject.toml (default: nearest)"
+    )
+    check.add_argument(
+        "--explain", action="store_true", help="explain every test decision, not only failures"
     )
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     check.set_defaults(run=cmd_check)
+
+    test = sub.add_parser(
+        "test", help="run the policy test files (*.lspolicy-test.yaml) under PATH"
+    )
+    test.add_argument("paths", nargs="*", metavar="PATH")
+    test.add_argument("--explain", action="store_true", help="explain every decision")
+    test.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    test.set_defaults(run=cmd_test)
 
     simulate = sub.add_parser("simulate", help="answer an IAM SimulateCustomPolicy request (JSON)")
     simulate.add_argument("input", metavar="INPUT.json", help="request file, or - for stdin")

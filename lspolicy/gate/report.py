@@ -1,0 +1,80 @@
+"""The gate's result as data: findings, policy-test outcomes, input problems, and the verdict.
+
+Exit codes follow ruff and pytest: 0 clean, 1 findings or failures at or above ``fail_on``,
+2 usage error, unreadable input or internal error (the last is decided by the CLI).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lspolicy.errors import Problem
+from lspolicy.lint.finding import Finding, Severity
+from lspolicy.model.decision import Decision
+
+__all__ = ["CaseOutcome", "GateReport"]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOutcome:
+    """One case of a policy test file: what was expected, what the engine decided."""
+
+    file: str
+    line: int
+    name: str
+    expect: str
+    decision: Decision
+    passed: bool
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class GateReport:
+    """Everything the gate found over one run."""
+
+    paths: tuple[str, ...]
+    policy_files: tuple[str, ...]
+    findings: tuple[Finding, ...]
+    cases: tuple[CaseOutcome, ...]
+    problems: tuple[Problem, ...] = ()
+    """Test files that could not be loaded (unknown names, bad YAML...): always failing."""
+    fail_on: Severity = Severity.WARNING
+    base: str | None = None
+    texts: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def active_findings(self) -> tuple[Finding, ...]:
+        """Findings not suppressed."""
+        return tuple(f for f in self.findings if not f.is_suppressed)
+
+    @property
+    def suppressed_findings(self) -> tuple[Finding, ...]:
+        """Findings suppressed, each with its reason."""
+        return tuple(f for f in self.findings if f.is_suppressed)
+
+    @property
+    def failing_findings(self) -> tuple[Finding, ...]:
+        """Active findings at or above the ``fail_on`` severity."""
+        return tuple(f for f in self.active_findings if f.severity.rank >= self.fail_on.rank)
+
+    @property
+    def failed_cases(self) -> tuple[CaseOutcome, ...]:
+        """Policy-test cases whose decision was not the expected one."""
+        return tuple(c for c in self.cases if not c.passed)
+
+    @property
+    def ok(self) -> bool:
+        """True when the gate passes."""
+        return not self.failing_findings and not self.failed_cases and not self.problems
+
+    @property
+    def exit_code(self) -> int:
+        """0 when the gate passes, 1 otherwise."""
+        return 0 if self.ok else 1
+
+    def counts(self) -> dict[str, int]:
+        """Active findings by severity."""
+        out = {s.value: 0 for s in Severity}
+        for f in self.active_findings:
+            out[f.severity.value] += 1
+        return out
