@@ -98,32 +98,51 @@ def _fill(value: str, context: dict[str, ContextValue], *, substitute: bool) -> 
     return "".join(out)
 
 
-def _principal_context(held: Sequence[_Held]) -> dict[str, ContextValue]:
+@dataclass(frozen=True, slots=True)
+class _Wants:
+    """What one statement's conditions ask of the principal's side of a request."""
+
+    variables: tuple[str, ...]
+    fills: tuple[tuple[str, str], ...]
+
+
+def _wants(h: _Held) -> _Wants:
+    substitute = h.ctx.policy.substitutes_variables
+    variables = {
+        var.name: None
+        for cond in h.statement.conditions
+        for value in cond.values
+        for var in parse_template(value, substitute=substitute).variables
+    }
+    witness: dict[str, ContextValue] = dict.fromkeys(variables, _WITNESS)
+    fills: dict[str, str] = {}
+    for cond in h.statement.conditions:
+        key = cond.key.casefold()
+        if key.startswith((_RESOURCE_TAG, "aws:requesttag/", "aws:tagkeys")):
+            continue
+        spec = h.ctx.operator(cond).spec
+        if spec.negated or not cond.values or cond.key in fills:
+            continue
+        if spec.value_type in (ValueType.STRING, ValueType.ARN):
+            got = _fill(cond.values[0], witness, substitute=substitute)
+            if got is not None:
+                fills[cond.key] = got
+        elif spec.value_type is ValueType.BOOLEAN:
+            fills[cond.key] = cond.values[0].lower()
+    return _Wants(tuple(variables), tuple(fills.items()))
+
+
+def _principal_context(wants: Sequence[_Wants]) -> dict[str, ContextValue]:
     """Request keys that let the statements' other conditions hold, where that is easy to see:
     every policy variable gets a witness value; positive string, ARN and Bool conditions on
-    non-tag keys get their first value."""
+    non-tag keys get their first value (the first statement's, when two disagree)."""
     context: dict[str, ContextValue] = {}
-    for h in held:
-        for cond in h.statement.conditions:
-            for value in cond.values:
-                for var in parse_template(
-                    value, substitute=h.ctx.policy.substitutes_variables
-                ).variables:
-                    context.setdefault(var.name, _WITNESS)
-    for h in held:
-        for cond in h.statement.conditions:
-            key = cond.key.casefold()
-            if key.startswith((_RESOURCE_TAG, "aws:requesttag/", "aws:tagkeys")):
-                continue
-            spec = h.ctx.operator(cond).spec
-            if spec.negated or not cond.values or cond.key in context:
-                continue
-            if spec.value_type in (ValueType.STRING, ValueType.ARN):
-                got = _fill(cond.values[0], context, substitute=h.ctx.policy.substitutes_variables)
-                if got is not None:
-                    context[cond.key] = got
-            elif spec.value_type is ValueType.BOOLEAN:
-                context[cond.key] = cond.values[0].lower()
+    for w in wants:
+        for name in w.variables:
+            context.setdefault(name, _WITNESS)
+    for w in wants:
+        for key, value in w.fills:
+            context.setdefault(key, value)
     return context
 
 
@@ -142,10 +161,10 @@ def _candidate_arns(catalog: Catalog, resource_type: str, held: Sequence[_Held])
                 literal.append(pattern)
     built = [
         catalog.arn_for(resource_type, region=r, account=a, id=_WITNESS_ID)
-        for r in regions
-        for a in accounts
+        for r in regions[:_MAX_PARTS]
+        for a in accounts[:_MAX_PARTS]
     ]
-    return literal + built
+    return [*dict.fromkeys(literal[:_MAX_PARTS]), *built]
 
 
 def _gated_actions(ctx: PolicyContext, st: Statement, tag_key: str) -> list[Action]:
@@ -167,90 +186,93 @@ class _Proof:
     after: str | None
 
 
-def _prove(
+@dataclass(frozen=True, slots=True)
+class _Gain:
+    """A resource state change that turns the gated action from denied to allowed."""
+
+    action: Action
+    arn: str
+    before: str | None
+    after: str | None
+
+
+_MAX_GAINS = 24
+_MAX_PARTS = 2
+"""Candidate regions, accounts and literal ARNs tried per resource type: enough for the
+resources one principal's policies name, bounded when many policies are linted together."""
+
+
+def _gains(
     rules: PolicySet,
     gate: _Held,
     cond: Condition,
-    tagger: _Held,
     *,
-    verb: str,
+    base: dict[str, ContextValue],
+    arns: Sequence[str],
     actions: Sequence[Action],
-) -> _Proof | None:
-    catalog = gate.ctx.catalog
+) -> list[_Gain]:
+    """Tag changes on candidate resources that would give the principal the gated action: the
+    engine denies the action before and allows it after (a tag set to a value, or removed)."""
     tag = cond.key[len(_RESOURCE_TAG) :]
-    base = _principal_context((gate, tagger))
-    values = [
-        v
-        for v in (
-            _fill(x, base, substitute=gate.ctx.policy.substitutes_variables) for x in cond.values
-        )
-        if v is not None
-    ]
-    wanted = [*dict.fromkeys([*values, _WITNESS])]
-    principal = Request(f"lightsail:{verb}", "*", base).context
-    tried: set[tuple[str, str]] = set()
-    for action in actions[:8]:
-        for rtype in (r.name for r in action.resource_types):
-            for arn in _candidate_arns(catalog, rtype, (gate, tagger)):
-                if (action.name, arn) in tried:
+    key = f"aws:ResourceTag/{tag}"
+    substitute = gate.ctx.policy.substitutes_variables
+    values = [v for v in (_fill(x, base, substitute=substitute) for x in cond.values) if v]
+    afters: list[str | None] = [*dict.fromkeys([*values, _WITNESS]), None]
+    befores: list[str | None] = [None, _OTHER, *values[:1]]
+    principal = Request("lightsail:TagResource", "*", base).context
+    out: list[_Gain] = []
+    for action in actions[:2]:
+        types = {r.name for r in action.resource_types}
+        for arn in arns:
+            rtype = gate.ctx.catalog.resource_type_of(arn)
+            if rtype is None or rtype.name not in types:
+                continue
+            if not gate.compiled.resource_match(arn, principal):
+                continue
+            denied = [
+                b
+                for b in befores
+                if not rules.is_allowed(
+                    Request(action.iam_name, arn, base if b is None else {**base, key: b})
+                )
+            ]
+            if not denied:
+                continue
+            for after in afters:
+                state = base if after is None else {**base, key: after}
+                if not rules.is_allowed(Request(action.iam_name, arn, state)):
                     continue
-                tried.add((action.name, arn))
-                if not (
-                    gate.compiled.resource_match(arn, principal)
-                    and tagger.compiled.resource_match(arn, principal)
-                ):
-                    continue
-                befores: list[str | None] = [None, _OTHER, *values]
-                afters: list[str | None] = list(wanted) if verb == "TagResource" else [None]
-                for before in befores:
-                    for after in afters:
-                        if before == after:
-                            continue
-                        if _escalates(
-                            rules,
-                            tagger,
-                            action=action,
-                            verb=verb,
-                            arn=arn,
-                            tag=tag,
-                            base=base,
-                            before=before,
-                            after=after,
-                        ):
-                            return _Proof(action, verb, arn, before, after)
-    return None
+                out.extend(_Gain(action, arn, b, after) for b in denied if b != after)
+                if len(out) >= _MAX_GAINS:
+                    return out
+    return out
 
 
-def _escalates(
+def _tagging_allows(
     rules: PolicySet,
     tagger: _Held,
     *,
-    action: Action,
     verb: str,
-    arn: str,
+    gain: _Gain,
     tag: str,
     base: dict[str, ContextValue],
-    before: str | None,
-    after: str | None,
 ) -> bool:
-    key = f"aws:ResourceTag/{tag}"
-    now = dict(base) if before is None else {**base, key: before}
-    if rules.is_allowed(Request(action.iam_name, arn, now)):
-        return False  # already allowed: nothing gained
-    tagging = {**now, "aws:TagKeys": [tag]}
-    if verb == "TagResource":
-        if after is None:
-            return False
-        tagging[f"aws:RequestTag/{tag}"] = after
-    elif before is None:
-        return False  # nothing to remove
-    request = Request(f"lightsail:{verb}", arn, tagging)
-    if not rules.is_allowed(request):
+    """Whether ``tagger`` allows (and no Deny forbids) the tagging request that makes ``gain``."""
+    if verb == "TagResource" and gain.after is None:
         return False
-    if not tagger.compiled.applies(arn, request.context, None):
-        return False  # allowed, but by another statement: that pair is reported on its own
-    later = dict(base) if after is None else {**base, key: after}
-    return rules.is_allowed(Request(action.iam_name, arn, later))
+    if verb == "UntagResource" and (gain.before is None or gain.after is not None):
+        return False
+    now = dict(base) if gain.before is None else {**base, f"aws:ResourceTag/{tag}": gain.before}
+    tagging: dict[str, ContextValue] = {**now, "aws:TagKeys": [tag]}
+    if verb == "TagResource":
+        assert gain.after is not None
+        tagging[f"aws:RequestTag/{tag}"] = gain.after
+    request = Request(f"lightsail:{verb}", gain.arn, tagging)
+    if not tagger.compiled.resource_match(gain.arn, request.context):
+        return False
+    if not tagger.compiled.applies(gain.arn, request.context, None):
+        return False  # allowed, if at all, by another statement: that pair is reported on its own
+    return rules.is_allowed(request)
 
 
 def check_group(contexts: Sequence[PolicyContext]) -> Iterator[tuple[PolicyContext, Report]]:
@@ -266,13 +288,18 @@ def check_group(contexts: Sequence[PolicyContext]) -> Iterator[tuple[PolicyConte
         for h in held
         if (
             verbs := [
-                v for v in _TAGGING if v in {a.name for a in h.ctx.statement_actions(h.statement)}
+                v
+                for v in _TAGGING
+                if any(a.name == v for a in h.ctx.statement_actions(h.statement))
             ]
         )
     ]
     if not taggers:
         return
     rules = PolicySet([ctx.policy for ctx in contexts])
+    catalog = contexts[0].catalog
+    everyone = [h for h, _ in taggers]
+    wants = {id(h): _wants(h) for h in held}
     for gate in held:
         for cond in gate.statement.conditions:
             if not cond.key.casefold().startswith(_RESOURCE_TAG):
@@ -280,12 +307,28 @@ def check_group(contexts: Sequence[PolicyContext]) -> Iterator[tuple[PolicyConte
             actions = _gated_actions(gate.ctx, gate.statement, cond.key)
             if not actions:
                 continue
+            tag = cond.key[len(_RESOURCE_TAG) :]
+            types = dict.fromkeys(r.name for a in actions[:2] for r in a.resource_types)
+            arns = [a for t in types for a in _candidate_arns(catalog, t, (gate, *everyone))]
+            shared: dict[tuple[tuple[str, str], ...], list[_Gain]] = {}
             for tagger, verbs in taggers:
-                for verb in verbs:
-                    proof = _prove(rules, gate, cond, tagger, verb=verb, actions=actions)
-                    if proof is not None:
-                        yield gate.ctx, _report(gate, cond, tagger, proof)
-                        break
+                base = _principal_context((wants[id(gate)], wants[id(tagger)]))
+                memo = tuple(sorted((k, str(v)) for k, v in base.items()))
+                gains = shared.get(memo)
+                if gains is None:
+                    gains = _gains(rules, gate, cond, base=base, arns=arns, actions=actions)
+                    shared[memo] = gains
+                proof = next(
+                    (
+                        _Proof(g.action, verb, g.arn, g.before, g.after)
+                        for verb in verbs
+                        for g in gains
+                        if _tagging_allows(rules, tagger, verb=verb, gain=g, tag=tag, base=base)
+                    ),
+                    None,
+                )
+                if proof is not None:
+                    yield gate.ctx, _report(gate, cond, tagger, proof)
 
 
 def _report(gate: _Held, cond: Condition, tagger: _Held, proof: _Proof) -> Report:
