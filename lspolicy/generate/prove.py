@@ -1,0 +1,405 @@
+"""The proof: the engine's decisions on the generated policies equal the intent's, on every
+request of a large population.
+
+For every request (`lspolicy.generate.population`: boundary, world, random) the intent's answer
+comes from `lspolicy.generate.semantics` (written from the intent alone) and the policies'
+answer from the engine, `PolicySet.is_allowed`; nothing here evaluates a policy. Checked:
+
+- each principal selector's policy on its own allows exactly what that selector's grants allow,
+  minus the exclusions (split policies: all parts together exactly, and each part alone never
+  more);
+- when there are several selectors, all policies attached together allow exactly the intent;
+- structure: Version 2012-10-17, only the intent's actions, no ``...IfExists`` on a resource
+  tag, every policy within its size quota.
+
+A disagreement is a counterexample: the request, what the intent says and why, what the engine
+says and which statements decided it (`PolicySet.evaluate`). Over-grants (the policy allows,
+the intent does not) and under-grants (the reverse) are counted separately; either fails the
+proof.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from lspolicy.evaluate.authorize import PolicySet
+from lspolicy.generate.build import GeneratedPolicy, Generation
+from lspolicy.generate.intent import Grant, instance_actions
+from lspolicy.generate.population import (
+    boundary_probes,
+    pools_for,
+    random_probes,
+    seed_for,
+    world_probes,
+)
+from lspolicy.generate.semantics import IntentSemantics, Probe, Undecidable, Verdict
+from lspolicy.lightsail.context import Identity, Instance
+from lspolicy.model.decision import Decision
+from lspolicy.model.request import Request
+
+__all__ = ["DEFAULT_POPULATION", "Counterexample", "ProofReport", "Scope", "prove"]
+
+DEFAULT_POPULATION = 10_000
+"""Random requests per proof unless told otherwise."""
+
+Kind = Literal["over-grant", "under-grant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """A set of generated policies checked together, and what it must allow."""
+
+    label: str
+    policies: tuple[GeneratedPolicy, ...]
+    grants: tuple[Grant, ...] | None
+    """The grants it must give (None: the whole intent)."""
+    exact: bool
+    """True: allow exactly; False (one part of a split policy): never more."""
+    engine: PolicySet = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Counterexample:
+    """A request on which the engine and the intent disagree."""
+
+    kind: Kind
+    scope: str
+    probe: Probe
+    verdict: Verdict
+    decision: Decision
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        p = self.probe
+        c = p.circumstances
+        return {
+            "kind": self.kind,
+            "policies": self.scope,
+            "principal": {"arn": p.identity.arn, "tags": dict(p.identity.tags)},
+            "action": p.action,
+            "resource": p.resource_arn,
+            "instance_tags": dict(p.instance.tags) if p.instance is not None else None,
+            "context": {
+                "aws:MultiFactorAuthPresent": c.mfa,
+                "aws:SourceIp": c.source_ip,
+                "aws:CurrentTime": c.current_time,
+            },
+            "intent": {"allowed": self.verdict.allowed, "reason": self.verdict.reason},
+            "engine": {
+                "decision": self.decision.decision,
+                "reason": self.decision.reason,
+                "deciding_statements": [m.label for m in self.decision.matched],
+                "near_misses": [
+                    {
+                        "statement": n.statement.label,
+                        "failed_conditions": [
+                            f"{f.operator} {f.key} {list(f.values)}" for f in n.failed_conditions
+                        ],
+                    }
+                    for n in self.decision.near_misses[:2]
+                ],
+            },
+        }
+
+    def render(self) -> str:
+        """A few lines a person can read."""
+        p = self.probe
+        c = p.circumstances
+
+        def absent(v: object) -> str:
+            return "absent" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+
+        lines = [
+            f"{self.kind} ({self.scope}): {p.identity.arn} {p.action} on {p.resource_arn}",
+            f"  principal tags {dict(p.identity.tags)}; "
+            + (
+                f"instance tags {dict(p.instance.tags)}"
+                if p.instance is not None
+                else "not an instance"
+            ),
+            f"  MFA {absent(c.mfa)}, source IP {absent(c.source_ip)}, time {absent(c.current_time)}",
+            f"  intent: {'allow' if self.verdict.allowed else 'deny'} - {self.verdict.reason}",
+            f"  engine: {self.decision.decision} - {self.decision.reason}",
+        ]
+        for n in self.decision.near_misses[:1]:
+            failed = "; ".join(
+                f"{f.operator} {f.key} {list(f.values)}" for f in n.failed_conditions
+            )
+            lines.append(f"  nearest statement {n.statement.label}: failed {failed or 'match'}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class ProofReport:
+    """What the proof checked and found."""
+
+    intent: str
+    policies: tuple[str, ...]
+    population: dict[str, int]
+    """Requests per source: ``boundary``, ``world``, ``random``, ``total``."""
+    decisions: int
+    """Engine decisions compared (requests x policy sets)."""
+    intent_allows: int
+    intent_denies: int
+    over_grants: int
+    under_grants: int
+    structure_problems: tuple[str, ...]
+    counterexamples: tuple[Counterexample, ...]
+    grant_coverage: dict[str, int]
+    """Requests each grant gave (and no exclusion took away)."""
+    exclusion_coverage: dict[str, int]
+    """Granted requests each exclusion took away."""
+    undecidable: int
+    warnings: tuple[str, ...]
+    seed: int
+    world: str | None
+    seconds: float
+
+    @property
+    def proven(self) -> bool:
+        """No over-grant, no under-grant, no structural problem."""
+        return not (self.over_grants or self.under_grants or self.structure_problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "proven": self.proven,
+            "intent": self.intent,
+            "policies": list(self.policies),
+            "world": self.world,
+            "population": dict(self.population),
+            "seed": self.seed,
+            "decisions": self.decisions,
+            "intent_allows": self.intent_allows,
+            "intent_denies": self.intent_denies,
+            "over_grants": self.over_grants,
+            "under_grants": self.under_grants,
+            "undecidable": self.undecidable,
+            "structure_problems": list(self.structure_problems),
+            "grant_coverage": dict(self.grant_coverage),
+            "exclusion_coverage": dict(self.exclusion_coverage),
+            "warnings": list(self.warnings),
+            "counterexamples": [c.to_dict() for c in self.counterexamples],
+            "seconds": round(self.seconds, 3),
+        }
+
+    def render(self) -> str:
+        """The report as text."""
+        pop = self.population
+        head = (
+            "proof: PROVEN - the policies allow exactly what the intent allows"
+            if self.proven
+            else f"proof: FAILED - {self.over_grants} over-grants, {self.under_grants} "
+            f"under-grants, {len(self.structure_problems)} structural problems"
+        )
+        world = f" over {self.world}" if self.world else ""
+        lines = [
+            head,
+            f"  requests: {pop['total']:,} (boundary {pop['boundary']:,}, world {pop['world']:,}"
+            f"{world}, random {pop['random']:,} with seed {self.seed:#x})",
+            f"  engine decisions compared: {self.decisions:,}; the intent allows "
+            f"{self.intent_allows:,} and denies {self.intent_denies:,}",
+            "  grants: " + ", ".join(f"{sid} gave {n:,}" for sid, n in self.grant_coverage.items()),
+        ]
+        if self.exclusion_coverage:
+            lines.append(
+                "  exclusions: "
+                + ", ".join(f"{sid} took away {n:,}" for sid, n in self.exclusion_coverage.items())
+            )
+        if self.undecidable:
+            lines.append(
+                f"  not judged: {self.undecidable} requests on instances whose tag keys differ "
+                "only in case"
+            )
+        lines += [f"  warning: {w}" for w in self.warnings]
+        lines += [f"  structure: {s}" for s in self.structure_problems]
+        for c in self.counterexamples:
+            lines.append("  " + c.render().replace("\n", "\n  "))
+        hidden = self.over_grants + self.under_grants - len(self.counterexamples)
+        if hidden > 0:
+            lines.append(f"  ... and {hidden} more counterexamples")
+        lines.append(f"  time: {self.seconds * 1000:.0f} ms")
+        return "\n".join(lines)
+
+
+def _scopes(generation: Generation) -> list[Scope]:
+    out: list[Scope] = []
+    groups = generation.groups()
+    intent = generation.intent
+    for who, parts in groups.items():
+        grants = tuple(g for g in intent.grants if g.principals == who)
+        label = parts[0].name if len(parts) == 1 else " + ".join(p.name for p in parts)
+        out.append(Scope(label, parts, grants, True, PolicySet([p.policy for p in parts])))
+        if len(parts) > 1:
+            out += [
+                Scope(f"{p.name} alone", (p,), grants, False, PolicySet([p.policy])) for p in parts
+            ]
+    if len(groups) > 1:
+        every = generation.policies
+        out.append(
+            Scope("all policies together", every, None, True, PolicySet([p.policy for p in every]))
+        )
+    return out
+
+
+def structure_problems(generation: Generation) -> list[str]:
+    """Rules every generated policy keeps, checked on the parsed model."""
+    out: list[str] = []
+    allowed_actions = {a.casefold() for a in instance_actions()} | {"lightsail:*"}
+    for p in generation.policies:
+        policy = p.policy
+        if policy.version != "2012-10-17":
+            out.append(f"{p.name}: Version is {policy.version!r}, not 2012-10-17")
+        if p.size > p.limit:
+            out.append(f"{p.name}: {p.size} characters, over the {p.limit} limit")
+        for st in policy.statements:
+            for action in st.actions or ():
+                if action.casefold() not in allowed_actions:
+                    out.append(f"{p.name}/{st.label}: action {action} is not an instance action")
+            if st.not_actions or st.not_resources or st.principal or st.not_principal:
+                out.append(f"{p.name}/{st.label}: uses an element generation never writes")
+            for cond in st.conditions:
+                if cond.operator.endswith("IfExists") and cond.key.casefold().startswith(
+                    "aws:resourcetag/"
+                ):
+                    out.append(
+                        f"{p.name}/{st.label}: {cond.operator} on {cond.key} lets instances "
+                        "without the tag through"
+                    )
+    return out
+
+
+def _skip_sessions(
+    generation: Generation, identities: Sequence[Identity]
+) -> tuple[list[Identity], list[str]]:
+    """Role sessions are left out where the intent names ARNs: lspolicy's request context gives
+    a session ``aws:PrincipalArn`` = its own ``assumed-role`` ARN, where AWS gives the role's
+    ARN (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn)."""
+    if not any(g.principals.arns for g in generation.intent.grants):
+        return list(identities), []
+    kept = [i for i in identities if ":assumed-role/" not in i.arn]
+    skipped = len(identities) - len(kept)
+    notes = (
+        [
+            f"{skipped} world principals are role sessions (assumed-role ARNs) and were not "
+            "checked: lspolicy's request context gives them aws:PrincipalArn = the session ARN "
+            "where AWS gives the role ARN, so an arns selector cannot be judged for them"
+        ]
+        if skipped
+        else []
+    )
+    return kept, notes
+
+
+def prove(
+    generation: Generation,
+    *,
+    instances: Sequence[Instance] = (),
+    identities: Sequence[Identity] = (),
+    world: str | None = None,
+    population: int = DEFAULT_POPULATION,
+    seed: int = 0,
+    max_counterexamples: int = 10,
+) -> ProofReport:
+    """Check the generated policies against the intent on the boundary requests, every
+    instance of the world (``instances`` with ``identities`` as callers), and ``population``
+    random requests. Deterministic for the same inputs."""
+    started = time.perf_counter()
+    intent = generation.intent
+    semantics = IntentSemantics(intent)
+    pools = pools_for(intent)
+    scopes = _scopes(generation)
+    callers, warnings = _skip_sessions(generation, identities)
+    mixed = seed_for(intent, seed)
+    counts = {"boundary": 0, "world": 0, "random": 0}
+
+    def sources() -> Iterator[tuple[str, Iterable[Probe]]]:
+        yield "boundary", boundary_probes(intent, pools)
+        yield "world", world_probes(intent, pools, instances, callers)
+        yield "random", random_probes(intent, pools, population, mixed)
+
+    grant_cover = {g.sid: 0 for g in intent.grants}
+    exclusion_cover = {e.sid: 0 for e in intent.exclusions}
+    found: list[Counterexample] = []
+    over = under = decisions = allows = denies = undecidable = 0
+    for name, probes in sources():
+        for probe in probes:
+            counts[name] += 1
+            try:
+                verdict_all = semantics.allows(probe)
+            except Undecidable:
+                undecidable += 1
+                continue
+            request: Request | None = None
+            giving = [g for g in intent.grants if semantics.grant_allows(g, probe)]
+            if verdict_all:
+                allows += 1
+                for g in giving:
+                    grant_cover[g.sid] += 1
+            else:
+                denies += 1
+                if giving:
+                    for e in intent.exclusions:
+                        if semantics.excludes(e, probe):
+                            exclusion_cover[e.sid] += 1
+            for scope in scopes:
+                expected = (
+                    verdict_all
+                    if scope.grants is None
+                    else bool(giving) and semantics.allows(probe, scope.grants)
+                )
+                if request is None:
+                    request = probe.request()
+                got = scope.engine.is_allowed(request)
+                decisions += 1
+                if got == expected or (not scope.exact and not got):
+                    continue
+                kind: Kind = "over-grant" if got else "under-grant"
+                if got:
+                    over += 1
+                else:
+                    under += 1
+                if len(found) < max_counterexamples:
+                    found.append(
+                        Counterexample(
+                            kind,
+                            scope.label,
+                            probe,
+                            semantics.explain(probe, scope.grants),
+                            scope.engine.evaluate(request),
+                        )
+                    )
+    for sid, n in grant_cover.items():
+        if n == 0:
+            warnings.append(
+                f"grant {sid} allowed no request of the population: check whether the "
+                "exclusions take away everything it gives"
+            )
+    for sid, n in exclusion_cover.items():
+        if n == 0:
+            warnings.append(
+                f"exclusion {sid} took away no granted request: no grant reaches what it names"
+            )
+    counts_total = {**counts, "total": sum(counts.values())}
+    return ProofReport(
+        intent=intent.name,
+        policies=tuple(p.name for p in generation.policies),
+        population=counts_total,
+        decisions=decisions,
+        intent_allows=allows,
+        intent_denies=denies,
+        over_grants=over,
+        under_grants=under,
+        structure_problems=tuple(structure_problems(generation)),
+        counterexamples=tuple(found),
+        grant_coverage=grant_cover,
+        exclusion_coverage=exclusion_cover,
+        undecidable=undecidable,
+        warnings=tuple(warnings),
+        seed=mixed,
+        world=world,
+        seconds=time.perf_counter() - started,
+    )
