@@ -148,3 +148,23 @@ def test_a_rule_module_must_hold_its_rule_under_its_own_name(tmp_path: Path) -> 
     empty = _package(tmp_path, "empty_rules_pkg", {"nothing_here": "X = 1\n"})
     with pytest.raises(RuntimeError, match="has no module-level RULE"):
         collect_rules(empty)  # type: ignore[arg-type]
+
+
+def test_public_api_is_exactly_all() -> None:
+    import types  # noqa: PLC0415
+
+    for name in lspolicy.lint.__all__:
+        assert hasattr(lspolicy.lint, name), name
+    public = {
+        n
+        for n, v in vars(lspolicy.lint).items()
+        if not n.startswith("_") and not isinstance(v, types.ModuleType)
+    }
+    assert public == set(lspolicy.lint.__all__)
+
+
+def test_the_package_docstring_example_runs() -> None:
+    import doctest  # noqa: PLC0415
+
+    result = doctest.testmod(lspolicy.lint)
+    assert result.attempted and not result.failed
