@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from lspolicy.cases import load_case_file, run_cases
+from lspolicy.cases import LoadedCases, load_case_file, run_cases
 from lspolicy.errors import PolicyParseError, Problem
 from lspolicy.explain import render_text
 from lspolicy.gate.report import CaseOutcome, GateReport
 from lspolicy.lint.config import LintConfig, load_config
 from lspolicy.lint.engine import lint_paths, policy_files
-from lspolicy.lint.finding import Severity
+from lspolicy.lint.finding import Finding, Severity
 
 __all__ = ["TEST_SUFFIX", "run_gate", "test_files"]
 
@@ -30,6 +31,17 @@ def test_files(paths: Sequence[str | Path]) -> list[Path]:
     return sorted(found)
 
 
+def _principal_groups(loaded_files: Sequence[LoadedCases]) -> list[list[Path]]:
+    groups: dict[tuple[Path, ...], None] = {}
+    for loaded in loaded_files:
+        for spec in loaded.spec.principals.values():
+            # identity policies only: a boundary grants nothing, so it is no part of the rights
+            paths = [Path(os.path.normpath(loaded.path.parent / p)) for p in spec.policies]
+            if len(paths) > 1:
+                groups[tuple(sorted(paths))] = None
+    return [list(g) for g in groups]
+
+
 def run_gate(
     paths: Sequence[str | Path],
     *,
@@ -39,16 +51,28 @@ def run_gate(
     """Parse + lint every policy under ``paths`` and run every policy test file there."""
     cfg = config if config is not None else load_config(start=Path(paths[0]) if paths else None)
     files = policy_files(paths)
-    findings = lint_paths(paths, cfg)
     problems: list[Problem] = []
     cases: list[CaseOutcome] = []
     texts: dict[str, str] = {}
+    loaded_files = []
     for tf in test_files(paths):
         try:
-            loaded = load_case_file(tf)
+            loaded_files.append(load_case_file(tf))
         except PolicyParseError as exc:
             problems.extend(exc.problems)
-            continue
+    # Each policy is linted on its own; each principal's policies (as the test files attach
+    # them) are linted together too, so cross-policy rules (privilege escalation through tags)
+    # see exactly one principal's rights, never a mix of several principals'.
+    found: dict[Finding, None] = {}
+    for f in files:
+        found.update(dict.fromkeys(lint_paths([f], cfg)))
+    for group in _principal_groups(loaded_files):
+        found.update(dict.fromkeys(lint_paths(group, cfg)))
+    findings = sorted(
+        found, key=lambda x: (x.location.file, x.location.line, x.location.column, x.code)
+    )
+    for loaded in loaded_files:
+        tf = loaded.path
         texts.update(loaded.texts)
         for index, result in enumerate(run_cases(loaded)):
             cases.append(

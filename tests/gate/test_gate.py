@@ -170,3 +170,57 @@ def test_output_file_keeps_a_text_summary_on_stdout(repo: Path, tmp_path: Path) 
     assert out.returncode == 1
     assert json.loads(target.read_text())["version"] == "2.1.0"
     assert "FAIL" in out.stdout
+
+
+STOP_BY_TAG = {
+    "Version": "2012-10-17",
+    "Statement": {
+        "Sid": "StopTeamInstances",
+        "Effect": "Allow",
+        "Action": "lightsail:StopInstance",
+        "Resource": "arn:aws:lightsail:*:111122223333:Instance/*",
+        "Condition": {"StringEquals": {"aws:ResourceTag/team": "web"}},
+    },
+}
+TAG_ANYTHING = {
+    "Version": "2012-10-17",
+    "Statement": {
+        "Sid": "TagInstances",
+        "Effect": "Allow",
+        "Action": "lightsail:TagResource",
+        "Resource": "arn:aws:lightsail:*:111122223333:Instance/*",
+    },
+}
+
+
+def _escalation_repo(tmp_path: Path, same_principal: bool) -> Path:
+    tmp_path.mkdir(parents=True)
+    (tmp_path / "stop.json").write_text(json.dumps(STOP_BY_TAG, indent=2))
+    (tmp_path / "tag.json").write_text(json.dumps(TAG_ANYTHING, indent=2))
+    policies = "[stop.json, tag.json]" if same_principal else "[stop.json]"
+    (tmp_path / "p.lspolicy-test.yaml").write_text(
+        "principals:\n"
+        f"  dev: {{arn: 'arn:aws:iam::111122223333:user/dev', policies: {policies}}}\n"
+        "  tagger: {arn: 'arn:aws:iam::111122223333:user/tagger', policies: [tag.json]}\n"
+        "instances:\n"
+        "  web: {id: 8a831817-4d64-4fa6-913c-513a42f8eda1, region: us-east-1, account: '111122223333', tags: {team: web}}\n"
+        "cases:\n"
+        "  - {name: dev stops web, principal: dev, instance: web, expect: allowed}\n"
+    )
+    return tmp_path
+
+
+def test_escalation_is_found_within_one_principal_only(tmp_path: Path) -> None:
+    """Tag-based stop rights plus unconstrained TagResource let one principal grant itself
+    access (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html); the gate groups
+    policies by the principal the tests attach them to, so two principals' rights never mix."""
+    mixed = run(
+        "check", str(_escalation_repo(tmp_path / "a", same_principal=True)), "--format", "json"
+    )
+    codes = {f["code"] for f in json.loads(mixed.stdout)["findings"]}
+    assert "LSP111" in codes
+    separate = run(
+        "check", str(_escalation_repo(tmp_path / "b", same_principal=False)), "--format", "json"
+    )
+    codes = {f["code"] for f in json.loads(separate.stdout)["findings"]}
+    assert "LSP111" not in codes
