@@ -18,8 +18,9 @@ What each construct becomes, and the AWS page that settles it:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-tags).
   Never ``...IfExists``: an instance without the tag would pass
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_IfExists).
-  Literal text is escaped: ``$`` as ``${$}`` everywhere (it could start a variable), ``*`` and
-  ``?`` as ``${*}``/``${?}`` in ``StringLike`` (they would be wildcards)
+  Literal text is escaped: ``$`` as ``${$}`` (it could start a variable), ``*`` and ``?`` as
+  ``${*}``/``${?}`` (wildcards in ``StringLike``; the same literal characters in
+  ``StringEquals``)
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-specialchars).
 - Who: ``aws:PrincipalTag/<k>`` with the same operators, and ``aws:PrincipalArn`` for listed
   users and roles (for a role session AWS puts the role's ARN there)
@@ -102,12 +103,9 @@ class GenerationError(IntentError):
 
 
 def literal(text: str) -> str:
-    """Text for a string operator that substitutes variables: a ``$`` could start one."""
-    return text.replace("$", "${$}")
-
-
-def like_literal(text: str) -> str:
-    """Text for ``StringLike``: also ``*`` and ``?``, which would be wildcards."""
+    """Literal text for a string condition value: ``$`` could start a variable, ``*`` and ``?``
+    are wildcards in ``StringLike`` (and, left bare in ``StringEquals``, look like a mistake
+    to a reader and to lint rule LSP113), so all three are written as their escapes."""
     return "".join({"$": "${$}", "*": "${*}", "?": "${?}"}.get(c, c) for c in text)
 
 
@@ -118,7 +116,7 @@ MatchRender = Callable[[TagMatch], tuple[str, list[str]]]
 MATCH_RENDER: Mapping[MatchKind, MatchRender] = {
     "equals": lambda m: ("StringEquals", [literal(m.values[0])]),
     "one_of": lambda m: ("StringEquals", [literal(v) for v in m.values]),
-    "prefix": lambda m: ("StringLike", [like_literal(m.values[0]) + "*"]),
+    "prefix": lambda m: ("StringLike", [literal(m.values[0]) + "*"]),
     "principal_tag": lambda m: ("StringEquals", ["${aws:PrincipalTag/" + m.values[0] + "}"]),
 }
 """Each tag selector kind as ``(operator, values)`` for its ``<prefix>Tag/<key>`` condition."""

@@ -31,6 +31,7 @@ import difflib
 import functools
 import ipaddress
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import resources
@@ -383,6 +384,11 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(_schema())
 
 
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+"""A Lightsail instance id, as it appears in the instance's ARN
+(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html#amazonlightsail-resources-for-iam-policies)."""
+
+
 def _allowed_in_policy(ch: str) -> bool:
     code = ord(ch)
     return 0x20 <= code <= 0xFF and not 0x7F <= code <= 0x9F
@@ -610,6 +616,15 @@ class _Builder:
     def instances(self, raw: Mapping[str, Any] | None, path: DocPath) -> InstanceSelector:
         if raw is None:
             return InstanceSelector()
+        for i, instance_id in enumerate(raw.get("ids", [])):
+            if not _UUID.fullmatch(instance_id):
+                self.problem(
+                    (*path, "ids", i),
+                    f"{instance_id!r} is not an instance id: Lightsail instance ARNs carry the "
+                    "instance's id, a UUID, not its name",
+                    f"`aws lightsail get-instance --instance-name {instance_id}` shows its ARN; "
+                    "or select the instance by tag",
+                )
         tags = self.matches(raw.get("tags", {}), (*path, "tags"), instance=True)
         return InstanceSelector(ids=tuple(sorted(set(raw.get("ids", [])))), tags=tags)
 

@@ -302,11 +302,12 @@ def prove(
     world: str | None = None,
     population: int = DEFAULT_POPULATION,
     seed: int = 0,
-    max_counterexamples: int = 10,
+    max_counterexamples: int = 5,
 ) -> ProofReport:
     """Check the generated policies against the intent on the boundary requests, every
     instance of the world (``instances`` with ``identities`` as callers), and ``population``
-    random requests. Deterministic for the same inputs."""
+    random requests; keep up to ``max_counterexamples`` of each kind. Deterministic for the
+    same inputs."""
     started = time.perf_counter()
     intent = generation.intent
     semantics = IntentSemantics(intent)
@@ -362,7 +363,7 @@ def prove(
                     over += 1
                 else:
                     under += 1
-                if len(found) < max_counterexamples:
+                if sum(c.kind == kind for c in found) < max_counterexamples:
                     found.append(
                         Counterexample(
                             kind,

@@ -13,12 +13,14 @@ import pytest
 import lspolicy
 from lspolicy import PolicySet
 from lspolicy.generate import Generation, GenerationError, generate, parse_intent, prove
-from lspolicy.generate.build import MATCH_RENDER, like_literal, literal, policy_size
+from lspolicy.generate.build import MATCH_RENDER, literal, policy_size
 from lspolicy.generate.intent import MATCH_KINDS
 from lspolicy.generate.semantics import Circumstances, Probe
 from lspolicy.lightsail.context import Identity, Instance
 
 ACCOUNT = "111122223333"
+I1 = "8a831817-4d64-4fa6-913c-513a42f8eda1"
+I2 = "7d791a3c-a63c-45f9-bdcd-c219fe72c33b"
 ONCALL = Identity(f"arn:aws:iam::{ACCOUNT}:user/olga", {"role": "oncall", "team": "web"})
 POLICY_SCHEMA = Path(lspolicy.__file__).parent / "schemas" / "policy-document.schema.json"
 
@@ -49,7 +51,7 @@ def allowed(
     tags: dict[str, str] | None = None,
     who: Identity = ONCALL,
     region: str = "us-east-1",
-    instance_id: str = "i-1",
+    instance_id: str = I1,
     action: str = "lightsail:StopInstance",
     mfa: bool | None = None,
     ip: str | None = None,
@@ -150,12 +152,13 @@ def test_wildcards_and_dollars_in_values_are_escaped() -> None:
     """``${*}``, ``${?}``, ``${$}`` stand for the literal characters
     (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-specialchars):
     a prefix ``a*`` must not match ``ab``, and a ``$`` must not start a variable."""
-    assert like_literal("a*b?$") == "a${*}b${?}${$}"
-    assert literal("x${y}*") == "x${$}{y}*"
+    assert literal("a*b?$") == "a${*}b${?}${$}"
+    assert literal("x${y}") == "x${$}{y}"
     gen = build("    instances: {tags: {env: {prefix: 'a*'}, team: 'x${aws:username}'}}\n")
     conditions = statement(gen)["Condition"]
     assert conditions["StringLike"]["aws:ResourceTag/env"] == ["a${*}*"]
     assert conditions["StringEquals"]["aws:ResourceTag/team"] == ["x${$}{aws:username}"]
+    assert "a*" not in json.dumps(conditions["StringEquals"])
     team = {"team": "x${aws:username}"}
     assert allowed(gen, tags={"env": "a*b", **team})
     assert not allowed(gen, tags={"env": "ab", **team})
@@ -196,17 +199,17 @@ def test_principal_selectors_become_principal_conditions() -> None:
 def test_regions_and_ids_scope_the_resource() -> None:
     """Lightsail instance ARNs carry the region and the instance's id
     (https://docs.aws.amazon.com/lightsail/latest/userguide/security_iam_resource-based-policy-examples.html)."""
-    gen = build("    regions: [us-west-2, us-east-1]\n    instances: {ids: [i-2, i-1]}\n")
+    gen = build(f"    regions: [us-west-2, us-east-1]\n    instances: {{ids: [{I2}, {I1}]}}\n")
     assert statement(gen)["Resource"] == [
-        f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Instance/i-1",
-        f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Instance/i-2",
-        f"arn:aws:lightsail:us-west-2:{ACCOUNT}:Instance/i-1",
-        f"arn:aws:lightsail:us-west-2:{ACCOUNT}:Instance/i-2",
+        f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Instance/{I2}",
+        f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Instance/{I1}",
+        f"arn:aws:lightsail:us-west-2:{ACCOUNT}:Instance/{I2}",
+        f"arn:aws:lightsail:us-west-2:{ACCOUNT}:Instance/{I1}",
     ]
     assert "Condition" in statement(gen)  # the principal condition
-    assert allowed(gen, region="us-west-2", instance_id="i-2")
-    assert not allowed(gen, region="eu-west-1", instance_id="i-2")
-    assert not allowed(gen, instance_id="i-3")
+    assert allowed(gen, region="us-west-2", instance_id=I2)
+    assert not allowed(gen, region="eu-west-1", instance_id=I2)
+    assert not allowed(gen, instance_id=I1.replace("1", "2"))
 
 
 def test_only_the_actions_asked_for() -> None:

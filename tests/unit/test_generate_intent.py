@@ -77,7 +77,7 @@ def test_canonical_form_expands_shorthands_and_sorts() -> None:
         env: {one_of: [staging, Dev]}
         team: web
         tier: {one_of: [gold]}
-      ids: [b, a]
+      ids: [b1e2a3c4-0000-4000-8000-000000000002, A1E2A3C4-0000-4000-8000-000000000001]
     require:
       source_ip: ["2001:db8::/32", 10.0.0.0/8]
       not_before: 2026-01-01T01:00:00+01:00
@@ -91,7 +91,10 @@ def test_canonical_form_expands_shorthands_and_sorts() -> None:
         ("team", "equals", ("web",)),
         ("tier", "equals", ("gold",)),
     ]
-    assert grant.instances.ids == ("a", "b")
+    assert grant.instances.ids == (
+        "A1E2A3C4-0000-4000-8000-000000000001",
+        "b1e2a3c4-0000-4000-8000-000000000002",
+    )
     assert grant.require.source_ip == ("10.0.0.0/8", "2001:db8::/32")
     assert grant.require.to_data()["not_before"] == "2026-01-01T00:00:00Z"
 
@@ -426,6 +429,15 @@ ERRORS: list[tuple[str, str, str, int, int, str, str | None]] = [
         5,
         "names no actions, regions or instances",
         None,
+    ),
+    (
+        "a name for an id",
+        BASE + "    instances: {ids: [web-1]}\n",
+        "grants[0].instances.ids[0]",
+        7,
+        23,
+        "'web-1' is not an instance id: Lightsail instance ARNs carry the instance's id, a UUID",
+        "aws lightsail get-instance --instance-name web-1",
     ),
     ("empty document", "", "", 0, 0, "the intent is empty", None),
 ]
