@@ -44,7 +44,10 @@ class RunningServer:
     def client(
         self, who: str, *, region: str | None = None, max_attempts: int = 1, **config: Any
     ) -> Any:
-        """A real boto3 Lightsail client signed with ``who``'s credentials, pointed here."""
+        """A real boto3 Lightsail client signed with ``who``'s credentials, pointed here.
+
+        ``max_attempts`` is the number of calls in all (1: no retries).
+        """
         import boto3  # type: ignore[import-untyped]  # noqa: PLC0415 - only tests that talk to the server need boto3
         from botocore.config import Config  # type: ignore[import-untyped]  # noqa: PLC0415
 
@@ -65,7 +68,10 @@ class RunningServer:
             aws_access_key_id=p.access_key_id,
             aws_secret_access_key=p.secret_access_key,
             aws_session_token=p.session_token,
-            config=Config(retries={"max_attempts": max_attempts, "mode": "standard"}, **config),
+            # total_max_attempts counts the first call too (botocore's max_attempts counts retries)
+            config=Config(
+                retries={"total_max_attempts": max_attempts, "mode": "standard"}, **config
+            ),
         )
 
 

@@ -89,6 +89,15 @@ class Service:
         )
         store.seed(world.instances)
 
+    def log_rejection(self, error: ApiError, target: str) -> None:
+        """Record a request the HTTP layer refused before the pipeline (size, encoding)."""
+        try:
+            self.store.log(
+                {"operation": target[:128], "decision": "error", "error_code": error.code}
+            )
+        except Exception:
+            log.exception("a rejected request could not be logged")
+
     def _credential(self, access_key_id: str) -> Credential | None:
         p = self.world.principals.get(access_key_id)
         if p is None:

@@ -8,11 +8,14 @@ keys (``aws:SourceIp``, ``aws:CurrentTime``, ``aws:SecureTransport``...), built 
 **A name that matches no instance** must not become an existence oracle: a caller who may not
 stop an instance gets the same AccessDenied whether it exists or not. So for a missing name the
 engine is asked about every instance that name could denote, and NotFound is returned only when
-the caller would be allowed on *all* of them; otherwise AccessDenied. Exactly: the action must be
-allowed on a hypothetical untagged instance under two different ids, and no statement that
-bears on the action may read the instance's tags (``aws:ResourceTag/...``, as a condition key
-or a policy variable) — then no instance of that name could be refused, so "not found" tells
-the caller nothing it could not already do. Any doubt answers AccessDenied.
+the caller would be allowed on *all* of them; otherwise AccessDenied. Exactly: no statement that
+bears on the action (in any layer) may depend on which instance it is — it may not read the
+instance's tags (``aws:ResourceTag/...``, as a condition key or a policy variable), and its
+Resource/NotResource must treat every instance ARN of the region and account alike (``*``, an
+ARN prefix ending in ``*``, ``.../Instance/*``, or a pattern no instance ARN can match; never a
+literal id, a partial id pattern or a policy variable) — and then the action must be allowed on a
+hypothetical instance. Then no instance of that name could be refused, so "not found" tells the
+caller nothing it could not already do. Any doubt answers AccessDenied.
 """
 
 from __future__ import annotations
@@ -37,12 +40,42 @@ def allowed_on_instance(
     return principal.policies.is_allowed(request)
 
 
-def _reads_resource_tags(policies: PolicySet, action: str) -> bool:
+_INSTANCE_PREFIX = "Instance/"
+
+
+def _pattern_treats_instances_alike(pattern: str, substitutes: bool) -> bool:
+    """Whether a Resource pattern matches every instance ARN of a region/account, or none.
+
+    The id only appears in the ARN's sixth segment (``Instance/<id>``, ids have no colons), so
+    only that segment of the pattern can tell instances apart.
+    """
+    if substitutes and "${" in pattern:
+        return False
+    segments = pattern.split(":", 5)
+    if len(segments) < 6:
+        return True  # a short pattern ends in "*", which swallows the whole resource part
+    sixth = segments[5]
+    cut = min((i for i in (sixth.find("*"), sixth.find("?")) if i >= 0), default=-1)
+    if cut < 0:  # literal: names one id (instance-specific) or no instance at all
+        return not sixth.startswith(_INSTANCE_PREFIX)
+    head = sixth[:cut]
+    if not (_INSTANCE_PREFIX.startswith(head) or head.startswith(_INSTANCE_PREFIX)):
+        return True  # can never match an instance ARN
+    # matches every instance exactly when it is a prefix of "Instance/" followed by a lone "*"
+    return sixth == head + "*" and _INSTANCE_PREFIX.startswith(head)
+
+
+def _depends_on_instance(policies: PolicySet, action: str) -> bool:
     lowered = action.lower()
     for st in policies.statements():
         if not st.action_match(lowered):
             continue
         if any(key.startswith("aws:resourcetag/") for key in st.condition_keys):
+            return True
+        statement = st.statement
+        patterns = statement.resources or statement.not_resources or ()
+        substitutes = st.policy.substitutes_variables
+        if not all(_pattern_treats_instances_alike(p, substitutes) for p in patterns):
             return True
     return False
 
@@ -57,7 +90,7 @@ def allowed_on_any_instance(
     context: Mapping[str, ContextValue],
 ) -> bool:
     """Whether ``principal`` would be allowed on every instance the name could denote."""
-    if _reads_resource_tags(principal.policies, action):
+    if _depends_on_instance(principal.policies, action):
         return False
     return all(
         allowed_on_instance(

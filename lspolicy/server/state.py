@@ -238,8 +238,8 @@ class StateStore:
     ) -> tuple[InstanceRow, OperationRow] | str:
         """Apply ``change`` atomically; return the instance before it and the new operation, or
         the state that refused it."""
-        now = self.clock()
         with self._tx() as db:
+            now = self.clock()  # read under the lock: operations are dated in the order applied
             self._settle(db, now)
             row = db.execute(
                 "SELECT * FROM instances WHERE account = ? AND region = ? AND name = ?",

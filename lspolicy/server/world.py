@@ -155,6 +155,11 @@ def world_from_data(data: Any, *, path: Path, positions: _Positions | None = Non
     def problem(where: tuple[str | int, ...], message: str) -> None:
         problems.append(Problem(message, pos.locate(source, where), code="world"))
 
+    if data is None:
+        problems.append(
+            Problem("the world file is empty", Location(source, "", 1, 1), code="world")
+        )
+        raise WorldError(tuple(problems))
     validator = jsonschema.Draft202012Validator(_schema())
     for err in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         problem(tuple(err.absolute_path), err.message)
@@ -185,6 +190,9 @@ def world_from_data(data: Any, *, path: Path, positions: _Positions | None = Non
             text = file.read_text(encoding="utf-8")
         except OSError as exc:
             problem(where, f"cannot read policy {rel!r}: {exc.strerror or exc}")
+            return None
+        except UnicodeDecodeError as exc:
+            problem(where, f"policy {rel!r} is not UTF-8 text (byte {exc.start}: {exc.reason})")
             return None
         try:
             texts[key] = parse_policy(text, source=str(base / rel), kind=kind)

@@ -703,13 +703,6 @@ def test_each_request_key_is_what_aws_would_put_there(
     assert engine_allows(engine, identity, instance, datetime.now(UTC)) == case.allowed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="existence oracle: for a missing name the server probes two made-up instance ids, "
-    "so a Deny that names one instance's ARN (by its id) refuses that instance with "
-    "AccessDenied while a missing name gets NotFound (server/authorize.py, "
-    "allowed_on_any_instance)",
-)
 def test_a_deny_naming_one_instance_does_not_reveal_which_names_exist() -> None:
     """Minimal reproduction: carol is allowed ``lightsail:*`` on ``*`` and denied
     StopInstance on one instance's ARN (``.../Instance/8a831817-...``, the id of db-primary).

@@ -283,12 +283,6 @@ def test_an_unreadable_policy_file(tmp_path: Path, policy: str) -> None:
     assert f"'{policy}'" in problem.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="world.py reads a policy with read_text(encoding='utf-8') and catches only OSError: "
-    "a policy file that is not UTF-8 raises UnicodeDecodeError out of load_world (and "
-    "`lspolicy serve` prints 'internal error' with no file or place)",
-)
 def test_a_policy_file_that_is_not_utf8(tmp_path: Path) -> None:
     """A policy saved in Latin-1 (``"Sid": "café"``) cannot be read as the UTF-8 JSON text IAM
     policies are; the world loader must say so as a problem at the place the world names the
