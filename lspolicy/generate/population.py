@@ -21,6 +21,7 @@ pools feed the hypothesis strategies in `lspolicy.generate.strategies`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import json
@@ -237,7 +238,12 @@ def _satisfying_value(m: TagMatch, variant: int) -> str:
 
 def _satisfy(requirements: Sequence[Requirements], variant: int) -> Circumstances:
     """Circumstances meeting every requirement given, as far as they can be met together (the
-    first one always)."""
+    first one always); they vary with ``variant``."""
+    return _satisfy_cached(tuple(requirements), variant % 60)
+
+
+@functools.lru_cache(maxsize=4096)
+def _satisfy_cached(requirements: tuple[Requirements, ...], variant: int) -> Circumstances:
     mfa: bool | None = (True, False, None)[variant % 3]
     if any(r.mfa for r in requirements):
         mfa = True
@@ -465,22 +471,25 @@ def world_probes(
     instances: Sequence[Instance],
     identities: Sequence[Identity],
 ) -> Iterator[Probe]:
-    """Every instance of a world, with a witness caller of each grant built for it and with
-    the world's own principals in turn, under rotating circumstances."""
+    """Every instance of a world: with a witness caller of each grant built for it (and, for
+    one grant in turn, an action it does not give) and with two of the world's principals in
+    turn, under rotating circumstances: ``instances x (grants + 3)`` requests."""
     everything = [g.require for g in intent.grants] + [e.unless for e in intent.exclusions]
     callers = list(identities)
     actions = pools.actions
     for i, instance in enumerate(instances):
-        for grant in intent.grants:
+        for k, grant in enumerate(intent.grants):
             identity = _witness_identity(
                 grant.principals, intent.account, dict(instance.tags), pools.principal_tag_pairs, i
             )
             c = _satisfy([grant.require] if i % 2 else [grant.require, *everything], i)
-            granted = grant.actions.names or (pools.actions[i % len(pools.actions)],)
+            granted = grant.actions.names or (actions[i % len(actions)],)
             yield Probe(_pick(granted, i), identity, c, instance)
-            other = [a for a in actions if a not in granted]
-            if other:
-                yield Probe(_pick(other, i), identity, c, instance)
+            if k == i % len(intent.grants):
+                # and an action this grant does not give, for one grant in turn
+                other = [a for a in actions if a not in granted]
+                if other:
+                    yield Probe(_pick(other, i), identity, c, instance)
         for j in range(2):
             if not callers:
                 break
@@ -512,14 +521,15 @@ def _random_circumstances(rng: random.Random, pools: Pools) -> Circumstances:
 def _fresh(intent: Intent, pools: Pools, rng: random.Random, regions: Sequence[str]) -> Probe:
     account = pools.account if rng.random() < 0.9 else pools.other_account
     region = rng.choice(regions) if rng.random() < 0.6 else rng.choice(pools.regions)
-    tags = {k: rng.choice(pools.tag_values) for k in pools.instance_tag_keys if rng.random() < 0.7}
-    tags = _drop_case_twins(tags)
+    keys = [k for k in pools.instance_tag_keys if rng.random() < 0.7]
+    tags = _drop_case_twins(
+        dict(zip(keys, rng.choices(pools.tag_values, k=len(keys)), strict=True))
+    )
     instance = Instance(
         id=rng.choice(pools.instance_ids), region=region, account=account, tags=tags
     )
-    caller = {
-        k: rng.choice(pools.tag_values) for k in pools.principal_tag_keys if rng.random() < 0.6
-    }
+    keys = [k for k in pools.principal_tag_keys if rng.random() < 0.6]
+    caller = dict(zip(keys, rng.choices(pools.tag_values, k=len(keys)), strict=True))
     for instance_key, principal_key in pools.principal_tag_pairs:
         if instance_key in tags and rng.random() < 0.5:
             caller[principal_key] = tags[instance_key]

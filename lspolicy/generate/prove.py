@@ -314,6 +314,11 @@ def prove(
     pools = pools_for(intent)
     scopes = _scopes(generation)
     callers, warnings = _skip_sessions(generation, identities)
+    if instances and not any(i.account == intent.account for i in instances):
+        warnings.append(
+            f"the world has no instance in account {intent.account}: its instances only show "
+            "that nothing is granted elsewhere"
+        )
     mixed = seed_for(intent, seed)
     counts = {"boundary": 0, "world": 0, "random": 0}
 
@@ -324,33 +329,40 @@ def prove(
 
     grant_cover = {g.sid: 0 for g in intent.grants}
     exclusion_cover = {e.sid: 0 for e in intent.exclusions}
+    sids = [g.sid for g in intent.grants]
+    esids = [e.sid for e in intent.exclusions]
+    index = {g: i for i, g in enumerate(intent.grants)}
+    wanted = [
+        None if scope.grants is None else frozenset(index[g] for g in scope.grants)
+        for scope in scopes
+    ]
     found: list[Counterexample] = []
     over = under = decisions = allows = denies = undecidable = 0
     for name, probes in sources():
         for probe in probes:
             counts[name] += 1
             try:
-                verdict_all = semantics.allows(probe)
+                facts = semantics.facts(probe)
             except Undecidable:
                 undecidable += 1
                 continue
-            request: Request | None = None
-            giving = [g for g in intent.grants if semantics.grant_allows(g, probe)]
+            giving = semantics.giving(probe, facts)
+            taking = semantics.taking(probe, facts) if giving else []
+            verdict_all = bool(giving) and not taking
             if verdict_all:
                 allows += 1
-                for g in giving:
-                    grant_cover[g.sid] += 1
+                for i in giving:
+                    grant_cover[sids[i]] += 1
             else:
                 denies += 1
-                if giving:
-                    for e in intent.exclusions:
-                        if semantics.excludes(e, probe):
-                            exclusion_cover[e.sid] += 1
-            for scope in scopes:
+                for j in taking:
+                    exclusion_cover[esids[j]] += 1
+            request: Request | None = None
+            for scope, grants in zip(scopes, wanted, strict=True):
                 expected = (
                     verdict_all
-                    if scope.grants is None
-                    else bool(giving) and semantics.allows(probe, scope.grants)
+                    if grants is None
+                    else not taking and any(i in grants for i in giving)
                 )
                 if request is None:
                     request = probe.request()

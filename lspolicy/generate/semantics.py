@@ -145,24 +145,53 @@ def _moment(text: str) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What every grant and exclusion reads from one probe, computed once."""
+
+    action: str
+    """Folded; empty when the action is not an instance action."""
+    caller_in_account: bool
+    caller: Mapping[str, str]
+    instance: Instance | None
+    tags: Mapping[str, str]
+    circumstances: Circumstances
+
+
 class IntentSemantics:
     """Decides requests by the intent's meaning."""
 
     def __init__(self, intent: Intent) -> None:
         self.intent = intent
-        self._instance_actions = frozenset(a.casefold() for a in instance_actions())
-        self._granted = intent.granted_actions()
+        every = frozenset(a.casefold() for a in instance_actions())
+        self._instance_actions = every
+
+        def folded(actions: ActionSet) -> frozenset[str]:
+            return every if actions.every else frozenset(n.casefold() for n in actions.names)
+
+        self._grant_actions = [folded(g.actions) for g in intent.grants]
+        granted = folded(intent.granted_actions())
+        self._exclusion_actions = [
+            granted if e.actions is None else folded(e.actions) for e in intent.exclusions
+        ]
         self._networks: dict[
             Requirements, tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
         ] = {}
 
     # -- the parts
 
-    def _action_in(self, actions: ActionSet, action: str) -> bool:
-        folded = action.casefold()
-        if folded not in self._instance_actions:
-            return False
-        return actions.every or any(folded == n.casefold() for n in actions.names)
+    def facts(self, probe: Probe) -> _Facts:
+        """The probe's facts (raises `Undecidable` for tag keys that differ only in case)."""
+        action = probe.action.casefold()
+        instance = probe.instance
+        return _Facts(
+            action=action if action in self._instance_actions else "",
+            caller_in_account=probe.identity.account == self.intent.account,
+            caller=_fold(probe.identity.tags),
+            instance=instance,
+            tags=_fold(instance.tags) if instance is not None else {},
+            circumstances=probe.circumstances,
+        )
 
     @staticmethod
     def _match(m: TagMatch, tags: Mapping[str, str], caller: Mapping[str, str]) -> bool:
@@ -178,28 +207,24 @@ class IntentSemantics:
         own = caller.get(m.values[0].casefold())
         return own is not None and own == value
 
-    def _who(self, who: PrincipalSelector, identity: Identity, caller: Mapping[str, str]) -> bool:
-        if identity.account != self.intent.account:
+    def _who(self, who: PrincipalSelector, arn: str, f: _Facts) -> bool:
+        if not f.caller_in_account:
             return False
-        if who.arns and identity.arn not in who.arns:
+        if who.arns and arn not in who.arns:
             return False
-        return all(self._match(m, caller, caller) for m in who.tags)
+        return all(self._match(m, f.caller, f.caller) for m in who.tags)
 
-    def _where(
-        self,
-        regions: Sequence[str],
-        selector: InstanceSelector,
-        instance: Instance,
-        tags: Mapping[str, str],
-        caller: Mapping[str, str],
-    ) -> bool:
+    def _where(self, regions: Sequence[str], selector: InstanceSelector, f: _Facts) -> bool:
+        instance = f.instance
+        if instance is None:
+            return False
         if instance.account != self.intent.account or instance.partition != "aws":
             return False
         if regions and instance.region not in regions:
             return False
         if selector.ids and instance.id not in selector.ids:
             return False
-        return all(self._match(m, tags, caller) for m in selector.tags)
+        return all(self._match(m, f.tags, f.caller) for m in selector.tags)
 
     def _met(self, req: Requirements, c: Circumstances) -> bool:
         if req.mfa and c.mfa is not True:
@@ -224,45 +249,60 @@ class IntentSemantics:
                 return False
         return True
 
+    def giving(self, probe: Probe, f: _Facts | None = None) -> list[int]:
+        """Indexes of the grants that give ``probe`` (exclusions aside)."""
+        f = f or self.facts(probe)
+        if not f.action or f.instance is None:
+            return []
+        return [
+            i
+            for i, g in enumerate(self.intent.grants)
+            if f.action in self._grant_actions[i]
+            and self._who(g.principals, probe.identity.arn, f)
+            and self._where(g.regions, g.instances, f)
+            and self._met(g.require, f.circumstances)
+        ]
+
+    def taking(self, probe: Probe, f: _Facts | None = None) -> list[int]:
+        """Indexes of the exclusions that take ``probe`` away."""
+        f = f or self.facts(probe)
+        if not f.action or f.instance is None:
+            return []
+        return [
+            j
+            for j, e in enumerate(self.intent.exclusions)
+            if f.action in self._exclusion_actions[j]
+            and self._where(e.regions, e.instances, f)
+            and (e.unless.empty or not self._met(e.unless, f.circumstances))
+        ]
+
     def grant_allows(self, grant: Grant, probe: Probe) -> bool:
         """Whether ``grant`` gives ``probe`` (exclusions aside)."""
-        instance = probe.instance
-        if instance is None or not self._action_in(grant.actions, probe.action):
-            return False
-        caller = _fold(probe.identity.tags)
-        return (
-            self._who(grant.principals, probe.identity, caller)
-            and self._where(grant.regions, grant.instances, instance, _fold(instance.tags), caller)
-            and self._met(grant.require, probe.circumstances)
-        )
+        return self.intent.grants.index(grant) in self.giving(probe)
 
     def excludes(self, exclusion: Exclusion, probe: Probe) -> bool:
         """Whether ``exclusion`` takes ``probe`` away."""
-        instance = probe.instance
-        actions = exclusion.actions if exclusion.actions is not None else self._granted
-        if instance is None or not self._action_in(actions, probe.action):
-            return False
-        caller = _fold(probe.identity.tags)
-        if not self._where(
-            exclusion.regions, exclusion.instances, instance, _fold(instance.tags), caller
-        ):
-            return False
-        return exclusion.unless.empty or not self._met(exclusion.unless, probe.circumstances)
+        return self.intent.exclusions.index(exclusion) in self.taking(probe)
 
     # -- the answer
 
     def allows(self, probe: Probe, grants: Sequence[Grant] | None = None) -> bool:
         """The intent's decision (over ``grants`` only, when given: one policy's share)."""
-        chosen = self.intent.grants if grants is None else grants
-        if not any(self.grant_allows(g, probe) for g in chosen):
-            return False
-        return not any(self.excludes(e, probe) for e in self.intent.exclusions)
+        f = self.facts(probe)
+        giving = self.giving(probe, f)
+        if grants is not None:
+            wanted = {self.intent.grants.index(g) for g in grants}
+            giving = [i for i in giving if i in wanted]
+        return bool(giving) and not self.taking(probe, f)
 
     def explain(self, probe: Probe, grants: Sequence[Grant] | None = None) -> Verdict:
         """The decision with the grants and exclusions behind it."""
-        chosen = self.intent.grants if grants is None else grants
-        giving = tuple(g.sid for g in chosen if self.grant_allows(g, probe))
-        taking = tuple(e.sid for e in self.intent.exclusions if self.excludes(e, probe))
+        f = self.facts(probe)
+        chosen = set(range(len(self.intent.grants)))
+        if grants is not None:
+            chosen = {self.intent.grants.index(g) for g in grants}
+        giving = tuple(self.intent.grants[i].sid for i in self.giving(probe, f) if i in chosen)
+        taking = tuple(self.intent.exclusions[j].sid for j in self.taking(probe, f))
         if not giving:
             return Verdict(False, (), taking, "no grant of the intent covers it")
         if taking:

@@ -420,3 +420,13 @@ def test_note_for_an_exclusion_of_actions_no_grant_gives() -> None:
         "exclusion NoDelete names lightsail:DeleteInstance, which no grant gives: its Deny "
         "stays as a guard against other policies",
     )
+
+
+def test_the_package_docstring_runs() -> None:
+    """Docs that run (STYLE.md habit 10): the example in ``lspolicy.generate``'s docstring."""
+    import doctest  # noqa: PLC0415
+
+    import lspolicy.generate  # noqa: PLC0415
+
+    result = doctest.testmod(lspolicy.generate)
+    assert result.attempted >= 4 and result.failed == 0

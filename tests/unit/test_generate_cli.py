@@ -139,3 +139,37 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(ONCALL), "--population", "many"]) == 2
     assert "expected a whole number" in capsys.readouterr().err
     assert main([]) == 2
+
+
+def test_the_quick_world_loader_gives_what_load_world_gives(tmp_path: Path) -> None:
+    """``--world`` reads a valid world once with a fast decoder and the emulator's own
+    ``world_from_data``: the same instances and principals as ``load_world``, YAML or JSON."""
+    import yaml  # noqa: PLC0415
+
+    from lspolicy.server.world import load_world  # noqa: PLC0415
+
+    data = yaml.safe_load(WORLD.read_text())
+    for principal in data["principals"]:  # the policies are beside the original file
+        principal.pop("policies", None)
+        principal.pop("boundary", None)
+    as_yaml, as_json = tmp_path / "world.yaml", tmp_path / "world.json"
+    as_yaml.write_text(yaml.safe_dump(data))
+    as_json.write_text(json.dumps(data))
+    slow = load_world(as_yaml)
+    for path in (as_yaml, as_json):
+        quick = generate_cli.load_world_quickly(str(path))
+        assert [s.instance for s in quick.instances] == [s.instance for s in slow.instances]
+        assert [p.identity for p in quick.principals.values()] == [
+            p.identity for p in slow.principals.values()
+        ]
+
+
+def test_the_quick_world_loader_locates_problems(tmp_path: Path) -> None:
+    """An invalid world goes through ``load_world``, which gives each problem its line."""
+    from lspolicy.server.world import WorldError  # noqa: PLC0415
+
+    bad = tmp_path / "w.yaml"
+    bad.write_text(WORLD.read_text().replace("region: us-west-2", "region: mars"))
+    with pytest.raises(WorldError) as info:
+        generate_cli.load_world_quickly(str(bad))
+    assert all(p.location.line > 0 for p in info.value.problems)

@@ -240,7 +240,7 @@ def load_intent_text(text: str) -> object:
 
 def test_world_instances_are_each_checked() -> None:
     """Every instance of a world gets a witness caller per grant (and a second action) and
-    the world's principals in turn: ``instances x (2 x grants + 2)`` requests here."""
+    the world's principals in turn: ``instances x (grants + 3)`` requests here."""
     world = load_world(WORLD)
     instances = [s.instance for s in world.instances]
     identities = [p.identity for p in world.principals.values()]
@@ -248,7 +248,7 @@ def test_world_instances_are_each_checked() -> None:
     report = prove(gen, instances=instances, identities=identities, world=str(WORLD),
                    population=0)  # fmt: skip
     assert report.proven, report.render()
-    assert report.population["world"] == len(instances) * (2 * 1 + 2)
+    assert report.population["world"] == len(instances) * (1 + 3)
     assert f"over {WORLD}" in report.render()
 
 
@@ -266,6 +266,15 @@ def test_role_sessions_are_left_out_for_arn_selectors() -> None:
         example("oncall-team-dev-staging"), instances=[instance], identities=[session], population=0
     )
     assert not any("role sessions" in w for w in tagged.warnings)
+
+
+def test_a_world_of_another_account_is_reported() -> None:
+    """Identity policies act in their own account; a world without an instance in the
+    intent's account proves little, and the report says so."""
+    elsewhere = Instance(id="i-1", region="us-east-1", account="444455556666")
+    report = prove(example("break-glass"), instances=[elsewhere], population=0)
+    assert report.proven
+    assert any("no instance in account 111122223333" in w for w in report.warnings)
 
 
 @pytest.mark.xfail(
