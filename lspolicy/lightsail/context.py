@@ -63,9 +63,25 @@ class Identity:
 
     arn: str
     tags: Mapping[str, str] = field(default_factory=dict)
+    role_arn: str | None = None
+    """For a role session: the role's ARN, with its path (derived without one when not given)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tags", _frozen(self.tags))
+
+    @property
+    def principal_arn(self) -> str:
+        """``aws:PrincipalArn``: for a role session, the role's ARN, not the session's.
+
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
+        """
+        parts = self.arn.split(":", 5)
+        if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+            if self.role_arn is not None:
+                return self.role_arn
+            role = parts[5].split("/")[1] if parts[5].count("/") >= 1 else ""
+            return f"arn:{parts[1]}:iam::{parts[4]}:role/{role}"
+        return self.arn
 
     @property
     def account(self) -> str | None:
@@ -98,7 +114,7 @@ class Identity:
     def context(self) -> dict[str, ContextValue]:
         """The principal's global condition keys."""
         out: dict[str, ContextValue] = {
-            "aws:PrincipalArn": self.arn,
+            "aws:PrincipalArn": self.principal_arn,
             "aws:PrincipalType": self.kind,
         }
         if self.account:

@@ -97,9 +97,9 @@ class _Builder:
                 "actions are written like 'lightsail:StopInstance'",
             )
             return
-        if not all(c.isalnum() or c == "-" for c in service):
+        if not all(c.isascii() and (c.isalnum() or c == "-") for c in service):
             self.problem(path, f"invalid service prefix {service!r} in action {value!r}")
-        if not all(c.isalnum() or c in "*?_-" for c in name):
+        if not all(c.isascii() and (c.isalnum() or c in "*?_-") for c in name):
             self.problem(path, f"invalid action name {name!r} in action {value!r}")
 
     def resource(self, value: str, path: JsonPath) -> None:
@@ -165,6 +165,8 @@ class _Builder:
                     self.problem(key_path, "condition key name is empty")
                     continue
                 items = raw if isinstance(raw, list) else [raw]
+                if isinstance(raw, list) and not raw:
+                    self.problem(key_path, f"{op} {key!r} has an empty list of values")
                 values: list[str] = []
                 for i, item in enumerate(items):
                     ip = (*key_path, i) if isinstance(raw, list) else key_path
@@ -218,7 +220,7 @@ class _Builder:
                     f"did you mean {hint!r}?" if hint else None,
                 )
         sid = value.get("Sid")
-        if sid is not None and not isinstance(sid, str):
+        if "Sid" in value and not isinstance(sid, str):
             self.problem((*path, "Sid"), f"Sid must be a string, found {_describe(sid)}")
             sid = None
         effect = value.get("Effect")
@@ -372,12 +374,12 @@ def build_policy(
                 f"did you mean {hint!r}?" if hint else None,
             )
     version = doc.get("Version")
-    if version is not None and version not in (VERSION_2012, VERSION_2008):
+    if "Version" in doc and version not in (VERSION_2012, VERSION_2008):
         b.problem(
             ("Version",), f"Version must be '{VERSION_2012}' or '{VERSION_2008}', found {version!r}"
         )
     policy_id = doc.get("Id")
-    if policy_id is not None and not isinstance(policy_id, str):
+    if "Id" in doc and not isinstance(policy_id, str):
         b.problem(("Id",), f"Id must be a string, found {_describe(policy_id)}")
     statements: list[Statement] = []
     if "Statement" not in doc:
@@ -385,6 +387,10 @@ def build_policy(
     else:
         raw = doc["Statement"]
         is_list = isinstance(raw, list)
+        if is_list and not raw:
+            b.problem(
+                ("Statement",), "Statement list is empty", "a policy needs at least one statement"
+            )
         items = raw if isinstance(raw, list) else [raw]
         sids: dict[str, int] = {}
         for i, item in enumerate(items):

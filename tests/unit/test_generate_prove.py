@@ -277,11 +277,6 @@ def test_a_world_of_another_account_is_reported() -> None:
     assert any("no instance in account 111122223333" in w for w in report.warnings)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lspolicy.lightsail.context.Identity gives a role session aws:PrincipalArn = its "
-    "assumed-role ARN; AWS gives the role's ARN. Engine-side bug, reported, not fixed here.",
-)
 def test_a_role_session_principal_arn_is_the_role_arn() -> None:
     """ "For IAM roles, the request context returns the ARN of the role, not the ARN of the user
     that assumed the role"

@@ -148,7 +148,10 @@ def test_resource_policy_needs_principal() -> None:
 def test_duplicate_sid_and_duplicate_keys() -> None:
     found = problems(doc([{**GOOD, "Sid": "A"}, {**GOOD, "Sid": "A"}]))
     assert any("Sid 'A' is used by statement 0 too" in p.message for p in found)
-    dup = only('{"Version": "2012-10-17", "Version": "2012-10-17", "Statement": []}')
+    dup = only(
+        '{"Version": "2012-10-17", "Version": "2012-10-17",'
+        ' "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}'
+    )
     assert "duplicate key 'Version'" in dup.message
 
 
@@ -187,6 +190,28 @@ def test_every_problem_is_reported_in_one_pass() -> None:
     found = problems(doc([statement, {**GOOD, "Bogus": 1}]))
     assert len(found) == 5
     assert all(p.location.line >= 1 and p.location.column >= 1 for p in found)
+
+
+def test_nulls_and_empty_lists_are_not_the_grammar() -> None:
+    """The grammar writes Version, Id and Sid as strings and every list with at least one item
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html)."""
+    assert (
+        "Version must be"
+        in only(
+            '{"Version": null, "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}'
+        ).message
+    )
+    assert (
+        "Id must be a string"
+        in only(doc({**GOOD}).replace('"Version"', '"Id": null, "Version"', 1)).message
+    )
+    assert "Sid must be a string" in only(doc({**GOOD, "Sid": None})).message
+    assert "Statement list is empty" in only(doc([])).message
+    assert (
+        "empty list of values"
+        in only(doc({**GOOD, "Condition": {"StringEquals": {"aws:username": []}}})).message
+    )
+    assert all("invalid" in p.message for p in problems(doc({**GOOD, "Action": "lightsäil:Stöp"})))
 
 
 def test_not_an_object() -> None:
