@@ -26,8 +26,8 @@ import hashlib
 import ipaddress
 import json
 import random
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from lspolicy.generate.intent import (
@@ -144,6 +144,16 @@ class Pools:
     times: tuple[str | None, ...]
     principal_tag_pairs: tuple[tuple[str, str], ...]
     """``(instance tag key, principal tag key)`` of every ``principal_tag`` selector."""
+    session_roles: tuple[tuple[str, str], ...] = ()
+    """``(role session ARN, its role's ARN)`` for sessions in ``principal_arns`` whose role is
+    known."""
+
+    def identity(self, arn: str, tags: Mapping[str, str]) -> Identity:
+        """The caller ``arn`` with ``tags`` (a role session knows its role, path included)."""
+        for session, role in self.session_roles:
+            if session == arn:
+                return Identity(arn, tags, role_arn=role)
+        return Identity(arn, tags)
 
 
 def pools_for(intent: Intent) -> Pools:
@@ -168,6 +178,7 @@ def pools_for(intent: Intent) -> Pools:
                 for v in m.values:
                     values += _variants(v)
     arns: list[str] = []
+    sessions: list[tuple[str, str]] = []
     for g in intent.grants:
         for m in g.principals.tags:
             principal_keys += [m.key, m.key.swapcase()]
@@ -181,6 +192,14 @@ def pools_for(intent: Intent) -> Pools:
             kind, _, name = tail.partition("/")
             swapped = "role" if kind == "user" else "user"
             arns += [arn, f"arn:aws:iam::{other}:{tail}", f"{head}:{swapped}/{name}"]
+            if kind == "role":
+                # a session of the role acts as the role (with its path, when the identity
+                # knows it); one of a same-named role elsewhere does not
+                base = name.rsplit("/", 1)[-1]
+                sessions += [
+                    (f"arn:aws:sts::{account}:assumed-role/{base}/probe-session", arn),
+                    (f"arn:aws:sts::{other}:assumed-role/{base}/probe-session", ""),
+                ]
     arns += [
         f"arn:aws:iam::{account}:user/probe-user",
         f"arn:aws:iam::{account}:role/probe-role",
@@ -203,7 +222,7 @@ def pools_for(intent: Intent) -> Pools:
         instance_ids=_unique([*ids, "probe-instance-1", "probe-instance-2"]),
         instance_tag_keys=_unique([*tag_keys, FRESH_KEY, "Name"]),
         tag_values=_unique([*values, FRESH_VALUE, *ODD_VALUES]),
-        principal_arns=_unique(arns),
+        principal_arns=_unique([*arns, *(session for session, _ in sessions)]),
         principal_tag_keys=_unique([*principal_keys, *tag_keys, FRESH_KEY]),
         actions=_unique([*named, *instance_actions()]),
         ips=(*_unique([*_ips(blocks), *OUTSIDE_IPS]), None),
@@ -214,6 +233,7 @@ def pools_for(intent: Intent) -> Pools:
             None,
         ),
         principal_tag_pairs=tuple(dict.fromkeys(pairs)),
+        session_roles=tuple((session, role) for session, role in sessions if role),
     )
 
 
@@ -361,11 +381,11 @@ def _around(
     yield Probe(probe.action, Identity(other_arn, identity.tags), c, instance)
     for arn in pools.principal_arns:
         if arn != identity.arn:
-            yield Probe(probe.action, Identity(arn, identity.tags), c, instance)
+            yield Probe(probe.action, pools.identity(arn, identity.tags), c, instance)
     caller_tags = dict(identity.tags)
     for m in who.tags:
         for tags in _tag_breaks(caller_tags, m):
-            yield Probe(probe.action, Identity(identity.arn, tags), c, instance)
+            yield Probe(probe.action, replace(identity, tags=tags), c, instance)
     # where
     tags = dict(instance.tags)
     yield Probe(probe.action, identity, c, _with_tags(instance, tags, account=pools.other_account))
@@ -381,9 +401,9 @@ def _around(
         if m.kind == "principal_tag":
             key = m.values[0]
             without = {k: v for k, v in caller_tags.items() if k.casefold() != key.casefold()}
-            yield Probe(probe.action, Identity(identity.arn, without), c, instance)
+            yield Probe(probe.action, replace(identity, tags=without), c, instance)
             for v in (FRESH_VALUE, *ODD_VALUES):
-                yield Probe(probe.action, Identity(identity.arn, {**without, key: v}), c, instance)
+                yield Probe(probe.action, replace(identity, tags={**without, key: v}), c, instance)
     # the request itself
     for changed_c in _circumstance_breaks(c, pools):
         yield Probe(probe.action, identity, changed_c, instance)
@@ -421,7 +441,7 @@ def witnesses(intent: Intent, pools: Pools) -> list[Witness]:
                     if m.kind == "principal_tag":
                         caller[m.values[0]] = tags[m.key] = f"pt-{variant}"
                 instance = _with_tags(instance, tags)
-                identity = Identity(identity.arn, caller)
+                identity = replace(identity, tags=caller)
             reqs = [grant.require] if variant else [grant.require, *everything]
             c = _satisfy(reqs, variant)
             probe = Probe(_pick(actions, variant), identity, c, instance)
@@ -533,7 +553,7 @@ def _fresh(intent: Intent, pools: Pools, rng: random.Random, regions: Sequence[s
     for instance_key, principal_key in pools.principal_tag_pairs:
         if instance_key in tags and rng.random() < 0.5:
             caller[principal_key] = tags[instance_key]
-    identity = Identity(rng.choice(pools.principal_arns), _drop_case_twins(caller))
+    identity = pools.identity(rng.choice(pools.principal_arns), _drop_case_twins(caller))
     c = _random_circumstances(rng, pools)
     if rng.random() < 0.03:
         action, resource = rng.choice(NON_INSTANCE_ACTIONS)
@@ -562,7 +582,7 @@ def _perturb(probe: Probe, pools: Pools, rng: random.Random) -> Probe:
             caller.pop(key, None)
         else:
             caller[key] = rng.choice(pools.tag_values)
-        return Probe(probe.action, Identity(identity.arn, _drop_case_twins(caller)), c, instance)
+        return Probe(probe.action, replace(identity, tags=_drop_case_twins(caller)), c, instance)
     if what == 2:
         changed = _with_tags(instance, tags, region=rng.choice(pools.regions))
     elif what == 3:
@@ -570,7 +590,9 @@ def _perturb(probe: Probe, pools: Pools, rng: random.Random) -> Probe:
     elif what == 4:
         changed = _with_tags(instance, tags, account=pools.other_account)
     elif what == 5:
-        return Probe(probe.action, Identity(rng.choice(pools.principal_arns), caller), c, instance)
+        return Probe(
+            probe.action, pools.identity(rng.choice(pools.principal_arns), caller), c, instance
+        )
     elif what == 6:
         return Probe(rng.choice(pools.actions), identity, c, instance)
     else:

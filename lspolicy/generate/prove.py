@@ -272,28 +272,6 @@ def structure_problems(generation: Generation) -> list[str]:
     return out
 
 
-def _skip_sessions(
-    generation: Generation, identities: Sequence[Identity]
-) -> tuple[list[Identity], list[str]]:
-    """Role sessions are left out where the intent names ARNs: lspolicy's request context gives
-    a session ``aws:PrincipalArn`` = its own ``assumed-role`` ARN, where AWS gives the role's
-    ARN (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn)."""
-    if not any(g.principals.arns for g in generation.intent.grants):
-        return list(identities), []
-    kept = [i for i in identities if ":assumed-role/" not in i.arn]
-    skipped = len(identities) - len(kept)
-    notes = (
-        [
-            f"{skipped} world principals are role sessions (assumed-role ARNs) and were not "
-            "checked: lspolicy's request context gives them aws:PrincipalArn = the session ARN "
-            "where AWS gives the role ARN, so an arns selector cannot be judged for them"
-        ]
-        if skipped
-        else []
-    )
-    return kept, notes
-
-
 def prove(
     generation: Generation,
     *,
@@ -313,7 +291,8 @@ def prove(
     semantics = IntentSemantics(intent)
     pools = pools_for(intent)
     scopes = _scopes(generation)
-    callers, warnings = _skip_sessions(generation, identities)
+    callers = list(identities)
+    warnings: list[str] = []
     if instances and not any(i.account == intent.account for i in instances):
         warnings.append(
             f"the world has no instance in account {intent.account}: its instances only show "

@@ -7,7 +7,12 @@ Where the meaning depends on AWS, the AWS fact is stated:
 
 - Who: the caller is in the intent's account (an identity policy is attached in its own
   account: https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_identity-vs-resource.html),
-  is one of ``arns`` when given, and carries every principal tag selected.
+  is one of ``arns`` when given, and carries every principal tag selected. A role session is
+  its role: "for IAM roles, the request context returns the ARN of the role, not the ARN of the
+  user that assumed the role"
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn);
+  the session's ARN has no room for the role's path, so a role with a path is known only when
+  the identity says which role it is (``Identity.role_arn``).
 - What: the action is one the grant names, ``lightsail:*`` meaning every action that can be
   scoped to an instance; action names ignore case
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html).
@@ -118,6 +123,16 @@ class Verdict:
     reason: str
 
 
+def _who_arn(identity: Identity) -> str:
+    """The ARN the caller acts as: a role session acts as its role."""
+    parts = identity.arn.split(":", 5)
+    if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+        if identity.role_arn is not None:
+            return identity.role_arn
+        return f"arn:{parts[1]}:iam::{parts[4]}:role/{parts[5].split('/')[1]}"
+    return identity.arn
+
+
 def _fold(tags: Mapping[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in tags.items():
@@ -151,6 +166,8 @@ class _Facts:
 
     action: str
     """Folded; empty when the action is not an instance action."""
+    caller_arn: str
+    """The ARN the caller acts as (a role session: its role)."""
     caller_in_account: bool
     caller: Mapping[str, str]
     instance: Instance | None
@@ -186,6 +203,7 @@ class IntentSemantics:
         instance = probe.instance
         return _Facts(
             action=action if action in self._instance_actions else "",
+            caller_arn=_who_arn(probe.identity),
             caller_in_account=probe.identity.account == self.intent.account,
             caller=_fold(probe.identity.tags),
             instance=instance,
@@ -207,10 +225,10 @@ class IntentSemantics:
         own = caller.get(m.values[0].casefold())
         return own is not None and own == value
 
-    def _who(self, who: PrincipalSelector, arn: str, f: _Facts) -> bool:
+    def _who(self, who: PrincipalSelector, f: _Facts) -> bool:
         if not f.caller_in_account:
             return False
-        if who.arns and arn not in who.arns:
+        if who.arns and f.caller_arn not in who.arns:
             return False
         return all(self._match(m, f.caller, f.caller) for m in who.tags)
 
@@ -258,7 +276,7 @@ class IntentSemantics:
             i
             for i, g in enumerate(self.intent.grants)
             if f.action in self._grant_actions[i]
-            and self._who(g.principals, probe.identity.arn, f)
+            and self._who(g.principals, f)
             and self._where(g.regions, g.instances, f)
             and self._met(g.require, f.circumstances)
         ]

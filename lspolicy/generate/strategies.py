@@ -15,7 +15,7 @@ from hypothesis.strategies import DrawFn, SearchStrategy
 
 from lspolicy.generate.population import NON_INSTANCE_ACTIONS, Pools
 from lspolicy.generate.semantics import Circumstances, Probe
-from lspolicy.lightsail.context import Identity, Instance
+from lspolicy.lightsail.context import Instance
 
 __all__ = ["exclusion_documents", "grant_documents", "intent_documents", "probes"]
 
@@ -173,7 +173,7 @@ def probes(draw: DrawFn, pools: Pools) -> Probe:
         if instance_key in tags and draw(st.booleans()):
             caller = {k: v for k, v in caller.items() if k.casefold() != principal_key.casefold()}
             caller[principal_key] = tags[instance_key]
-    identity = Identity(draw(st.sampled_from(pools.principal_arns)), caller)
+    identity = pools.identity(draw(st.sampled_from(pools.principal_arns)), caller)
     c = Circumstances(
         mfa=draw(st.sampled_from((True, False, None))),
         source_ip=draw(st.sampled_from(pools.ips)),

@@ -252,20 +252,23 @@ def test_world_instances_are_each_checked() -> None:
     assert f"over {WORLD}" in report.render()
 
 
-def test_role_sessions_are_left_out_for_arn_selectors() -> None:
+def test_a_role_session_acts_as_its_role() -> None:
     """For a role session AWS puts the role's ARN in ``aws:PrincipalArn``
-    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn);
-    lspolicy's request context puts the session's, so sessions cannot be judged against an
-    ``arns`` selector and are reported as skipped."""
-    session = Identity(f"arn:aws:sts::{ACCOUNT}:assumed-role/break-glass/alice")
-    instance = Instance(id="i-1", region="us-east-1", account=ACCOUNT)
-    report = prove(example("break-glass"), instances=[instance], identities=[session], population=0)
-    assert report.proven
-    assert any("1 world principals are role sessions" in w for w in report.warnings)
-    tagged = prove(
-        example("oncall-team-dev-staging"), instances=[instance], identities=[session], population=0
-    )
-    assert not any("role sessions" in w for w in tagged.warnings)
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn):
+    an ``arns`` selector naming a role covers its sessions, and the proof checks world
+    sessions like any principal (with its path when the identity knows its role)."""
+    session = Identity(f"arn:aws:sts::{ACCOUNT}:assumed-role/ci-runner/job-42")
+    instance = Instance(id="i-1", region="us-east-1", account=ACCOUNT, tags={"ephemeral": "true"})
+    gen = example("ci-stop-ephemeral")
+    semantics = IntentSemantics(gen.intent)
+    stop = Probe("lightsail:StopInstance", session, Circumstances(), instance)
+    assert semantics.explain(stop).grants == ("CiStopsEphemeral",)
+    other = Identity(f"arn:aws:sts::{ACCOUNT}:assumed-role/ci-runner-2/job-42")
+    assert not semantics.allows(Probe("lightsail:StopInstance", other, Circumstances(), instance))
+    report = prove(gen, instances=[instance], identities=[session, other], population=0)
+    assert report.proven and report.warnings == (), report.render()
+    pathed = Identity(session.arn, role_arn=f"arn:aws:iam::{ACCOUNT}:role/ci/ci-runner")
+    assert not semantics.allows(Probe("lightsail:StopInstance", pathed, Circumstances(), instance))
 
 
 def test_a_world_of_another_account_is_reported() -> None:
