@@ -324,6 +324,10 @@ def _parser() -> argparse.ArgumentParser:
     from lspolicy.lint.cli import register as register_lint  # noqa: PLC0415 - one wiring point
 
     register_lint(sub)
+
+    from lspolicy.generate.cli import register as register_generate  # noqa: PLC0415
+
+    register_generate(sub)
     return parser
 
 
