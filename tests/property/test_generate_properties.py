@@ -68,7 +68,8 @@ def test_generated_policies_decide_as_the_intent(doc: dict[str, Any], data: st.D
 @SLOW
 @given(intent_documents())
 def test_the_whole_proof_holds(doc: dict[str, Any]) -> None:
-    """The proof over boundary and random requests finds nothing for generated policies."""
+    """The proof over boundary and random requests finds nothing for generated policies
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html)."""
     report = prove(generate(intent_from_data(doc)), population=200)
     assert report.proven, report.render()
 
@@ -76,7 +77,8 @@ def test_the_whole_proof_holds(doc: dict[str, Any]) -> None:
 @given(intent_documents())
 def test_generation_is_deterministic_and_idempotent(doc: dict[str, Any]) -> None:
     """Same intent, same bytes; the canonical intent (``Intent.to_data``, also through YAML)
-    generates the same bytes again."""
+    generates the same bytes again
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html)."""
     intent = intent_from_data(doc)
     first = [p.text for p in generate(intent).policies]
     assert first == [p.text for p in generate(intent_from_data(doc)).policies]

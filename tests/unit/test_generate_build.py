@@ -99,7 +99,8 @@ def test_a_simple_intent_gives_exactly_this_document() -> None:
 
 
 def test_every_match_kind_has_a_rendering() -> None:
-    """The selector table covers every kind (habit 2: a table, checked)."""
+    """The selector table covers every kind (habit 2: a table, checked)
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String)."""
     assert set(MATCH_RENDER) == set(MATCH_KINDS)
 
 
@@ -326,7 +327,8 @@ def test_unless_with_several_requirements_is_one_deny_each() -> None:
 
 
 def test_one_policy_per_principal_selector() -> None:
-    """Each selector gets its own policy, named after it; identical selectors share one."""
+    """Each selector gets its own policy, named after it; identical selectors share one
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-vs-inline.html)."""
     text = intent_text() + (
         "  - sid: H\n    principals: {tags: {role: oncall}}\n    actions: [lightsail:StartInstance]\n"
         f"  - sid: Ci\n    principals: {{arns: ['arn:aws:iam::{ACCOUNT}:role/ci']}}\n"
@@ -404,7 +406,8 @@ def test_an_inline_policy_over_the_quota_cannot_be_split() -> None:
 
 def test_exclusions_too_large_to_repeat_in_every_part() -> None:
     """Each part must carry every exclusion to be safe on its own; when they alone exceed the
-    quota, generation fails rather than drop one."""
+    quota, generation fails rather than drop one
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entity-length)."""
     rest = "exclude:\n  - sid: X\n" + _many_ids(200)
     with pytest.raises(GenerationError, match="the exclusions alone take"):
         build(_many_ids(200), rest=rest)
@@ -423,10 +426,29 @@ def test_note_for_an_exclusion_of_actions_no_grant_gives() -> None:
 
 
 def test_the_package_docstring_runs() -> None:
-    """Docs that run (STYLE.md habit 10): the example in ``lspolicy.generate``'s docstring."""
+    """Docs that run (STYLE.md habit 10): the example in ``lspolicy.generate``'s docstring
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html)."""
     import doctest  # noqa: PLC0415
 
     import lspolicy.generate  # noqa: PLC0415
 
     result = doctest.testmod(lspolicy.generate)
     assert result.attempted >= 4 and result.failed == 0
+
+
+def test_the_public_api_is_exactly_all() -> None:
+    """A small, checked public API (STYLE.md habit 8): everything in
+    ``lspolicy.generate.__all__`` exists and nothing else public escapes it
+    (the policies it makes: https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html)."""
+    import types  # noqa: PLC0415
+
+    import lspolicy.generate as package  # noqa: PLC0415
+
+    for name in package.__all__:
+        assert hasattr(package, name), name
+    public = {
+        n
+        for n, v in vars(package).items()
+        if not n.startswith("_") and not isinstance(v, types.ModuleType)
+    }
+    assert public == set(package.__all__)

@@ -22,7 +22,8 @@ ONCALL = INTENTS / "oncall-team-dev-staging.yaml"
 
 
 def test_register_adds_the_command() -> None:
-    """The lead wires ``register`` into ``lspolicy``'s own parser; it sets ``run``."""
+    """The lead wires ``register`` into ``lspolicy``'s own parser; it sets ``run``
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_create.html)."""
     parser = argparse.ArgumentParser(prog="lspolicy")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["generate", str(ONCALL), "--population", "10", "--seed", "3"])
@@ -48,7 +49,8 @@ def test_text_output_prints_each_policy_and_the_proof(capsys: pytest.CaptureFixt
 
 
 def test_out_writes_one_file_per_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """``--out DIR`` writes ``<name>.policy.json`` for each principal selector."""
+    """``--out DIR`` writes ``<name>.policy.json`` for each principal selector
+    (https://docs.aws.amazon.com/cli/latest/reference/iam/create-policy.html)."""
     intent = INTENTS / "ops-stop-except-prod-without-mfa.yaml"
     assert main([str(intent), "--out", str(tmp_path / "out"), "--population", "200"]) == 0
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
@@ -63,7 +65,8 @@ def test_out_writes_one_file_per_policy(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
-    """``--format json``: the documents, notes and the whole proof report, machine-readable."""
+    """``--format json``: the documents, notes and the whole proof report, machine-readable
+    (https://docs.aws.amazon.com/cli/latest/reference/iam/create-policy.html)."""
     assert main([str(ONCALL), "--format", "json", "--population", "100"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["proof"]["proven"] is True
@@ -77,7 +80,8 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_bad_intent_exits_2_with_located_problems(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Every problem on stderr with file, line, column and path; nothing on stdout."""
+    """Every problem on stderr with file, line, column and path; nothing on stdout
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_policy-validator.html)."""
     bad = tmp_path / "bad.yaml"
     bad.write_text(ONCALL.read_text().replace("StopInstance", "StopInstances"))
     assert main([str(bad)]) == 2
@@ -90,7 +94,8 @@ def test_a_bad_intent_exits_2_with_located_problems(
 
 
 def test_a_missing_or_bad_world_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The world is validated as the emulator validates it."""
+    """The world is validated as the emulator validates it
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_Instance.html)."""
     assert main([str(ONCALL), "--world", str(tmp_path / "none.yaml")]) == 2
     assert "cannot read the world file" in capsys.readouterr().err
     world = tmp_path / "w.yaml"
@@ -117,7 +122,8 @@ def test_counterexamples_exit_1_and_nothing_is_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A policy that fails its proof is printed with the counterexamples, exit status 1, and
-    ``--out`` writes nothing."""
+    ``--out`` writes nothing
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html)."""
 
     def broken(intent: object) -> Generation:
         gen = generate(intent)  # type: ignore[arg-type]
@@ -135,7 +141,8 @@ def test_counterexamples_exit_1_and_nothing_is_written(
 
 
 def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    """argparse errors are usage errors (exit 2), as everywhere in ``lspolicy``."""
+    """argparse errors are usage errors (exit 2), as everywhere in ``lspolicy``
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_policy-validator.html)."""
     assert main([str(ONCALL), "--population", "many"]) == 2
     assert "expected a whole number" in capsys.readouterr().err
     assert main([]) == 2
@@ -143,7 +150,8 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_the_quick_world_loader_gives_what_load_world_gives(tmp_path: Path) -> None:
     """``--world`` reads a valid world once with a fast decoder and the emulator's own
-    ``world_from_data``: the same instances and principals as ``load_world``, YAML or JSON."""
+    ``world_from_data``: the same instances and principals as ``load_world``, YAML or JSON
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_Instance.html)."""
     import yaml  # noqa: PLC0415
 
     from lspolicy.server.world import load_world  # noqa: PLC0415
@@ -165,7 +173,8 @@ def test_the_quick_world_loader_gives_what_load_world_gives(tmp_path: Path) -> N
 
 
 def test_the_quick_world_loader_locates_problems(tmp_path: Path) -> None:
-    """An invalid world goes through ``load_world``, which gives each problem its line."""
+    """An invalid world goes through ``load_world``, which gives each problem its line
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_Instance.html)."""
     from lspolicy.server.world import WorldError  # noqa: PLC0415
 
     bad = tmp_path / "w.yaml"

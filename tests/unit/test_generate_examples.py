@@ -66,7 +66,8 @@ def test_there_are_the_five_scenarios_of_the_issue() -> None:
 
 def test_regenerating_changes_nothing() -> None:
     """Same input, same bytes; and every checked-in policy comes from an intent here (nothing
-    stale, nothing missing)."""
+    stale, nothing missing)
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html)."""
     expected: dict[str, str] = {}
     for gen in generated().values():
         for p in gen.policies:
@@ -98,7 +99,8 @@ def test_each_example_is_proven_over_the_world(path: Path) -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_each_example_lints_clean(path: Path) -> None:
     """No finding of ``lspolicy lint`` on the generated policies (the issue: "policies that lint
-    clean"; rules documented in lspolicy/lint/RULES.md)."""
+    clean"; rules documented in lspolicy/lint/RULES.md)
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html)."""
     for p in generate(load_intent(path)).policies:
         findings = lint_policy(p.policy, text=p.text)
         assert findings == [], [f"{f.code} {f.message}" for f in findings]

@@ -486,13 +486,15 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_duplicate_keys_are_reported_with_schema_problems() -> None:
-    """A repeated key does not hide the other problems of the document."""
+    """A repeated key does not hide the other problems of the document
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html)."""
     found = problems(BASE + "    actions: [lightsail:StartInstance]\n    bogus: 1\n")
     assert {p.message.split(" ")[0] for p in found} == {"key", "unknown"}
 
 
 def test_data_without_text_is_located_by_path() -> None:
-    """`intent_from_data` reports problems by JSON path (no line or column to give)."""
+    """`intent_from_data` reports problems by JSON path (no line or column to give)
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html)."""
     with pytest.raises(IntentError) as info:
         intent_from_data({"name": "x", "account": "1", "grants": []})
     paths = {(p.location.path, p.location.line) for p in info.value.problems}
@@ -500,7 +502,8 @@ def test_data_without_text_is_located_by_path() -> None:
 
 
 def test_load_intent_reports_unreadable_files(tmp_path: Path) -> None:
-    """A missing file, bytes that are not UTF-8, and a runaway size are problems, not crashes."""
+    """A missing file, bytes that are not UTF-8, and a runaway size are problems, not crashes
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-names)."""
     with pytest.raises(IntentError, match="cannot read the intent"):
         load_intent(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"

@@ -61,7 +61,8 @@ def test_generated_policies_are_proven_with_population_counts() -> None:
 
 
 def test_the_proof_is_deterministic() -> None:
-    """Same intent, same seed, same requests and counts; another seed, another population."""
+    """Same intent, same seed, same requests and counts; another seed, another population
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html)."""
     gen = example("oncall-team-dev-staging")
     a, b = prove(gen, population=500), prove(gen, population=500)
     assert (a.seed, a.population, a.intent_allows) == (b.seed, b.population, b.intent_allows)
@@ -240,7 +241,8 @@ def load_intent_text(text: str) -> object:
 
 def test_world_instances_are_each_checked() -> None:
     """Every instance of a world gets a witness caller per grant (and a second action) and
-    the world's principals in turn: ``instances x (grants + 3)`` requests here."""
+    the world's principals in turn: ``instances x (grants + 3)`` requests here
+    (https://docs.aws.amazon.com/lightsail/latest/userguide/amazon-lightsail-controlling-access-using-tags.html)."""
     world = load_world(WORLD)
     instances = [s.instance for s in world.instances]
     identities = [p.identity for p in world.principals.values()]
@@ -273,7 +275,8 @@ def test_a_role_session_acts_as_its_role() -> None:
 
 def test_a_world_of_another_account_is_reported() -> None:
     """Identity policies act in their own account; a world without an instance in the
-    intent's account proves little, and the report says so."""
+    intent's account proves little, and the report says so
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html)."""
     elsewhere = Instance(id="i-1", region="us-east-1", account="444455556666")
     report = prove(example("break-glass"), instances=[elsewhere], population=0)
     assert report.proven
@@ -308,7 +311,8 @@ def test_instances_whose_tag_keys_differ_only_in_case_are_not_judged() -> None:
 
 def test_warnings_for_grants_that_give_nothing_and_idle_exclusions() -> None:
     """A grant entirely excluded, or an exclusion no grant reaches, is almost always a mistake
-    in the intent; the proof says so (it is not a failure: the policy means the intent)."""
+    in the intent; the proof says so (it is not a failure: the policy means the intent)
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html#policy-eval-denyallow)."""
     gen = generate(
         load_intent_text(
             f'name: odd\naccount: "{ACCOUNT}"\ngrants:\n  - sid: G\n'
@@ -325,7 +329,8 @@ def test_warnings_for_grants_that_give_nothing_and_idle_exclusions() -> None:
 
 
 def test_semantics_explains_its_answer() -> None:
-    """The intent's answer names the grants and exclusions behind it."""
+    """The intent's answer names the grants and exclusions behind it
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html#policy-eval-denyallow)."""
     gen = example("ops-stop-except-prod-without-mfa")
     semantics = IntentSemantics(gen.intent)
     ops = Identity(f"arn:aws:iam::{ACCOUNT}:user/opal", {"team": "ops"})
