@@ -84,6 +84,9 @@ class LightsailServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: a burst of concurrent clients (16 boto3
+    # threads in the concurrency tests) overflowed it and saw connections reset
+    request_queue_size = 256
 
     def __init__(self, service: Service, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__((host, port), _Handler)
