@@ -62,6 +62,8 @@ CREATE TABLE IF NOT EXISTS request_log (
     error_code TEXT, operation_id TEXT
 );
 CREATE INDEX IF NOT EXISTS operations_by_resource ON operations (account, region, resource_name);
+CREATE INDEX IF NOT EXISTS instances_pending ON instances (settles_at) WHERE settles_to IS NOT NULL;
+CREATE INDEX IF NOT EXISTS operations_pending ON operations (settles_at) WHERE settles_at IS NOT NULL;
 """
 
 
@@ -144,6 +146,18 @@ class StateStore:
         for statement in _SCHEMA.strip().split(";"):
             if statement.strip():
                 self._db.execute(statement)
+        self._due: float | None = None
+        """The earliest pending transition's due time (None: nothing pending). One process owns
+        the database, so this is known without asking it on every request."""
+        self._due = self._next_due(self._db)
+
+    @staticmethod
+    def _next_due(db: sqlite3.Connection) -> float | None:
+        row = db.execute(
+            "SELECT MIN(t) FROM (SELECT MIN(settles_at) AS t FROM instances WHERE settles_to IS NOT NULL"
+            " UNION ALL SELECT MIN(settles_at) FROM operations WHERE settles_at IS NOT NULL)"
+        ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
 
     def close(self) -> None:
         """Close the database."""
@@ -191,6 +205,8 @@ class StateStore:
                 )
 
     def _settle(self, db: sqlite3.Connection, now: float) -> None:
+        if self._due is None or now < self._due:
+            return  # nothing is due: no scan at all (the common case, and every case at delay 0)
         db.execute(
             "UPDATE instances SET state = settles_to, state_changed_at = settles_at,"
             " settles_to = NULL, settles_at = NULL WHERE settles_to IS NOT NULL AND settles_at <= ?",
@@ -201,6 +217,7 @@ class StateStore:
             " settles_at = NULL WHERE settles_at IS NOT NULL AND settles_at <= ?",
             (now,),
         )
+        self._due = self._next_due(db)
 
     @staticmethod
     def _instance(row: sqlite3.Row) -> InstanceRow:
@@ -251,7 +268,8 @@ class StateStore:
             if before.state not in change.allowed_from:
                 return before.state
             settles_at = now + delay
-            if change.through is None:
+            immediate = change.through is None or delay <= 0
+            if immediate:
                 db.execute(
                     "UPDATE instances SET state = ?, state_changed_at = ?, settles_to = NULL, settles_at = NULL"
                     " WHERE account = ? AND region = ? AND name = ?",
@@ -264,6 +282,8 @@ class StateStore:
                     (change.through, now, change.to, settles_at, account, region, name),
                 )
             terminal = change.through is None
+            # the response reports a transitional change as started, even when (delay 0) it has
+            # already settled by the time anyone can read it back
             op = OperationRow(
                 id=str(uuid.uuid4()),
                 account=account,
@@ -289,15 +309,15 @@ class StateStore:
                     op.resource_type,
                     op.operation_type,
                     op.operation_details,
-                    op.status,
-                    int(op.is_terminal),
+                    "Succeeded" if immediate else op.status,
+                    int(immediate),
                     op.created_at,
                     op.status_changed_at,
-                    None if terminal else settles_at,
+                    None if immediate else settles_at,
                 ),
             )
-            if delay <= 0:
-                self._settle(db, now)
+            if not immediate:
+                self._due = settles_at if self._due is None else min(self._due, settles_at)
         return before, op
 
     def log(self, entry: Mapping[str, Any]) -> None:
