@@ -1,0 +1,308 @@
+"""The semantic diff and the two CI checks, over identity-based policies and permissions
+boundaries (the layers the Lightsail engine evaluates for one account; Lightsail has no
+resource-based policies).
+
+For every group of actions (`lspolicy.diff.actions`) on which the two sides' statements differ,
+and each direction, `lspolicy.diff.search` looks for the smallest request with the difference.
+Every request it returns is run through the engine (`PolicySet.evaluate`) on both sides before
+it is reported; if the engine disagrees, that is a bug of the diff and `DiffInternalError` is
+raised, never printed as a result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from lspolicy.diff.actions import ActionGroup, group_actions
+from lspolicy.diff.atoms import Atom, sequence_atom
+from lspolicy.diff.automata import resource_elements
+from lspolicy.diff.domains import DiffInternalError
+from lspolicy.diff.problem import RESOURCE, RawStatement, is_multivalued, slot_keys, translate
+from lspolicy.diff.result import (
+    CheckResult,
+    Difference,
+    DiffResult,
+    Direction,
+    Undecided,
+    Witness,
+)
+from lspolicy.diff.search import Problem, search
+from lspolicy.evaluate.authorize import PolicySet
+from lspolicy.glob import tokens_of
+from lspolicy.model.decision import Decision, StatementRef
+from lspolicy.model.policy import Policy
+
+__all__ = ["check_access_not_granted", "check_no_new_access", "diff_policies"]
+
+_DIRECTIONS: Final[tuple[Direction, ...]] = ("new-access", "removed-access")
+
+
+def _responsible(decision: Decision) -> tuple[StatementRef, ...]:
+    if decision.decision in ("allowed", "explicitDeny"):
+        return decision.matched
+    return tuple(n.statement for n in decision.near_misses)
+
+
+def _scope_atom(patterns: Sequence[str]) -> Atom:
+    branches = []
+    for p in patterns:
+        elements = resource_elements(tokens_of(p))
+        assert elements is not None
+        branches.append(elements)
+    return sequence_atom(f"scope:{tuple(patterns)}", branches, " or ".join(patterns))
+
+
+def _fingerprints(statements: Sequence[RawStatement], side: str, boundary: bool) -> list[str]:
+    return sorted([f"boundary:{boundary}", *(s.fingerprint for s in statements if s.side == side)])
+
+
+class _Comparison:
+    def __init__(
+        self,
+        old: Sequence[Policy],
+        new: Sequence[Policy],
+        *,
+        boundary_old: Sequence[Policy] | None,
+        boundary_new: Sequence[Policy] | None,
+        actions: Sequence[str] | None,
+        resources: Sequence[str] | None,
+        tags: Mapping[str, str] | None,
+    ) -> None:
+        self.engines = {
+            "old": PolicySet(old, boundary=boundary_old),
+            "new": PolicySet(new, boundary=boundary_new),
+        }
+        self.boundaries = {"old": boundary_old is not None, "new": boundary_new is not None}
+        raw: list[RawStatement] = []
+        for side, engine in self.engines.items():
+            raw.extend(translate(st, side, "identity") for st in engine.identity)
+            raw.extend(translate(st, side, "boundary") for st in engine.boundary or ())
+        self.raw = raw
+        self.actions = actions
+        self.fixed = {f"aws:resourcetag/{k}".lower(): v for k, v in (tags or {}).items()}
+        names = slot_keys(raw)
+        for k in tags or {}:
+            names.setdefault(f"aws:resourcetag/{k}".lower(), f"aws:ResourceTag/{k}")
+        self.names = names
+        qualified = {c.slot for st in raw for c in st.conditions if c.mode in ("any", "all")}
+        self.multi = {k: is_multivalued(k, k in qualified) for k in names}
+        self.scope = [(_scope_atom(resources), True)] if resources else []
+        self.unsupported = sorted({u for st in raw for u in st.unsupported})
+
+    def run(self, directions: Sequence[Direction]) -> DiffResult:
+        groups = group_actions(self.raw, actions=self.actions)
+        if self.unsupported:
+            every = tuple(a for g in groups for a in g.actions)
+            return DiffResult(
+                (),
+                tuple(Undecided(every, d, tuple(self.unsupported)) for d in directions),
+                len(groups),
+            )
+        differences: list[Difference] = []
+        undecided: list[Undecided] = []
+        for group in groups:
+            statements = [self.raw[i] for i in group.statements]
+            if _fingerprints(statements, "old", self.boundaries["old"]) == _fingerprints(
+                statements, "new", self.boundaries["new"]
+            ):
+                continue  # the same statements decide both sides: no difference possible
+            problem: Problem | None = None
+            for direction in directions:
+                allowing = "new" if direction == "new-access" else "old"
+                if not any(
+                    s.side == allowing and s.layer == "identity" and not s.deny for s in statements
+                ):
+                    continue  # nothing allows these actions on the side that should allow
+                if problem is None:
+                    problem = Problem(
+                        statements,
+                        boundaries=self.boundaries,
+                        multi=self.multi,
+                        names=self.names,
+                        resource_required=[*group.kind.required(), *self.scope],
+                        resource_candidates=group.kind.candidates(),
+                        fixed=self.fixed,
+                        resource_types=group.kind.types,
+                    )
+                outcome = search(problem, direction)
+                if outcome.values is not None:
+                    differences.append(self.confirm(group, problem, direction, outcome.values))
+                elif not outcome.exact:
+                    undecided.append(Undecided(group.actions, direction, tuple(outcome.reasons)))
+        return DiffResult(_merge(differences), tuple(undecided), len(groups))
+
+    def confirm(
+        self,
+        group: ActionGroup,
+        problem: Problem,
+        direction: Direction,
+        values: Mapping[str, str | list[str] | None],
+    ) -> Difference:
+        context: dict[str, str | tuple[str, ...]] = {}
+        for key in sorted(values, key=lambda k: problem.slots[k].name.lower()):
+            value = values[key]
+            if key == RESOURCE or value is None:
+                continue
+            context[problem.slots[key].name] = tuple(value) if isinstance(value, list) else value
+        resource = values[RESOURCE]
+        assert isinstance(resource, str)
+        witness = Witness(group.representative, resource, context)
+        request = witness.request
+        old = self.engines["old"].evaluate(request)
+        new = self.engines["new"].evaluate(request)
+        wanted_new = direction == "new-access"
+        if new.allowed != wanted_new or old.allowed == wanted_new:
+            raise DiffInternalError(
+                f"the engine does not confirm a {direction} witness: {witness.to_dict()} "
+                f"(old: {old.decision}, new: {new.decision})"
+            )
+        return Difference(
+            direction=direction,
+            actions=group.actions,
+            witness=witness,
+            old_decision=old,
+            new_decision=new,
+            old_statements=_responsible(old),
+            new_statements=_responsible(new),
+        )
+
+
+def _merge(differences: Sequence[Difference]) -> tuple[Difference, ...]:
+    """One entry per kind of access: same direction and the same statements on each side."""
+    merged: dict[tuple[object, ...], Difference] = {}
+    for d in differences:
+        key = (
+            d.direction,
+            tuple(r.label for r in d.old_statements),
+            tuple(r.label for r in d.new_statements),
+            d.old_decision.decision,
+            d.new_decision.decision,
+        )
+        have = merged.get(key)
+        if have is None:
+            merged[key] = d
+        else:
+            actions = tuple(dict.fromkeys((*have.actions, *d.actions)))
+            merged[key] = Difference(
+                have.direction,
+                actions,
+                have.witness,
+                have.old_decision,
+                have.new_decision,
+                have.old_statements,
+                have.new_statements,
+            )
+    return tuple(
+        sorted(merged.values(), key=lambda d: (d.direction != "new-access", d.witness.action))
+    )
+
+
+def diff_policies(
+    old: Sequence[Policy],
+    new: Sequence[Policy],
+    *,
+    boundary_old: Sequence[Policy] | None = None,
+    boundary_new: Sequence[Policy] | None = None,
+    actions: Sequence[str] | None = None,
+) -> DiffResult:
+    """Every kind of request NEW allows and OLD denies, and every kind OLD allows and NEW
+    denies, each with a minimal witness request the engine confirms.
+
+    ``old``/``new``: the identity-based policies of each side; ``boundary_old``/``boundary_new``:
+    each side's permissions boundary (None: none). ``actions``: action names or patterns to
+    compare (default: every Lightsail action and every other action name).
+    """
+    comparison = _Comparison(
+        old,
+        new,
+        boundary_old=boundary_old,
+        boundary_new=boundary_new,
+        actions=actions,
+        resources=None,
+        tags=None,
+    )
+    return comparison.run(_DIRECTIONS)
+
+
+def check_no_new_access(
+    old: Sequence[Policy],
+    new: Sequence[Policy],
+    *,
+    boundary_old: Sequence[Policy] | None = None,
+    boundary_new: Sequence[Policy] | None = None,
+    actions: Sequence[str] | None = None,
+) -> CheckResult:
+    """PASS when NEW allows no request OLD denies; FAIL with a counterexample otherwise
+    (Access Analyzer's CheckNoNewAccess, offline and with the request that proves it)."""
+    comparison = _Comparison(
+        old,
+        new,
+        boundary_old=boundary_old,
+        boundary_new=boundary_new,
+        actions=actions,
+        resources=None,
+        tags=None,
+    )
+    result = comparison.run(("new-access",))
+    if result.new_access:
+        first = result.new_access[0]
+        kinds = len(result.new_access)
+        return CheckResult(
+            "no-new-access",
+            "FAIL",
+            f"NEW allows requests that OLD denies ({kinds} kind{'s' if kinds > 1 else ''} "
+            "of new access)",
+            first,
+            result.undecided,
+        )
+    if result.undecided:
+        return CheckResult(
+            "no-new-access",
+            "UNKNOWN",
+            "no new access found, but not every part could be decided exactly",
+            None,
+            result.undecided,
+        )
+    return CheckResult("no-new-access", "PASS", "NEW allows nothing that OLD denies")
+
+
+def check_access_not_granted(
+    policies: Sequence[Policy],
+    *,
+    actions: Sequence[str],
+    boundary: Sequence[Policy] | None = None,
+    resources: Sequence[str] | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> CheckResult:
+    """PASS when no request for ``actions`` (on ``resources``, which may be ARN patterns, and
+    on a resource carrying ``tags``, if given) is allowed; FAIL with a request that is
+    (Access Analyzer's CheckAccessNotGranted: any of the actions on any of the resources)."""
+    comparison = _Comparison(
+        (),
+        policies,
+        boundary_old=None,
+        boundary_new=boundary,
+        actions=actions,
+        resources=resources,
+        tags=tags,
+    )
+    result = comparison.run(("new-access",))
+    what = " or ".join(actions)
+    if result.new_access:
+        return CheckResult(
+            "access-not-granted",
+            "FAIL",
+            f"{what} is allowed",
+            result.new_access[0],
+            result.undecided,
+        )
+    if result.undecided:
+        return CheckResult(
+            "access-not-granted",
+            "UNKNOWN",
+            f"no allowed request for {what} found, but not every part could be decided exactly",
+            None,
+            result.undecided,
+        )
+    return CheckResult("access-not-granted", "PASS", f"no request for {what} is allowed")

@@ -1,0 +1,743 @@
+"""The search: assign each slot a class of values (or "absent"), decide both sides' decisions
+three-valued as it goes, and prune as soon as the wanted difference is impossible.
+
+For one group of actions (the same statements apply to all of them) and one direction
+(``new-access``: NEW allows and OLD denies; ``removed-access``: the reverse), the decision of
+each side depends only on
+
+- the class of the resource (`lspolicy.diff.domains`),
+- for each context key a policy reads: absent, or the class of its value (the set of classes of
+  its values for a list key, with the empty list and the one-empty-string list apart),
+- for each value tested against a policy variable: whether it matches the resolved template
+  (a boolean the search chooses; `lspolicy.diff.realize` then proves the choice can be met).
+
+The search is a depth-first branch and bound over these, slot by slot (the resource, then the
+keys variables read, then the others, most-read first), "absent" and the most readable classes
+first. After each choice both decisions are evaluated three-valued (true, false, not yet known)
+exactly as `lspolicy.evaluate.clause` and `lspolicy.evaluate.authorize` decide them, and a
+branch is cut as soon as the difference is false. The first solution found is then improved
+to the one with the fewest context keys and values (the bound). Every solution is checked by
+`lspolicy.diff.realize` before it counts.
+
+Exactness: the classes of every slot are complete (or the slot says it is not), the product of
+classes is searched exhaustively, and "absent" is a choice for every key: so "no solution" here
+means no request has the difference, unless a slot or a variable sub-problem was inexact or the
+node budget ran out, each of which is reported as "unknown" with its cause.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from lspolicy.diff.atoms import Atom
+from lspolicy.diff.automata import ComplexityError, Element
+from lspolicy.diff.domains import Domain, compute_domain
+from lspolicy.diff.problem import RESOURCE, RawCondition, RawStatement, RawTemplate
+from lspolicy.variables import Variable
+
+__all__ = [
+    "Outcome",
+    "Problem",
+    "Slot",
+    "SlotValue",
+    "TemplateInfo",
+    "instantiate",
+    "search",
+]
+
+MAX_NODES: Final = 200_000
+"""Search nodes before giving up with "unknown" (no solution found yet)."""
+MAX_IMPROVE_NODES: Final = 20_000
+"""Nodes spent improving a solution towards the fewest keys, after the first one."""
+MAX_SUBSET_CLASSES: Final = 12
+"""A list key with more classes than this is searched over subsets of at most 3 classes."""
+
+_REGIONS: Final = ("us-east-1", "eu-west-1", "us-west-2")
+_ACCOUNTS: Final = ("111122223333", "444455556666")
+_KEY_DEFAULTS: Final[dict[str, tuple[str, ...]]] = {
+    "aws:requestedregion": _REGIONS,
+    "aws:username": ("alice", "bob"),
+    "aws:principalaccount": _ACCOUNTS,
+    "aws:principalarn": (
+        f"arn:aws:iam::{_ACCOUNTS[0]}:user/alice",
+        f"arn:aws:iam::{_ACCOUNTS[0]}:role/admin",
+    ),
+    "aws:principaltype": ("User", "AssumedRole"),
+}
+_FILLERS: Final = ("x", "y", "z", "x1")
+
+
+# -- readable values ------------------------------------------------------------------------------
+
+
+def instantiate(elements: Sequence[Element], star: str, variant: int = 0) -> str:
+    """A string an element sequence spells, with ``star`` for each run (ARN-aware: a run in the
+    partition, region or account segment gets a real-looking one; ``variant`` picks another)."""
+    out: list[str] = []
+    segment = 0
+    for el in elements:
+        kind = el[0]
+        if kind == "l":
+            ch = str(el[1])
+            out.append(ch)
+            if ch == ":":
+                segment += 1
+        elif kind == "o":
+            out.append("x")
+        elif kind == "s":
+            text = "".join(out)
+            whole = not out or out[-1] == ":"
+            if star and whole and text.startswith("arn:") and segment in (1, 3, 4):
+                fill = {1: ("aws",), 3: _REGIONS, 4: _ACCOUNTS}[segment]
+                out.append(fill[variant % len(fill)])
+            else:
+                out.append(star)
+    return "".join(out)
+
+
+def _segments(elements: Sequence[Element]) -> list[list[Element]]:
+    out: list[list[Element]] = [[]]
+    for el in elements:
+        if el == ("l", ":"):
+            out.append([])
+        else:
+            out[-1].append(el)
+    return out
+
+
+def _structured_resources(atoms: Iterable[Atom], types: Sequence[str]) -> list[str]:
+    """Lightsail ARNs built from the parts the policies name: their partitions, regions,
+    accounts and ids, then common ones."""
+    parts: list[list[str]] = [["aws"], [], [], [], []]
+    for a in atoms:
+        for branch in a.elements or ((("l", c) for c in a.text),) if a.text else ():
+            segments = _segments(list(branch))
+            if len(segments) < 6:
+                continue
+            for slot, segment in zip((0, 1, 2), (1, 3, 4), strict=True):
+                text = instantiate(segments[segment], "x")
+                if text and all(el[0] == "l" for el in segments[segment]):
+                    parts[slot].append(text)
+            last = ":".join(instantiate(s, "x") for s in segments[5:])
+            kind, _, ident = last.partition("/")
+            if ident:
+                parts[3].append(kind)
+                parts[4].append(ident)
+    partitions = _dedup([*parts[0]])
+    regions = _dedup([*parts[1], *_REGIONS])
+    accounts = _dedup([*parts[2], *_ACCOUNTS])
+    ids = _dedup([*parts[4], "x", "y"])
+    out: list[str] = []
+    ordered = sorted(types, key=lambda t: t != "Instance")
+    for kind in ordered:
+        for region, account, ident in itertools.product(regions[:6], accounts[:4], ids[:8]):
+            out.append(f"arn:{partitions[0]}:lightsail:{region}:{account}:{kind}/{ident}")
+            if len(out) > 400:
+                return out
+    return out
+
+
+def _atom_candidates(atoms: Iterable[Atom]) -> list[str]:
+    out: list[str] = []
+    for a in atoms:
+        if a.family in ("eq", "ieq") and a.text:
+            out.append(a.text)
+        elif a.elements is not None and a.family in ("glob", "arn", "res"):
+            for branch in a.elements:
+                out.append(instantiate(branch, "x"))
+                out.append(instantiate(branch, "x", 1))
+                out.append(instantiate(branch, ""))
+    return [c for c in out if c]
+
+
+def _dedup(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+# -- the problem ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SlotValue:
+    """One choice for a slot: absent, one class, or a set of classes (list keys)."""
+
+    absent: bool
+    classes: tuple[int, ...] = ()
+    many: bool = False
+    """A list (list keys), even of one value."""
+    dup_empty: bool = False
+    """The list ``["", ""]``: like ``[""]`` but not the "null dataset"."""
+    nullset: bool = False
+    """Exactly ``[""]`` (a single empty string): ForAnyValue false, ForAllValues true."""
+
+    @property
+    def empty(self) -> bool:
+        """An empty list."""
+        return self.many and not self.classes
+
+    @property
+    def cost(self) -> int:
+        """How much the value adds to a witness: keys first, then values."""
+        if self.absent:
+            return 0
+        return 100 + max(0, len(self.classes) - 1) + (1 if self.many else 0)
+
+    @property
+    def variable_kind(self) -> str:
+        """What a policy variable reading this slot resolves to: ``default`` (absent or an
+        empty list), ``single`` (one value), ``none`` (several values)."""
+        if self.absent or self.empty:
+            return "default"
+        if len(self.classes) == 1 and not self.dup_empty:
+            return "single"
+        return "none"
+
+
+@dataclass
+class Slot:
+    """A resource or context key: its tests, classes and choices."""
+
+    key: str
+    name: str
+    multi: bool
+    atoms: tuple[Atom, ...]
+    required: tuple[tuple[Atom, bool], ...]
+    fixed: str | None
+    candidates: tuple[str, ...]
+    domain: Domain = field(default_factory=lambda: Domain(()))
+    empty_index: int | None = None
+    values: tuple[SlotValue, ...] = ()
+    uses: int = 0
+
+    @property
+    def is_resource(self) -> bool:
+        """The resource slot."""
+        return self.key == RESOURCE
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """A template, with its default-resolved atom's index in its slot."""
+
+    raw: RawTemplate
+    default: int | None
+    """Atom index when every variable is absent with a default; None: dropped then."""
+    canonical: int
+    """The first template with the same `RawTemplate.dependent_key` (they share a boolean)."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition with its tests as indices (``("a", atom)``, ``("t", template)``)."""
+
+    raw: RawCondition
+    slot: str
+    preds: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A statement with its resource tests and conditions as indices."""
+
+    raw: RawStatement
+    resource: tuple[tuple[str, int], ...] | None
+    conditions: tuple[Condition, ...]
+
+
+class Problem:
+    """The statements of one group of actions, with every slot they read and its classes."""
+
+    def __init__(
+        self,
+        statements: Sequence[RawStatement],
+        *,
+        boundaries: Mapping[str, bool],
+        multi: Mapping[str, bool],
+        names: Mapping[str, str],
+        resource_required: Sequence[tuple[Atom, bool]],
+        resource_candidates: Sequence[str],
+        fixed: Mapping[str, str],
+        resource_types: Sequence[str] = (),
+    ) -> None:
+        self.boundaries = dict(boundaries)
+        self.inexact: list[str] = []
+        self.memo: dict[object, object] = {}
+        """Work shared by the leaves of a search (automata, solved variable sub-problems)."""
+        atoms: dict[str, dict[tuple[Any, ...], Atom]] = {}
+        templates: dict[int, RawTemplate] = {}
+        qualified: set[str] = set()
+        uses: dict[str, int] = {}
+
+        def note(slot: str, preds: Iterable[tuple[str, Any]]) -> None:
+            bucket = atoms.setdefault(slot, {})
+            for kind, pred in preds:
+                if kind == "a":
+                    bucket.setdefault(pred.key, pred)
+                else:
+                    templates.setdefault(id(pred), pred)
+                    for var in pred.variables:
+                        atoms.setdefault(var.key, {})
+                        uses[var.key] = uses.get(var.key, 0) + 1
+
+        atoms.setdefault(RESOURCE, {})
+        for st in statements:
+            if st.resource_preds is not None:
+                note(RESOURCE, st.resource_preds)
+            for cond in st.conditions:
+                note(cond.slot, cond.preds)
+                atoms.setdefault(cond.slot, {})
+                uses[cond.slot] = uses.get(cond.slot, 0) + 1
+                if cond.mode in ("any", "all"):
+                    qualified.add(cond.slot)
+        for key in fixed:
+            atoms.setdefault(key, {})
+        ordered_templates = sorted(templates.values(), key=lambda t: t.sort_key)
+        defaults: dict[int, Atom] = {}
+        for t in ordered_templates:
+            default = t.default_atom()
+            if isinstance(default, Atom):
+                atoms[t.slot].setdefault(default.key, default)
+                defaults[id(t)] = default
+        self.slots: dict[str, Slot] = {}
+        for key in sorted(atoms):
+            is_multi = key != RESOURCE and multi.get(key, False)
+            bucket = atoms[key]
+            if key != RESOURCE and (is_multi or key in qualified):
+                empty = Atom("eq", ("eq", ""), 'is ""', "".__eq__, text="")
+                bucket.setdefault(empty.key, empty)
+            slot_atoms = tuple(sorted(bucket.values(), key=lambda a: a.sort_key))
+            if key == RESOURCE:
+                candidates = _dedup(
+                    [
+                        *resource_candidates[:1],
+                        *_atom_candidates(slot_atoms),
+                        *_structured_resources(slot_atoms, resource_types),
+                        *resource_candidates,
+                    ]
+                )
+                required = tuple(resource_required)
+            else:
+                candidates = _dedup(
+                    [
+                        *_atom_candidates(slot_atoms),
+                        *_KEY_DEFAULTS.get(key, ()),
+                        *_FILLERS,
+                    ]
+                )
+                required = ()
+            self.slots[key] = Slot(
+                key=key,
+                name=names.get(key, key) if key != RESOURCE else "Resource",
+                multi=is_multi,
+                atoms=slot_atoms,
+                required=required,
+                fixed=fixed.get(key),
+                candidates=tuple(candidates),
+                uses=uses.get(key, 0),
+            )
+        first_of: dict[tuple[object, ...], int] = {}
+        for i, t in enumerate(ordered_templates):
+            first_of.setdefault(t.dependent_key, i)
+        self.templates: tuple[TemplateInfo, ...] = tuple(
+            TemplateInfo(
+                raw=t,
+                default=(self._atom_index(t.slot, defaults[id(t)]) if id(t) in defaults else None),
+                canonical=first_of[t.dependent_key],
+            )
+            for t in ordered_templates
+        )
+        template_index = {id(info.raw): i for i, info in enumerate(self.templates)}
+
+        def index(slot: str, preds: Iterable[tuple[str, Any]]) -> tuple[tuple[str, int], ...]:
+            out: list[tuple[str, int]] = []
+            for kind, pred in preds:
+                if kind == "a":
+                    out.append(("a", self._atom_index(slot, pred)))
+                else:
+                    out.append(("t", template_index[id(pred)]))
+            return tuple(out)
+
+        self.statements: tuple[Statement, ...] = tuple(
+            Statement(
+                raw=st,
+                resource=None if st.resource_preds is None else index(RESOURCE, st.resource_preds),
+                conditions=tuple(
+                    Condition(raw=c, slot=c.slot, preds=index(c.slot, c.preds))
+                    for c in st.conditions
+                ),
+            )
+            for st in statements
+        )
+        self.variable_slots = frozenset(
+            v.key for info in self.templates for v in info.raw.variables
+        )
+        for slot in self.slots.values():
+            self._compute(slot)
+        for info in self.templates:
+            if self.slots[info.raw.slot].multi:
+                self.inexact.append(
+                    f"a policy variable tested against a list key ({info.raw.label})"
+                )
+
+    def _atom_index(self, slot: str, atom: Atom) -> int:
+        for i, a in enumerate(self.slots[slot].atoms):
+            if a.key == atom.key:
+                return i
+        raise KeyError(atom.key)
+
+    def _compute(self, slot: Slot) -> None:
+        try:
+            slot.domain = compute_domain(
+                slot.atoms,
+                required=slot.required,
+                candidates=slot.candidates,
+                fixed=slot.fixed,
+            )
+        except ComplexityError:
+            slot.domain = Domain(
+                (), exact=False, reason=f"too many distinct patterns on {slot.name}"
+            )
+        if not slot.domain.exact:
+            self.inexact.append(slot.domain.reason or f"values of {slot.name}")
+        for i, a in enumerate(slot.atoms):
+            if a.family == "eq" and a.text == "":
+                slot.empty_index = i
+        slot.values = tuple(self._values(slot))
+
+    def _values(self, slot: Slot) -> Iterable[SlotValue]:
+        classes = slot.domain.classes
+        empty = slot.empty_index
+
+        def is_empty_class(c: int) -> bool:
+            return empty is not None and classes[c].sig[empty]
+
+        if not slot.is_resource and slot.fixed is None:
+            yield SlotValue(absent=True)
+        if not slot.multi:
+            for c in range(len(classes)):
+                yield SlotValue(absent=False, classes=(c,), nullset=is_empty_class(c))
+            return
+        n = len(classes)
+        biggest = n if n <= MAX_SUBSET_CLASSES else 3
+        if n > MAX_SUBSET_CLASSES:
+            self.inexact.append(f"{slot.name}: lists of more than 3 distinct kinds of value")
+        for c in range(n):
+            yield SlotValue(absent=False, classes=(c,), many=True, nullset=is_empty_class(c))
+        yield SlotValue(absent=False, classes=(), many=True)
+        for c in range(n):
+            if is_empty_class(c):
+                yield SlotValue(absent=False, classes=(c,), many=True, dup_empty=True)
+        for size in range(2, biggest + 1):
+            for combo in itertools.combinations(range(n), size):
+                yield SlotValue(absent=False, classes=combo, many=True)
+
+
+# -- three-valued evaluation ------------------------------------------------------------------
+
+Assignment = dict[str, SlotValue]
+Bits = dict[tuple[str, int, int], bool]
+BitKey = tuple[str, int, int]
+
+_DROPPED: Final = "dropped"
+_STATIC: Final = "static"
+_DEP: Final = "dep"
+
+
+def _or(values: Iterable[bool | None]) -> bool | None:
+    unknown = False
+    for v in values:
+        if v is True:
+            return True
+        if v is None:
+            unknown = True
+    return None if unknown else False
+
+
+def _and(values: Iterable[bool | None]) -> bool | None:
+    unknown = False
+    for v in values:
+        if v is False:
+            return False
+        if v is None:
+            unknown = True
+    return None if unknown else True
+
+
+def _xor(value: bool | None, flip: bool) -> bool | None:
+    return None if value is None else value != flip
+
+
+class Evaluator:
+    """Both sides' decisions, three-valued, for a partial assignment."""
+
+    def __init__(self, problem: Problem, direction: str) -> None:
+        self.problem = problem
+        self.direction = direction
+        sides: dict[str, dict[str, list[Statement]]] = {
+            s: {"deny": [], "identity": [], "boundary": []} for s in ("old", "new")
+        }
+        for st in problem.statements:
+            bucket = "deny" if st.raw.deny else st.raw.layer
+            sides[st.raw.side][bucket].append(st)
+        self.sides = sides
+
+    def template_status(
+        self, info: TemplateInfo, asg: Mapping[str, SlotValue]
+    ) -> tuple[str, int] | None:
+        """How a template's value stands under the assignment (None: not yet known)."""
+        all_default = True
+        for var in info.raw.variables:
+            sv = asg.get(var.key)
+            if sv is None:
+                return None
+            kind = sv.variable_kind
+            if kind == "none" or (kind == "default" and var.default is None):
+                return (_DROPPED, -1)
+            if kind != "default":
+                all_default = False
+        if all_default:
+            return (_DROPPED, -1) if info.default is None else (_STATIC, info.default)
+        return (_DEP, -1)
+
+    def _match(
+        self,
+        slot: str,
+        sig: tuple[bool, ...],
+        cls: int,
+        pred: tuple[str, int],
+        *,
+        asg: Mapping[str, SlotValue],
+        bits: Bits,
+        need: set[BitKey] | None,
+    ) -> bool | str | None:
+        kind, i = pred
+        if kind == "a":
+            return sig[i]
+        info = self.problem.templates[i]
+        status = self.template_status(info, asg)
+        if status is None:
+            return None
+        if status[0] == _DROPPED:
+            return _DROPPED
+        if status[0] == _STATIC:
+            return sig[status[1]]
+        key = (slot, cls, info.canonical)
+        got = bits.get(key)
+        if got is None and need is not None:
+            need.add(key)
+        return got
+
+    def _value_matches(
+        self,
+        slot: str,
+        cls: int,
+        preds: Sequence[tuple[str, int]],
+        *,
+        asg: Mapping[str, SlotValue],
+        bits: Bits,
+        need: set[BitKey] | None,
+    ) -> bool | None:
+        sig = self.problem.slots[slot].domain.classes[cls].sig
+        unknown = False
+        for pred in preds:
+            m = self._match(slot, sig, cls, pred, asg=asg, bits=bits, need=need)
+            if m is True:
+                return True
+            if m is None:
+                unknown = True
+        return None if unknown else False
+
+    def condition(
+        self, cond: Condition, asg: Mapping[str, SlotValue], bits: Bits, need: set[BitKey] | None
+    ) -> bool | None:
+        """One condition, exactly as `lspolicy.evaluate.clause` decides it."""
+        raw = cond.raw
+        sv = asg.get(cond.slot)
+        if sv is None:
+            return None
+        if raw.mode == "null":
+            absent = sv.absent or sv.empty
+            return any(w == absent for w in raw.wants)
+        if sv.absent:
+            if raw.mode == "plain":
+                return raw.if_exists or raw.negated
+            if raw.mode == "any":
+                return raw.if_exists
+            return True
+        if raw.mode == "plain":
+            matched = _or(
+                self._value_matches(cond.slot, c, cond.preds, asg=asg, bits=bits, need=need)
+                for c in sv.classes
+            )
+            return _xor(matched, raw.negated)
+        if sv.empty or sv.nullset:
+            return raw.mode == "all"
+        per_value = (
+            _xor(
+                self._value_matches(cond.slot, c, cond.preds, asg=asg, bits=bits, need=need),
+                raw.negated,
+            )
+            for c in sv.classes
+        )
+        return _or(per_value) if raw.mode == "any" else _and(per_value)
+
+    def applies(
+        self, st: Statement, asg: Mapping[str, SlotValue], bits: Bits, need: set[BitKey] | None
+    ) -> bool | None:
+        """Resource and every condition (the action matched when the group was formed)."""
+        parts: list[bool | None] = []
+        if st.resource is not None:
+            sv = asg.get(RESOURCE)
+            if sv is None:
+                parts.append(None)
+            else:
+                matched = self._value_matches(
+                    RESOURCE, sv.classes[0], st.resource, asg=asg, bits=bits, need=need
+                )
+                parts.append(_xor(matched, st.raw.resource_negated))
+            if parts[-1] is False:
+                return False
+        for cond in st.conditions:
+            v = self.condition(cond, asg, bits, need)
+            if v is False:
+                return False
+            parts.append(v)
+        return _and(parts)
+
+    def decision(
+        self, side: str, asg: Mapping[str, SlotValue], bits: Bits, need: set[BitKey] | None
+    ) -> bool | None:
+        """Allowed? (`lspolicy.evaluate.authorize` for identity policies and a boundary.)"""
+        groups = self.sides[side]
+        denied = _or(self.applies(st, asg, bits, need) for st in groups["deny"])
+        parts = [_xor(denied, True)]
+        if parts[0] is False:
+            return False
+        parts.append(_or(self.applies(st, asg, bits, need) for st in groups["identity"]))
+        if self.problem.boundaries[side]:
+            parts.append(_or(self.applies(st, asg, bits, need) for st in groups["boundary"]))
+        return _and(parts)
+
+    def goal(
+        self, asg: Mapping[str, SlotValue], bits: Bits, need: set[BitKey] | None = None
+    ) -> bool | None:
+        """The wanted difference: allowed on one side, denied on the other."""
+        allow, deny = ("new", "old") if self.direction == "new-access" else ("old", "new")
+        a = self.decision(allow, asg, bits, need)
+        if a is False:
+            return False
+        d = self.decision(deny, asg, bits, need)
+        return _and([a, _xor(d, True)])
+
+
+# -- the search -------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """A search's answer: a realised witness, or none; ``exact`` says whether "none" is proven."""
+
+    values: dict[str, str | list[str] | None] | None
+    exact: bool
+    reasons: list[str]
+    nodes: int = 0
+
+
+def search(problem: Problem, direction: str) -> Outcome:
+    """Find the smallest request with the difference (see the module docstring)."""
+    from lspolicy.diff.realize import realize  # noqa: PLC0415 - realize imports this module
+
+    ev = Evaluator(problem, direction)
+    slots = problem.slots
+    order = sorted(
+        slots,
+        key=lambda k: (
+            k != RESOURCE,
+            k not in problem.variable_slots,
+            -slots[k].uses,
+            k,
+        ),
+    )
+    asg: dict[str, SlotValue] = {}
+    bits: Bits = {}
+    reasons: list[str] = list(problem.inexact)
+    state = {"nodes": 0, "best_cost": 1 << 30, "first_at": -1, "stop": False}
+    best: list[dict[str, str | list[str] | None]] = []
+    leaf_inexact: list[str] = []
+
+    def budget() -> bool:
+        nodes = state["nodes"]
+        if state["first_at"] >= 0:
+            return nodes - state["first_at"] < MAX_IMPROVE_NODES
+        return nodes < MAX_NODES
+
+    def leaf(cost: int) -> None:
+        found = realize(problem, asg, bits)
+        if found.values is None:
+            if not found.exact:
+                leaf_inexact.extend(found.reasons)
+            return
+        if cost < state["best_cost"]:
+            state["best_cost"] = cost
+            best[:] = [found.values]
+            if state["first_at"] < 0:
+                state["first_at"] = state["nodes"]
+
+    def assign_bits(cost: int) -> None:
+        state["nodes"] += 1
+        if not budget():
+            state["stop"] = True
+            return
+        need: set[BitKey] = set()
+        g = ev.goal(asg, bits, need)
+        if g is False:
+            return
+        if g is True:
+            leaf(cost)
+            return
+        pending = sorted(k for k in need if k not in bits)
+        if not pending:  # pragma: no cover - unknown must come from an unassigned bit
+            raise AssertionError("undecided with every choice made")
+        key = pending[0]
+        for value in (True, False):
+            bits[key] = value
+            assign_bits(cost)
+            del bits[key]
+            if state["stop"]:
+                return
+
+    def dfs(i: int, cost: int) -> None:
+        if state["stop"] or cost >= state["best_cost"]:
+            return
+        state["nodes"] += 1
+        if not budget():
+            state["stop"] = True
+            return
+        if ev.goal(asg, bits) is False:
+            return
+        if i == len(order):
+            assign_bits(cost)
+            return
+        key = order[i]
+        for sv in slots[key].values:
+            asg[key] = sv
+            dfs(i + 1, cost + sv.cost)
+            if state["stop"]:
+                break
+        del asg[key]
+
+    dfs(0, 0)
+    if best:
+        return Outcome(best[0], True, [], state["nodes"])
+    if state["stop"]:
+        reasons.append(f"the search stopped after {state['nodes']} steps")
+    reasons.extend(leaf_inexact)
+    return Outcome(None, not reasons, _dedup(reasons), state["nodes"])
+
+
+def variables_of(info: TemplateInfo) -> tuple[Variable, ...]:
+    """The distinct variables a template reads."""
+    return info.raw.variables
