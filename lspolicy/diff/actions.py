@@ -28,6 +28,7 @@ from lspolicy.diff.domains import compute_domain
 from lspolicy.diff.problem import RawStatement
 from lspolicy.glob import tokens_of
 from lspolicy.lightsail.catalog import Catalog, compile_action_pattern, load_catalog
+from lspolicy.lightsail.context import INSTANCE_ACTIONS
 
 __all__ = ["ActionGroup", "ResourceKind", "group_actions", "resource_kind"]
 
@@ -38,6 +39,7 @@ _EXAMPLE_ACTIONS: Final = (
     "iam:PassRole",
     "sts:AssumeRole",
 )
+_EVERYDAY: Final = tuple(a.lower() for a in INSTANCE_ACTIONS)
 _REGION: Final = "us-east-1"
 _ACCOUNT: Final = "111122223333"
 
@@ -108,6 +110,17 @@ class ActionGroup:
     kind: ResourceKind
     other: bool = False
     """A class of action names outside the Lightsail catalog."""
+
+
+def _preference(name: str, named: set[str]) -> tuple[int, int]:
+    """Which action of a group shows its witness: one a policy names, then the everyday
+    instance actions, then the first in alphabetical order (stable sort)."""
+    lower = name.lower()
+    if lower in named:
+        return (0, 0)
+    if lower in _EVERYDAY:
+        return (1, _EVERYDAY.index(lower))
+    return (2, 0)
 
 
 def _patterns(st: RawStatement) -> tuple[str, ...]:
@@ -193,7 +206,7 @@ def group_actions(
     out: list[ActionGroup] = []
     for (matched_by, kind, other), members in groups.items():
         names_in = tuple(n for n, _ in members)
-        rep = next((n for n in names_in if n.lower() in named), names_in[0])
+        rep = min(names_in, key=lambda n: _preference(n, named))
         out.append(
             ActionGroup(
                 actions=names_in,
