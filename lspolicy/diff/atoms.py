@@ -28,7 +28,6 @@ from lspolicy.diff.automata import (
     TemplateToken,
     arn_elements,
     glob_elements,
-    literal_elements,
     resource_elements,
 )
 from lspolicy.evaluate.resource import compile_resource_pattern
@@ -275,8 +274,3 @@ def atom_from_prepared(spec: OperatorSpec, prepared: Any, text: str) -> Atom | N
     if family == "ip":
         return Atom(family, (family, str(prepared)), f'{name} "{text}"', concrete, value=prepared)
     return Atom(family, (family, prepared), f'{name} "{text}"', concrete, value=prepared)
-
-
-def literal_sequence(text: str) -> tuple[Element, ...]:
-    """Elements of one word (re-exported for shapes)."""
-    return literal_elements(text)

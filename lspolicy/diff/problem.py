@@ -17,12 +17,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from lspolicy.conditions.base import OperatorSpec, ValueType
+from lspolicy.conditions.base import OperatorSpec
 from lspolicy.diff.atoms import (
     Atom,
     atom_from_prepared,
     atom_from_tokens,
-    empty_atom,
     family_of,
     resource_atom,
 )
@@ -341,16 +340,3 @@ def slot_keys(statements: Iterable[RawStatement]) -> dict[str, str]:
                 for var in pred.variables:
                     out.setdefault(var.key, var.name)
     return out
-
-
-def qualified_slots(statements: Iterable[RawStatement]) -> set[str]:
-    """Slots some condition tests with ``ForAnyValue``/``ForAllValues``."""
-    return {c.slot for st in statements for c in st.conditions if c.mode in ("any", "all")}
-
-
-def empty_string_atom() -> Atom:
-    """The atom that tells the empty string (a "null dataset") apart."""
-    return empty_atom()
-
-
-_VALUE_TYPES_WITHOUT_VALUES: Final = (ValueType.NULL,)

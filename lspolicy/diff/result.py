@@ -164,8 +164,7 @@ class Difference:
     def lines(self, old_name: str = "OLD", new_name: str = "NEW") -> list[str]:
         """The difference for a person: witness, then each side's decision and statements."""
         sign = "+" if self.direction == "new-access" else "-"
-        title = "new access" if self.direction == "new-access" else "removed access"
-        out = [f"{sign} {title}: {self.description}"]
+        out = [f"{sign} {self.description}"]
         if len(self.actions) > 1:
             shown = ", ".join(self.actions[:8]) + (", ..." if len(self.actions) > 8 else "")
             out.append(f"    actions: {shown}")
@@ -180,6 +179,7 @@ class Difference:
         """JSON-ready form."""
         return {
             "direction": self.direction,
+            "description": self.description,
             "actions": list(self.actions),
             "witness": self.witness.to_dict(),
             "old": {

@@ -32,11 +32,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from lspolicy.diff.atoms import Atom
+from lspolicy.diff.atoms import Atom, empty_atom
 from lspolicy.diff.automata import ComplexityError, Element
 from lspolicy.diff.domains import Domain, compute_domain
 from lspolicy.diff.problem import RESOURCE, RawCondition, RawStatement, RawTemplate
-from lspolicy.variables import Variable
 
 __all__ = [
     "Outcome",
@@ -306,7 +305,7 @@ class Problem:
             is_multi = key != RESOURCE and multi.get(key, False)
             bucket = atoms[key]
             if key != RESOURCE and (is_multi or key in qualified):
-                empty = Atom("eq", ("eq", ""), 'is ""', "".__eq__, text="")
+                empty = empty_atom()
                 bucket.setdefault(empty.key, empty)
             slot_atoms = tuple(sorted(bucket.values(), key=lambda a: a.sort_key))
             if key == RESOURCE:
@@ -736,8 +735,3 @@ def search(problem: Problem, direction: str) -> Outcome:
         reasons.append(f"the search stopped after {state['nodes']} steps")
     reasons.extend(leaf_inexact)
     return Outcome(None, not reasons, _dedup(reasons), state["nodes"])
-
-
-def variables_of(info: TemplateInfo) -> tuple[Variable, ...]:
-    """The distinct variables a template reads."""
-    return info.raw.variables

@@ -351,3 +351,24 @@ def test_one_key_tested_as_two_types_is_reported_undecided() -> None:
     assert not result.differences
     assert not result.exact
     assert "cannot decide exactly" in result.undecided[0].message
+
+
+def test_resource_template_against_everything() -> None:
+    """``Action: *`` on every resource against ``lightsail:*`` on the instances whose id starts
+    with the caller's team: new access outside Lightsail, and on other instances."""
+    result = run(
+        [
+            allow(
+                "lightsail:*", Resource="arn:aws:lightsail:*:*:Instance/${aws:PrincipalTag/team}-*"
+            )
+        ],
+        [allow("*")],
+    )
+    assert result.exact
+    assert not result.removed_access
+    witnesses = [d.witness for d in result.new_access]
+    assert any(not w.action.lower().startswith("lightsail:") for w in witnesses)
+    for w in witnesses:
+        team = w.context.get("aws:PrincipalTag/team")
+        if w.resource.startswith("arn:aws:lightsail:") and ":Instance/" in w.resource and team:
+            assert not w.resource.rsplit("/", 1)[1].startswith(f"{team}-")
