@@ -57,10 +57,17 @@ State = Any
 
 MAX_STATES: Final = 200_000
 """Product states one search may visit before it gives up (then the caller says "unknown")."""
+MAX_CLASS_STATES: Final = 40_000
+"""Product states `explore` visits for one slot's classes before it gives up."""
 
 
 class ComplexityError(Exception):
-    """A search would visit more states than `MAX_STATES`."""
+    """A search would visit more states than its limit; ``partial`` holds what `explore`
+    had found by then (signature -> string), for a caller that can use an incomplete answer."""
+
+    def __init__(self, message: str, partial: dict[tuple[bool, ...], str] | None = None) -> None:
+        super().__init__(message)
+        self.partial = partial or {}
 
 
 class _Var:
@@ -428,7 +435,7 @@ def explore(
     product: Product,
     signature: Callable[[tuple[State, ...]], Signature],
     *,
-    limit: int = MAX_STATES,
+    limit: int = MAX_CLASS_STATES,
 ) -> dict[Signature, str]:
     """Every signature some string reaches, each with a shortest such string (exhaustive)."""
     seen: dict[tuple[State, ...], str] = {product.start: ""}
@@ -444,7 +451,7 @@ def explore(
                 seen[nxt] = text + ch
                 queue.append(nxt)
         if len(seen) > limit:
-            raise ComplexityError(f"more than {limit} string states")
+            raise ComplexityError(f"more than {limit} string states", found)
     return found
 
 

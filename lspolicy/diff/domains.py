@@ -36,6 +36,7 @@ from lspolicy.conditions.date import parse_date
 from lspolicy.conditions.numeric import parse_number
 from lspolicy.diff.atoms import STRING_FAMILIES, Atom
 from lspolicy.diff.automata import (
+    ComplexityError,
     LiteralSet,
     LowerEq,
     Product,
@@ -151,11 +152,16 @@ def _accept_view(
 
 def _string_classes(
     atoms: Sequence[Atom], required: Sequence[tuple[Atom, bool]], candidates: Sequence[str]
-) -> list[ValueClass]:
+) -> tuple[list[ValueClass], bool]:
+    """The classes, and whether the exploration finished (else: those found so far)."""
     space = StringSpace([*atoms, *(a for a, _ in required)])
     n = len(atoms)
     wants = tuple(w for _, w in required)
-    found = explore(space.product, space.signature)
+    complete = True
+    try:
+        found = explore(space.product, space.signature)
+    except ComplexityError as exc:
+        found, complete = exc.partial, False
     out: dict[Signature, str] = {}
     for text in candidates:
         full = space.sig_of(text)
@@ -167,7 +173,7 @@ def _string_classes(
     )
     for sig, text in extra:
         out.setdefault(sig, text)
-    return [ValueClass(text, sig) for sig, text in out.items()]
+    return [ValueClass(text, sig) for sig, text in out.items()], complete
 
 
 # -- typed families ---------------------------------------------------------------------------
@@ -314,9 +320,11 @@ def compute_domain(
     plain = [a for a in atoms if not (a.family == "eq" and a.text == "")]
     string_families = {a.family for a in plain} & STRING_FAMILIES
     if not typed:
-        classes = _string_classes(atoms, required, candidates)
+        classes, complete = _string_classes(atoms, required, candidates)
         _check(atoms, required, classes)
-        return Domain(tuple(classes))
+        if complete:
+            return Domain(tuple(classes))
+        return Domain(tuple(classes), exact=False, reason="too many distinct patterns on one key")
     reps: list[str] = list(candidates)
     complete = True
     for family in sorted(typed):
@@ -327,7 +335,7 @@ def compute_domain(
     exact = not string_families and len(typed) == 1 and not required and complete
     if string_families:
         strings = [a for a in atoms if a.family in STRING_FAMILIES]
-        reps.extend(c.rep for c in _string_classes(strings, (), candidates))
+        reps.extend(c.rep for c in _string_classes(strings, (), candidates)[0])
     out: dict[Signature, str] = {}
     for text in reps:
         if all(a.test(text) == w for a, w in required):

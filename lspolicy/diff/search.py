@@ -400,7 +400,8 @@ class Problem:
                 (), exact=False, reason=f"too many distinct patterns on {slot.name}"
             )
         if not slot.domain.exact:
-            self.inexact.append(slot.domain.reason or f"values of {slot.name}")
+            reason = slot.domain.reason or "its values"
+            self.inexact.append(f"{slot.name}: {reason}")
         for i, a in enumerate(slot.atoms):
             if a.family == "eq" and a.text == "":
                 slot.empty_index = i
