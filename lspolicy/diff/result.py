@@ -122,8 +122,11 @@ def _side_text(decision: Decision, refs: Sequence[StatementRef]) -> str:
         return "allowed by " + ", ".join(_where(r) for r in refs)
     if decision.decision == "explicitDeny":
         return "explicitly denied by " + ", ".join(_where(r) for r in refs)
-    if not refs:
-        return "implicitly denied: no statement allows this action"
+    reason = decision.reason.replace(
+        "no identity-based or resource-based policy allows it", "no statement allows it"
+    )
+    if not decision.near_misses:
+        return f"{reason} (none names this action)"
     near = decision.near_misses[0]
     why = []
     if not near.resource_matched:
@@ -134,7 +137,7 @@ def _side_text(decision: Decision, refs: Sequence[StatementRef]) -> str:
         why.append(f"{failed.operator} {failed.key} {want} fails (request: {got})")
     because = f": {'; '.join(why)}" if why else ""
     rest = f" (and {len(refs) - 1} more)" if len(refs) > 1 else ""
-    return f"implicitly denied; closest: {_where(near.statement)}{because}{rest}"
+    return f"{reason}; closest: {_where(near.statement)}{because}{rest}"
 
 
 @dataclass(frozen=True, slots=True)
