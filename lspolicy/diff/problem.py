@@ -84,6 +84,10 @@ class RawTemplate:
     """The elements with one ``VAR`` when the value's structure does not depend on the
     variable's value (`lspolicy.diff.realize` can then reason about it exactly)."""
     label: str
+    cover: tuple[Element, ...] | None = None
+    """Elements that spell every string the template can match, whatever its variables'
+    values (each variable as ``*``, every wildcard free to cross colons); None: no such
+    bound is known (ignore-case and typed comparisons)."""
 
     @property
     def dependent_key(self) -> tuple[object, ...]:
@@ -212,6 +216,18 @@ def _shape(family: str, template: Template) -> tuple[Element, ...] | None:
     return None  # ignore-case and typed comparisons with a variable: no exact shape
 
 
+def _cover(family: str, template: Template) -> tuple[Element, ...] | None:
+    """A superset of every resolution: a value matching the resolved template matches this
+    glob (variables' text is arbitrary, and a segment's or component's wildcard matches less
+    than an unbounded one)."""
+    if family == "eq":
+        return tuple(("s", True) if el[0] == "v" else el for el in _text_with_var(template))
+    if family in ("glob", "res", "arn"):
+        elements = glob_elements(_tokens_with_var(template))  # type: ignore[arg-type]
+        return tuple(("s", True) if el[0] == "v" else el for el in elements)
+    return None
+
+
 def _template(slot: str, family: str, spec: OperatorSpec | None, template: Template) -> RawTemplate:
     seen: dict[str, Variable] = {}
     for var in template.variables:
@@ -225,6 +241,7 @@ def _template(slot: str, family: str, spec: OperatorSpec | None, template: Templ
         variables=tuple(seen.values()),
         shape=_shape(family, template),
         label=f'{name} "{template.source}"',
+        cover=_cover(family, template),
     )
 
 

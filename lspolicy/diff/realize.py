@@ -292,6 +292,25 @@ class _Leaf:
                 out.append(middle)
         return out
 
+    def coverable(self, inst: Instance, deps: Sequence[tuple[int, bool]]) -> bool:
+        """Whether some value of the instance's class matches every template it must match,
+        each taken at its widest (any variable values): if not, no variable value helps."""
+        slot = self.problem.slots[inst[0]]
+        if not _string_slot(slot):
+            return True
+        for j, bit in deps:
+            cover = self.problem.templates[j].raw.cover
+            if not bit or cover is None:
+                continue
+            key = ("cover", inst, j)
+            hit = self.problem.memo.get(key)
+            if hit is None:
+                hit = _meets(slot, inst[1], cover)
+                self.problem.memo[key] = hit
+            if not hit:
+                return False
+        return True
+
     def readable_for(self, var: str, instances: Sequence[Instance]) -> list[str]:
         out = list(self.problem.slots[var].candidates)
         for inst in instances:
@@ -331,8 +350,8 @@ class _Leaf:
     def dependents(self) -> _Solved:
         """Values for the variables and for every value tested against a template."""
         problem = self.problem
-        for deps in self.deps.values():
-            if _contradiction(problem, deps):
+        for inst, deps in self.deps.items():
+            if _contradiction(problem, deps) or not self.coverable(inst, deps):
                 return None, {}, True, ()
         needed = self.needed()
         ctx = self.base_context(needed)
@@ -393,11 +412,12 @@ class _Leaf:
         ]
         inexact = False
         tried = 0
-        iterators = (
-            [itertools.islice(iter(streams[0]), CANDIDATE_LIMIT)]
-            if len(streams) == 1
-            else [iter(list(itertools.islice(iter(s), CANDIDATE_LIMIT // 2 or 1))) for s in streams]
-        )
+        pools: list[list[str]] = []
+        if len(streams) == 1:
+            iterators: list[Iterator[str]] = [itertools.islice(iter(streams[0]), CANDIDATE_LIMIT)]
+        else:
+            pools = [list(itertools.islice(iter(s), CANDIDATE_LIMIT // 2 or 1)) for s in streams]
+            iterators = [iter(pool) for pool in pools]
         try:
             for combo in itertools.product(*iterators):
                 tried += 1
@@ -426,7 +446,12 @@ class _Leaf:
                     return True
         except ComplexityError:
             inexact = True
-        if inexact or not all(s.exhausted and s.enumerable for s in streams):
+        # a variable none of whose candidates can exist (its language is empty) settles it
+        none_exist = any(
+            s.exhausted and s.enumerable and not pool
+            for s, pool in zip(streams, pools, strict=False)
+        )
+        if not none_exist and (inexact or not all(s.exhausted and s.enumerable for s in streams)):
             self.exact = False
             names = ", ".join(self.problem.slots[v].name for v in group)
             self.reasons.append(
@@ -453,6 +478,20 @@ class _Leaf:
             else:
                 out[key] = [value(c) for c in sv.classes]
         return out
+
+
+def _meets(slot: Slot, cls: int, cover: Sequence[Element]) -> bool:
+    """Whether some value of the slot's class is spelled by ``cover`` (exhaustive)."""
+    glob = SeqNFA([cover])
+    space = StringSpace([*slot.atoms, *(a for a, _ in slot.required)])
+    wanted = [*slot.domain.classes[cls].sig, *(w for _, w in slot.required)]
+    pairs = list(zip(space.views, wanted, strict=True))
+    product = Product([*space.product.automata, glob])
+
+    def goal(st: tuple[State, ...]) -> bool:
+        return glob.accepts(st[-1]) and all(v(st[:-1]) == w for v, w in pairs)
+
+    return find(product, goal) is not None
 
 
 def _included(small: Sequence[Element], big: Sequence[Element]) -> bool:

@@ -387,3 +387,21 @@ def test_too_many_patterns_still_finds_differences() -> None:
     )
     assert len(result.new_access) == 1
     assert len(result.removed_access) == 1
+
+
+def test_two_variables_in_one_resource() -> None:
+    """``Instance/${aws:username}-${aws:PrincipalTag/team}``: both variables together."""
+    pattern = "arn:aws:lightsail:*:*:{kind}/${{aws:username}}-${{aws:PrincipalTag/team}}"
+    result = run(
+        [allow(STOP)],
+        [allow(STOP), deny(STOP, Resource=pattern.format(kind="Instance"))],
+    )
+    w = only(result, "removed-access").witness
+    ident = w.resource.rsplit("/", 1)[1]
+    assert ident == f"{w.context['aws:username']}-{w.context['aws:PrincipalTag/team']}"
+    # on a Disk ARN the deny can never meet StopInstance's Instance ARNs: proven, not guessed
+    result = run(
+        [allow(STOP)],
+        [allow(STOP), deny(STOP, Resource=pattern.format(kind="Disk"))],
+    )
+    assert result.exact and not result.differences
