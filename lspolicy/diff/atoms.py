@@ -69,6 +69,8 @@ class Atom:
     """``num``/``date``: ``lt``, ``le``, ``eq``, ``gt`` or ``ge`` (value OP constant)."""
     words: tuple[str, ...] | None = field(default=None, compare=False)
     """``set``: the words (the value is one of them)."""
+    source: str | None = field(default=None, compare=False)
+    """Typed families: the value as the policy wrote it."""
 
     @property
     def sort_key(self) -> str:
@@ -270,7 +272,7 @@ def atom_from_prepared(spec: OperatorSpec, prepared: Any, text: str) -> Atom | N
             concrete,
             value=float(prepared),
             cmp=cmp,
+            source=text,
         )
-    if family == "ip":
-        return Atom(family, (family, str(prepared)), f'{name} "{text}"', concrete, value=prepared)
-    return Atom(family, (family, prepared), f'{name} "{text}"', concrete, value=prepared)
+    key = (family, str(prepared)) if family == "ip" else (family, prepared)
+    return Atom(family, key, f'{name} "{text}"', concrete, value=prepared, source=text)

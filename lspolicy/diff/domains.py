@@ -184,6 +184,11 @@ def _format_number(value: float) -> str | None:
     return text if parse_number(text) == value else None
 
 
+def _format_epoch(value: float) -> str | None:
+    text = format(Decimal(value), "f")
+    return text if parse_date(text) == value else None
+
+
 def _format_date(value: float) -> str | None:
     if value.is_integer():
         try:
@@ -245,7 +250,9 @@ def _numeric_reps(atoms: Sequence[Atom]) -> tuple[list[str], bool]:
 
 
 def _date_reps(atoms: Sequence[Atom]) -> tuple[list[str], bool]:
-    return _ordered_reps(atoms, _format_date)
+    # written as the policies write them: epoch seconds (aws:EpochTime) or ISO 8601
+    epoch = all((a.source or "").lstrip("-").replace(".", "", 1).isdigit() for a in atoms)
+    return _ordered_reps(atoms, _format_epoch if epoch else _format_date)
 
 
 _READABLE_ADDRESSES: Final = ("192.0.2.1", "198.51.100.1", "203.0.113.1", "10.0.0.1", "2001:db8::1")
