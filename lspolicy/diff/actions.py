@@ -23,7 +23,7 @@ from typing import Final
 
 from lspolicy.conditions.registry import OPERATORS
 from lspolicy.diff.atoms import Atom, atom_from_tokens, sequence_atom, word_set_atom
-from lspolicy.diff.automata import Element, literal_elements
+from lspolicy.diff.automata import Element, glob_elements, literal_elements
 from lspolicy.diff.domains import compute_domain
 from lspolicy.diff.problem import RawStatement
 from lspolicy.glob import tokens_of
@@ -139,8 +139,10 @@ def _named(statements: Iterable[RawStatement]) -> list[str]:
 
 
 def _other_classes(
-    statements: Sequence[RawStatement], catalog: Catalog
+    statements: Sequence[RawStatement], catalog: Catalog, within: Sequence[str] = ()
 ) -> list[tuple[str, tuple[int, ...]]]:
+    """The classes of action names outside the catalog (only those matching one of the
+    patterns ``within``, when given), each with an example and the statements matching it."""
     like = OPERATORS["StringLike"]
     atoms: dict[object, Atom] = {}
     for st in statements:
@@ -151,6 +153,10 @@ def _other_classes(
     ordered = sorted(atoms.values(), key=lambda a: a.sort_key)
     names = [a.iam_name.lower() for a in catalog.actions.values()]
     known = word_set_atom("lightsail-catalog", names, "a lightsail action")
+    required: list[tuple[Atom, bool]] = [(known, False)]
+    if within:
+        branches = [glob_elements(tokens_of(p.lower())) for p in within]
+        required.append((sequence_atom(f"within:{tuple(within)}", branches, "in scope"), True))
     display: dict[str, str] = {}
     for name in [*_named(statements), *_EXAMPLE_ACTIONS]:
         display.setdefault(name.lower(), name)
@@ -158,7 +164,7 @@ def _other_classes(
         text = p.replace("*", "Example").replace("?", "X")
         display.setdefault(text.lower(), text)
     candidates = list(display)
-    domain = compute_domain(ordered, required=[(known, False)], candidates=candidates)
+    domain = compute_domain(ordered, required=required, candidates=candidates)
     out: list[tuple[str, tuple[int, ...]]] = []
     for c in domain.classes:
         name = display.get(c.rep, c.rep)
@@ -184,8 +190,9 @@ def group_actions(
             per_action.append((name, ResourceKind((), star=True, free=True), matched, True))
     else:
         names = []
+        patterns = [given for given in actions if "*" in given or "?" in given]
         for given in actions:
-            if "*" in given or "?" in given:
+            if given in patterns:
                 pattern = compile_action_pattern(given)
                 names.extend(
                     a.iam_name for a in catalog.actions.values() if pattern.matches(a.iam_name)
@@ -194,6 +201,11 @@ def group_actions(
                 found = catalog.find_action(given)
                 names.append(found.iam_name if found is not None else given)
         names = sorted(dict.fromkeys(names))
+        if patterns:  # a pattern also covers the action names outside the catalog it matches
+            for name, matched in _other_classes(statements, catalog, patterns):
+                if name.lower() not in {n.lower() for n in names}:
+                    kind = ResourceKind((), star=True, free=True)
+                    per_action.append((name, kind, matched, True))
     for name in names:
         lower = name.lower()
         matched = tuple(i for i, st in enumerate(statements) if st.compiled.action_match(lower))

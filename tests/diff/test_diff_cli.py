@@ -168,3 +168,12 @@ def test_register_functions_mount_on_any_parser() -> None:
     assert callable(args.run)
     args = parser.parse_args(["check", "access-not-granted", "p.json", "--action", STOP])
     assert callable(args.run) and args.action == [STOP]
+
+
+def test_access_not_granted_pattern_covers_other_services(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = write(tmp_path / "p.json", allow("*"), deny("lightsail:*"))
+    assert main(["check", "access-not-granted", policy, "--action", "iam:*"]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == "FAIL: iam:* is allowed"
+    assert main(["check", "access-not-granted", policy, "--action", "lightsail:Delete*"]) == 0
