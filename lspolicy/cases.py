@@ -25,8 +25,9 @@ A test file sits next to the policies it exercises and names them by path, relat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -87,12 +88,36 @@ class CaseSpec(_Model):
     expect: Expectation
 
 
+class NeverSpec(_Model):
+    """The requests a property forbids: all of the given constraints together."""
+
+    actions: list[str] = Field(default_factory=lambda: ["lightsail:StopInstance"], min_length=1)
+    resources: list[str] = Field(default_factory=list)
+    """The instance's ARN matches one of these ARN patterns (e.g. ``arn:aws:lightsail:us-west-2:*``)."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """The instance carries these tags."""
+    context: dict[str, str] = Field(default_factory=dict)
+    """These request-context keys have these values."""
+    without_mfa: bool = False
+    """``aws:MultiFactorAuthPresent`` is ``false`` or absent (the two ways AWS says no MFA)."""
+
+
+class PropertySpec(_Model):
+    """A statement about *every* request, checked exactly by the semantic diff: the principal's
+    policies allow no request that matches ``never``."""
+
+    name: str
+    principal: str
+    never: NeverSpec
+
+
 class CaseFile(_Model):
     """A whole test file."""
 
     principals: dict[str, PrincipalSpec]
-    instances: dict[str, InstanceSpec]
-    cases: list[CaseSpec]
+    instances: dict[str, InstanceSpec] = Field(default_factory=dict)
+    cases: list[CaseSpec] = Field(default_factory=list)
+    properties: list[PropertySpec] = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +148,11 @@ class LoadedCases:
     texts: Mapping[str, str]
     case_lines: tuple[int, ...] = ()
     """1-based line of each case in the test file (for annotations)."""
+    policies: Mapping[str, tuple[tuple[Policy, ...], tuple[Policy, ...] | None]] = field(
+        default_factory=dict
+    )
+    """Each principal's identity policies and boundary, as parsed (for properties)."""
+    property_lines: tuple[int, ...] = ()
 
 
 def _problem(path: Path, where: str, message: str) -> PolicyParseError:
@@ -189,6 +219,7 @@ def load_case_file(path: Path) -> LoadedCases:
         return parsed[key]
 
     sets: dict[str, PolicySet] = {}
+    parsed_sets: dict[str, tuple[tuple[Policy, ...], tuple[Policy, ...] | None]] = {}
     identities: dict[str, Identity] = {}
     for name, p in spec.principals.items():
         identity = [policy(rel, "identity") for rel in p.policies]
@@ -197,10 +228,10 @@ def load_case_file(path: Path) -> LoadedCases:
         if all(x is not None for x in identity) and (
             boundary is None or all(x is not None for x in boundary)
         ):
-            sets[name] = PolicySet(
-                [x for x in identity if x is not None],
-                boundary=None if boundary is None else [x for x in boundary if x is not None],
-            )
+            ident_ok = tuple(x for x in identity if x is not None)
+            bound_ok = None if boundary is None else tuple(x for x in boundary if x is not None)
+            sets[name] = PolicySet(ident_ok, boundary=bound_ok)
+            parsed_sets[name] = (ident_ok, bound_ok)
     instances = {
         name: Instance(id=i.id, region=i.region, account=i.account, name=name, tags=i.tags)
         for name, i in spec.instances.items()
@@ -222,17 +253,29 @@ def load_case_file(path: Path) -> LoadedCases:
                     code="test-file",
                 )
             )
+    for n, prop in enumerate(spec.properties):
+        if prop.principal not in spec.principals:
+            problems.append(
+                Problem(
+                    f"property {prop.name!r} names unknown principal {prop.principal!r}",
+                    Location(str(path), f"properties[{n}].principal", 0, 0),
+                    code="test-file",
+                )
+            )
     if problems:
         raise PolicyParseError(tuple(problems))
-    return LoadedCases(path, spec, sets, identities, instances, texts, _case_lines(source_text))
+    return LoadedCases(
+        path, spec, sets, identities, instances, texts, _lines(source_text, "cases"), parsed_sets,
+        _lines(source_text, "properties"),
+    )  # fmt: skip
 
 
-def _case_lines(text: str) -> tuple[int, ...]:
+def _lines(text: str, section: str) -> tuple[int, ...]:
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     if not isinstance(root, yaml.MappingNode):
         return ()
     for key, value in root.value:
-        if key.value == "cases" and isinstance(value, yaml.SequenceNode):
+        if key.value == section and isinstance(value, yaml.SequenceNode):
             return tuple(item.start_mark.line + 1 for item in value.value)
     return ()
 
@@ -251,3 +294,89 @@ def run_case(loaded: LoadedCases, case: CaseSpec) -> CaseResult:
 def run_cases(loaded: LoadedCases) -> list[CaseResult]:
     """Evaluate every case of a loaded test file."""
     return [run_case(loaded, case) for case in loaded.spec.cases]
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyResult:
+    """A property and the diff's verdict: PASS, FAIL (with the request that breaks it) or
+    UNKNOWN (the diff could not decide exactly; never counted as a pass)."""
+
+    prop: PropertySpec
+    result: str
+    message: str
+    lines: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        """Only an exact PASS passes."""
+        return self.result == "PASS"
+
+
+def _fence(never: NeverSpec, pinned: Mapping[str, str], absent: Sequence[str]) -> Policy:
+    """A policy allowing exactly the requests *outside* ``never`` (its complement): one Allow
+    per negated constraint. Then "the principal allows something the fence denies" is "the
+    principal allows a forbidden request", a no-new-access question the diff decides exactly.
+
+    Negated operators are true on a missing key, so an untagged instance or an absent context
+    key falls outside the forbidden set, as IAM reads them
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html).
+    """
+    statements: list[dict[str, object]] = []
+
+    def allow(condition: dict[str, object]) -> None:
+        statements.append(
+            {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": condition}
+        )
+
+    if never.resources:
+        statements.append({"Effect": "Allow", "Action": "*", "NotResource": list(never.resources)})
+    for key, value in never.tags.items():
+        allow({"StringNotEquals": {f"aws:ResourceTag/{key}": value}})
+    for key, value in never.context.items():
+        allow({"StringNotEquals": {key: value}})
+    # the property is about this principal: its own keys are fixed (tags, ARN, username), and
+    # principal keys the policies read that it does not have are absent
+    for key, value in pinned.items():
+        allow({"StringNotEquals": {key: value}})
+    for key in absent:
+        allow({"Null": {key: "false"}})
+    if never.without_mfa:
+        # present, and not "false" (Bool compares case-insensitively)
+        allow(
+            {
+                "Null": {"aws:MultiFactorAuthPresent": "false"},
+                "StringNotEqualsIgnoreCase": {"aws:MultiFactorAuthPresent": "false"},
+            }
+        )
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": statements or [{"Effect": "Deny", "Action": "*", "Resource": "*"}],
+    }
+    return parse_policy(json.dumps(doc), source="<property>", max_size=0)
+
+
+def run_property(loaded: LoadedCases, prop: PropertySpec) -> PropertyResult:
+    """Check one property exactly with the semantic diff (`lspolicy.diff`)."""
+    from lspolicy.diff import check_no_new_access  # noqa: PLC0415 - the diff is heavy to import
+
+    identity, boundary = loaded.policies[prop.principal]
+    caller = loaded.identities[prop.principal]
+    pinned = {k: v for k, v in caller.context().items() if isinstance(v, str)}
+    have = {k.lower() for k in pinned}
+    read = {
+        key for st in loaded.policy_sets[prop.principal].statements() for key in st.condition_keys
+    }
+    principal_keys = ("aws:principaltag/", "aws:username", "aws:principalarn", "aws:userid")
+    absent = sorted(k for k in read if k.startswith(principal_keys) and k not in have)
+    result = check_no_new_access(
+        [_fence(prop.never, pinned, absent)], list(identity), boundary_new=None if boundary is None else list(boundary),
+        actions=prop.never.actions,
+    )  # fmt: skip
+    verdict = {"PASS": "PASS", "FAIL": "FAIL"}.get(result.result, "UNKNOWN")
+    lines = tuple(result.lines(old_name="property", new_name=prop.principal))
+    return PropertyResult(prop, verdict, result.message, lines)
+
+
+def run_properties(loaded: LoadedCases) -> list[PropertyResult]:
+    """Check every property of a loaded test file."""
+    return [run_property(loaded, p) for p in loaded.spec.properties]

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from lspolicy.cases import load_case_file, run_cases
+from lspolicy.cases import load_case_file, run_cases, run_properties
 from lspolicy.errors import LspolicyError, SimulatorError
 from lspolicy.evaluate.authorize import PolicySet
 from lspolicy.explain import Style, render_text
@@ -196,6 +196,14 @@ def cmd_test(args: argparse.Namespace) -> int:
             if not ok or args.explain:
                 body = render_text(result.decision, loaded.texts, style=style)
                 sys.stdout.write("\n".join("     " + line for line in body.splitlines()) + "\n")
+        for prop in run_properties(loaded):
+            ok = prop.passed
+            passed += ok
+            failed += not ok
+            mark = style.good("PASS") if ok else style.bad(prop.result)
+            sys.stdout.write(f"{mark} {tf}::property: {prop.prop.name}\n")
+            if not ok:
+                sys.stdout.write("\n".join("     " + line for line in prop.lines) + "\n")
     sys.stdout.write(f"{passed} passed, {failed} failed\n")
     return EXIT_FINDINGS if failed else EXIT_OK
 

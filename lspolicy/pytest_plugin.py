@@ -40,6 +40,10 @@ class PolicyTestFile(pytest.File):
         loaded = load_case_file(self.path)
         for index, case in enumerate(loaded.spec.cases):
             yield PolicyCaseItem.from_parent(self, name=case.name, loaded=loaded, index=index)
+        for index, prop in enumerate(loaded.spec.properties):
+            yield PolicyPropertyItem.from_parent(
+                self, name=f"property: {prop.name}", loaded=loaded, index=index
+            )
 
 
 class PolicyCaseFailed(AssertionError):
@@ -72,6 +76,31 @@ class PolicyCaseItem(pytest.Item):
             case = excinfo.value.result.case
             got = excinfo.value.result.decision.decision
             return f"expected {case.expect}, got {got}\n{excinfo.value.explanation}"
+        return str(super().repr_failure(excinfo))
+
+
+class PolicyPropertyFailed(AssertionError):
+    """A property does not hold (or could not be decided exactly)."""
+
+
+class PolicyPropertyItem(pytest.Item):
+    """One property of a policy test file, decided exactly by the semantic diff."""
+
+    def __init__(self, *, loaded: LoadedCases, index: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.loaded = loaded
+        self.index = index
+
+    def runtest(self) -> None:
+        from lspolicy.cases import run_property  # noqa: PLC0415
+
+        result = run_property(self.loaded, self.loaded.spec.properties[self.index])
+        if not result.passed:
+            raise PolicyPropertyFailed("\n".join(result.lines))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, PolicyPropertyFailed):
+            return str(excinfo.value)
         return str(super().repr_failure(excinfo))
 
 

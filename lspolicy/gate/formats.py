@@ -30,6 +30,8 @@ __all__ = ["FORMATS", "render"]
 TOOL_URI = "https://github.com/lspolicy/lspolicy"
 CASE_RULE = "LSP-TEST"
 """The SARIF/JUnit rule id of a failed policy-test case."""
+PROPERTY_RULE = "LSP-PROPERTY"
+"""The rule id of a property that does not hold (or could not be decided exactly)."""
 PROBLEM_RULE = "LSP-INPUT"
 """The rule id of a test file that could not be loaded."""
 
@@ -62,6 +64,11 @@ def _text(report: GateReport, style: Style) -> str:
             f"got {case.decision.decision}"
         )
         lines.extend("    " + line for line in case.explanation.splitlines())
+    for prop in report.failed_properties:
+        lines.append(
+            f"{prop.file}:{prop.line}: {style.bad(prop.result)} property {prop.name}: {prop.message}"
+        )
+        lines.extend("    " + line for line in prop.explanation.splitlines())
     if report.suppressed_findings:
         lines.append(style.dim(f"{len(report.suppressed_findings)} suppressed:"))
         for f in report.suppressed_findings:
@@ -74,7 +81,9 @@ def _text(report: GateReport, style: Style) -> str:
     lines.append("")
     lines.append(
         f"{verdict}  {len(report.policy_files)} policies: {found}; "
-        f"{passed} tests passed, {len(report.failed_cases)} failed"
+        f"{passed} tests passed, {len(report.failed_cases)} failed; "
+        f"{len(report.properties) - len(report.failed_properties)} properties hold, "
+        f"{len(report.failed_properties)} do not"
         + (f"; {len(report.problems)} input problems" if report.problems else "")
         + f" (fails on {report.fail_on.value} and above)"
     )
@@ -112,10 +121,25 @@ def report_dict(report: GateReport) -> dict[str, Any]:
                 "passed": len(report.cases) - len(report.failed_cases),
                 "failed": len(report.failed_cases),
             },
+            "properties": {
+                "hold": len(report.properties) - len(report.failed_properties),
+                "failed": len(report.failed_properties),
+            },
             "input_problems": len(report.problems),
         },
         "findings": [f.to_dict() for f in report.findings],
         "cases": [_case_dict(c) for c in report.cases],
+        "properties": [
+            {
+                "file": p.file,
+                "line": p.line,
+                "name": p.name,
+                "result": p.result,
+                "message": p.message,
+                "explanation": p.explanation,
+            }
+            for p in report.properties
+        ],
         "problems": [p.to_dict() for p in report.problems],
     }
 
@@ -176,11 +200,31 @@ def _junit(report: GateReport, _style: Style) -> str:
                 type=CASE_RULE,
             )
             failure.text = c.explanation
+    props = ET.SubElement(root, "testsuite", name="lspolicy properties")
+    for prop in report.properties:
+        case = ET.SubElement(
+            props,
+            "testcase",
+            classname=Path(prop.file).name,
+            name=prop.name,
+            file=prop.file,
+            line=str(prop.line),
+        )
+        if not prop.passed:
+            failure = ET.SubElement(
+                case, "failure", message=f"{prop.result}: {prop.message}", type=PROPERTY_RULE
+            )
+            failure.text = prop.explanation
+    props.set("tests", str(len(report.properties)))
+    props.set("failures", str(len(report.failed_properties)))
+    props.set("errors", "0")
     tests.set("tests", str(len(report.cases)))
     tests.set("failures", str(len(report.failed_cases)))
     tests.set("errors", "0")
-    root.set("tests", str(lint_tests + len(report.cases)))
-    root.set("failures", str(lint_failures + len(report.failed_cases)))
+    root.set("tests", str(lint_tests + len(report.cases) + len(report.properties)))
+    root.set(
+        "failures", str(lint_failures + len(report.failed_cases) + len(report.failed_properties))
+    )
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -243,6 +287,16 @@ def _sarif_rules() -> list[dict[str, Any]]:
     )
     rules.append(
         {
+            "id": PROPERTY_RULE,
+            "name": "policy-property-broken",
+            "shortDescription": {
+                "text": "a property of the policies does not hold (the diff shows the request)"
+            },
+            "defaultConfiguration": {"level": "error"},
+        }
+    )
+    rules.append(
+        {
             "id": PROBLEM_RULE,
             "name": "input-problem",
             "shortDescription": {"text": "a policy test file could not be loaded"},
@@ -299,6 +353,24 @@ def _sarif(report: GateReport, _style: Style) -> str:
                         "physicalLocation": {
                             "artifactLocation": {"uri": _uri(c.file)},
                             "region": _region(c.line, 1),
+                        }
+                    }
+                ],
+            }
+        )
+    for prop in report.failed_properties:
+        results.append(
+            {
+                "ruleId": PROPERTY_RULE,
+                "level": "error",
+                "message": {
+                    "text": f"{prop.name}: {prop.result}: {prop.message}\n{prop.explanation}"
+                },
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": _uri(prop.file)},
+                            "region": _region(prop.line, 1),
                         }
                     }
                 ],
@@ -381,6 +453,14 @@ def _github(report: GateReport, style: Style) -> str:
         ]
         message = f"{c.name}: expected {c.expect}, got {c.decision.decision}\n{c.explanation}"
         lines.append(f"::error {','.join(props)}::{_escape_data(message)}")
+    for prop in report.failed_properties:
+        fields = [
+            f"file={_escape_property(prop.file)}",
+            f"line={max(prop.line, 1)}",
+            f"title={_escape_property('policy property broken')}",
+        ]
+        message = f"{prop.name}: {prop.result}: {prop.message}\n{prop.explanation}"
+        lines.append(f"::error {','.join(fields)}::{_escape_data(message)}")
     for p in report.problems:
         props = [f"file={_escape_property(p.location.source)}", f"line={max(p.location.line, 1)}"]
         lines.append(f"::error {','.join(props)}::{_escape_data(p.message)}")

@@ -12,7 +12,7 @@ from lspolicy.errors import Problem
 from lspolicy.lint.finding import Finding, Severity
 from lspolicy.model.decision import Decision
 
-__all__ = ["CaseOutcome", "GateReport"]
+__all__ = ["CaseOutcome", "GateReport", "PropertyOutcome"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,23 @@ class CaseOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class PropertyOutcome:
+    """A property of a policy test file, decided exactly by the semantic diff."""
+
+    file: str
+    line: int
+    name: str
+    result: str  # PASS | FAIL | UNKNOWN
+    message: str
+    explanation: str
+
+    @property
+    def passed(self) -> bool:
+        """Only an exact PASS passes; UNKNOWN fails (the gate never guesses)."""
+        return self.result == "PASS"
+
+
+@dataclass(frozen=True, slots=True)
 class GateReport:
     """Everything the gate found over one run."""
 
@@ -37,6 +54,7 @@ class GateReport:
     findings: tuple[Finding, ...]
     cases: tuple[CaseOutcome, ...]
     problems: tuple[Problem, ...] = ()
+    properties: tuple[PropertyOutcome, ...] = ()
     """Test files that could not be loaded (unknown names, bad YAML...): always failing."""
     fail_on: Severity = Severity.WARNING
     base: str | None = None
@@ -63,9 +81,19 @@ class GateReport:
         return tuple(c for c in self.cases if not c.passed)
 
     @property
+    def failed_properties(self) -> tuple[PropertyOutcome, ...]:
+        """Properties that do not hold, or that could not be decided exactly."""
+        return tuple(p for p in self.properties if not p.passed)
+
+    @property
     def ok(self) -> bool:
         """True when the gate passes."""
-        return not self.failing_findings and not self.failed_cases and not self.problems
+        return (
+            not self.failing_findings
+            and not self.failed_cases
+            and not self.failed_properties
+            and not self.problems
+        )
 
     @property
     def exit_code(self) -> int:

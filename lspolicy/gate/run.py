@@ -6,10 +6,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from lspolicy.cases import LoadedCases, load_case_file, run_cases
+from lspolicy.cases import LoadedCases, load_case_file, run_cases, run_properties
 from lspolicy.errors import PolicyParseError, Problem
 from lspolicy.explain import render_text
-from lspolicy.gate.report import CaseOutcome, GateReport
+from lspolicy.gate.report import CaseOutcome, GateReport, PropertyOutcome
 from lspolicy.lint.config import LintConfig, load_config
 from lspolicy.lint.engine import lint_paths, policy_files
 from lspolicy.lint.finding import Finding, Severity
@@ -71,6 +71,20 @@ def run_gate(
     findings = sorted(
         found, key=lambda x: (x.location.file, x.location.line, x.location.column, x.code)
     )
+    properties: list[PropertyOutcome] = []
+    for loaded in loaded_files:
+        for index, prop in enumerate(run_properties(loaded)):
+            line = loaded.property_lines[index] if index < len(loaded.property_lines) else 0
+            properties.append(
+                PropertyOutcome(
+                    str(loaded.path),
+                    line,
+                    prop.prop.name,
+                    prop.result,
+                    prop.message,
+                    "\n".join(prop.lines),
+                )
+            )
     for loaded in loaded_files:
         tf = loaded.path
         texts.update(loaded.texts)
@@ -92,6 +106,7 @@ def run_gate(
         findings=tuple(findings),
         cases=tuple(cases),
         problems=tuple(problems),
+        properties=tuple(properties),
         fail_on=fail_on,
         texts=texts,
     )

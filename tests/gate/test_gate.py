@@ -224,3 +224,29 @@ def test_escalation_is_found_within_one_principal_only(tmp_path: Path) -> None:
     )
     codes = {f["code"] for f in json.loads(separate.stdout)["findings"]}
     assert "LSP111" not in codes
+
+
+def test_a_broken_property_fails_the_gate_with_the_request_that_breaks_it(repo: Path) -> None:
+    """A property is decided exactly by the semantic diff: when it does not hold, the gate
+    fails and shows a concrete request the policies allow (alice may stop her own team's
+    prod instance in any region, with MFA)."""
+    tests = repo / "policies" / "stop-instance.lspolicy-test.yaml"
+    tests.write_text(
+        tests.read_text() + "  - name: alice never stops prod outside us-east-1\n"
+        "    principal: alice\n"
+        "    never:\n"
+        "      tags: {env: prod}\n"
+        '      resources: ["arn:aws:lightsail:eu-west-1:*"]\n'
+    )
+    out = run("check", "policies", "--format", "json", cwd=repo)
+    report = json.loads(out.stdout)
+    broken = [p for p in report["properties"] if p["result"] != "PASS"]
+    assert [p["name"] for p in broken] == ["alice never stops prod outside us-east-1"]
+    assert broken[0]["result"] == "FAIL"
+    assert "arn:aws:lightsail:eu-west-1:111122223333:Instance/" in broken[0]["explanation"]
+    assert 'env="prod"' in broken[0]["explanation"]
+    assert report["summary"]["properties"] == {"hold": 3, "failed": 1}
+    schema = json.loads((ROOT / "schemas" / "check-report.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(report)
+    sarif = json.loads(run("check", "policies", "--format", "sarif", cwd=repo).stdout)
+    assert any(r["ruleId"] == "LSP-PROPERTY" for r in sarif["runs"][0]["results"])
