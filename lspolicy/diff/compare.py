@@ -148,15 +148,20 @@ class _Comparison:
         resource = values[RESOURCE]
         assert isinstance(resource, str)
         witness = Witness(group.representative, resource, context)
-        request = witness.request
-        old = self.engines["old"].evaluate(request)
-        new = self.engines["new"].evaluate(request)
         wanted_new = direction == "new-access"
+        old = self.engines["old"].evaluate(witness.request)
+        new = self.engines["new"].evaluate(witness.request)
         if new.allowed != wanted_new or old.allowed == wanted_new:
             raise DiffInternalError(
                 f"the engine does not confirm a {direction} witness: {witness.to_dict()} "
                 f"(old: {old.decision}, new: {new.decision})"
             )
+        tidy = _consistent(witness)
+        if tidy is not None:
+            old_t = self.engines["old"].evaluate(tidy.request)
+            new_t = self.engines["new"].evaluate(tidy.request)
+            if new_t.allowed == wanted_new and old_t.allowed != wanted_new:
+                witness, old, new = tidy, old_t, new_t
         return Difference(
             direction=direction,
             actions=group.actions,
@@ -166,6 +171,29 @@ class _Comparison:
             old_statements=_responsible(old),
             new_statements=_responsible(new),
         )
+
+
+def _consistent(witness: Witness) -> Witness | None:
+    """The witness with its resource ARN in the caller's account and the requested region,
+    when its context names them and the ARN differs (then the caller, region and resource
+    tell one story); None when there is nothing to align. The engine re-checks it."""
+    parts = witness.resource.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None
+    lower = {k.lower(): v for k, v in witness.context.items()}
+    region = lower.get("aws:requestedregion")
+    account = lower.get("aws:principalaccount")
+    arn = lower.get("aws:principalarn")
+    if account is None and isinstance(arn, str) and arn.count(":") >= 5:
+        account = arn.split(":", 5)[4]
+    changed = list(parts)
+    if isinstance(region, str) and region and ":" not in region:
+        changed[3] = region
+    if isinstance(account, str) and account and ":" not in account:
+        changed[4] = account
+    if changed == parts:
+        return None
+    return Witness(witness.action, ":".join(changed), witness.context)
 
 
 def _merge(differences: Sequence[Difference]) -> tuple[Difference, ...]:

@@ -73,6 +73,35 @@ class Witness:
         """The resource's tags, by tag key."""
         return {k.split("/", 1)[1]: v for k, v in self.part("tags").items()}
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Where the context tells a different story from the resource ARN. The diff ranges
+        over every request the engine can be asked (context keys are independent), but AWS
+        sets ``aws:RequestedRegion`` to the region called, and identity policies alone do not
+        reach resources of another account: such a witness shows what the policies say, not a
+        request AWS would send."""
+        parts = self.resource.split(":", 5)
+        if len(parts) != 6 or parts[0] != "arn":
+            return ()
+        lower = {k.lower(): v for k, v in self.context.items()}
+        out: list[str] = []
+        region = lower.get("aws:requestedregion")
+        if isinstance(region, str) and parts[3] and region != parts[3]:
+            out.append(
+                f'aws:RequestedRegion "{region}" is not the resource\'s region "{parts[3]}"'
+                " (AWS sets it to the region called)"
+            )
+        account = lower.get("aws:principalaccount")
+        arn = lower.get("aws:principalarn")
+        if account is None and isinstance(arn, str) and arn.count(":") >= 5:
+            account = arn.split(":", 5)[4]
+        if isinstance(account, str) and parts[4] and account != parts[4]:
+            out.append(
+                f'the caller\'s account "{account}" is not the resource\'s "{parts[4]}"'
+                " (identity policies alone do not grant access across accounts)"
+            )
+        return tuple(out)
+
     def lines(self) -> list[str]:
         """The request, one aspect a line."""
         out = [f"{self.action} on {self.resource}"]
@@ -85,6 +114,7 @@ class Witness:
                 out.append(f"{kind}: " + ", ".join(f"{k}={_show(v)}" for k, v in part.items()))
         if not self.context:
             out.append("context: (none)")
+        out.extend(f"note: {n}" for n in self.notes)
         return out
 
     def to_dict(self) -> dict[str, object]:
@@ -99,6 +129,7 @@ class Witness:
             "tags": {k: plain(v) for k, v in self.tags.items()},
             "principal": {k: plain(v) for k, v in self.part("principal").items()},
             "context": {k: plain(v) for k, v in self.context.items()},
+            "notes": list(self.notes),
         }
 
 

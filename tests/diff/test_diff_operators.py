@@ -405,3 +405,21 @@ def test_two_variables_in_one_resource() -> None:
         [allow(STOP), deny(STOP, Resource=pattern.format(kind="Disk"))],
     )
     assert result.exact and not result.differences
+
+
+def test_witness_notes_a_region_the_resource_is_not_in() -> None:
+    """Context keys are independent in the engine's request space; a witness whose
+    ``aws:RequestedRegion`` is not its ARN's region says so."""
+    guard = deny(
+        "lightsail:*",
+        {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "us-west-2"]}},
+    )
+    result = run(
+        [allow(STOP, Resource="arn:aws:lightsail:us-east-1:111122223333:Instance/*"), guard],
+        [allow(STOP, Resource="arn:aws:lightsail:*:111122223333:Instance/*"), guard],
+    )
+    w = only(result, "new-access").witness
+    assert w.resource.split(":")[3] not in ("us-east-1",)
+    assert w.context["aws:RequestedRegion"] in ("us-east-1", "us-west-2")
+    if w.resource.split(":")[3] != w.context["aws:RequestedRegion"]:
+        assert any("aws:RequestedRegion" in n for n in w.notes)
