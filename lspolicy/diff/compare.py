@@ -17,7 +17,7 @@ from typing import Final
 from lspolicy.diff.actions import ActionGroup, group_actions
 from lspolicy.diff.atoms import Atom, sequence_atom
 from lspolicy.diff.automata import resource_elements
-from lspolicy.diff.domains import DiffInternalError
+from lspolicy.diff.domains import DiffInternalError, Domain
 from lspolicy.diff.problem import RESOURCE, RawStatement, is_multivalued, slot_keys, translate
 from lspolicy.diff.result import (
     CheckResult,
@@ -89,6 +89,8 @@ class _Comparison:
         self.multi = {k: is_multivalued(k, k in qualified) for k in names}
         self.scope = [(_scope_atom(resources), True)] if resources else []
         self.unsupported = sorted({u for st in raw for u in st.unsupported})
+        self.domains: dict[object, Domain] = {}
+        """Value classes by slot tests, shared by the groups of one comparison."""
 
     def run(self, directions: Sequence[Direction]) -> DiffResult:
         groups = group_actions(self.raw, actions=self.actions)
@@ -124,6 +126,7 @@ class _Comparison:
                         resource_candidates=group.kind.candidates(),
                         fixed=self.fixed,
                         resource_types=group.kind.types,
+                        domains=self.domains,
                     )
                 outcome = search(problem, direction)
                 if outcome.values is not None:

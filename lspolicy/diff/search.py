@@ -260,11 +260,13 @@ class Problem:
         resource_candidates: Sequence[str],
         fixed: Mapping[str, str],
         resource_types: Sequence[str] = (),
+        domains: dict[object, Domain] | None = None,
     ) -> None:
         self.boundaries = dict(boundaries)
         self.inexact: list[str] = []
         self.memo: dict[object, object] = {}
         """Work shared by the leaves of a search (automata, solved variable sub-problems)."""
+        self._domains = {} if domains is None else domains
         atoms: dict[str, dict[tuple[Any, ...], Atom]] = {}
         templates: dict[int, RawTemplate] = {}
         qualified: set[str] = set()
@@ -388,17 +390,26 @@ class Problem:
         raise KeyError(atom.key)
 
     def _compute(self, slot: Slot) -> None:
-        try:
-            slot.domain = compute_domain(
-                slot.atoms,
-                required=slot.required,
-                candidates=slot.candidates,
-                fixed=slot.fixed,
-            )
-        except ComplexityError:
-            slot.domain = Domain(
-                (), exact=False, reason=f"too many distinct patterns on {slot.name}"
-            )
+        # groups of actions often test a slot alike: its classes are computed once per diff
+        key = (
+            tuple(a.key for a in slot.atoms),
+            tuple((a.key, w) for a, w in slot.required),
+            slot.candidates,
+            slot.fixed,
+        )
+        cached = self._domains.get(key)
+        if cached is None:
+            try:
+                cached = compute_domain(
+                    slot.atoms,
+                    required=slot.required,
+                    candidates=slot.candidates,
+                    fixed=slot.fixed,
+                )
+            except ComplexityError:
+                cached = Domain((), exact=False, reason="too many distinct patterns")
+            self._domains[key] = cached
+        slot.domain = cached
         if not slot.domain.exact:
             reason = slot.domain.reason or "its values"
             self.inexact.append(f"{slot.name}: {reason}")
