@@ -4,8 +4,8 @@
   does not, each with a witness request; exit 0 when there is none, 1 when there are some,
   2 when a part could not be decided (and no difference was found) or the input is unusable.
 - ``lspolicy check no-new-access OLD NEW`` and ``lspolicy check access-not-granted POLICY
-  --action A [--resource ARN] [--tag k=v]`` (`register_checks`): exit 0 PASS, 1 FAIL (with the
-  counterexample), 2 UNKNOWN, usage error or unreadable input.
+  --action A [--resource ARN] [--tag k=v] [--context k=v] [--absent k]`` (`register_checks`):
+  exit 0 PASS, 1 FAIL (with the counterexample), 2 UNKNOWN, usage error or unreadable input.
 
 OLD, NEW and POLICY are a policy file, or a directory whose ``*.json`` files are the policies
 attached to one principal. Names follow Access Analyzer's CheckNoNewAccess and
@@ -151,12 +151,12 @@ def cmd_no_new_access(args: argparse.Namespace) -> int:
     return _finish(result, args.format)
 
 
-def _tags(pairs: Sequence[str] | None) -> dict[str, str]:
+def _pairs(pairs: Sequence[str] | None, option: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for pair in pairs or ():
         key, eq, value = pair.partition("=")
         if not eq or not key:
-            raise DiffUsageError(f"--tag takes KEY=VALUE, found {pair!r}")
+            raise DiffUsageError(f"{option} takes KEY=VALUE, found {pair!r}")
         out[key] = value
     return out
 
@@ -166,12 +166,15 @@ def cmd_access_not_granted(args: argparse.Namespace) -> int:
     policies: list[Policy] = []
     for where in args.policy:
         policies.extend(load_policies(where))
+    context: dict[str, str | None] = dict(_pairs(args.context, "--context"))
+    context.update(dict.fromkeys(args.absent or ()))
     result = check_access_not_granted(
         policies,
         actions=args.action,
         boundary=_boundary(args.boundary),
         resources=args.resource,
-        tags=_tags(args.tag),
+        tags=_pairs(args.tag, "--tag"),
+        context=context,
     )
     return _finish(result, args.format)
 
@@ -217,6 +220,18 @@ def register_checks(check_subparsers: Any) -> None:
         action="append",
         metavar="KEY=VALUE",
         help="only on a resource with this tag (repeatable)",
+    )
+    ang.add_argument(
+        "--context",
+        action="append",
+        metavar="KEY=VALUE",
+        help="only requests whose context has this value (repeatable)",
+    )
+    ang.add_argument(
+        "--absent",
+        action="append",
+        metavar="KEY",
+        help="only requests without this context key (repeatable)",
     )
     ang.add_argument("--boundary", action="append", metavar="FILE", help="permissions boundary")
     ang.add_argument("--format", choices=("text", "json"), default="text")

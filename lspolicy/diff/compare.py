@@ -68,6 +68,7 @@ class _Comparison:
         actions: Sequence[str] | None,
         resources: Sequence[str] | None,
         tags: Mapping[str, str] | None,
+        context: Mapping[str, str | None] | None = None,
     ) -> None:
         self.engines = {
             "old": PolicySet(old, boundary=boundary_old),
@@ -80,10 +81,12 @@ class _Comparison:
             raw.extend(translate(st, side, "boundary") for st in engine.boundary or ())
         self.raw = raw
         self.actions = actions
-        self.fixed = {f"aws:resourcetag/{k}".lower(): v for k, v in (tags or {}).items()}
+        given: dict[str, str | None] = {f"aws:ResourceTag/{k}": v for k, v in (tags or {}).items()}
+        given.update(context or {})
+        self.fixed = {k.lower(): v for k, v in given.items()}
         names = slot_keys(raw)
-        for k in tags or {}:
-            names.setdefault(f"aws:resourcetag/{k}".lower(), f"aws:ResourceTag/{k}")
+        for k in given:
+            names.setdefault(k.lower(), k)
         self.names = names
         qualified = {c.slot for st in raw for c in st.conditions if c.mode in ("any", "all")}
         self.multi = {k: is_multivalued(k, k in qualified) for k in names}
@@ -305,10 +308,16 @@ def check_access_not_granted(
     boundary: Sequence[Policy] | None = None,
     resources: Sequence[str] | None = None,
     tags: Mapping[str, str] | None = None,
+    context: Mapping[str, str | None] | None = None,
 ) -> CheckResult:
     """PASS when no request for ``actions`` (on ``resources``, which may be ARN patterns, and
     on a resource carrying ``tags``, if given) is allowed; FAIL with a request that is
-    (Access Analyzer's CheckAccessNotGranted: any of the actions on any of the resources)."""
+    (Access Analyzer's CheckAccessNotGranted: any of the actions on any of the resources).
+
+    ``context`` fixes context keys for the question: a value, or None for "absent" (e.g.
+    ``{"aws:MultiFactorAuthPresent": None}``: is anything allowed without MFA information?).
+    Every other key ranges over all its values, as in `diff_policies`.
+    """
     comparison = _Comparison(
         (),
         policies,
@@ -317,6 +326,7 @@ def check_access_not_granted(
         actions=actions,
         resources=resources,
         tags=tags,
+        context=context,
     )
     result = comparison.run(("new-access",))
     what = " or ".join(actions)

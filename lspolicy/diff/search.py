@@ -205,11 +205,14 @@ class Slot:
     atoms: tuple[Atom, ...]
     required: tuple[tuple[Atom, bool], ...]
     fixed: str | None
+    """The one value the slot may carry (a check's scope), or None."""
     candidates: tuple[str, ...]
     domain: Domain = field(default_factory=lambda: Domain(()))
     empty_index: int | None = None
     values: tuple[SlotValue, ...] = ()
     uses: int = 0
+    absent_only: bool = False
+    """The scope asks for the key to be absent."""
 
     @property
     def is_resource(self) -> bool:
@@ -258,7 +261,7 @@ class Problem:
         names: Mapping[str, str],
         resource_required: Sequence[tuple[Atom, bool]],
         resource_candidates: Sequence[str],
-        fixed: Mapping[str, str],
+        fixed: Mapping[str, str | None],
         resource_types: Sequence[str] = (),
         domains: dict[object, Domain] | None = None,
     ) -> None:
@@ -336,6 +339,7 @@ class Problem:
                 atoms=slot_atoms,
                 required=required,
                 fixed=fixed.get(key),
+                absent_only=key in fixed and fixed[key] is None,
                 candidates=tuple(candidates),
                 uses=uses.get(key, 0),
             )
@@ -427,6 +431,8 @@ class Problem:
 
         if not slot.is_resource and slot.fixed is None:
             yield SlotValue(absent=True)
+        if slot.absent_only:
+            return
         if not slot.multi:
             for c in range(len(classes)):
                 yield SlotValue(absent=False, classes=(c,), nullset=is_empty_class(c))

@@ -177,3 +177,30 @@ def test_access_not_granted_pattern_covers_other_services(
     assert main(["check", "access-not-granted", policy, "--action", "iam:*"]) == 1
     assert capsys.readouterr().out.splitlines()[0] == "FAIL: iam:* is allowed"
     assert main(["check", "access-not-granted", policy, "--action", "lightsail:Delete*"]) == 0
+
+
+def test_access_not_granted_with_context(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "No request on a prod instance is allowed without MFA", as two exact checks."""
+    policy = write(
+        tmp_path / "p.json",
+        allow(STOP),
+        deny(
+            STOP,
+            {
+                "StringEquals": {"aws:ResourceTag/env": "prod"},
+                "Bool": {"aws:MultiFactorAuthPresent": "false"},
+            },
+        ),
+    )
+    base = ["check", "access-not-granted", policy, "--action", STOP, "--tag", "env=prod"]
+    assert main([*base, "--context", "aws:MultiFactorAuthPresent=false"]) == 0
+    capsys.readouterr()
+    # Bool without IfExists: an absent key is not "false", so the deny does not apply
+    assert main([*base, "--absent", "aws:MultiFactorAuthPresent", "--format", "json"]) == 1
+    witness = json.loads(capsys.readouterr().out)["counterexample"]["witness"]
+    assert witness["tags"] == {"env": "prod"}
+    assert "aws:MultiFactorAuthPresent" not in witness["context"]
+    assert main([*base, "--context", "novalue"]) == 2
+    assert "--context takes KEY=VALUE" in capsys.readouterr().err
