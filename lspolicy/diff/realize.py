@@ -298,18 +298,19 @@ class _Leaf:
         slot = self.problem.slots[inst[0]]
         if not _string_slot(slot):
             return True
-        for j, bit in deps:
-            cover = self.problem.templates[j].raw.cover
-            if not bit or cover is None:
-                continue
-            key = ("cover", inst, j)
-            hit = self.problem.memo.get(key)
-            if hit is None:
-                hit = _meets(slot, inst[1], cover)
-                self.problem.memo[key] = hit
-            if not hit:
-                return False
-        return True
+        covers = tuple(
+            cover
+            for j, bit in deps
+            if bit and (cover := self.problem.templates[j].raw.cover) is not None
+        )
+        if not covers:
+            return True
+        key = ("cover", inst, covers)
+        hit = self.problem.memo.get(key)
+        if hit is None:
+            hit = _meets(slot, inst[1], covers)
+            self.problem.memo[key] = hit
+        return bool(hit)
 
     def readable_for(self, var: str, instances: Sequence[Instance]) -> list[str]:
         out = list(self.problem.slots[var].candidates)
@@ -480,16 +481,20 @@ class _Leaf:
         return out
 
 
-def _meets(slot: Slot, cls: int, cover: Sequence[Element]) -> bool:
-    """Whether some value of the slot's class is spelled by ``cover`` (exhaustive)."""
-    glob = SeqNFA([cover])
+def _meets(slot: Slot, cls: int, covers: Sequence[Sequence[Element]]) -> bool:
+    """Whether some value of the slot's class is spelled by every cover (exhaustive)."""
+    globs = [SeqNFA([cover]) for cover in covers]
     space = StringSpace([*slot.atoms, *(a for a, _ in slot.required)])
     wanted = [*slot.domain.classes[cls].sig, *(w for _, w in slot.required)]
     pairs = list(zip(space.views, wanted, strict=True))
-    product = Product([*space.product.automata, glob])
+    product = Product([*space.product.automata, *globs])
+    n = len(globs)
 
     def goal(st: tuple[State, ...]) -> bool:
-        return glob.accepts(st[-1]) and all(v(st[:-1]) == w for v, w in pairs)
+        inner = st[:-n]
+        return all(g.accepts(q) for g, q in zip(globs, st[-n:], strict=True)) and all(
+            v(inner) == w for v, w in pairs
+        )
 
     return find(product, goal) is not None
 
