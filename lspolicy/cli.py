@@ -162,7 +162,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not Path(raw).exists():
             raise UsageError(f"{raw}: no such file or directory")
     config = load_config(Path(args.config)) if args.config else None
-    report = run_gate(args.paths, config=config, fail_on=Severity(args.fail_on))
+    report = run_gate(args.paths, config=config, fail_on=Severity(args.fail_on), base=args.base)
     stream = sys.stdout
     style = _style(args.color, stream) if args.format == "text" else Style(color=False)
     text = render(report, args.format, style=style)
@@ -277,6 +277,12 @@ def _parser() -> argparse.ArgumentParser:
         "--config", metavar="FILE", help="lspolicy.toml or pyproject.toml (default: nearest)"
     )
     check.add_argument(
+        "--base",
+        metavar="REF",
+        help="also fail (LSP901) when a changed policy allows a request it denied at this git "
+        "revision, and show that request",
+    )
+    check.add_argument(
         "--explain", action="store_true", help="explain every test decision, not only failures"
     )
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
@@ -336,12 +342,34 @@ def _parser() -> argparse.ArgumentParser:
     from lspolicy.generate.cli import register as register_generate  # noqa: PLC0415
 
     register_generate(sub)
+
+    from lspolicy.diff.cli import register as register_diff  # noqa: PLC0415
+
+    register_diff(sub)
+    return parser
+
+
+CHECK_SUBCOMMANDS = ("no-new-access", "access-not-granted")
+
+
+def _check_parser() -> argparse.ArgumentParser:
+    """``lspolicy check no-new-access ...`` and ``lspolicy check access-not-granted ...``: the
+    two exact CI checks; ``lspolicy check PATH`` (the gate) is the other form of ``check``."""
+    from lspolicy.diff.cli import register_checks  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(prog="lspolicy check")
+    register_checks(parser.add_subparsers(dest="check", required=True))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    parser = _parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    if len(words) >= 2 and words[0] == "check" and words[1] in CHECK_SUBCOMMANDS:
+        parser = _check_parser()
+        argv = words[1:]
+    else:
+        parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:

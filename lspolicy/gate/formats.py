@@ -33,6 +33,19 @@ CASE_RULE = "LSP-TEST"
 PROPERTY_RULE = "LSP-PROPERTY"
 """The rule id of a property that does not hold (or could not be decided exactly)."""
 PROBLEM_RULE = "LSP-INPUT"
+GATE_RULES = {
+    "LSP901": (
+        "new-access",
+        "the change grants new access (lspolicy check --base REF)",
+        Severity.SECURITY,
+    ),
+    "LSP902": (
+        "new-access-undecided",
+        "cannot decide exactly whether the change grants new access",
+        Severity.WARNING,
+    ),
+}
+"""Findings the gate itself makes (not lint rules)."""
 """The rule id of a test file that could not be loaded."""
 
 Renderer = Callable[[GateReport, Style], str]
@@ -275,6 +288,15 @@ def _sarif_rules() -> list[dict[str, Any]]:
                 "help": {"text": rule.doc, "markdown": rule.doc},
                 "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
                 "properties": props,
+            }
+        )
+    for code, (name, title, severity) in GATE_RULES.items():
+        rules.append(
+            {
+                "id": code,
+                "name": name,
+                "shortDescription": {"text": title},
+                "defaultConfiguration": {"level": _SARIF_LEVEL[severity]},
             }
         )
     rules.append(

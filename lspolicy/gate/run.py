@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 from lspolicy.cases import LoadedCases, load_case_file, run_cases, run_properties
-from lspolicy.errors import PolicyParseError, Problem
+from lspolicy.errors import LspolicyError, PolicyParseError, Problem
 from lspolicy.explain import render_text
 from lspolicy.gate.report import CaseOutcome, GateReport, PropertyOutcome
 from lspolicy.lint.config import LintConfig, load_config
 from lspolicy.lint.engine import lint_paths, policy_files
-from lspolicy.lint.finding import Finding, Severity
+from lspolicy.lint.finding import Finding, FindingLocation, Severity
+from lspolicy.model.policy import Policy
+from lspolicy.parse import parse_policy
 
-__all__ = ["TEST_SUFFIX", "run_gate", "test_files"]
+__all__ = ["TEST_SUFFIX", "GateInputError", "new_access_findings", "run_gate", "test_files"]
+
+
+class GateInputError(LspolicyError):
+    """The gate cannot run as asked (e.g. ``--base`` outside a git checkout): exit 2."""
+
 
 TEST_SUFFIX = ".lspolicy-test.yaml"
 
@@ -47,6 +55,7 @@ def run_gate(
     *,
     config: LintConfig | None = None,
     fail_on: Severity = Severity.WARNING,
+    base: str | None = None,
 ) -> GateReport:
     """Parse + lint every policy under ``paths`` and run every policy test file there."""
     cfg = config if config is not None else load_config(start=Path(paths[0]) if paths else None)
@@ -66,8 +75,11 @@ def run_gate(
     found: dict[Finding, None] = {}
     for f in files:
         found.update(dict.fromkeys(lint_paths([f], cfg)))
-    for group in _principal_groups(loaded_files):
+    groups = _principal_groups(loaded_files)
+    for group in groups:
         found.update(dict.fromkeys(lint_paths(group, cfg)))
+    if base is not None:
+        found.update(dict.fromkeys(new_access_findings(files, groups, base)))
     findings = sorted(
         found, key=lambda x: (x.location.file, x.location.line, x.location.column, x.code)
     )
@@ -108,5 +120,110 @@ def run_gate(
         problems=tuple(problems),
         properties=tuple(properties),
         fail_on=fail_on,
+        base=base,
         texts=texts,
     )
+
+
+# -- --base REF: does the change grant new access? --------------------------------------------
+
+
+def _git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+def _base_text(path: Path, base: str) -> str | None:
+    """The file's text at git revision ``base`` (None: the file is new since then)."""
+    top = _git(["rev-parse", "--show-toplevel"], path.resolve().parent)
+    if top.returncode != 0:
+        raise GateInputError(f"--base needs a git checkout: {path} is not in one")
+    root = Path(top.stdout.strip())
+    rel = path.resolve().relative_to(root).as_posix()
+    if _git(["rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"], root).returncode != 0:
+        raise GateInputError(f"--base {base!r} is not a commit of {root}")
+    shown = _git(["show", f"{base}:{rel}"], root)
+    return shown.stdout if shown.returncode == 0 else None
+
+
+def _parse_quiet(text: str, source: str) -> Policy | None:
+    try:
+        return parse_policy(text, source=source)
+    except PolicyParseError:
+        return None  # the lint findings report it
+
+
+def new_access_findings(
+    files: Sequence[Path], groups: Sequence[Sequence[Path]], base: str
+) -> list[Finding]:
+    """LSP901 for each principal (or, for a policy no test attaches, each file) whose policies
+    now allow a request they denied at ``base``, with that request; LSP902 when undecidable."""
+    from lspolicy.diff import check_no_new_access  # noqa: PLC0415 - heavy; only with --base
+
+    grouped = {p for g in groups for p in g}
+    units: list[tuple[Path, ...]] = [tuple(g) for g in groups]
+    units += [(f,) for f in files if f not in grouped]
+    out: list[Finding] = []
+    for unit in units:
+        old: list[Policy] = []
+        new: list[Policy] = []
+        changed = False
+        for f in unit:
+            text = f.read_text(encoding="utf-8")
+            before = _base_text(f, base)
+            changed = changed or before != text
+            now = _parse_quiet(text, str(f))
+            if now is None:
+                changed = False  # unparsable now: LSP001 says so; nothing to compare
+                break
+            new.append(now)
+            if before is not None:
+                was = _parse_quiet(before, f"{base}:{f}")
+                if was is not None:
+                    old.append(was)
+        if not changed:
+            continue
+        result = check_no_new_access(old, new)
+        who = (
+            unit[0].as_posix()
+            if len(unit) == 1
+            else "the policies of " + ", ".join(p.name for p in unit)
+        )
+        if result.result == "FAIL" and result.counterexample is not None:
+            ref = (
+                result.counterexample.new_statements[0]
+                if result.counterexample.new_statements
+                else None
+            )
+            span = ref.span if ref is not None else None
+            out.append(
+                Finding(
+                    code="LSP901",
+                    severity=Severity.SECURITY,
+                    title="the change grants new access",
+                    message=f"{who} now allow a request they denied at {base}:\n"
+                    + "\n".join(result.counterexample.lines(old_name=base, new_name="now")),
+                    location=FindingLocation(
+                        file=ref.policy if ref is not None else str(unit[0]),
+                        path=f"Statement[{ref.index}]" if ref is not None else "",
+                        line=span.line if span else 1,
+                        column=span.column if span else 1,
+                        end_line=span.end_line if span else 0,
+                        end_column=span.end_column if span else 0,
+                    ),
+                    sid=ref.sid if ref is not None else None,
+                    hint="if the new access is intended, approve it (suppress LSP901 with a reason)",
+                )
+            )
+        elif result.result != "PASS":
+            out.append(
+                Finding(
+                    code="LSP902",
+                    severity=Severity.WARNING,
+                    title="cannot decide exactly whether the change grants new access",
+                    message=f"{who}: {result.message}",
+                    location=FindingLocation(file=str(unit[0]), line=1, column=1),
+                )
+            )
+    return out

@@ -1,0 +1,75 @@
+"""`lspolicy check --base REF` and the bundled bad change: a change that grants new access
+fails the gate with a request that proves it (exact, by the semantic diff; the request is run
+through the engine before it is printed)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "bad-change"
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lspolicy.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def git(*args: str, cwd: Path) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_bundled_bad_change_fails_no_new_access_with_a_counterexample() -> None:
+    out = run("check", "no-new-access", str(EXAMPLE / "before"), str(EXAMPLE / "after"))
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert out.stdout.startswith("FAIL")
+    assert "request: lightsail:" in out.stdout
+    assert "after/team-operators.json/OperateOwnTeamInstances" in out.stdout
+
+
+def test_gate_with_base_flags_the_widening_commit(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "policies", repo / "policies", ignore=shutil.ignore_patterns("intents"))
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("add", ".", cwd=repo)
+    git("commit", "-q", "-m", "base", cwd=repo)
+    clean = run("check", "policies", "--base", "main", "--format", "json", cwd=repo)
+    assert clean.returncode == 0, clean.stdout + clean.stderr  # nothing changed: nothing new
+    shutil.copy(
+        EXAMPLE / "after" / "team-operators.json", repo / "policies" / "team-operators.json"
+    )
+    out = run("check", "policies", "--base", "main", "--format", "json", cwd=repo)
+    assert out.returncode == 1, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    new_access = [f for f in report["findings"] if f["code"] == "LSP901"]
+    assert new_access, report["findings"]
+    assert new_access[0]["severity"] == "security"
+    assert new_access[0]["location"]["file"].endswith("team-operators.json")
+    assert new_access[0]["location"]["line"] == 4
+    assert "request: lightsail:" in new_access[0]["message"]
+
+
+def test_base_that_is_not_a_commit_is_a_usage_error(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "policies", repo / "policies", ignore=shutil.ignore_patterns("intents"))
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("add", ".", cwd=repo)
+    git("commit", "-q", "-m", "base", cwd=repo)
+    out = run("check", "policies", "--base", "no-such-ref", cwd=repo)
+    assert out.returncode == 2
+    assert "no-such-ref" in out.stderr and "Traceback" not in out.stderr
