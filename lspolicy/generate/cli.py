@@ -1,4 +1,6 @@
-"""``lspolicy generate INTENT``: policies from an intent, with the proof that they mean it.
+"""``lspolicy generate INTENT``: policies from an intent, with the proof that they mean it;
+``lspolicy generate --from-trail EVENTS --world WORLD`` (or ``--from-log STATE.db``): policies
+from observed access, one per principal (`lspolicy.generate.trail`), with the same proof.
 
 Output formatting and argument parsing only; the work is in `lspolicy.generate`.
 
@@ -42,7 +44,32 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "instances (--world) and a large synthetic population. Exit 0 proven, 1 "
         "counterexamples, 2 bad input.",
     )
-    parser.add_argument("intent", metavar="INTENT", help="the intent file (.yaml or .json)")
+    parser.add_argument(
+        "intent", metavar="INTENT", nargs="?", help="the intent file (.yaml or .json)"
+    )
+    parser.add_argument(
+        "--from-trail",
+        metavar="FILE",
+        help="generate from observed access: CloudTrail events (JSON lines or "
+        '{"Records": [...]}); needs --world to resolve instance names',
+    )
+    parser.add_argument(
+        "--from-log",
+        metavar="STATE.db",
+        help="generate from the emulator's request log (its allowed calls); needs --world",
+    )
+    parser.add_argument(
+        "--tag-conditions",
+        action="store_true",
+        help="with --from-trail/--from-log: select a principal's instances by a tag value they "
+        "all share, when it selects no other world instance",
+    )
+    parser.add_argument(
+        "--allow-broader",
+        action="store_true",
+        help="with --tag-conditions: take the tag condition even when it selects instances "
+        "that were not observed (the report names them)",
+    )
     parser.add_argument(
         "--world", metavar="WORLD", help="an emulator world file: prove over its instances too"
     )
@@ -177,8 +204,112 @@ def _json(
     stream.write("\n")
 
 
+def _observed(args: argparse.Namespace) -> int:
+    """``--from-trail`` / ``--from-log``: one intent per principal, each generated and proved."""
+    from lspolicy.generate import trail as observe  # noqa: PLC0415 - only for observed access
+
+    problem = None
+    if args.from_trail and args.from_log:
+        problem = "give --from-trail or --from-log, not both"
+    elif args.intent:
+        problem = f"give an intent ({args.intent}) or observed access, not both"
+    elif not args.world:
+        problem = "observed access needs --world WORLD to resolve instance names to ids and tags"
+    elif args.allow_broader and not args.tag_conditions:
+        problem = "--allow-broader only means something with --tag-conditions"
+    if problem:
+        sys.stderr.write(f"lspolicy: {problem}\n")
+        return EXIT_ERROR
+    try:
+        started = time.perf_counter()
+        events = (
+            observe.read_trail(args.from_trail)
+            if args.from_trail
+            else observe.read_request_log(args.from_log)
+        )
+        world = load_world_quickly(args.world)
+        instances = [s.instance for s in world.instances]
+        identities = [p.identity for p in world.principals.values()]
+        observed = observe.plan_from_trail(
+            events,
+            instances,
+            tag_conditions=args.tag_conditions,
+            allow_broader=args.allow_broader,
+        )
+        results: list[tuple[Generation, ProofReport, float]] = []
+        for plan in observed.plans:
+            begun = time.perf_counter()
+            generation = generate(plan.intent)
+            seconds = time.perf_counter() - begun
+            report = prove(
+                generation,
+                instances=instances,
+                identities=identities,
+                world=args.world,
+                population=args.population,
+                seed=args.seed,
+            )
+            results.append((generation, report, seconds))
+    except PolicyParseError as exc:
+        if args.format == "json":
+            json.dump({"problems": [p.to_dict() for p in exc.problems]}, sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        else:
+            sys.stderr.write("".join(f"lspolicy: {p}\n" for p in exc.problems))
+        return EXIT_ERROR
+    except LspolicyError as exc:
+        sys.stderr.write(f"lspolicy: {exc}\n")
+        return EXIT_ERROR
+    proven = all(r.proven for _, r, _ in results)
+    written: list[str] = []
+    if proven and args.out:
+        try:
+            for generation, _, _ in results:
+                written += _write(Path(args.out), generation)
+        except OSError as exc:
+            sys.stderr.write(f"lspolicy: cannot write to {args.out}: {exc.strerror or exc}\n")
+            return EXIT_ERROR
+    if args.format == "json":
+        payload = {
+            "observed": observe.to_dict(observed),
+            "principals": [
+                {
+                    "principal": plan.principal,
+                    "intent": generation.intent.to_data(),
+                    "policies": [
+                        {"name": p.name, "file": p.filename, "size": p.size, "document": p.document}
+                        for p in generation.policies
+                    ],
+                    "notes": list(generation.notes),
+                    "proof": report.to_dict(),
+                }
+                for plan, (generation, report, _) in zip(observed.plans, results, strict=True)
+            ],
+            "proven": proven,
+            "seconds": round(time.perf_counter() - started, 3),
+            "written": written,
+        }
+        json.dump(payload, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write("\n".join(observe.describe(observed)) + "\n\n")
+        for generation, report, seconds in results:
+            _text(generation, report, written, seconds, sys.stdout)
+            sys.stdout.write("\n")
+        if not observed.plans:
+            sys.stdout.write("nothing observed to generate a policy for\n")
+    if not observed.plans:
+        return EXIT_ERROR
+    return EXIT_OK if proven else EXIT_COUNTEREXAMPLES
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``generate`` for parsed arguments; returns the exit status."""
+    if args.from_trail or args.from_log:
+        return _observed(args)
+    if not args.intent:
+        sys.stderr.write("lspolicy: give an intent file, or --from-trail/--from-log with --world\n")
+        return EXIT_ERROR
     try:
         started = time.perf_counter()
         intent = load_intent(args.intent)

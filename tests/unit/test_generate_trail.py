@@ -1,0 +1,360 @@
+"""Generation from observed access (`lspolicy.generate.trail`, ``lspolicy generate
+--from-trail/--from-log``): CloudTrail records and the emulator's request log become one intent
+per principal, generated and proved like a hand-written one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lspolicy.generate import generate, prove
+from lspolicy.generate.cli import main
+from lspolicy.generate.trail import (
+    TrailError,
+    plan_from_trail,
+    read_request_log,
+    read_trail,
+)
+from lspolicy.lightsail.context import Instance
+from lspolicy.server.world import load_world
+from lspolicy.testing import serve_world
+
+ROOT = Path(__file__).parents[2]
+WORLD = ROOT / "policies" / "world.yaml"
+EXAMPLE = ROOT / "policies" / "trails" / "example.jsonl"
+ACCOUNT = "111122223333"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/automation/nightly-stopper"
+ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
+
+
+def _event(
+    name: str,
+    instance: str,
+    *,
+    who: str = ALICE,
+    region: str = "us-east-1",
+    error: str | None = None,
+    session: str | None = None,
+) -> dict[str, Any]:
+    if session is None:
+        identity: dict[str, Any] = {"type": "IAMUser", "arn": who, "accountId": ACCOUNT}
+    else:
+        role = who.rsplit("/", 1)[-1]
+        identity = {
+            "type": "AssumedRole",
+            "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}",
+            "accountId": ACCOUNT,
+            "sessionContext": {"sessionIssuer": {"type": "Role", "arn": who}},
+        }
+    event: dict[str, Any] = {
+        "eventSource": "lightsail.amazonaws.com",
+        "eventName": name,
+        "awsRegion": region,
+        "recipientAccountId": ACCOUNT,
+        "userIdentity": identity,
+        "requestParameters": {"instanceName": instance},
+    }
+    if error:
+        event["errorCode"] = error
+    return event
+
+
+def _lines(path: Path, events: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(e) + "\n" for e in events), "utf-8")
+    return path
+
+
+def _world_instances() -> list[Instance]:
+    return [s.instance for s in load_world(WORLD).instances]
+
+
+def test_both_cloudtrail_shapes_read_alike(tmp_path: Path) -> None:
+    """A trail's log file is ``{"Records": [...]}``; event history exports and streams are one
+    event per line: the same events give the same plans
+    (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-examples.html,
+    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html)."""
+    events = [_event("StopInstance", "web-dev"), _event("StartInstance", "web-dev")]
+    lines = read_trail(_lines(tmp_path / "a.jsonl", events))
+    records_file = tmp_path / "b.json"
+    records_file.write_text(json.dumps({"Records": events}, indent=2), "utf-8")
+    records = read_trail(records_file)
+    assert [o.where for o in lines.observations] == [f"{tmp_path / 'a.jsonl'}:{n}" for n in (1, 2)]
+    assert records.observations[1].where.endswith("Records[1]")
+    a = plan_from_trail(lines, _world_instances())
+    b = plan_from_trail(records, _world_instances())
+    assert [p.intent.grants for p in a.plans] == [p.intent.grants for p in b.plans]
+    (grant,) = a.plans[0].intent.grants
+    assert grant.actions.names == ("lightsail:StartInstance", "lightsail:StopInstance")
+    assert grant.instances.ids == ("8a831817-4d64-4fa6-913c-513a42f8eda1",)
+
+
+def test_role_sessions_are_one_principal_the_role(tmp_path: Path) -> None:
+    """For an ``AssumedRole`` caller the role is ``sessionContext.sessionIssuer.arn``
+    (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html),
+    and ``aws:PrincipalArn`` is the role's ARN for every session
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn)."""
+    events = [
+        _event("StopInstance", "data-dev", who=ROLE, session="monday"),
+        _event("StopInstance", "data-west", who=ROLE, session="tuesday", region="us-west-2"),
+    ]
+    observed = plan_from_trail(read_trail(_lines(tmp_path / "t.jsonl", events)), _world_instances())
+    (plan,) = observed.plans
+    assert plan.principal == ROLE and plan.intent.name == "observed-role-nightly-stopper"
+    (grant,) = plan.intent.grants
+    assert grant.principals.arns == (ROLE,)
+    assert grant.regions == ("us-east-1", "us-west-2")
+
+
+def test_denied_failed_and_other_events_are_skipped_and_counted(tmp_path: Path) -> None:
+    """``errorCode`` is present when a call failed, so it is not access that happened
+    (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html);
+    Lightsail's events have ``eventSource`` ``lightsail.amazonaws.com``
+    (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-lightsail.html)."""
+    events = [
+        _event("StopInstance", "web-dev"),
+        _event("StopInstance", "web-prod", error="AccessDeniedException"),
+        _event("StopInstance", "web-prod", error="AccessDeniedException"),
+        _event("StartInstance", "web-dev", error="OperationFailureException"),
+        {**_event("DescribeInstances", "x"), "eventSource": "ec2.amazonaws.com"},
+        {**_event("GetInstances", "x"), "requestParameters": {}},
+    ]
+    trail = read_trail(_lines(tmp_path / "t.jsonl", events))
+    assert len(trail.observations) == 1 and trail.events == 6
+    assert trail.skipped_by_reason() == {
+        "the call failed (AccessDeniedException): not access that happened": 2,
+        "another service's event": 1,
+        "lightsail:GetInstances is not an instance action": 1,
+        "the call failed (OperationFailureException): not access that happened": 1,
+    }
+    (grant,) = plan_from_trail(trail, _world_instances()).plans[0].intent.grants
+    assert grant.actions.names == ("lightsail:StopInstance",)
+
+
+def test_unknown_instances_and_other_accounts_are_reported(tmp_path: Path) -> None:
+    """Names are per account and region, and the ARN carries the id
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html#amazonlightsail-resources-for-iam-policies):
+    an instance the world does not have cannot be named, and is reported."""
+    events = [
+        _event("StopInstance", "web-dev"),
+        _event("StopInstance", "web-dev", region="eu-west-1"),
+        _event("StopInstance", "gone"),
+        {**_event("StopInstance", "web-dev"), "recipientAccountId": "444455556666"},
+    ]
+    observed = plan_from_trail(read_trail(_lines(tmp_path / "t.jsonl", events)), _world_instances())
+    reasons = [u.reason for u in observed.unresolved]
+    assert any("'web-dev' in 111122223333 eu-west-1" in r for r in reasons)
+    assert any("'gone'" in r for r in reasons)
+    assert any("account 444455556666" in r for r in reasons)
+    assert len(observed.plans) == 1 and len(observed.plans[0].observations) == 1
+
+
+def _fleet() -> list[Instance]:
+    def inst(n: int, name: str, **tags: str) -> Instance:
+        return Instance(f"00000000-0000-4000-8000-{n:012d}", "us-east-1", ACCOUNT, name, tags)
+
+    return [
+        inst(1, "a", env="dev", team="web", app="shop"),
+        inst(2, "b", env="dev", team="web", app="shop"),
+        inst(3, "c", env="dev", team="web", app="blog"),
+        inst(4, "d", env="prod", team="web", app="shop"),
+    ]
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_tag_condition_when_exact_refused_when_broader(tmp_path: Path, allow: bool) -> None:
+    """``aws:ResourceTag/<key>`` selects instances by tag
+    (https://docs.aws.amazon.com/lightsail/latest/userguide/amazon-lightsail-controlling-access-using-tags.html):
+    the most specific shared tags are chosen when they select exactly what was observed, and
+    a broader selector is refused (ids kept) unless allowed, naming what it would add."""
+    fleet = _fleet()
+    events = [
+        _event("StopInstance", "a"),
+        _event("StopInstance", "b"),  # a, b share env=dev, team=web, app=shop: exact
+        _event("StartInstance", "a"),
+        _event("StartInstance", "c"),  # a, c share env=dev, team=web: d is prod, but b is added
+    ]
+    trail = read_trail(_lines(tmp_path / "t.jsonl", events))
+    observed = plan_from_trail(trail, fleet, tag_conditions=True, allow_broader=allow)
+    stop, start = sorted(observed.plans[0].choices, key=lambda c: c.actions)[::-1]
+    assert stop.actions == ("lightsail:StopInstance",) and stop.form == "tags"
+    assert stop.tags == (("app", "shop"), ("env", "dev")) and stop.adds == ()
+    assert start.tags == (("env", "dev"),) and start.adds == ("us-east-1/b",)
+    assert start.form == ("tags" if allow else "ids")
+    assert "us-east-1/b" in start.reason
+    assert ("--allow-broader" in start.reason) is True
+    intent = observed.plans[0].intent
+    report = prove(generate(intent), instances=fleet, population=300)
+    assert report.proven
+
+
+def test_no_tag_conditions_unless_asked(tmp_path: Path) -> None:
+    """Without ``--tag-conditions`` every grant names its instances by ARN
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html#amazonlightsail-resources-for-iam-policies)."""
+    trail = read_trail(_lines(tmp_path / "t.jsonl", [_event("StopInstance", "a")]))
+    (choice,) = plan_from_trail(trail, _fleet()).plans[0].choices
+    assert choice.form == "ids" and "not asked for" in choice.reason
+
+
+def test_malformed_events_are_located(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every malformed line is reported with its file and line, and the exit status is 2
+    (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+    lists the fields an event has)."""
+    path = tmp_path / "bad.jsonl"
+    path.write_text(
+        json.dumps(_event("StopInstance", "web-dev"))
+        + "\n{not json\n"
+        + json.dumps({"eventSource": "lightsail.amazonaws.com"})
+        + "\n[1]\n",
+        "utf-8",
+    )
+    with pytest.raises(TrailError) as caught:
+        read_trail(path)
+    lines = [p.location.line for p in caught.value.problems]
+    assert lines == [2, 3, 4]
+    assert main(["--from-trail", str(path), "--world", str(WORLD)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:2:1" in err and "not a JSON event" in err
+    assert main(["--from-trail", str(EXAMPLE)]) == 2  # no world
+    assert "needs --world" in capsys.readouterr().err
+
+
+def test_example_trail_is_proven_and_deterministic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bundled example over the bundled world: proven, and the same input writes the same
+    bytes (policy documents as IAM takes them:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html)."""
+    outs = []
+    for run in ("one", "two"):
+        out = tmp_path / run
+        args = ["--from-trail", str(EXAMPLE), "--world", str(WORLD), "--tag-conditions"]
+        assert main([*args, "--population", "300", "--out", str(out)]) == 0
+        text = capsys.readouterr().out
+        outs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+        assert "skipped 1: the call failed (AccessDeniedException)" in text
+        assert "proof: PROVEN" in text and text.count("proof: PROVEN") == 2
+    assert outs[0] == outs[1]
+    assert sorted(outs[0]) == [
+        "observed-role-nightly-stopper.policy.json",
+        "observed-user-alice.policy.json",
+    ]
+    assert main(["--from-trail", str(EXAMPLE), "--world", str(WORLD), "--format", "json",
+                 "--population", "100"]) == 0  # fmt: skip
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["proven"] and payload["observed"]["observed"] == 5
+    assert [c["form"] for p in payload["observed"]["principals"] for c in p["choices"]] == [
+        "ids",
+        "ids",
+    ]
+
+
+# --------------------------------------------------------------------------- with the emulator
+
+SEEN = [
+    {"name": "web-a", "region": "us-east-1", "tags": {"env": "dev", "team": "web"}},
+    {"name": "web-b", "region": "us-east-1", "tags": {"env": "dev", "team": "web"}},
+    {"name": "data-a", "region": "us-west-2", "tags": {"env": "dev", "team": "data"}},
+    {"name": "prod", "region": "us-east-1", "tags": {"env": "prod", "team": "web"}},
+]
+PEOPLE = [("pat", f"arn:aws:iam::{ACCOUNT}:user/pat"), ("ci", f"arn:aws:iam::{ACCOUNT}:role/ci")]
+
+
+def _world_file(tmp: Path, name: str, policies: dict[str, list[str]], key: str) -> Path:
+    data = {
+        "accounts": [{"id": ACCOUNT}],
+        "principals": [
+            {
+                "name": who,
+                "arn": arn,
+                "access_key_id": f"AKIA{key}{n:012d}",
+                "secret_access_key": f"{key.lower()}-secret-{n:020d}",
+                "policies": policies[who],
+            }
+            for n, (who, arn) in enumerate(PEOPLE)
+        ],
+        "instances": [{**i, "state": "running"} for i in SEEN],
+    }
+    path = tmp / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False), "utf-8")
+    return path
+
+
+def _call(client: Any, action: str, name: str) -> bool:
+    """True when the call got past authorization."""
+    try:
+        getattr(client, action)(instanceName=name)
+    except client.exceptions.AccessDeniedException:
+        return False
+    except client.exceptions.ClientError:
+        return True  # authorized, then refused for the instance's state
+    return True
+
+
+def test_round_trip_through_the_emulator(tmp_path: Path) -> None:
+    """Calls made with boto3 as two principals are logged by the emulator; the policies
+    generated from its log, attached to fresh credentials of the same principals in a new
+    world, let exactly those calls through and deny the rest (the ARN names the instance by
+    id: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html;
+    StopInstance: https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_StopInstance.html)."""
+    broad = tmp_path / "broad.json"
+    broad.write_text(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": [
+                            "lightsail:StopInstance",
+                            "lightsail:StartInstance",
+                            "lightsail:GetInstance",
+                        ],
+                        "Resource": "*",
+                    }
+                ],
+            }
+        ),
+        "utf-8",
+    )
+    first = _world_file(tmp_path, "first.yaml", {w: ["broad.json"] for w, _ in PEOPLE}, "FIRST")
+    state = tmp_path / "state.db"
+    calls = [  # in order: web-a is stopped before it is started
+        ("pat", "stop_instance", "web-a"),
+        ("pat", "start_instance", "web-a"),
+        ("ci", "stop_instance", "data-a"),
+    ]
+    done = set(calls)
+    with serve_world(first, state=str(state)) as server:
+        for who, action, name in calls:
+            region = next(i["region"] for i in SEEN if i["name"] == name)
+            assert _call(server.client(who, region=region), action, name)
+        denied = server.client("pat", region="us-east-1")
+        assert not _call(denied, "get_instance_state", "web-a")  # not granted: logged, denied
+
+    trail = read_request_log(state)
+    assert trail.skipped_by_reason() == {"not allowed (denied, AccessDeniedException)": 1}
+    world = load_world(first)
+    instances = [s.instance for s in world.instances]
+    observed = plan_from_trail(trail, instances)
+    assert [p.principal for p in observed.plans] == sorted(arn for _, arn in PEOPLE)
+    files: dict[str, list[str]] = {}
+    for plan in observed.plans:
+        generation = generate(plan.intent)
+        assert prove(generation, instances=instances, population=200).proven
+        (policy,) = generation.policies
+        (tmp_path / policy.filename).write_text(policy.text, "utf-8")
+        who = next(w for w, arn in PEOPLE if arn == plan.principal)
+        files[who] = [policy.filename]
+    second = _world_file(tmp_path, "second.yaml", files, "FRESH")
+    got: set[tuple[str, str, str]] = set()
+    actions = ("stop_instance", "start_instance", "get_instance", "get_instance_state")
+    with serve_world(second) as server:
+        for who, _ in PEOPLE:
+            for inst in SEEN:
+                client = server.client(who, region=inst["region"])
+                got |= {(who, a, inst["name"]) for a in actions if _call(client, a, inst["name"])}
+    assert got == done
