@@ -9,7 +9,7 @@ intent written by hand.
 Inputs:
 
 - CloudTrail records, as JSON lines (one event per line) or as a log file's
-  ``{"Records": [...]}``. The fields read are those of CloudTrail's record contents
+  ``{"Records": [...]}`` (gzipped, as CloudTrail delivers it, or not). The fields read are those of CloudTrail's record contents
   (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html):
   ``eventSource`` (``lightsail.amazonaws.com`` for Lightsail:
   https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-lightsail.html), ``eventName``
@@ -43,6 +43,7 @@ it would add. A tag selector also covers instances tagged so later; the report s
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import sqlite3
@@ -206,13 +207,17 @@ def read_trail(path: str | Path) -> Trail:
             raise TrailError(
                 (_problem(source, f"the trail is larger than {MAX_TRAIL_BYTES} bytes"),)
             )
+        if raw[:2] == b"\x1f\x8b":  # a log file as CloudTrail delivers it: .json.gz
+            raw = gzip.decompress(raw)
         text = raw.decode("utf-8-sig")
     except OSError as exc:
         raise TrailError(
             (_problem(source, f"cannot read the trail: {exc.strerror or exc}"),)
         ) from None
-    except UnicodeDecodeError:
-        raise TrailError((_problem(source, "the trail is not UTF-8 text"),)) from None
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError):
+        raise TrailError(
+            (_problem(source, "the trail is not UTF-8 text (or gzip of it)"),)
+        ) from None
     problems: list[Problem] = []
     results: list[Observation | Skipped] = []
     whole: Any = None
@@ -222,6 +227,8 @@ def read_trail(path: str | Path) -> Trail:
             whole = json.loads(stripped)
         except ValueError:
             whole = None
+    if isinstance(whole, dict) and "Records" not in whole and "eventSource" in whole:
+        whole = [whole]  # one event, pretty-printed
     records = whole.get("Records") if isinstance(whole, dict) else whole
     if isinstance(records, list):
         for i, event in enumerate(records):
@@ -540,7 +547,7 @@ def describe(observed: Observed) -> list[str]:
     for u in observed.unresolved:
         lines.append(f"  unresolved: {u.where}: {u.reason}")
     for plan in observed.plans:
-        lines.append(f"principal {plan.principal} ({len(plan.observations)} calls):")
+        lines.append(f"principal {plan.principal} ({len(plan.observations)} distinct calls):")
         for c in plan.choices:
             lines.append(f"  {c.sid} {', '.join(c.actions)}: {c.form} - {c.reason}")
     return lines

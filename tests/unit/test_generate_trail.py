@@ -4,6 +4,7 @@ per principal, generated and proved like a hand-written one."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,9 @@ def test_both_cloudtrail_shapes_read_alike(tmp_path: Path) -> None:
     records_file = tmp_path / "b.json"
     records_file.write_text(json.dumps({"Records": events}, indent=2), "utf-8")
     records = read_trail(records_file)
+    gz = tmp_path / "c.json.gz"
+    gz.write_bytes(gzip.compress(records_file.read_bytes()))
+    assert read_trail(gz).observations == records.observations
     assert [o.where for o in lines.observations] == [f"{tmp_path / 'a.jsonl'}:{n}" for n in (1, 2)]
     assert records.observations[1].where.endswith("Records[1]")
     a = plan_from_trail(lines, _world_instances())
@@ -335,6 +339,7 @@ def test_round_trip_through_the_emulator(tmp_path: Path) -> None:
         denied = server.client("pat", region="us-east-1")
         assert not _call(denied, "get_instance_state", "web-a")  # not granted: logged, denied
 
+    assert main(["--from-log", str(state), "--world", str(first), "--population", "100"]) == 0
     trail = read_request_log(state)
     assert trail.skipped_by_reason() == {"not allowed (denied, AccessDeniedException)": 1}
     world = load_world(first)
