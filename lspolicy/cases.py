@@ -26,7 +26,8 @@ A test file sits next to the policies it exercises and names them by path, relat
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -312,69 +313,82 @@ class PropertyResult:
         return self.result == "PASS"
 
 
-def _fence(never: NeverSpec, pinned: Mapping[str, str], absent: Sequence[str]) -> Policy:
-    """A policy allowing exactly the requests *outside* ``never`` (its complement): one Allow
-    per negated constraint. Then "the principal allows something the fence denies" is "the
-    principal allows a forbidden request", a no-new-access question the diff decides exactly.
+def _escape(value: str) -> str:
+    """A literal for policy text: ``${$}``, ``${*}``, ``${?}`` stand for the characters."""
+    return "".join({"$": "${$}", "*": "${*}", "?": "${?}"}.get(ch, ch) for ch in value)
 
-    Negated operators are true on a missing key, so an untagged instance or an absent context
-    key falls outside the forbidden set, as IAM reads them
-    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html).
-    """
-    statements: list[dict[str, object]] = []
 
-    def allow(condition: dict[str, object]) -> None:
-        statements.append(
-            {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": condition}
-        )
+def _specialise(policy: Policy, values: Mapping[str, str], original: str | None) -> Policy:
+    """``policy`` with the policy variables of ``values`` (lower-case keys) replaced by their
+    values: what the engine substitutes for this principal on every request, done once. The
+    substitution is made in the original text when there is one, so line numbers still point
+    at the policy file (values hold no line breaks)."""
+    if not policy.substitutes_variables:
+        return policy
+    text = original if original is not None else json.dumps(policy.to_json())
 
-    if never.resources:
-        statements.append({"Effect": "Allow", "Action": "*", "NotResource": list(never.resources)})
-    for key, value in never.tags.items():
-        allow({"StringNotEquals": {f"aws:ResourceTag/{key}": value}})
-    for key, value in never.context.items():
-        allow({"StringNotEquals": {key: value}})
-    # the property is about this principal: its own keys are fixed (tags, ARN, username), and
-    # principal keys the policies read that it does not have are absent
-    for key, value in pinned.items():
-        allow({"StringNotEquals": {key: value}})
-    for key in absent:
-        allow({"Null": {key: "false"}})
-    if never.without_mfa:
-        # present, and not "false" (Bool compares case-insensitively)
-        allow(
-            {
-                "Null": {"aws:MultiFactorAuthPresent": "false"},
-                "StringNotEqualsIgnoreCase": {"aws:MultiFactorAuthPresent": "false"},
-            }
-        )
-    doc = {
-        "Version": "2012-10-17",
-        "Statement": statements or [{"Effect": "Deny", "Action": "*", "Resource": "*"}],
-    }
-    return parse_policy(json.dumps(doc), source="<property>", max_size=0)
+    def replace(match: re.Match[str]) -> str:
+        key = match.group(1).strip().lower()
+        return _escape(values[key]) if key in values else match.group(0)
+
+    return parse_policy(
+        _VARIABLE.sub(replace, text), source=policy.source, kind=policy.kind, max_size=0
+    )
+
+
+_VARIABLE = re.compile(r"\$\{([^},]+)(?:,[^}]*)?\}")
 
 
 def run_property(loaded: LoadedCases, prop: PropertySpec) -> PropertyResult:
-    """Check one property exactly with the semantic diff (`lspolicy.diff`)."""
-    from lspolicy.diff import check_no_new_access  # noqa: PLC0415 - the diff is heavy to import
+    """Check one property exactly with the semantic diff (`lspolicy.diff`): no request for the
+    actions, on the resources and tags given, with the context given, is allowed.
+
+    The property is about this principal: its own keys (tags, ARN, username, type) are fixed
+    to its values — substituted into its policies' variables, and fixed in the request context
+    for its conditions — and principal keys the policies read that it lacks are fixed absent.
+    ``without_mfa`` is asked twice, with ``aws:MultiFactorAuthPresent`` absent and ``false``,
+    the two ways AWS reports a request without MFA
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-multifactorauthpresent).
+    """
+    from lspolicy.diff import check_access_not_granted  # noqa: PLC0415 - heavy to import
 
     identity, boundary = loaded.policies[prop.principal]
     caller = loaded.identities[prop.principal]
-    pinned = {k: v for k, v in caller.context().items() if isinstance(v, str)}
-    have = {k.lower() for k in pinned}
+    own = {k: v for k, v in caller.context().items() if isinstance(v, str)}
+    values = {k.lower(): v for k, v in own.items()}
+    texts = loaded.texts
+    policies = [_specialise(p, values, texts.get(p.source)) for p in identity]
+    bounds = (
+        None
+        if boundary is None
+        else [_specialise(p, values, texts.get(p.source)) for p in boundary]
+    )
+    pinned: dict[str, str | None] = dict(own)
     read = {
         key for st in loaded.policy_sets[prop.principal].statements() for key in st.condition_keys
     }
     principal_keys = ("aws:principaltag/", "aws:username", "aws:principalarn", "aws:userid")
-    absent = sorted(k for k in read if k.startswith(principal_keys) and k not in have)
-    result = check_no_new_access(
-        [_fence(prop.never, pinned, absent)], list(identity), boundary_new=None if boundary is None else list(boundary),
-        actions=prop.never.actions,
-    )  # fmt: skip
-    verdict = {"PASS": "PASS", "FAIL": "FAIL"}.get(result.result, "UNKNOWN")
-    lines = tuple(result.lines(old_name="property", new_name=prop.principal))
-    return PropertyResult(prop, verdict, result.message, lines)
+    for key in sorted(read):
+        if key.startswith(principal_keys) and key not in values:
+            pinned[key] = None
+    never = prop.never
+    pinned.update(never.context)
+    mfa_cases: list[str | None] = [None, "false"] if never.without_mfa else []
+    questions = [{**pinned, "aws:MultiFactorAuthPresent": v} for v in mfa_cases] or [pinned]
+    verdicts = []
+    for context in questions:
+        result = check_access_not_granted(
+            policies, actions=never.actions, boundary=bounds,
+            resources=never.resources or None, tags=never.tags or None, context=context,
+        )  # fmt: skip
+        verdicts.append(result)
+        if result.result == "FAIL":
+            break
+    worst = next((r for r in verdicts if r.result == "FAIL"), None) or next(
+        (r for r in verdicts if r.result != "PASS"), verdicts[0]
+    )
+    verdict = {"PASS": "PASS", "FAIL": "FAIL"}.get(worst.result, "UNKNOWN")
+    return PropertyResult(prop, verdict, worst.message, tuple(worst.lines(new_name=prop.principal)))
 
 
 def run_properties(loaded: LoadedCases) -> list[PropertyResult]:

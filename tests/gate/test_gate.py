@@ -245,7 +245,7 @@ def test_a_broken_property_fails_the_gate_with_the_request_that_breaks_it(repo: 
     assert broken[0]["result"] == "FAIL"
     assert "arn:aws:lightsail:eu-west-1:111122223333:Instance/" in broken[0]["explanation"]
     assert 'env="prod"' in broken[0]["explanation"]
-    assert report["summary"]["properties"] == {"hold": 3, "failed": 1}
+    assert report["summary"]["properties"] == {"hold": 4, "failed": 1}
     schema = json.loads((ROOT / "schemas" / "check-report.schema.json").read_text())
     jsonschema.Draft202012Validator(schema).validate(report)
     sarif = json.loads(run("check", "policies", "--format", "sarif", cwd=repo).stdout)

@@ -37,7 +37,7 @@ def test_bundled_cases_are_collected_and_pass(tmp_path: Path) -> None:
     assert (
         "stop-instance.lspolicy-test.yaml::alice stops her team's dev instance PASSED" in out.stdout
     )
-    assert "14 passed" in out.stdout  # 11 cases and 3 properties
+    assert "15 passed" in out.stdout  # 11 cases and 4 properties
 
 
 def test_a_failing_case_shows_its_explanation(tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ def test_a_failing_case_shows_its_explanation(tmp_path: Path) -> None:
     path.write_text(wrong)
     out = run_pytest("policies", "-o", "addopts=", cwd=tmp_path)
     assert out.returncode == 1
-    assert "1 failed, 13 passed" in out.stdout
+    assert "1 failed, 14 passed" in out.stdout
     assert "expected allowed, got implicitDeny" in out.stdout
     assert "closest allow statements:" in out.stdout
     assert "StringEquals aws:ResourceTag/team" in out.stdout
