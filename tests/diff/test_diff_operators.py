@@ -423,3 +423,16 @@ def test_witness_notes_a_region_the_resource_is_not_in() -> None:
     assert w.context["aws:RequestedRegion"] in ("us-east-1", "us-west-2")
     if w.resource.split(":")[3] != w.context["aws:RequestedRegion"]:
         assert any("aws:RequestedRegion" in n for n in w.notes)
+
+
+def test_templates_that_cannot_meet_are_proven_so() -> None:
+    """OLD's identity policy and boundary need the instance id to end in ``-x`` and in ``-y``
+    at once: OLD allows nothing, so no access is removed — a proof, not "undecided"."""
+    team = "arn:aws:lightsail:*:*:Instance/${aws:PrincipalTag/team}-"
+    identity = [policy(allow(STOP, Resource=team + "x"), source="identity.json")]
+    narrow = [policy(allow(STOP, Resource=team + "y"), source="b.json")]
+    closed = [policy(allow("lightsail:GetInstance"), source="c.json")]
+    result = diff_policies(identity, identity, boundary_old=narrow, boundary_new=closed)
+    confirm(identity, identity, result, boundary_old=narrow, boundary_new=closed)
+    assert result.exact
+    assert not result.differences
