@@ -23,8 +23,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from lspolicy.evaluate.authorize import PolicySet
+from lspolicy.lightsail.catalog import load_catalog
 from lspolicy.lightsail.context import Instance, instance_request
-from lspolicy.model.request import ContextValue
+from lspolicy.model.request import ContextValue, Request
 from lspolicy.server.world import Principal
 
 __all__ = ["allowed_on_any_instance", "allowed_on_instance"]
@@ -32,10 +33,24 @@ __all__ = ["allowed_on_any_instance", "allowed_on_instance"]
 _PROBE_IDS = ("00000000-0000-4000-8000-000000000000", "ffffffff-ffff-4fff-bfff-ffffffffffff")
 
 
+def _resource_level(action: str) -> bool:
+    """Whether the Service Authorization Reference gives ``action`` a resource type. Actions
+    without one (``GetInstance``, ``GetInstanceState``) are authorized on ``*``, with no
+    resource tags: a policy can only grant them with ``"Resource": "*"``.
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html
+    """
+    found = load_catalog().find_action(action)
+    return found is None or found.supports_resource_level_permissions
+
+
 def allowed_on_instance(
     principal: Principal, action: str, instance: Instance, context: Mapping[str, ContextValue]
 ) -> bool:
     """The engine's decision for ``principal`` calling ``action`` on ``instance``."""
+    if not _resource_level(action):
+        values = {**principal.identity.context(), **context}
+        request = Request(action, "*", values, caller_arn=principal.identity.arn)
+        return principal.policies.is_allowed(request)
     request = instance_request(action, instance, principal.identity, context=context)
     return principal.policies.is_allowed(request)
 
@@ -90,7 +105,7 @@ def allowed_on_any_instance(
     context: Mapping[str, ContextValue],
 ) -> bool:
     """Whether ``principal`` would be allowed on every instance the name could denote."""
-    if _depends_on_instance(principal.policies, action):
+    if _resource_level(action) and _depends_on_instance(principal.policies, action):
         return False
     return all(
         allowed_on_instance(

@@ -106,3 +106,44 @@ def test_stop_of_a_stopped_instance_fails_and_records_no_operation(server: Runni
     with pytest.raises(alice.exceptions.OperationFailureException):
         alice.stop_instance(instanceName="web-dev")
     assert [o.operation_type for o in server.store.operations()] == ["StopInstance"]
+
+
+def test_get_instance_is_authorized_on_star_as_the_reference_says(tmp_path: Path) -> None:
+    """The Service Authorization Reference gives lightsail:GetInstance no resource type
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html):
+    only "Resource": "*" grants it; an instance-ARN pattern or a tag condition does not."""
+    import json  # noqa: PLC0415
+
+    def policy(resource: str) -> str:
+        return json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": {
+                    "Effect": "Allow",
+                    "Action": "lightsail:GetInstance",
+                    "Resource": resource,
+                },
+            }
+        )
+
+    (tmp_path / "star.json").write_text(policy("*"))
+    (tmp_path / "arn.json").write_text(policy("arn:aws:lightsail:*:111122223333:Instance/*"))
+    (tmp_path / "world.yaml").write_text(
+        "accounts: [{id: '111122223333'}]\n"
+        "principals:\n"
+        "  - {name: star, arn: 'arn:aws:iam::111122223333:user/star', access_key_id: AKIASTAR000000000001,"
+        " secret_access_key: star-secret-0000000000, policies: [star.json]}\n"
+        "  - {name: arn, arn: 'arn:aws:iam::111122223333:user/arn', access_key_id: AKIAARN0000000000001,"
+        " secret_access_key: arn-secret-00000000000, policies: [arn.json]}\n"
+        "instances: [{name: web-1, region: us-east-1, tags: {env: dev}}]\n"
+    )
+    with serve_world(tmp_path / "world.yaml") as running:
+        assert (
+            running.client("star").get_instance(instanceName="web-1")["instance"]["name"] == "web-1"
+        )
+        with pytest.raises(running.client("star").exceptions.NotFoundException):
+            running.client("star").get_instance(instanceName="no-such")
+        scoped = running.client("arn")
+        for name in ("web-1", "no-such"):
+            with pytest.raises(scoped.exceptions.AccessDeniedException):
+                scoped.get_instance(instanceName=name)
