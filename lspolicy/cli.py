@@ -24,11 +24,12 @@ from lspolicy.model.policy import Policy
 from lspolicy.model.request import ContextValue, Request
 from lspolicy.parse import parse_policy
 from lspolicy.simulate import build_policy_set, context_from_entries, simulate_custom_policy
+from lspolicy.textfile import MAX_INPUT_BYTES, read_text
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-MAX_INPUT = 16 << 20
+MAX_INPUT = MAX_INPUT_BYTES
 
 
 class UsageError(LspolicyError):
@@ -44,17 +45,7 @@ def _style(choice: str, stream: TextIO) -> Style:
 
 
 def _read(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read(MAX_INPUT + 1)[: MAX_INPUT + 1]
-    try:
-        p = Path(path)
-        if p.stat().st_size > MAX_INPUT:
-            raise UsageError(f"{path}: larger than {MAX_INPUT} bytes")
-        return p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text") from None
+    return read_text(path, limit=MAX_INPUT, error=UsageError)
 
 
 def _load_json(text: str, where: str) -> Any:

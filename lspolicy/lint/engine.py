@@ -25,6 +25,7 @@ from lspolicy.lint.registry import RULES, select_rules
 from lspolicy.lint.rule import Rule
 from lspolicy.model.policy import Policy, PolicyKind
 from lspolicy.parse import parse_policy
+from lspolicy.textfile import read_text
 
 __all__ = [
     "PARSE_ERROR",
@@ -117,14 +118,7 @@ def policy_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def _read(path: Path) -> str:
-    try:
-        if path.stat().st_size > MAX_FILE:
-            raise LintInputError(f"{path}: larger than {MAX_FILE} bytes")
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise LintInputError(f"{path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise LintInputError(f"{path}: not UTF-8 text") from None
+    return read_text(path, limit=MAX_FILE, error=LintInputError)
 
 
 def _parse_finding(problem: Problem) -> Finding:
