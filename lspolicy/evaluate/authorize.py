@@ -142,7 +142,14 @@ class PolicySet:
             resource=None if self.resource is None else allows(self.resource),
             simple=None,
         )
-        if self.session is None and not self.scps and self.resource is None:
+        # the compiled plan covers identity (+ boundary) only; a resource owner makes the
+        # account comparison part of every decision, so it takes the full path
+        if (
+            self.session is None
+            and not self.scps
+            and self.resource is None
+            and self.resource_owner is None
+        ):
             plan = _replace(plan, simple=compile_decider(plan.denies, plan.identity, plan.boundary))
         if len(self._plans) < _MAX_PLANS:
             self._plans[action] = plan
