@@ -328,6 +328,23 @@ def _sarif_rules() -> list[dict[str, Any]]:
     return rules
 
 
+def _error_result(rule: str, text: str, file: str, line: int, column: int) -> dict[str, Any]:
+    """A SARIF error result at one place (failed tests, broken properties, input problems)."""
+    return {
+        "ruleId": rule,
+        "level": "error",
+        "message": {"text": text},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": _uri(file)},
+                    "region": _region(line, column),
+                }
+            }
+        ],
+    }
+
+
 def _sarif(report: GateReport, _style: Style) -> str:
     results: list[dict[str, Any]] = []
     for f in report.findings:
@@ -363,56 +380,15 @@ def _sarif(report: GateReport, _style: Style) -> str:
             result["suppressions"] = [{"kind": "external", "justification": f.suppressed.reason}]
         results.append(result)
     for c in report.failed_cases:
-        results.append(
-            {
-                "ruleId": CASE_RULE,
-                "level": "error",
-                "message": {
-                    "text": f"{c.name}: expected {c.expect}, got {c.decision.decision}. {c.decision.reason}"
-                },
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": _uri(c.file)},
-                            "region": _region(c.line, 1),
-                        }
-                    }
-                ],
-            }
-        )
+        text = f"{c.name}: expected {c.expect}, got {c.decision.decision}. {c.decision.reason}"
+        results.append(_error_result(CASE_RULE, text, c.file, c.line, 1))
     for prop in report.failed_properties:
-        results.append(
-            {
-                "ruleId": PROPERTY_RULE,
-                "level": "error",
-                "message": {
-                    "text": f"{prop.name}: {prop.result}: {prop.message}\n{prop.explanation}"
-                },
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": _uri(prop.file)},
-                            "region": _region(prop.line, 1),
-                        }
-                    }
-                ],
-            }
-        )
+        text = f"{prop.name}: {prop.result}: {prop.message}\n{prop.explanation}"
+        results.append(_error_result(PROPERTY_RULE, text, prop.file, prop.line, 1))
     for p in report.problems:
+        where = p.location
         results.append(
-            {
-                "ruleId": PROBLEM_RULE,
-                "level": "error",
-                "message": {"text": p.message},
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": _uri(p.location.source)},
-                            "region": _region(p.location.line, p.location.column),
-                        }
-                    }
-                ],
-            }
+            _error_result(PROBLEM_RULE, p.message, where.source, where.line, where.column)
         )
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
