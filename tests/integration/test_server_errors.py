@@ -18,7 +18,6 @@ restated in ../shared/spec/stop-instance.md.
 
 from __future__ import annotations
 
-import http.client
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -27,21 +26,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
-from urllib.parse import urlsplit
 
 import boto3
 import pytest
 from botocore import UNSIGNED
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.config import Config
-from botocore.credentials import Credentials
+from serverwire import Wire, post, sign
 
 from lspolicy.testing import RunningServer, serve_world
 
 WORLD = Path(__file__).resolve().parent / "worlds" / "errors.yaml"
-STOP_TARGET = "Lightsail_20161128.StopInstance"
-JSON_TYPE = "application/x-amz-json-1.1"
 
 # What the API reference says each error travels with; written out here, not read from the
 # server's own table, so that a wrong status in the server is caught.
@@ -139,52 +133,6 @@ def state_of(server: RunningServer, name: str) -> str:
 
 
 # -- raw signed requests ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Wire:
-    """An HTTP response as received."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-def sign(
-    url: str,
-    body: bytes,
-    *,
-    access_key_id: str,
-    secret: str,
-    region: str = "us-east-1",
-    target: str = STOP_TARGET,
-    token: str | None = None,
-) -> dict[str, str]:
-    """The headers botocore's SigV4 signer puts on a POST of ``body`` to ``url``."""
-    request = AWSRequest(
-        method="POST",
-        url=url + "/",
-        data=body,
-        headers={"Host": urlsplit(url).netloc, "X-Amz-Target": target, "Content-Type": JSON_TYPE},
-    )
-    SigV4Auth(Credentials(access_key_id, secret, token), "lightsail", region).add_auth(request)
-    return {name: str(value) for name, value in request.headers.items()}
-
-
-def post(url: str, body: bytes, headers: dict[str, str]) -> Wire:
-    """Send one request on its own connection."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
-    try:
-        conn.request("POST", "/", body=body, headers=headers)
-        response = conn.getresponse()
-        return Wire(
-            response.status,
-            {k.lower(): v for k, v in response.getheaders()},
-            response.read(),
-        )
-    finally:
-        conn.close()
 
 
 def signed_post(server: RunningServer, who: str, body: bytes, **kwargs: Any) -> Wire:

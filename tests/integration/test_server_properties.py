@@ -13,7 +13,6 @@ The contract: https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API
 
 from __future__ import annotations
 
-import http.client
 import json
 import tempfile
 from collections.abc import Iterator
@@ -21,19 +20,16 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
 
 import boto3
 import pytest
 import yaml
 from botocore import UNSIGNED
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.config import Config
-from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
+from serverwire import STOP_TARGET, Wire, post, sign
 
 import lspolicy
 from lspolicy.lightsail.context import Identity, Instance, instance_request
@@ -52,8 +48,6 @@ from lspolicy.testing import RunningServer, serve_world
 WORLDS = Path(__file__).resolve().parent / "worlds"
 WORLD = WORLDS / "errors.yaml"
 WORLD_NAMES = ("web-dev", "web-prod", "web-stopped", "west-dev", "newcomer-dev")
-STOP_TARGET = "Lightsail_20161128.StopInstance"
-JSON_TYPE = "application/x-amz-json-1.1"
 
 # One server for every example: keep each example cheap, and let the search breathe.
 FAST = settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
@@ -74,46 +68,6 @@ def shared() -> Iterator[RunningServer]:
 
 
 # -- the wire -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Wire:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-def sign(
-    url: str,
-    body: bytes,
-    *,
-    access_key_id: str,
-    secret: str,
-    region: str = "us-east-1",
-    target: str = STOP_TARGET,
-) -> dict[str, str]:
-    """The headers botocore's SigV4 signer puts on a POST of ``body`` to ``url``."""
-    request = AWSRequest(
-        method="POST",
-        url=url + "/",
-        data=body,
-        headers={"Host": urlsplit(url).netloc, "X-Amz-Target": target, "Content-Type": JSON_TYPE},
-    )
-    SigV4Auth(Credentials(access_key_id, secret), "lightsail", region).add_auth(request)
-    return {name: str(value) for name, value in request.headers.items()}
-
-
-def post(url: str, body: bytes, headers: dict[str, str]) -> Wire:
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
-    try:
-        conn.request("POST", "/", body=body, headers=headers)
-        response = conn.getresponse()
-        return Wire(
-            response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-        )
-    finally:
-        conn.close()
 
 
 def admin_headers(server: RunningServer, body: bytes, **kwargs: Any) -> dict[str, str]:
