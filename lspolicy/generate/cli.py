@@ -34,6 +34,19 @@ __all__ = ["load_world_quickly", "main", "register", "run"]
 EXIT_OK, EXIT_COUNTEREXAMPLES, EXIT_ERROR = 0, 1, 2
 
 
+def _input_error(exc: LspolicyError, fmt: str) -> int:
+    """Report bad input (every located problem, as JSON when asked) and return exit code 2."""
+    if isinstance(exc, PolicyParseError):
+        if fmt == "json":
+            json.dump({"problems": [p.to_dict() for p in exc.problems]}, sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        else:
+            sys.stderr.write("".join(f"lspolicy: {p}\n" for p in exc.problems))
+    else:
+        sys.stderr.write(f"lspolicy: {exc}\n")
+    return EXIT_ERROR
+
+
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``generate`` command to an ``add_subparsers()`` object; it sets ``run``."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -250,16 +263,8 @@ def _observed(args: argparse.Namespace) -> int:
                 seed=args.seed,
             )
             results.append((generation, report, seconds))
-    except PolicyParseError as exc:
-        if args.format == "json":
-            json.dump({"problems": [p.to_dict() for p in exc.problems]}, sys.stdout, indent=2)
-            sys.stdout.write("\n")
-        else:
-            sys.stderr.write("".join(f"lspolicy: {p}\n" for p in exc.problems))
-        return EXIT_ERROR
     except LspolicyError as exc:
-        sys.stderr.write(f"lspolicy: {exc}\n")
-        return EXIT_ERROR
+        return _input_error(exc, args.format)
     proven = all(r.proven for _, r, _ in results)
     written: list[str] = []
     if proven and args.out:
@@ -329,16 +334,8 @@ def run(args: argparse.Namespace) -> int:
             population=args.population,
             seed=args.seed,
         )
-    except PolicyParseError as exc:
-        if args.format == "json":
-            json.dump({"problems": [p.to_dict() for p in exc.problems]}, sys.stdout, indent=2)
-            sys.stdout.write("\n")
-        else:
-            sys.stderr.write("".join(f"lspolicy: {p}\n" for p in exc.problems))
-        return EXIT_ERROR
     except LspolicyError as exc:
-        sys.stderr.write(f"lspolicy: {exc}\n")
-        return EXIT_ERROR
+        return _input_error(exc, args.format)
     written: list[str] = []
     if report.proven and args.out:
         try:
