@@ -5,10 +5,16 @@
 1. The standard workload's 19 policies (``../shared/bench/workload.json``), linted alone and as
    each principal's set, plus a policy-test file of 200 of its requests with their expected
    decisions (``expected.json``), through `lspolicy.gate.run_gate`.
-2. Generated repositories of 100, 300 and 1,000 policies (variants of the workload's policies:
-   other Sids, tag values, regions, accounts; a tenth with a deliberate lint finding) with one
-   policy-test file per 20 policies, to show how the gate's time grows. Target: 1,000 policies
-   in under 10 s on one core (this process is single-threaded).
+2. Generated repositories of 100, 300 and 1,000 policies that mix services as real repositories
+   do: half are variants of the workload's Lightsail policies (other Sids, tag values, regions),
+   half are EC2, S3 and IAM policies (tag conditions, bucket prefixes with policy variables,
+   PassRole with iam:PassedToService); a tenth carry a deliberate lint finding (a Lightsail
+   StringLike without a wildcard, or a misspelt EC2/S3 action). One policy-test file per 20
+   policies (500 cases at 1,000 policies), to show how the gate's time grows. Target: 1,000
+   policies and 500 cases in under 10 s on one core (this process is single-threaded), with the
+   all-service action catalog loaded (the lint rules read it).
+3. Start-up: ``lspolicy check`` on one policy file as a new process (median of several runs),
+   beside ``python -c pass`` in the same run as the floor. Target: under 0.5 s.
 
 Times are wall-clock seconds of `run_gate` in this process (best of the repeats), plus the time
 to render SARIF and JSON. Speed is printed, never asserted.
@@ -19,6 +25,8 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -54,6 +62,65 @@ def _variant(policy: dict[str, Any], rng: random.Random, index: int) -> dict[str
     return doc
 
 
+def _other_service(rng: random.Random, index: int, account: str) -> dict[str, Any]:
+    """An EC2, S3 or IAM policy of the kinds real repositories hold; every tenth misspells an
+    action (a finding for the linter: the action matches no request)."""
+    team = rng.choice(["web", "data", "search", "platform"])
+    region = rng.choice(["us-east-1", "eu-west-1", "us-west-2"])
+    kind = index % 3
+    statements: list[dict[str, Any]]
+    if kind == 0:
+        statements = [
+            {
+                "Sid": f"OperateTeamInstances{index}",
+                "Effect": "Allow",
+                "Action": ["ec2:StartInstances", "ec2:StopInstances", "ec2:RebootInstances"],
+                "Resource": f"arn:aws:ec2:{region}:{account}:instance/*",
+                "Condition": {"StringEquals": {"aws:ResourceTag/team": team}},
+            },
+            {
+                "Sid": f"Describe{index}",
+                "Effect": "Allow",
+                "Action": "ec2:Describe*",
+                "Resource": "*",
+            },
+        ]
+        typo = ("ec2:StopInstances", "ec2:StopInstancez")
+    elif kind == 1:
+        bucket = f"{team}-artifacts-{index}"
+        statements = [
+            {
+                "Sid": f"ReadWriteObjects{index}",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            },
+            {
+                "Sid": f"ListOwnPrefix{index}",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": f"arn:aws:s3:::{bucket}",
+                "Condition": {"StringLike": {"s3:prefix": ["home/${aws:username}/*"]}},
+            },
+        ]
+        typo = ("s3:GetObject", "s3:GetObjekt")
+    else:
+        statements = [
+            {
+                "Sid": f"PassAppRole{index}",
+                "Effect": "Allow",
+                "Action": ["iam:GetRole", "iam:PassRole"],
+                "Resource": f"arn:aws:iam::{account}:role/app-{team}-{index}",
+                "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+            }
+        ]
+        typo = ("iam:GetRole", "iam:GetRol")
+    if index % 10 == 0:
+        actions = statements[0]["Action"]
+        statements[0]["Action"] = [typo[1] if a == typo[0] else a for a in actions]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def _write_repo(
     root: Path, workload: dict[str, Any], expected: dict[str, Any], count: int, seed: int
 ) -> None:
@@ -62,8 +129,13 @@ def _write_repo(
     files: list[str] = []
     for i in range(count):
         base = names[i % len(names)]
-        name = f"p{i:04d}-{base}.json"
-        (root / name).write_text(json.dumps(_variant(workload["policies"][base], rng, i), indent=2))
+        if i % 2:
+            name = f"p{i:04d}-other.json"
+            doc = _other_service(rng, i // 2, workload["account"])
+        else:
+            name = f"p{i:04d}-{base}.json"
+            doc = _variant(workload["policies"][base], rng, i // 2)
+        (root / name).write_text(json.dumps(doc, indent=2))
         files.append(name)
     instances = {
         f"i{k}": {
@@ -161,6 +233,25 @@ def _time_gate(root: Path, repeats: int) -> dict[str, Any]:
     }
 
 
+def _startup(policy: Path, runs: int) -> dict[str, float]:
+    """Median wall time of ``lspolicy check POLICY`` as a new process, and of ``python -c pass``
+    (the interpreter's own start, the floor) measured in the same run."""
+    script = Path(sys.executable).with_name("lspolicy")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "lspolicy.cli"]
+
+    def median(argv: list[str]) -> float:
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run(argv, capture_output=True, check=False)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    floor = median([sys.executable, "-c", "pass"])
+    check = median([*command, "check", str(policy)])
+    return {"check_seconds": check, "python_seconds": floor}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -180,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         std.mkdir()
         _standard(std, workload, expected)
         figures["standard"] = _time_gate(std, repeats)
+        figures["startup"] = _startup(
+            std / f"{sorted(workload['policies'])[0]}.json", 3 if args.quick else 7
+        )
         for size in sizes:
             repo = Path(tmp) / f"repo{size}"
             repo.mkdir()
@@ -196,7 +290,14 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "  the gate disagrees with expected.json on some cases: a bug to investigate", file=out
         )
-    print("generated repositories (lint + policy tests, one process):", file=out)
+    up = figures["startup"]
+    print(
+        f"start-up: `lspolicy check` on one policy {up['check_seconds']:.2f} s (median, new process; "
+        f"`python -c pass` {up['python_seconds']:.2f} s, x{up['check_seconds'] / up['python_seconds']:.1f}); "
+        f"target 0.5 s: {'within' if up['check_seconds'] < 0.5 else 'OVER'}",
+        file=out,
+    )
+    print("generated mixed-service repositories (lint + policy tests, one process):", file=out)
     previous = None
     for size in sizes:
         fig = figures[f"generated_{size}"]
