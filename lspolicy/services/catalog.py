@@ -100,6 +100,7 @@ class ServiceCatalog:
         self._lower_names: dict[str, dict[str, str]] = {}
         self._matching: dict[str, tuple[ServiceAction, ...]] = {}
         self._templates: dict[tuple[str, str], ArnPattern] = {}
+        self._fits: dict[tuple[str, str, str], bool] = {}
 
     def __repr__(self) -> str:
         return (
@@ -166,7 +167,7 @@ class ServiceCatalog:
             )
         exact: list[str] = []
         near_by: list[str] = []
-        for near in difflib.get_close_matches(prefix, list(self._index), n=limit):
+        for near in difflib.get_close_matches(prefix, list(self._index), n=max(limit, 5)):
             names = self._names(near)
             if wanted in names:
                 exact.append(f"{near}:{names[wanted]}")
@@ -247,16 +248,25 @@ class ServiceCatalog:
             self._templates[key] = got
         return got
 
+    def resource_type_fits(self, prefix: str, name: str, arn: str) -> bool:
+        """Whether the ARN template of a service's resource type can match ``arn`` (as a policy
+        writes it); False for an unknown resource type."""
+        key = (prefix.lower(), name.lower(), arn)
+        got = self._fits.get(key)
+        if got is None:
+            template = self._template(prefix.lower(), name)
+            got = template is not None and arn_patterns_intersect(policy_arn_pattern(arn), template)
+            self._fits[key] = got
+        return got
+
     def resource_types_fitting(self, action: ServiceAction, arn: str) -> tuple[str, ...]:
         """The names of ``action``'s resource types whose ARN template can match ``arn`` (as a
         policy writes it: ``*``, ``?`` and policy variables may stand for anything)."""
-        tokens = policy_arn_pattern(arn)
-        out: list[str] = []
-        for rt in action.resource_types:
-            template = self._template(action.service, rt.name)
-            if template is not None and arn_patterns_intersect(tokens, template):
-                out.append(rt.name)
-        return tuple(out)
+        return tuple(
+            rt.name
+            for rt in action.resource_types
+            if self.resource_type_fits(action.service, rt.name, arn)
+        )
 
 
 def _strings(value: Any) -> tuple[str, ...]:
