@@ -23,6 +23,7 @@ from lspolicy.explain import Style, render_text
 from lspolicy.model.policy import Policy
 from lspolicy.model.request import ContextValue, Request
 from lspolicy.parse import parse_policy
+from lspolicy.services.notice import unknown_action_warning
 from lspolicy.simulate import build_policy_set, context_from_entries, simulate_custom_policy
 from lspolicy.textfile import MAX_INPUT_BYTES, read_text
 
@@ -60,9 +61,21 @@ def _load_json(text: str, where: str) -> Any:
 # -- simulate -------------------------------------------------------------------------------
 
 
+def _warn_unknown_actions(names: object) -> None:
+    """On stderr, a warning for each action name no service defines (decisions unchanged)."""
+    if not isinstance(names, list):
+        return
+    for name in dict.fromkeys(n for n in names if isinstance(n, str)):
+        warning = unknown_action_warning(name)
+        if warning is not None:
+            print(warning, file=sys.stderr)
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     request = _load_json(_read(args.input), args.input)
     response = simulate_custom_policy(request)
+    if isinstance(request, dict):
+        _warn_unknown_actions(request.get("ActionNames"))
     json.dump(response, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return EXIT_OK
@@ -102,6 +115,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 f"{args.request}: a SimulateCustomPolicy request must be a JSON object"
             )
         simulate_custom_policy(raw)  # validates the whole request exactly as `simulate` does
+        _warn_unknown_actions(raw.get("ActionNames"))
         policies = build_policy_set(raw)
         for i, t in enumerate(raw.get("PolicyInputList", []), 1):
             texts[f"PolicyInputList.{i}"] = t
@@ -123,6 +137,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         identity = _policies(args.policy, "identity", texts)
         boundary = _policies(args.boundary, "boundary", texts) if args.boundary else None
         policies = PolicySet(identity, boundary=boundary)
+        _warn_unknown_actions([args.action])
         context = _parse_context(args.context or [])
         for key in args.list or []:
             if key in context and isinstance(context[key], str):

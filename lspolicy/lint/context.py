@@ -24,6 +24,7 @@ from lspolicy.lightsail.catalog import SERVICE_PREFIX, Action, Catalog, load_cat
 from lspolicy.lint.finding import FindingLocation, Fix, FixSafety
 from lspolicy.model.policy import Condition, Policy, SourceSpan, Statement
 from lspolicy.parse.jsonpos import JsonPath, JsonSyntaxError, Span, format_path, load_json
+from lspolicy.services import ServiceAction, ServiceCatalog, load_services
 from lspolicy.variables import Literal, parse_template
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Report",
     "has_wildcard_value",
     "is_lightsail_action",
+    "is_pattern",
     "move_condition",
     "remove_statement",
     "replace_entry",
@@ -231,6 +233,15 @@ class PolicyContext:
         """Whether the condition holds for a request whose context lacks its key."""
         return bool(self.compiled_condition(st, index).holds({}))
 
+    @property
+    def services(self) -> ServiceCatalog:
+        """The all-service catalog (`lspolicy.services`), loaded on first use."""
+        return load_services()
+
+    def actions(self, pattern: str) -> tuple[ServiceAction, ...]:
+        """The actions of any service an ``Action`` entry covers (the engine's matcher)."""
+        return self.services.actions_matching(pattern)
+
     def lightsail_actions(self, pattern: str) -> tuple[Action, ...]:
         """The Lightsail actions an ``Action`` entry covers (the catalog's own matcher)."""
         return self.catalog.actions_matching(pattern)
@@ -304,6 +315,11 @@ def remove_statement(doc: dict[str, JsonValue], st: Statement) -> bool:
         return False
     del raw[st.index]
     return True
+
+
+def is_pattern(entry: str) -> bool:
+    """Whether an ``Action`` or ``Resource`` entry has a ``*`` or ``?`` wildcard."""
+    return "*" in entry or "?" in entry
 
 
 def is_lightsail_action(pattern: str) -> bool:

@@ -1,8 +1,8 @@
 """LSP109 allow-with-not-action: an Allow statement written with `NotAction`.
 
 ## What it does
-Reports every Allow statement that uses `NotAction`, with how many Lightsail actions it allows
-today (from the catalog).
+Reports every Allow statement that uses `NotAction`, with how many actions of every service it
+allows today (from the all-service catalog, `lspolicy.services`).
 
 ## Why is this bad
 `NotAction` with Allow grants every action of every AWS service except those listed, including
@@ -40,11 +40,13 @@ def check(ctx: PolicyContext) -> Iterator[Report]:
     for st in ctx.statements():
         if st.effect != "Allow" or st.not_actions is None:
             continue
-        allowed = len(ctx.statement_actions(st))
+        excluded = {a.iam_name for p in st.not_actions for a in ctx.actions(p)}
+        total = sum(len(ctx.services.action_names(s)) for s in ctx.services.prefixes)
         yield Report(
             ctx.at_element(st, "NotAction"),
             f"allow with `NotAction` grants every action of every service except those listed "
-            f"({allowed} lightsail actions today, and any added later)",
+            f"({total - len(excluded)} actions of {len(ctx.services.prefixes)} services today, "
+            "and any added later)",
             st.sid,
             "list the allowed actions in `Action`; keep `NotAction` for Deny statements",
         )
