@@ -494,10 +494,14 @@ def extract_terraform(file: str, text: str) -> Extraction:
     except LarkError as exc:
         line, column = getattr(exc, "line", 0) or 0, getattr(exc, "column", 0) or 0
         span = Span(line, column, line, column) if line > 0 else None
-        what = str(exc).strip().splitlines()[0] if str(exc).strip() else "syntax error"
-        detail = (
-            f"unexpected {getattr(exc, 'token', None)!r}" if getattr(exc, "token", None) else what
-        )
+        token = getattr(exc, "token", None)
+        first = str(exc).strip().splitlines()
+        if token is not None and str(token).strip():
+            detail = f"unexpected {str(token).splitlines()[0][:40]!r}"
+        elif token is not None:
+            detail = "unexpected end of file"
+        else:
+            detail = (first or ["syntax error"])[0]
         problem = source_problem(file, "", span, f"invalid HCL: {detail.lower()}")
         return Extraction("terraform", (), (problem,))
     body = _trees(tree)[0]
