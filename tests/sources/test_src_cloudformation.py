@@ -96,8 +96,18 @@ def test_yaml_symbolic_values_are_located_notes() -> None:
         "Resource": "arn:lspolicy-unresolved-2:unresolved:::unresolved",
     }
     assert [(n.location.line, n.location.column, n.message, n.code) for n in audit.symbolic] == [  # type: ignore[attr-defined]
-        (64, 17, "'Fn::If' cannot be resolved statically; it is carried as lspolicy-unresolved-1", "symbolic"),
-        (65, 23, "'Fn::GetAtt OpsRole.Arn' cannot be resolved statically; it is carried as lspolicy-unresolved-2", "symbolic"),
+        (
+            64,
+            17,
+            "'Fn::If' cannot be resolved statically; it is carried as lspolicy-unresolved-1",
+            "symbolic",
+        ),
+        (
+            65,
+            23,
+            "'Fn::GetAtt OpsRole.Arn' cannot be resolved statically; it is carried as lspolicy-unresolved-2",
+            "symbolic",
+        ),
     ]
 
 
@@ -115,7 +125,10 @@ def test_json_template_join_and_symbolic_effect() -> None:
         ("Resources.CiSnapshots.Properties.PolicyDocument", ("CiUser",)),
     ]
     user, snap = got.policies
-    assert user.loaded.value["Statement"][0]["Resource"] == "arn:lspolicy-unresolved-1:s3:::ci-artifacts/*"  # type: ignore[index]
+    assert (
+        user.loaded.value["Statement"][0]["Resource"]
+        == "arn:lspolicy-unresolved-1:s3:::ci-artifacts/*"
+    )  # type: ignore[index]
     assert user.loaded.spans[("Statement", 0, "Action", 1)] == Span(16, 46, 16, 60)
     assert snap.loaded.value["Statement"][0] == {  # type: ignore[index]
         "Effect": "lspolicy-unresolved-1",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import lspolicy.sources as sources
+from lspolicy import sources
 from lspolicy.errors import PolicyParseError
 from lspolicy.lightsail.catalog import load_catalog
 from lspolicy.lint.context import PolicyContext

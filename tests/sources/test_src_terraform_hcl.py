@@ -57,7 +57,10 @@ def test_jsonencode_positions_and_symbolic_parts() -> None:
     assert span == Span(31, 37, 31, 51)
     assert _text(span) == '"s3:PutObject"'
     assert deploy.loaded.value["Statement"][0]["Resource"] == "arn:aws:s3:::lspolicy-unresolved-1/*"
-    assert deploy.loaded.value["Statement"][1]["Resource"] == "arn:lspolicy-unresolved-2:unresolved:::unresolved"
+    assert (
+        deploy.loaded.value["Statement"][1]["Resource"]
+        == "arn:lspolicy-unresolved-2:unresolved:::unresolved"
+    )
     assert [str(n) for n in deploy.symbolic] == [
         f"{TF}:32:36: aws_iam_policy.deploy.Statement[0].Resource: '${{var.bucket}}' cannot be "
         "resolved statically; it is carried as lspolicy-unresolved-1",
@@ -65,7 +68,10 @@ def test_jsonencode_positions_and_symbolic_parts() -> None:
         "be resolved statically; it is carried as lspolicy-unresolved-2",
     ]
     inline = _by_name()["aws_iam_role.ops.inline_policy[0]"]
-    assert _text(inline.loaded.spans[("Statement", 0, "Action", 1)]) == '"lightsail:GetInstanceSnapshots"'
+    assert (
+        _text(inline.loaded.spans[("Statement", 0, "Action", 1)])
+        == '"lightsail:GetInstanceSnapshots"'
+    )
 
 
 def test_heredoc_positions_and_interpolation() -> None:
@@ -78,7 +84,10 @@ def test_heredoc_positions_and_interpolation() -> None:
     span = p.loaded.spans[("Statement", 0, "Action", 1)]
     assert span == Span(57, 38, 57, 51)
     assert _text(span) == '"iam:GetRole"'
-    assert p.loaded.value["Statement"][0]["Resource"] == "arn:aws:iam::111122223333:role/lspolicy-unresolved-1-runner"
+    assert (
+        p.loaded.value["Statement"][0]["Resource"]
+        == "arn:aws:iam::111122223333:role/lspolicy-unresolved-1-runner"
+    )
     assert [(n.location.line, n.location.column) for n in p.symbolic] == [(58, 55)]
 
 
@@ -119,7 +128,10 @@ def test_policy_document_rendered_like_the_provider() -> None:
     spans = read.loaded.spans
     assert _text(spans[("Statement", 0, "Action", 1)]) == '"lightsail:GetInstance"'
     assert _text(spans[("Statement", 0, "Resource", 0)]) == "local.extra_arn"
-    assert _text(spans[("Statement", 0, "Condition", "StringLike", "aws:ResourceTag/team", 1)]) == '"dev"'
+    assert (
+        _text(spans[("Statement", 0, "Condition", "StringLike", "aws:ResourceTag/team", 1)])
+        == '"dev"'
+    )
     assert [n.message for n in read.symbolic] == [
         "'local.extra_arn' cannot be resolved statically; it is carried as lspolicy-unresolved-1"
     ]

@@ -39,7 +39,11 @@ def test_plan_policies_names_kinds_attachments() -> None:
         ("aws_iam_policy.deploy", "identity", ("aws_iam_role.app",)),
         ("aws_iam_role.app.assume_role_policy", "resource", ("aws_iam_role.app",)),
         ("aws_iam_role.app.inline_policy[0]", "identity", ("aws_iam_role.app",)),
-        ("module.net.aws_iam_role.ops.assume_role_policy", "resource", ("module.net.aws_iam_role.ops",)),
+        (
+            "module.net.aws_iam_role.ops.assume_role_policy",
+            "resource",
+            ("module.net.aws_iam_role.ops",),
+        ),
         ("module.net.aws_iam_role_policy.ops", "identity", ("module.net.aws_iam_role.ops",)),
         ("data.aws_iam_policy_document.ec2_read", "identity", ()),
     ]
@@ -73,7 +77,10 @@ def test_escaped_characters_map_to_their_escape() -> None:
     """
     inline = {p.name: p for p in _plan().policies}["aws_iam_role.app.inline_policy[0]"]
     path = ("Statement", 0, "Condition", "StringLike", "aws:ResourceTag/team")
-    assert inline.loaded.value["Statement"][0]["Condition"]["StringLike"]["aws:ResourceTag/team"] == "ops&dev"  # type: ignore[index]
+    assert (
+        inline.loaded.value["Statement"][0]["Condition"]["StringLike"]["aws:ResourceTag/team"]
+        == "ops&dev"
+    )  # type: ignore[index]
     raw = _raw(inline.loaded.spans[path])
     assert raw == '\\"ops\\u0026dev\\"'
     assert json.loads(json.loads(f'"{raw}"')) == "ops&dev"
@@ -120,5 +127,8 @@ def test_malformed_plan_and_bad_embedded_policy() -> None:
     got = extract("p.json", json.dumps(plan, separators=(",", ":")))
     assert got is not None
     (problem,) = got.problems
-    assert problem.message == "policy of 'aws_iam_policy.p' is not valid JSON: unexpected character '}', expected a value"
+    assert (
+        problem.message
+        == "policy of 'aws_iam_policy.p' is not valid JSON: unexpected character '}', expected a value"
+    )
     assert (problem.location.line, problem.location.column) == (1, 190)  # the "}"

@@ -42,7 +42,10 @@ def test_alias_bomb_in_a_template_is_a_source_problem() -> None:
     got = extract("bomb.yaml", text)
     assert got is not None
     (problem,) = got.problems
-    assert problem.message == "invalid YAML: aliases expand the document past 200000 nodes (alias '*e')"
+    assert (
+        problem.message
+        == "invalid YAML: aliases expand the document past 200000 nodes (alias '*e')"
+    )
     assert (problem.location.line, problem.code) == (9, "source")
 
 
@@ -81,9 +84,17 @@ def test_scalars_tags_and_spans() -> None:
     https://yaml.org/type/ (bool, int, float, null, timestamp)
     """
     got = load_yaml(
-        "v: 2012-10-17\nn: 12\nf: 1.5\nb: yes\nz: ~\nr: !Ref X\n", tags={"!Ref": lambda v: {"Ref": v}}
+        "v: 2012-10-17\nn: 12\nf: 1.5\nb: yes\nz: ~\nr: !Ref X\n",
+        tags={"!Ref": lambda v: {"Ref": v}},
     )
-    assert got.value == {"v": "2012-10-17", "n": 12, "f": 1.5, "b": True, "z": None, "r": {"Ref": "X"}}
+    assert got.value == {
+        "v": "2012-10-17",
+        "n": 12,
+        "f": 1.5,
+        "b": True,
+        "z": None,
+        "r": {"Ref": "X"},
+    }
     assert got.spans[("r",)] == Span(6, 4, 6, 10)
     with pytest.raises(YamlError, match="unsupported tag '!Ref'"):
         load_yaml("r: !Ref X")
