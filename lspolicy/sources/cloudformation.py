@@ -138,7 +138,7 @@ class _Resolver:
     def value(self, v: object, path: JsonPath) -> object:
         if isinstance(v, dict) and len(v) == 1:
             ((fn, arg),) = v.items()
-            if fn in {"Ref", "Condition"} or fn.startswith("Fn::"):
+            if (fn in {"Ref", "Condition"} and isinstance(arg, str)) or fn.startswith("Fn::"):
                 return self.intrinsic(fn, arg, path)
         if isinstance(v, dict):
             return {k: self.value(x, (*path, k)) for k, x in v.items()}

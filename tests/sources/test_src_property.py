@@ -20,11 +20,13 @@ _json_leaves = (
     | st.floats(allow_nan=False, allow_infinity=False).filter(math.isfinite)
     | st.text(max_size=12)
 )  # fmt: skip
+# keys CloudFormation reads as an intrinsic function are not literal policy text
+_keys = st.text(max_size=6).filter(
+    lambda k: k not in ("Ref", "Condition") and not k.startswith("Fn::")
+)
 _extra = st.recursive(
     _json_leaves,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_keys, inner, max_size=3),
     max_leaves=8,
 )
 documents = policy_documents() | st.dictionaries(
