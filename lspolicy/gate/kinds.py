@@ -227,7 +227,7 @@ _LOOKS_LIKE: tuple[tuple[Callable[[dict[str, object]], bool], str], ...] = (
 def looks_like(c: Candidate) -> str:
     """What a candidate that is no known kind looks like, for messages."""
     if c.data is NOT_JSON:
-        return "not JSON, and not a policy test file"
+        return "text that is neither JSON nor a policy test file (*.lspolicy-test.yaml)"
     if isinstance(c.data, dict):
         for test, what in _LOOKS_LIKE:
             if test(c.data):
