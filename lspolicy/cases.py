@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -182,10 +182,15 @@ def load_case_file(path: Path) -> LoadedCases:
     try:
         spec = CaseFile.model_validate(raw)
     except ValidationError as exc:
+        locate = _locator(source_text)
         found = tuple(
             Problem(
                 err["msg"].lower(),
-                Location(str(path), ".".join(str(p) for p in err["loc"]), 0, 0),
+                Location(
+                    str(path),
+                    ".".join(str(p) for p in err["loc"]),
+                    *locate(tuple(p for p in err["loc"] if isinstance(p, str | int))),
+                ),
                 code="test-file",
             )
             for err in exc.errors()
@@ -237,38 +242,102 @@ def load_case_file(path: Path) -> LoadedCases:
         name: Instance(id=i.id, region=i.region, account=i.account, name=name, tags=i.tags)
         for name, i in spec.instances.items()
     }
-    for n, case in enumerate(spec.cases):
-        if case.principal not in spec.principals:
-            problems.append(
-                Problem(
-                    f"case {case.name!r} names unknown principal {case.principal!r}",
-                    Location(str(path), f"cases[{n}].principal", 0, 0),
-                    code="test-file",
-                )
-            )
-        if case.instance not in spec.instances:
-            problems.append(
-                Problem(
-                    f"case {case.name!r} names unknown instance {case.instance!r}",
-                    Location(str(path), f"cases[{n}].instance", 0, 0),
-                    code="test-file",
-                )
-            )
-    for n, prop in enumerate(spec.properties):
-        if prop.principal not in spec.principals:
-            problems.append(
-                Problem(
-                    f"property {prop.name!r} names unknown principal {prop.principal!r}",
-                    Location(str(path), f"properties[{n}].principal", 0, 0),
-                    code="test-file",
-                )
-            )
+    problems.extend(_name_problems(path, spec, _locator(source_text)))
     if problems:
         raise PolicyParseError(tuple(problems))
     return LoadedCases(
         path, spec, sets, identities, instances, texts, _lines(source_text, "cases"), parsed_sets,
         _lines(source_text, "properties"),
     )  # fmt: skip
+
+
+_Locate = Callable[[tuple[str | int, ...]], tuple[int, int]]
+
+
+def _locator(text: str) -> _Locate:
+    """Line and column (1-based) of the YAML node at a path of keys and indexes; where the path
+    stops short (a key left to its default), the deepest node found."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        root = None
+
+    def locate(path: tuple[str | int, ...]) -> tuple[int, int]:
+        node = root
+        best = (0, 0)
+        for part in path:
+            if node is None:
+                break
+            best = (node.start_mark.line + 1, node.start_mark.column + 1)
+            if isinstance(node, yaml.MappingNode):
+                node = next((v for k, v in node.value if k.value == part), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                node = node.value[part] if part < len(node.value) else None
+            else:
+                node = None
+        if node is not None:
+            best = (node.start_mark.line + 1, node.start_mark.column + 1)
+        return best
+
+    return locate
+
+
+def _name_problems(path: Path, spec: CaseFile, locate: _Locate) -> list[Problem]:
+    """Every name in the cases and properties that points at nothing: an unknown principal or
+    instance, an action no service has, a malformed resource ARN. Each would make a verdict
+    vacuous (an implicitDeny for a typo), so each is an error, located in the test file."""
+    from lspolicy.gate.known import (  # noqa: PLC0415 - the gate imports this module
+        malformed_arn_problem,
+        unknown_action_problem,
+    )
+
+    out: list[Problem] = []
+
+    def add(where: tuple[str | int, ...], message: str, hint: str | None = None) -> None:
+        line, column = locate(where)
+        label = ".".join(f"[{p}]" if isinstance(p, int) else p for p in where).replace(".[", "[")
+        out.append(Problem(message, Location(str(path), label, line, column), hint, "test-file"))
+
+    for n, case in enumerate(spec.cases):
+        if case.principal not in spec.principals:
+            add(
+                ("cases", n, "principal"),
+                f"case {case.name!r} names unknown principal {case.principal!r}",
+            )
+        if case.instance not in spec.instances:
+            known = ", ".join(repr(i) for i in spec.instances) or "none"
+            add(
+                ("cases", n, "instance"),
+                f"case {case.name!r} names instance {case.instance!r}, which is not in the "
+                "file's instances",
+                f"instances defined: {known}",
+            )
+        bad = unknown_action_problem(case.action)
+        if bad is not None:
+            add(("cases", n, "action"), f"case {case.name!r}: {bad[0]}", bad[1])
+    for n, prop in enumerate(spec.properties):
+        if prop.principal not in spec.principals:
+            add(
+                ("properties", n, "principal"),
+                f"property {prop.name!r} names unknown principal {prop.principal!r}",
+            )
+        for i, action in enumerate(prop.never.actions):
+            bad = unknown_action_problem(action)
+            if bad is not None:
+                add(
+                    ("properties", n, "never", "actions", i),
+                    f"property {prop.name!r}: {bad[0]}",
+                    bad[1],
+                )
+        for i, arn in enumerate(prop.never.resources):
+            bad = malformed_arn_problem(arn)
+            if bad is not None:
+                add(
+                    ("properties", n, "never", "resources", i),
+                    f"property {prop.name!r}: {bad[0]}",
+                    bad[1],
+                )
+    return out
 
 
 def _lines(text: str, section: str) -> tuple[int, ...]:

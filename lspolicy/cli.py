@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lspolicy.cases import load_case_file, run_cases, run_properties
-from lspolicy.errors import LspolicyError, SimulatorError
+from lspolicy.errors import LspolicyError, PolicyParseError, SimulatorError
 from lspolicy.evaluate.authorize import PolicySet
 from lspolicy.explain import Style, render_text
+from lspolicy.gate.options import add_discovery_arguments, named, report_skipped, split_patterns
 from lspolicy.model.policy import Policy
 from lspolicy.model.request import ContextValue, Request
 from lspolicy.parse import parse_policy
@@ -168,7 +169,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not Path(raw).exists():
             raise UsageError(f"{raw}: no such file or directory")
     config = load_config(Path(args.config)) if args.config else None
-    report = run_gate(args.paths, config=config, fail_on=Severity(args.fail_on), base=args.base)
+    report = run_gate(
+        args.paths,
+        config=config,
+        fail_on=Severity(args.fail_on),
+        base=args.base,
+        exclude=split_patterns(args.exclude),
+        allow_empty=args.allow_empty,
+    )
+    report_skipped(report.skipped, verbose=args.verbose)
+    if not report.policy_files and not report.cases and not report.problems:
+        sys.stderr.write(f"lspolicy: no policies found under {named(args.paths)} (--allow-empty)\n")
     stream = sys.stdout
     style = _style(args.color, stream) if args.format == "text" else Style(color=False)
     text = render(report, args.format, style=style)
@@ -186,13 +197,28 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from lspolicy.gate.run import test_files  # noqa: PLC0415
+    from lspolicy.gate.discover import nothing_found_message  # noqa: PLC0415
+    from lspolicy.gate.run import discover_inputs  # noqa: PLC0415
+    from lspolicy.lint.config import load_config  # noqa: PLC0415
 
     style = _style(args.color, sys.stdout)
-    files = test_files(args.paths or ["."])
+    paths = args.paths or ["."]
+    config = load_config(start=Path(paths[0]))
+    found = discover_inputs(paths, config, exclude=split_patterns(args.exclude))
+    report_skipped(found.skipped, verbose=args.verbose)
+    problems = list(found.problems)
+    if not found.test_files and not problems:
+        if not args.allow_empty:
+            raise UsageError(nothing_found_message(paths, found, "policy test files"))
+        sys.stdout.write(f"no policy test files found under {named(paths)} (--allow-empty)\n")
+        return EXIT_OK
     passed = failed = 0
-    for tf in files:
-        loaded = load_case_file(tf)
+    for tf in found.test_files:
+        try:
+            loaded = load_case_file(tf)
+        except PolicyParseError as exc:
+            problems.extend(exc.problems)
+            continue
         for result in run_cases(loaded):
             ok = result.passed
             passed += ok
@@ -210,7 +236,15 @@ def cmd_test(args: argparse.Namespace) -> int:
             sys.stdout.write(f"{mark} {tf}::property: {prop.prop.name}\n")
             if not ok:
                 sys.stdout.write("\n".join("     " + line for line in prop.lines) + "\n")
-    sys.stdout.write(f"{passed} passed, {failed} failed\n")
+    for problem in problems:
+        sys.stderr.write(f"lspolicy: {problem}\n")
+    sys.stdout.write(
+        f"{passed} passed, {failed} failed"
+        + (f", {len(problems)} input problems" if problems else "")
+        + "\n"
+    )
+    if problems:
+        return EXIT_ERROR
     return EXIT_FINDINGS if failed else EXIT_OK
 
 
@@ -292,6 +326,7 @@ def _parser() -> argparse.ArgumentParser:
         "--explain", action="store_true", help="explain every test decision, not only failures"
     )
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    add_discovery_arguments(check)
     check.set_defaults(run=cmd_check)
 
     test = sub.add_parser(
@@ -300,6 +335,7 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("paths", nargs="*", metavar="PATH")
     test.add_argument("--explain", action="store_true", help="explain every decision")
     test.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    add_discovery_arguments(test)
     test.set_defaults(run=cmd_test)
 
     simulate = sub.add_parser("simulate", help="answer an IAM SimulateCustomPolicy request (JSON)")

@@ -1,7 +1,8 @@
 """The gate's result as data: findings, policy-test outcomes, input problems, and the verdict.
 
 Exit codes follow ruff and pytest: 0 clean, 1 findings or failures at or above ``fail_on``,
-2 usage error, unreadable input or internal error (the last is decided by the CLI).
+2 usage error, unreadable or malformed input (a test file that cannot be loaded included) or
+internal error (the last is decided by the CLI).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lspolicy.errors import Problem
+from lspolicy.gate.discover import Skipped
 from lspolicy.lint.finding import Finding, Severity
 from lspolicy.model.decision import Decision
 
@@ -59,6 +61,8 @@ class GateReport:
     fail_on: Severity = Severity.WARNING
     base: str | None = None
     texts: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    skipped: tuple[Skipped, ...] = ()
+    """Files and folders under the paths that were not read, each with the reason."""
 
     @property
     def active_findings(self) -> tuple[Finding, ...]:
@@ -97,7 +101,11 @@ class GateReport:
 
     @property
     def exit_code(self) -> int:
-        """0 when the gate passes, 1 otherwise."""
+        """2 when an input could not be read (a malformed test file, an unknown action in a
+        test, an unreadable folder: the same problems ``lspolicy test`` exits 2 for), else 0
+        when the gate passes and 1 when it fails."""
+        if self.problems:
+            return 2
         return 0 if self.ok else 1
 
     def counts(self) -> dict[str, int]:

@@ -10,33 +10,52 @@ from pathlib import Path
 from lspolicy.cases import LoadedCases, load_case_file, run_cases, run_properties
 from lspolicy.errors import LspolicyError, PolicyParseError, Problem
 from lspolicy.explain import render_text
+from lspolicy.gate.discover import Discovery, discover, exclude_rules, nothing_found_message
+from lspolicy.gate.embedded import lint_embedded
+from lspolicy.gate.kinds import TEST_SUFFIX
 from lspolicy.gate.report import CaseOutcome, GateReport, PropertyOutcome
 from lspolicy.lint.config import LintConfig, load_config
-from lspolicy.lint.engine import lint_paths, policy_files
+from lspolicy.lint.engine import lint_paths
 from lspolicy.lint.finding import Finding, FindingLocation, Severity
 from lspolicy.model.policy import Policy
 from lspolicy.parse import parse_policy
 
-__all__ = ["TEST_SUFFIX", "GateInputError", "new_access_findings", "run_gate", "test_files"]
+__all__ = [
+    "TEST_SUFFIX",
+    "GateInputError",
+    "NothingFoundError",
+    "discover_inputs",
+    "new_access_findings",
+    "run_gate",
+    "test_files",
+]
 
 
 class GateInputError(LspolicyError):
     """The gate cannot run as asked (e.g. ``--base`` outside a git checkout): exit 2."""
 
 
-TEST_SUFFIX = ".lspolicy-test.yaml"
+class NothingFoundError(GateInputError):
+    """No policy and no policy test under the paths: a wrong path must not pass the gate."""
 
 
 def test_files(paths: Sequence[str | Path]) -> list[Path]:
-    """Every ``*.lspolicy-test.yaml`` under ``paths``, sorted."""
-    found: set[Path] = set()
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            found.update(f for f in p.rglob(f"*{TEST_SUFFIX}") if f.is_file())
-        elif p.name.endswith(TEST_SUFFIX):
-            found.add(p)
-    return sorted(found)
+    """Every ``*.lspolicy-test.yaml`` under ``paths`` (discovery's rules: no tool folders, no
+    ``.gitignore``d files), sorted."""
+    return list(discover(paths).test_files)
+
+
+def discover_inputs(
+    paths: Sequence[str | Path], config: LintConfig, *, exclude: Sequence[str] = ()
+) -> Discovery:
+    """Discovery over ``paths`` with the config's ``exclude`` and the command line's."""
+    rules = exclude_rules(
+        config=config.exclude,
+        config_root=config.root,
+        config_source=config.source,
+        cli=exclude,
+    )
+    return discover(paths, exclude=rules)
 
 
 def _principal_groups(loaded_files: Sequence[LoadedCases]) -> list[list[Path]]:
@@ -56,15 +75,26 @@ def run_gate(
     config: LintConfig | None = None,
     fail_on: Severity = Severity.WARNING,
     base: str | None = None,
+    exclude: Sequence[str] = (),
+    allow_empty: bool = False,
 ) -> GateReport:
-    """Parse + lint every policy under ``paths`` and run every policy test file there."""
+    """Parse + lint every policy under ``paths`` and run every policy test file there.
+
+    Files are found by shape (`lspolicy.gate.discover`); raises `NothingFoundError` when there
+    is no policy and no test file under ``paths``, unless ``allow_empty``.
+    """
     cfg = config if config is not None else load_config(start=Path(paths[0]) if paths else None)
-    files = policy_files(paths)
-    problems: list[Problem] = []
+    found_inputs = discover_inputs(paths, cfg, exclude=exclude)
+    if found_inputs.empty and not found_inputs.problems and not allow_empty:
+        raise NothingFoundError(
+            nothing_found_message(paths, found_inputs, "policies or policy tests")
+        )
+    files = list(found_inputs.policy_files)
+    problems: list[Problem] = list(found_inputs.problems)
     cases: list[CaseOutcome] = []
     texts: dict[str, str] = {}
     loaded_files = []
-    for tf in test_files(paths):
+    for tf in found_inputs.test_files:
         try:
             loaded_files.append(load_case_file(tf))
         except PolicyParseError as exc:
@@ -75,6 +105,8 @@ def run_gate(
     found: dict[Finding, None] = {}
     for f in files:
         found.update(dict.fromkeys(lint_paths([f], cfg)))
+    for embedded in found_inputs.embedded:
+        found.update(dict.fromkeys(lint_embedded(embedded, cfg)))
     groups = _principal_groups(loaded_files)
     for group in groups:
         found.update(dict.fromkeys(lint_paths(group, cfg)))
@@ -114,7 +146,7 @@ def run_gate(
             )
     return GateReport(
         paths=tuple(str(p) for p in paths),
-        policy_files=tuple(str(f) for f in files),
+        policy_files=tuple(str(f) for f in (*files, *found_inputs.wrapper_files)),
         findings=tuple(findings),
         cases=tuple(cases),
         problems=tuple(problems),
@@ -122,6 +154,7 @@ def run_gate(
         fail_on=fail_on,
         base=base,
         texts=texts,
+        skipped=found_inputs.skipped,
     )
 
 

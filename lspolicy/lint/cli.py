@@ -16,7 +16,7 @@ from typing import TextIO
 
 from lspolicy.errors import LspolicyError
 from lspolicy.lint.config import load_config
-from lspolicy.lint.engine import lint_paths
+from lspolicy.lint.engine import LintInputError, lint_paths
 from lspolicy.lint.finding import Finding
 from lspolicy.lint.registry import RULES, rule
 
@@ -59,11 +59,32 @@ def render_json(findings: list[Finding]) -> str:
 
 
 def run_lint(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """``lspolicy lint``: lint the paths as one principal's policies."""
+    """``lspolicy lint``: lint the paths as one principal's policies (found by shape; policies
+    inside wrapper files are linted each on its own)."""
+    from lspolicy.gate.discover import discover, exclude_rules, nothing_found_message  # noqa: PLC0415
+    from lspolicy.gate.embedded import lint_embedded  # noqa: PLC0415 - the gate imports lint
+    from lspolicy.gate.options import named, report_skipped, split_patterns  # noqa: PLC0415
+
     stream = out or sys.stdout
     config = load_config(Path(args.config) if args.config else None, start=Path(args.paths[0]))
     config = config.with_cli(select=_split(args.select), ignore=_split(args.ignore))
-    findings = lint_paths(args.paths, config)
+    rules = exclude_rules(
+        config=config.exclude,
+        config_root=config.root,
+        config_source=config.source,
+        cli=split_patterns(args.exclude),
+    )
+    found = discover(args.paths, exclude=rules, skip_named_non_policies=args.skip_non_policies)
+    report_skipped(found.skipped, verbose=args.verbose)
+    if found.problems:
+        raise LintInputError("\n".join(str(p) for p in found.problems))
+    if not found.policy_files and not found.embedded:
+        if not args.allow_empty:
+            raise LintInputError(nothing_found_message(args.paths, found, "policies"))
+        sys.stderr.write(f"lspolicy: no policies found under {named(args.paths)} (--allow-empty)\n")
+    findings = lint_paths(found.policy_files, config) if found.policy_files else []
+    for embedded in found.embedded:
+        findings.extend(lint_embedded(embedded, config))
     stream.write(render_json(findings) if args.format == "json" else render_text(findings))
     return EXIT_FINDINGS if any(not f.is_suppressed for f in findings) else EXIT_OK
 
@@ -100,6 +121,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     lint.add_argument(
         "--config", metavar="FILE", help="lspolicy.toml or pyproject.toml (default: nearest)"
+    )
+    from lspolicy.gate.options import add_discovery_arguments  # noqa: PLC0415
+
+    add_discovery_arguments(lint)
+    lint.add_argument(
+        "--skip-non-policies",
+        action="store_true",
+        help="a file given by name that is not a policy by its shape is skipped, not an error "
+        "(for hooks that pass every changed file)",
     )
     lint.set_defaults(run=run_lint)
 

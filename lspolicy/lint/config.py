@@ -8,6 +8,7 @@ folder ``lspolicy.toml`` wins. Keys this module does not know are left to the re
 ```toml
 [tool.lspolicy]
 select = ["LSP1", "LSP001"]   # codes, code prefixes, rule names, or "ALL" (default: every rule)
+exclude = ["fixtures/", "*.generated.json"]   # gitignore-style, relative to this file's folder
 
 [tool.lspolicy.ignore]        # rules switched off everywhere: code = "reason"
 LSP118 = "our deploy tool adds the Version"
@@ -125,6 +126,10 @@ class LintConfig:
     """The file this came from (None: defaults, or built in code)."""
     sidecars: bool = True
     """Read ``.lspolicy.toml`` next to linted policies."""
+    exclude: tuple[str, ...] = ()
+    """Gitignore-style patterns of files and folders discovery does not read, relative to
+    ``root`` (the config file's folder)."""
+    root: Path | None = None
 
     def with_cli(self, *, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> LintConfig:
         """This config with ``--select``/``--ignore`` from the command line on top: a CLI select
@@ -133,7 +138,13 @@ class LintConfig:
         extra = dict.fromkeys(ignore, "--ignore on the command line")
         _check_selectors([*(chosen or ()), *extra], "the command line")
         return LintConfig(
-            chosen, {**self.ignore, **extra}, self.suppressions, self.source, self.sidecars
+            chosen,
+            {**self.ignore, **extra},
+            self.suppressions,
+            self.source,
+            self.sidecars,
+            self.exclude,
+            self.root,
         )
 
 
@@ -255,8 +266,14 @@ def config_from_table(table: Mapping[str, object], *, source: str, root: Path) -
     suppressions += r.suppressions(
         table.get("suppress"), "suppress", root, file_key="path", needs_sid=True
     )
+    exclude: tuple[str, ...] = ()
+    raw_exclude = table.get("exclude", [])
+    if not isinstance(raw_exclude, list) or not all(isinstance(x, str) for x in raw_exclude):
+        r.problems.append("exclude must be a list of gitignore-style patterns (strings)")
+    else:
+        exclude = tuple(raw_exclude)
     r.done()
-    return LintConfig(select, ignore, tuple(suppressions), source)
+    return LintConfig(select, ignore, tuple(suppressions), source, exclude=exclude, root=root)
 
 
 def _read_toml(path: Path) -> dict[str, object]:

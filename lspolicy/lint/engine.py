@@ -33,6 +33,7 @@ __all__ = [
     "lint_contexts",
     "lint_paths",
     "lint_policy",
+    "parse_finding",
     "policy_files",
 ]
 
@@ -104,12 +105,16 @@ def lint_policy(
 
 
 def policy_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The policy files to lint: each file given, and every ``*.json`` under each folder."""
+    """The policy files to lint: each file given, and every file under each folder that is a
+    policy by its shape (`lspolicy.gate.discover`: tool folders, ``.gitignore``d files and JSON
+    that is no policy are left out)."""
+    from lspolicy.gate.discover import discover  # noqa: PLC0415 - the gate imports this module
+
     out: list[Path] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            out.extend(f for f in sorted(p.rglob("*.json")) if f.is_file())
+            out.extend(discover([p]).policy_files)
         elif p.is_file():
             out.append(p)
         else:
@@ -121,7 +126,8 @@ def _read(path: Path) -> str:
     return read_text(path, limit=MAX_FILE, error=LintInputError)
 
 
-def _parse_finding(problem: Problem) -> Finding:
+def parse_finding(problem: Problem) -> Finding:
+    """A parse problem as an ``LSP001`` finding at its line and column."""
     rule = RULES[PARSE_ERROR]
     loc = problem.location
     return Finding(
@@ -160,7 +166,7 @@ def lint_paths(
         try:
             policy = parse_policy(text, source=str(path), kind=kind)
         except PolicyParseError as exc:
-            findings.extend(_parse_finding(p) for p in exc.problems)
+            findings.extend(parse_finding(p) for p in exc.problems)
             continue
         contexts.append(PolicyContext.of(policy, text=text, catalog=cat))
     findings.extend(lint_contexts(contexts, _enabled(cfg)))
