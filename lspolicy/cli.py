@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from lspolicy.argparsing import Parser, leaf_parser, subcommands, suggest, unrecognized_error
 from lspolicy.cases import load_case_file, run_cases, run_properties
 from lspolicy.errors import LspolicyError, SimulatorError
 from lspolicy.evaluate.authorize import PolicySet
@@ -151,7 +152,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     for raw in args.paths:
         if not Path(raw).exists():
-            raise UsageError(f"{raw}: no such file or directory")
+            close = suggest(raw, CHECK_SUBCOMMANDS) if raw == args.paths[0] else None
+            hint = f"\nhint: did you mean the check {close!r}?" if close else ""
+            raise UsageError(f"{raw}: no such file or directory{hint}")
     config = load_config(Path(args.config)) if args.config else None
     report = run_gate(args.paths, config=config, fail_on=Severity(args.fail_on), base=args.base)
     stream = sys.stdout
@@ -242,17 +245,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="lspolicy", description="Policy-as-code for Amazon Lightsail access control."
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "--version", action="version", version=f"lspolicy {_version()}", help="print the version"
+    )
+    sub: Any = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = sub.add_parser(
-        "check", help="the CI gate: parse, lint and run the policy tests under PATH"
+        "check",
+        help="the CI gate: parse, lint and run the policy tests under PATH",
+        description="The CI gate: parse and lint every policy under PATH and run its policy "
+        "tests. Exit 0 pass, 1 fail, 2 usage error or unusable input.",
+        epilog=_checks_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    check.add_argument("paths", nargs="+", metavar="PATH")
     check.add_argument(
-        "--format", choices=("text", "json", "junit", "sarif", "github"), default="text"
+        "paths", nargs="+", metavar="PATH", help="policy files and folders (searched for *.json)"
+    )
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "junit", "sarif", "github"),
+        default="text",
+        help="the report's format (default: text)",
     )
     check.add_argument(
         "--output",
@@ -276,15 +292,17 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--explain", action="store_true", help="explain every test decision, not only failures"
     )
-    check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    check.add_argument("--color", choices=COLORS, default="auto", help=COLOR_HELP)
     check.set_defaults(run=cmd_check)
 
     test = sub.add_parser(
         "test", help="run the policy test files (*.lspolicy-test.yaml) under PATH"
     )
-    test.add_argument("paths", nargs="*", metavar="PATH")
+    test.add_argument(
+        "paths", nargs="*", metavar="PATH", help="test files and folders (default: .)"
+    )
     test.add_argument("--explain", action="store_true", help="explain every decision")
-    test.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    test.add_argument("--color", choices=COLORS, default="auto", help=COLOR_HELP)
     test.set_defaults(run=cmd_test)
 
     simulate = sub.add_parser("simulate", help="answer an IAM SimulateCustomPolicy request (JSON)")
@@ -310,18 +328,22 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument(
         "--list", action="append", metavar="KEY", help="treat KEY's value as a comma-separated list"
     )
-    explain.add_argument("--format", choices=("text", "json"), default="text")
-    explain.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    explain.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output (default: text)"
+    )
+    explain.add_argument("--color", choices=COLORS, default="auto", help=COLOR_HELP)
     explain.set_defaults(run=cmd_explain)
 
     serve = sub.add_parser("serve", help="serve the emulated Lightsail endpoint for a world file")
-    serve.add_argument("--world", required=True, metavar="WORLD.yaml")
+    serve.add_argument(
+        "--world", required=True, metavar="WORLD.yaml", help="the world file to serve"
+    )
     serve.add_argument(
         "--state",
         metavar="STATE.db",
         help="SQLite file (default: next to the world file; :memory: for none)",
     )
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default local)")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     serve.add_argument("--verbose", action="store_true", help="log every request")
     serve.set_defaults(run=cmd_serve)
@@ -341,6 +363,27 @@ def _parser() -> argparse.ArgumentParser:
 
 
 CHECK_SUBCOMMANDS = ("no-new-access", "access-not-granted")
+COLORS = ("auto", "always", "never")
+COLOR_HELP = "colour the output: auto (on a terminal, unless NO_COLOR is set), always, never"
+
+
+def _version() -> str:
+    """The installed distribution's version (package metadata), or the module's own."""
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("lspolicy")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        from lspolicy import __version__  # noqa: PLC0415
+
+        return __version__
+
+
+def _checks_epilog() -> str:
+    """``check --help``'s list of the two exact checks, from their own parsers' help."""
+    lines = ["checks (lspolicy check CHECK ...; lspolicy check CHECK --help for their options):"]
+    lines += [f"  {name:<20}{text}" for name, text in subcommands(_check_parser())]
+    return "\n".join(lines)
 
 
 def _check_parser() -> argparse.ArgumentParser:
@@ -348,7 +391,7 @@ def _check_parser() -> argparse.ArgumentParser:
     two exact CI checks; ``lspolicy check PATH`` (the gate) is the other form of ``check``."""
     from lspolicy.diff.cli import register_checks  # noqa: PLC0415
 
-    parser = argparse.ArgumentParser(prog="lspolicy check")
+    parser = Parser(prog="lspolicy check")
     register_checks(parser.add_subparsers(dest="check", required=True))
     return parser
 
@@ -362,7 +405,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
+        if extras:
+            unrecognized_error(leaf_parser(parser, args), extras)
     except SystemExit as exc:
         return EXIT_ERROR if exc.code not in (0, None) else EXIT_OK
     try:

@@ -88,7 +88,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "lint", help="lint policies (the paths are taken as one principal's policies)"
     )
     lint.add_argument("paths", nargs="+", metavar="PATH", help="policy files or folders")
-    lint.add_argument("--format", choices=("text", "json"), default="text")
+    lint.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output (default: text)"
+    )
     lint.add_argument(
         "--select",
         action="append",
