@@ -145,7 +145,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from lspolicy.gate.formats import render  # noqa: PLC0415 - the gate loads lint's rules
+    from lspolicy.gate.formats import render, summary  # noqa: PLC0415 - loads lint's rules
     from lspolicy.gate.run import run_gate  # noqa: PLC0415
     from lspolicy.lint.config import load_config  # noqa: PLC0415
     from lspolicy.lint.finding import Severity  # noqa: PLC0415
@@ -155,15 +155,17 @@ def cmd_check(args: argparse.Namespace) -> int:
             close = suggest(raw, CHECK_SUBCOMMANDS) if raw == args.paths[0] else None
             hint = f"\nhint: did you mean the check {close!r}?" if close else ""
             raise UsageError(f"{raw}: no such file or directory{hint}")
+    if args.output:
+        _check_output(args.output)
     config = load_config(Path(args.config)) if args.config else None
     report = run_gate(args.paths, config=config, fail_on=Severity(args.fail_on), base=args.base)
     stream = sys.stdout
     style = _style(args.color, stream) if args.format == "text" else Style(color=False)
     text = render(report, args.format, style=style)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        if args.format != "text":
-            stream.write(render(report, "text", style=_style(args.color, stream)))
+        _write_output(args.output, text)
+        stream.write(f"{summary(report, _style(args.color, stream))}\n")
+        stream.write(f"{args.format} report written to {args.output}\n")
     else:
         stream.write(text)
     if args.explain and args.format == "text":
@@ -171,6 +173,25 @@ def cmd_check(args: argparse.Namespace) -> int:
             stream.write(f"{case.file}:{case.line}: {case.name}\n")
             stream.write("\n".join("    " + line for line in case.explanation.splitlines()) + "\n")
     return report.exit_code
+
+
+def _check_output(target: str) -> None:
+    """Refuse ``--output`` into a folder that does not exist, before any work is done."""
+    folder = Path(target).parent
+    if Path(target).is_dir():
+        raise UsageError(f"--output {target!r} is a folder\nhint: give a file name in it")
+    if not folder.is_dir():
+        raise UsageError(
+            f"--output {target!r}: no such folder {str(folder)!r}\n"
+            f"hint: create it first (mkdir -p {folder})"
+        )
+
+
+def _write_output(target: str, text: str) -> None:
+    try:
+        Path(target).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--output {target!r}: {(exc.strerror or str(exc)).lower()}") from None
 
 
 def cmd_test(args: argparse.Namespace) -> int:
