@@ -14,7 +14,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from lspolicy.argparsing import Parser, leaf_parser, subcommands, suggest, unrecognized_error
 from lspolicy.cases import load_case_file, run_cases, run_properties
@@ -26,6 +26,9 @@ from lspolicy.model.request import ContextValue, Request
 from lspolicy.parse import parse_policy
 from lspolicy.simulate import build_policy_set, context_from_entries, simulate_custom_policy
 from lspolicy.textfile import MAX_INPUT_BYTES, read_text
+
+if TYPE_CHECKING:  # the lint package loads every rule: only `check` and `lint` need it
+    from lspolicy.lint.config import LintConfig
 
 __all__ = ["main"]
 
@@ -158,6 +161,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.output:
         _check_output(args.output)
     config = load_config(Path(args.config)) if args.config else None
+    if args.fix or args.diff:
+        done = _fix(args, config)
+        if done is not None:
+            return done
     report = run_gate(args.paths, config=config, fail_on=Severity(args.fail_on), base=args.base)
     stream = sys.stdout
     style = _style(args.color, stream) if args.format == "text" else Style(color=False)
@@ -173,6 +180,17 @@ def cmd_check(args: argparse.Namespace) -> int:
             stream.write(f"{case.file}:{case.line}: {case.name}\n")
             stream.write("\n".join("    " + line for line in case.explanation.splitlines()) + "\n")
     return report.exit_code
+
+
+def _fix(args: argparse.Namespace, config: LintConfig | None) -> int | None:
+    """``check --fix``/``--diff``: fix (or show the fixes) before the gate runs, so the
+    report that follows is what remains; the account goes to stdout only for the text report."""
+    from lspolicy.lint.cli import run_fixes  # noqa: PLC0415
+    from lspolicy.lint.config import load_config  # noqa: PLC0415
+
+    cfg = config if config is not None else load_config(start=Path(args.paths[0]))
+    note = sys.stdout if args.format == "text" and not args.diff and not args.output else sys.stderr
+    return run_fixes(args.paths, cfg, args, sys.stdout, note)
 
 
 def _check_output(target: str) -> None:
@@ -314,6 +332,9 @@ def _parser() -> argparse.ArgumentParser:
         "--explain", action="store_true", help="explain every test decision, not only failures"
     )
     check.add_argument("--color", choices=COLORS, default="auto", help=COLOR_HELP)
+    from lspolicy.lint.cli import add_fix_arguments  # noqa: PLC0415 - lint's own options
+
+    add_fix_arguments(check)
     check.set_defaults(run=cmd_check)
 
     test = sub.add_parser(
