@@ -11,9 +11,10 @@ from lspolicy.cases import LoadedCases, load_case_file, run_cases, run_propertie
 from lspolicy.errors import LspolicyError, PolicyParseError, Problem
 from lspolicy.explain import render_text
 from lspolicy.gate.report import CaseOutcome, GateReport, PropertyOutcome
-from lspolicy.lint.config import LintConfig, load_config
+from lspolicy.lint.config import GATE_CODES, LintConfig, apply_suppressions, load_config
 from lspolicy.lint.engine import lint_paths, policy_files
 from lspolicy.lint.finding import Finding, FindingLocation, Severity
+from lspolicy.lint.unused import ran_codes, suppressions_for, unused_suppressions
 from lspolicy.model.policy import Policy
 from lspolicy.parse import parse_policy
 
@@ -78,8 +79,19 @@ def run_gate(
     groups = _principal_groups(loaded_files)
     for group in groups:
         found.update(dict.fromkeys(lint_paths(group, cfg)))
+    suppressions = suppressions_for(files, cfg)
     if base is not None:
-        found.update(dict.fromkeys(new_access_findings(files, groups, base)))
+        new_access = new_access_findings(files, groups, base)
+        found.update(dict.fromkeys(apply_suppressions(new_access, suppressions)))
+    gate_codes = GATE_CODES if base is not None else ()
+    found.update(
+        dict.fromkeys(
+            unused_suppressions(
+                found, suppressions, files=files, paths=list(paths),
+                codes=ran_codes(cfg, gate_codes=gate_codes),
+            )
+        )
+    )  # fmt: skip
     findings = sorted(
         found, key=lambda x: (x.location.file, x.location.line, x.location.column, x.code)
     )

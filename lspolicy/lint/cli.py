@@ -16,10 +16,11 @@ from typing import TextIO
 
 from lspolicy.errors import LspolicyError
 from lspolicy.lint.config import LintConfig, load_config
-from lspolicy.lint.engine import lint_paths
+from lspolicy.lint.engine import lint_paths, policy_files
 from lspolicy.lint.finding import Finding
 from lspolicy.lint.fix import fix_paths
 from lspolicy.lint.registry import RULES, rule
+from lspolicy.lint.unused import ran_codes, suppressions_for, unused_suppressions
 
 __all__ = [
     "add_fix_arguments",
@@ -130,6 +131,14 @@ def run_lint(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if done is not None:
             return done
     findings = lint_paths(args.paths, config)
+    files = policy_files(args.paths)
+    findings += unused_suppressions(
+        findings,
+        suppressions_for(files, config),
+        files=files,
+        paths=args.paths,
+        codes=ran_codes(config),
+    )
     stream.write(render_json(findings) if args.format == "json" else render_text(findings))
     return EXIT_FINDINGS if any(not f.is_suppressed for f in findings) else EXIT_OK
 

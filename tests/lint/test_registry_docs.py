@@ -35,6 +35,7 @@ STABLE = {
     "LSP114": "condition-value-wrong-case", "LSP115": "condition-values-differ-in-case",
     "LSP116": "redundant-statement", "LSP117": "allow-shadowed-by-deny",
     "LSP118": "missing-version", "LSP119": "old-version", "LSP120": "variable-not-substituted",
+    "LSP903": "unused-suppression",
 }  # fmt: skip
 """Codes are a public contract (configs and suppressions name them): never renumber."""
 
