@@ -14,8 +14,9 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from lspolicy.argparsing import Parser, leaf_parser, subcommands, suggest, unrecognized_error
 from lspolicy.cases import load_case_file, run_cases, run_properties
 from lspolicy.errors import LspolicyError, PolicyParseError, SimulatorError
 from lspolicy.evaluate.authorize import PolicySet
@@ -27,6 +28,9 @@ from lspolicy.parse import parse_policy
 from lspolicy.services.notice import unknown_action_warning
 from lspolicy.simulate import build_policy_set, context_from_entries, simulate_custom_policy
 from lspolicy.textfile import MAX_INPUT_BYTES, read_text
+
+if TYPE_CHECKING:  # the lint package loads every rule: only `check` and `lint` need it
+    from lspolicy.lint.config import LintConfig
 
 __all__ = ["main"]
 
@@ -160,15 +164,23 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from lspolicy.gate.formats import render  # noqa: PLC0415 - the gate loads lint's rules
+    from lspolicy.gate.formats import render, summary  # noqa: PLC0415 - loads lint's rules
     from lspolicy.gate.run import run_gate  # noqa: PLC0415
     from lspolicy.lint.config import load_config  # noqa: PLC0415
     from lspolicy.lint.finding import Severity  # noqa: PLC0415
 
     for raw in args.paths:
         if not Path(raw).exists():
-            raise UsageError(f"{raw}: no such file or directory")
+            close = suggest(raw, CHECK_SUBCOMMANDS) if raw == args.paths[0] else None
+            hint = f"\nhint: did you mean the check {close!r}?" if close else ""
+            raise UsageError(f"{raw}: no such file or directory{hint}")
+    if args.output:
+        _check_output(args.output)
     config = load_config(Path(args.config)) if args.config else None
+    if args.fix or args.diff:
+        done = _fix(args, config)
+        if done is not None:
+            return done
     report = run_gate(
         args.paths,
         config=config,
@@ -184,9 +196,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     style = _style(args.color, stream) if args.format == "text" else Style(color=False)
     text = render(report, args.format, style=style)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        if args.format != "text":
-            stream.write(render(report, "text", style=_style(args.color, stream)))
+        _write_output(args.output, text)
+        stream.write(f"{summary(report, _style(args.color, stream))}\n")
+        stream.write(f"{args.format} report written to {args.output}\n")
     else:
         stream.write(text)
     if args.explain and args.format == "text":
@@ -194,6 +206,36 @@ def cmd_check(args: argparse.Namespace) -> int:
             stream.write(f"{case.file}:{case.line}: {case.name}\n")
             stream.write("\n".join("    " + line for line in case.explanation.splitlines()) + "\n")
     return report.exit_code
+
+
+def _fix(args: argparse.Namespace, config: LintConfig | None) -> int | None:
+    """``check --fix``/``--diff``: fix (or show the fixes) before the gate runs, so the
+    report that follows is what remains; the account goes to stdout only for the text report."""
+    from lspolicy.lint.cli import run_fixes  # noqa: PLC0415
+    from lspolicy.lint.config import load_config  # noqa: PLC0415
+
+    cfg = config if config is not None else load_config(start=Path(args.paths[0]))
+    note = sys.stdout if args.format == "text" and not args.diff and not args.output else sys.stderr
+    return run_fixes(args.paths, cfg, args, sys.stdout, note)
+
+
+def _check_output(target: str) -> None:
+    """Refuse ``--output`` into a folder that does not exist, before any work is done."""
+    folder = Path(target).parent
+    if Path(target).is_dir():
+        raise UsageError(f"--output {target!r} is a folder\nhint: give a file name in it")
+    if not folder.is_dir():
+        raise UsageError(
+            f"--output {target!r}: no such folder {str(folder)!r}\n"
+            f"hint: create it first (mkdir -p {folder})"
+        )
+
+
+def _write_output(target: str, text: str) -> None:
+    try:
+        Path(target).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--output {target!r}: {(exc.strerror or str(exc)).lower()}") from None
 
 
 def cmd_test(args: argparse.Namespace) -> int:
@@ -291,17 +333,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="lspolicy", description="Policy-as-code for Amazon Lightsail access control."
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "--version", action="version", version=f"lspolicy {_version()}", help="print the version"
+    )
+    sub: Any = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = sub.add_parser(
-        "check", help="the CI gate: parse, lint and run the policy tests under PATH"
+        "check",
+        help="the CI gate: parse, lint and run the policy tests under PATH",
+        description="The CI gate: parse and lint every policy under PATH and run its policy "
+        "tests. Exit 0 pass, 1 fail, 2 usage error or unusable input.",
+        epilog=_checks_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    check.add_argument("paths", nargs="+", metavar="PATH")
     check.add_argument(
-        "--format", choices=("text", "json", "junit", "sarif", "github"), default="text"
+        "paths", nargs="+", metavar="PATH", help="policy files and folders (searched for *.json)"
+    )
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "junit", "sarif", "github"),
+        default="text",
+        help="the report's format (default: text)",
     )
     check.add_argument(
         "--output",
@@ -325,16 +380,21 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--explain", action="store_true", help="explain every test decision, not only failures"
     )
-    check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    check.add_argument("--color", choices=COLORS, default="auto", help=COLOR_HELP)
     add_discovery_arguments(check)
+    from lspolicy.lint.cli import add_fix_arguments  # noqa: PLC0415 - lint's own options
+
+    add_fix_arguments(check)
     check.set_defaults(run=cmd_check)
 
     test = sub.add_parser(
         "test", help="run the policy test files (*.lspolicy-test.yaml) under PATH"
     )
-    test.add_argument("paths", nargs="*", metavar="PATH")
+    test.add_argument(
+        "paths", nargs="*", metavar="PATH", help="test files and folders (default: .)"
+    )
     test.add_argument("--explain", action="store_true", help="explain every decision")
-    test.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    test.add_argument("--color", choices=COLORS, default="auto", help=COLOR_HELP)
     add_discovery_arguments(test)
     test.set_defaults(run=cmd_test)
 
@@ -361,18 +421,22 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument(
         "--list", action="append", metavar="KEY", help="treat KEY's value as a comma-separated list"
     )
-    explain.add_argument("--format", choices=("text", "json"), default="text")
-    explain.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    explain.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output (default: text)"
+    )
+    explain.add_argument("--color", choices=COLORS, default="auto", help=COLOR_HELP)
     explain.set_defaults(run=cmd_explain)
 
     serve = sub.add_parser("serve", help="serve the emulated Lightsail endpoint for a world file")
-    serve.add_argument("--world", required=True, metavar="WORLD.yaml")
+    serve.add_argument(
+        "--world", required=True, metavar="WORLD.yaml", help="the world file to serve"
+    )
     serve.add_argument(
         "--state",
         metavar="STATE.db",
         help="SQLite file (default: next to the world file; :memory: for none)",
     )
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default local)")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     serve.add_argument("--verbose", action="store_true", help="log every request")
     serve.set_defaults(run=cmd_serve)
@@ -392,6 +456,27 @@ def _parser() -> argparse.ArgumentParser:
 
 
 CHECK_SUBCOMMANDS = ("no-new-access", "access-not-granted")
+COLORS = ("auto", "always", "never")
+COLOR_HELP = "colour the output: auto (on a terminal, unless NO_COLOR is set), always, never"
+
+
+def _version() -> str:
+    """The installed distribution's version (package metadata), or the module's own."""
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("lspolicy")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        from lspolicy import __version__  # noqa: PLC0415
+
+        return __version__
+
+
+def _checks_epilog() -> str:
+    """``check --help``'s list of the two exact checks, from their own parsers' help."""
+    lines = ["checks (lspolicy check CHECK ...; lspolicy check CHECK --help for their options):"]
+    lines += [f"  {name:<20}{text}" for name, text in subcommands(_check_parser())]
+    return "\n".join(lines)
 
 
 def _check_parser() -> argparse.ArgumentParser:
@@ -399,7 +484,7 @@ def _check_parser() -> argparse.ArgumentParser:
     two exact CI checks; ``lspolicy check PATH`` (the gate) is the other form of ``check``."""
     from lspolicy.diff.cli import register_checks  # noqa: PLC0415
 
-    parser = argparse.ArgumentParser(prog="lspolicy check")
+    parser = Parser(prog="lspolicy check")
     register_checks(parser.add_subparsers(dest="check", required=True))
     return parser
 
@@ -413,7 +498,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
+        if extras:
+            unrecognized_error(leaf_parser(parser, args), extras)
     except SystemExit as exc:
         return EXIT_ERROR if exc.code not in (0, None) else EXIT_OK
     try:

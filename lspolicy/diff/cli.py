@@ -112,7 +112,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
         metavar="ACTION",
         help="compare only this action or pattern (repeatable; default: every action)",
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output (default: text)"
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -234,7 +236,9 @@ def register_checks(check_subparsers: Any) -> None:
         help="only requests without this context key (repeatable)",
     )
     ang.add_argument("--boundary", action="append", metavar="FILE", help="permissions boundary")
-    ang.add_argument("--format", choices=("text", "json"), default="text")
+    ang.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output (default: text)"
+    )
     ang.set_defaults(run=cmd_access_not_granted)
 
 

@@ -21,11 +21,13 @@ from typing import Any
 
 from lspolicy import __version__
 from lspolicy.explain import Style
+from lspolicy.gate.fingerprint import Fingerprints, anchor
+from lspolicy.gate.repopath import SRCROOT, RepoRoot, repo_root
 from lspolicy.gate.report import CaseOutcome, GateReport
 from lspolicy.lint.finding import Finding, Severity
 from lspolicy.lint.registry import RULES
 
-__all__ = ["FORMATS", "render"]
+__all__ = ["FORMATS", "render", "summary"]
 
 TOOL_URI = "https://github.com/lspolicy/lspolicy"
 CASE_RULE = "LSP-TEST"
@@ -87,12 +89,19 @@ def _text(report: GateReport, style: Style) -> str:
         for f in report.suppressed_findings:
             reason = f.suppressed.reason if f.suppressed else ""
             lines.append(style.dim(f"    {f.location}: {f.code} ({reason})"))
+    lines.append("")
+    lines.append(summary(report, style))
+    return "\n".join(lines) + "\n"
+
+
+def summary(report: GateReport, style: Style | None = None) -> str:
+    """The one-line verdict: PASS/FAIL, findings by severity, tests, properties."""
+    style = style or Style(color=False)
     counts = report.counts()
     found = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no findings"
     passed = len(report.cases) - len(report.failed_cases)
     verdict = style.good("PASS") if report.ok else style.bad("FAIL")
-    lines.append("")
-    lines.append(
+    return (
         f"{verdict}  {len(report.policy_files)} policies: {found}; "
         f"{passed} tests passed, {len(report.failed_cases)} failed; "
         f"{len(report.properties) - len(report.failed_properties)} properties hold, "
@@ -100,7 +109,6 @@ def _text(report: GateReport, style: Style) -> str:
         + (f"; {len(report.problems)} input problems" if report.problems else "")
         + f" (fails on {report.fail_on.value} and above)"
     )
-    return "\n".join(lines) + "\n"
 
 
 # -- json -------------------------------------------------------------------------------------
@@ -254,12 +262,19 @@ _SARIF_LEVEL = {
 _SECURITY_SEVERITY = {Severity.SECURITY: "8.0", Severity.ERROR: "5.0"}
 
 
-def _uri(file: str) -> str:
-    p = Path(file)
-    try:
-        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return p.as_posix()
+def _artifact(root: RepoRoot, file: str) -> dict[str, str]:
+    """A file's ``artifactLocation``: relative to the repository root (``uriBaseId``
+    ``%SRCROOT%``, resolved by the run's ``originalUriBaseIds``), as GitHub code scanning reads
+    it; a file outside the root gets its absolute ``file:`` URI."""
+    rel = root.relative(file)
+    if rel is None:
+        return {"uri": Path(file).resolve().as_uri()}
+    return {"uri": rel, "uriBaseId": SRCROOT}
+
+
+def _repo_file(root: RepoRoot, file: str) -> str:
+    """The file's name in fingerprints: repository-relative when it can be."""
+    return root.relative(file) or Path(file).as_posix()
 
 
 def _region(line: int, column: int, end_line: int = 0, end_column: int = 0) -> dict[str, int]:
@@ -328,8 +343,16 @@ def _sarif_rules() -> list[dict[str, Any]]:
     return rules
 
 
-def _error_result(rule: str, text: str, file: str, line: int, column: int) -> dict[str, Any]:
-    """A SARIF error result at one place (failed tests, broken properties, input problems)."""
+def _error_result(
+    root: RepoRoot,
+    fingerprints: Fingerprints,
+    rule: str,
+    text: str,
+    where: tuple[str, int, int, str],
+) -> dict[str, Any]:
+    """A SARIF error result at one place (failed tests, broken properties, input problems);
+    ``where`` is the file, line, column and the name that anchors its fingerprint."""
+    file, line, column, name = where
     return {
         "ruleId": rule,
         "level": "error",
@@ -337,16 +360,19 @@ def _error_result(rule: str, text: str, file: str, line: int, column: int) -> di
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": _uri(file)},
+                    "artifactLocation": _artifact(root, file),
                     "region": _region(line, column),
                 }
             }
         ],
+        "partialFingerprints": fingerprints(rule, _repo_file(root, file), name, text),
     }
 
 
 def _sarif(report: GateReport, _style: Style) -> str:
     results: list[dict[str, Any]] = []
+    root = repo_root(report.paths)
+    fingerprints = Fingerprints()
     for f in report.findings:
         loc = f.location
         result: dict[str, Any] = {
@@ -356,7 +382,7 @@ def _sarif(report: GateReport, _style: Style) -> str:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": _uri(loc.file)},
+                        "artifactLocation": _artifact(root, loc.file),
                         "region": _region(loc.line, loc.column, loc.end_line, loc.end_column),
                     },
                     "logicalLocations": [
@@ -370,25 +396,40 @@ def _sarif(report: GateReport, _style: Style) -> str:
                 {
                     "id": i,
                     "physicalLocation": {
-                        "artifactLocation": {"uri": _uri(r.file)},
+                        "artifactLocation": _artifact(root, r.file),
                         "region": _region(r.line, r.column, r.end_line, r.end_column),
                     },
                 }
                 for i, r in enumerate(f.related, 1)
             ]
+        result["partialFingerprints"] = fingerprints(
+            f.code, _repo_file(root, loc.file), anchor(loc.path, f.sid), f.message
+        )
         if f.suppressed is not None:
             result["suppressions"] = [{"kind": "external", "justification": f.suppressed.reason}]
         results.append(result)
     for c in report.failed_cases:
         text = f"{c.name}: expected {c.expect}, got {c.decision.decision}. {c.decision.reason}"
-        results.append(_error_result(CASE_RULE, text, c.file, c.line, 1))
+        results.append(
+            _error_result(root, fingerprints, CASE_RULE, text, (c.file, c.line, 1, c.name))
+        )
     for prop in report.failed_properties:
         text = f"{prop.name}: {prop.result}: {prop.message}\n{prop.explanation}"
-        results.append(_error_result(PROPERTY_RULE, text, prop.file, prop.line, 1))
+        results.append(
+            _error_result(
+                root, fingerprints, PROPERTY_RULE, text, (prop.file, prop.line, 1, prop.name)
+            )
+        )
     for p in report.problems:
         where = p.location
         results.append(
-            _error_result(PROBLEM_RULE, p.message, where.source, where.line, where.column)
+            _error_result(
+                root,
+                fingerprints,
+                PROBLEM_RULE,
+                p.message,
+                (where.source, where.line, where.column, where.path),
+            )
         )
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -401,6 +442,16 @@ def _sarif(report: GateReport, _style: Style) -> str:
                         "version": __version__,
                         "informationUri": TOOL_URI,
                         "rules": _sarif_rules(),
+                    }
+                },
+                "originalUriBaseIds": {
+                    SRCROOT: {
+                        "uri": root.uri(),
+                        "description": {
+                            "text": "the repository root (git toplevel)"
+                            if root.in_git
+                            else "the folder lspolicy ran in (not a git checkout)"
+                        },
                     }
                 },
                 "results": results,

@@ -14,9 +14,10 @@ from lspolicy.gate.discover import Discovery, discover, exclude_rules, nothing_f
 from lspolicy.gate.embedded import lint_embedded
 from lspolicy.gate.kinds import TEST_SUFFIX
 from lspolicy.gate.report import CaseOutcome, GateReport, PropertyOutcome
-from lspolicy.lint.config import LintConfig, load_config
+from lspolicy.lint.config import GATE_CODES, LintConfig, apply_suppressions, load_config
 from lspolicy.lint.engine import lint_paths
 from lspolicy.lint.finding import Finding, FindingLocation, Severity
+from lspolicy.lint.unused import ran_codes, suppressions_for, unused_suppressions
 from lspolicy.model.policy import Policy
 from lspolicy.parse import parse_policy
 
@@ -110,8 +111,19 @@ def run_gate(
     groups = _principal_groups(loaded_files)
     for group in groups:
         found.update(dict.fromkeys(lint_paths(group, cfg)))
+    suppressions = suppressions_for(files, cfg)
     if base is not None:
-        found.update(dict.fromkeys(new_access_findings(files, groups, base)))
+        new_access = new_access_findings(files, groups, base)
+        found.update(dict.fromkeys(apply_suppressions(new_access, suppressions)))
+    gate_codes = GATE_CODES if base is not None else ()
+    found.update(
+        dict.fromkeys(
+            unused_suppressions(
+                found, suppressions, files=files, paths=list(paths),
+                codes=ran_codes(cfg, gate_codes=gate_codes),
+            )
+        )
+    )  # fmt: skip
     findings = sorted(
         found, key=lambda x: (x.location.file, x.location.line, x.location.column, x.code)
     )

@@ -91,7 +91,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         metavar="DIR",
         help="write one <name>.policy.json per policy into DIR (only when the proof holds)",
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output (default: text)"
+    )
     parser.add_argument(
         "--population",
         type=_count,

@@ -15,12 +15,22 @@ from pathlib import Path
 from typing import TextIO
 
 from lspolicy.errors import LspolicyError
-from lspolicy.lint.config import load_config
+from lspolicy.lint.config import LintConfig, load_config
 from lspolicy.lint.engine import LintInputError, lint_paths
 from lspolicy.lint.finding import Finding
+from lspolicy.lint.fix import fix_paths
 from lspolicy.lint.registry import RULES, rule
+from lspolicy.lint.unused import ran_codes, suppressions_for, unused_suppressions
 
-__all__ = ["register", "render_json", "render_text", "run_lint", "run_rule"]
+__all__ = [
+    "add_fix_arguments",
+    "register",
+    "render_json",
+    "render_text",
+    "run_fixes",
+    "run_lint",
+    "run_rule",
+]
 
 EXIT_OK, EXIT_FINDINGS = 0, 1
 
@@ -58,6 +68,58 @@ def render_json(findings: list[Finding]) -> str:
     return json.dumps([f.to_dict() for f in findings], indent=2) + "\n"
 
 
+def add_fix_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--fix``, ``--diff`` and ``--unsafe-fixes``, for ``lint`` and ``check``."""
+    parser.add_argument(
+        "--fix",
+        action="store_true",
+        help="apply the safe fixes findings carry, write the files, then report what remains",
+    )
+    parser.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the fixes as a unified diff and write nothing (exit 1 when there are any)",
+    )
+    parser.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="with --fix/--diff: apply unsafe fixes too (they may change access: review them)",
+    )
+
+
+def run_fixes(
+    paths: list[str], config: LintConfig, args: argparse.Namespace, out: TextIO, note: TextIO
+) -> int | None:
+    """Apply (``--fix``) or show (``--diff``) the fixes under ``paths``. With ``--diff`` the
+    exit code (1: there are fixes, 0: none); otherwise None, and the caller reports what
+    remains. Diffs go to ``out``, the account of what was done to ``note``."""
+    results = fix_paths(paths, config, unsafe=args.unsafe_fixes, write=not args.diff)
+    verb = "would fix" if args.diff else "fixed"
+    for r in results:
+        if args.diff:
+            out.write(r.diff())
+        for a in r.applied:
+            note.write(
+                f"{verb} {r.file}: {a.code} {a.description}"
+                + (" (unsafe)" if a.safety == "unsafe" else "")
+                + "\n"
+            )
+        for x in r.refused:
+            note.write(f"not fixed {r.file}: {x.code} {x.description}: {x.reason}\n")
+        if r.unsafe_left:
+            note.write(
+                f"{r.file}: {r.unsafe_left} unsafe fix{'es' if r.unsafe_left != 1 else ''} "
+                "not applied (--unsafe-fixes applies them)\n"
+            )
+    fixes = sum(len(r.applied) for r in results)
+    files = sum(1 for r in results if r.changed)
+    note.write(f"{verb} {fixes} problem{'s' if fixes != 1 else ''} in {files} "
+               f"file{'s' if files != 1 else ''}\n")  # fmt: skip
+    if args.diff:
+        return EXIT_FINDINGS if files else EXIT_OK
+    return None
+
+
 def run_lint(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``lspolicy lint``: lint the paths as one principal's policies (found by shape; policies
     inside wrapper files are linted each on its own)."""
@@ -68,6 +130,11 @@ def run_lint(args: argparse.Namespace, out: TextIO | None = None) -> int:
     stream = out or sys.stdout
     config = load_config(Path(args.config) if args.config else None, start=Path(args.paths[0]))
     config = config.with_cli(select=_split(args.select), ignore=_split(args.ignore))
+    if args.fix or args.diff:
+        note = stream if args.format == "text" and not args.diff else sys.stderr
+        done = run_fixes(args.paths, config, args, stream, note)
+        if done is not None:
+            return done
     rules = exclude_rules(
         config=config.exclude,
         config_root=config.root,
@@ -82,9 +149,17 @@ def run_lint(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if not args.allow_empty:
             raise LintInputError(nothing_found_message(args.paths, found, "policies"))
         sys.stderr.write(f"lspolicy: no policies found under {named(args.paths)} (--allow-empty)\n")
-    findings = lint_paths(found.policy_files, config) if found.policy_files else []
+    files = list(found.policy_files)
+    findings = lint_paths(files, config) if files else []
     for embedded in found.embedded:
         findings.extend(lint_embedded(embedded, config))
+    findings += unused_suppressions(
+        findings,
+        suppressions_for(files, config),
+        files=files,
+        paths=args.paths,
+        codes=ran_codes(config),
+    )
     stream.write(render_json(findings) if args.format == "json" else render_text(findings))
     return EXIT_FINDINGS if any(not f.is_suppressed for f in findings) else EXIT_OK
 
@@ -109,7 +184,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "lint", help="lint policies (the paths are taken as one principal's policies)"
     )
     lint.add_argument("paths", nargs="+", metavar="PATH", help="policy files or folders")
-    lint.add_argument("--format", choices=("text", "json"), default="text")
+    lint.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output (default: text)"
+    )
     lint.add_argument(
         "--select",
         action="append",
@@ -131,6 +208,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="a file given by name that is not a policy by its shape is skipped, not an error "
         "(for hooks that pass every changed file)",
     )
+    add_fix_arguments(lint)
     lint.set_defaults(run=run_lint)
 
     rule_cmd = subparsers.add_parser(

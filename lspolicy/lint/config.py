@@ -67,20 +67,28 @@ from pathlib import Path, PurePosixPath
 from lspolicy.errors import LspolicyError
 from lspolicy.lint.finding import Finding, Suppressed
 from lspolicy.lint.registry import RULES, rule
+from lspolicy.lint.tomlpos import entry_positions
 
 __all__ = [
+    "GATE_CODES",
     "SIDECAR",
     "ConfigError",
     "LintConfig",
     "Suppression",
     "apply_suppressions",
+    "code_matches",
     "find_config",
     "load_config",
     "load_sidecar",
+    "path_matches",
 ]
 
 SIDECAR = ".lspolicy.toml"
 """The per-folder file of statement suppressions."""
+
+GATE_CODES = ("LSP901", "LSP902")
+"""Findings the gate makes with ``--base`` (`lspolicy.gate.run`), not lint rules; suppressions
+may name them (an intended widening is approved by suppressing LSP901 with a reason)."""
 
 
 class ConfigError(LspolicyError):
@@ -104,14 +112,18 @@ class Suppression:
     root: Path
     sid: str | None = None
     origin: str = ""
+    file: str = ""
+    """The config file that holds it, and the 1-based line and column of its entry there."""
+    line: int = 0
+    column: int = 0
 
     def covers(self, finding: Finding) -> bool:
         """Whether this suppression applies to ``finding``."""
-        if not any(_code_matches(c, finding.code) for c in self.codes):
+        if not any(code_matches(c, finding.code) for c in self.codes):
             return False
         if self.sid is not None and finding.sid != self.sid:
             return False
-        return _path_matches(self.path, finding.location.file, self.root)
+        return path_matches(self.path, finding.location.file, self.root)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,10 +160,13 @@ class LintConfig:
         )
 
 
-def _code_matches(selector: str, code: str) -> bool:
+def code_matches(selector: str, code: str) -> bool:
+    """Whether a rule selector (code, prefix, name or ``ALL``) selects ``code``."""
     found = rule(selector)
     if found is not None:
         return found.code == code
+    if selector.upper() in GATE_CODES:
+        return selector.upper() == code
     return selector.upper() == "ALL" or code.startswith(selector.upper())
 
 
@@ -163,7 +178,8 @@ def _relative(file: str, root: Path) -> str:
         return PurePosixPath(path).as_posix()
 
 
-def _path_matches(pattern: str, file: str, root: Path) -> bool:
+def path_matches(pattern: str, file: str, root: Path) -> bool:
+    """Whether ``file`` matches a suppression's pattern, relative to ``root``."""
     rel = _relative(file, root)
     return fnmatch.fnmatchcase(rel, pattern) or fnmatch.fnmatchcase(rel, pattern.rstrip("/") + "/*")
 
@@ -172,6 +188,7 @@ def _selector_known(selector: str) -> bool:
     s = selector.strip()
     return (
         s.upper() == "ALL"
+        or s.upper() in GATE_CODES
         or rule(s) is not None
         or (s.upper().startswith("LSP") and any(code.startswith(s.upper()) for code in RULES))
     )
@@ -186,8 +203,9 @@ def _check_selectors(selectors: Iterable[str], where: str) -> None:
 class _Reader:
     """Reads one table, collecting every problem before failing."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, text: str = "") -> None:
         self.source = source
+        self.text = text
         self.problems: list[str] = []
 
     def strings(self, value: object, where: str) -> tuple[str, ...]:
@@ -217,7 +235,10 @@ class _Reader:
         self, value: object, where: str, root: Path, *, file_key: str, needs_sid: bool
     ) -> list[Suppression]:
         out = []
+        positions = entry_positions(self.text, where) if self.text else []
         for label, entry in self.entries(value, where):
+            index = int(label.rpartition("[")[2].rstrip("]"))
+            line, column = positions[index] if index < len(positions) else (0, 0)
             allowed = {file_key, "sid", "codes", "reason"}
             for key in entry:
                 if key not in allowed:
@@ -234,7 +255,12 @@ class _Reader:
                 self.problems.append(f"{label} needs `sid` (the statement to suppress)")
             codes = self.strings(entry.get("codes"), f"{label}.codes")
             reason = self.reason(entry.get("reason"), label)
-            out.append(Suppression(codes, reason, path, root, sid, f"{self.source} {label}"))
+            out.append(
+                Suppression(
+                    codes, reason, path, root, sid, f"{self.source} {label}", self.source,
+                    line, column,
+                )
+            )  # fmt: skip
         return out
 
     def done(self) -> None:
@@ -242,9 +268,12 @@ class _Reader:
             raise ConfigError(self.source, self.problems)
 
 
-def config_from_table(table: Mapping[str, object], *, source: str, root: Path) -> LintConfig:
-    """Read the lint keys of a ``[tool.lspolicy]`` table (or an ``lspolicy.toml``)."""
-    r = _Reader(source)
+def config_from_table(
+    table: Mapping[str, object], *, source: str, root: Path, text: str = ""
+) -> LintConfig:
+    """Read the lint keys of a ``[tool.lspolicy]`` table (or an ``lspolicy.toml``); ``text``,
+    the file's text, gives each suppression its line and column."""
+    r = _Reader(source, text)
     select = None
     if "select" in table:
         select = r.strings(table["select"], "select")
@@ -286,6 +315,14 @@ def _read_toml(path: Path) -> dict[str, object]:
         raise ConfigError(str(path), [f"invalid TOML: {exc}"]) from None
 
 
+def _text(path: Path) -> str:
+    """The file's text, for positions only (`_read_toml` has already read it as TOML)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
 def find_config(start: Path) -> Path | None:
     """The nearest ``lspolicy.toml``, or ``pyproject.toml`` with ``[tool.lspolicy]``, at or
     above ``start``."""
@@ -318,7 +355,7 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> LintC
         if not isinstance(table, dict):
             raise ConfigError(str(found), ["[tool.lspolicy] must be a table"])
     assert isinstance(table, dict)
-    return config_from_table(table, source=str(found), root=found.parent)
+    return config_from_table(table, source=str(found), root=found.parent, text=_text(found))
 
 
 def load_sidecar(folder: Path) -> tuple[Suppression, ...]:
@@ -327,7 +364,7 @@ def load_sidecar(folder: Path) -> tuple[Suppression, ...]:
     if not path.is_file():
         return ()
     data = _read_toml(path)
-    r = _Reader(str(path))
+    r = _Reader(str(path), _text(path))
     for key in data:
         if key != "suppress":
             r.problems.append(f"unknown key {key!r}: a sidecar holds [[suppress]] entries")

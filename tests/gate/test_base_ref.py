@@ -73,3 +73,33 @@ def test_base_that_is_not_a_commit_is_a_usage_error(tmp_path: Path) -> None:
     out = run("check", "policies", "--base", "no-such-ref", cwd=repo)
     assert out.returncode == 2
     assert "no-such-ref" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_an_intended_widening_is_approved_by_suppressing_lsp901_with_a_reason(
+    tmp_path: Path,
+) -> None:
+    """LSP901's hint says to suppress it with a reason; the sidecar suppression does so, and
+    one that matches nothing is reported as unused (LSP903) only when --base ran."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "policies", repo / "policies", ignore=shutil.ignore_patterns("intents"))
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("add", ".", cwd=repo)
+    git("commit", "-q", "-m", "base", cwd=repo)
+    shutil.copy(
+        EXAMPLE / "after" / "team-operators.json", repo / "policies" / "team-operators.json"
+    )
+    (repo / "policies" / ".lspolicy.toml").write_text(
+        '[[suppress]]\nfile = "team-operators.json"\ncodes = ["LSP901"]\n'
+        'reason = "approved widening, #12"\n\n'
+        '[[suppress]]\nfile = "world-readers.json"\ncodes = ["LSP901"]\nreason = "stale"\n'
+    )
+    out = run("check", "policies", "--base", "main", "--format", "json", cwd=repo)
+    report = json.loads(out.stdout)
+    approved = [f for f in report["findings"] if f["code"] == "LSP901"]
+    assert approved
+    assert all(f["location"]["file"].endswith("team-operators.json") for f in approved)
+    assert {f["suppressed"]["reason"] for f in approved} == {"approved widening, #12"}
+    (unused,) = [f for f in report["findings"] if f["code"] == "LSP903"]
+    assert unused["location"]["line"] == 6
+    without_base = run("check", "policies", "--format", "json", cwd=repo)
+    assert not [f for f in json.loads(without_base.stdout)["findings"] if f["code"] == "LSP903"]

@@ -114,7 +114,7 @@ reason = "break-glass role; reviewed by security 2024-05"
         ('[tool.lspolicy.ignore]\nLSP118 = ""\n', "needs a `reason`"),
         ('[[tool.lspolicy.suppress]]\npath = "a.json"\ncodes = ["LSP108"]\nreason = "r"\n', "needs `sid`"),
         ('[[tool.lspolicy.per-path-ignores]]\npath = "a.json"\ncodes = ["LSP108"]\n', "needs a `reason`"),
-        ('[tool.lspolicy]\nselect = ["LSP9"]\n', "unknown rule 'LSP9'"),
+        ('[tool.lspolicy]\nselect = ["LSP7"]\n', "unknown rule 'LSP7'"),
         ('[[tool.lspolicy.per-path-ignores]]\npath = "a"\ncodes = ["nope"]\nreason = "r"\n', "unknown rule 'nope'"),
         ("[tool.lspolicy\n", "invalid TOML"),
     ],

@@ -37,6 +37,7 @@ STABLE = {
     "LSP118": "missing-version", "LSP119": "old-version", "LSP120": "variable-not-substituted",
     "LSP121": "resource-fits-no-action", "LSP122": "action-fits-no-resource",
     "LSP123": "malformed-arn", "LSP124": "pass-role-on-all-resources",
+    "LSP903": "unused-suppression",
 }  # fmt: skip
 """Codes are a public contract (configs and suppressions name them): never renumber."""
 

@@ -78,3 +78,19 @@ def test_readme_server_example_runs_against_lspolicy_serve() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_readme_config_examples_are_valid_configs(tmp_path: Path) -> None:
+    """The README's suppression examples load as written: the sidecar and [tool.lspolicy]."""
+    from lspolicy.lint.config import load_config, load_sidecar  # noqa: PLC0415
+
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", text, re.S)
+    assert len(blocks) == 2
+    sidecar, project = blocks
+    (tmp_path / ".lspolicy.toml").write_text(sidecar)
+    (entry,) = load_sidecar(tmp_path)
+    assert entry.reason and entry.sid == "BreakGlass" and entry.line == 2
+    (tmp_path / "pyproject.toml").write_text(project)
+    config = load_config(tmp_path / "pyproject.toml")
+    assert len(config.suppressions) == 2 and all(s.reason for s in config.suppressions)
