@@ -86,11 +86,13 @@ def test_readme_config_examples_are_valid_configs(tmp_path: Path) -> None:
 
     text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```toml\n(.*?)```", text, re.S)
-    assert len(blocks) == 2
-    sidecar, project = blocks
+    assert len(blocks) == 3
+    sidecar, project, discovery = blocks
     (tmp_path / ".lspolicy.toml").write_text(sidecar)
     (entry,) = load_sidecar(tmp_path)
     assert entry.reason and entry.sid == "BreakGlass" and entry.line == 2
     (tmp_path / "pyproject.toml").write_text(project)
     config = load_config(tmp_path / "pyproject.toml")
     assert len(config.suppressions) == 2 and all(s.reason for s in config.suppressions)
+    (tmp_path / "pyproject.toml").write_text(discovery)
+    assert load_config(tmp_path / "pyproject.toml").exclude == ("fixtures/", "*.generated.json")
