@@ -82,11 +82,14 @@ class Discovery:
     skipped: tuple[Skipped, ...] = ()
     problems: tuple[Problem, ...] = ()
     """Unreadable folders and files, and files named on the command line that are no policy."""
+    unread: tuple[Problem, ...] = ()
+    """Policies inside source files that could not be read (see `Extraction.unread`)."""
 
     @property
     def empty(self) -> bool:
-        """No policy and no test file was found."""
-        return not (self.policy_files or self.test_files or self.embedded)
+        """No policy and no test file was found (a policy that could not be read counts: it
+        is reported, not taken for an empty run)."""
+        return not (self.policy_files or self.test_files or self.embedded or self.unread)
 
     def skip_summary(self) -> str:
         """The reasons files were skipped, with counts (``3 not a policy by shape, ...``)."""
@@ -104,6 +107,7 @@ class _Found:
     wrappers: list[Path] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    unread: list[Problem] = field(default_factory=list)
 
     def problem(self, path: Path | str, message: str) -> None:
         self.problems.append(Problem(message, Location(str(path), "", 0, 0), code="discovery"))
@@ -238,6 +242,7 @@ def _take(path: Path, found: _Found, *, explicit: bool, lenient: bool = False) -
         found.wrappers.append(path)
         found.embedded.extend(got.policies)
         found.problems.extend(got.problems)
+        found.unread.extend(got.unread)
 
 
 def _walk(folder: Path, root: Path, ignores: list[_Ignore], seen: set[Path], found: _Found) -> None:
@@ -329,6 +334,7 @@ def discover(
         tuple(dict.fromkeys(found.wrappers)),
         tuple(found.skipped),
         tuple(found.problems),
+        tuple(found.unread),
     )
 
 

@@ -102,7 +102,7 @@ def summary(report: GateReport, style: Style | None = None) -> str:
     passed = len(report.cases) - len(report.failed_cases)
     verdict = style.good("PASS") if report.ok else style.bad("FAIL")
     return (
-        f"{verdict}  {len(report.policy_files)} policies: {found}; "
+        f"{verdict}  {report.policies} policies: {found}; "
         f"{passed} tests passed, {len(report.failed_cases)} failed; "
         f"{len(report.properties) - len(report.failed_properties)} properties hold, "
         f"{len(report.failed_properties)} do not"
@@ -135,7 +135,7 @@ def report_dict(report: GateReport) -> dict[str, Any]:
         "exit_code": report.exit_code,
         "fail_on": report.fail_on.value,
         "summary": {
-            "policies": len(report.policy_files),
+            "policies": report.policies,
             "findings": report.counts(),
             "suppressed": len(report.suppressed_findings),
             "tests": {

@@ -24,6 +24,7 @@ from typing import Literal
 
 from lspolicy.errors import Problem
 from lspolicy.model.policy import PolicyKind
+from lspolicy.parse.jsonpos import LoadedJson
 
 __all__ = [
     "FILE_KINDS",
@@ -75,6 +76,15 @@ class EmbeddedPolicy:
     column: int
     text: str
     kind: PolicyKind = "identity"
+    loaded: LoadedJson | None = None
+    """For a policy read out of terraform or CloudFormation: the document with the span of every
+    value *in the source file*, so findings point at the exact line and column there (``text``
+    is then the source file's text)."""
+    attached_to: tuple[str, ...] = ()
+    """The principals (logical ids, terraform addresses) the policy is attached to, if known."""
+    notes: tuple[Problem, ...] = ()
+    """Located notes on values the file alone does not decide (symbolic, see
+    `lspolicy.sources.symbolic`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +93,10 @@ class Extraction:
 
     policies: tuple[EmbeddedPolicy, ...] = ()
     problems: tuple[Problem, ...] = ()
+    unread: tuple[Problem, ...] = ()
+    """Policies of the file that could not be read (a policy terraform knows only after apply,
+    a value no static reading decides, a malformed source): reported as findings (LSP002), so
+    the gate never vouches for what it did not read."""
 
 
 Sniff = Callable[[Candidate], bool]
@@ -122,13 +136,6 @@ def _is_policy(c: Candidate) -> bool:
     return "Statement" in c.data and set(c.data) <= POLICY_KEYS
 
 
-def _json_object_with(*keys: str) -> Sniff:
-    def sniff(c: Candidate) -> bool:
-        return isinstance(c.data, dict) and all(k in c.data for k in keys)
-
-    return sniff
-
-
 def _is_terraform_config(c: Candidate) -> bool:
     return c.path.suffix == ".tf"
 
@@ -145,6 +152,40 @@ def _is_cloudformation(c: Candidate) -> bool:
     return c.data is NOT_JSON and (
         "AWSTemplateFormatVersion" in c.text or ("Resources:" in c.text and "Type: AWS::" in c.text)
     )
+
+
+def _is_terraform_plan(c: Candidate) -> bool:
+    """``terraform show -json`` output: a plan (``planned_values``) or a state (``values``)."""
+    return (
+        isinstance(c.data, dict)
+        and "format_version" in c.data
+        and any(k in c.data for k in ("planned_values", "values", "resource_changes"))
+    )
+
+
+def extract_source(path: Path, text: str) -> Extraction | None:
+    """The policies of a terraform plan, ``.tf`` file or CloudFormation template
+    (`lspolicy.sources`), each with its spans in the file and its symbolic notes."""
+    from lspolicy.sources import extract  # noqa: PLC0415 - the readers load python-hcl2
+
+    got = extract(path, text)
+    if got is None:
+        return None
+    policies = tuple(
+        EmbeddedPolicy(
+            file=sp.file,
+            where=sp.name,
+            line=min((s.line for s in sp.loaded.spans.values()), default=0),
+            column=0,
+            text=text,
+            kind=sp.kind,
+            loaded=sp.loaded,
+            attached_to=sp.attached_to,
+            notes=sp.symbolic,
+        )
+        for sp in got.policies
+    )
+    return Extraction(policies, unread=got.problems)
 
 
 def _kinds() -> tuple[FileKind, ...]:
@@ -172,19 +213,26 @@ def _kinds() -> tuple[FileKind, ...]:
             is_authorization_details,
             extract_authorization_details,
         ),
-        # TODO(sources): extract with lspolicy.sources.extract once it is merged
         FileKind(
             "terraform-plan",
             "terraform plan",
             (".json",),
-            _json_object_with("format_version", "planned_values"),
+            _is_terraform_plan,
+            extract_source,
         ),
-        FileKind("terraform", "terraform configuration", (".tf",), _is_terraform_config),
+        FileKind(
+            "terraform",
+            "terraform configuration",
+            (".tf",),
+            _is_terraform_config,
+            extract_source,
+        ),
         FileKind(
             "cloudformation",
             "cloudformation template",
             (".json", ".yaml", ".yml", ".template"),
             _is_cloudformation,
+            extract_source,
         ),
     )
 

@@ -1,15 +1,15 @@
 """Is this action, this resource ARN, something a request can name? One place to ask, so a
 policy test about ``lightsail:StopInstanse`` is an error instead of a vacuous implicitDeny.
 
-Today only ``lightsail:`` actions are checked, against the shipped Lightsail catalog; other
-services' actions are accepted unchecked until the all-service catalog is merged.
+Actions are checked against the all-service catalog (`lspolicy.services`, AWS's Service
+Authorization Reference as shipped), so ``s3:GetObjekt`` is an error too.
 """
 
 from __future__ import annotations
 
 import fnmatch
 
-from lspolicy.lightsail.catalog import load_catalog
+from lspolicy.services import load_services
 
 __all__ = ["malformed_arn_problem", "unknown_action_problem"]
 
@@ -26,20 +26,18 @@ def unknown_action_problem(name: str) -> Advice | None:
             f"action {name!r} is not of the form service:Action",
             "write it as IAM does, e.g. 'lightsail:StopInstance'",
         )
-    if service.casefold() != "lightsail":
-        # TODO(services): ask lspolicy.services.load_services().find_action(name) and
-        # .suggest_action(name) once the all-service catalog is merged; unchecked until then.
-        return None
-    catalog = load_catalog()
-    if "*" in action or "?" in action:
-        if catalog.actions_matching(name):
+    services = load_services()
+    if "*" in name or "?" in name:
+        if services.actions_matching(name):
             return None
-        return (f"action pattern {name!r} matches no Lightsail action", None)
-    if catalog.find_action(name) is not None:
+        return (f"action pattern {name!r} matches no action of any AWS service", None)
+    if services.find_action(name) is not None:
         return None
-    close = catalog.suggest_action(name)
-    hint = "did you mean " + " or ".join(f"'lightsail:{c}'" for c in close) + "?" if close else None
-    return (f"unknown action {name!r}: the Lightsail service has no such action", hint)
+    close = services.suggest_action(name)
+    hint = "did you mean " + " or ".join(f"'{c}'" for c in close) + "?" if close else None
+    if services.service(service) is None:
+        return (f"unknown action {name!r}: no AWS service has the prefix {service!r}", hint)
+    return (f"unknown action {name!r}: the {service} service has no such action", hint)
 
 
 def malformed_arn_problem(arn: str, *, service: str = "lightsail") -> Advice | None:

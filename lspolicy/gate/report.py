@@ -53,6 +53,7 @@ class GateReport:
 
     paths: tuple[str, ...]
     policy_files: tuple[str, ...]
+    """The files policies were read from (policy files, and files that hold policies)."""
     findings: tuple[Finding, ...]
     cases: tuple[CaseOutcome, ...]
     problems: tuple[Problem, ...] = ()
@@ -62,6 +63,15 @@ class GateReport:
     base: str | None = None
     texts: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     skipped: tuple[Skipped, ...] = ()
+    policy_count: int | None = None
+    """How many policies were read: one per policy file, plus each policy inside a wrapper or
+    source file (None: one per entry of ``policy_files``)."""
+
+    @property
+    def policies(self) -> int:
+        """The number of policies the gate read."""
+        return len(self.policy_files) if self.policy_count is None else self.policy_count
+
     """Files and folders under the paths that were not read, each with the reason."""
 
     @property

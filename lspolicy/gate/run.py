@@ -11,7 +11,7 @@ from lspolicy.cases import LoadedCases, load_case_file, run_cases, run_propertie
 from lspolicy.errors import LspolicyError, PolicyParseError, Problem
 from lspolicy.explain import render_text
 from lspolicy.gate.discover import Discovery, discover, exclude_rules, nothing_found_message
-from lspolicy.gate.embedded import lint_embedded
+from lspolicy.gate.embedded import lint_embedded, lint_source_groups, unread_findings
 from lspolicy.gate.kinds import TEST_SUFFIX
 from lspolicy.gate.report import CaseOutcome, GateReport, PropertyOutcome
 from lspolicy.lint.config import GATE_CODES, LintConfig, apply_suppressions, load_config
@@ -108,6 +108,8 @@ def run_gate(
         found.update(dict.fromkeys(lint_paths([f], cfg)))
     for embedded in found_inputs.embedded:
         found.update(dict.fromkeys(lint_embedded(embedded, cfg)))
+    found.update(dict.fromkeys(lint_source_groups(found_inputs.embedded, cfg)))
+    found.update(dict.fromkeys(unread_findings(found_inputs.unread, cfg)))
     groups = _principal_groups(loaded_files)
     for group in groups:
         found.update(dict.fromkeys(lint_paths(group, cfg)))
@@ -159,6 +161,7 @@ def run_gate(
     return GateReport(
         paths=tuple(str(p) for p in paths),
         policy_files=tuple(str(f) for f in (*files, *found_inputs.wrapper_files)),
+        policy_count=len(files) + len(found_inputs.embedded),
         findings=tuple(findings),
         cases=tuple(cases),
         problems=tuple(problems),

@@ -124,7 +124,11 @@ def run_lint(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``lspolicy lint``: lint the paths as one principal's policies (found by shape; policies
     inside wrapper files are linted each on its own)."""
     from lspolicy.gate.discover import discover, exclude_rules, nothing_found_message  # noqa: PLC0415
-    from lspolicy.gate.embedded import lint_embedded  # noqa: PLC0415 - the gate imports lint
+    from lspolicy.gate.embedded import (  # noqa: PLC0415 - the gate imports lint
+        lint_embedded,
+        lint_source_groups,
+        unread_findings,
+    )
     from lspolicy.gate.options import named, report_skipped, split_patterns  # noqa: PLC0415
 
     stream = out or sys.stdout
@@ -153,6 +157,8 @@ def run_lint(args: argparse.Namespace, out: TextIO | None = None) -> int:
     findings = lint_paths(files, config) if files else []
     for embedded in found.embedded:
         findings.extend(lint_embedded(embedded, config))
+    findings.extend(lint_source_groups(found.embedded, config))
+    findings.extend(unread_findings(found.unread, config))
     findings += unused_suppressions(
         findings,
         suppressions_for(files, config),

@@ -23,7 +23,14 @@ from lspolicy.glob import has_wildcard, tokens_of
 from lspolicy.lightsail.catalog import SERVICE_PREFIX, Action, Catalog, load_catalog
 from lspolicy.lint.finding import FindingLocation, Fix, FixSafety
 from lspolicy.model.policy import Condition, Policy, SourceSpan, Statement
-from lspolicy.parse.jsonpos import JsonPath, JsonSyntaxError, Span, format_path, load_json
+from lspolicy.parse.jsonpos import (
+    JsonPath,
+    JsonSyntaxError,
+    LoadedJson,
+    Span,
+    format_path,
+    load_json,
+)
 from lspolicy.services import ServiceAction, ServiceCatalog, load_services
 from lspolicy.variables import Literal, parse_template
 
@@ -90,6 +97,14 @@ class PolicyContext:
             else:
                 spans, document = loaded.spans, loaded.value
         return cls(policy, text, catalog or load_catalog(), spans, document)
+
+    @classmethod
+    def of_loaded(
+        cls, policy: Policy, loaded: LoadedJson, *, catalog: Catalog | None = None
+    ) -> PolicyContext:
+        """The context of a policy built from an already-located document, e.g. one read out of
+        a terraform or CloudFormation file, whose spans point into that file."""
+        return cls(policy, None, catalog or load_catalog(), loaded.spans, loaded.value)
 
     @property
     def file(self) -> str:

@@ -35,6 +35,7 @@ __all__ = [
     "lint_policy",
     "parse_finding",
     "policy_files",
+    "select_enabled",
 ]
 
 PARSE_ERROR = "LSP001"
@@ -45,7 +46,8 @@ class LintInputError(LspolicyError):
     """A path to lint does not exist or cannot be read as UTF-8 text."""
 
 
-def _enabled(config: LintConfig | None) -> tuple[Rule, ...]:
+def select_enabled(config: LintConfig | None) -> tuple[Rule, ...]:
+    """The rules ``config`` turns on (every rule without one)."""
     cfg = config or LintConfig()
     return select_rules(cfg.select, cfg.ignore)
 
@@ -98,7 +100,7 @@ def lint_policy(
     and column and lets fixes keep the document as written; ``config`` selects rules and its
     path suppressions apply to ``policy.source``."""
     ctx = PolicyContext.of(policy, text=text, catalog=catalog)
-    found = lint_contexts([ctx], _enabled(config))
+    found = lint_contexts([ctx], select_enabled(config))
     if config is not None:
         found = apply_suppressions(found, config.suppressions)
     return _sorted(found)
@@ -169,5 +171,5 @@ def lint_paths(
             findings.extend(parse_finding(p) for p in exc.problems)
             continue
         contexts.append(PolicyContext.of(policy, text=text, catalog=cat))
-    findings.extend(lint_contexts(contexts, _enabled(cfg)))
+    findings.extend(lint_contexts(contexts, select_enabled(cfg)))
     return _sorted(apply_suppressions(findings, suppressions))

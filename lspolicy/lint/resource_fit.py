@@ -18,6 +18,7 @@ from lspolicy.lint.arn_shape import arn_problems
 from lspolicy.lint.context import PolicyContext, is_pattern
 from lspolicy.model.policy import Statement
 from lspolicy.services import ServiceAction
+from lspolicy.sources.symbolic import MARK
 
 __all__ = ["StatementFit", "statement_fit"]
 
@@ -49,6 +50,8 @@ def statement_fit(ctx: PolicyContext, st: Statement) -> StatementFit | None:
     """The fit of a statement, or None when this statement is not one to judge."""
     if st.actions is None or st.resources is None:
         return None
+    if any(MARK in entry for entry in (*st.actions, *st.resources)):
+        return None  # a value only deploy time decides (`lspolicy.sources.symbolic`): no verdict
     actions: dict[int, tuple[ServiceAction, ...]] = {}
     for i, entry in enumerate(st.actions):
         if is_pattern(entry.partition(":")[0]):

@@ -12,16 +12,19 @@ from pathlib import Path
 
 from lspolicy.model.policy import Policy
 from lspolicy.parse.build import build_policy
-from lspolicy.sources.cloudformation import extract_cloudformation, looks_like_cloudformation
 from lspolicy.sources.model import Extraction, SourceFormat, SourcePolicy
-from lspolicy.sources.terraform_hcl import extract_terraform
-from lspolicy.sources.terraform_plan import extract_terraform_plan, looks_like_terraform_plan
+
+# The readers (and python-hcl2 behind the .tf one) are imported when a file needs them, so that
+# `lspolicy check` on loose JSON, and `lspolicy.sources.symbolic`, stay cheap to import.
 
 __all__ = ["Extraction", "SourceFormat", "SourcePolicy", "extract", "policy_of", "sniff"]
 
 
 def sniff(path: str | Path, text: str) -> SourceFormat | None:
     """Which source format ``text`` is, by its shape (``.tf`` by its suffix); ``None`` if none."""
+    from lspolicy.sources.cloudformation import looks_like_cloudformation  # noqa: PLC0415
+    from lspolicy.sources.terraform_plan import looks_like_terraform_plan  # noqa: PLC0415
+
     if str(path).endswith(".tf"):
         return "terraform"
     if looks_like_terraform_plan(text):
@@ -37,10 +40,16 @@ def extract(path: str | Path, text: str) -> Extraction | None:
     kind = sniff(path, text)
     file = str(path)
     if kind == "terraform":
+        from lspolicy.sources.terraform_hcl import extract_terraform  # noqa: PLC0415
+
         return extract_terraform(file, text)
     if kind == "terraform-plan":
+        from lspolicy.sources.terraform_plan import extract_terraform_plan  # noqa: PLC0415
+
         return extract_terraform_plan(file, text)
     if kind == "cloudformation":
+        from lspolicy.sources.cloudformation import extract_cloudformation  # noqa: PLC0415
+
         return extract_cloudformation(file, text)
     return None
 

@@ -84,7 +84,7 @@ def repo(tmp_path: Path) -> Path:
         )
     write(r / "build/ops.json", TYPO)  # ignored by .gitignore: its LSP101 must not show
     write(r / "infra/plan.json", {"format_version": "1.2", "planned_values": {}})
-    write(r / "infra/main.tf", 'resource "aws_iam_policy" "ops" {}\n')
+    write(r / "infra/main.tf", 'resource "aws_s3_bucket" "logs" {\n  bucket = "acme-logs"\n}\n')
     write(r / "deploy/iam/policies/ops.json", POLICY)
     write(r / "deploy/iam/policies/ops.lspolicy-test.yaml", TEST_FILE)
     write(r / "README.md", "# app\n")
@@ -97,8 +97,6 @@ EXPECTED_SKIPS = {
     ".venv": "tool folder, never entered",
     "README.md": "not a file kind lspolicy reads",
     "build": "ignored by .gitignore ('build/')",
-    "infra/main.tf": "terraform configuration: not yet read",
-    "infra/plan.json": "terraform plan: not yet read",
     "node_modules": "tool folder, never entered",
     "package.json": "not a policy by shape: an npm package.json",
     "schemas/instance.schema.json": "not a policy by shape: a JSON Schema",

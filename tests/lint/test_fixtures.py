@@ -52,8 +52,9 @@ def test_rule_does_not_fire(code: str, path: Path) -> None:
     assert findings == []
 
 
-ON_CONFIG = {"LSP903"}
-"""Rules about configuration files, not policies: tested in test_unused_suppressions.py."""
+ON_CONFIG = {"LSP903", "LSP002", "LSP003"}
+"""Rules about configuration files (tested in test_unused_suppressions.py) and about reading
+terraform and CloudFormation sources (tested in tests/gate/test_mixed_repo.py), not policies."""
 
 
 def test_every_rule_has_fixtures_both_ways() -> None:

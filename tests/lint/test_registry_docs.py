@@ -25,7 +25,8 @@ from lspolicy.lint.rule import DOC_SECTIONS
 RULES_MD = Path(lspolicy.lint.__file__).parent / "RULES.md"
 
 STABLE = {
-    "LSP001": "invalid-policy", "LSP101": "unknown-action",
+    "LSP001": "invalid-policy", "LSP002": "source-policy-not-read", "LSP003": "symbolic-value",
+    "LSP101": "unknown-action",
     "LSP102": "action-wildcard-matches-nothing", "LSP103": "condition-key-not-in-request",
     "LSP104": "unknown-global-condition-key", "LSP105": "resource-arn-uses-name",
     "LSP106": "unknown-resource-type", "LSP107": "resource-tag-if-exists-in-allow",
