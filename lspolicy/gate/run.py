@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from lspolicy.cases import LoadedCases, load_case_file, run_cases, run_properties
@@ -12,7 +12,7 @@ from lspolicy.errors import LspolicyError, PolicyParseError, Problem
 from lspolicy.explain import render_text
 from lspolicy.gate.discover import Discovery, discover, exclude_rules, nothing_found_message
 from lspolicy.gate.embedded import lint_embedded, lint_source_groups, unread_findings
-from lspolicy.gate.kinds import TEST_SUFFIX
+from lspolicy.gate.kinds import TEST_SUFFIX, EmbeddedPolicy, extract_source
 from lspolicy.gate.report import CaseOutcome, GateReport, PropertyOutcome
 from lspolicy.lint.config import GATE_CODES, LintConfig, apply_suppressions, load_config
 from lspolicy.lint.engine import lint_paths
@@ -20,6 +20,7 @@ from lspolicy.lint.finding import Finding, FindingLocation, Severity
 from lspolicy.lint.unused import ran_codes, suppressions_for, unused_suppressions
 from lspolicy.model.policy import Policy
 from lspolicy.parse import parse_policy
+from lspolicy.parse.build import build_policy
 
 __all__ = [
     "TEST_SUFFIX",
@@ -27,6 +28,7 @@ __all__ = [
     "NothingFoundError",
     "discover_inputs",
     "new_access_findings",
+    "new_source_access_findings",
     "run_gate",
     "test_files",
 ]
@@ -116,6 +118,7 @@ def run_gate(
     suppressions = suppressions_for(files, cfg)
     if base is not None:
         new_access = new_access_findings(files, groups, base)
+        new_access += new_source_access_findings(found_inputs.embedded, base)
         found.update(dict.fromkeys(apply_suppressions(new_access, suppressions)))
     gate_codes = GATE_CODES if base is not None else ()
     found.update(
@@ -202,13 +205,105 @@ def _parse_quiet(text: str, source: str) -> Policy | None:
         return None  # the lint findings report it
 
 
+def _compare(
+    old: Sequence[Policy], new: Sequence[Policy], *, who: str, base: str, file: str
+) -> list[Finding]:
+    """LSP901 with the proving request when ``new`` allows what ``old`` denied; LSP902 when the
+    diff cannot decide exactly; nothing when no new access."""
+    from lspolicy.diff import check_no_new_access  # noqa: PLC0415 - heavy; only with --base
+
+    result = check_no_new_access(list(old), list(new))
+    if result.result == "FAIL" and result.counterexample is not None:
+        ref = (
+            result.counterexample.new_statements[0]
+            if result.counterexample.new_statements
+            else None
+        )
+        span = ref.span if ref is not None else None
+        return [
+            Finding(
+                code="LSP901",
+                severity=Severity.SECURITY,
+                title="the change grants new access",
+                message=f"{who} now allow a request they denied at {base}:\n"
+                + "\n".join(result.counterexample.lines(old_name=base, new_name="now")),
+                location=FindingLocation(
+                    file=ref.policy if ref is not None else file,
+                    path=f"Statement[{ref.index}]" if ref is not None else "",
+                    line=span.line if span else 1,
+                    column=span.column if span else 1,
+                    end_line=span.end_line if span else 0,
+                    end_column=span.end_column if span else 0,
+                ),
+                sid=ref.sid if ref is not None else None,
+                hint="if the new access is intended, approve it (suppress LSP901 with a reason)",
+            )
+        ]
+    if result.result != "PASS":
+        return [
+            Finding(
+                code="LSP902",
+                severity=Severity.WARNING,
+                title="cannot decide exactly whether the change grants new access",
+                message=f"{who}: {result.message}",
+                location=FindingLocation(file=file, line=1, column=1),
+            )
+        ]
+    return []
+
+
+def _source_units(policies: Iterable[EmbeddedPolicy]) -> dict[str, dict[str, Policy]]:
+    """A source file's identity policies by unit: each principal they are attached to (its
+    policies together), else the policy alone by its name; policies that do not build are left
+    to LSP001."""
+    units: dict[str, dict[str, Policy]] = {}
+    for p in policies:
+        if p.loaded is None or p.kind != "identity":
+            continue
+        try:
+            built = build_policy(p.loaded, source=p.file, kind=p.kind)
+        except PolicyParseError:
+            continue
+        for unit in p.attached_to or (p.where,):
+            units.setdefault(unit, {})[p.where] = built
+    return units
+
+
+def new_source_access_findings(embedded: Sequence[EmbeddedPolicy], base: str) -> list[Finding]:
+    """LSP901/LSP902 for policies read from terraform and CloudFormation files: each principal
+    a file attaches policies to (or each unattached policy) is compared with the same file at
+    ``base``, read the same way."""
+    by_file: dict[str, list[EmbeddedPolicy]] = {}
+    for p in embedded:
+        if p.loaded is not None:
+            by_file.setdefault(p.file, []).append(p)
+    out: list[Finding] = []
+    for file, policies in by_file.items():
+        before = _base_text(Path(file), base)
+        if before == policies[0].text:
+            continue
+        old_extraction = extract_source(Path(file), before) if before is not None else None
+        old_units = _source_units(old_extraction.policies if old_extraction else ())
+        for unit, new in _source_units(policies).items():
+            old = old_units.get(unit, {})
+            if _texts(old) == _texts(new):
+                continue
+            who = f"the policies of {unit} in {file}"
+            out.extend(
+                _compare(list(old.values()), list(new.values()), who=who, base=base, file=file)
+            )
+    return out
+
+
+def _texts(policies: Mapping[str, Policy]) -> dict[str, object]:
+    return {name: p.to_json() for name, p in policies.items()}
+
+
 def new_access_findings(
     files: Sequence[Path], groups: Sequence[Sequence[Path]], base: str
 ) -> list[Finding]:
     """LSP901 for each principal (or, for a policy no test attaches, each file) whose policies
     now allow a request they denied at ``base``, with that request; LSP902 when undecidable."""
-    from lspolicy.diff import check_no_new_access  # noqa: PLC0415 - heavy; only with --base
-
     grouped = {p for g in groups for p in g}
     units: list[tuple[Path, ...]] = [tuple(g) for g in groups]
     units += [(f,) for f in files if f not in grouped]
@@ -232,46 +327,10 @@ def new_access_findings(
                     old.append(was)
         if not changed:
             continue
-        result = check_no_new_access(old, new)
         who = (
             unit[0].as_posix()
             if len(unit) == 1
             else "the policies of " + ", ".join(p.name for p in unit)
         )
-        if result.result == "FAIL" and result.counterexample is not None:
-            ref = (
-                result.counterexample.new_statements[0]
-                if result.counterexample.new_statements
-                else None
-            )
-            span = ref.span if ref is not None else None
-            out.append(
-                Finding(
-                    code="LSP901",
-                    severity=Severity.SECURITY,
-                    title="the change grants new access",
-                    message=f"{who} now allow a request they denied at {base}:\n"
-                    + "\n".join(result.counterexample.lines(old_name=base, new_name="now")),
-                    location=FindingLocation(
-                        file=ref.policy if ref is not None else str(unit[0]),
-                        path=f"Statement[{ref.index}]" if ref is not None else "",
-                        line=span.line if span else 1,
-                        column=span.column if span else 1,
-                        end_line=span.end_line if span else 0,
-                        end_column=span.end_column if span else 0,
-                    ),
-                    sid=ref.sid if ref is not None else None,
-                    hint="if the new access is intended, approve it (suppress LSP901 with a reason)",
-                )
-            )
-        elif result.result != "PASS":
-            out.append(
-                Finding(
-                    code="LSP902",
-                    severity=Severity.WARNING,
-                    title="cannot decide exactly whether the change grants new access",
-                    message=f"{who}: {result.message}",
-                    location=FindingLocation(file=str(unit[0]), line=1, column=1),
-                )
-            )
+        out.extend(_compare(old, new, who=who, base=base, file=str(unit[0])))
     return out

@@ -103,3 +103,72 @@ def test_an_intended_widening_is_approved_by_suppressing_lsp901_with_a_reason(
     assert unused["location"]["line"] == 6
     without_base = run("check", "policies", "--format", "json", cwd=repo)
     assert not [f for f in json.loads(without_base.stdout)["findings"] if f["code"] == "LSP903"]
+
+
+TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  OperatorRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {AWS: "arn:aws:iam::111122223333:root"}
+            Action: sts:AssumeRole
+      Policies:
+        - PolicyName: operate
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Sid: StopWebInstances
+                Effect: Allow
+                Action: lightsail:StopInstance
+                Resource: arn:aws:lightsail:us-east-1:111122223333:Instance/*
+                Condition:
+                  StringEquals:
+                    aws:ResourceTag/team: web
+  ReadLogs:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      Roles: [!Ref OperatorRole]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Action: logs:GetLogEvents
+            Resource: "*"
+"""
+
+
+def test_base_ref_compares_cloudformation_policies_per_role(tmp_path: Path) -> None:
+    """`--base` reads the template at the base commit the same way and compares each role's
+    policies together (inline and attached managed ones): dropping the tag condition lets the
+    role stop any instance, and the finding points at the statement in the template. Tag
+    conditions: https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html"""
+    repo = tmp_path / "repo"
+    (repo / "cfn").mkdir(parents=True)
+    template = repo / "cfn" / "ops.yaml"
+    template.write_text(TEMPLATE)
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("add", ".", cwd=repo)
+    git("commit", "-q", "-m", "base", cwd=repo)
+    same = run("check", "cfn", "--base", "main", "--format", "json", cwd=repo)
+    assert same.returncode == 0, same.stdout + same.stderr
+    # a harmless edit elsewhere in the file: still no new access
+    template.write_text(TEMPLATE.replace("ReadLogs:", "ReadLogsPolicy:"))
+    moved = run("check", "cfn", "--base", "main", "--format", "json", cwd=repo)
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    template.write_text(
+        TEMPLATE.replace(
+            "                    aws:ResourceTag/team: web\n",
+            "                    aws:ResourceTag/team: [web, data]\n",
+        )
+    )
+    out = run("check", "cfn", "--base", "main", "--format", "json", cwd=repo)
+    assert out.returncode == 1, out.stdout + out.stderr
+    (finding,) = [f for f in json.loads(out.stdout)["findings"] if f["code"] == "LSP901"]
+    assert finding["location"]["file"] == "cfn/ops.yaml"
+    assert finding["location"]["line"] == 17  # the `- Sid: StopWebInstances` statement
+    assert "OperatorRole" in finding["message"] and "data" in finding["message"]
