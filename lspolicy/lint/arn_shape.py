@@ -16,6 +16,7 @@ from typing import Final
 
 from lspolicy.glob import compile_glob
 from lspolicy.services import ServiceCatalog
+from lspolicy.sources.symbolic import MARK
 
 __all__ = ["PARTITIONS", "ArnProblem", "arn_problems"]
 
@@ -52,8 +53,9 @@ def _wild(text: str) -> bool:
 
 
 def arn_problems(catalog: ServiceCatalog, arn: str) -> tuple[ArnProblem, ...]:
-    """The problems of ``arn``'s shape; () for ``*``, text that is not an ARN, or a good ARN."""
-    if not arn.startswith("arn:"):
+    """The problems of ``arn``'s shape; () for ``*``, text that is not an ARN, a good ARN, or
+    one with a part only deploy time decides (`lspolicy.sources.symbolic`: not judged)."""
+    if not arn.startswith("arn:") or MARK in arn:
         return ()
     parts = arn.split(":", 5)
     if len(parts) < 6:

@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from lspolicy.lint.context import PolicyContext, Report, is_pattern, replace_entry
 from lspolicy.lint.finding import Severity
 from lspolicy.lint.rule import Rule
+from lspolicy.sources.symbolic import MARK
 
 
 def _known(ctx: PolicyContext, name: str) -> bool:
@@ -53,7 +54,7 @@ def check(ctx: PolicyContext) -> Iterator[Report]:
         for element, entries in (("Action", st.actions), ("NotAction", st.not_actions)):
             for i, name in enumerate(entries or ()):
                 prefix, colon, _ = name.partition(":")
-                if not colon or is_pattern(name) or _known(ctx, name):
+                if not colon or is_pattern(name) or MARK in name or _known(ctx, name):
                     continue
                 close = ctx.services.suggest_action(name, limit=1)
                 best = next((c for c in close if ":" in c), None)
