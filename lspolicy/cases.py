@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lspolicy.errors import Location, PolicyParseError, Problem
@@ -42,6 +41,8 @@ from lspolicy.model.decision import Decision
 from lspolicy.model.policy import Policy, PolicyKind
 from lspolicy.model.request import Request
 from lspolicy.parse import parse_policy
+from lspolicy.parse.jsonpos import LoadedJson, format_path
+from lspolicy.yamlpos import YamlError, load_yaml
 
 __all__ = [
     "CaseFile",
@@ -165,24 +166,25 @@ def load_case_file(path: Path) -> LoadedCases:
     problem (unreadable file, invalid YAML, unknown names, malformed policies)."""
     try:
         source_text = path.read_text(encoding="utf-8")
-        raw = yaml.safe_load(source_text)
+        # one pass of the shared bounded loader (aliases, depth, duplicate keys and tags
+        # refused with a location); its spans give every line this module reports
+        loaded = load_yaml(source_text)
     except OSError as exc:
         raise _problem(path, "", f"cannot read the test file: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+    except YamlError as exc:
         raise PolicyParseError(
             (
                 Problem(
-                    f"invalid YAML: {getattr(exc, 'problem', exc)}",
-                    Location(str(path), "", line, col),
+                    f"invalid YAML: {exc.message}",
+                    Location(str(path), format_path(exc.path), exc.line, exc.column),
                 ),
             )
         ) from None
+    raw = loaded.value
+    locate = _locator(loaded)
     try:
         spec = CaseFile.model_validate(raw)
     except ValidationError as exc:
-        locate = _locator(source_text)
         found = tuple(
             Problem(
                 err["msg"].lower(),
@@ -242,42 +244,28 @@ def load_case_file(path: Path) -> LoadedCases:
         name: Instance(id=i.id, region=i.region, account=i.account, name=name, tags=i.tags)
         for name, i in spec.instances.items()
     }
-    problems.extend(_name_problems(path, spec, _locator(source_text)))
+    problems.extend(_name_problems(path, spec, locate))
     if problems:
         raise PolicyParseError(tuple(problems))
     return LoadedCases(
-        path, spec, sets, identities, instances, texts, _lines(source_text, "cases"), parsed_sets,
-        _lines(source_text, "properties"),
+        path, spec, sets, identities, instances, texts, _lines(loaded, "cases"), parsed_sets,
+        _lines(loaded, "properties"),
     )  # fmt: skip
 
 
 _Locate = Callable[[tuple[str | int, ...]], tuple[int, int]]
 
 
-def _locator(text: str) -> _Locate:
-    """Line and column (1-based) of the YAML node at a path of keys and indexes; where the path
-    stops short (a key left to its default), the deepest node found."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        root = None
+def _locator(loaded: LoadedJson) -> _Locate:
+    """Line and column (1-based) of the YAML value at a path of keys and indexes; where the path
+    stops short (a key left to its default), the deepest value found."""
 
     def locate(path: tuple[str | int, ...]) -> tuple[int, int]:
-        node = root
-        best = (0, 0)
-        for part in path:
-            if node is None:
-                break
-            best = (node.start_mark.line + 1, node.start_mark.column + 1)
-            if isinstance(node, yaml.MappingNode):
-                node = next((v for k, v in node.value if k.value == part), None)
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-                node = node.value[part] if part < len(node.value) else None
-            else:
-                node = None
-        if node is not None:
-            best = (node.start_mark.line + 1, node.start_mark.column + 1)
-        return best
+        for end in range(len(path), -1, -1):
+            span = loaded.spans.get(path[:end])
+            if span is not None:
+                return (span.line, span.column)
+        return (0, 0)
 
     return locate
 
@@ -340,14 +328,14 @@ def _name_problems(path: Path, spec: CaseFile, locate: _Locate) -> list[Problem]
     return out
 
 
-def _lines(text: str, section: str) -> tuple[int, ...]:
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    if not isinstance(root, yaml.MappingNode):
+def _lines(loaded: LoadedJson, section: str) -> tuple[int, ...]:
+    items = loaded.value.get(section) if isinstance(loaded.value, dict) else None
+    if not isinstance(items, list):
         return ()
-    for key, value in root.value:
-        if key.value == section and isinstance(value, yaml.SequenceNode):
-            return tuple(item.start_mark.line + 1 for item in value.value)
-    return ()
+    return tuple(
+        span.line if (span := loaded.spans.get((section, i))) is not None else 0
+        for i in range(len(items))
+    )
 
 
 def run_case(loaded: LoadedCases, case: CaseSpec) -> CaseResult:
