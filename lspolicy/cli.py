@@ -8,6 +8,7 @@ unreadable or malformed input, or internal error. No stack trace reaches the use
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -332,7 +333,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 # -- entry point ----------------------------------------------------------------------------
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None, *, full: bool = True) -> argparse.ArgumentParser:
+    """The ``lspolicy`` parser. ``full=False`` (a command that is not help) builds only what
+    ``command`` needs to run: the deferred commands' modules and the checks' epilog are not
+    imported for it."""
     parser = Parser(
         prog="lspolicy", description="Policy-as-code for Amazon Lightsail access control."
     )
@@ -346,7 +350,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the CI gate: parse, lint and run the policy tests under PATH",
         description="The CI gate: parse and lint every policy under PATH and run its policy "
         "tests. Exit 0 pass, 1 fail, 2 usage error or unusable input.",
-        epilog=_checks_epilog(),
+        epilog=_checks_epilog() if full else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument(
@@ -445,17 +449,31 @@ def _parser() -> argparse.ArgumentParser:
 
     register_lint(sub)
 
-    from lspolicy.generate.cli import register as register_generate  # noqa: PLC0415
-
-    register_generate(sub)
-
-    from lspolicy.diff.cli import register as register_diff  # noqa: PLC0415
-
-    register_diff(sub)
+    for name, (module, summary) in DEFERRED.items():
+        if full or command == name:
+            importlib.import_module(module).register(sub)
+        else:  # listed (help, did-you-mean) without importing the module that runs it
+            sub.add_parser(name, help=summary)
     return parser
 
 
+DEFERRED: dict[str, tuple[str, str]] = {
+    "generate": (
+        "lspolicy.generate.cli",
+        "generate least-privilege policies from an intent and prove them with the engine",
+    ),
+    "diff": (
+        "lspolicy.diff.cli",
+        "what NEW allows that OLD denies and the reverse, each with a request proving it",
+    ),
+}
+"""Commands whose modules (the generator, the semantic diff) are imported only when they run
+or when help is asked for, so that ``lspolicy check`` starts fast; a test checks that each
+summary is the one its module registers."""
+
+
 CHECK_SUBCOMMANDS = ("no-new-access", "access-not-granted")
+_FAST = frozenset({"check", "test", "simulate", "explain", "serve", "lint", "rule"})
 COLORS = ("auto", "always", "never")
 COLOR_HELP = "colour the output: auto (on a terminal, unless NO_COLOR is set), always, never"
 
@@ -496,7 +514,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = _check_parser()
         argv = words[1:]
     else:
-        parser = _parser()
+        command = next((w for w in words if not w.startswith("-")), None)
+        wants_help = any(w in ("-h", "--help") for w in words)
+        parser = _parser(command, full=wants_help or command not in _FAST)
     try:
         args, extras = parser.parse_known_args(argv)
         if extras:

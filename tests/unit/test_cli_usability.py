@@ -83,3 +83,26 @@ def test_no_hint_when_nothing_is_close() -> None:
     code, _, err = _run("zzzzzz")
     assert code == 2
     assert "hint:" not in err
+
+
+def test_deferred_commands_are_listed_with_their_own_summaries() -> None:
+    """`lspolicy check` does not import the generator or the diff to start; their entries in
+    the command list must still say what their own modules register."""
+    import argparse  # noqa: PLC0415
+    import importlib  # noqa: PLC0415
+
+    from lspolicy.cli import DEFERRED, _parser  # noqa: PLC0415
+
+    for name, (module, summary) in DEFERRED.items():
+        parser = argparse.ArgumentParser()
+        importlib.import_module(module).register(parser.add_subparsers())
+        (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        (choice,) = [c for c in action._choices_actions if c.dest == name]
+        assert choice.help == summary
+        light = _parser("check", full=False)
+        assert name in {
+            c.dest
+            for a in light._actions
+            if isinstance(a, argparse._SubParsersAction)
+            for c in a._choices_actions
+        }
