@@ -164,3 +164,56 @@ def test_a_policy_the_source_cannot_decide_is_reported_not_passed(tmp_path: Path
         "main.tf",
         7,
     )
+
+
+ROLE_TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  OpsRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {AWS: "arn:aws:iam::111122223333:root"}
+            Action: sts:AssumeRole
+      Policies:
+        - PolicyName: stop-web
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Sid: StopWeb
+                Effect: Allow
+                Action: lightsail:StopInstance
+                Resource: arn:aws:lightsail:us-east-1:111122223333:Instance/*
+                Condition:
+                  StringEquals:
+                    aws:ResourceTag/team: web
+  Tagging:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      Roles: [!Ref OpsRole]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: TagAnything
+            Effect: Allow
+            Action: lightsail:TagResource
+            Resource: arn:aws:lightsail:us-east-1:111122223333:Instance/*
+"""
+
+
+@pytest.mark.parametrize(("roles", "escalation"), [("[!Ref OpsRole]", True), ("[]", False)])
+def test_a_roles_policies_in_a_template_are_linted_together(
+    tmp_path: Path, roles: str, escalation: bool
+) -> None:
+    """A managed policy attached to a role (its `Roles` property) adds to the role's inline
+    policies: together they let the role tag any instance `team=web` and then stop it (tag-based
+    access control: https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html; the
+    attachment: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-managedpolicy.html).
+    Unattached, the same two policies belong to no one principal and are not combined."""
+    (tmp_path / "ops.yaml").write_text(ROLE_TEMPLATE.replace("[!Ref OpsRole]", roles))
+    out = run("check", ".", "--format", "json", cwd=tmp_path)
+    codes = [(f["code"], f["location"]["line"]) for f in json.loads(out.stdout)["findings"]]
+    assert codes == ([("LSP111", 23)] if escalation else [])
