@@ -33,7 +33,7 @@ from lspolicy.gate.kinds import (
     looks_like,
     read_suffixes,
 )
-from lspolicy.textfile import MAX_INPUT_BYTES
+from lspolicy.textfile import MAX_INPUT_BYTES, NotRegularFileError, TooLargeError, read_bounded
 
 __all__ = [
     "TOOL_FOLDERS",
@@ -185,14 +185,16 @@ def _kind_of(c: Candidate) -> FileKind | None:
 
 def _read(path: Path, found: _Found, *, explicit: bool) -> str | None:
     try:
-        if path.stat().st_size > MAX_INPUT_BYTES:
-            message = f"larger than {MAX_INPUT_BYTES} bytes: not read"
-            if explicit:
-                found.problem(path, message)
-            else:
-                found.skip(path, message, "too large")
-            return None
-        return path.read_text(encoding="utf-8")
+        return read_bounded(path, MAX_INPUT_BYTES).decode("utf-8")
+    except (TooLargeError, NotRegularFileError) as exc:
+        message = f"{exc.strerror}: not read"
+        if explicit:
+            found.problem(path, message)
+        else:
+            found.skip(
+                path, message, "too large" if isinstance(exc, TooLargeError) else "not a file"
+            )
+        return None
     except UnicodeDecodeError:
         if explicit:
             found.problem(path, "not UTF-8 text")
@@ -287,6 +289,8 @@ def _walk(folder: Path, root: Path, ignores: list[_Ignore], seen: set[Path], fou
                 _take(path, found, explicit=False)
         elif entry.is_symlink():
             found.skip(path, "broken symlink", "symlinks")
+        else:
+            found.skip(path, "not a regular file: not read", "not a file")
 
 
 def _category(why: str) -> str:
@@ -325,6 +329,8 @@ def discover(
             _walk(p, root, [*_outer_gitignores(p), *excludes], {root}, found)
         elif p.is_file():
             _take(p, found, explicit=True, lenient=skip_named_non_policies)
+        elif p.exists():
+            found.problem(p, "not a regular file (a FIFO, device or socket): not read")
         else:
             found.problem(p, "no such file or directory")
     return Discovery(

@@ -232,3 +232,27 @@ def test_policies_inside_aws_wrappers_are_read_and_located(tmp_path: Path) -> No
         ("request.json", "PolicyInputList[1].Statement.Action", 4),
     ]
     assert out.returncode == 1
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+def test_special_files_are_refused_not_read(tmp_path: Path, special: str) -> None:
+    """A FIFO (which would block forever) or /dev/zero (which never ends) named as a policy is
+    an input problem, exit 2, read not at all: only regular files are read, bounded while read."""
+    if special == "fifo":
+        path = tmp_path / "policy.json"
+        os.mkfifo(path)
+    else:
+        path = Path(special)
+    out = run("check", str(path), cwd=tmp_path)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "not a regular file" in out.stdout + out.stderr
+
+
+def test_a_fifo_inside_a_folder_is_skipped_with_its_reason(tmp_path: Path) -> None:
+    """Walking a folder, a FIFO with a policy's name is skipped and said so, never opened for a
+    blocking read."""
+    write(tmp_path / "ops.json", POLICY)
+    os.mkfifo(tmp_path / "pipe.json")
+    out = run("check", ".", "--verbose", "--format", "json", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert skipped(out.stderr)["pipe.json"] == "not a regular file: not read"
