@@ -6,7 +6,10 @@ how older tools got both escaping bugs and catastrophic backtracking (``a*a*a*a*
 pattern is split at its stars into fixed-length pieces; the first piece is anchored at the start,
 the last at the end, and each middle piece is found at its leftmost place after the previous one.
 Because pieces have fixed length, leftmost placement is always optimal, so one left-to-right
-pass decides the match: O(len(text) * len(pattern)) at worst, usually ``str.find``'s speed.
+pass decides the match: O(len(text) * len(pattern)) at worst, usually ``str.find``'s speed. A
+piece with ``?`` holes is checked run by run between its holes, so a placement costs the
+piece's length, not its length times its number of holes (``*a?a?a?...b*`` stays
+len(text) * len(pattern): ``bench/pathological.py`` prints the growth exponent).
 
 A pattern arrives as tokens, not text, so that a literal ``*`` produced by the policy variable
 ``${*}`` (or by a substituted value) is never mistaken for a wildcard.
@@ -69,6 +72,9 @@ class _Piece:
     holes: tuple[int, ...]
     anchor: str  # the longest hole-free run, used to find candidates quickly
     anchor_at: int
+    runs: tuple[tuple[int, str], ...]
+    """The hole-free runs with their offsets: a placement is checked run by run, so one check
+    costs O(len(text)) whatever the number of ``?`` (not O(len * holes))."""
 
     def at(self, text: str, i: int) -> bool:
         n = len(self.text)
@@ -76,9 +82,7 @@ class _Piece:
             return False
         if not self.holes:
             return text.startswith(self.text, i)
-        pat = self.text
-        holes = self.holes
-        return all(j in holes or text[i + j] == pat[j] for j in range(n))
+        return all(text.startswith(run, i + off) for off, run in self.runs)
 
     def find(self, text: str, start: int, end: int) -> int:
         """Leftmost i >= start with the piece at i and ending by ``end``; -1 if none."""
@@ -88,6 +92,8 @@ class _Piece:
             return text.find(self.text, start, end)
         if not self.anchor:  # all holes: any position works
             return start if start <= last else -1
+        if len(self.runs) > _SHIFT_AND_RUNS:
+            return self._shift_and(text, start, end)
         i = start
         while i <= last:
             j = text.find(self.anchor, i + self.anchor_at, last + self.anchor_at + len(self.anchor))
@@ -98,6 +104,32 @@ class _Piece:
                 return cand
             i = cand + 1
         return -1
+
+
+    def _shift_and(self, text: str, start: int, end: int) -> int:
+        """The leftmost placement by the Shift-And automaton: one pass over the text with the
+        piece's prefixes as bits of an integer, O(len(text) * len(piece) / word) whatever the
+        number of holes (the candidate search would check many runs at every position)."""
+        n = len(self.text)
+        masks: dict[str, int] = {}
+        holes = 0
+        for j in self.holes:
+            holes |= 1 << j
+        for off, run in self.runs:
+            for k, ch in enumerate(run):
+                masks[ch] = masks.get(ch, 0) | (1 << (off + k))
+        goal = 1 << (n - 1)
+        state = 0
+        for idx in range(start, end):
+            state = ((state << 1) | 1) & (masks.get(text[idx], 0) | holes)
+            if state & goal:
+                return idx - n + 1
+        return -1
+
+
+_SHIFT_AND_RUNS = 8
+"""A piece with more hole-free runs than this is searched by Shift-And: below it, finding the
+longest run with ``str.find`` and checking the few runs is faster on real policies."""
 
 
 def _piece(tokens: Sequence[Token], ignore_case: bool) -> _Piece:
@@ -113,13 +145,16 @@ def _piece(tokens: Sequence[Token], ignore_case: bool) -> _Piece:
     text = "".join(chars)
     # longest run without holes, for candidate search
     best, best_at, run_at = "", 0, 0
+    runs: list[tuple[int, str]] = []
     bounds = [*holes, len(text)]
     for h in bounds:
         run = text[run_at:h]
+        if run:
+            runs.append((run_at, run))
         if len(run) > len(best):
             best, best_at = run, run_at
         run_at = h + 1
-    return _Piece(text, tuple(holes), best, best_at)
+    return _Piece(text, tuple(holes), best, best_at, tuple(runs))
 
 
 class Glob:

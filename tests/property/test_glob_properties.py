@@ -90,3 +90,27 @@ def test_resource_patterns_follow_the_documented_segment_rule(pattern: str, arn:
     segment, it can expand to match beyond the colon boundaries." """
     matcher = compile_resource_pattern(tokens_of(pattern))
     assert matcher(arn) == documented_resource_match(pattern, arn)
+
+
+@given(
+    st.lists(st.text(alphabet="ab?", min_size=1, max_size=6), min_size=1, max_size=5),
+    st.text(alphabet="ab", max_size=40),
+    st.booleans(),
+)
+@example(["a?a?a?a?a?a?a?a?a?a?b"], "a" * 30, False)
+@example(["?a?", "a?a?a?a?a?a?a?a?a?a?"], "ba" * 20, True)
+def test_pieces_with_many_holes_agree_with_fnmatch(
+    pieces: list[str], text: str, ignore_case: bool
+) -> None:
+    """Middle pieces with many ``?`` holes take the Shift-And search (more than 8 hole-free
+    runs); forced here for every piece, it must still find exactly what ``fnmatch`` finds."""
+    import lspolicy.glob as glob_module  # noqa: PLC0415
+
+    pattern = "*" + "*".join(pieces) + "*"
+    saved = glob_module._SHIFT_AND_RUNS
+    glob_module._SHIFT_AND_RUNS = 0
+    try:
+        got = compile_glob(pattern, ignore_case=ignore_case)(text.upper() if ignore_case else text)
+    finally:
+        glob_module._SHIFT_AND_RUNS = saved
+    assert got == fnmatch.fnmatchcase(text, pattern)
