@@ -11,7 +11,7 @@ named after IAM's ``MalformedPolicyDocument`` and ``InvalidInput``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from lspolicy.conditions.boolean import parse_bool
@@ -30,6 +30,13 @@ __all__ = ["build_policy_set", "context_from_entries", "simulate_custom_policy"]
 # https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulateCustomPolicy.html
 MAX_POLICY_CHARS = 131072
 MAX_ITEMS = 1000
+_LENGTHS = {"ActionNames": (3, 128), "ResourceArns": (1, 2048)}
+"""Each entry's length, as the API reference (and botocore's model, which a test compares)
+gives it."""
+MAX_MARKER = 320
+MAX_LIST = 10_000
+"""lspolicy's own cap on the entries of ActionNames, ResourceArns and ContextEntries: the API
+reference documents none. Results are produced a page at a time (MaxItems), never all pairs."""
 _KNOWN = {
     "PolicyInputList", "PermissionsBoundaryPolicyInputList", "ActionNames", "ResourceArns",
     "ResourcePolicy", "ResourceOwner", "CallerArn", "ContextEntries", "ResourceHandlingOption",
@@ -53,6 +60,16 @@ def _strings(request: Mapping[str, Any], name: str, *, required: bool = False) -
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidInputError(f"{name} must be a list of strings")
+    if len(value) > MAX_LIST:
+        raise InvalidInputError(
+            f"{name} has {len(value)} entries, over the {MAX_LIST} lspolicy takes"
+        )
+    low, high = _LENGTHS.get(name, (0, MAX_POLICY_CHARS))
+    for i, v in enumerate(value):
+        if not low <= len(v) <= high:
+            raise InvalidInputError(
+                f"{name}[{i}] is {len(v)} characters; it must have {low} to {high}"
+            )
     return value
 
 
@@ -80,6 +97,10 @@ def context_from_entries(entries: object) -> dict[str, ContextValue]:
         return {}
     if not isinstance(entries, list):
         raise InvalidInputError("ContextEntries must be a list")
+    if len(entries) > MAX_LIST:
+        raise InvalidInputError(
+            f"ContextEntries has {len(entries)} entries, over the {MAX_LIST} lspolicy takes"
+        )
     out: dict[str, ContextValue] = {}
     for i, entry in enumerate(entries, 1):
         where = f"ContextEntries.member.{i}"
@@ -218,6 +239,12 @@ def simulate_custom_policy(request: Mapping[str, Any]) -> dict[str, Any]:
     actions = _strings(request, "ActionNames", required=True)
     if not actions:
         raise InvalidInputError("ActionNames must name at least one action")
+    for i, action in enumerate(actions):
+        if "*" in action or "?" in action:
+            # "This operation does not support using wildcards (*) in an action name."
+            raise InvalidInputError(
+                f"ActionNames[{i}] {action!r} has a wildcard; name each action to simulate"
+            )
     resources = _strings(request, "ResourceArns") or ["*"]
     caller = _string(request, "CallerArn")
     if request.get("ResourcePolicy") is not None and caller is None:
@@ -231,21 +258,32 @@ def simulate_custom_policy(request: Mapping[str, Any]) -> dict[str, Any]:
         or not 1 <= max_items <= MAX_ITEMS
     ):
         raise InvalidInputError(f"MaxItems must be an integer from 1 to {MAX_ITEMS}")
+    total = len(actions) * len(resources)
     marker = _string(request, "Marker")
     start = 0
     if marker is not None:
-        if not marker.isdigit():
+        # the simulator's markers are decimal offsets: anything else, or past the end, is not
+        # one it returned (str.isdigit alone admits "²", which int() refuses)
+        if not (0 < len(marker) <= 20 and marker.isascii() and marker.isdigit()):
             raise InvalidInputError("Marker is not one this simulator returned")
         start = int(marker)
-    pairs: Sequence[tuple[str, str]] = [(a, r) for a in actions for r in resources]
-    page = pairs[start : start + max_items]
+        if start >= total:
+            raise InvalidInputError("Marker is not one this simulator returned")
+    # pairs in request order (each action with each resource), only this page of them
+    width = len(resources)
+    page = range(start, min(start + max_items, total))
     results = [
-        _result(policies.evaluate(Request(a, r, context, caller_arn=caller)), policies)
-        for a, r in page
+        _result(
+            policies.evaluate(
+                Request(actions[i // width], resources[i % width], context, caller_arn=caller)
+            ),
+            policies,
+        )
+        for i in page
     ]
     out: dict[str, Any] = {
         "EvaluationResults": results,
-        "IsTruncated": start + max_items < len(pairs),
+        "IsTruncated": start + max_items < total,
     }
     if out["IsTruncated"]:
         out["Marker"] = str(start + max_items)
