@@ -105,7 +105,6 @@ class _Piece:
             i = cand + 1
         return -1
 
-
     def _shift_and(self, text: str, start: int, end: int) -> int:
         """The leftmost placement by the Shift-And automaton: one pass over the text with the
         piece's prefixes as bits of an integer, O(len(text) * len(piece) / word) whatever the

@@ -35,7 +35,15 @@ from yaml.scanner import Scanner
 
 from lspolicy.parse.jsonpos import JsonPath, LoadedJson, Span
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "TagHandler", "YamlError", "load_yaml"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "TagHandler",
+    "YamlError",
+    "check_bounds",
+    "load_yaml",
+]
 
 MAX_BYTES = 4 << 20
 """4 MiB: four times CloudFormation's largest template (1 MB, from S3)."""
@@ -232,3 +240,63 @@ def load_yaml(
     builder = _Builder(tags or {})
     value = builder.value(node, ())
     return LoadedJson(value, builder.spans, ())
+
+
+def check_bounds(text: str, *, max_nodes: int | None = None) -> None:
+    """Refuse, with a line and column, YAML whose aliases would expand it past ``max_nodes``
+    nodes (default: the larger of `MAX_NODES` and the text's length, so the expanded document
+    stays linear in the file), that nests deeper than `MAX_DEPTH`, or whose alias names a node
+    that contains it.
+
+    For callers that then decode with libyaml for speed: this reads the parser's *events*, one
+    at a time (libyaml's parser keeps its own stack, so deep nesting is met here, before any
+    recursive composition), and counts each alias as the size of the node it repeats.
+    """
+    budget = max_nodes if max_nodes is not None else max(MAX_NODES, len(text))
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    sizes: dict[str, int | None] = {}
+    stack: list[list[Any]] = []  # [size so far, anchor] per open collection
+    total = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                if len(stack) >= MAX_DEPTH:
+                    raise _mark_error(f"nesting deeper than {MAX_DEPTH} levels", event.start_mark)
+                if event.anchor is not None:
+                    sizes[event.anchor] = None  # open: an alias to it now is a cycle
+                stack.append([1, event.anchor])
+                continue
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                size, anchor = stack.pop()
+                if anchor is not None:
+                    sizes[anchor] = size
+                if stack:
+                    stack[-1][0] += size
+                continue
+            if isinstance(event, yaml.ScalarEvent):
+                grown = 1
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, AliasEvent):
+                known = sizes.get(event.anchor or "", 0)
+                if known is None:
+                    raise _mark_error(
+                        f"alias '*{event.anchor}' refers to a node that contains it",
+                        event.start_mark,
+                    )
+                grown = known
+            else:
+                continue
+            total += grown
+            if total > budget:
+                raise _mark_error(
+                    f"aliases expand the document past {budget} nodes", event.start_mark
+                )
+            if stack:
+                stack[-1][0] += grown
+    except yaml.MarkedYAMLError as exc:
+        message = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise _mark_error(message or "invalid YAML", exc.problem_mark) from None
+    finally:
+        loader.dispose()

@@ -25,6 +25,8 @@ from lspolicy.errors import LspolicyError, PolicyParseError
 from lspolicy.generate.build import Generation, generate
 from lspolicy.generate.intent import load_intent
 from lspolicy.generate.prove import DEFAULT_POPULATION, ProofReport, prove
+from lspolicy.textfile import read_bounded
+from lspolicy.yamlpos import check_bounds
 
 if TYPE_CHECKING:
     from lspolicy.server.world import World
@@ -136,13 +138,12 @@ def load_world_quickly(path: str) -> World:
 
     p = Path(path)
     try:
-        raw = p.read_bytes()
-        if len(raw) > MAX_WORLD_BYTES:
-            return load_world(p)
+        raw = read_bounded(p, MAX_WORLD_BYTES)  # any OSError: load_world says what is wrong
         text = raw.decode("utf-8")
         if text.lstrip().startswith("{"):
             data = json.loads(text)
         else:
+            check_bounds(text)  # aliases, nesting: a YamlError (a ValueError) -> load_world
             data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         return world_from_data(data, path=p)
     except (OSError, ValueError, yaml.YAMLError, WorldError):

@@ -24,6 +24,8 @@ from lspolicy.evaluate.authorize import PolicySet
 from lspolicy.lightsail.context import Identity, Instance
 from lspolicy.model.policy import Policy, PolicyKind
 from lspolicy.parse import parse_policy
+from lspolicy.textfile import TooLargeError, read_bounded
+from lspolicy.yamlpos import YamlError, check_bounds
 
 __all__ = [
     "Account",
@@ -145,6 +147,20 @@ class _Positions:
 
 
 def _load_yaml(text: str, source: str) -> tuple[Any, _Positions]:
+    try:
+        # aliases, nesting and cycles bounded first, event by event: the values are then
+        # decoded by libyaml, and the schema check and the position walk below expand aliases
+        check_bounds(text)
+    except YamlError as exc:
+        raise WorldError(
+            (
+                Problem(
+                    f"invalid YAML: {exc.message}",
+                    Location(source, "", exc.line, exc.column),
+                    code="world",
+                ),
+            )
+        ) from None
     try:
         data = yaml.load(text, Loader=_FastLoader)  # a safe loader (libyaml or pure Python)
     except yaml.YAMLError as exc:
@@ -323,27 +339,16 @@ def load_world(path: str | Path) -> World:
     p = Path(path)
     source = str(p)
     try:
-        raw = p.read_bytes()
+        # a regular file, its size counted while it is read (a FIFO or /dev/zero is refused)
+        raw = read_bounded(p, MAX_WORLD_BYTES)
+    except TooLargeError:
+        message = f"world file is larger than {MAX_WORLD_BYTES} bytes"
     except OSError as exc:
-        raise WorldError(
-            (
-                Problem(
-                    f"cannot read the world file: {exc.strerror or exc}",
-                    Location(source, "", 0, 0),
-                    code="world",
-                ),
-            )
-        ) from None
-    if len(raw) > MAX_WORLD_BYTES:
-        raise WorldError(
-            (
-                Problem(
-                    f"world file is larger than {MAX_WORLD_BYTES} bytes",
-                    Location(source, "", 0, 0),
-                    code="world",
-                ),
-            )
-        )
+        message = f"cannot read the world file: {exc.strerror or exc}"
+    else:
+        message = ""
+    if message:
+        raise WorldError((Problem(message, Location(source, "", 0, 0), code="world"),))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -340,3 +340,44 @@ def test_the_example_world_loads() -> None:
         "data-dev",
         "data-west",
     }
+
+
+BOMB = "".join(
+    f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9 if prev else ['"lol"'] * 9) + "]\n"
+    for prev, name in zip(["", "a", "b", "c", "d", "e", "f", "g"], "abcdefgh", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        (BOMB, "aliases expand the document past", 6),  # `f:` repeats 9 x 59,049 nodes
+        ("x: &x [*x]\n", "refers to a node that contains it", 1),
+    ],
+    ids=["billion-laughs", "self-alias"],
+)
+def test_alias_bombs_are_refused_where_they_start(
+    tmp_path: Path, text: str, message: str, line: int
+) -> None:
+    """A few hundred bytes of aliases (https://yaml.org/spec/1.1/#id863390) would expand to
+    billions of nodes when the world is checked: ``serve`` refuses it at once, exit 2, at the
+    alias that crosses the budget (lspolicy's own limit: the expanded document may not outgrow
+    the larger of 200,000 nodes and the file's length)."""
+    assert len(text) < 600
+    world = write(tmp_path, text)
+    proc = serve(world)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, (out, err)
+    assert message in err and "Traceback" not in err
+    located = LOCATED.fullmatch(err.splitlines()[0].removeprefix("lspolicy: "))
+    assert located and int(located["line"]) == line, err
+
+
+def test_a_fifo_world_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """A FIFO given as the world (a read would block forever) is refused, exit 2."""
+    world = tmp_path / "world.yaml"
+    os.mkfifo(world)
+    proc = serve(world)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, (out, err)
+    assert "not a regular file" in err
