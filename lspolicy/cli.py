@@ -509,6 +509,12 @@ def _check_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    for stream in (sys.stdout, sys.stderr):
+        # a value no encoding can hold (a lone surrogate from a JSON "\ud800" in a request's
+        # context) is shown escaped, never a crash halfway through a report
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     words = list(sys.argv[1:] if argv is None else argv)
     if len(words) >= 2 and words[0] == "check" and words[1] in CHECK_SUBCOMMANDS:
         parser = _check_parser()

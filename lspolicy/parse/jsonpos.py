@@ -12,6 +12,7 @@ import bisect
 import json
 import json.decoder
 import json.scanner
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ _NUMBER = json.scanner.NUMBER_RE
 _scanstring: Any = json.decoder.scanstring  # type: ignore[attr-defined]
 _WS = " \t\n\r"
 _MAX_DEPTH = 64
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _MAX_NUMBER_CHARS = 1000  # far beyond any real policy; Python refuses int() past 4,300 digits
 
 
@@ -131,9 +133,16 @@ class _Scanner:
     def string(self, i: int, path: JsonPath) -> tuple[str, int]:
         try:
             text, end = _scanstring(self.text, i + 1, True)
-            return str(text), int(end)
         except json.JSONDecodeError as exc:
             raise self.fail(exc.msg.lower(), exc.pos, path) from None
+        lone = _SURROGATE.search(text)
+        if lone is not None:
+            # "\ud800" alone decodes to no character at all: no UTF-8 text (which is what a
+            # policy is, RFC 8259 section 8.1) can hold it, and printing it would fail later
+            raise self.fail(
+                f"lone surrogate \\u{ord(lone.group()):04x} is not a character", i, path
+            )
+        return str(text), int(end)
 
     def obj(self, i: int, path: JsonPath, depth: int) -> tuple[dict[str, object], int]:
         out: dict[str, object] = {}

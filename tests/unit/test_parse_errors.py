@@ -8,6 +8,7 @@ Quotas: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.ht
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -222,3 +223,47 @@ def test_not_an_object() -> None:
 def test_problem_renders_file_line_column_path() -> None:
     p = only(doc({**GOOD, "Effect": "Alow"}))
     assert str(p).startswith("p.json:4:15: Statement.Effect: Effect must be 'Allow' or 'Deny'")
+
+
+def test_a_lone_surrogate_is_a_located_json_problem() -> None:
+    """JSON text may write ``\\ud800`` alone, but it decodes to no character: a policy is UTF-8
+    text (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html,
+    RFC 8259 section 8.1), so it is refused where it stands, not printed later as a crash."""
+    import pytest  # noqa: PLC0415
+
+    from lspolicy import PolicyParseError, parse_policy  # noqa: PLC0415
+
+    text = '{"Version": "2012-10-17", "Statement": {"Sid": "\\ud800", "Effect": "Allow"}}'
+    with pytest.raises(PolicyParseError) as err:
+        parse_policy(text, source="p.json")
+    (problem,) = err.value.problems
+    assert "lone surrogate \\ud800" in problem.message
+    assert (problem.location.line, problem.location.column) == (1, 48)  # the string's quote
+    pair = '{"Version": "2012-10-17", "Statement": {"Sid": "\\ud83d\\ude00", "Effect": "Allow"}}'
+    with pytest.raises(PolicyParseError) as err:
+        parse_policy(pair, source="p.json")
+    assert all("surrogate" not in p.message for p in err.value.problems)
+
+
+def test_explain_shows_a_lone_surrogate_in_a_context_value_escaped(tmp_path: Path) -> None:
+    """A request context value that no encoding can print is shown escaped; the command ends
+    normally rather than in an internal error."""
+    import json  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    policy = {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "lightsail:StopInstance", "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/env": "dev"}}}}  # fmt: skip
+    request = {
+        "PolicyInputList": [json.dumps(policy)],
+        "ActionNames": ["lightsail:StopInstance"],
+        "ContextEntries": [{"ContextKeyName": "aws:ResourceTag/env", "ContextKeyValues": ["\ud800"], "ContextKeyType": "string"}],
+    }  # fmt: skip
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request))
+    out = subprocess.run(
+        [sys.executable, "-m", "lspolicy.cli", "explain", "--request", str(path)],
+        capture_output=True, text=True, errors="replace", check=False, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "internal error" not in out.stderr
+    assert "'\\ud800'" in out.stdout
