@@ -42,6 +42,7 @@ from lspolicy.model.policy import Policy, PolicyKind
 from lspolicy.model.request import Request
 from lspolicy.parse import parse_policy
 from lspolicy.parse.jsonpos import LoadedJson, format_path
+from lspolicy.textfile import MAX_INPUT_BYTES, read_bounded
 from lspolicy.yamlpos import YamlError, load_yaml
 
 __all__ = [
@@ -165,12 +166,15 @@ def load_case_file(path: Path) -> LoadedCases:
     """Read and check a test file and every policy it names; raise `PolicyParseError` on any
     problem (unreadable file, invalid YAML, unknown names, malformed policies)."""
     try:
-        source_text = path.read_text(encoding="utf-8")
+        # a regular file, bounded while read; a FIFO or /dev/zero is refused, not waited on
+        source_text = read_bounded(path, MAX_INPUT_BYTES).decode("utf-8")
         # one pass of the shared bounded loader (aliases, depth, duplicate keys and tags
         # refused with a location); its spans give every line this module reports
         loaded = load_yaml(source_text)
     except OSError as exc:
         raise _problem(path, "", f"cannot read the test file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise _problem(path, "", f"the test file is not UTF-8 text ({exc.reason})") from None
     except YamlError as exc:
         raise PolicyParseError(
             (

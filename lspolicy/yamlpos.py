@@ -186,7 +186,11 @@ class _Builder:
             raise _mark_error(f"unsupported tag {tag!r}", node.start_mark, path)
         result: object
         if isinstance(node, ScalarNode):
-            result = node.value if custom else _scalar(node, tag)
+            try:
+                result = node.value if custom else _scalar(node, tag)
+            except ValueError:  # an integer past Python's 4,300-digit conversion limit
+                _check_number(node.value, node.style, node.start_mark, path)
+                raise
         elif isinstance(node, SequenceNode):
             result = [self.value(child, (*path, i)) for i, child in enumerate(node.value)]
         else:
@@ -242,6 +246,21 @@ def load_yaml(
     return LoadedJson(value, builder.spans, ())
 
 
+MAX_NUMBER_DIGITS = 1000
+"""Far beyond any id or count; Python refuses to convert integers past 4,300 digits anyway."""
+
+
+def _check_number(value: str, style: str | None, mark: Any, path: JsonPath = ()) -> None:
+    """Refuse an unquoted number too long to be one lspolicy reads, where it stands."""
+    if not style and len(value) > MAX_NUMBER_DIGITS and value.lstrip("+-").isdigit():
+        raise _mark_error(
+            f"a number of {len(value)} digits is longer than lspolicy reads "
+            f"({MAX_NUMBER_DIGITS}); quote it if it is text",
+            mark,
+            path,
+        )
+
+
 def check_bounds(text: str, *, max_nodes: int | None = None) -> None:
     """Refuse, with a line and column, YAML whose aliases would expand it past ``max_nodes``
     nodes (default: the larger of `MAX_NODES` and the text's length, so the expanded document
@@ -275,6 +294,7 @@ def check_bounds(text: str, *, max_nodes: int | None = None) -> None:
                     stack[-1][0] += size
                 continue
             if isinstance(event, yaml.ScalarEvent):
+                _check_number(event.value, event.style, event.start_mark)
                 grown = 1
                 if event.anchor is not None:
                     sizes[event.anchor] = 1

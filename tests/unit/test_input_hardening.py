@@ -1,0 +1,63 @@
+"""Inputs that used to end as an internal error, through the real commands: each is now an input
+problem (exit 2) with a location where the file has one, and never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lspolicy.cli", *args],
+        cwd=cwd, capture_output=True, text=True, check=False, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+
+
+def test_a_test_file_that_is_not_utf8(tmp_path: Path) -> None:
+    """YAML is Unicode text (https://yaml.org/spec/1.2.2/#51-character-set); bytes that are not
+    UTF-8 are an input problem naming the file."""
+    (tmp_path / "t.lspolicy-test.yaml").write_bytes(b"principals: {}\nx: \xff\xfe\n")
+    out = run("test", ".", cwd=tmp_path)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "t.lspolicy-test.yaml: the test file is not UTF-8 text" in out.stderr
+    assert "Traceback" not in out.stderr and "internal error" not in out.stderr
+
+
+@pytest.mark.parametrize("command", ["test", "check"])
+def test_a_number_of_5000_digits_in_a_test_file(tmp_path: Path, command: str) -> None:
+    """An unquoted integer past Python's 4,300-digit conversion limit is refused where it
+    stands (YAML 1.1 resolves it as an int: https://yaml.org/type/int.html)."""
+    (tmp_path / "t.lspolicy-test.yaml").write_text("principals: {}\nn: " + "9" * 5000 + "\n")
+    out = run(command, ".", cwd=tmp_path)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "t.lspolicy-test.yaml:2:4" in out.stdout + out.stderr
+    assert "a number of 5000 digits" in out.stdout + out.stderr
+    assert "internal error" not in out.stderr
+
+
+def test_a_number_of_5000_digits_in_a_world(tmp_path: Path) -> None:
+    """The same number in a world file stops ``serve`` before it listens, located."""
+    (tmp_path / "w.yaml").write_text("transition_seconds: " + "9" * 5000 + "\n")
+    out = run("serve", "--world", "w.yaml", "--port", "0", cwd=tmp_path)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "w.yaml:1:21: invalid YAML: a number of 5000 digits" in out.stderr
+
+
+def test_a_fifo_named_like_a_test_file(tmp_path: Path) -> None:
+    """A FIFO with a test file's name is refused, not waited on: skipped when met in a folder
+    (so the run finds nothing), an input problem when named."""
+    os.mkfifo(tmp_path / "t.lspolicy-test.yaml")
+    walked = run("test", ".", cwd=tmp_path)
+    assert walked.returncode == 2, walked.stdout + walked.stderr
+    assert "skipped: 1 not a file" in walked.stderr
+    named = run("test", "t.lspolicy-test.yaml", cwd=tmp_path)
+    assert named.returncode == 2, named.stdout + named.stderr
+    assert "not a regular file" in named.stdout + named.stderr
