@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+from lspolicy.diff.budget import expired, reason
 from lspolicy.glob import ANY, STAR, Token
 
 __all__ = [
@@ -452,6 +453,8 @@ def explore(
                 queue.append(nxt)
         if len(seen) > limit:
             raise ComplexityError(f"more than {limit} string states", found)
+        if not len(seen) & 1023 and expired():
+            raise ComplexityError(reason(), found)
     return found
 
 
@@ -474,6 +477,8 @@ def reachable(
                 queue.append(nxt)
         if len(seen) > limit:
             raise ComplexityError(f"more than {limit} string states")
+        if not len(seen) & 1023 and expired():
+            raise ComplexityError(reason())
     return list(seen)
 
 
@@ -498,6 +503,8 @@ def coreachable(
                 queue.append(nxt)
         if len(seen) > limit:
             raise ComplexityError(f"more than {limit} string states")
+        if not len(seen) & 1023 and expired():
+            raise ComplexityError(reason())
     good = {s for s in seen if goal(s)}
     todo = deque(good)
     while todo:
@@ -540,4 +547,6 @@ def find(
                 queue.append(nxt)
         if len(seen) > limit:
             raise ComplexityError(f"more than {limit} string states")
+        if not len(seen) & 1023 and expired():
+            raise ComplexityError(reason())
     return None

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from lspolicy.diff.budget import DEFAULT_TIMEOUT
 from lspolicy.diff.compare import check_access_not_granted, check_no_new_access, diff_policies
 from lspolicy.diff.result import CheckResult
 from lspolicy.errors import LspolicyError
@@ -90,11 +91,33 @@ def cmd_diff(args: argparse.Namespace) -> int:
         boundary_old=_boundary(args.boundary_old),
         boundary_new=_boundary(args.boundary_new),
         actions=args.action,
+        timeout=args.timeout,
     )
     _emit(result.to_dict(), result.lines(), args.format)
     if result.differences:
         return EXIT_FINDINGS
     return EXIT_OK if result.exact else EXIT_ERROR
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number of seconds")
+    return value
+
+
+def _timeout_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"time budget of the exact decision (default {DEFAULT_TIMEOUT:g}); what is not "
+        "decided by then is reported as undecided, exit 2, with what was decided",
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -115,6 +138,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=("text", "json"), default="text", help="output (default: text)"
     )
+    _timeout_argument(parser)
 
 
 def register(subparsers: Any) -> None:
@@ -149,6 +173,7 @@ def cmd_no_new_access(args: argparse.Namespace) -> int:
         boundary_old=_boundary(args.boundary_old),
         boundary_new=_boundary(args.boundary_new),
         actions=args.action,
+        timeout=args.timeout,
     )
     return _finish(result, args.format)
 
@@ -177,6 +202,7 @@ def cmd_access_not_granted(args: argparse.Namespace) -> int:
         resources=args.resource,
         tags=_pairs(args.tag, "--tag"),
         context=context,
+        timeout=args.timeout,
     )
     return _finish(result, args.format)
 
@@ -236,6 +262,7 @@ def register_checks(check_subparsers: Any) -> None:
         help="only requests without this context key (repeatable)",
     )
     ang.add_argument("--boundary", action="append", metavar="FILE", help="permissions boundary")
+    _timeout_argument(ang)
     ang.add_argument(
         "--format", choices=("text", "json"), default="text", help="output (default: text)"
     )

@@ -17,6 +17,8 @@ from typing import Final
 from lspolicy.diff.actions import ActionGroup, group_actions
 from lspolicy.diff.atoms import Atom, sequence_atom
 from lspolicy.diff.automata import resource_elements
+from lspolicy.diff.budget import DEFAULT_TIMEOUT, expired, time_budget
+from lspolicy.diff.budget import reason as budget_reason
 from lspolicy.diff.domains import DiffInternalError, Domain
 from lspolicy.diff.problem import RESOURCE, RawStatement, is_multivalued, slot_keys, translate
 from lspolicy.diff.result import (
@@ -107,6 +109,11 @@ class _Comparison:
         differences: list[Difference] = []
         undecided: list[Undecided] = []
         for group in groups:
+            if expired():  # what is left stays undecided; what was decided is kept
+                undecided.extend(
+                    Undecided(group.actions, d, (budget_reason(),)) for d in directions
+                )
+                continue
             statements = [self.raw[i] for i in group.statements]
             if _fingerprints(statements, "old", self.boundaries["old"]) == _fingerprints(
                 statements, "new", self.boundaries["new"]
@@ -239,6 +246,7 @@ def diff_policies(
     boundary_old: Sequence[Policy] | None = None,
     boundary_new: Sequence[Policy] | None = None,
     actions: Sequence[str] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> DiffResult:
     """Every kind of request NEW allows and OLD denies, and every kind OLD allows and NEW
     denies, each with a minimal witness request the engine confirms.
@@ -256,7 +264,8 @@ def diff_policies(
         resources=None,
         tags=None,
     )
-    return comparison.run(_DIRECTIONS)
+    with time_budget(timeout):
+        return comparison.run(_DIRECTIONS)
 
 
 def check_no_new_access(
@@ -266,9 +275,12 @@ def check_no_new_access(
     boundary_old: Sequence[Policy] | None = None,
     boundary_new: Sequence[Policy] | None = None,
     actions: Sequence[str] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> CheckResult:
     """PASS when NEW allows no request OLD denies; FAIL with a counterexample otherwise
-    (Access Analyzer's CheckNoNewAccess, offline and with the request that proves it)."""
+    (Access Analyzer's CheckNoNewAccess, offline and with the request that proves it).
+    ``timeout``: seconds for the whole question (`lspolicy.diff.budget`); parts left when it
+    runs out are undecided (never a PASS)."""
     comparison = _Comparison(
         old,
         new,
@@ -278,7 +290,8 @@ def check_no_new_access(
         resources=None,
         tags=None,
     )
-    result = comparison.run(("new-access",))
+    with time_budget(timeout):
+        result = comparison.run(("new-access",))
     if result.new_access:
         first = result.new_access[0]
         kinds = len(result.new_access)
@@ -309,6 +322,7 @@ def check_access_not_granted(
     resources: Sequence[str] | None = None,
     tags: Mapping[str, str] | None = None,
     context: Mapping[str, str | None] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> CheckResult:
     """PASS when no request for ``actions`` (on ``resources``, which may be ARN patterns, and
     on a resource carrying ``tags``, if given) is allowed; FAIL with a request that is
@@ -328,7 +342,8 @@ def check_access_not_granted(
         tags=tags,
         context=context,
     )
-    result = comparison.run(("new-access",))
+    with time_budget(timeout):
+        result = comparison.run(("new-access",))
     what = " or ".join(actions)
     if result.new_access:
         return CheckResult(

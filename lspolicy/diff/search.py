@@ -34,6 +34,8 @@ from typing import Any, Final
 
 from lspolicy.diff.atoms import Atom, empty_atom
 from lspolicy.diff.automata import ComplexityError, Element
+from lspolicy.diff.budget import expired
+from lspolicy.diff.budget import reason as budget_reason
 from lspolicy.diff.domains import Domain, compute_domain
 from lspolicy.diff.problem import RESOURCE, RawCondition, RawStatement, RawTemplate
 
@@ -687,6 +689,9 @@ def search(problem: Problem, direction: str) -> Outcome:
 
     def budget() -> bool:
         nodes = state["nodes"]
+        if not nodes & 255 and expired():
+            state["timed_out"] = True
+            return False
         if state["first_at"] >= 0:
             return nodes - state["first_at"] < MAX_IMPROVE_NODES
         return nodes < MAX_NODES
@@ -749,7 +754,9 @@ def search(problem: Problem, direction: str) -> Outcome:
     dfs(0, 0)
     if best:
         return Outcome(best[0], True, [], state["nodes"])
-    if state["stop"]:
+    if state.get("timed_out"):
+        reasons.append(budget_reason())
+    elif state["stop"]:
         reasons.append(f"the search stopped after {state['nodes']} steps")
     reasons.extend(leaf_inexact)
     return Outcome(None, not reasons, _dedup(reasons), state["nodes"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +206,57 @@ def test_access_not_granted_with_context(
     assert "aws:MultiFactorAuthPresent" not in witness["context"]
     assert main([*base, "--context", "novalue"]) == 2
     assert "--context takes KEY=VALUE" in capsys.readouterr().err
+
+
+def _wildcard_heavy(seed: int) -> dict[str, object]:
+    """A ~5 KB policy of wildcard patterns on resources and tags, the shape that took the
+    exact search two minutes before it had a time budget."""
+    import random  # noqa: PLC0415
+
+    rng = random.Random(seed)
+
+    def pattern() -> str:
+        return "".join(
+            rng.choice(["a", "b", "*", "?", "ab*", "*b?a"]) for _ in range(rng.randint(4, 9))
+        )
+
+    statements = [
+        {
+            "Sid": f"S{i}",
+            "Effect": rng.choice(["Allow", "Allow", "Deny"]),
+            "Action": [f"lightsail:{rng.choice(['Stop', 'Start', 'Get', 'Reboot'])}*"],
+            "Resource": [f"arn:aws:lightsail:*:*:Instance/{pattern()}" for _ in range(3)],
+            "Condition": {
+                "StringLike": {
+                    f"aws:ResourceTag/{rng.choice(['env', 'team'])}": [pattern() for _ in range(3)],
+                    "aws:PrincipalTag/team": [pattern() for _ in range(2)],
+                }
+            },
+        }
+        for i in range(14)
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def test_a_time_budget_ends_an_exact_question_with_what_was_decided(tmp_path: Path) -> None:
+    """`--timeout` bounds the exact decision: what is left when it runs out is reported as
+    undecided with that reason (never a pass: exit 2 without differences, 1 with), and what was
+    decided is kept. StringLike wildcards:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String"""
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(_wildcard_heavy(1)))
+    new.write_text(json.dumps(_wildcard_heavy(2)))
+    out = subprocess.run(
+        [sys.executable, "-m", "lspolicy.cli", "diff", str(old), str(new), "--timeout", "0.2", "--format", "json"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    report = json.loads(out.stdout)
+    assert out.returncode == (1 if report["differences"] else 2), out.stderr
+    assert not report["exact"]
+    reasons = [r for u in report["undecided"] for r in u["reasons"]]
+    assert any("time budget of 0.2 s ran out" in r for r in reasons), reasons
+    check = subprocess.run(
+        [sys.executable, "-m", "lspolicy.cli", "check", "no-new-access", str(old), str(new), "--timeout", "0.2"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert check.returncode in (1, 2) and not check.stdout.startswith("PASS"), check.stdout
