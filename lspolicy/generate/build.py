@@ -32,7 +32,10 @@ What each construct becomes, and the AWS page that settles it:
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-multifactorauthpresent,
   #condition-keys-sourceip, #condition-keys-currenttime).
 - An exclusion is explicit Deny statements (an explicit deny wins over every allow:
-  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html),
+  in every principal's policy and for the exclusion's whole action set (default: every action
+  any grant of the intent gives, not only that principal's), so that it also guards Allows
+  from policies attached elsewhere.
   ``unless: R1..Rn`` means "deny unless all of R hold" = "deny if any Ri fails", so one Deny per
   requirement, each with the requirement's negation: ``BoolIfExists aws:MultiFactorAuthPresent
   false`` (true also when the key is absent, as with long-term keys:
@@ -442,13 +445,10 @@ def generate(intent: Intent) -> Generation:
                 )
     for group, name in zip(groups, names, strict=True):
         grants = [g for g in intent.grants if g.principals == group]
-        granted = (
-            ActionSet(every=True)
-            if any(g.actions.every for g in grants)
-            else ActionSet(names=tuple(sorted({n for g in grants for n in g.actions.names})))
-        )
         allows = [_allow(intent, g) for g in grants]
-        denies = [st for e in intent.exclusions for st in _denies(intent, e, granted)]
+        # The exclusion's whole action set (default: every action *any* grant gives), not
+        # this selector's share: a Deny is the only guard against Allows in other policies.
+        denies = [st for e in intent.exclusions for st in _denies(intent, e, granted_anywhere)]
         whole = _size([*allows, *denies])
         if whole <= limit:
             parts = [[*allows, *denies]]
