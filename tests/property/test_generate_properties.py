@@ -116,3 +116,33 @@ def test_output_is_well_formed_and_lints_clean(doc: dict[str, Any]) -> None:
         assert p.document["Version"] == "2012-10-17"
         findings = [f for f in lint_policy(p.policy, text=p.text) if f.code not in INTENT_LEVEL]
         assert findings == [], [f"{f.code} {f.message}" for f in findings]
+
+
+ALLOW_EVERYTHING = parse_policy(
+    '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}',
+    source="allow-everything.json",
+)
+
+
+@given(intent_documents(), st.data())
+def test_nothing_excluded_is_allowed_with_any_other_allow(
+    doc: dict[str, Any], data: st.DataObject
+) -> None:
+    """Each principal's policies with ``Allow * on *`` attached allow no request an exclusion
+    takes away (exclusions with principals, negated, present and case-insensitive selectors
+    included): an explicit Deny overrides any Allow
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html)."""
+    intent = intent_from_data(doc)
+    generation = generate(intent)
+    semantics = IntentSemantics(intent)
+    pools = pools_for(intent)
+    engines = [
+        PolicySet([*(p.policy for p in parts), ALLOW_EVERYTHING])
+        for parts in generation.groups().values()
+    ]
+    for _ in range(REQUESTS_PER_INTENT):
+        probe = data.draw(probes(pools))
+        if not semantics.taking(probe):
+            continue
+        for engine in engines:
+            assert not engine.is_allowed(probe.request()), probe
