@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from lspolicy import PolicySet
 from lspolicy.generate import IntentSemantics, generate, intent_from_data, parse_intent, prove
+from lspolicy.generate.guard import check_guard
 from lspolicy.generate.population import pools_for
 from lspolicy.generate.strategies import exclusion_documents, intent_documents, probes
 from lspolicy.lint import lint_policy
@@ -146,3 +147,12 @@ def test_nothing_excluded_is_allowed_with_any_other_allow(
             continue
         for engine in engines:
             assert not engine.is_allowed(probe.request()), probe
+
+
+@SLOW
+@given(intent_documents())
+def test_the_guard_holds_exactly(doc: dict[str, Any]) -> None:
+    """The semantic diff decides the guard exactly, and it holds, for random intents
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html)."""
+    report = check_guard(generate(intent_from_data(doc)))
+    assert report.exact and report.holds, report.render()

@@ -8,6 +8,7 @@ import pytest
 
 from lspolicy import PolicySet, parse_policy
 from lspolicy.generate import Generation, IntentError, generate, parse_intent, prove
+from lspolicy.generate.guard import check_guard
 from lspolicy.generate.semantics import (
     Circumstances,
     IntentSemantics,
@@ -117,6 +118,7 @@ def test_exclusion_for_some_principals_only() -> None:
         assert not decide(gen, ACME, {"env": spelling}, extra=True)
     assert decide(gen, ACME, {"env": "staging"}, extra=True)
     assert prove(gen, population=300).proven
+    assert check_guard(gen).holds
 
 
 @pytest.mark.parametrize(
