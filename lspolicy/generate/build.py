@@ -16,6 +16,13 @@ What each construct becomes, and the AWS page that settles it:
   ``StringLike`` with a trailing ``*`` for a prefix, and ``${aws:PrincipalTag/<k>}`` for "the
   caller's own tag" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String,
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-tags).
+  "Not one of" is ``StringNotEquals`` with ``Null: false`` on the same key, and "the tag is
+  present" is ``Null: false`` alone: a negated operator is true for a missing key, and an
+  untagged instance is not what "env is not prod" means
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Null).
+  ``case_insensitive`` uses ``StringEqualsIgnoreCase``/``StringNotEqualsIgnoreCase``.
+  An exclusion's ``principals`` become the same ``aws:PrincipalArn``/``aws:PrincipalTag``
+  conditions on its Deny statements.
   Never ``...IfExists``: an instance without the tag would pass
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_IfExists).
   Literal text is escaped: ``$`` as ``${$}`` (it could start a variable), ``*`` and ``?`` as
@@ -32,7 +39,10 @@ What each construct becomes, and the AWS page that settles it:
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-multifactorauthpresent,
   #condition-keys-sourceip, #condition-keys-currenttime).
 - An exclusion is explicit Deny statements (an explicit deny wins over every allow:
-  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html),
+  in every principal's policy and for the exclusion's whole action set (default: every action
+  any grant of the intent gives, not only that principal's), so that it also guards Allows
+  from policies attached elsewhere.
   ``unless: R1..Rn`` means "deny unless all of R hold" = "deny if any Ri fails", so one Deny per
   requirement, each with the requirement's negation: ``BoolIfExists aws:MultiFactorAuthPresent
   false`` (true also when the key is absent, as with long-term keys:
@@ -111,15 +121,33 @@ def literal(text: str) -> str:
 
 # --------------------------------------------------------------------------- tables
 
-MatchRender = Callable[[TagMatch], tuple[str, list[str]]]
+MatchRender = Callable[[TagMatch], list[tuple[str, list[str]]]]
+
+
+def _equal(m: TagMatch) -> list[tuple[str, list[str]]]:
+    operator = "StringEqualsIgnoreCase" if m.case_insensitive else "StringEquals"
+    return [(operator, [literal(v) for v in m.values])]
+
+
+def _none_of(m: TagMatch) -> list[tuple[str, list[str]]]:
+    # a negated operator is true for a missing key; Null false keeps untagged instances out
+    # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Null)
+    operator = "StringNotEqualsIgnoreCase" if m.case_insensitive else "StringNotEquals"
+    return [(operator, [literal(v) for v in m.values]), ("Null", ["false"])]
+
 
 MATCH_RENDER: Mapping[MatchKind, MatchRender] = {
-    "equals": lambda m: ("StringEquals", [literal(m.values[0])]),
-    "one_of": lambda m: ("StringEquals", [literal(v) for v in m.values]),
-    "prefix": lambda m: ("StringLike", [literal(m.values[0]) + "*"]),
-    "principal_tag": lambda m: ("StringEquals", ["${aws:PrincipalTag/" + m.values[0] + "}"]),
+    "equals": _equal,
+    "one_of": _equal,
+    "prefix": lambda m: [("StringLike", [literal(m.values[0]) + "*"])],
+    "principal_tag": lambda m: [("StringEquals", ["${aws:PrincipalTag/" + m.values[0] + "}"])],
+    "not_one_of": _none_of,
+    "present": lambda m: [("Null", ["false"])],
 }
-"""Each tag selector kind as ``(operator, values)`` for its ``<prefix>Tag/<key>`` condition."""
+"""Each tag selector kind as ``(operator, values)`` pairs, all on its ``<prefix>Tag/<key>``
+condition key (all must hold). ``case_insensitive`` takes IAM's ``StringEqualsIgnoreCase`` /
+``StringNotEqualsIgnoreCase``
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String)."""
 
 if set(MATCH_RENDER) != set(MATCH_KINDS):  # pragma: no cover - a table out of step at import
     raise RuntimeError("MATCH_RENDER must cover every MATCH_KINDS entry")
@@ -207,8 +235,8 @@ def _resources(account: str, regions: Sequence[str], selector: InstanceSelector)
 
 def _tag_conditions(st: _Statement, prefix: str, matches: Iterable[TagMatch]) -> None:
     for m in matches:
-        operator, values = MATCH_RENDER[m.kind](m)
-        st.add(operator, f"{prefix}/{m.key}", values)
+        for operator, values in MATCH_RENDER[m.kind](m):
+            st.add(operator, f"{prefix}/{m.key}", values)
 
 
 def _principal_conditions(st: _Statement, who: PrincipalSelector) -> None:
@@ -244,6 +272,8 @@ def _denies(intent: Intent, exclusion: Exclusion, granted: ActionSet) -> list[_S
             resources=resources,
             source=exclusion.path,
         )
+        if exclusion.principals is not None:
+            _principal_conditions(st, exclusion.principals)
         _tag_conditions(st, "aws:ResourceTag", exclusion.instances.tags)
         return st
 
@@ -442,13 +472,10 @@ def generate(intent: Intent) -> Generation:
                 )
     for group, name in zip(groups, names, strict=True):
         grants = [g for g in intent.grants if g.principals == group]
-        granted = (
-            ActionSet(every=True)
-            if any(g.actions.every for g in grants)
-            else ActionSet(names=tuple(sorted({n for g in grants for n in g.actions.names})))
-        )
         allows = [_allow(intent, g) for g in grants]
-        denies = [st for e in intent.exclusions for st in _denies(intent, e, granted)]
+        # The exclusion's whole action set (default: every action *any* grant gives), not
+        # this selector's share: a Deny is the only guard against Allows in other policies.
+        denies = [st for e in intent.exclusions for st in _denies(intent, e, granted_anywhere)]
         whole = _size([*allows, *denies])
         if whole <= limit:
             parts = [[*allows, *denies]]

@@ -4,8 +4,14 @@ from observed access, one per principal (`lspolicy.generate.trail`), with the sa
 
 Output formatting and argument parsing only; the work is in `lspolicy.generate`.
 
-Exit status: 0 when the proof holds; 1 when it found counterexamples (nothing is written with
-``--out`` then: a policy that fails its proof is not a policy to attach); 2 when the intent or
+For an intent, the guard (`lspolicy.generate.guard`: with any other Allow attached, nothing
+an exclusion names is allowed) is decided exactly after the proof and printed
+(``guard: exact, holds``); case variants of a selector value among a world's instances are
+warned about.
+
+Exit status: 0 when the proof and the guard hold; 1 when the proof found counterexamples or
+the guard does not hold (nothing is written with ``--out`` then: a policy that fails its proof
+is not a policy to attach); 2 when the intent or
 the world cannot be used, or no policy within IAM's limits expresses the intent.
 """
 
@@ -23,8 +29,10 @@ import yaml
 
 from lspolicy.errors import LspolicyError, PolicyParseError
 from lspolicy.generate.build import Generation, generate
+from lspolicy.generate.guard import GuardReport, check_guard
 from lspolicy.generate.intent import load_intent
 from lspolicy.generate.prove import DEFAULT_POPULATION, ProofReport, prove
+from lspolicy.generate.semantics import case_variant_warnings
 from lspolicy.textfile import read_bounded
 from lspolicy.yamlpos import check_bounds
 
@@ -166,6 +174,9 @@ def _text(
     written: list[str],
     seconds: float,
     stream: TextIO,
+    *,
+    guard: GuardReport | None = None,
+    warnings: Sequence[str] = (),
 ) -> None:
     lines: list[str] = []
     for p in generation.policies:
@@ -179,12 +190,17 @@ def _text(
         else:
             lines += [header, p.text.rstrip("\n"), ""]
     lines += [f"note: {n}" for n in generation.notes]
+    lines += [f"warning: {w}" for w in warnings]
     lines.append(report.render())
+    if guard is not None:
+        lines.append(guard.render())
     lines.append(f"generation: {seconds * 1000:.0f} ms")
     if written:
         lines += [f"wrote {w}" for w in written]
     elif report.proven is False and generation.policies:
         lines.append("nothing written: the proof failed")
+    elif guard is not None and not guard.holds:
+        lines.append("nothing written: the guard does not hold")
     stream.write("\n".join(lines) + "\n")
 
 
@@ -194,8 +210,11 @@ def _json(
     written: list[str],
     seconds: float,
     stream: TextIO,
+    *,
+    guard: GuardReport | None = None,
+    warnings: Sequence[str] = (),
 ) -> None:
-    payload = {
+    payload: dict[str, object] = {
         "intent": generation.intent.name,
         "policies": [
             {
@@ -213,6 +232,8 @@ def _json(
         ],
         "notes": list(generation.notes),
         "proof": report.to_dict(),
+        "guard": guard.to_dict() if guard is not None else None,
+        "warnings": list(warnings),
         "generation_seconds": round(seconds, 3),
         "written": written,
     }
@@ -337,17 +358,27 @@ def run(args: argparse.Namespace) -> int:
             population=args.population,
             seed=args.seed,
         )
+        guard = check_guard(generation)
     except LspolicyError as exc:
         return _input_error(exc, args.format)
+    warnings = case_variant_warnings(intent, instances)
+    for warning in warnings:
+        sys.stderr.write(f"lspolicy: warning: {warning}\n")
+    if not guard.holds:
+        for finding in guard.findings:
+            sys.stderr.write(f"lspolicy: {finding.problem()}\n")
+    ok = report.proven and guard.holds
     written: list[str] = []
-    if report.proven and args.out:
+    if ok and args.out:
         try:
             written = _write(Path(args.out), generation)
         except OSError as exc:
             sys.stderr.write(f"lspolicy: cannot write to {args.out}: {exc.strerror or exc}\n")
             return EXIT_ERROR
-    (_json if args.format == "json" else _text)(generation, report, written, seconds, sys.stdout)
-    return EXIT_OK if report.proven else EXIT_COUNTEREXAMPLES
+    (_json if args.format == "json" else _text)(
+        generation, report, written, seconds, sys.stdout, guard=guard, warnings=warnings
+    )
+    return EXIT_OK if ok else EXIT_COUNTEREXAMPLES
 
 
 def main(argv: Sequence[str] | None = None) -> int:

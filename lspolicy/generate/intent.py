@@ -72,10 +72,23 @@ __all__ = [
 CODE = "intent"
 MAX_INTENT_BYTES = 4 << 20
 
-MatchKind = Literal["equals", "one_of", "prefix", "principal_tag"]
-MATCH_KINDS: tuple[MatchKind, ...] = ("equals", "one_of", "prefix", "principal_tag")
-"""How a tag's value is selected: exactly, one of several, by prefix, or equal to the caller's
-principal tag of a given key."""
+MatchKind = Literal["equals", "one_of", "prefix", "principal_tag", "not_one_of", "present"]
+MATCH_KINDS: tuple[MatchKind, ...] = (
+    "equals",
+    "one_of",
+    "prefix",
+    "principal_tag",
+    "not_one_of",
+    "present",
+)
+"""How a tag's value is selected: exactly, one of several, by prefix, equal to the caller's
+principal tag of a given key, none of several (the tag present with another value), or any
+value (the tag present)."""
+
+CASE_INSENSITIVE_KINDS: frozenset[MatchKind] = frozenset({"equals", "one_of", "not_one_of"})
+"""The kinds ``case_insensitive`` applies to: IAM has ``StringEqualsIgnoreCase`` and
+``StringNotEqualsIgnoreCase``, but no case-insensitive ``StringLike``
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String)."""
 
 AttachAs = Literal["managed", "user-inline", "role-inline", "group-inline"]
 ATTACH_LIMITS: Mapping[AttachAs, int] = {
@@ -109,31 +122,54 @@ class _Frozen(BaseModel):
 class TagMatch(_Frozen):
     """One tag selector: the tag ``key`` and how its value must look.
 
-    ``values`` holds the value for ``equals``, the sorted values for ``one_of``, the prefix for
-    ``prefix``, and the caller's principal tag key for ``principal_tag``.
+    ``values`` holds the value for ``equals``, the sorted values for ``one_of`` and
+    ``not_one_of``, the prefix for ``prefix``, the caller's principal tag key for
+    ``principal_tag``, and nothing for ``present``. ``case_insensitive`` (``equals``,
+    ``one_of``, ``not_one_of`` only) compares values as IAM's ``...IgnoreCase`` operators do.
+
+    ``not_one_of`` ("env is not prod") requires the tag to be present: a negated operator is
+    true when the key is absent
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html),
+    and an untagged instance is not one someone meant by "env is not prod", so an untagged
+    instance never matches it (the policy adds ``Null: false`` on the key).
     """
 
     key: str
     kind: MatchKind
     values: tuple[str, ...]
+    case_insensitive: bool = False
 
     def describe(self) -> str:
         """How a person reads it: ``env in [dev, staging]``."""
+        case = " (any case)" if self.case_insensitive else ""
         if self.kind == "equals":
-            return f"{self.key} = {self.values[0]!r}"
+            return f"{self.key} = {self.values[0]!r}{case}"
         if self.kind == "one_of":
-            return f"{self.key} in [{', '.join(repr(v) for v in self.values)}]"
+            return f"{self.key} in [{', '.join(repr(v) for v in self.values)}]{case}"
+        if self.kind == "not_one_of":
+            return (
+                f"{self.key} present and not in [{', '.join(repr(v) for v in self.values)}]{case}"
+            )
+        if self.kind == "present":
+            return f"{self.key} present"
         if self.kind == "prefix":
             return f"{self.key} starts with {self.values[0]!r}"
         return f"{self.key} = the caller's principal tag {self.values[0]!r}"
 
     def to_data(self) -> object:
         """The canonical intent form of the match."""
+        out: dict[str, object]
         if self.kind == "equals":
-            return {"equals": self.values[0]}
-        if self.kind == "one_of":
-            return {"one_of": list(self.values)}
-        return {self.kind: self.values[0]}
+            out = {"equals": self.values[0]}
+        elif self.kind in ("one_of", "not_one_of"):
+            out = {self.kind: list(self.values)}
+        elif self.kind == "present":
+            out = {"present": True}
+        else:
+            out = {self.kind: self.values[0]}
+        if self.case_insensitive:
+            out["case_insensitive"] = True
+        return out
 
 
 class PrincipalSelector(_Frozen):
@@ -287,6 +323,9 @@ class Exclusion(_Frozen):
     sid: str
     path: str
     actions: ActionSet | None = None
+    principals: PrincipalSelector | None = None
+    """Whom it applies to (None: every caller). Its Deny still goes into every policy, with
+    the selector as conditions, so it also guards those principals' other policies."""
     regions: tuple[str, ...] = ()
     instances: InstanceSelector = InstanceSelector()
     unless: Requirements = Requirements()
@@ -297,6 +336,8 @@ class Exclusion(_Frozen):
         out: dict[str, object] = {"sid": self.sid}
         if self.description is not None:
             out["description"] = self.description
+        if self.principals is not None:
+            out["principals"] = self.principals.to_data()
         if self.actions is not None:
             out["actions"] = self.actions.to_data()
         if self.regions:
@@ -442,18 +483,76 @@ class _Builder:
                     "the same aws:ResourceTag key; keep one",
                 )
             folded[key.casefold()] = key
-            ((kind, value),) = ({"equals": spec} if isinstance(spec, str) else spec).items()
-            if kind == "equals":
+            given = {"equals": spec} if isinstance(spec, str) else dict(spec)
+            insensitive = bool(given.pop("case_insensitive", False))
+            if len(given) != 1:
+                kinds = "equals, one_of, prefix, not_equals, not_one_of, present" + (
+                    ", principal_tag" if instance else ""
+                )
+                self.problem(
+                    where,
+                    f"give exactly one of these, found {', '.join(repr(k) for k in given)}"
+                    if given
+                    else "case_insensitive alone does not say which values to match",
+                    f"one of {kinds}; case_insensitive may qualify it",
+                )
+                continue
+            ((kind, value),) = given.items()
+            if insensitive and kind not in ("equals", "one_of", "not_equals", "not_one_of"):
+                self.problem(
+                    (*where, "case_insensitive"),
+                    f"case_insensitive cannot qualify {kind}",
+                    "IAM has StringEqualsIgnoreCase and StringNotEqualsIgnoreCase but no "
+                    "case-insensitive StringLike; use equals, one_of, not_equals or not_one_of",
+                )
+                continue
+            if insensitive:
+                lowered = [value] if isinstance(value, str) else list(value)
+                seen: dict[str, str] = {}
+                for v in lowered:
+                    if v.lower() in seen:
+                        self.problem(
+                            (*where, kind),
+                            f"{seen[v.lower()]!r} and {v!r} are the same value when case is "
+                            "ignored",
+                            "keep one",
+                        )
+                    seen.setdefault(v.lower(), v)
+            if kind in ("not_equals", "not_one_of"):
+                values = [value] if isinstance(value, str) else list(value)
+                for i, v in enumerate(values):
+                    self.text(
+                        v,
+                        (*where, kind, i) if kind == "not_one_of" else (*where, kind),
+                        "tag value",
+                    )
+                out.append(
+                    TagMatch(
+                        key=key,
+                        kind="not_one_of",
+                        values=tuple(sorted(set(values))),
+                        case_insensitive=insensitive,
+                    )
+                )
+            elif kind == "present":
+                out.append(TagMatch(key=key, kind="present", values=()))
+            elif kind == "equals":
                 self.text(value, where if isinstance(spec, str) else (*where, kind), "tag value")
-                out.append(TagMatch(key=key, kind="equals", values=(value,)))
+                out.append(
+                    TagMatch(key=key, kind="equals", values=(value,), case_insensitive=insensitive)
+                )
             elif kind == "one_of":
                 for i, v in enumerate(value):
                     self.text(v, (*where, kind, i), "tag value")
-                values = tuple(sorted(set(value)))
-                if len(values) == 1:
-                    out.append(TagMatch(key=key, kind="equals", values=values))
-                else:
-                    out.append(TagMatch(key=key, kind="one_of", values=values))
+                listed = tuple(sorted(set(value)))
+                out.append(
+                    TagMatch(
+                        key=key,
+                        kind="equals" if len(listed) == 1 else "one_of",
+                        values=listed,
+                        case_insensitive=insensitive,
+                    )
+                )
             elif kind == "prefix":
                 self.text(value, (*where, kind), "prefix")
                 out.append(TagMatch(key=key, kind="prefix", values=(value,)))
@@ -692,6 +791,9 @@ class _Builder:
                     description=raw.get("description"),
                     actions=self.actions(raw["actions"], (*path, "actions"))
                     if "actions" in raw
+                    else None,
+                    principals=self.principals(raw["principals"], (*path, "principals"), account)
+                    if "principals" in raw
                     else None,
                     regions=self.regions(raw.get("regions", []), (*path, "regions")),
                     instances=self.instances(raw.get("instances"), (*path, "instances")),

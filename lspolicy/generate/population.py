@@ -253,7 +253,12 @@ def _pick(values: Sequence[str], variant: int) -> str:
 def _satisfying_value(m: TagMatch, variant: int) -> str:
     if m.kind == "prefix":
         return m.values[0] + ("" if variant % 2 else "-x")
-    return _pick(m.values, variant)
+    if m.kind in ("present", "not_one_of"):
+        taken = {v.lower() for v in m.values}
+        return next(v for v in (FRESH_VALUE, "zz-other", "") if v.lower() not in taken)
+    value = _pick(m.values, variant)
+    # a case-insensitive selector is met by another spelling too
+    return value.swapcase() if m.case_insensitive and variant % 2 else value
 
 
 def _satisfy(requirements: Sequence[Requirements], variant: int) -> Circumstances:
@@ -344,9 +349,10 @@ def _tag_breaks(tags: dict[str, str], m: TagMatch) -> Iterator[dict[str, str]]:
     if m.kind == "prefix":
         for v in _prefix_variants(m.values[0]):
             yield {**rest, m.key: v}
-    if m.kind in ("equals", "one_of"):
+    if m.kind in ("equals", "one_of", "not_one_of"):
         for v in m.values:
             yield {**rest, m.key: v}
+            yield {**rest, m.key: v.swapcase()}
 
 
 def _circumstance_breaks(c: Circumstances, pools: Pools) -> Iterator[Circumstances]:

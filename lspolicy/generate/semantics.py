@@ -21,13 +21,19 @@ Where the meaning depends on AWS, the AWS fact is stated:
   (when given), one of the ids (when given), and every tag selector holds. A tag is looked up by
   key without regard to case, because IAM compares condition key names that way
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html);
-  values are compared exactly, case included. An instance without the tag never matches.
+  values are compared exactly, case included, unless the selector says ``case_insensitive``:
+  then both sides are lower-cased character by character first (IAM's ``...IgnoreCase``
+  operators "ignore case" and say no more:
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String).
+  An instance without the tag never matches, not even "not one of" (an untagged instance is
+  not "env is not prod"); "present" matches any value of the tag.
   ``principal_tag: k`` holds when the instance's tag and the caller's tag ``k`` are both
   present and equal.
 - Requirements: MFA present and true; the source address in one of the blocks; the current time
   within the window, both ends included. A value that is absent fails its requirement.
 - Exclusions: the action is one the exclusion names (default: any action some grant gives), the
-  instance matches its selectors, and the ``unless`` requirements do not all hold.
+  caller is one of its ``principals`` (when given; default: every caller), the instance
+  matches its selectors, and the ``unless`` requirements do not all hold.
 
 An instance whose tag keys differ only in case (``env`` and ``Env``) cannot be judged: AWS's
 documentation does not say which one a request context would carry. `Undecidable` is raised
@@ -56,7 +62,14 @@ from lspolicy.generate.intent import (
 from lspolicy.lightsail.context import Identity, Instance, instance_request
 from lspolicy.model.request import ContextValue, Request
 
-__all__ = ["Circumstances", "IntentSemantics", "Probe", "Undecidable", "Verdict"]
+__all__ = [
+    "Circumstances",
+    "IntentSemantics",
+    "Probe",
+    "Undecidable",
+    "Verdict",
+    "case_variant_warnings",
+]
 
 
 class Undecidable(ValueError):
@@ -215,11 +228,15 @@ class IntentSemantics:
     def _match(m: TagMatch, tags: Mapping[str, str], caller: Mapping[str, str]) -> bool:
         value = tags.get(m.key.casefold())
         if value is None:
-            return False
-        if m.kind == "equals":
-            return value == m.values[0]
-        if m.kind == "one_of":
-            return value in m.values
+            return False  # also for "not one of": an untagged instance is not "env is not prod"
+        if m.kind == "present":
+            return True
+        if m.kind in ("equals", "one_of", "not_one_of"):
+            if m.case_insensitive:
+                listed = value.lower() in {v.lower() for v in m.values}
+            else:
+                listed = value in m.values
+            return listed != (m.kind == "not_one_of")
         if m.kind == "prefix":
             return value.startswith(m.values[0])
         own = caller.get(m.values[0].casefold())
@@ -290,6 +307,7 @@ class IntentSemantics:
             j
             for j, e in enumerate(self.intent.exclusions)
             if f.action in self._exclusion_actions[j]
+            and (e.principals is None or self._who(e.principals, f))
             and self._where(e.regions, e.instances, f)
             and (e.unless.empty or not self._met(e.unless, f.circumstances))
         ]
@@ -331,3 +349,32 @@ class IntentSemantics:
                 f"granted by {', '.join(giving)} but excluded by {', '.join(taking)}",
             )
         return Verdict(True, giving, (), f"granted by {', '.join(giving)}")
+
+
+def case_variant_warnings(intent: Intent, instances: Sequence[Instance]) -> list[str]:
+    """Warnings for instances whose tag value differs from a case-sensitive selector's value
+    only in case (``Prod`` where the intent says ``prod``): the selector misses them, since
+    ``StringEquals`` is case-sensitive
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String);
+    ``case_insensitive: true`` on the selector would take them in."""
+    out: list[str] = []
+    entries = [("grant", g.sid, g.instances) for g in intent.grants]
+    entries += [("exclusion", e.sid, e.instances) for e in intent.exclusions]
+    for what, sid, selector in entries:
+        for m in selector.tags:
+            if m.case_insensitive or m.kind not in ("equals", "one_of", "not_one_of"):
+                continue
+            lowered = {v.lower(): v for v in m.values}
+            for instance in instances:
+                for key, value in instance.tags.items():
+                    if key.casefold() != m.key.casefold():
+                        continue
+                    listed = lowered.get(value.lower())
+                    if listed is not None and listed != value and value not in m.values:
+                        out.append(
+                            f"{what} {sid} selects {m.key} = {listed!r}, but instance "
+                            f"{instance.name or instance.id} is tagged {key} = {value!r}: it "
+                            "differs only in case, so the selector misses it (add "
+                            "case_insensitive: true to match every spelling)"
+                        )
+    return out

@@ -47,14 +47,26 @@ def _subset(items: tuple[str, ...], *, min_size: int = 1) -> SearchStrategy[list
 
 @st.composite
 def _match(draw: DrawFn, *, instance: bool) -> object:
-    kinds = ["plain", "equals", "one_of", "prefix"] + (["principal_tag"] if instance else [])
+    kinds = ["plain", "equals", "one_of", "prefix"]
+    if instance:
+        kinds += ["principal_tag", "not_equals", "not_one_of", "present"]
     kind = draw(st.sampled_from(kinds))
     if kind == "plain":
         return draw(st.sampled_from(TAG_VALUES))
-    if kind == "equals":
-        return {"equals": draw(st.sampled_from(TAG_VALUES))}
-    if kind == "one_of":
-        return {"one_of": draw(_subset(TAG_VALUES))}
+    if kind == "present":
+        return {"present": True}
+    if kind in ("equals", "one_of", "not_equals", "not_one_of"):
+        insensitive = instance and draw(st.booleans())
+        if kind in ("equals", "not_equals"):
+            out: JsonObject = {kind: draw(st.sampled_from(TAG_VALUES))}
+        else:
+            values = draw(_subset(TAG_VALUES))
+            if insensitive:  # one spelling per value when case is ignored
+                values = list({v.lower(): v for v in values}.values())
+            out = {kind: values}
+        if insensitive:
+            out["case_insensitive"] = True
+        return out
     if kind == "prefix":
         return {"prefix": draw(st.sampled_from(PREFIXES))}
     return {"principal_tag": draw(st.sampled_from(TAG_KEYS))}
@@ -120,12 +132,18 @@ def grant_documents(draw: DrawFn, *, sid: str = "Grant") -> JsonObject:
 def exclusion_documents(draw: DrawFn, *, sid: str = "Exclude") -> JsonObject:
     """One exclusion as an intent writes it (it always names something)."""
     out: JsonObject = {"sid": sid}
+    if draw(st.integers(0, 2)) == 0:
+        out["principals"] = (
+            {"tags": draw(_tags(instance=False, min_size=1))}
+            if draw(st.booleans())
+            else {"arns": draw(_subset(ARNS))}
+        )
     if draw(st.booleans()):
         out["actions"] = ["lightsail:*"] if draw(st.integers(0, 5)) == 0 else draw(_subset(ACTIONS))
     if draw(st.integers(0, 2)) == 0:
         out["regions"] = draw(_subset(REGIONS))
     instances = draw(_instances())
-    if instances or len(out) == 1:
+    if instances or not ({"actions", "regions"} & set(out)):
         out["instances"] = instances or {"tags": {"env": "prod"}}
     if draw(st.booleans()):
         out["unless"] = draw(_requirements())

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from lspolicy import PolicySet
 from lspolicy.generate import IntentSemantics, generate, intent_from_data, parse_intent, prove
+from lspolicy.generate.guard import check_guard
 from lspolicy.generate.population import pools_for
 from lspolicy.generate.strategies import exclusion_documents, intent_documents, probes
 from lspolicy.lint import lint_policy
@@ -116,3 +117,42 @@ def test_output_is_well_formed_and_lints_clean(doc: dict[str, Any]) -> None:
         assert p.document["Version"] == "2012-10-17"
         findings = [f for f in lint_policy(p.policy, text=p.text) if f.code not in INTENT_LEVEL]
         assert findings == [], [f"{f.code} {f.message}" for f in findings]
+
+
+ALLOW_EVERYTHING = parse_policy(
+    '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}',
+    source="allow-everything.json",
+)
+
+
+@given(intent_documents(), st.data())
+def test_nothing_excluded_is_allowed_with_any_other_allow(
+    doc: dict[str, Any], data: st.DataObject
+) -> None:
+    """Each principal's policies with ``Allow * on *`` attached allow no request an exclusion
+    takes away (exclusions with principals, negated, present and case-insensitive selectors
+    included): an explicit Deny overrides any Allow
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html)."""
+    intent = intent_from_data(doc)
+    generation = generate(intent)
+    semantics = IntentSemantics(intent)
+    pools = pools_for(intent)
+    engines = [
+        PolicySet([*(p.policy for p in parts), ALLOW_EVERYTHING])
+        for parts in generation.groups().values()
+    ]
+    for _ in range(REQUESTS_PER_INTENT):
+        probe = data.draw(probes(pools))
+        if not semantics.taking(probe):
+            continue
+        for engine in engines:
+            assert not engine.is_allowed(probe.request()), probe
+
+
+@SLOW
+@given(intent_documents())
+def test_the_guard_holds_exactly(doc: dict[str, Any]) -> None:
+    """The semantic diff decides the guard exactly, and it holds, for random intents
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html)."""
+    report = check_guard(generate(intent_from_data(doc)))
+    assert report.exact and report.holds, report.render()
