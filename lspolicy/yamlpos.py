@@ -209,6 +209,15 @@ class _Builder:
         return handler(result) if handler is not None else result
 
 
+def _reader_error(text: str, exc: yaml.reader.ReaderError) -> YamlError:
+    """A character YAML does not allow (NUL, other control characters), where it is."""
+    before = text[: exc.position]
+    line = before.count("\n") + 1
+    column = exc.position - (before.rfind("\n") + 1) + 1
+    character = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
+    return YamlError(f"character {character!r} is not allowed in YAML", line, column)
+
+
 def load_yaml(
     text: str, *, tags: Mapping[str, TagHandler] | None = None, max_bytes: int = MAX_BYTES
 ) -> LoadedJson:
@@ -230,12 +239,7 @@ def load_yaml(
         message = " ".join(p for p in (exc.context, exc.problem) if p)
         raise _mark_error(message or "invalid YAML", exc.problem_mark) from None
     except yaml.reader.ReaderError as exc:
-        before = text[: exc.position]
-        line = before.count("\n") + 1
-        column = exc.position - (before.rfind("\n") + 1) + 1
-        raise YamlError(
-            f"character {chr(exc.character)!r} is not allowed in YAML", line, column
-        ) from None
+        raise _reader_error(text, exc) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -272,11 +276,12 @@ def check_bounds(text: str, *, max_nodes: int | None = None) -> None:
     recursive composition), and counts each alias as the size of the node it repeats.
     """
     budget = max_nodes if max_nodes is not None else max(MAX_NODES, len(text))
-    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    loader: Any = None
     sizes: dict[str, int | None] = {}
     stack: list[list[Any]] = []  # [size so far, anchor] per open collection
     total = 0
     try:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
         while loader.check_event():
             event = loader.get_event()
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
@@ -318,5 +323,8 @@ def check_bounds(text: str, *, max_nodes: int | None = None) -> None:
     except yaml.MarkedYAMLError as exc:
         message = " ".join(p for p in (exc.context, exc.problem) if p)
         raise _mark_error(message or "invalid YAML", exc.problem_mark) from None
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(text, exc) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()

@@ -45,6 +45,7 @@ from lspolicy.errors import Location, PolicyParseError, Problem
 from lspolicy.generate.source import DocPath, Loaded, load_document, schema_problems
 from lspolicy.lightsail.catalog import SERVICE_PREFIX, load_catalog
 from lspolicy.parse.jsonpos import format_path
+from lspolicy.textfile import TooLargeError, read_bounded
 
 __all__ = [
     "ATTACH_LIMITS",
@@ -864,7 +865,11 @@ def load_intent(path: str | Path) -> Intent:
     p = Path(path)
     source = str(p)
     try:
-        raw = p.read_bytes()
+        # a regular file, counted while read: a FIFO or /dev/zero is refused, not waited on
+        raw = read_bounded(p, MAX_INTENT_BYTES)
+    except TooLargeError:
+        raw = b""
+        too_large = True
     except OSError as exc:
         raise IntentError(
             (
@@ -875,7 +880,9 @@ def load_intent(path: str | Path) -> Intent:
                 ),
             )
         ) from None
-    if len(raw) > MAX_INTENT_BYTES:
+    else:
+        too_large = False
+    if too_large:
         raise IntentError(
             (
                 Problem(

@@ -27,6 +27,7 @@ import yaml
 
 from lspolicy.errors import Location, Problem
 from lspolicy.server.world import _Positions
+from lspolicy.yamlpos import YamlError, check_bounds
 
 __all__ = ["DocPath", "Loaded", "load_document", "schema_problems"]
 
@@ -76,10 +77,19 @@ def load_document(text: str, source: str, *, code: str) -> Loaded:
     """Decode YAML (JSON is YAML) once, with positions; syntax errors and repeated keys become
     problems tagged ``code``. ``data`` is None when the text is not YAML at all."""
     positions = _Positions()
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        # aliases, nesting, cycles and huge numbers refused first, located: the position walk
+        # and the duplicate-key check below would otherwise expand an alias bomb
+        check_bounds(text)
+        loader = _Loader(text)  # refuses NUL and other characters YAML does not allow
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
+    except YamlError as exc:
+        where = Location(source, "", exc.line, exc.column)
+        return Loaded(
+            None, source, positions, (Problem(f"invalid YAML: {exc.message}", where, code=code),)
+        )
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
@@ -91,7 +101,8 @@ def load_document(text: str, source: str, *, code: str) -> Loaded:
             (Problem(f"invalid YAML: {problem}", Location(source, "", line, col), code=code),),
         )
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     problems: list[Problem] = []
     if node is not None:
         positions.walk(node, ())

@@ -68,6 +68,7 @@ from lspolicy.errors import LspolicyError
 from lspolicy.lint.finding import Finding, Suppressed
 from lspolicy.lint.registry import RULES, rule
 from lspolicy.lint.tomlpos import entry_positions
+from lspolicy.textfile import read_bounded
 
 __all__ = [
     "GATE_CODES",
@@ -305,12 +306,18 @@ def config_from_table(
     return LintConfig(select, ignore, tuple(suppressions), source, exclude=exclude, root=root)
 
 
+MAX_CONFIG_BYTES = 1 << 20
+"""1 MiB: far above any configuration a person writes."""
+
+
 def _read_toml(path: Path) -> dict[str, object]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        # a regular file, bounded while read (a FIFO or /dev/zero is refused)
+        return tomllib.loads(read_bounded(path, MAX_CONFIG_BYTES).decode("utf-8"))
     except OSError as exc:
         raise ConfigError(str(path), [exc.strerror or str(exc)]) from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), ["not UTF-8 text (TOML is UTF-8)"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), [f"invalid TOML: {exc}"]) from None
 
