@@ -36,7 +36,9 @@ the grant shares one or more tag values, the grant selects them by tag instead
 (``aws:ResourceTag/<key>``:
 https://docs.aws.amazon.com/lightsail/latest/userguide/amazon-lightsail-controlling-access-using-tags.html):
 the shared tags that narrow the world's instances (same account, observed regions) the most,
-fewest first. If that selector still covers an instance that was not observed, it is refused
+fewest first. Tag keys match regardless of case, as IAM reads condition key names
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html);
+values are compared exactly, as ``StringEquals`` does. If that selector still covers an instance that was not observed, it is refused
 (the grant keeps its ids) unless ``allow_broader``; either way the report names the instances
 it would add. A tag selector also covers instances tagged so later; the report says so.
 """
@@ -48,7 +50,7 @@ import json
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -379,21 +381,47 @@ def _label(i: Instance) -> str:
     return f"{i.region}/{i.name}"
 
 
+def _by_folded_key(tags: Mapping[str, str]) -> dict[str, list[str]]:
+    """Every value ``aws:ResourceTag/<key>`` could read on a resource with ``tags``, by folded
+    key. Condition key names are not case-sensitive, so ``aws:ResourceTag/owner`` reads a tag
+    ``Owner`` as well, and of keys equal but for case it reads one, which is not documented
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html).
+    Keys fold as the engine folds them (``str.lower``) and as Unicode does (``casefold``)."""
+    out: dict[str, list[str]] = {}
+    for key, value in tags.items():
+        for folded in {key.lower(), key.casefold()}:
+            out.setdefault(folded, []).append(value)
+    return out
+
+
 def _select(
     observed: Sequence[Instance], candidates: Sequence[Instance]
 ) -> tuple[tuple[tuple[str, str], ...], list[Instance]]:
     """The shared tags that narrow ``candidates`` most, fewest tags first (greedy), and what
-    they cover. Empty when the observed instances share no usable tag value."""
-    shared = set.intersection(*({(k, v) for k, v in i.tags.items()} for i in observed))
-    pairs = sorted(p for p in shared if _usable_tag(*p))
-    keys = [k.casefold() for k, _ in pairs]
-    pairs = [p for p in pairs if keys.count(p[0].casefold()) == 1]  # keys equal but for case
+    they cover. Empty when the observed instances share no usable tag value.
+
+    Tag keys match as IAM matches them, regardless of case; values stay case-sensitive, as
+    ``StringEquals`` compares them. A tag is shared only when it surely selects every observed
+    instance (each has one key of that spelling but for case, with that value); an instance is
+    covered when any of its keys equal but for case has the value, so an ambiguous instance
+    counts as covered, never as left out."""
+    shared = set.intersection(
+        *(
+            {(f, values[0]) for f, values in _by_folded_key(i.tags).items() if len(values) == 1}
+            for i in observed
+        )
+    )
+    spelled = {k.lower(): k for k in observed[0].tags}
+    pairs = sorted(
+        (spelled[f], v) for f, v in shared if f in spelled and _usable_tag(spelled[f], v)
+    )
     if not pairs:
         return (), []
+    readable = [(c, _by_folded_key(c.tags)) for c in candidates]
 
     def cover(sel: Iterable[tuple[str, str]]) -> list[Instance]:
-        chosen = list(sel)
-        return [c for c in candidates if all(c.tags.get(k) == v for k, v in chosen)]
+        chosen = [(k.lower(), v) for k, v in sel]
+        return [c for c, tags in readable if all(v in tags.get(k, ()) for k, v in chosen)]
 
     target = len(cover(pairs))
     chosen: list[tuple[str, str]] = []

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from lspolicy import PolicySet, parse_policy
 from lspolicy.generate import generate, prove
 from lspolicy.generate.cli import main
 from lspolicy.generate.trail import (
@@ -20,7 +21,7 @@ from lspolicy.generate.trail import (
     read_request_log,
     read_trail,
 )
-from lspolicy.lightsail.context import Instance
+from lspolicy.lightsail.context import Identity, Instance, instance_request
 from lspolicy.server.world import load_world
 from lspolicy.testing import serve_world
 
@@ -363,3 +364,87 @@ def test_round_trip_through_the_emulator(tmp_path: Path) -> None:
                 client = server.client(who, region=inst["region"])
                 got |= {(who, a, inst["name"]) for a in actions if _call(client, a, inst["name"])}
     assert got == done
+
+
+# --------------------------------------------------------------------------- no over-grant
+
+BEN = f"arn:aws:iam::{ACCOUNT}:user/ben"
+
+
+def _box(n: int, name: str, region: str = "us-east-1", **tags: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "id": f"00000000-0000-4000-8000-{n:012d}",
+        "region": region,
+        "state": "running",
+        "tags": tags,
+    }
+
+
+def _small_world(tmp: Path, boxes: list[dict[str, Any]]) -> Path:
+    data = {
+        "accounts": [{"id": ACCOUNT, "regions": ["us-east-1", "us-west-2"]}],
+        "principals": [
+            {
+                "name": "ben",
+                "arn": BEN,
+                "access_key_id": "AKIABENEXAMPLE000001",
+                "secret_access_key": "ben-secret-key-not-a-real-one-0",
+            }
+        ],
+        "instances": boxes,
+    }
+    path = tmp / "world.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), "utf-8")
+    return path
+
+
+def _generated(
+    tmp: Path,
+    events: list[dict[str, Any]],
+    world: Path,
+    *flags: str,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[dict[str, Any], PolicySet]:
+    """``lspolicy generate --from-trail`` as a user runs it: the JSON report, and the policies
+    it wrote, compiled by the engine."""
+    trail = _lines(tmp / "trail.jsonl", events)
+    out = tmp / "out"
+    args = ["--from-trail", str(trail), "--world", str(world), *flags, "--population", "100"]
+    assert main([*args, "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert main([*args, "--out", str(out)]) == 0
+    capsys.readouterr()
+    policies = [parse_policy(p.read_text("utf-8")) for p in sorted(out.glob("*.json"))]
+    return report, PolicySet(policies)
+
+
+def _allows(engine: PolicySet, action: str, box: dict[str, Any], who: str) -> bool:
+    inst = Instance(box["id"], box["region"], ACCOUNT, box["name"], box["tags"])
+    return engine.is_allowed(instance_request(action, inst, Identity(who)))
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_tag_keys_select_regardless_of_case(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], allow: bool
+) -> None:
+    """Context key names are not case-sensitive, so ``aws:ResourceTag/owner`` also reads an
+    instance's ``Owner`` tag; values compare case-sensitively under ``StringEquals``
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html).
+    ``owner=ben`` therefore also selects box-b (``Owner: ben``): it is refused, or with
+    --allow-broader taken and box-b reported as an addition; box-c (``owner: Ben``) is not."""
+    a = _box(1, "box-a", owner="ben")
+    b = _box(2, "box-b", Owner="ben")
+    c = _box(3, "box-c", owner="Ben")
+    world = _small_world(tmp_path, [a, b, c])
+    flags = ["--tag-conditions", *(["--allow-broader"] if allow else [])]
+    report, engine = _generated(
+        tmp_path, [_event("StopInstance", "box-a", who=BEN)], world, *flags, capsys=capsys
+    )
+    (choice,) = report["observed"]["principals"][0]["choices"]
+    assert choice["tags"] == {"owner": "ben"}
+    assert choice["adds"] == ["us-east-1/box-b"]
+    assert choice["form"] == ("tags" if allow else "ids")
+    assert _allows(engine, "lightsail:StopInstance", a, BEN)
+    assert _allows(engine, "lightsail:StopInstance", b, BEN) is allow
+    assert not _allows(engine, "lightsail:StopInstance", c, BEN)
