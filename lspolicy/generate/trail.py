@@ -31,7 +31,8 @@ ARN carries the id:
 https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html#amazonlightsail-resources-for-iam-policies).
 
 The choice per principal: actions observed on the same set of instances form one grant. By
-default the grant names the instances by id. With ``tag_conditions``, when every instance of
+default the grant names the instances by id, one grant per region, so that it names exactly the
+observed ARNs (region, account and id), not every id in every region. With ``tag_conditions``, when every instance of
 the grant shares one or more tag values, the grant selects them by tag instead
 (``aws:ResourceTag/<key>``:
 https://docs.aws.amazon.com/lightsail/latest/userguide/amazon-lightsail-controlling-access-using-tags.html):
@@ -438,6 +439,29 @@ def _select(
     return tuple(sorted(chosen)), covered
 
 
+def _per_region(grant: dict[str, Any], group: Sequence[Instance]) -> list[dict[str, Any]]:
+    """One grant per region, each naming the ids observed there. A grant's resources are every
+    region it lists with every id it lists; an instance's ARN is its region, account and id
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html#amazonlightsail-resources-for-iam-policies),
+    so one grant over A in us-east-1 and B in us-west-2 would also name A's id in us-west-2
+    and B's in us-east-1."""
+    out = []
+    for region in sorted({i.region for i in group}):
+        here = [i for i in group if i.region == region]
+        tail = "".join(part.capitalize() for part in region.split("-"))
+        out.append(
+            {
+                **grant,
+                "sid": f"{grant['sid']}In{tail}"[:64],
+                "regions": [region],
+                "instances": {"ids": sorted(i.id for i in here)},
+                "description": f"observed: {', '.join(grant['actions'])} on "
+                + ", ".join(_label(i) for i in here),
+            }
+        )
+    return out
+
+
 def _intent_name(principal: str, taken: set[str]) -> str:
     m = _PRINCIPAL.fullmatch(principal)
     assert m is not None
@@ -547,7 +571,10 @@ def plan_from_trail(
                 if form == "tags":
                     grant["instances"] = {"tags": {k: {"equals": v} for k, v in tags}}
             grant["description"] = f"observed: {', '.join(actions)} on {', '.join(labels)}"
-            grants.append(grant)
+            if form == "ids" and len(regions) > 1:
+                grants.extend(_per_region(grant, group))
+            else:
+                grants.append(grant)
             choices.append(
                 Choice(sid, tuple(actions), tuple(regions), labels, form, tags, reason, adds)
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -109,9 +110,13 @@ def test_role_sessions_are_one_principal_the_role(tmp_path: Path) -> None:
     observed = plan_from_trail(read_trail(_lines(tmp_path / "t.jsonl", events)), _world_instances())
     (plan,) = observed.plans
     assert plan.principal == ROLE and plan.intent.name == "observed-role-nightly-stopper"
-    (grant,) = plan.intent.grants
-    assert grant.principals.arns == (ROLE,)
-    assert grant.regions == ("us-east-1", "us-west-2")
+    (choice,) = plan.choices  # one choice; one grant per region names the ids seen there
+    assert choice.regions == ("us-east-1", "us-west-2")
+    east, west = plan.intent.grants
+    assert east.principals.arns == west.principals.arns == (ROLE,)
+    assert (east.regions, west.regions) == (("us-east-1",), ("us-west-2",))
+    assert east.instances.ids == ("035594d2-a226-44f4-a6d8-402d970d0159",)
+    assert west.instances.ids == ("5944cc01-d66c-41f7-ab7e-06e2b68ed987",)
 
 
 def test_denied_failed_and_other_events_are_skipped_and_counted(tmp_path: Path) -> None:
@@ -448,3 +453,31 @@ def test_tag_keys_select_regardless_of_case(
     assert _allows(engine, "lightsail:StopInstance", a, BEN)
     assert _allows(engine, "lightsail:StopInstance", b, BEN) is allow
     assert not _allows(engine, "lightsail:StopInstance", c, BEN)
+
+
+def test_ids_in_two_regions_name_only_the_observed_arns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An instance's ARN carries its region, account and id
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html#amazonlightsail-resources-for-iam-policies):
+    a role that stopped A in us-east-1 and B in us-west-2 may stop exactly those two ARNs, not A's
+    id in us-west-2 nor B's in us-east-1."""
+    a = _box(1, "box-a", "us-east-1")
+    b = _box(2, "box-b", "us-west-2")
+    world = _small_world(tmp_path, [a, b])
+    events = [
+        _event("StopInstance", "box-a", who=ROLE, session="s1"),
+        _event("StopInstance", "box-b", who=ROLE, session="s2", region="us-west-2"),
+    ]
+    report, engine = _generated(tmp_path, events, world, capsys=capsys)
+    assert report["proven"]
+    stop = "lightsail:StopInstance"
+    assert _allows(engine, stop, a, ROLE) and _allows(engine, stop, b, ROLE)
+    assert not _allows(engine, stop, {**a, "region": "us-west-2"}, ROLE)
+    assert not _allows(engine, stop, {**b, "region": "us-east-1"}, ROLE)
+    written = (tmp_path / "out" / "observed-role-nightly-stopper.policy.json").read_text("utf-8")
+    arns = sorted(set(re.findall(r"arn:aws:lightsail:[^\"]+", written)))
+    assert arns == [
+        f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Instance/{a['id']}",
+        f"arn:aws:lightsail:us-west-2:{ACCOUNT}:Instance/{b['id']}",
+    ]
