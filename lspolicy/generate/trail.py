@@ -15,7 +15,9 @@ Inputs:
   https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-lightsail.html), ``eventName``
   (the API operation, which names the IAM action ``lightsail:<eventName>``), ``awsRegion``,
   ``recipientAccountId`` (the account that received the call, so owns the instance),
-  ``requestParameters.instanceName`` and ``errorCode`` (present when the call failed: a
+  ``requestParameters.instanceName`` (``resourceName`` for the operations in `NAMED_BY`, with
+  ``resourceType``, ``resourceArn`` and ``responseElements`` to tell an instance from another
+  resource of that name) and ``errorCode`` (present when the call failed: a
   denied or failed call is not access that happened, so it is left out and counted).
   ``userIdentity`` names the caller
   (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html):
@@ -54,6 +56,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 from lspolicy.errors import Location, Problem
@@ -63,6 +66,7 @@ from lspolicy.lightsail.context import Identity, Instance
 
 __all__ = [
     "LIGHTSAIL_EVENT_SOURCE",
+    "NAMED_BY",
     "Choice",
     "Observation",
     "Observed",
@@ -85,6 +89,29 @@ _PRINCIPAL = re.compile(
     r"arn:aws:iam::([0-9]{12}):(user|role)/(?:[A-Za-z0-9+=,.@_-]+/)*([A-Za-z0-9+=,.@_-]+)"
 )
 """A user or role ARN, as an intent's ``principals.arns`` takes it."""
+_LIGHTSAIL_ARN = re.compile(r"arn:aws[a-z-]*:lightsail:([a-z0-9-]*):([0-9]*):([A-Za-z]+)/(.+)")
+"""A Lightsail resource ARN: region, account, resource type, id
+(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html#amazonlightsail-resources-for-iam-policies)."""
+
+NAMED_BY: Mapping[str, str] = MappingProxyType(
+    {
+        # Operations whose request names the instance ``resourceName``, not ``instanceName``,
+        # each from its page of the Lightsail API reference
+        # (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_<Operation>.html).
+        # TagResource, UntagResource, GetCostEstimate and SetIpAddressType take any resource's
+        # name: the event's resourceType, resourceArn or responseElements say which it was.
+        "CreateGUISessionAccessDetails": "resourceName",
+        "GetCostEstimate": "resourceName",
+        "GetSetupHistory": "resourceName",
+        "SetIpAddressType": "resourceName",
+        "SetResourceAccessForBucket": "resourceName",  # "the name of the Lightsail instance"
+        "StartGUISession": "resourceName",
+        "StopGUISession": "resourceName",
+        "TagResource": "resourceName",
+        "UntagResource": "resourceName",
+    }
+)
+"""The request parameter that names the instance, by operation; ``instanceName`` otherwise."""
 _TAG_KEY = re.compile(r"[A-Za-z0-9 +\-=._:/@]{1,128}")
 """The tag keys an intent selector takes (``schemas/intent.schema.json``)."""
 
@@ -110,6 +137,9 @@ class Observation:
     """The ARN as the event shows it (a role session's ``assumed-role`` ARN)."""
     where: str = field(compare=False)
     """``file:line`` (JSON lines), ``file: Records[i]`` or ``file: request_log seq N``."""
+    instance_id: str = ""
+    """The id the event's ``resourceArn`` names, when it has one: the world's instance of that
+    name must have it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,9 +205,16 @@ def _from_event(
     if not isinstance(identity, dict) or region is None:
         return bad("the Lightsail event has no userIdentity or awsRegion")
     params = event.get("requestParameters")
-    instance_name = _text(params.get("instanceName")) if isinstance(params, dict) else None
+    params = params if isinstance(params, dict) else {}
+    parameter = NAMED_BY.get(name, "instanceName")
+    instance_name = _text(params.get(parameter))
     if instance_name is None:
-        return Skipped(where, "no requestParameters.instanceName")
+        return Skipped(where, f"no requestParameters.{parameter}")
+    not_instance, named = _named_instance(
+        params, event.get("responseElements"), instance_name, parameter
+    )
+    if not_instance is not None:
+        return Skipped(where, f"{action} named {not_instance}")
     kind = identity.get("type")
     caller = _text(identity.get("arn")) or ""
     if kind == "AssumedRole":
@@ -193,7 +230,52 @@ def _from_event(
     account = _text(event.get("recipientAccountId")) or _text(identity.get("accountId"))
     if account is None:
         return bad("the Lightsail event has no recipientAccountId")
-    return Observation(principal, action, account, region, instance_name, caller, where)
+    if named is not None and named[:2] != (region, account):
+        return Skipped(where, f"{action} named an instance in another region or account")
+    return Observation(
+        principal,
+        action,
+        account,
+        region,
+        instance_name,
+        caller,
+        where,
+        named[2] if named is not None else "",
+    )
+
+
+def _named_instance(
+    params: dict[str, Any], response: object, name: str, parameter: str
+) -> tuple[str | None, tuple[str, str, str] | None]:
+    """What the event says of the resource it named ``name``: why it was not an instance, when
+    anything in it says so, and ``(region, account, id)`` when a ``resourceArn`` names an
+    instance. What says so: ``resourceType`` (API_SetIpAddressType), ``resourceArn``
+    (API_TagResource), and the ``resourceType`` of the result's ``operations`` or
+    ``resourcesBudgetEstimate`` entry for that name (API_Operation, API_ResourceBudgetEstimate),
+    all under https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/."""
+    stated = _text(params.get("resourceType"))
+    if stated is not None and stated != "Instance":
+        return f"a {stated} {name!r}, not an instance", None
+    found: tuple[str, str, str] | None = None
+    arn = _text(params.get("resourceArn"))
+    if arn is not None:
+        m = _LIGHTSAIL_ARN.fullmatch(arn)
+        if m is None:
+            return f"the resource {arn!r}, not an instance ARN", None
+        if m.group(3) != "Instance":
+            return f"a {m.group(3)} {name!r}, not an instance", None
+        found = (m.group(1), m.group(2), m.group(4))
+    if parameter == "resourceName" and isinstance(response, dict):
+        types = {
+            entry.get("resourceType")
+            for key in ("operations", "resourcesBudgetEstimate")
+            if isinstance(response.get(key), list)
+            for entry in response[key]
+            if isinstance(entry, dict) and entry.get("resourceName") == name
+        }
+        if types and "Instance" not in types:
+            return f"a {sorted(map(str, types))[0]} {name!r}, not an instance", None
+    return None, found
 
 
 def read_trail(path: str | Path) -> Trail:
@@ -504,6 +586,15 @@ def plan_from_trail(
                 Skipped(
                     o.where,
                     f"no instance {o.instance_name!r} in {o.account} {o.region} in the world",
+                )
+            )
+            continue
+        if o.instance_id and o.instance_id != inst.id:
+            unresolved.append(
+                Skipped(
+                    o.where,
+                    f"the call named instance id {o.instance_id}, but {o.instance_name!r} in "
+                    f"{o.account} {o.region} is {inst.id} in the world",
                 )
             )
             continue

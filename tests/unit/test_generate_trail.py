@@ -16,7 +16,9 @@ import yaml
 from lspolicy import PolicySet, parse_policy
 from lspolicy.generate import generate, prove
 from lspolicy.generate.cli import main
+from lspolicy.generate.intent import instance_actions
 from lspolicy.generate.trail import (
+    NAMED_BY,
     TrailError,
     plan_from_trail,
     read_request_log,
@@ -481,3 +483,103 @@ def test_ids_in_two_regions_name_only_the_observed_arns(
         f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Instance/{a['id']}",
         f"arn:aws:lightsail:us-west-2:{ACCOUNT}:Instance/{b['id']}",
     ]
+
+
+def _named(name: str, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {**_event(name, "unused", who=BEN), "requestParameters": params, **extra}
+
+
+def test_calls_naming_the_instance_as_resource_name_are_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lightsail operations that name the instance ``resourceName``: TagResource
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_TagResource.html),
+    UntagResource, StartGUISession
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_StartGUISession.html),
+    StopGUISession, CreateGUISessionAccessDetails
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_CreateGUISessionAccessDetails.html),
+    GetCostEstimate
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_GetCostEstimate.html),
+    GetSetupHistory, SetResourceAccessForBucket
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_SetResourceAccessForBucket.html)
+    and SetIpAddressType with ``resourceType`` ``Instance``
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_SetIpAddressType.html).
+    A call whose event says it named another resource type (``resourceType``, or a
+    ``resourceArn`` of another type) is not access to an instance."""
+    a = _box(1, "box-a", owner="ben")
+    b = _box(2, "box-b", owner="ben")
+    world = _small_world(tmp_path, [a, b])
+    arn_a = f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Instance/{a['id']}"
+    tags = [{"key": "k", "value": "v"}]
+    events = [
+        _named("TagResource", {"resourceName": "box-a", "tags": tags}),
+        _named("UntagResource", {"resourceName": "box-a", "resourceArn": arn_a, "tagKeys": ["k"]}),
+        _named("StartGUISession", {"resourceName": "box-a"}),
+        _named("StopGUISession", {"resourceName": "box-a"}),
+        _named("CreateGUISessionAccessDetails", {"resourceName": "box-a"}),
+        _named("GetCostEstimate", {"resourceName": "box-a", "startTime": 1, "endTime": 2}),
+        _named("GetSetupHistory", {"resourceName": "box-a"}),
+        _named(
+            "SetResourceAccessForBucket",
+            {"resourceName": "box-a", "bucketName": "bkt", "access": "allow"},
+        ),
+        _named(
+            "SetIpAddressType",
+            {"resourceType": "Instance", "resourceName": "box-a", "ipAddressType": "dualstack"},
+        ),
+        # another resource type that happens to share box-b's name: not an instance call
+        _named(
+            "SetIpAddressType",
+            {"resourceType": "LoadBalancer", "resourceName": "box-b", "ipAddressType": "ipv4"},
+        ),
+        _named(
+            "TagResource",
+            {
+                "resourceName": "box-b",
+                "resourceArn": f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Disk/{b['id']}",
+                "tags": tags,
+            },
+        ),
+        _named(
+            "TagResource",
+            {"resourceName": "box-b", "tags": tags},
+            responseElements={"operations": [{"resourceName": "box-b", "resourceType": "Disk"}]},
+        ),
+    ]
+    trail = read_trail(_lines(tmp_path / "read.jsonl", events))
+    assert [o.action.split(":")[1] for o in trail.observations] == [
+        e["eventName"] for e in events[:9]
+    ]
+    assert {o.instance_name for o in trail.observations} == {"box-a"}
+    assert len(trail.skipped) == 3
+    assert all("not an instance" in s.reason for s in trail.skipped)
+    report, engine = _generated(tmp_path, events, world, capsys=capsys)
+    assert report["proven"]
+    for e in events[:9]:
+        action = f"lightsail:{e['eventName']}"
+        assert _allows(engine, action, a, BEN), action
+        assert not _allows(engine, action, b, BEN), action
+
+
+def test_a_resource_arn_must_name_the_world_instance(tmp_path: Path) -> None:
+    """The ARN carries the id (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html#amazonlightsail-resources-for-iam-policies):
+    a ``resourceArn`` whose id is not the world's instance of that name (it was deleted and
+    recreated) is unresolved, not granted on the new one
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_TagResource.html)."""
+    a = _box(1, "box-a")
+    stale = f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Instance/00000000-0000-4000-8000-999999999999"
+    event = _named("TagResource", {"resourceName": "box-a", "resourceArn": stale, "tags": []})
+    trail = read_trail(_lines(tmp_path / "t.jsonl", [event]))
+    inst = Instance(a["id"], a["region"], ACCOUNT, a["name"], {})
+    observed = plan_from_trail(trail, [inst])
+    assert observed.plans == ()
+    (u,) = observed.unresolved
+    assert "999999999999" in u.reason
+
+
+def test_every_operation_named_by_resource_name_is_an_instance_action() -> None:
+    """The table of operations that name the instance ``resourceName`` lists only actions the
+    Service Authorization Reference scopes to ``Instance``
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html),
+    so none of its entries is dead."""
+    assert {f"lightsail:{op}" for op in NAMED_BY} <= set(instance_actions())
