@@ -15,7 +15,9 @@ Inputs:
   https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-lightsail.html), ``eventName``
   (the API operation, which names the IAM action ``lightsail:<eventName>``), ``awsRegion``,
   ``recipientAccountId`` (the account that received the call, so owns the instance),
-  ``requestParameters.instanceName`` and ``errorCode`` (present when the call failed: a
+  ``requestParameters.instanceName`` (``resourceName`` for the operations in `NAMED_BY`, with
+  ``resourceType``, ``resourceArn`` and ``responseElements`` to tell an instance from another
+  resource of that name) and ``errorCode`` (present when the call failed: a
   denied or failed call is not access that happened, so it is left out and counted).
   ``userIdentity`` names the caller
   (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html):
@@ -31,12 +33,15 @@ ARN carries the id:
 https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html#amazonlightsail-resources-for-iam-policies).
 
 The choice per principal: actions observed on the same set of instances form one grant. By
-default the grant names the instances by id. With ``tag_conditions``, when every instance of
+default the grant names the instances by id, one grant per region, so that it names exactly the
+observed ARNs (region, account and id), not every id in every region. With ``tag_conditions``, when every instance of
 the grant shares one or more tag values, the grant selects them by tag instead
 (``aws:ResourceTag/<key>``:
 https://docs.aws.amazon.com/lightsail/latest/userguide/amazon-lightsail-controlling-access-using-tags.html):
 the shared tags that narrow the world's instances (same account, observed regions) the most,
-fewest first. If that selector still covers an instance that was not observed, it is refused
+fewest first. Tag keys match regardless of case, as IAM reads condition key names
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html);
+values are compared exactly, as ``StringEquals`` does. If that selector still covers an instance that was not observed, it is refused
 (the grant keeps its ids) unless ``allow_broader``; either way the report names the instances
 it would add. A tag selector also covers instances tagged so later; the report says so.
 """
@@ -48,9 +53,10 @@ import json
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 from lspolicy.errors import Location, Problem
@@ -60,6 +66,7 @@ from lspolicy.lightsail.context import Identity, Instance
 
 __all__ = [
     "LIGHTSAIL_EVENT_SOURCE",
+    "NAMED_BY",
     "Choice",
     "Observation",
     "Observed",
@@ -82,6 +89,29 @@ _PRINCIPAL = re.compile(
     r"arn:aws:iam::([0-9]{12}):(user|role)/(?:[A-Za-z0-9+=,.@_-]+/)*([A-Za-z0-9+=,.@_-]+)"
 )
 """A user or role ARN, as an intent's ``principals.arns`` takes it."""
+_LIGHTSAIL_ARN = re.compile(r"arn:aws[a-z-]*:lightsail:([a-z0-9-]*):([0-9]*):([A-Za-z]+)/(.+)")
+"""A Lightsail resource ARN: region, account, resource type, id
+(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html#amazonlightsail-resources-for-iam-policies)."""
+
+NAMED_BY: Mapping[str, str] = MappingProxyType(
+    {
+        # Operations whose request names the instance ``resourceName``, not ``instanceName``,
+        # each from its page of the Lightsail API reference
+        # (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_<Operation>.html).
+        # TagResource, UntagResource, GetCostEstimate and SetIpAddressType take any resource's
+        # name: the event's resourceType, resourceArn or responseElements say which it was.
+        "CreateGUISessionAccessDetails": "resourceName",
+        "GetCostEstimate": "resourceName",
+        "GetSetupHistory": "resourceName",
+        "SetIpAddressType": "resourceName",
+        "SetResourceAccessForBucket": "resourceName",  # "the name of the Lightsail instance"
+        "StartGUISession": "resourceName",
+        "StopGUISession": "resourceName",
+        "TagResource": "resourceName",
+        "UntagResource": "resourceName",
+    }
+)
+"""The request parameter that names the instance, by operation; ``instanceName`` otherwise."""
 _TAG_KEY = re.compile(r"[A-Za-z0-9 +\-=._:/@]{1,128}")
 """The tag keys an intent selector takes (``schemas/intent.schema.json``)."""
 
@@ -107,6 +137,9 @@ class Observation:
     """The ARN as the event shows it (a role session's ``assumed-role`` ARN)."""
     where: str = field(compare=False)
     """``file:line`` (JSON lines), ``file: Records[i]`` or ``file: request_log seq N``."""
+    instance_id: str = ""
+    """The id the event's ``resourceArn`` names, when it has one: the world's instance of that
+    name must have it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,9 +205,16 @@ def _from_event(
     if not isinstance(identity, dict) or region is None:
         return bad("the Lightsail event has no userIdentity or awsRegion")
     params = event.get("requestParameters")
-    instance_name = _text(params.get("instanceName")) if isinstance(params, dict) else None
+    params = params if isinstance(params, dict) else {}
+    parameter = NAMED_BY.get(name, "instanceName")
+    instance_name = _text(params.get(parameter))
     if instance_name is None:
-        return Skipped(where, "no requestParameters.instanceName")
+        return Skipped(where, f"no requestParameters.{parameter}")
+    not_instance, named = _named_instance(
+        params, event.get("responseElements"), instance_name, parameter
+    )
+    if not_instance is not None:
+        return Skipped(where, f"{action} named {not_instance}")
     kind = identity.get("type")
     caller = _text(identity.get("arn")) or ""
     if kind == "AssumedRole":
@@ -190,7 +230,52 @@ def _from_event(
     account = _text(event.get("recipientAccountId")) or _text(identity.get("accountId"))
     if account is None:
         return bad("the Lightsail event has no recipientAccountId")
-    return Observation(principal, action, account, region, instance_name, caller, where)
+    if named is not None and named[:2] != (region, account):
+        return Skipped(where, f"{action} named an instance in another region or account")
+    return Observation(
+        principal,
+        action,
+        account,
+        region,
+        instance_name,
+        caller,
+        where,
+        named[2] if named is not None else "",
+    )
+
+
+def _named_instance(
+    params: dict[str, Any], response: object, name: str, parameter: str
+) -> tuple[str | None, tuple[str, str, str] | None]:
+    """What the event says of the resource it named ``name``: why it was not an instance, when
+    anything in it says so, and ``(region, account, id)`` when a ``resourceArn`` names an
+    instance. What says so: ``resourceType`` (API_SetIpAddressType), ``resourceArn``
+    (API_TagResource), and the ``resourceType`` of the result's ``operations`` or
+    ``resourcesBudgetEstimate`` entry for that name (API_Operation, API_ResourceBudgetEstimate),
+    all under https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/."""
+    stated = _text(params.get("resourceType"))
+    if stated is not None and stated != "Instance":
+        return f"a {stated} {name!r}, not an instance", None
+    found: tuple[str, str, str] | None = None
+    arn = _text(params.get("resourceArn"))
+    if arn is not None:
+        m = _LIGHTSAIL_ARN.fullmatch(arn)
+        if m is None:
+            return f"the resource {arn!r}, not an instance ARN", None
+        if m.group(3) != "Instance":
+            return f"a {m.group(3)} {name!r}, not an instance", None
+        found = (m.group(1), m.group(2), m.group(4))
+    if parameter == "resourceName" and isinstance(response, dict):
+        types = {
+            entry.get("resourceType")
+            for key in ("operations", "resourcesBudgetEstimate")
+            if isinstance(response.get(key), list)
+            for entry in response[key]
+            if isinstance(entry, dict) and entry.get("resourceName") == name
+        }
+        if types and "Instance" not in types:
+            return f"a {sorted(map(str, types))[0]} {name!r}, not an instance", None
+    return None, found
 
 
 def read_trail(path: str | Path) -> Trail:
@@ -379,21 +464,47 @@ def _label(i: Instance) -> str:
     return f"{i.region}/{i.name}"
 
 
+def _by_folded_key(tags: Mapping[str, str]) -> dict[str, list[str]]:
+    """Every value ``aws:ResourceTag/<key>`` could read on a resource with ``tags``, by folded
+    key. Condition key names are not case-sensitive, so ``aws:ResourceTag/owner`` reads a tag
+    ``Owner`` as well, and of keys equal but for case it reads one, which is not documented
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html).
+    Keys fold as the engine folds them (``str.lower``) and as Unicode does (``casefold``)."""
+    out: dict[str, list[str]] = {}
+    for key, value in tags.items():
+        for folded in {key.lower(), key.casefold()}:
+            out.setdefault(folded, []).append(value)
+    return out
+
+
 def _select(
     observed: Sequence[Instance], candidates: Sequence[Instance]
 ) -> tuple[tuple[tuple[str, str], ...], list[Instance]]:
     """The shared tags that narrow ``candidates`` most, fewest tags first (greedy), and what
-    they cover. Empty when the observed instances share no usable tag value."""
-    shared = set.intersection(*({(k, v) for k, v in i.tags.items()} for i in observed))
-    pairs = sorted(p for p in shared if _usable_tag(*p))
-    keys = [k.casefold() for k, _ in pairs]
-    pairs = [p for p in pairs if keys.count(p[0].casefold()) == 1]  # keys equal but for case
+    they cover. Empty when the observed instances share no usable tag value.
+
+    Tag keys match as IAM matches them, regardless of case; values stay case-sensitive, as
+    ``StringEquals`` compares them. A tag is shared only when it surely selects every observed
+    instance (each has one key of that spelling but for case, with that value); an instance is
+    covered when any of its keys equal but for case has the value, so an ambiguous instance
+    counts as covered, never as left out."""
+    shared = set.intersection(
+        *(
+            {(f, values[0]) for f, values in _by_folded_key(i.tags).items() if len(values) == 1}
+            for i in observed
+        )
+    )
+    spelled = {k.lower(): k for k in observed[0].tags}
+    pairs = sorted(
+        (spelled[f], v) for f, v in shared if f in spelled and _usable_tag(spelled[f], v)
+    )
     if not pairs:
         return (), []
+    readable = [(c, _by_folded_key(c.tags)) for c in candidates]
 
     def cover(sel: Iterable[tuple[str, str]]) -> list[Instance]:
-        chosen = list(sel)
-        return [c for c in candidates if all(c.tags.get(k) == v for k, v in chosen)]
+        chosen = [(k.lower(), v) for k, v in sel]
+        return [c for c, tags in readable if all(v in tags.get(k, ()) for k, v in chosen)]
 
     target = len(cover(pairs))
     chosen: list[tuple[str, str]] = []
@@ -408,6 +519,29 @@ def _select(
         chosen = [min(pairs, key=lambda p: (len(cover([p])), p))]
         covered = cover(chosen)
     return tuple(sorted(chosen)), covered
+
+
+def _per_region(grant: dict[str, Any], group: Sequence[Instance]) -> list[dict[str, Any]]:
+    """One grant per region, each naming the ids observed there. A grant's resources are every
+    region it lists with every id it lists; an instance's ARN is its region, account and id
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html#amazonlightsail-resources-for-iam-policies),
+    so one grant over A in us-east-1 and B in us-west-2 would also name A's id in us-west-2
+    and B's in us-east-1."""
+    out = []
+    for region in sorted({i.region for i in group}):
+        here = [i for i in group if i.region == region]
+        tail = "".join(part.capitalize() for part in region.split("-"))
+        out.append(
+            {
+                **grant,
+                "sid": f"{grant['sid']}In{tail}"[:64],
+                "regions": [region],
+                "instances": {"ids": sorted(i.id for i in here)},
+                "description": f"observed: {', '.join(grant['actions'])} on "
+                + ", ".join(_label(i) for i in here),
+            }
+        )
+    return out
 
 
 def _intent_name(principal: str, taken: set[str]) -> str:
@@ -452,6 +586,15 @@ def plan_from_trail(
                 Skipped(
                     o.where,
                     f"no instance {o.instance_name!r} in {o.account} {o.region} in the world",
+                )
+            )
+            continue
+        if o.instance_id and o.instance_id != inst.id:
+            unresolved.append(
+                Skipped(
+                    o.where,
+                    f"the call named instance id {o.instance_id}, but {o.instance_name!r} in "
+                    f"{o.account} {o.region} is {inst.id} in the world",
                 )
             )
             continue
@@ -519,7 +662,10 @@ def plan_from_trail(
                 if form == "tags":
                     grant["instances"] = {"tags": {k: {"equals": v} for k, v in tags}}
             grant["description"] = f"observed: {', '.join(actions)} on {', '.join(labels)}"
-            grants.append(grant)
+            if form == "ids" and len(regions) > 1:
+                grants.extend(_per_region(grant, group))
+            else:
+                grants.append(grant)
             choices.append(
                 Choice(sid, tuple(actions), tuple(regions), labels, form, tags, reason, adds)
             )

@@ -6,21 +6,25 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from lspolicy import PolicySet, parse_policy
 from lspolicy.generate import generate, prove
 from lspolicy.generate.cli import main
+from lspolicy.generate.intent import instance_actions
 from lspolicy.generate.trail import (
+    NAMED_BY,
     TrailError,
     plan_from_trail,
     read_request_log,
     read_trail,
 )
-from lspolicy.lightsail.context import Instance
+from lspolicy.lightsail.context import Identity, Instance, instance_request
 from lspolicy.server.world import load_world
 from lspolicy.testing import serve_world
 
@@ -108,9 +112,13 @@ def test_role_sessions_are_one_principal_the_role(tmp_path: Path) -> None:
     observed = plan_from_trail(read_trail(_lines(tmp_path / "t.jsonl", events)), _world_instances())
     (plan,) = observed.plans
     assert plan.principal == ROLE and plan.intent.name == "observed-role-nightly-stopper"
-    (grant,) = plan.intent.grants
-    assert grant.principals.arns == (ROLE,)
-    assert grant.regions == ("us-east-1", "us-west-2")
+    (choice,) = plan.choices  # one choice; one grant per region names the ids seen there
+    assert choice.regions == ("us-east-1", "us-west-2")
+    east, west = plan.intent.grants
+    assert east.principals.arns == west.principals.arns == (ROLE,)
+    assert (east.regions, west.regions) == (("us-east-1",), ("us-west-2",))
+    assert east.instances.ids == ("035594d2-a226-44f4-a6d8-402d970d0159",)
+    assert west.instances.ids == ("5944cc01-d66c-41f7-ab7e-06e2b68ed987",)
 
 
 def test_denied_failed_and_other_events_are_skipped_and_counted(tmp_path: Path) -> None:
@@ -363,3 +371,215 @@ def test_round_trip_through_the_emulator(tmp_path: Path) -> None:
                 client = server.client(who, region=inst["region"])
                 got |= {(who, a, inst["name"]) for a in actions if _call(client, a, inst["name"])}
     assert got == done
+
+
+# --------------------------------------------------------------------------- no over-grant
+
+BEN = f"arn:aws:iam::{ACCOUNT}:user/ben"
+
+
+def _box(n: int, name: str, region: str = "us-east-1", **tags: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "id": f"00000000-0000-4000-8000-{n:012d}",
+        "region": region,
+        "state": "running",
+        "tags": tags,
+    }
+
+
+def _small_world(tmp: Path, boxes: list[dict[str, Any]]) -> Path:
+    data = {
+        "accounts": [{"id": ACCOUNT, "regions": ["us-east-1", "us-west-2"]}],
+        "principals": [
+            {
+                "name": "ben",
+                "arn": BEN,
+                "access_key_id": "AKIABENEXAMPLE000001",
+                "secret_access_key": "ben-secret-key-not-a-real-one-0",
+            }
+        ],
+        "instances": boxes,
+    }
+    path = tmp / "world.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), "utf-8")
+    return path
+
+
+def _generated(
+    tmp: Path,
+    events: list[dict[str, Any]],
+    world: Path,
+    *flags: str,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[dict[str, Any], PolicySet]:
+    """``lspolicy generate --from-trail`` as a user runs it: the JSON report, and the policies
+    it wrote, compiled by the engine."""
+    trail = _lines(tmp / "trail.jsonl", events)
+    out = tmp / "out"
+    args = ["--from-trail", str(trail), "--world", str(world), *flags, "--population", "100"]
+    assert main([*args, "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert main([*args, "--out", str(out)]) == 0
+    capsys.readouterr()
+    policies = [parse_policy(p.read_text("utf-8")) for p in sorted(out.glob("*.json"))]
+    return report, PolicySet(policies)
+
+
+def _allows(engine: PolicySet, action: str, box: dict[str, Any], who: str) -> bool:
+    inst = Instance(box["id"], box["region"], ACCOUNT, box["name"], box["tags"])
+    return engine.is_allowed(instance_request(action, inst, Identity(who)))
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_tag_keys_select_regardless_of_case(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], allow: bool
+) -> None:
+    """Context key names are not case-sensitive, so ``aws:ResourceTag/owner`` also reads an
+    instance's ``Owner`` tag; values compare case-sensitively under ``StringEquals``
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html).
+    ``owner=ben`` therefore also selects box-b (``Owner: ben``): it is refused, or with
+    --allow-broader taken and box-b reported as an addition; box-c (``owner: Ben``) is not."""
+    a = _box(1, "box-a", owner="ben")
+    b = _box(2, "box-b", Owner="ben")
+    c = _box(3, "box-c", owner="Ben")
+    world = _small_world(tmp_path, [a, b, c])
+    flags = ["--tag-conditions", *(["--allow-broader"] if allow else [])]
+    report, engine = _generated(
+        tmp_path, [_event("StopInstance", "box-a", who=BEN)], world, *flags, capsys=capsys
+    )
+    (choice,) = report["observed"]["principals"][0]["choices"]
+    assert choice["tags"] == {"owner": "ben"}
+    assert choice["adds"] == ["us-east-1/box-b"]
+    assert choice["form"] == ("tags" if allow else "ids")
+    assert _allows(engine, "lightsail:StopInstance", a, BEN)
+    assert _allows(engine, "lightsail:StopInstance", b, BEN) is allow
+    assert not _allows(engine, "lightsail:StopInstance", c, BEN)
+
+
+def test_ids_in_two_regions_name_only_the_observed_arns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An instance's ARN carries its region, account and id
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html#amazonlightsail-resources-for-iam-policies):
+    a role that stopped A in us-east-1 and B in us-west-2 may stop exactly those two ARNs, not A's
+    id in us-west-2 nor B's in us-east-1."""
+    a = _box(1, "box-a", "us-east-1")
+    b = _box(2, "box-b", "us-west-2")
+    world = _small_world(tmp_path, [a, b])
+    events = [
+        _event("StopInstance", "box-a", who=ROLE, session="s1"),
+        _event("StopInstance", "box-b", who=ROLE, session="s2", region="us-west-2"),
+    ]
+    report, engine = _generated(tmp_path, events, world, capsys=capsys)
+    assert report["proven"]
+    stop = "lightsail:StopInstance"
+    assert _allows(engine, stop, a, ROLE) and _allows(engine, stop, b, ROLE)
+    assert not _allows(engine, stop, {**a, "region": "us-west-2"}, ROLE)
+    assert not _allows(engine, stop, {**b, "region": "us-east-1"}, ROLE)
+    written = (tmp_path / "out" / "observed-role-nightly-stopper.policy.json").read_text("utf-8")
+    arns = sorted(set(re.findall(r"arn:aws:lightsail:[^\"]+", written)))
+    assert arns == [
+        f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Instance/{a['id']}",
+        f"arn:aws:lightsail:us-west-2:{ACCOUNT}:Instance/{b['id']}",
+    ]
+
+
+def _named(name: str, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {**_event(name, "unused", who=BEN), "requestParameters": params, **extra}
+
+
+def test_calls_naming_the_instance_as_resource_name_are_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lightsail operations that name the instance ``resourceName``: TagResource
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_TagResource.html),
+    UntagResource, StartGUISession
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_StartGUISession.html),
+    StopGUISession, CreateGUISessionAccessDetails
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_CreateGUISessionAccessDetails.html),
+    GetCostEstimate
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_GetCostEstimate.html),
+    GetSetupHistory, SetResourceAccessForBucket
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_SetResourceAccessForBucket.html)
+    and SetIpAddressType with ``resourceType`` ``Instance``
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_SetIpAddressType.html).
+    A call whose event says it named another resource type (``resourceType``, or a
+    ``resourceArn`` of another type) is not access to an instance."""
+    a = _box(1, "box-a", owner="ben")
+    b = _box(2, "box-b", owner="ben")
+    world = _small_world(tmp_path, [a, b])
+    arn_a = f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Instance/{a['id']}"
+    tags = [{"key": "k", "value": "v"}]
+    events = [
+        _named("TagResource", {"resourceName": "box-a", "tags": tags}),
+        _named("UntagResource", {"resourceName": "box-a", "resourceArn": arn_a, "tagKeys": ["k"]}),
+        _named("StartGUISession", {"resourceName": "box-a"}),
+        _named("StopGUISession", {"resourceName": "box-a"}),
+        _named("CreateGUISessionAccessDetails", {"resourceName": "box-a"}),
+        _named("GetCostEstimate", {"resourceName": "box-a", "startTime": 1, "endTime": 2}),
+        _named("GetSetupHistory", {"resourceName": "box-a"}),
+        _named(
+            "SetResourceAccessForBucket",
+            {"resourceName": "box-a", "bucketName": "bkt", "access": "allow"},
+        ),
+        _named(
+            "SetIpAddressType",
+            {"resourceType": "Instance", "resourceName": "box-a", "ipAddressType": "dualstack"},
+        ),
+        # another resource type that happens to share box-b's name: not an instance call
+        _named(
+            "SetIpAddressType",
+            {"resourceType": "LoadBalancer", "resourceName": "box-b", "ipAddressType": "ipv4"},
+        ),
+        _named(
+            "TagResource",
+            {
+                "resourceName": "box-b",
+                "resourceArn": f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Disk/{b['id']}",
+                "tags": tags,
+            },
+        ),
+        _named(
+            "TagResource",
+            {"resourceName": "box-b", "tags": tags},
+            responseElements={"operations": [{"resourceName": "box-b", "resourceType": "Disk"}]},
+        ),
+    ]
+    trail = read_trail(_lines(tmp_path / "read.jsonl", events))
+    assert [o.action.split(":")[1] for o in trail.observations] == [
+        e["eventName"] for e in events[:9]
+    ]
+    assert {o.instance_name for o in trail.observations} == {"box-a"}
+    assert len(trail.skipped) == 3
+    assert all("not an instance" in s.reason for s in trail.skipped)
+    report, engine = _generated(tmp_path, events, world, capsys=capsys)
+    assert report["proven"]
+    for e in events[:9]:
+        action = f"lightsail:{e['eventName']}"
+        assert _allows(engine, action, a, BEN), action
+        assert not _allows(engine, action, b, BEN), action
+
+
+def test_a_resource_arn_must_name_the_world_instance(tmp_path: Path) -> None:
+    """The ARN carries the id (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html#amazonlightsail-resources-for-iam-policies):
+    a ``resourceArn`` whose id is not the world's instance of that name (it was deleted and
+    recreated) is unresolved, not granted on the new one
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_TagResource.html)."""
+    a = _box(1, "box-a")
+    stale = f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Instance/00000000-0000-4000-8000-999999999999"
+    event = _named("TagResource", {"resourceName": "box-a", "resourceArn": stale, "tags": []})
+    trail = read_trail(_lines(tmp_path / "t.jsonl", [event]))
+    inst = Instance(a["id"], a["region"], ACCOUNT, a["name"], {})
+    observed = plan_from_trail(trail, [inst])
+    assert observed.plans == ()
+    (u,) = observed.unresolved
+    assert "999999999999" in u.reason
+
+
+def test_every_operation_named_by_resource_name_is_an_instance_action() -> None:
+    """The table of operations that name the instance ``resourceName`` lists only actions the
+    Service Authorization Reference scopes to ``Instance``
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html),
+    so none of its entries is dead."""
+    assert {f"lightsail:{op}" for op in NAMED_BY} <= set(instance_actions())
