@@ -52,6 +52,7 @@ import gzip
 import json
 import re
 import sqlite3
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ from lspolicy.errors import Location, Problem
 from lspolicy.generate.intent import Intent, IntentError, instance_actions, intent_from_data
 from lspolicy.lightsail.catalog import SERVICE_PREFIX
 from lspolicy.lightsail.context import Identity, Instance
+from lspolicy.textfile import TooLargeError, read_bounded
 
 __all__ = [
     "LIGHTSAIL_EVENT_SOURCE",
@@ -278,6 +280,22 @@ def _named_instance(
     return None, found
 
 
+def _inflate(data: bytes, limit: int) -> bytes:
+    """The gzip members of ``data`` inflated, at most ``limit`` bytes: `TooLargeError` past it,
+    counted as the bytes come out (never inflating all first)."""
+    out = bytearray()
+    rest = data
+    while rest:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        out += inflater.decompress(rest, limit + 1 - len(out))
+        if len(out) > limit or inflater.unconsumed_tail:
+            raise TooLargeError(0, f"larger than {limit} bytes")
+        if not inflater.eof:
+            raise EOFError("the gzip stream ends early")
+        rest = inflater.unused_data
+    return bytes(out)
+
+
 def read_trail(path: str | Path) -> Trail:
     """Read CloudTrail records: JSON lines, or ``{"Records": [...]}`` (or a JSON array).
 
@@ -287,19 +305,21 @@ def read_trail(path: str | Path) -> Trail:
     p = Path(path)
     source = str(p)
     try:
-        raw = p.read_bytes()
-        if len(raw) > MAX_TRAIL_BYTES:
-            raise TrailError(
-                (_problem(source, f"the trail is larger than {MAX_TRAIL_BYTES} bytes"),)
-            )
+        # a regular file, counted while read; a .json.gz counted again as it inflates, so a
+        # 2 MB gzip of zeros cannot become 2 GiB in memory
+        raw = read_bounded(p, MAX_TRAIL_BYTES)
         if raw[:2] == b"\x1f\x8b":  # a log file as CloudTrail delivers it: .json.gz
-            raw = gzip.decompress(raw)
+            raw = _inflate(raw, MAX_TRAIL_BYTES)
         text = raw.decode("utf-8-sig")
+    except TooLargeError:
+        raise TrailError(
+            (_problem(source, f"the trail is larger than {MAX_TRAIL_BYTES} bytes (inflated)"),)
+        ) from None
     except OSError as exc:
         raise TrailError(
             (_problem(source, f"cannot read the trail: {exc.strerror or exc}"),)
         ) from None
-    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError):
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError, zlib.error):
         raise TrailError(
             (_problem(source, "the trail is not UTF-8 text (or gzip of it)"),)
         ) from None
@@ -310,7 +330,7 @@ def read_trail(path: str | Path) -> Trail:
     if stripped.startswith(("{", "[")):
         try:
             whole = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):
             whole = None
     if isinstance(whole, dict) and "Records" not in whole and "eventSource" in whole:
         whole = [whole]  # one event, pretty-printed
@@ -331,11 +351,16 @@ def read_trail(path: str | Path) -> Trail:
                 continue
             try:
                 event = json.loads(line)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
+                why = (
+                    "nested too deeply"
+                    if isinstance(exc, RecursionError)
+                    else exc.args[0].split(":")[0].lower()
+                )
                 problems.append(
                     _problem(
                         source,
-                        f"line is not a JSON event: {exc.args[0].split(':')[0].lower()}",
+                        f"line is not a JSON event: {why}",
                         line=n,
                         hint='one CloudTrail event per line, or a file with {"Records": [...]}',
                     )

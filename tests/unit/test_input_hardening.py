@@ -61,3 +61,37 @@ def test_a_fifo_named_like_a_test_file(tmp_path: Path) -> None:
     named = run("test", "t.lspolicy-test.yaml", cwd=tmp_path)
     assert named.returncode == 2, named.stdout + named.stderr
     assert "not a regular file" in named.stdout + named.stderr
+
+
+def _gzip_of_zeros(size: int) -> bytes:
+    import zlib  # noqa: PLC0415
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = bytes(1 << 20)
+    out = [packer.compress(chunk) for _ in range(size >> 20)]
+    return b"".join([*out, packer.flush()])
+
+
+def test_a_gzip_trail_is_bounded_as_it_inflates(tmp_path: Path) -> None:
+    """CloudTrail delivers logs as .json.gz
+    (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-examples.html);
+    the 256 MiB limit counts the inflated bytes, so a small gzip of 300 MiB of zeros is refused
+    before it is inflated in full."""
+    trail = tmp_path / "bomb.json.gz"
+    trail.write_bytes(_gzip_of_zeros(300 << 20))
+    assert trail.stat().st_size < 1 << 20
+    out = run("generate", "--from-trail", str(trail), "--world", str(ROOT / "policies" / "world.yaml"),
+              "--out", str(tmp_path / "out"), cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "larger than 268435456 bytes (inflated)" in out.stderr
+
+
+def test_a_deeply_nested_trail_line_is_a_located_problem(tmp_path: Path) -> None:
+    """A line of 100,000 brackets is not a CloudTrail event: reported at its line, not a
+    RecursionError."""
+    trail = tmp_path / "events.jsonl"
+    trail.write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    out = run("generate", "--from-trail", str(trail), "--world", str(ROOT / "policies" / "world.yaml"),
+              "--out", str(tmp_path / "out"), cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "events.jsonl:1" in out.stderr and "nested too deeply" in out.stderr
