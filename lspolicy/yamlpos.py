@@ -265,11 +265,13 @@ def _check_number(value: str, style: str | None, mark: Any, path: JsonPath = ())
         )
 
 
-def check_bounds(text: str, *, max_nodes: int | None = None) -> None:
+def check_bounds(text: str, *, max_nodes: int | None = None, duplicate_keys: bool = True) -> None:
     """Refuse, with a line and column, YAML whose aliases would expand it past ``max_nodes``
     nodes (default: the larger of `MAX_NODES` and the text's length, so the expanded document
-    stays linear in the file), that nests deeper than `MAX_DEPTH`, or whose alias names a node
-    that contains it.
+    stays linear in the file), that nests deeper than `MAX_DEPTH`, whose alias names a node
+    that contains it, that repeats a key in one mapping (YAML decoders keep the last silently),
+    or that holds an unquoted number too long to read. ``duplicate_keys=False`` leaves repeated
+    keys to a caller that reports them itself (with their paths).
 
     For callers that then decode with libyaml for speed: this reads the parser's *events*, one
     at a time (libyaml's parser keeps its own stack, so deep nesting is met here, before any
@@ -278,21 +280,39 @@ def check_bounds(text: str, *, max_nodes: int | None = None) -> None:
     budget = max_nodes if max_nodes is not None else max(MAX_NODES, len(text))
     loader: Any = None
     sizes: dict[str, int | None] = {}
-    stack: list[list[Any]] = []  # [size so far, anchor] per open collection
+    # per open collection: [size so far, anchor, keys seen (a mapping) or None, children]
+    stack: list[list[Any]] = []
     total = 0
+    node_events = (yaml.ScalarEvent, AliasEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)
     try:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
         while loader.check_event():
             event = loader.get_event()
+            if stack and isinstance(event, node_events):
+                parent = stack[-1]
+                parent[3] += 1
+                keys = parent[2]
+                if (
+                    duplicate_keys
+                    and keys is not None
+                    and parent[3] % 2
+                    and isinstance(event, yaml.ScalarEvent)
+                ):
+                    if event.value in keys:
+                        raise _mark_error(f"duplicate key {event.value!r}", event.start_mark)
+                    keys.add(event.value)
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 if len(stack) >= MAX_DEPTH:
                     raise _mark_error(f"nesting deeper than {MAX_DEPTH} levels", event.start_mark)
                 if event.anchor is not None:
                     sizes[event.anchor] = None  # open: an alias to it now is a cycle
-                stack.append([1, event.anchor])
+                keys_of: set[str] | None = (
+                    set() if isinstance(event, yaml.MappingStartEvent) else None
+                )
+                stack.append([1, event.anchor, keys_of, 0])
                 continue
             if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                size, anchor = stack.pop()
+                size, anchor, _, _ = stack.pop()
                 if anchor is not None:
                     sizes[anchor] = size
                 if stack:

@@ -81,7 +81,7 @@ def load_document(text: str, source: str, *, code: str) -> Loaded:
     try:
         # aliases, nesting, cycles and huge numbers refused first, located: the position walk
         # and the duplicate-key check below would otherwise expand an alias bomb
-        check_bounds(text)
+        check_bounds(text, duplicate_keys=False)  # reported below, with their paths
         loader = _Loader(text)  # refuses NUL and other characters YAML does not allow
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

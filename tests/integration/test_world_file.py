@@ -381,3 +381,16 @@ def test_a_fifo_world_is_refused_not_waited_on(tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2, (out, err)
     assert "not a regular file" in err
+
+
+def test_a_repeated_key_is_refused_not_last_wins(tmp_path: Path) -> None:
+    """YAML decoders keep the last of two equal keys silently, so a world that says
+    ``transition_seconds`` twice would run with whichever came last; it is refused where the
+    second one stands (mapping keys are unique: https://yaml.org/spec/1.2.2/#mapping)."""
+    text = "transition_seconds: 1\n" + BASE + "transition_seconds: 0\n"
+    world = write(tmp_path, text)
+    with pytest.raises(WorldError) as err:
+        load_world(world)
+    (problem,) = err.value.problems
+    assert "duplicate key 'transition_seconds'" in problem.message
+    assert problem.location.line == text.count("\n")
