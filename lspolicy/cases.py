@@ -42,6 +42,7 @@ from lspolicy.model.policy import Policy, PolicyKind
 from lspolicy.model.request import Request
 from lspolicy.parse import parse_policy
 from lspolicy.parse.jsonpos import LoadedJson, format_path
+from lspolicy.paths import named_path_problem
 from lspolicy.textfile import MAX_INPUT_BYTES, read_bounded
 from lspolicy.yamlpos import YamlError, load_yaml
 
@@ -211,12 +212,25 @@ def load_case_file(path: Path) -> LoadedCases:
         key = (str(file), kind)
         if key in parsed:
             return parsed[key]
+        outside = named_path_problem(rel, path)
+        if outside is not None:
+            problems.append(Problem(outside, Location(str(path), "", 0, 0), code="test-file"))
+            return None
         try:
-            text = file.read_text(encoding="utf-8")
+            text = read_bounded(file, MAX_INPUT_BYTES).decode("utf-8")
         except OSError as exc:
             problems.append(
                 Problem(
                     f"cannot read policy {rel!r}: {exc.strerror}",
+                    Location(str(path), "", 0, 0),
+                    code="test-file",
+                )
+            )
+            return None
+        except UnicodeDecodeError as exc:
+            problems.append(
+                Problem(
+                    f"policy {rel!r} is not UTF-8 text (byte {exc.start}: {exc.reason})",
                     Location(str(path), "", 0, 0),
                     code="test-file",
                 )

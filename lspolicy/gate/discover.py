@@ -285,6 +285,11 @@ def _walk(folder: Path, root: Path, ignores: list[_Ignore], seen: set[Path], fou
             why = _decide(rules, path, is_dir=False)
             if why is not None:
                 found.skip(path, why, _category(why))
+            elif entry.is_symlink() and not path.resolve().is_relative_to(root):
+                # its text would be quoted in findings: a file outside PATH is not read
+                found.skip(
+                    path, f"symlink to a file outside {str(root)!r}, not followed", "symlinks"
+                )
             else:
                 _take(path, found, explicit=False)
         elif entry.is_symlink():

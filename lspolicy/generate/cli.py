@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
 import time
 from collections.abc import Sequence
@@ -158,12 +160,36 @@ def load_world_quickly(path: str) -> World:
         return load_world(p)
 
 
+class GenerateOutputError(LspolicyError):
+    """A policy cannot be written where ``--out`` says (exit 2)."""
+
+
 def _write(out: Path, generation: Generation) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for p in generation.policies:
         path = out / p.filename
-        path.write_text(p.text, encoding="utf-8")
+        # never through a symlink: an existing link named like a policy must not make us
+        # overwrite its target outside --out (O_NOFOLLOW refuses it; a FIFO is refused too)
+        try:
+            fd = os.open(
+                path,
+                os.O_WRONLY
+                | os.O_CREAT
+                | os.O_TRUNC
+                | getattr(os, "O_NOFOLLOW", 0)
+                | getattr(os, "O_NONBLOCK", 0),
+                0o644,
+            )
+        except OSError as exc:
+            raise GenerateOutputError(
+                f"{path}: cannot write the policy here ({(exc.strerror or str(exc)).lower()}); "
+                "a symlink or special file of that name is never written through"
+            ) from None
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise GenerateOutputError(f"{path}: not a regular file; it is not written")
+            handle.write(p.text)
         written.append(str(path))
     return written
 

@@ -24,6 +24,7 @@ from lspolicy.evaluate.authorize import PolicySet
 from lspolicy.lightsail.context import Identity, Instance
 from lspolicy.model.policy import Policy, PolicyKind
 from lspolicy.parse import parse_policy
+from lspolicy.paths import named_path_problem
 from lspolicy.textfile import TooLargeError, read_bounded
 from lspolicy.yamlpos import YamlError, check_bounds
 
@@ -218,8 +219,12 @@ def world_from_data(data: Any, *, path: Path, positions: _Positions | None = Non
         key = (str(file), kind)
         if key in texts:
             return texts[key]
+        outside = named_path_problem(rel, path)
+        if outside is not None:
+            problem(where, outside)
+            return None
         try:
-            text = file.read_text(encoding="utf-8")
+            text = read_bounded(file, MAX_WORLD_BYTES).decode("utf-8")
         except OSError as exc:
             problem(where, f"cannot read policy {rel!r}: {exc.strerror or exc}")
             return None

@@ -95,3 +95,78 @@ def test_a_deeply_nested_trail_line_is_a_located_problem(tmp_path: Path) -> None
               "--out", str(tmp_path / "out"), cwd=tmp_path)  # fmt: skip
     assert out.returncode == 2, out.stdout + out.stderr
     assert "events.jsonl:1" in out.stderr and "nested too deeply" in out.stderr
+
+
+def test_files_named_inside_a_test_file_stay_inside_the_project(tmp_path: Path) -> None:
+    """A test file (perhaps from a pull request) names policies by path: an absolute path or
+    one leading out of the project is refused, not read (so nothing outside is quoted); a path
+    to a sibling folder of the same checkout is fine. Policy grammar:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html"""
+    project = tmp_path / "repo"
+    (project / ".git").mkdir(parents=True)
+    (project / "policies").mkdir()
+    (project / "tests").mkdir()
+    (tmp_path / "secret.json").write_text('{"Version": "2012-10-17", "Statement": "s3cr3t"}')
+    (project / "policies" / "ops.json").write_text(
+        '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", '
+        '"Action": "lightsail:StopInstance", "Resource": "*"}}'
+    )
+    head = "principals:\n  a: {arn: 'arn:aws:iam::111122223333:user/a', policies: [%s]}\n"
+    cases = (
+        "instances:\n  i: {id: x1, region: us-east-1, account: '111122223333'}\n"
+        "cases:\n  - {name: a stops i, principal: a, instance: i, expect: allowed}\n"
+    )
+    test = project / "tests" / "t.lspolicy-test.yaml"
+    test.write_text(head % "../policies/ops.json" + cases)
+    ok = run("test", str(test), cwd=project)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    for bad in ("../../secret.json", str(tmp_path / "secret.json")):
+        test.write_text(head % f"'{bad}'" + cases)
+        out = run("test", str(test), cwd=project)
+        assert out.returncode == 2, out.stdout + out.stderr
+        assert "s3cr3t" not in out.stdout + out.stderr
+        assert "outside the project" in out.stderr or "absolute path" in out.stderr
+
+
+def test_check_does_not_follow_a_file_symlink_out_of_its_path(tmp_path: Path) -> None:
+    """A symlink inside the checked folder to a policy outside it is skipped with its reason:
+    its text is never read, so no finding quotes it."""
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"Version": "2012-10-17", "Statement": {"Effect": "Allow", '
+                       '"Action": "lightsail:StopInstanse", "Resource": "*"}}')  # fmt: skip
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "ops.json").write_text(
+        '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", '
+        '"Action": "lightsail:StopInstance", "Resource": "*"}}'
+    )
+    (root / "link.json").symlink_to(outside)
+    out = run("check", ".", "--verbose", cwd=root)
+    assert "StopInstanse" not in out.stdout
+    assert "skipped link.json: symlink to a file outside" in out.stderr
+
+
+def test_generate_out_never_writes_through_a_symlink(tmp_path: Path) -> None:
+    """An existing symlink in --out named like a generated policy is refused (exit 2); its
+    target outside --out is left as it was."""
+    intent = ROOT / "policies" / "intents" / "owner-stop-start-own.yaml"
+    first = run(
+        "generate",
+        str(intent),
+        "--out",
+        str(tmp_path / "probe"),
+        "--population",
+        "50",
+        cwd=tmp_path,
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    name = next((tmp_path / "probe").iterdir()).name
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / name).symlink_to(victim)
+    out = run("generate", str(intent), "--out", str(out_dir), "--population", "50", cwd=tmp_path)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "never written through" in out.stderr
+    assert victim.read_text() == "keep me"
