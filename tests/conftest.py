@@ -8,6 +8,8 @@ set (as ``.ci/run`` is run), else ``local``.
 - ``local``: the everyday run, a little wider than ``ci``, random, with the example database so
   a failure found once is tried first next time.
 - ``dev``: a long search, for hunting bugs before a release.
+- ``fuzz``: ``LSPOLICY_FUZZ_EXAMPLES`` inputs per test (default 10,000), for the input fuzz run
+  (``HYPOTHESIS_PROFILE=fuzz pytest tests/property/test_fuzz_inputs.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,14 @@ settings.register_profile(
 settings.register_profile("local", max_examples=200, deadline=None)
 settings.register_profile(
     "dev", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+settings.register_profile(
+    "fuzz",
+    max_examples=int(os.environ.get("LSPOLICY_FUZZ_EXAMPLES", "10000")),
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
 )
 
 settings.load_profile(
