@@ -71,10 +71,21 @@ def _warn_unknown_actions(names: object) -> None:
     """On stderr, a warning for each action name no service defines (decisions unchanged)."""
     if not isinstance(names, list):
         return
+    shown = more = 0
     for name in dict.fromkeys(n for n in names if isinstance(n, str)):
+        if shown >= MAX_ACTION_WARNINGS:  # past the first few: counted, no did-you-mean search
+            more += unknown_action_warning(name, suggest=False) is not None
+            continue
         warning = unknown_action_warning(name)
         if warning is not None:
             print(warning, file=sys.stderr)
+            shown += 1
+    if more:
+        print(f"warning: {more} more unknown action names", file=sys.stderr)
+
+
+MAX_ACTION_WARNINGS = 10
+"""Did-you-mean warnings shown per command; the rest are counted (a request may name 10,000)."""
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

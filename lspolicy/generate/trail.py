@@ -86,6 +86,9 @@ __all__ = [
 CODE = "trail"
 LIGHTSAIL_EVENT_SOURCE = "lightsail.amazonaws.com"
 MAX_TRAIL_BYTES = 256 << 20
+MAX_GZIP_RATIO = 100
+"""A .json.gz may inflate to 100 times its size (and at least 16 MiB): CloudTrail's JSON
+compresses some 10 to 25 times; a gzip of zeros, a thousand times."""
 
 _PRINCIPAL = re.compile(
     r"arn:aws:iam::([0-9]{12}):(user|role)/(?:[A-Za-z0-9+=,.@_-]+/)*([A-Za-z0-9+=,.@_-]+)"
@@ -280,7 +283,7 @@ def _named_instance(
     return None, found
 
 
-def _inflate(data: bytes, limit: int) -> bytes:
+def _inflate(data: bytes | bytearray, limit: int) -> bytearray:
     """The gzip members of ``data`` inflated, at most ``limit`` bytes: `TooLargeError` past it,
     counted as the bytes come out (never inflating all first)."""
     out = bytearray()
@@ -293,7 +296,7 @@ def _inflate(data: bytes, limit: int) -> bytes:
         if not inflater.eof:
             raise EOFError("the gzip stream ends early")
         rest = inflater.unused_data
-    return bytes(out)
+    return out
 
 
 def read_trail(path: str | Path) -> Trail:
@@ -307,13 +310,19 @@ def read_trail(path: str | Path) -> Trail:
     try:
         # a regular file, counted while read; a .json.gz counted again as it inflates, so a
         # 2 MB gzip of zeros cannot become 2 GiB in memory
-        raw = read_bounded(p, MAX_TRAIL_BYTES)
+        raw: bytes | bytearray = read_bounded(p, MAX_TRAIL_BYTES)
         if raw[:2] == b"\x1f\x8b":  # a log file as CloudTrail delivers it: .json.gz
-            raw = _inflate(raw, MAX_TRAIL_BYTES)
+            raw = _inflate(raw, min(MAX_TRAIL_BYTES, max(16 << 20, MAX_GZIP_RATIO * len(raw))))
         text = raw.decode("utf-8-sig")
     except TooLargeError:
         raise TrailError(
-            (_problem(source, f"the trail is larger than {MAX_TRAIL_BYTES} bytes (inflated)"),)
+            (
+                _problem(
+                    source,
+                    f"the trail is larger than {MAX_TRAIL_BYTES} bytes, or its gzip inflates "
+                    f"past {MAX_GZIP_RATIO} times its size",
+                ),
+            )
         ) from None
     except OSError as exc:
         raise TrailError(

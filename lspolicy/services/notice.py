@@ -12,15 +12,16 @@ from lspolicy.services.catalog import load_services
 __all__ = ["unknown_action_warning"]
 
 
-def unknown_action_warning(name: str) -> str | None:
-    """``warning: ...`` for an action no service defines (with a did-you-mean), else None."""
+def unknown_action_warning(name: str, *, suggest: bool = True) -> str | None:
+    """``warning: ...`` for an action no service defines (with a did-you-mean unless
+    ``suggest`` is false: the search for close names costs milliseconds), else None."""
     prefix, colon, _ = name.partition(":")
     if not colon or "*" in name or "?" in name:
         return None
     catalog = load_services()
     if catalog.find_action(name) is not None:
         return None
-    close = catalog.suggest_action(name, limit=1)
+    close = catalog.suggest_action(name, limit=1) if suggest else ()
     what = (
         f"no aws service has the prefix `{prefix}`"
         if catalog.service(prefix) is None
