@@ -176,6 +176,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from lspolicy.budget import default_timeout  # noqa: PLC0415
+
+    if not args.timeout > 0:
+        raise UsageError(f"--timeout {args.timeout:g}: give a positive number of seconds")
+    with default_timeout(args.timeout):
+        return _cmd_check(args)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
     from lspolicy.gate.formats import render, summary  # noqa: PLC0415 - loads lint's rules
     from lspolicy.gate.run import run_gate  # noqa: PLC0415
     from lspolicy.lint.config import load_config  # noqa: PLC0415
@@ -251,6 +260,15 @@ def _write_output(target: str, text: str) -> None:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
+    from lspolicy.budget import default_timeout  # noqa: PLC0415
+
+    if not args.timeout > 0:
+        raise UsageError(f"--timeout {args.timeout:g}: give a positive number of seconds")
+    with default_timeout(args.timeout):
+        return _cmd_test(args)
+
+
+def _cmd_test(args: argparse.Namespace) -> int:
     from lspolicy.gate.discover import nothing_found_message  # noqa: PLC0415
     from lspolicy.gate.run import discover_inputs  # noqa: PLC0415
     from lspolicy.lint.config import load_config  # noqa: PLC0415
@@ -266,7 +284,7 @@ def cmd_test(args: argparse.Namespace) -> int:
             raise UsageError(nothing_found_message(paths, found, "policy test files"))
         sys.stdout.write(f"no policy test files found under {named(paths)} (--allow-empty)\n")
         return EXIT_OK
-    passed = failed = 0
+    passed = failed = undecided = 0
     for tf in found.test_files:
         try:
             loaded = load_case_file(tf)
@@ -285,7 +303,8 @@ def cmd_test(args: argparse.Namespace) -> int:
         for prop in run_properties(loaded):
             ok = prop.passed
             passed += ok
-            failed += not ok
+            failed += prop.result == "FAIL"
+            undecided += prop.result not in ("PASS", "FAIL")
             mark = style.good("PASS") if ok else style.bad(prop.result)
             sys.stdout.write(f"{mark} {tf}::property: {prop.prop.name}\n")
             if not ok:
@@ -294,12 +313,15 @@ def cmd_test(args: argparse.Namespace) -> int:
         sys.stderr.write(f"lspolicy: {problem}\n")
     sys.stdout.write(
         f"{passed} passed, {failed} failed"
+        + (f", {undecided} undecided" if undecided else "")
         + (f", {len(problems)} input problems" if problems else "")
         + "\n"
     )
     if problems:
         return EXIT_ERROR
-    return EXIT_FINDINGS if failed else EXIT_OK
+    if failed:
+        return EXIT_FINDINGS
+    return EXIT_ERROR if undecided else EXIT_OK
 
 
 # -- serve ----------------------------------------------------------------------------------
@@ -397,6 +419,7 @@ def _parser(command: str | None = None, *, full: bool = True) -> argparse.Argume
     )
     check.add_argument("--color", choices=COLORS, default="auto", help=COLOR_HELP)
     add_discovery_arguments(check)
+    _timeout_argument(check)
     from lspolicy.lint.cli import add_fix_arguments  # noqa: PLC0415 - lint's own options
 
     add_fix_arguments(check)
@@ -411,6 +434,7 @@ def _parser(command: str | None = None, *, full: bool = True) -> argparse.Argume
     test.add_argument("--explain", action="store_true", help="explain every decision")
     test.add_argument("--color", choices=COLORS, default="auto", help=COLOR_HELP)
     add_discovery_arguments(test)
+    _timeout_argument(test)
     test.set_defaults(run=cmd_test)
 
     simulate = sub.add_parser("simulate", help="answer an IAM SimulateCustomPolicy request (JSON)")
@@ -481,6 +505,19 @@ DEFERRED: dict[str, tuple[str, str]] = {
 """Commands whose modules (the generator, the semantic diff) are imported only when they run
 or when help is asked for, so that ``lspolicy check`` starts fast; a test checks that each
 summary is the one its module registers."""
+
+
+def _timeout_argument(parser: argparse.ArgumentParser) -> None:
+    from lspolicy.budget import DEFAULT_TIMEOUT  # noqa: PLC0415 - a constant, no diff
+
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"time budget of each exact question (a property, a --base comparison; default "
+        f"{DEFAULT_TIMEOUT:g}): what it leaves undecided is reported, never passed",
+    )
 
 
 CHECK_SUBCOMMANDS = ("no-new-access", "access-not-granted")

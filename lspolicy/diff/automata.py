@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from lspolicy.diff.budget import expired, reason
+from lspolicy.budget import expired, reason
 from lspolicy.glob import ANY, STAR, Token
 
 __all__ = [

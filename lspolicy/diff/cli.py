@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from lspolicy.diff.budget import DEFAULT_TIMEOUT
+from lspolicy.budget import DEFAULT_TIMEOUT
 from lspolicy.diff.compare import check_access_not_granted, check_no_new_access, diff_policies
 from lspolicy.diff.result import CheckResult
 from lspolicy.errors import LspolicyError

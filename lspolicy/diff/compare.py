@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from lspolicy.budget import expired, time_budget
+from lspolicy.budget import reason as budget_reason
 from lspolicy.diff.actions import ActionGroup, group_actions
 from lspolicy.diff.atoms import Atom, sequence_atom
 from lspolicy.diff.automata import resource_elements
-from lspolicy.diff.budget import DEFAULT_TIMEOUT, expired, time_budget
-from lspolicy.diff.budget import reason as budget_reason
 from lspolicy.diff.domains import DiffInternalError, Domain
 from lspolicy.diff.problem import RESOURCE, RawStatement, is_multivalued, slot_keys, translate
 from lspolicy.diff.result import (
@@ -246,7 +246,7 @@ def diff_policies(
     boundary_old: Sequence[Policy] | None = None,
     boundary_new: Sequence[Policy] | None = None,
     actions: Sequence[str] | None = None,
-    timeout: float | None = DEFAULT_TIMEOUT,
+    timeout: float | None = None,
 ) -> DiffResult:
     """Every kind of request NEW allows and OLD denies, and every kind OLD allows and NEW
     denies, each with a minimal witness request the engine confirms.
@@ -275,12 +275,13 @@ def check_no_new_access(
     boundary_old: Sequence[Policy] | None = None,
     boundary_new: Sequence[Policy] | None = None,
     actions: Sequence[str] | None = None,
-    timeout: float | None = DEFAULT_TIMEOUT,
+    timeout: float | None = None,
 ) -> CheckResult:
     """PASS when NEW allows no request OLD denies; FAIL with a counterexample otherwise
     (Access Analyzer's CheckNoNewAccess, offline and with the request that proves it).
-    ``timeout``: seconds for the whole question (`lspolicy.diff.budget`); parts left when it
-    runs out are undecided (never a PASS)."""
+    ``timeout``: seconds for the whole question (None: the current default, 30 s unless a
+    caller set another, `lspolicy.budget`); parts left when it runs out are undecided
+    (never a PASS)."""
     comparison = _Comparison(
         old,
         new,
@@ -322,7 +323,7 @@ def check_access_not_granted(
     resources: Sequence[str] | None = None,
     tags: Mapping[str, str] | None = None,
     context: Mapping[str, str | None] | None = None,
-    timeout: float | None = DEFAULT_TIMEOUT,
+    timeout: float | None = None,
 ) -> CheckResult:
     """PASS when no request for ``actions`` (on ``resources``, which may be ARN patterns, and
     on a resource carrying ``tags``, if given) is allowed; FAIL with a request that is

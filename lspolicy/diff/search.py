@@ -32,10 +32,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from lspolicy.budget import expired
+from lspolicy.budget import reason as budget_reason
 from lspolicy.diff.atoms import Atom, empty_atom
 from lspolicy.diff.automata import ComplexityError, Element
-from lspolicy.diff.budget import expired
-from lspolicy.diff.budget import reason as budget_reason
 from lspolicy.diff.domains import Domain, compute_domain
 from lspolicy.diff.problem import RESOURCE, RawCondition, RawStatement, RawTemplate
 

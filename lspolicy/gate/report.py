@@ -113,10 +113,18 @@ class GateReport:
     def exit_code(self) -> int:
         """2 when an input could not be read (a malformed test file, an unknown action in a
         test, an unreadable folder: the same problems ``lspolicy test`` exits 2 for), else 0
-        when the gate passes and 1 when it fails."""
+        when the gate passes, 1 when it fails, and 2 when all it cannot pass on is a property
+        it could not decide exactly (within ``--timeout``)."""
         if self.problems:
             return 2
-        return 0 if self.ok else 1
+        if self.ok:
+            return 0
+        definite = (
+            self.failing_findings
+            or self.failed_cases
+            or any(p.result == "FAIL" for p in self.properties)
+        )
+        return 1 if definite else 2  # only undecided properties: cannot say, as `diff` exits
 
     def counts(self) -> dict[str, int]:
         """Active findings by severity."""

@@ -170,3 +170,15 @@ def test_generate_out_never_writes_through_a_symlink(tmp_path: Path) -> None:
     assert out.returncode == 2, out.stdout + out.stderr
     assert "never written through" in out.stderr
     assert victim.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("command", ["check", "test"])
+def test_a_property_undecided_within_the_time_budget_is_exit_2_not_a_pass(
+    tmp_path: Path, command: str
+) -> None:
+    """The bundled properties need more than a microsecond each: with ``--timeout 0.00001``
+    each is undecided, reported as such, and the run exits 2 (neither pass nor fail), as
+    ``lspolicy diff`` does when it cannot decide."""
+    out = run(command, str(ROOT / "policies"), "--timeout", "0.00001", cwd=tmp_path)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "the time budget of 1e-05 s ran out" in out.stdout

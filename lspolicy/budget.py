@@ -16,10 +16,29 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Final
 
-__all__ = ["DEFAULT_TIMEOUT", "expired", "reason", "time_budget"]
+__all__ = ["DEFAULT_TIMEOUT", "default_timeout", "expired", "reason", "seconds_for", "time_budget"]
 
 DEFAULT_TIMEOUT: Final = 30.0
 """Seconds one diff or check may take unless the caller says otherwise (``--timeout``)."""
+
+_DEFAULT: ContextVar[float] = ContextVar("lspolicy_diff_default_timeout", default=DEFAULT_TIMEOUT)
+
+
+@contextmanager
+def default_timeout(seconds: float) -> Iterator[None]:
+    """Within the block, each question asked without a ``timeout`` gets ``seconds`` (the gate's
+    ``--timeout`` for its properties and ``--base`` checks)."""
+    token = _DEFAULT.set(seconds)
+    try:
+        yield
+    finally:
+        _DEFAULT.reset(token)
+
+
+def seconds_for(timeout: float | None) -> float:
+    """The budget of one question: ``timeout``, or the current default when None."""
+    return _DEFAULT.get() if timeout is None else timeout
+
 
 _DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar(
     "lspolicy_diff_deadline", default=None
@@ -28,10 +47,9 @@ _DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar(
 
 @contextmanager
 def time_budget(seconds: float | None) -> Iterator[None]:
-    """Run the block with a deadline ``seconds`` from now (None: no deadline)."""
-    if seconds is None:
-        yield
-        return
+    """Run the block with a deadline ``seconds`` from now (None: the current default;
+    ``math.inf``: no deadline)."""
+    seconds = seconds_for(seconds)
     token = _DEADLINE.set((time.monotonic() + seconds, seconds))
     try:
         yield
