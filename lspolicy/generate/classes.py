@@ -1,0 +1,513 @@
+"""Every request, in finitely many classes: one representative per class of the intent's and
+the policies' tests together, so that the proof decides all requests, not a sample.
+
+Same idea as the semantic diff's abstraction (`lspolicy.diff`, "an exact finite abstraction"):
+each value of a request is put to finitely many tests; values passing the same tests are
+interchangeable. The tests are read from *both* sides — the intent's selectors and requirements
+and every constant the generated policies' conditions compare against — so a boundary the
+intent draws and the policy forgets (or the reverse) is still a boundary between classes.
+
+The request space: an instance action of the catalog (the intent's only subject) by a
+principal of any account, on an instance of any account and region, with any tags, any
+principal tags, MFA present true / false / absent, any source address or none, any time or
+none. Requests on other resources are denied by the intent; they are proven denied by the
+policies' shape (every Allow's Resource is an ``...:Instance/...`` ARN) and sampled as well.
+The root user is out of scope (identity policies do not govern it), as in `lspolicy.diff`.
+
+Per slot, why the representatives are exhaustive, by operator family of generated policies:
+
+- ``StringEquals`` / ``StringLike`` on ``aws:ResourceTag/<k>``, ``aws:PrincipalTag/<k>`` and
+  ``aws:PrincipalArn``: values are compared case-sensitively with literals, and ``StringLike``
+  with a single trailing ``*`` is "starts with"
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String).
+  A value not equal to a literal passes exactly the prefixes that prefix the *longest* prefix
+  it starts with, so its class is that of ``longest + f``, ``f`` a character no constant uses
+  (or of ``f`` alone when it starts with none). Representatives: absent, each literal, each
+  prefix, each prefix + ``f``, ``f``. Tag keys are compared without case by both sides
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html),
+  so one spelling per key suffices.
+- ``${aws:PrincipalTag/<k>}`` as a whole value
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-tags)
+  adds one test, "the two tags are equal": the two keys share one set of representatives, with
+  two distinct members of each infinite class, so equal and unequal values of every class pair
+  are enumerated.
+- ``Bool`` on ``aws:MultiFactorAuthPresent``: true, false, absent
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Boolean).
+- ``IpAddress`` / ``NotIpAddress`` on ``aws:SourceIp``: each family's address space is cut at
+  every block's first address and the address after its last; every block contains each
+  resulting interval wholly or not at all, so its first address represents it; plus absent
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_IPAddress).
+- ``Date*`` on ``aws:CurrentTime``: comparisons with constants, so each constant, each open
+  interval between neighbours (and beyond the ends) and absent
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Date).
+- ``ArnLike`` / ``ArnEquals`` on ``aws:PrincipalArn``: literals, or a trailing ``*`` in the
+  sixth component, which is a prefix as above
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN).
+- The Resource (account, region, instance id) and ``aws:RequestedRegion``: each constant of
+  either side, ``*``, and one value neither names.
+- Actions: the catalog's instance actions are finitely many; all are tried.
+
+The product of all slots is too large, so slots are grouped: the action; who and where (the
+caller's ARN and tags with the instance's account, region, id and tags, which policy
+variables and the account comparison tie together); the circumstances (MFA, address, time).
+Every condition reads keys of one group (checked: otherwise not exact). Within a group
+representatives are merged when they pass the same tests — each policy statement's action,
+resource and conditions as the engine's compiled statement decides them, and each grant's and
+exclusion's parts as `lspolicy.generate.semantics` decides them — and the classes are the
+product of the groups' merged representatives. The engine's decision (a deny applies, an allow
+applies, the accounts differ) and the intent's (a grant gives, an exclusion takes) are functions
+of those tests, so one request per class decides the class.
+
+Not exact (the proof says why and falls back to sampling): a string test other than the above
+(``StringLike`` with an inner wildcard, ``IgnoreCase``, a variable inside text), a condition
+key this module does not model, a condition reading keys of two groups, a Resource that is not
+an instance ARN or ``*`` in an Allow, or more than `MAX_GROUP` representatives in a group.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from lspolicy.conditions.date import parse_date
+from lspolicy.evaluate.authorize import PolicySet
+from lspolicy.evaluate.clause import CompiledCondition
+from lspolicy.generate.intent import Intent, TagMatch, instance_actions, iso, lightsail_regions
+from lspolicy.generate.population import pools_for
+from lspolicy.generate.semantics import Circumstances, IntentSemantics, Probe
+from lspolicy.glob import STAR
+from lspolicy.lightsail.context import Identity, Instance, instance_request
+from lspolicy.model.policy import Policy
+from lspolicy.model.request import Request
+from lspolicy.variables import Variable, parse_template
+
+__all__ = ["MAX_GROUP", "Classes", "enumerate_classes"]
+
+MAX_GROUP = 400_000
+"""Representatives of one group beyond which the enumeration gives up (not exact)."""
+
+_RTAG = "aws:resourcetag/"
+_PTAG = "aws:principaltag/"
+_ARN = "aws:principalarn"
+_MFA = "aws:multifactorauthpresent"
+_IP = "aws:sourceip"
+_TIME = "aws:currenttime"
+_REGION = "aws:requestedregion"
+_CIRCUMSTANCES = frozenset({_MFA, _IP, _TIME})
+_WHO_WHERE_FIXED = frozenset({_ARN, _REGION})
+_FRESH_CHARS = "zqxjk@=+:/._-0123456789"
+
+
+Signature = tuple[bool, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Classes:
+    """The merged representatives of each group; the classes are their product."""
+
+    actions: dict[Signature, str]
+    who_where: dict[Signature, tuple[Identity, Instance]]
+    circumstances: dict[Signature, Circumstances]
+    exact: bool
+    """The classes cover every instance request."""
+    reasons: tuple[str, ...]
+    """Why not exact."""
+    signer: _Signer = field(repr=False, compare=False)
+
+    @property
+    def groups(self) -> dict[str, int]:
+        """Merged representatives per group."""
+        return {
+            "action": len(self.actions),
+            "who/where": len(self.who_where),
+            "circumstances": len(self.circumstances),
+        }
+
+    def __len__(self) -> int:
+        return len(self.actions) * len(self.who_where) * len(self.circumstances)
+
+    def probes(self) -> Iterator[Probe]:
+        """One request per class."""
+        return _probes(self.actions.values(), self.who_where.values(), self.circumstances.values())
+
+    def representative(self, probe: Probe) -> Probe | None:
+        """The enumerated request of ``probe``'s class (None: a class the enumeration lacks —
+        a bug when `exact` — or a request on something other than an instance)."""
+        if probe.instance is None:
+            return None
+        action = self.actions.get(self.signer.action(probe.action))
+        ww = self.who_where.get(self.signer.who_where(probe.identity, probe.instance))
+        circ = self.circumstances.get(self.signer.circumstances(probe.circumstances))
+        if action is None or ww is None or circ is None:
+            return None
+        return Probe(action, ww[0], circ, ww[1])
+
+
+@dataclass
+class _Strings:
+    literals: set[str] = field(default_factory=set)
+    prefixes: set[str] = field(default_factory=set)
+    linked: bool = False
+
+
+class _Collect:
+    """Constants of both sides, per slot, and the reasons exactness is lost."""
+
+    def __init__(self) -> None:
+        self.strings: dict[str, _Strings] = {}
+        self.links: list[tuple[str, str]] = []
+        self.networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        self.moments: set[float] = set()
+        self.regions: set[str] = set()
+        self.accounts: set[str] = set()
+        self.ids: set[str] = set()
+        self.reasons: list[str] = []
+
+    def slot(self, key: str) -> _Strings:
+        return self.strings.setdefault(key.lower(), _Strings())
+
+    def match(self, key: str, m: TagMatch) -> None:
+        if m.kind == "principal_tag":
+            self.link(key, _PTAG + m.values[0])
+        elif m.kind == "prefix":
+            self.slot(key).prefixes.add(m.values[0])
+        else:
+            self.slot(key).literals.update(m.values)
+
+    def link(self, a: str, b: str) -> None:
+        self.slot(a).linked = self.slot(b).linked = True
+        self.links.append((a.lower(), b.lower()))
+
+    def inexact(self, why: str) -> None:
+        if why not in self.reasons:
+            self.reasons.append(why)
+
+
+def _from_intent(intent: Intent, c: _Collect) -> None:
+    c.accounts.add(intent.account)
+    for g in intent.grants:
+        for m in g.principals.tags:
+            c.match(_PTAG + m.key, m)
+        c.slot(_ARN).literals.update(g.principals.arns)
+    for regions, sel, reqs in [(g.regions, g.instances, g.require) for g in intent.grants] + [
+        (e.regions, e.instances, e.unless) for e in intent.exclusions
+    ]:
+        c.regions.update(regions)
+        c.ids.update(sel.ids)
+        for m in sel.tags:
+            c.match(_RTAG + m.key, m)
+        c.networks += [ipaddress.ip_network(b) for b in reqs.source_ip]
+        for moment in (reqs.not_before, reqs.not_after):
+            if moment is not None:
+                c.moments.add(moment.timestamp())
+
+
+def _string_value(c: _Collect, key: str, operator: str, raw: str) -> None:
+    template = parse_template(raw)
+    if not template.is_literal:
+        parts = template.parts
+        if (
+            len(parts) == 1
+            and isinstance(parts[0], Variable)
+            and parts[0].default is None
+            and parts[0].key.startswith(_PTAG)
+            and "Equals" in operator
+        ):
+            c.link(key, parts[0].key)
+        else:
+            c.inexact(f"{operator} {key} with a variable inside the text {raw!r}")
+        return
+    if "Like" not in operator:
+        c.slot(key).literals.add(template.resolve_text({}) or "")
+        return
+    tokens = template.literal_tokens()
+    wild = [i for i, t in enumerate(tokens) if not isinstance(t, str)]
+    text = "".join(t for t in tokens if isinstance(t, str))
+    if not wild:
+        c.slot(key).literals.add(text)
+    elif wild == [len(tokens) - 1] and tokens[-1] is STAR:
+        if key == _ARN and text.count(":") < 5:
+            c.inexact(f"{operator} {key} with a wildcard before the resource part {raw!r}")
+        c.slot(key).prefixes.add(text)
+    else:
+        c.inexact(f"{operator} {key} pattern {raw!r} has a wildcard not at its end")
+        c.slot(key).literals.add(text)
+
+
+def _resource(c: _Collect, pattern: str, allow: bool) -> None:
+    parts = pattern.split(":", 5)
+    if pattern == "*":
+        if allow:
+            c.inexact("an Allow on Resource * reaches resources other than instances")
+        return
+    if len(parts) != 6 or parts[2] != "lightsail" or not parts[5].startswith("Instance/"):
+        if allow:
+            c.inexact(f"Resource {pattern!r} is not an instance ARN")
+        return
+    for value, into in ((parts[3], c.regions), (parts[4], c.accounts)):
+        if "*" in value or "?" in value:
+            if value != "*":
+                c.inexact(f"Resource {pattern!r} has a partial wildcard")
+        else:
+            into.add(value)
+    rest = parts[5].removeprefix("Instance/")
+    if rest != "*":
+        if "*" in rest or "?" in rest or "$" in rest:
+            c.inexact(f"Resource {pattern!r} has a partial wildcard")
+        else:
+            c.ids.add(rest)
+
+
+def _from_policies(policies: Sequence[Policy], c: _Collect) -> None:
+    for policy in policies:
+        for st in policy.statements:
+            if st.resources is None or st.principal or st.not_principal:
+                c.inexact("a statement with NotResource or Principal")
+            for pattern in st.resources or ():
+                _resource(c, pattern, st.effect == "Allow")
+            for cond in st.conditions:
+                key = cond.key.lower()
+                op = cond.operator.removesuffix("IfExists")
+                if op.startswith(("ForAllValues:", "ForAnyValue:")):
+                    c.inexact(f"{cond.operator} on {cond.key}")
+                    continue
+                if key.startswith((_RTAG, _PTAG)) or key == _ARN:
+                    plain = op.startswith("String") and "IgnoreCase" not in op
+                    if plain or (key == _ARN and op.startswith("Arn")):
+                        for raw in cond.values:
+                            _string_value(c, key, op, raw)
+                    else:
+                        c.inexact(f"{cond.operator} on {cond.key}")
+                elif key == _MFA and op == "Bool":
+                    pass
+                elif key == _IP and op in ("IpAddress", "NotIpAddress"):
+                    for raw in cond.values:
+                        try:
+                            c.networks.append(ipaddress.ip_network(raw, strict=False))
+                        except ValueError:
+                            c.inexact(f"{cond.operator} {cond.key} value {raw!r}")
+                elif key == _TIME and op.startswith("Date"):
+                    for raw in cond.values:
+                        seconds = parse_date(raw)
+                        if seconds is None or not parse_template(raw).is_literal:
+                            c.inexact(f"{cond.operator} {cond.key} value {raw!r}")
+                        else:
+                            c.moments.add(seconds)
+                elif key == _REGION and op in ("StringEquals", "StringNotEquals"):
+                    c.regions.update(cond.values)
+                else:
+                    c.inexact(f"{cond.operator} on {cond.key} is not modelled")
+
+
+def _fresh(constants: Iterable[str]) -> str:
+    used = set("".join(constants))
+    for ch in _FRESH_CHARS:
+        if ch not in used:
+            return ch
+    return "\u00e9"
+
+
+def _string_reps(s: _Strings) -> list[str | None]:
+    f = _fresh([*s.literals, *s.prefixes])
+    out: list[str | None] = [None, *sorted(s.literals), *sorted(s.prefixes)]
+    extra = [f, *(p + f for p in sorted(s.prefixes))]
+    out += extra
+    if s.linked:
+        out += [e + f for e in extra]
+    return list(dict.fromkeys(out))
+
+
+def _ip_reps(networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> list[str]:
+    out: list[str] = []
+    for version, top in ((4, 2**32), (6, 2**128)):
+        cuts = {0}
+        for n in networks:
+            if n.version == version:
+                cuts.add(int(n.network_address))
+                end = int(n.broadcast_address) + 1
+                if end < top:
+                    cuts.add(end)
+        maker = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+        out += [str(maker(cut)) for cut in sorted(cuts)]
+    return out
+
+
+def _time_text(seconds: float) -> str:
+    moment = datetime.fromtimestamp(seconds, UTC)
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso(moment)
+
+
+def _time_reps(moments: Iterable[float]) -> list[str]:
+    points = sorted(moments)
+    if not points:
+        return ["2026-06-15T12:00:00Z"]
+    out = [_time_text(points[0] - 86_400)]
+    for a, b in itertools.pairwise(points):
+        out.append(_time_text(a))
+        out.append(_time_text(a + 1 if a + 1 < b else (a + b) / 2))
+    out += [_time_text(points[-1]), _time_text(points[-1] + 86_400)]
+    return out
+
+
+def _product_size(sizes: Iterable[int]) -> int:
+    n = 1
+    for s in sizes:
+        n *= max(s, 1)
+    return n
+
+
+def enumerate_classes(intent: Intent, policies: Sequence[Policy]) -> Classes:
+    """One request per class of every instance request, for ``intent`` and ``policies``."""
+    c = _Collect()
+    _from_intent(intent, c)
+    _from_policies(policies, c)
+    # linked keys share their constants
+    for a, b in c.links:
+        sa, sb = c.slot(a), c.slot(b)
+        sa.literals |= sb.literals
+        sa.prefixes |= sb.prefixes
+        sb.literals, sb.prefixes = sa.literals, sa.prefixes
+    signer = _Signer(intent, policies, c)
+    pools = pools_for(intent)
+
+    actions: dict[Signature, str] = {}
+    for action in instance_actions():
+        actions.setdefault(signer.action(action), action)
+
+    circumstances: dict[Signature, Circumstances] = {}
+    for mfa, ip, moment in itertools.product(
+        (True, False, None), [*_ip_reps(c.networks), None], [*_time_reps(c.moments), None]
+    ):
+        circ = Circumstances(mfa, ip, moment)
+        circumstances.setdefault(signer.circumstances(circ), circ)
+
+    rtags = sorted(k for k in c.strings if k.startswith(_RTAG))
+    ptags = sorted(k for k in c.strings if k.startswith(_PTAG))
+    arn_slot = c.strings.get(_ARN, _Strings())
+    arns = list(
+        dict.fromkeys(
+            [
+                *pools.principal_arns,
+                *sorted(arn_slot.literals),
+                *(r for r in _string_reps(arn_slot) if r and r.count(":") >= 5),
+            ]
+        )
+    )
+    accounts = sorted(c.accounts | {pools.other_account})
+    named = set(c.regions)
+    spare = [r for r in lightsail_regions() if r not in named][:1]
+    regions = sorted(named | set(spare))
+    ids = [*sorted(c.ids), "probe-instance-fresh"]
+    rreps = [_string_reps(c.strings[k]) for k in rtags]
+    preps = [_string_reps(c.strings[k]) for k in ptags]
+    size = _product_size(
+        [len(arns), len(accounts), len(regions), len(ids), *map(len, rreps), *map(len, preps)]
+    )
+    who_where: dict[Signature, tuple[Identity, Instance]] = {}
+    if size > MAX_GROUP:
+        c.inexact(f"{size:,} representatives of who and where, over {MAX_GROUP:,}")
+    else:
+        for arn, ptag_values in itertools.product(arns, itertools.product(*preps)):
+            caller = {
+                k[len(_PTAG) :]: v for k, v in zip(ptags, ptag_values, strict=True) if v is not None
+            }
+            identity = pools.identity(arn, caller)
+            for account, region, iid, rtag_values in itertools.product(
+                accounts, regions, ids, itertools.product(*rreps)
+            ):
+                tags = {
+                    k[len(_RTAG) :]: v
+                    for k, v in zip(rtags, rtag_values, strict=True)
+                    if v is not None
+                }
+                instance = Instance(id=iid, region=region, account=account, tags=tags)
+                who_where.setdefault(signer.who_where(identity, instance), (identity, instance))
+    return Classes(
+        actions=actions,
+        who_where=who_where,
+        circumstances=circumstances,
+        exact=not c.reasons,
+        reasons=tuple(c.reasons),
+        signer=signer,
+    )
+
+
+class _Signer:
+    """The tests a group's value passes: the policies' (as the engine's compiled statements
+    decide them) and the intent's (as `lspolicy.generate.semantics` decides them)."""
+
+    def __init__(self, intent: Intent, policies: Sequence[Policy], c: _Collect) -> None:
+        self.intent = intent
+        self.engine = PolicySet(list(policies))
+        """All policies together: what `Classes.representative` is checked with."""
+        self.statements = list(self.engine.statements())
+        # the oracle's own parts, so the intent's tests are exactly the ones it decides by
+        self.semantics = IntentSemantics(intent)
+        self.b_conditions: list[CompiledCondition] = []
+        self.c_conditions: list[CompiledCondition] = []
+        for st in self.statements:
+            for cond in st.conditions:
+                keys = {cond.key, *cond.variable_keys}
+                if keys <= _CIRCUMSTANCES:
+                    self.c_conditions.append(cond)
+                elif all(k.startswith((_RTAG, _PTAG)) or k in _WHO_WHERE_FIXED for k in keys):
+                    self.b_conditions.append(cond)
+                else:
+                    c.inexact(f"a condition on {cond.condition.key} reads keys of two groups")
+        self.requirements = [g.require for g in intent.grants] + [
+            e.unless for e in intent.exclusions
+        ]
+
+    def action(self, action: str) -> Signature:
+        """The action's tests: each statement's Action, each grant's and exclusion's actions."""
+        sem = self.semantics
+        folded = action.casefold()
+        return (
+            *(st.action_match(action) for st in self.statements),
+            *(folded in a for a in sem._grant_actions),
+            *(folded in a for a in sem._exclusion_actions),
+        )
+
+    def circumstances(self, circ: Circumstances) -> Signature:
+        """MFA, address and time: the conditions on them, and each requirement of the intent."""
+        context = Request("lightsail:StopInstance", "*", circ.context()).context
+        return (
+            *(bool(cond.holds(context)) for cond in self.c_conditions),
+            *(self.semantics._met(r, circ) for r in self.requirements),
+        )
+
+    def who_where(self, identity: Identity, instance: Instance) -> Signature:
+        """Caller and instance: accounts compared, each Resource, the conditions on them, and
+        each grant's principals and instances, each exclusion's instances."""
+        sem = self.semantics
+        request = instance_request("lightsail:StopInstance", instance, identity)
+        context = request.context
+        f = sem.facts(Probe("lightsail:StopInstance", identity, Circumstances(), instance))
+        return (
+            request.caller_account != request.resource_account,
+            *(st.resource_match(request.resource, context) for st in self.statements),
+            *(bool(cond.holds(context)) for cond in self.b_conditions),
+            *(
+                sem._who(g.principals, f) and sem._where(g.regions, g.instances, f)
+                for g in self.intent.grants
+            ),
+            *(sem._where(e.regions, e.instances, f) for e in self.intent.exclusions),
+        )
+
+
+def _probes(
+    actions: Iterable[str],
+    who_where: Iterable[tuple[Identity, Instance]],
+    circumstances: Iterable[Circumstances],
+) -> Iterator[Probe]:
+    cs = list(circumstances)
+    ww = list(who_where)
+    for action in actions:
+        for identity, instance in ww:
+            for circ in cs:
+                yield Probe(action, identity, circ, instance)
