@@ -53,9 +53,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "generate",
         help="generate least-privilege policies from an intent and prove them with the engine",
         description="Generate identity policies from an intent file (YAML or JSON) and prove, "
-        "with the engine, that they allow exactly what the intent allows: over a world's "
-        "instances (--world) and a large synthetic population. Exit 0 proven, 1 "
-        "counterexamples, 2 bad input.",
+        "with the engine, that they allow exactly what the intent allows: exactly, over one "
+        "request per class of the intent's and the policies' tests (PROVEN), and as a second "
+        "witness over a world's instances (--world) and a large sampled population. Where "
+        "the classes cannot cover every request the result says SAMPLED, never PROVEN. "
+        "Exit 0 no counterexample (PROVEN or SAMPLED), 1 counterexamples, 2 bad input.",
     )
     parser.add_argument(
         "intent", metavar="INTENT", nargs="?", help="the intent file (.yaml or .json)"
@@ -182,7 +184,7 @@ def _text(
     lines.append(f"generation: {seconds * 1000:.0f} ms")
     if written:
         lines += [f"wrote {w}" for w in written]
-    elif report.proven is False and generation.policies:
+    elif not report.passed and generation.policies:
         lines.append("nothing written: the proof failed")
     stream.write("\n".join(lines) + "\n")
 
@@ -268,8 +270,9 @@ def _observed(args: argparse.Namespace) -> int:
     except LspolicyError as exc:
         return _input_error(exc, args.format)
     proven = all(r.proven for _, r, _ in results)
+    passed = all(r.passed for _, r, _ in results)
     written: list[str] = []
-    if proven and args.out:
+    if passed and args.out:
         try:
             for generation, _, _ in results:
                 written += _write(Path(args.out), generation)
@@ -293,6 +296,8 @@ def _observed(args: argparse.Namespace) -> int:
                 for plan, (generation, report, _) in zip(observed.plans, results, strict=True)
             ],
             "proven": proven,
+            "passed": passed,
+            "exact": all(r.exact for _, r, _ in results),
             "seconds": round(time.perf_counter() - started, 3),
             "written": written,
         }
@@ -307,7 +312,7 @@ def _observed(args: argparse.Namespace) -> int:
             sys.stdout.write("nothing observed to generate a policy for\n")
     if not observed.plans:
         return EXIT_ERROR
-    return EXIT_OK if proven else EXIT_COUNTEREXAMPLES
+    return EXIT_OK if passed else EXIT_COUNTEREXAMPLES
 
 
 def run(args: argparse.Namespace) -> int:
@@ -339,14 +344,14 @@ def run(args: argparse.Namespace) -> int:
     except LspolicyError as exc:
         return _input_error(exc, args.format)
     written: list[str] = []
-    if report.proven and args.out:
+    if report.passed and args.out:
         try:
             written = _write(Path(args.out), generation)
         except OSError as exc:
             sys.stderr.write(f"lspolicy: cannot write to {args.out}: {exc.strerror or exc}\n")
             return EXIT_ERROR
     (_json if args.format == "json" else _text)(generation, report, written, seconds, sys.stdout)
-    return EXIT_OK if report.proven else EXIT_COUNTEREXAMPLES
+    return EXIT_OK if report.passed else EXIT_COUNTEREXAMPLES
 
 
 def main(argv: Sequence[str] | None = None) -> int:
