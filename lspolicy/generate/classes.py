@@ -75,8 +75,16 @@ from datetime import UTC, datetime
 from lspolicy.conditions.date import parse_date
 from lspolicy.evaluate.authorize import PolicySet
 from lspolicy.evaluate.clause import CompiledCondition
-from lspolicy.generate.intent import Intent, TagMatch, instance_actions, iso, lightsail_regions
-from lspolicy.generate.population import pools_for
+from lspolicy.generate.intent import (
+    InstanceSelector,
+    Intent,
+    PrincipalSelector,
+    TagMatch,
+    instance_actions,
+    iso,
+    lightsail_regions,
+)
+from lspolicy.generate.population import Pools, pools_for
 from lspolicy.generate.semantics import Circumstances, IntentSemantics, Probe
 from lspolicy.glob import STAR
 from lspolicy.lightsail.context import Identity, Instance, instance_request
@@ -366,13 +374,8 @@ def enumerate_classes(intent: Intent, policies: Sequence[Policy]) -> Classes:
     c = _Collect()
     _from_intent(intent, c)
     _from_policies(policies, c)
-    # linked keys share their constants
-    for a, b in c.links:
-        sa, sb = c.slot(a), c.slot(b)
-        sa.literals |= sb.literals
-        sa.prefixes |= sb.prefixes
-        sb.literals, sb.prefixes = sa.literals, sa.prefixes
-    signer = _Signer(intent, policies, c)
+    components = _tag_components(c)
+    signer = _Signer(intent, policies, c, components)
     pools = pools_for(intent)
 
     actions: dict[Signature, str] = {}
@@ -386,8 +389,9 @@ def enumerate_classes(intent: Intent, policies: Sequence[Policy]) -> Classes:
         circ = Circumstances(mfa, ip, moment)
         circumstances.setdefault(signer.circumstances(circ), circ)
 
-    rtags = sorted(k for k in c.strings if k.startswith(_RTAG))
-    ptags = sorted(k for k in c.strings if k.startswith(_PTAG))
+    # who and where: the resource component (caller ARN, account, region, id) and one
+    # component per set of tag keys a variable ties together; every test of the group is a
+    # conjunction of one test per component, so partial conjunctions are merged as they grow
     arn_slot = c.strings.get(_ARN, _Strings())
     arns = list(
         dict.fromkeys(
@@ -403,30 +407,33 @@ def enumerate_classes(intent: Intent, policies: Sequence[Policy]) -> Classes:
     spare = [r for r in lightsail_regions() if r not in named][:1]
     regions = sorted(named | set(spare))
     ids = [*sorted(c.ids), "probe-instance-fresh"]
-    rreps = [_string_reps(c.strings[k]) for k in rtags]
-    preps = [_string_reps(c.strings[k]) for k in ptags]
-    size = _product_size(
-        [len(arns), len(accounts), len(regions), len(ids), *map(len, rreps), *map(len, preps)]
+    resource_values: list[tuple[str | None, ...]] = list(
+        itertools.product(arns, accounts, regions, ids)
     )
-    who_where: dict[Signature, tuple[Identity, Instance]] = {}
-    if size > MAX_GROUP:
-        c.inexact(f"{size:,} representatives of who and where, over {MAX_GROUP:,}")
-    else:
-        for arn, ptag_values in itertools.product(arns, itertools.product(*preps)):
-            caller = {
-                k[len(_PTAG) :]: v for k, v in zip(ptags, ptag_values, strict=True) if v is not None
-            }
-            identity = pools.identity(arn, caller)
-            for account, region, iid, rtag_values in itertools.product(
-                accounts, regions, ids, itertools.product(*rreps)
-            ):
-                tags = {
-                    k[len(_RTAG) :]: v
-                    for k, v in zip(rtags, rtag_values, strict=True)
-                    if v is not None
-                }
-                instance = Instance(id=iid, region=region, account=account, tags=tags)
-                who_where.setdefault(signer.who_where(identity, instance), (identity, instance))
+    parts: list[tuple[tuple[str, ...], list[tuple[str | None, ...]]]] = [
+        ((_ARN, "account", "region", "id"), resource_values)
+    ]
+    for slots in components:
+        reps = [_string_reps(c.strings[k]) for k in slots]
+        size = _product_size(map(len, reps))
+        if size > MAX_GROUP:
+            c.inexact(f"{size:,} representatives of tags {', '.join(slots)}, over {MAX_GROUP:,}")
+            continue
+        parts.append((slots, list(itertools.product(*reps))))
+    states: dict[Signature, dict[str, str | None]] = {signer.top: {}}
+    for slots, values in parts:
+        merged: dict[Signature, dict[str, str | None]] = {}
+        for value in values:
+            assignment = dict(zip(slots, value, strict=True))
+            merged.setdefault(signer.part(slots, assignment), assignment)
+        grown: dict[Signature, dict[str, str | None]] = {}
+        for state, chosen in states.items():
+            for sig, assignment in merged.items():
+                both = tuple(a and b for a, b in zip(state, sig, strict=True))
+                if both not in grown:
+                    grown[both] = {**chosen, **assignment}
+        states = grown
+    who_where = {sig: _realise(pools, chosen) for sig, chosen in states.items()}
     return Classes(
         actions=actions,
         who_where=who_where,
@@ -437,31 +444,94 @@ def enumerate_classes(intent: Intent, policies: Sequence[Policy]) -> Classes:
     )
 
 
+def _tag_components(c: _Collect) -> list[tuple[str, ...]]:
+    """Tag slots, grouped where a variable ties two keys together (union-find)."""
+    parent = {k: k for k in c.strings if k.startswith((_RTAG, _PTAG))}
+
+    def root(k: str) -> str:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for a, b in c.links:
+        parent[root(a)] = root(b)
+    # linked keys share their constants: equal values of every class are enumerated
+    groups: dict[str, list[str]] = {}
+    for k in sorted(parent):
+        groups.setdefault(root(k), []).append(k)
+    out: list[tuple[str, ...]] = []
+    for keys in groups.values():
+        if len(keys) > 1:
+            shared = _Strings(linked=True)
+            for k in keys:
+                shared.literals |= c.strings[k].literals
+                shared.prefixes |= c.strings[k].prefixes
+            for k in keys:
+                c.strings[k] = shared
+        out.append(tuple(keys))
+    return out
+
+
+def _realise(pools: Pools, chosen: dict[str, str | None]) -> tuple[Identity, Instance]:
+    caller = {
+        k[len(_PTAG) :]: v for k, v in chosen.items() if k.startswith(_PTAG) and v is not None
+    }
+    tags = {k[len(_RTAG) :]: v for k, v in chosen.items() if k.startswith(_RTAG) and v is not None}
+    identity = pools.identity(chosen[_ARN] or "", caller)
+    instance = Instance(
+        id=chosen["id"] or "",
+        region=chosen["region"] or "",
+        account=chosen["account"] or "",
+        tags=tags,
+    )
+    return identity, instance
+
+
 class _Signer:
     """The tests a group's value passes: the policies' (as the engine's compiled statements
     decide them) and the intent's (as `lspolicy.generate.semantics` decides them)."""
 
-    def __init__(self, intent: Intent, policies: Sequence[Policy], c: _Collect) -> None:
+    def __init__(
+        self,
+        intent: Intent,
+        policies: Sequence[Policy],
+        c: _Collect,
+        components: Sequence[tuple[str, ...]],
+    ) -> None:
         self.intent = intent
         self.engine = PolicySet(list(policies))
         """All policies together: what `Classes.representative` is checked with."""
         self.statements = list(self.engine.statements())
         # the oracle's own parts, so the intent's tests are exactly the ones it decides by
         self.semantics = IntentSemantics(intent)
-        self.b_conditions: list[CompiledCondition] = []
+        self.pools = pools_for(intent)
         self.c_conditions: list[CompiledCondition] = []
-        for st in self.statements:
+        self.part_conditions: dict[tuple[str, ...], list[list[CompiledCondition]]] = {}
+        owner = {k: slots for slots in components for k in slots}
+        resource_part: tuple[str, ...] = (_ARN, "account", "region", "id")
+        for slots in [resource_part, *components]:
+            self.part_conditions[slots] = [[] for _ in self.statements]
+        for i, st in enumerate(self.statements):
             for cond in st.conditions:
                 keys = {cond.key, *cond.variable_keys}
+                homes = {owner.get(k) for k in keys}
                 if keys <= _CIRCUMSTANCES:
                     self.c_conditions.append(cond)
-                elif all(k.startswith((_RTAG, _PTAG)) or k in _WHO_WHERE_FIXED for k in keys):
-                    self.b_conditions.append(cond)
+                elif keys <= _WHO_WHERE_FIXED:
+                    self.part_conditions[resource_part][i].append(cond)
+                elif len(homes) == 1 and None not in homes:
+                    (home,) = homes
+                    assert home is not None
+                    self.part_conditions[home][i].append(cond)
                 else:
                     c.inexact(f"a condition on {cond.condition.key} reads keys of two groups")
         self.requirements = [g.require for g in intent.grants] + [
             e.unless for e in intent.exclusions
         ]
+        self.top: Signature = (True,) * (1 + len(self.statements) + len(intent.grants)) + (
+            True,
+        ) * len(intent.exclusions)
 
     def action(self, action: str) -> Signature:
         """The action's tests: each statement's Action, each grant's and exclusion's actions."""
@@ -481,23 +551,88 @@ class _Signer:
             *(self.semantics._met(r, circ) for r in self.requirements),
         )
 
-    def who_where(self, identity: Identity, instance: Instance) -> Signature:
-        """Caller and instance: accounts compared, each Resource, the conditions on them, and
-        each grant's principals and instances, each exclusion's instances."""
+    def part(self, slots: tuple[str, ...], chosen: dict[str, str | None]) -> Signature:
+        """One component's share of every who/where test: accounts differ; per statement,
+        its Resource (resource component) and its conditions on the component's keys; per
+        grant, its principals and instances as far as they read those keys; per exclusion,
+        its instances likewise. Each full test is the conjunction of the components'."""
         sem = self.semantics
-        request = instance_request("lightsail:StopInstance", instance, identity)
-        context = request.context
-        f = sem.facts(Probe("lightsail:StopInstance", identity, Circumstances(), instance))
+        conds = self.part_conditions[slots]
+        if slots[0] == _ARN:
+            identity = self.pools.identity(chosen[_ARN] or "", {})
+            instance = Instance(
+                id=chosen["id"] or "",
+                region=chosen["region"] or "",
+                account=chosen["account"] or "",
+            )
+            request = instance_request("lightsail:StopInstance", instance, identity)
+            context = request.context
+            f = sem.facts(Probe("lightsail:StopInstance", identity, Circumstances(), instance))
+            return (
+                request.caller_account != request.resource_account,
+                *(
+                    st.resource_match(request.resource, context)
+                    and all(cond.holds(context) for cond in conds[i])
+                    for i, st in enumerate(self.statements)
+                ),
+                *(
+                    sem._who(PrincipalSelector(arns=g.principals.arns), f)
+                    and sem._where(g.regions, InstanceSelector(ids=g.instances.ids), f)
+                    for g in self.intent.grants
+                ),
+                *(
+                    sem._where(e.regions, InstanceSelector(ids=e.instances.ids), f)
+                    for e in self.intent.exclusions
+                ),
+            )
+        values = {k: v for k, v in chosen.items() if v is not None}
+        context = Request("lightsail:StopInstance", "*", values).context
+        tags = {k[len(_RTAG) :]: v for k, v in values.items() if k.startswith(_RTAG)}
+        caller = {k[len(_PTAG) :]: v for k, v in values.items() if k.startswith(_PTAG)}
+        mine = set(slots)
+
+        def holds(matches: Iterable[TagMatch], prefix: str, own: dict[str, str]) -> bool:
+            return all(
+                sem._match(m, own, caller)
+                for m in matches
+                if _match_slots(m, prefix) <= mine and _match_slots(m, prefix) & mine
+            )
+
         return (
-            request.caller_account != request.resource_account,
-            *(st.resource_match(request.resource, context) for st in self.statements),
-            *(bool(cond.holds(context)) for cond in self.b_conditions),
+            True,
+            *(all(cond.holds(context) for cond in conds[i]) for i in range(len(self.statements))),
             *(
-                sem._who(g.principals, f) and sem._where(g.regions, g.instances, f)
+                holds(g.principals.tags, _PTAG, caller) and holds(g.instances.tags, _RTAG, tags)
                 for g in self.intent.grants
             ),
-            *(sem._where(e.regions, e.instances, f) for e in self.intent.exclusions),
+            *(holds(e.instances.tags, _RTAG, tags) for e in self.intent.exclusions),
         )
+
+    def who_where(self, identity: Identity, instance: Instance) -> Signature:
+        """The conjunction of every component's tests for a request's caller and instance."""
+        out = self.top
+        chosen: dict[str, str | None] = {
+            _ARN: identity.arn,
+            "account": instance.account,
+            "region": instance.region,
+            "id": instance.id,
+        }
+        for k, v in identity.tags.items():
+            chosen[_PTAG + k.lower()] = v
+        for k, v in instance.tags.items():
+            chosen[_RTAG + k.lower()] = v
+        for slots in self.part_conditions:
+            sig = self.part(slots, {k: chosen.get(k) for k in slots})
+            out = tuple(a and b for a, b in zip(out, sig, strict=True))
+        return out
+
+
+def _match_slots(m: TagMatch, prefix: str) -> set[str]:
+    """The slots a tag selector reads."""
+    out = {prefix + m.key.lower()}
+    if m.kind == "principal_tag":
+        out.add(_PTAG + m.values[0].lower())
+    return out
 
 
 def _probes(
