@@ -141,6 +141,25 @@ class Classes:
         """One request per class."""
         return _probes(self.actions.values(), self.who_where.values(), self.circumstances.values())
 
+    def decided(self, probe: Probe) -> tuple[bool, bool] | None:
+        """How the intent and the engine (all policies) decide ``probe``'s class, through its
+        representative (None: no enumerated class holds it)."""
+        if probe.instance is None:
+            return None
+        key = (
+            self.signer.action(probe.action),
+            self.signer.who_where(probe.identity, probe.instance),
+            self.signer.circumstances(probe.circumstances),
+        )
+        known = self.signer.decisions.get(key)
+        if known is None:
+            rep = self.representative(probe)
+            if rep is None:
+                return None
+            known = self.signer.decide(rep)
+            self.signer.decisions[key] = known
+        return known
+
     def representative(self, probe: Probe) -> Probe | None:
         """The enumerated request of ``probe``'s class (None: a class the enumeration lacks —
         a bug when `exact` — or a request on something other than an instance)."""
@@ -526,6 +545,11 @@ class _Signer:
                     self.part_conditions[home][i].append(cond)
                 else:
                     c.inexact(f"a condition on {cond.condition.key} reads keys of two groups")
+        self.decisions: dict[tuple[Signature, Signature, Signature], tuple[bool, bool]] = {}
+        """Each class's decisions, as `Classes.decided` found them."""
+        self._parts: dict[tuple[tuple[str, ...], tuple[str | None, ...]], Signature] = {}
+        self._actions: dict[str, Signature] = {}
+        self._circumstances: dict[Circumstances, Signature] = {}
         self.requirements = [g.require for g in intent.grants] + [
             e.unless for e in intent.exclusions
         ]
@@ -533,8 +557,25 @@ class _Signer:
             True,
         ) * len(intent.exclusions)
 
+    def decide(self, probe: Probe) -> tuple[bool, bool]:
+        """The intent's decision and the engine's (all policies together)."""
+        return self.semantics.allows(probe), self.engine.is_allowed(probe.request())
+
     def action(self, action: str) -> Signature:
         """The action's tests: each statement's Action, each grant's and exclusion's actions."""
+        sig = self._actions.get(action)
+        if sig is None:
+            sig = self._actions[action] = self._action(action)
+        return sig
+
+    def circumstances(self, circ: Circumstances) -> Signature:
+        """MFA, address and time: the conditions on them, and each requirement of the intent."""
+        sig = self._circumstances.get(circ)
+        if sig is None:
+            sig = self._circumstances[circ] = self._circumstances_of(circ)
+        return sig
+
+    def _action(self, action: str) -> Signature:
         sem = self.semantics
         folded = action.casefold()
         return (
@@ -543,8 +584,7 @@ class _Signer:
             *(folded in a for a in sem._exclusion_actions),
         )
 
-    def circumstances(self, circ: Circumstances) -> Signature:
-        """MFA, address and time: the conditions on them, and each requirement of the intent."""
+    def _circumstances_of(self, circ: Circumstances) -> Signature:
         context = Request("lightsail:StopInstance", "*", circ.context()).context
         return (
             *(bool(cond.holds(context)) for cond in self.c_conditions),
@@ -552,6 +592,16 @@ class _Signer:
         )
 
     def part(self, slots: tuple[str, ...], chosen: dict[str, str | None]) -> Signature:
+        """`_part`, remembered: the sampled witness asks again for the same values."""
+        key = (slots, tuple(chosen.get(k) for k in slots))
+        sig = self._parts.get(key)
+        if sig is None:
+            sig = self._part(slots, chosen)
+            if len(self._parts) < 100_000:
+                self._parts[key] = sig
+        return sig
+
+    def _part(self, slots: tuple[str, ...], chosen: dict[str, str | None]) -> Signature:
         """One component's share of every who/where test: accounts differ; per statement,
         its Resource (resource component) and its conditions on the component's keys; per
         grant, its principals and instances as far as they read those keys; per exclusion,

@@ -335,17 +335,14 @@ def structure_problems(generation: Generation) -> list[str]:
 
 
 def _abstraction_fault(
-    classes: Classes, semantics: IntentSemantics, probe: Probe, request: Request, verdict: bool
+    classes: Classes, probe: Probe, request: Request, verdict: bool
 ) -> str | None:
     """Why ``probe`` shows the classes incomplete, or None."""
-    rep = classes.representative(probe)
+    decided = classes.decided(probe)
     where = f"{probe.action} by {probe.identity.arn} on {probe.resource_arn}"
-    if rep is None:
+    if decided is None:
         return f"{where} falls in no enumerated class"
-    engine = classes.signer.engine
-    if semantics.allows(rep) != verdict or engine.is_allowed(rep.request()) != engine.is_allowed(
-        request
-    ):
+    if decided != (verdict, classes.signer.engine.is_allowed(request)):
         return f"{where} is decided otherwise than its class"
     return None
 
@@ -433,7 +430,7 @@ def prove(
                 # the sampled witness also checks the abstraction: a sampled request must fall
                 # in an enumerated class, decided alike by the engine and by the intent
                 request = probe.request()
-                fault = _abstraction_fault(classes, semantics, probe, request, verdict_all)
+                fault = _abstraction_fault(classes, probe, request, verdict_all)
                 if fault is not None and len(faults) < 3:
                     faults.append(fault)
             for scope, grants in zip(scopes, wanted, strict=True):
