@@ -404,6 +404,8 @@ def prove(
     disagreements = {"class": 0, "sampled": 0}
     faults: list[str] = []
     for name, probes in sources():
+        if name == "boundary":
+            class_seconds = time.perf_counter() - class_started
         source = "class" if name == "classes" else "sampled"
         for probe in probes:
             counts[name] += 1
