@@ -14,6 +14,11 @@ none. Requests on other resources are denied by the intent; they are proven deni
 policies' shape (every Allow's Resource is an ``...:Instance/...`` ARN) and sampled as well.
 The root user is out of scope (identity policies do not govern it), as in `lspolicy.diff`.
 
+Absent is a class of every key: "If the key that you specify in a policy condition is not
+present in the request context, the values do not match and the condition is false" (true for
+the negated operators; ``...IfExists`` and ``Null`` test presence)
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html).
+
 Per slot, why the representatives are exhaustive, by operator family of generated policies:
 
 - ``StringEquals`` / ``StringLike`` on ``aws:ResourceTag/<k>``, ``aws:PrincipalTag/<k>`` and
@@ -50,13 +55,19 @@ Per slot, why the representatives are exhaustive, by operator family of generate
 The product of all slots is too large, so slots are grouped: the action; who and where (the
 caller's ARN and tags with the instance's account, region, id and tags, which policy
 variables and the account comparison tie together); the circumstances (MFA, address, time).
-Every condition reads keys of one group (checked: otherwise not exact). Within a group
+Every condition reads keys of one group (checked: otherwise not exact). Who and where is built
+from components — the resource part (caller ARN, account, region, id) and each set of tag keys
+a variable ties together — and each of its tests (a statement's Resource and conditions, a
+grant's principals and instances, an exclusion's instances) is the conjunction of one test per
+component, so partial conjunctions are merged as components are added. Within a group
 representatives are merged when they pass the same tests — each policy statement's action,
 resource and conditions as the engine's compiled statement decides them, and each grant's and
 exclusion's parts as `lspolicy.generate.semantics` decides them — and the classes are the
 product of the groups' merged representatives. The engine's decision (a deny applies, an allow
 applies, the accounts differ) and the intent's (a grant gives, an exclusion takes) are functions
-of those tests, so one request per class decides the class.
+of those tests, so one request per class decides the class. The sampled witness checks this
+too: each sampled request must fall in an enumerated class that is decided as it is
+(`Classes.decided`); otherwise the proof is reported not exact.
 
 Not exact (the proof says why and falls back to sampling): a string test other than the above
 (``StringLike`` with an inner wildcard, ``IgnoreCase``, a variable inside text), a condition
