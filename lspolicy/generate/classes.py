@@ -464,6 +464,10 @@ def enumerate_classes(intent: Intent, policies: Sequence[Policy]) -> Classes:
                     grown[both] = {**chosen, **assignment}
         states = grown
     who_where = {sig: _realise(pools, chosen) for sig, chosen in states.items()}
+    # an id, region or account neither side names is in the class of the one enumerated for
+    # it: the sampled witness looks them up through these (and still compares decisions)
+    signer.stand_ins = (frozenset(ids), frozenset(regions), frozenset(accounts))
+    signer.fresh = (ids[-1], spare[0] if spare else "", pools.other_account)
     return Classes(
         actions=actions,
         who_where=who_where,
@@ -556,10 +560,19 @@ class _Signer:
                     self.part_conditions[home][i].append(cond)
                 else:
                     c.inexact(f"a condition on {cond.condition.key} reads keys of two groups")
+        self.stand_ins: tuple[frozenset[str], frozenset[str], frozenset[str]] = (
+            frozenset(),
+            frozenset(),
+            frozenset(),
+        )
+        """The ids, regions and accounts enumerated (set by `enumerate_classes`)."""
+        self.fresh: tuple[str, str, str] = ("", "", "")
+        """The enumerated id, region and account that no side names."""
         self.decisions: dict[tuple[Signature, Signature, Signature], tuple[bool, bool]] = {}
         """Each class's decisions, as `Classes.decided` found them."""
         self._parts: dict[tuple[tuple[str, ...], tuple[str | None, ...]], Signature] = {}
         self._actions: dict[str, Signature] = {}
+        self._who_where: dict[tuple[object, ...], Signature] = {}
         self._circumstances: dict[Circumstances, Signature] = {}
         self.requirements = [g.require for g in intent.grants] + [
             e.unless for e in intent.exclusions
@@ -672,12 +685,29 @@ class _Signer:
     def who_where(self, identity: Identity, instance: Instance) -> Signature:
         """The conjunction of every component's tests for a request's caller and instance."""
         out = self.top
+        (ids, regions, accounts), (fresh_id, fresh_region, fresh_account) = (
+            self.stand_ins,
+            self.fresh,
+        )
         chosen: dict[str, str | None] = {
             _ARN: identity.arn,
-            "account": instance.account,
-            "region": instance.region,
-            "id": instance.id,
+            "account": instance.account if instance.account in accounts else fresh_account,
+            "region": instance.region
+            if instance.region in regions or not fresh_region
+            else fresh_region,
+            "id": instance.id if instance.id in ids else fresh_id,
         }
+        key = (
+            identity.arn,
+            chosen["account"],
+            chosen["region"],
+            chosen["id"],
+            tuple(identity.tags.items()),
+            tuple(instance.tags.items()),
+        )
+        known = self._who_where.get(key)
+        if known is not None:
+            return known
         for k, v in identity.tags.items():
             chosen[_PTAG + k.lower()] = v
         for k, v in instance.tags.items():
@@ -685,6 +715,8 @@ class _Signer:
         for slots in self.part_conditions:
             sig = self.part(slots, {k: chosen.get(k) for k in slots})
             out = tuple(a and b for a, b in zip(out, sig, strict=True))
+        if len(self._who_where) < 100_000:
+            self._who_where[key] = out
         return out
 
 
