@@ -66,8 +66,8 @@ exclusion's parts as `lspolicy.generate.semantics` decides them — and the clas
 product of the groups' merged representatives. The engine's decision (a deny applies, an allow
 applies, the accounts differ) and the intent's (a grant gives, an exclusion takes) are functions
 of those tests, so one request per class decides the class. The sampled witness checks this
-too: each sampled request must fall in an enumerated class that is decided as it is
-(`Classes.decided`); otherwise the proof is reported not exact.
+too: each boundary and random request must fall in an enumerated class that is decided as it
+is (`Classes.decided`); otherwise the proof is reported not exact.
 
 Not exact (the proof says why and falls back to sampling): a string test other than the above
 (``StringLike`` with an inner wildcard, ``IgnoreCase``, a variable inside text), a condition
