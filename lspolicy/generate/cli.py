@@ -65,9 +65,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "generate",
         help="generate least-privilege policies from an intent and prove them with the engine",
         description="Generate identity policies from an intent file (YAML or JSON) and prove, "
-        "with the engine, that they allow exactly what the intent allows: over a world's "
-        "instances (--world) and a large synthetic population. Exit 0 proven, 1 "
-        "counterexamples, 2 bad input.",
+        "with the engine, that they allow exactly what the intent allows: exactly, over one "
+        "request per class of the intent's and the policies' tests (PROVEN), and as a second "
+        "witness over a world's instances (--world) and a large sampled population. Where "
+        "the classes cannot cover every request the result says SAMPLED, never PROVEN. "
+        "Exit 0 no counterexample (PROVEN or SAMPLED), 1 counterexamples, 2 bad input.",
     )
     parser.add_argument(
         "intent", metavar="INTENT", nargs="?", help="the intent file (.yaml or .json)"
@@ -223,7 +225,7 @@ def _text(
     lines.append(f"generation: {seconds * 1000:.0f} ms")
     if written:
         lines += [f"wrote {w}" for w in written]
-    elif report.proven is False and generation.policies:
+    elif not report.passed and generation.policies:
         lines.append("nothing written: the proof failed")
     elif guard is not None and not guard.holds:
         lines.append("nothing written: the guard does not hold")
@@ -316,8 +318,9 @@ def _observed(args: argparse.Namespace) -> int:
     except LspolicyError as exc:
         return _input_error(exc, args.format)
     proven = all(r.proven for _, r, _ in results)
+    passed = all(r.passed for _, r, _ in results)
     written: list[str] = []
-    if proven and args.out:
+    if passed and args.out:
         try:
             for generation, _, _ in results:
                 written += _write(Path(args.out), generation)
@@ -341,6 +344,8 @@ def _observed(args: argparse.Namespace) -> int:
                 for plan, (generation, report, _) in zip(observed.plans, results, strict=True)
             ],
             "proven": proven,
+            "passed": passed,
+            "exact": all(r.exact for _, r, _ in results),
             "seconds": round(time.perf_counter() - started, 3),
             "written": written,
         }
@@ -355,7 +360,7 @@ def _observed(args: argparse.Namespace) -> int:
             sys.stdout.write("nothing observed to generate a policy for\n")
     if not observed.plans:
         return EXIT_ERROR
-    return EXIT_OK if proven else EXIT_COUNTEREXAMPLES
+    return EXIT_OK if passed else EXIT_COUNTEREXAMPLES
 
 
 def run(args: argparse.Namespace) -> int:
@@ -393,7 +398,7 @@ def run(args: argparse.Namespace) -> int:
     if not guard.holds:
         for finding in guard.findings:
             sys.stderr.write(f"lspolicy: {finding.problem()}\n")
-    ok = report.proven and guard.holds
+    ok = report.passed and guard.holds
     written: list[str] = []
     if ok and args.out:
         try:

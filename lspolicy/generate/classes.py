@@ -1,0 +1,741 @@
+"""Every request, in finitely many classes: one representative per class of the intent's and
+the policies' tests together, so that the proof decides all requests, not a sample.
+
+Same idea as the semantic diff's abstraction (`lspolicy.diff`, "an exact finite abstraction"):
+each value of a request is put to finitely many tests; values passing the same tests are
+interchangeable. The tests are read from *both* sides — the intent's selectors and requirements
+and every constant the generated policies' conditions compare against — so a boundary the
+intent draws and the policy forgets (or the reverse) is still a boundary between classes.
+
+The request space: an instance action of the catalog (the intent's only subject) by a
+principal of any account, on an instance of any account and region, with any tags, any
+principal tags, MFA present true / false / absent, any source address or none, any time or
+none. Requests on other resources are denied by the intent; they are proven denied by the
+policies' shape (every Allow's Resource is an ``...:Instance/...`` ARN) and sampled as well.
+The root user is out of scope (identity policies do not govern it), as in `lspolicy.diff`.
+
+Absent is a class of every key: "If the key that you specify in a policy condition is not
+present in the request context, the values do not match and the condition is false" (true for
+the negated operators; ``...IfExists`` and ``Null`` test presence)
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html).
+
+Per slot, why the representatives are exhaustive, by operator family of generated policies:
+
+- ``StringEquals`` / ``StringLike`` on ``aws:ResourceTag/<k>``, ``aws:PrincipalTag/<k>`` and
+  ``aws:PrincipalArn``: values are compared case-sensitively with literals, and ``StringLike``
+  with a single trailing ``*`` is "starts with"
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String).
+  A value not equal to a literal passes exactly the prefixes that prefix the *longest* prefix
+  it starts with, so its class is that of ``longest + f``, ``f`` a character no constant uses
+  (or of ``f`` alone when it starts with none). Representatives: absent, each literal, each
+  prefix, each prefix + ``f``, ``f``. Tag keys are compared without case by both sides
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html),
+  so one spelling per key suffices.
+- ``${aws:PrincipalTag/<k>}`` as a whole value
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-tags)
+  adds one test, "the two tags are equal": the two keys share one set of representatives, with
+  two distinct members of each infinite class, so equal and unequal values of every class pair
+  are enumerated.
+- ``Bool`` on ``aws:MultiFactorAuthPresent``: true, false, absent
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Boolean).
+- ``IpAddress`` / ``NotIpAddress`` on ``aws:SourceIp``: each family's address space is cut at
+  every block's first address and the address after its last; every block contains each
+  resulting interval wholly or not at all, so its first address represents it; plus absent
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_IPAddress).
+- ``Date*`` on ``aws:CurrentTime``: comparisons with constants, so each constant, each open
+  interval between neighbours (and beyond the ends) and absent
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Date).
+- ``ArnLike`` / ``ArnEquals`` on ``aws:PrincipalArn``: literals, or a trailing ``*`` in the
+  sixth component, which is a prefix as above
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN).
+- The Resource (account, region, instance id) and ``aws:RequestedRegion``: each constant of
+  either side, ``*``, and one value neither names.
+- Actions: the catalog's instance actions are finitely many; all are tried.
+
+The product of all slots is too large, so slots are grouped: the action; who and where (the
+caller's ARN and tags with the instance's account, region, id and tags, which policy
+variables and the account comparison tie together); the circumstances (MFA, address, time).
+Every condition reads keys of one group (checked: otherwise not exact). Who and where is built
+from components — the resource part (caller ARN, account, region, id) and each set of tag keys
+a variable ties together — and each of its tests (a statement's Resource and conditions, a
+grant's principals and instances, an exclusion's instances) is the conjunction of one test per
+component, so partial conjunctions are merged as components are added. Within a group
+representatives are merged when they pass the same tests — each policy statement's action,
+resource and conditions as the engine's compiled statement decides them, and each grant's and
+exclusion's parts as `lspolicy.generate.semantics` decides them — and the classes are the
+product of the groups' merged representatives. The engine's decision (a deny applies, an allow
+applies, the accounts differ) and the intent's (a grant gives, an exclusion takes) are functions
+of those tests, so one request per class decides the class. The sampled witness checks this
+too: each boundary and random request must fall in an enumerated class that is decided as it
+is (`Classes.decided`); otherwise the proof is reported not exact.
+
+Not exact (the proof says why and falls back to sampling): a string test other than the above
+(``StringLike`` with an inner wildcard, ``IgnoreCase``, a variable inside text), a condition
+key this module does not model, a condition reading keys of two groups, a Resource that is not
+an instance ARN or ``*`` in an Allow, or more than `MAX_GROUP` representatives in a group.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from lspolicy.conditions.date import parse_date
+from lspolicy.evaluate.authorize import PolicySet
+from lspolicy.evaluate.clause import CompiledCondition
+from lspolicy.generate.intent import (
+    InstanceSelector,
+    Intent,
+    PrincipalSelector,
+    TagMatch,
+    instance_actions,
+    iso,
+    lightsail_regions,
+)
+from lspolicy.generate.population import Pools, pools_for
+from lspolicy.generate.semantics import Circumstances, IntentSemantics, Probe
+from lspolicy.glob import STAR
+from lspolicy.lightsail.context import Identity, Instance, instance_request
+from lspolicy.model.policy import Policy
+from lspolicy.model.request import Request
+from lspolicy.variables import Variable, parse_template
+
+__all__ = ["MAX_GROUP", "Classes", "enumerate_classes"]
+
+MAX_GROUP = 400_000
+"""Representatives of one group beyond which the enumeration gives up (not exact)."""
+
+_RTAG = "aws:resourcetag/"
+_PTAG = "aws:principaltag/"
+_ARN = "aws:principalarn"
+_MFA = "aws:multifactorauthpresent"
+_IP = "aws:sourceip"
+_TIME = "aws:currenttime"
+_REGION = "aws:requestedregion"
+_CIRCUMSTANCES = frozenset({_MFA, _IP, _TIME})
+_WHO_WHERE_FIXED = frozenset({_ARN, _REGION})
+_FRESH_CHARS = "zqxjk@=+:/._-0123456789"
+
+
+Signature = tuple[bool, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Classes:
+    """The merged representatives of each group; the classes are their product."""
+
+    actions: dict[Signature, str]
+    who_where: dict[Signature, tuple[Identity, Instance]]
+    circumstances: dict[Signature, Circumstances]
+    exact: bool
+    """The classes cover every instance request."""
+    reasons: tuple[str, ...]
+    """Why not exact."""
+    signer: _Signer = field(repr=False, compare=False)
+
+    @property
+    def groups(self) -> dict[str, int]:
+        """Merged representatives per group."""
+        return {
+            "action": len(self.actions),
+            "who/where": len(self.who_where),
+            "circumstances": len(self.circumstances),
+        }
+
+    def __len__(self) -> int:
+        return len(self.actions) * len(self.who_where) * len(self.circumstances)
+
+    def probes(self) -> Iterator[Probe]:
+        """One request per class."""
+        return _probes(self.actions.values(), self.who_where.values(), self.circumstances.values())
+
+    def decided(self, probe: Probe) -> tuple[bool, bool] | None:
+        """How the intent and the engine (all policies) decide ``probe``'s class, through its
+        representative (None: no enumerated class holds it)."""
+        if probe.instance is None:
+            return None
+        key = (
+            self.signer.action(probe.action),
+            self.signer.who_where(probe.identity, probe.instance),
+            self.signer.circumstances(probe.circumstances),
+        )
+        known = self.signer.decisions.get(key)
+        if known is None:
+            rep = self.representative(probe)
+            if rep is None:
+                return None
+            known = self.signer.decide(rep)
+            self.signer.decisions[key] = known
+        return known
+
+    def representative(self, probe: Probe) -> Probe | None:
+        """The enumerated request of ``probe``'s class (None: a class the enumeration lacks —
+        a bug when `exact` — or a request on something other than an instance)."""
+        if probe.instance is None:
+            return None
+        action = self.actions.get(self.signer.action(probe.action))
+        ww = self.who_where.get(self.signer.who_where(probe.identity, probe.instance))
+        circ = self.circumstances.get(self.signer.circumstances(probe.circumstances))
+        if action is None or ww is None or circ is None:
+            return None
+        return Probe(action, ww[0], circ, ww[1])
+
+
+@dataclass
+class _Strings:
+    literals: set[str] = field(default_factory=set)
+    prefixes: set[str] = field(default_factory=set)
+    linked: bool = False
+
+
+class _Collect:
+    """Constants of both sides, per slot, and the reasons exactness is lost."""
+
+    def __init__(self) -> None:
+        self.strings: dict[str, _Strings] = {}
+        self.links: list[tuple[str, str]] = []
+        self.networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        self.moments: set[float] = set()
+        self.regions: set[str] = set()
+        self.accounts: set[str] = set()
+        self.ids: set[str] = set()
+        self.reasons: list[str] = []
+
+    def slot(self, key: str) -> _Strings:
+        return self.strings.setdefault(key.lower(), _Strings())
+
+    def match(self, key: str, m: TagMatch) -> None:
+        if m.kind == "principal_tag":
+            self.link(key, _PTAG + m.values[0])
+        elif m.kind == "prefix":
+            self.slot(key).prefixes.add(m.values[0])
+        else:
+            self.slot(key).literals.update(m.values)
+
+    def link(self, a: str, b: str) -> None:
+        self.slot(a).linked = self.slot(b).linked = True
+        self.links.append((a.lower(), b.lower()))
+
+    def inexact(self, why: str) -> None:
+        if why not in self.reasons:
+            self.reasons.append(why)
+
+
+def _from_intent(intent: Intent, c: _Collect) -> None:
+    c.accounts.add(intent.account)
+    for g in intent.grants:
+        for m in g.principals.tags:
+            c.match(_PTAG + m.key, m)
+        c.slot(_ARN).literals.update(g.principals.arns)
+    for regions, sel, reqs in [(g.regions, g.instances, g.require) for g in intent.grants] + [
+        (e.regions, e.instances, e.unless) for e in intent.exclusions
+    ]:
+        c.regions.update(regions)
+        c.ids.update(sel.ids)
+        for m in sel.tags:
+            c.match(_RTAG + m.key, m)
+        c.networks += [ipaddress.ip_network(b) for b in reqs.source_ip]
+        for moment in (reqs.not_before, reqs.not_after):
+            if moment is not None:
+                c.moments.add(moment.timestamp())
+
+
+def _string_value(c: _Collect, key: str, operator: str, raw: str) -> None:
+    template = parse_template(raw)
+    if not template.is_literal:
+        parts = template.parts
+        if (
+            len(parts) == 1
+            and isinstance(parts[0], Variable)
+            and parts[0].default is None
+            and parts[0].key.startswith(_PTAG)
+            and "Equals" in operator
+        ):
+            c.link(key, parts[0].key)
+        else:
+            c.inexact(f"{operator} {key} with a variable inside the text {raw!r}")
+        return
+    if "Like" not in operator:
+        c.slot(key).literals.add(template.resolve_text({}) or "")
+        return
+    tokens = template.literal_tokens()
+    wild = [i for i, t in enumerate(tokens) if not isinstance(t, str)]
+    text = "".join(t for t in tokens if isinstance(t, str))
+    if not wild:
+        c.slot(key).literals.add(text)
+    elif wild == [len(tokens) - 1] and tokens[-1] is STAR:
+        if key == _ARN and text.count(":") < 5:
+            c.inexact(f"{operator} {key} with a wildcard before the resource part {raw!r}")
+        c.slot(key).prefixes.add(text)
+    else:
+        c.inexact(f"{operator} {key} pattern {raw!r} has a wildcard not at its end")
+        c.slot(key).literals.add(text)
+
+
+def _resource(c: _Collect, pattern: str, allow: bool) -> None:
+    parts = pattern.split(":", 5)
+    if pattern == "*":
+        if allow:
+            c.inexact("an Allow on Resource * reaches resources other than instances")
+        return
+    if len(parts) != 6 or parts[2] != "lightsail" or not parts[5].startswith("Instance/"):
+        if allow:
+            c.inexact(f"Resource {pattern!r} is not an instance ARN")
+        return
+    for value, into in ((parts[3], c.regions), (parts[4], c.accounts)):
+        if "*" in value or "?" in value:
+            if value != "*":
+                c.inexact(f"Resource {pattern!r} has a partial wildcard")
+        else:
+            into.add(value)
+    rest = parts[5].removeprefix("Instance/")
+    if rest != "*":
+        if "*" in rest or "?" in rest or "$" in rest:
+            c.inexact(f"Resource {pattern!r} has a partial wildcard")
+        else:
+            c.ids.add(rest)
+
+
+def _from_policies(policies: Sequence[Policy], c: _Collect) -> None:
+    for policy in policies:
+        for st in policy.statements:
+            if st.resources is None or st.principal or st.not_principal:
+                c.inexact("a statement with NotResource or Principal")
+            for pattern in st.resources or ():
+                _resource(c, pattern, st.effect == "Allow")
+            for cond in st.conditions:
+                key = cond.key.lower()
+                op = cond.operator.removesuffix("IfExists")
+                if op.startswith(("ForAllValues:", "ForAnyValue:")):
+                    c.inexact(f"{cond.operator} on {cond.key}")
+                    continue
+                if key.startswith((_RTAG, _PTAG)) or key == _ARN:
+                    plain = op.startswith("String") and "IgnoreCase" not in op
+                    if plain or (key == _ARN and op.startswith("Arn")):
+                        for raw in cond.values:
+                            _string_value(c, key, op, raw)
+                    else:
+                        c.inexact(f"{cond.operator} on {cond.key}")
+                elif key == _MFA and op == "Bool":
+                    pass
+                elif key == _IP and op in ("IpAddress", "NotIpAddress"):
+                    for raw in cond.values:
+                        try:
+                            c.networks.append(ipaddress.ip_network(raw, strict=False))
+                        except ValueError:
+                            c.inexact(f"{cond.operator} {cond.key} value {raw!r}")
+                elif key == _TIME and op.startswith("Date"):
+                    for raw in cond.values:
+                        seconds = parse_date(raw)
+                        if seconds is None or not parse_template(raw).is_literal:
+                            c.inexact(f"{cond.operator} {cond.key} value {raw!r}")
+                        else:
+                            c.moments.add(seconds)
+                elif key == _REGION and op in ("StringEquals", "StringNotEquals"):
+                    c.regions.update(cond.values)
+                else:
+                    c.inexact(f"{cond.operator} on {cond.key} is not modelled")
+
+
+def _fresh(constants: Iterable[str]) -> str:
+    used = set("".join(constants))
+    for ch in _FRESH_CHARS:
+        if ch not in used:
+            return ch
+    return "\u00e9"
+
+
+def _string_reps(s: _Strings) -> list[str | None]:
+    f = _fresh([*s.literals, *s.prefixes])
+    out: list[str | None] = [None, *sorted(s.literals), *sorted(s.prefixes)]
+    extra = [f, *(p + f for p in sorted(s.prefixes))]
+    out += extra
+    if s.linked:
+        out += [e + f for e in extra]
+    return list(dict.fromkeys(out))
+
+
+def _ip_reps(networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> list[str]:
+    out: list[str] = []
+    for version, top in ((4, 2**32), (6, 2**128)):
+        cuts = {0}
+        for n in networks:
+            if n.version == version:
+                cuts.add(int(n.network_address))
+                end = int(n.broadcast_address) + 1
+                if end < top:
+                    cuts.add(end)
+        maker = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+        out += [str(maker(cut)) for cut in sorted(cuts)]
+    return out
+
+
+def _time_text(seconds: float) -> str:
+    moment = datetime.fromtimestamp(seconds, UTC)
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso(moment)
+
+
+def _time_reps(moments: Iterable[float]) -> list[str]:
+    points = sorted(moments)
+    if not points:
+        return ["2026-06-15T12:00:00Z"]
+    out = [_time_text(points[0] - 86_400)]
+    for a, b in itertools.pairwise(points):
+        out.append(_time_text(a))
+        out.append(_time_text(a + 1 if a + 1 < b else (a + b) / 2))
+    out += [_time_text(points[-1]), _time_text(points[-1] + 86_400)]
+    return out
+
+
+def _product_size(sizes: Iterable[int]) -> int:
+    n = 1
+    for s in sizes:
+        n *= max(s, 1)
+    return n
+
+
+def enumerate_classes(intent: Intent, policies: Sequence[Policy]) -> Classes:
+    """One request per class of every instance request, for ``intent`` and ``policies``."""
+    c = _Collect()
+    _from_intent(intent, c)
+    _from_policies(policies, c)
+    components = _tag_components(c)
+    signer = _Signer(intent, policies, c, components)
+    pools = pools_for(intent)
+
+    actions: dict[Signature, str] = {}
+    for action in instance_actions():
+        actions.setdefault(signer.action(action), action)
+
+    circumstances: dict[Signature, Circumstances] = {}
+    for mfa, ip, moment in itertools.product(
+        (True, False, None), [*_ip_reps(c.networks), None], [*_time_reps(c.moments), None]
+    ):
+        circ = Circumstances(mfa, ip, moment)
+        circumstances.setdefault(signer.circumstances(circ), circ)
+
+    # who and where: the resource component (caller ARN, account, region, id) and one
+    # component per set of tag keys a variable ties together; every test of the group is a
+    # conjunction of one test per component, so partial conjunctions are merged as they grow
+    arn_slot = c.strings.get(_ARN, _Strings())
+    arns = list(
+        dict.fromkeys(
+            [
+                *pools.principal_arns,
+                *sorted(arn_slot.literals),
+                *(r for r in _string_reps(arn_slot) if r and r.count(":") >= 5),
+            ]
+        )
+    )
+    accounts = sorted(c.accounts | {pools.other_account})
+    named = set(c.regions)
+    spare = [r for r in lightsail_regions() if r not in named][:1]
+    regions = sorted(named | set(spare))
+    ids = [*sorted(c.ids), "probe-instance-fresh"]
+    resource_values: list[tuple[str | None, ...]] = list(
+        itertools.product(arns, accounts, regions, ids)
+    )
+    parts: list[tuple[tuple[str, ...], list[tuple[str | None, ...]]]] = [
+        ((_ARN, "account", "region", "id"), resource_values)
+    ]
+    for slots in components:
+        reps = [_string_reps(c.strings[k]) for k in slots]
+        size = _product_size(map(len, reps))
+        if size > MAX_GROUP:
+            c.inexact(f"{size:,} representatives of tags {', '.join(slots)}, over {MAX_GROUP:,}")
+            continue
+        parts.append((slots, list(itertools.product(*reps))))
+    states: dict[Signature, dict[str, str | None]] = {signer.top: {}}
+    for slots, values in parts:
+        merged: dict[Signature, dict[str, str | None]] = {}
+        for value in values:
+            assignment = dict(zip(slots, value, strict=True))
+            merged.setdefault(signer.part(slots, assignment), assignment)
+        grown: dict[Signature, dict[str, str | None]] = {}
+        for state, chosen in states.items():
+            for sig, assignment in merged.items():
+                both = tuple(a and b for a, b in zip(state, sig, strict=True))
+                if both not in grown:
+                    grown[both] = {**chosen, **assignment}
+        states = grown
+    who_where = {sig: _realise(pools, chosen) for sig, chosen in states.items()}
+    # an id, region or account neither side names is in the class of the one enumerated for
+    # it: the sampled witness looks them up through these (and still compares decisions)
+    signer.stand_ins = (frozenset(ids), frozenset(regions), frozenset(accounts))
+    signer.fresh = (ids[-1], spare[0] if spare else "", pools.other_account)
+    return Classes(
+        actions=actions,
+        who_where=who_where,
+        circumstances=circumstances,
+        exact=not c.reasons,
+        reasons=tuple(c.reasons),
+        signer=signer,
+    )
+
+
+def _tag_components(c: _Collect) -> list[tuple[str, ...]]:
+    """Tag slots, grouped where a variable ties two keys together (union-find)."""
+    parent = {k: k for k in c.strings if k.startswith((_RTAG, _PTAG))}
+
+    def root(k: str) -> str:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for a, b in c.links:
+        parent[root(a)] = root(b)
+    # linked keys share their constants: equal values of every class are enumerated
+    groups: dict[str, list[str]] = {}
+    for k in sorted(parent):
+        groups.setdefault(root(k), []).append(k)
+    out: list[tuple[str, ...]] = []
+    for keys in groups.values():
+        if len(keys) > 1:
+            shared = _Strings(linked=True)
+            for k in keys:
+                shared.literals |= c.strings[k].literals
+                shared.prefixes |= c.strings[k].prefixes
+            for k in keys:
+                c.strings[k] = shared
+        out.append(tuple(keys))
+    return out
+
+
+def _realise(pools: Pools, chosen: dict[str, str | None]) -> tuple[Identity, Instance]:
+    caller = {
+        k[len(_PTAG) :]: v for k, v in chosen.items() if k.startswith(_PTAG) and v is not None
+    }
+    tags = {k[len(_RTAG) :]: v for k, v in chosen.items() if k.startswith(_RTAG) and v is not None}
+    identity = pools.identity(chosen[_ARN] or "", caller)
+    instance = Instance(
+        id=chosen["id"] or "",
+        region=chosen["region"] or "",
+        account=chosen["account"] or "",
+        tags=tags,
+    )
+    return identity, instance
+
+
+class _Signer:
+    """The tests a group's value passes: the policies' (as the engine's compiled statements
+    decide them) and the intent's (as `lspolicy.generate.semantics` decides them)."""
+
+    def __init__(
+        self,
+        intent: Intent,
+        policies: Sequence[Policy],
+        c: _Collect,
+        components: Sequence[tuple[str, ...]],
+    ) -> None:
+        self.intent = intent
+        self.engine = PolicySet(list(policies))
+        """All policies together: what `Classes.representative` is checked with."""
+        self.statements = list(self.engine.statements())
+        # the oracle's own parts, so the intent's tests are exactly the ones it decides by
+        self.semantics = IntentSemantics(intent)
+        self.pools = pools_for(intent)
+        self.c_conditions: list[CompiledCondition] = []
+        self.part_conditions: dict[tuple[str, ...], list[list[CompiledCondition]]] = {}
+        owner = {k: slots for slots in components for k in slots}
+        resource_part: tuple[str, ...] = (_ARN, "account", "region", "id")
+        for slots in [resource_part, *components]:
+            self.part_conditions[slots] = [[] for _ in self.statements]
+        for i, st in enumerate(self.statements):
+            for cond in st.conditions:
+                keys = {cond.key, *cond.variable_keys}
+                homes = {owner.get(k) for k in keys}
+                if keys <= _CIRCUMSTANCES:
+                    self.c_conditions.append(cond)
+                elif keys <= _WHO_WHERE_FIXED:
+                    self.part_conditions[resource_part][i].append(cond)
+                elif len(homes) == 1 and None not in homes:
+                    (home,) = homes
+                    assert home is not None
+                    self.part_conditions[home][i].append(cond)
+                else:
+                    c.inexact(f"a condition on {cond.condition.key} reads keys of two groups")
+        self.stand_ins: tuple[frozenset[str], frozenset[str], frozenset[str]] = (
+            frozenset(),
+            frozenset(),
+            frozenset(),
+        )
+        """The ids, regions and accounts enumerated (set by `enumerate_classes`)."""
+        self.fresh: tuple[str, str, str] = ("", "", "")
+        """The enumerated id, region and account that no side names."""
+        self.decisions: dict[tuple[Signature, Signature, Signature], tuple[bool, bool]] = {}
+        """Each class's decisions, as `Classes.decided` found them."""
+        self._parts: dict[tuple[tuple[str, ...], tuple[str | None, ...]], Signature] = {}
+        self._actions: dict[str, Signature] = {}
+        self._who_where: dict[tuple[object, ...], Signature] = {}
+        self._circumstances: dict[Circumstances, Signature] = {}
+        self.requirements = [g.require for g in intent.grants] + [
+            e.unless for e in intent.exclusions
+        ]
+        self.top: Signature = (True,) * (1 + len(self.statements) + len(intent.grants)) + (
+            True,
+        ) * len(intent.exclusions)
+
+    def decide(self, probe: Probe) -> tuple[bool, bool]:
+        """The intent's decision and the engine's (all policies together)."""
+        return self.semantics.allows(probe), self.engine.is_allowed(probe.request())
+
+    def action(self, action: str) -> Signature:
+        """The action's tests: each statement's Action, each grant's and exclusion's actions."""
+        sig = self._actions.get(action)
+        if sig is None:
+            sig = self._actions[action] = self._action(action)
+        return sig
+
+    def circumstances(self, circ: Circumstances) -> Signature:
+        """MFA, address and time: the conditions on them, and each requirement of the intent."""
+        sig = self._circumstances.get(circ)
+        if sig is None:
+            sig = self._circumstances[circ] = self._circumstances_of(circ)
+        return sig
+
+    def _action(self, action: str) -> Signature:
+        sem = self.semantics
+        folded = action.casefold()
+        return (
+            *(st.action_match(action) for st in self.statements),
+            *(folded in a for a in sem._grant_actions),
+            *(folded in a for a in sem._exclusion_actions),
+        )
+
+    def _circumstances_of(self, circ: Circumstances) -> Signature:
+        context = Request("lightsail:StopInstance", "*", circ.context()).context
+        return (
+            *(bool(cond.holds(context)) for cond in self.c_conditions),
+            *(self.semantics._met(r, circ) for r in self.requirements),
+        )
+
+    def part(self, slots: tuple[str, ...], chosen: dict[str, str | None]) -> Signature:
+        """`_part`, remembered: the sampled witness asks again for the same values."""
+        key = (slots, tuple(chosen.get(k) for k in slots))
+        sig = self._parts.get(key)
+        if sig is None:
+            sig = self._part(slots, chosen)
+            if len(self._parts) < 100_000:
+                self._parts[key] = sig
+        return sig
+
+    def _part(self, slots: tuple[str, ...], chosen: dict[str, str | None]) -> Signature:
+        """One component's share of every who/where test: accounts differ; per statement,
+        its Resource (resource component) and its conditions on the component's keys; per
+        grant, its principals and instances as far as they read those keys; per exclusion,
+        its instances likewise. Each full test is the conjunction of the components'."""
+        sem = self.semantics
+        conds = self.part_conditions[slots]
+        if slots[0] == _ARN:
+            identity = self.pools.identity(chosen[_ARN] or "", {})
+            instance = Instance(
+                id=chosen["id"] or "",
+                region=chosen["region"] or "",
+                account=chosen["account"] or "",
+            )
+            request = instance_request("lightsail:StopInstance", instance, identity)
+            context = request.context
+            f = sem.facts(Probe("lightsail:StopInstance", identity, Circumstances(), instance))
+            return (
+                request.caller_account != request.resource_account,
+                *(
+                    st.resource_match(request.resource, context)
+                    and all(cond.holds(context) for cond in conds[i])
+                    for i, st in enumerate(self.statements)
+                ),
+                *(
+                    sem._who(PrincipalSelector(arns=g.principals.arns), f)
+                    and sem._where(g.regions, InstanceSelector(ids=g.instances.ids), f)
+                    for g in self.intent.grants
+                ),
+                *(
+                    sem._where(e.regions, InstanceSelector(ids=e.instances.ids), f)
+                    for e in self.intent.exclusions
+                ),
+            )
+        values = {k: v for k, v in chosen.items() if v is not None}
+        context = Request("lightsail:StopInstance", "*", values).context
+        tags = {k[len(_RTAG) :]: v for k, v in values.items() if k.startswith(_RTAG)}
+        caller = {k[len(_PTAG) :]: v for k, v in values.items() if k.startswith(_PTAG)}
+        mine = set(slots)
+
+        def holds(matches: Iterable[TagMatch], prefix: str, own: dict[str, str]) -> bool:
+            return all(
+                sem._match(m, own, caller)
+                for m in matches
+                if _match_slots(m, prefix) <= mine and _match_slots(m, prefix) & mine
+            )
+
+        return (
+            True,
+            *(all(cond.holds(context) for cond in conds[i]) for i in range(len(self.statements))),
+            *(
+                holds(g.principals.tags, _PTAG, caller) and holds(g.instances.tags, _RTAG, tags)
+                for g in self.intent.grants
+            ),
+            *(holds(e.instances.tags, _RTAG, tags) for e in self.intent.exclusions),
+        )
+
+    def who_where(self, identity: Identity, instance: Instance) -> Signature:
+        """The conjunction of every component's tests for a request's caller and instance."""
+        out = self.top
+        (ids, regions, accounts), (fresh_id, fresh_region, fresh_account) = (
+            self.stand_ins,
+            self.fresh,
+        )
+        chosen: dict[str, str | None] = {
+            _ARN: identity.arn,
+            "account": instance.account if instance.account in accounts else fresh_account,
+            "region": instance.region
+            if instance.region in regions or not fresh_region
+            else fresh_region,
+            "id": instance.id if instance.id in ids else fresh_id,
+        }
+        key = (
+            identity.arn,
+            chosen["account"],
+            chosen["region"],
+            chosen["id"],
+            tuple(identity.tags.items()),
+            tuple(instance.tags.items()),
+        )
+        known = self._who_where.get(key)
+        if known is not None:
+            return known
+        for k, v in identity.tags.items():
+            chosen[_PTAG + k.lower()] = v
+        for k, v in instance.tags.items():
+            chosen[_RTAG + k.lower()] = v
+        for slots in self.part_conditions:
+            sig = self.part(slots, {k: chosen.get(k) for k in slots})
+            out = tuple(a and b for a, b in zip(out, sig, strict=True))
+        if len(self._who_where) < 100_000:
+            self._who_where[key] = out
+        return out
+
+
+def _match_slots(m: TagMatch, prefix: str) -> set[str]:
+    """The slots a tag selector reads."""
+    out = {prefix + m.key.lower()}
+    if m.kind == "principal_tag":
+        out.add(_PTAG + m.values[0].lower())
+    return out
+
+
+def _probes(
+    actions: Iterable[str],
+    who_where: Iterable[tuple[Identity, Instance]],
+    circumstances: Iterable[Circumstances],
+) -> Iterator[Probe]:
+    cs = list(circumstances)
+    ww = list(who_where)
+    for action in actions:
+        for identity, instance in ww:
+            for circ in cs:
+                yield Probe(action, identity, circ, instance)
