@@ -27,7 +27,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: LightsailServer
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
+        # `serve --verbose` sets INFO: "log every request" means this line, for each one
+        log.info("%s " + format, self.address_string(), *args)
 
     def _send(self, status: int, body: bytes, headers: tuple[tuple[str, str], ...]) -> None:
         self.send_response(status)
