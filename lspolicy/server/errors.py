@@ -51,6 +51,9 @@ ERROR_CODES = _table(
     ErrorCode(
         "IncompleteSignature", 400, "the request signature does not conform to AWS standards"
     ),
+    ErrorCode(
+        "ServiceUnavailable", 503, "the request failed due to a temporary failure of the server"
+    ),
 )
 
 DOCS = "https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_StopInstance.html"
