@@ -29,6 +29,8 @@ __all__ = ["OPERATIONS", "Response", "Service"]
 log = logging.getLogger("lspolicy.server")
 
 TARGET_PREFIX = "Lightsail_20161128."
+_LOGGED = "_logged"
+"""Set in a request's log entry once its row is written (with the operation it started)."""
 JSON_TYPE = "application/x-amz-json-1.1"
 
 
@@ -130,7 +132,8 @@ class Service:
             headers = (("x-amzn-RequestId", request_id),)
             status = 200
         try:
-            self.store.log(entry)
+            if not entry.pop(_LOGGED, False):  # a state change is logged with its operation
+                self.store.log(entry)
         except Exception:
             log.exception("request %s could not be logged", request_id)
         return Response(status, body, (("Content-Type", JSON_TYPE), *headers))
@@ -201,13 +204,19 @@ class Service:
             # force is for an instance stuck in stopping; in any other state it stops normally
             change = _FORCE_STOP
         done = self.store.transition(
-            principal.account, authn.region, name, change, self.world.transition_seconds
+            principal.account,
+            authn.region,
+            name,
+            change,
+            self.world.transition_seconds,
+            log_entry={**entry, "decision": "allowed"},
         )
         if isinstance(done, str):
             entry["decision"] = "refused"
             return _refusal(operation, done)
         _, operation_row = done
         entry["operation_id"] = operation_row.id
+        entry[_LOGGED] = True
         return {"operations": [operation_row.to_api()]}
 
     def _context(self, authn: Authenticated, source_ip: str) -> dict[str, ContextValue]:

@@ -252,9 +252,15 @@ class StateStore:
         delay: float,
         *,
         details: str = "",
+        log_entry: Mapping[str, Any] | None = None,
     ) -> tuple[InstanceRow, OperationRow] | str:
         """Apply ``change`` atomically; return the instance before it and the new operation, or
-        the state that refused it."""
+        the state that refused it.
+
+        ``log_entry``, when given, is the request-log row of the request that asked for the
+        change: it is written in the same transaction as the operation, with the operation's
+        id, so a crash can never leave an operation without its log row (``generate
+        --from-log`` would miss it) or a log row naming an operation that does not exist."""
         with self._tx() as db:
             now = self.clock()  # read under the lock: operations are dated in the order applied
             self._settle(db, now)
@@ -316,6 +322,8 @@ class StateStore:
                     None if immediate else settles_at,
                 ),
             )
+            if log_entry is not None:
+                self._insert_log(db, {**log_entry, "operation_id": op.id}, now)
             if not immediate:
                 self._due = settles_at if self._due is None else min(self._due, settles_at)
         return before, op
@@ -323,27 +331,31 @@ class StateStore:
     def log(self, entry: Mapping[str, Any]) -> None:
         """Append one served request to the request log."""
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO request_log (at, operation, principal_arn, access_key_id, account, region,"
-                " instance_name, resource_arn, tags, decision, error_code, operation_id)"
-                " VALUES (:at, :operation, :principal_arn, :access_key_id, :account, :region,"
-                " :instance_name, :resource_arn, :tags, :decision, :error_code, :operation_id)",
-                {
-                    "at": self.clock(),
-                    "operation": "",
-                    "principal_arn": None,
-                    "access_key_id": None,
-                    "account": None,
-                    "region": None,
-                    "instance_name": None,
-                    "resource_arn": None,
-                    "tags": None,
-                    "decision": "",
-                    "error_code": None,
-                    "operation_id": None,
-                    **entry,
-                },
-            )
+            self._insert_log(db, entry, self.clock())
+
+    @staticmethod
+    def _insert_log(db: sqlite3.Connection, entry: Mapping[str, Any], at: float) -> None:
+        db.execute(
+            "INSERT INTO request_log (at, operation, principal_arn, access_key_id, account, region,"
+            " instance_name, resource_arn, tags, decision, error_code, operation_id)"
+            " VALUES (:at, :operation, :principal_arn, :access_key_id, :account, :region,"
+            " :instance_name, :resource_arn, :tags, :decision, :error_code, :operation_id)",
+            {
+                "at": at,
+                "operation": "",
+                "principal_arn": None,
+                "access_key_id": None,
+                "account": None,
+                "region": None,
+                "instance_name": None,
+                "resource_arn": None,
+                "tags": None,
+                "decision": "",
+                "error_code": None,
+                "operation_id": None,
+                **entry,
+            },
+        )
 
     def operations(self, *, resource_name: str | None = None) -> list[OperationRow]:
         """Every recorded operation (optionally of one resource), oldest first."""
