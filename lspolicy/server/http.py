@@ -25,6 +25,7 @@ import logging
 import socket
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -90,6 +91,7 @@ def _unavailable_response() -> bytes:
 
 
 _UNAVAILABLE = _unavailable_response()
+_POST_ONLY = ApiError("InvalidInputException", "Lightsail's JSON protocol takes POST requests.")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -115,31 +117,73 @@ class _Handler(BaseHTTPRequestHandler):
         # `serve --verbose` sets INFO: "log every request" means this line, for each one
         log.info("%s " + format, self.address_string(), *args)
 
-    def _send(self, status: int, body: bytes, headers: tuple[tuple[str, str], ...]) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        headers: tuple[tuple[str, str], ...],
+        *,
+        length: int | None = None,
+    ) -> None:
         self.connection.settimeout(_WRITE_TIMEOUT)
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(len(body) if length is None else length))
         self.end_headers()
         self.wfile.write(body)
 
-    def _reject(self, error: ApiError) -> None:
-        self.server.service.log_rejection(error, self.headers.get("X-Amz-Target") or "")
+    def _reject(self, error: ApiError, status: int | None = None) -> None:
+        headers = getattr(self, "headers", None)  # unset when the request line was malformed
+        target = headers.get("X-Amz-Target") if headers is not None else None
+        self.server.service.log_rejection(error, target or "")
         self.close_connection = True
+        body = json.dumps(error.body()).encode()
         self._send(
-            error.status,
-            json.dumps(error.body()).encode(),
+            error.status if status is None else status,
+            b"" if self.command == "HEAD" else body,
             (
                 ("Content-Type", JSON_TYPE),
                 ("x-amzn-ErrorType", error.code),
                 ("Connection", "close"),
             ),
+            length=len(body),
         )
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Every error the stdlib raises itself (malformed request line, unknown method, URI or
+        headers too long, HTTP version) in Lightsail's JSON 1.1 error shape, never HTML."""
+        # a malformed request line leaves the version at HTTP/0.9, which would drop the
+        # status line and headers: a JSON client could not read the answer at all
+        self.request_version = self.protocol_version
+        if code == HTTPStatus.NOT_IMPLEMENTED:  # an unknown method: answered as GET is
+            self._reject(_POST_ONLY)
+            return
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Error"
+        text = (message or phrase).replace("\r", " ").replace("\n", " ")[:200]
+        error = ApiError(
+            "ServiceException" if code >= 500 else "InvalidInputException",
+            f"{phrase}: {text}" if text != phrase else phrase,
+        )
+        self._reject(error, status=code)
 
     def do_POST(self) -> None:
         self.server.mark(self.connection, waiting=False)
         self._reader.deadline = time.monotonic() + self.server.body_timeout
+        content_type = self.headers.get("Content-Type") or ""
+        if content_type.partition(";")[0].strip().lower() != JSON_TYPE:
+            # the awsJson1_1 protocol: requests carry Content-Type application/x-amz-json-1.1
+            self._reject(
+                ApiError(
+                    "InvalidInputException",
+                    f"The Content-Type {content_type[:64]!r} is not supported.",
+                    f"send {JSON_TYPE!r}, as the AWS SDKs do",
+                )
+            )
+            return
         raw_length = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding"):
             self._reject(
@@ -175,9 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(response.status, response.body, response.headers)
 
     def do_GET(self) -> None:
-        self._reject(
-            ApiError("InvalidInputException", "Lightsail's JSON protocol takes POST requests.")
-        )
+        self._reject(_POST_ONLY)
 
 
 class LightsailServer(ThreadingHTTPServer):

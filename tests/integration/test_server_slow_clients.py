@@ -152,7 +152,10 @@ def test_when_every_slot_is_busy_a_new_connection_is_refused_cheaply() -> None:
     with limited_server() as (server, _), ExitStack() as held:
         for _ in range(CAP):
             sock = held.enter_context(connect(server))
-            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+            sock.sendall(
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\n"
+                b"Content-Length: 10\r\n\r\n"
+            )
         time.sleep(0.3)
         before = threading.active_count()
         with connect(server) as extra:
