@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import Any
 
 from lspolicy.lightsail.context import Instance
@@ -31,7 +30,6 @@ log = logging.getLogger("lspolicy.server")
 
 TARGET_PREFIX = "Lightsail_20161128."
 _LOGGED = "_logged"
-_PLACEHOLDER_ID = "00000000-0000-4000-8000-00000000abcd"
 """Set in a request's log entry once its row is written (with the operation it started)."""
 JSON_TYPE = "application/x-amz-json-1.1"
 
@@ -92,13 +90,6 @@ class Service:
             r for a in world.accounts.values() for r in a.regions | a.regions_in_setup
         )
         store.seed(world.instances)
-        self._shapes: dict[tuple[str, str], str] = {}
-        for spec in world.instances:
-            inst = spec.instance
-            # the same keys, values of the same length: evaluation reads the same amount
-            shaped = {k: "x" * len(v) for k, v in inst.tags.items()}
-            self._shapes.setdefault((inst.account, inst.region), json.dumps(shaped))
-        self._any_shape = next(iter(self._shapes.values()), "{}")
 
     def log_rejection(self, error: ApiError, target: str) -> None:
         """Record a request the HTTP layer refused before the pipeline (size, encoding)."""
@@ -185,13 +176,11 @@ class Service:
         name = body["instanceName"]
         entry["instance_name"] = name
         context = self._context(authn, source_ip)
-        row = self.store.get(principal.account, authn.region, name)
         # The same work whether or not the instance exists, so that the time of a denial says
-        # no more than its text: both evaluations run on every request, a missing name's
-        # against a placeholder instance shaped like a real one of its account and region.
-        exists = row is not None
-        if row is None:
-            row = self._placeholder(principal.account, authn.region, name)
+        # no more than its text: the same lookup cost, and both evaluations on every request, a
+        # missing name's against a stand-in shaped like a real instance of its account and region.
+        found, row = self.store.lookup(principal.account, authn.region, name)
+        exists = found is not None
         instance = Instance(
             id=row.id, region=row.region, account=row.account, name=row.name, tags=row.tags
         )
@@ -236,23 +225,6 @@ class Service:
         entry["operation_id"] = operation_row.id
         entry[_LOGGED] = True
         return {"operations": [operation_row.to_api()]}
-
-    def _placeholder(self, account: str, region: str, name: str) -> InstanceRow:
-        """An instance named ``name`` that does not exist, shaped like the world's first one in
-        ``account`` and ``region`` (the same tag keys and value lengths), with an id no real
-        instance has. It is evaluated and discarded; its answer is never used."""
-        shape = self._shapes.get((account, region)) or self._any_shape
-        return InstanceRow(
-            account,
-            region,
-            name,
-            _PLACEHOLDER_ID,
-            f"{region}a",
-            MappingProxyType(json.loads(shape)),
-            "running",
-            0.0,
-            0.0,
-        )
 
     def _context(self, authn: Authenticated, source_ip: str) -> dict[str, ContextValue]:
         now = self.now()

@@ -30,6 +30,7 @@ from lspolicy.server.world import InstanceSpec
 
 __all__ = [
     "APPLICATION_ID",
+    "PLACEHOLDER_ID",
     "SCHEMA_VERSION",
     "STATE_CODES",
     "InstanceRow",
@@ -43,6 +44,8 @@ APPLICATION_ID = 0x4C535053
 """``PRAGMA application_id`` of lspolicy's state files ("LSPS"): a file without it is not ours."""
 SCHEMA_VERSION = 1
 """``PRAGMA user_version``: the layout of the tables below."""
+PLACEHOLDER_ID = "00000000-0000-4000-8000-00000000abcd"
+"""The id of the stand-in evaluated for a name that matches no instance (never a real id)."""
 _TABLES = frozenset({"instances", "operations", "request_log"})
 _OPERATION_STATUSES = frozenset({"Started", "Succeeded"})
 
@@ -303,7 +306,26 @@ class StateStore:
         )
         self._due = self._next_due(db)
 
-    def _instance(self, row: sqlite3.Row) -> InstanceRow:
+    def placeholder(self, account: str, region: str, name: str, id: str, tags: str) -> InstanceRow:
+        """An instance row that is not stored, built and checked exactly as a stored one is
+        (``tags`` as stored: JSON text), so that a missing name costs what an existing one does."""
+        return self._instance(
+            {
+                "account": account,
+                "region": region,
+                "name": name,
+                "id": id,
+                "availability_zone": f"{region}a",
+                "tags": tags,
+                "state": "running",
+                "state_changed_at": 0.0,
+                "created_at": 0.0,
+                "settles_to": None,
+                "settles_at": None,
+            }
+        )
+
+    def _instance(self, row: sqlite3.Row | Mapping[str, Any]) -> InstanceRow:
         """A stored instance, every value checked: a file edited or damaged outside lspolicy
         must not be served as if it were valid."""
         what = f"instance {str(row['name'])[:64]!r}"
@@ -394,6 +416,35 @@ class StateStore:
                 (account, region, name),
             ).fetchone()
         return None if row is None else self._instance(row)
+
+    def lookup(
+        self, account: str, region: str, name: str
+    ) -> tuple[InstanceRow | None, InstanceRow]:
+        """``(the instance named name or None, a row to evaluate)``, at the same cost either way.
+
+        The second is the instance itself when it exists, else its neighbour in name order
+        (same account and region) renamed to ``name`` under a placeholder id: both cases seek
+        the index twice, fetch the same number of rows and check one, so the time of the answer
+        does not say whether the name exists. With no instance in the region at all, a
+        placeholder with no tags.
+        """
+        with self._tx() as db:
+            self._settle(db, self.clock())
+            rows = db.execute(
+                "SELECT * FROM (SELECT * FROM instances WHERE account = ? AND region = ?"
+                " AND name >= ? ORDER BY name LIMIT 1) UNION ALL"
+                " SELECT * FROM (SELECT * FROM instances WHERE account = ? AND region = ?"
+                " AND name < ? ORDER BY name DESC LIMIT 1)",
+                (account, region, name, account, region, name),
+            ).fetchall()
+        if not rows:
+            return None, self.placeholder(account, region, name, PLACEHOLDER_ID, "{}")
+        values = dict(rows[0])
+        exists = values["name"] == name
+        if not exists:
+            values["name"], values["id"] = name, PLACEHOLDER_ID
+        row = self._instance(values)
+        return (row if exists else None), row
 
     def transition(
         self,
