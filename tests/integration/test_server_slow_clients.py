@@ -10,8 +10,10 @@ https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/CommonErrors.html
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
+import socketserver
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import boto3
+import pytest
 from botocore.config import Config
 
 from lspolicy.server.app import Service
@@ -166,3 +169,26 @@ def test_when_every_slot_is_busy_a_new_connection_is_refused_cheaply() -> None:
         assert json.loads(body)["__type"] == "ServiceUnavailable"
         assert threading.active_count() <= before
         assert server.refused == 1
+
+
+def test_running_out_of_file_descriptors_pauses_accepting_instead_of_spinning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When accept() fails with EMFILE the listening socket stays readable; the loop pauses
+    between attempts instead of spinning a core, and serves again once descriptors are free.
+    https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html"""
+    with limited_server() as (server, world):
+        calls = 0
+
+        def exhausted(self: object) -> tuple[socket.socket, object]:
+            nonlocal calls
+            calls += 1
+            raise OSError(errno.EMFILE, "Too many open files")
+
+        with monkeypatch.context() as patch, connect(server):
+            # a pending connection keeps the listening socket readable
+            patch.setattr(socketserver.TCPServer, "get_request", exhausted)
+            time.sleep(1.0)
+            assert 0 < calls <= 40, calls  # unpaused: hundreds of thousands a second
+        state = client(server, world).get_instance_state(instanceName="web-dev")  # type: ignore[attr-defined]
+        assert state["state"]["name"] == "running"
