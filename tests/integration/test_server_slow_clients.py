@@ -185,10 +185,10 @@ def test_running_out_of_file_descriptors_pauses_accepting_instead_of_spinning(
             calls += 1
             raise OSError(errno.EMFILE, "Too many open files")
 
-        with monkeypatch.context() as patch, connect(server):
-            # a pending connection keeps the listening socket readable
+        with monkeypatch.context() as patch:
             patch.setattr(socketserver.TCPServer, "get_request", exhausted)
-            time.sleep(1.0)
+            with connect(server):  # pending: it keeps the listening socket readable
+                time.sleep(1.0)
             assert 0 < calls <= 40, calls  # unpaused: hundreds of thousands a second
         state = client(server, world).get_instance_state(instanceName="web-dev")  # type: ignore[attr-defined]
         assert state["state"]["name"] == "running"
