@@ -29,6 +29,8 @@ __all__ = ["OPERATIONS", "Response", "Service"]
 log = logging.getLogger("lspolicy.server")
 
 TARGET_PREFIX = "Lightsail_20161128."
+_LOGGED = "_logged"
+"""Set in a request's log entry once its row is written (with the operation it started)."""
 JSON_TYPE = "application/x-amz-json-1.1"
 
 
@@ -130,7 +132,8 @@ class Service:
             headers = (("x-amzn-RequestId", request_id),)
             status = 200
         try:
-            self.store.log(entry)
+            if not entry.pop(_LOGGED, False):  # a state change is logged with its operation
+                self.store.log(entry)
         except Exception:
             log.exception("request %s could not be logged", request_id)
         return Response(status, body, (("Content-Type", JSON_TYPE), *headers))
@@ -173,25 +176,32 @@ class Service:
         name = body["instanceName"]
         entry["instance_name"] = name
         context = self._context(authn, source_ip)
-        row = self.store.get(principal.account, authn.region, name)
-        if row is None:
-            if not allowed_on_any_instance(
-                principal,
-                op.action,
-                account=principal.account,
-                region=authn.region,
-                name=name,
-                context=context,
-            ):
+        # The same work whether or not the instance exists, so that the time of a denial says
+        # no more than its text: the same lookup cost, and both evaluations on every request, a
+        # missing name's against a stand-in shaped like a real instance of its account and region.
+        found, row = self.store.lookup(principal.account, authn.region, name)
+        exists = found is not None
+        instance = Instance(
+            id=row.id, region=row.region, account=row.account, name=row.name, tags=row.tags
+        )
+        arn, tags = instance.arn, json.dumps(dict(row.tags), sort_keys=True)
+        on_instance = allowed_on_instance(principal, op.action, instance, context)
+        on_any = allowed_on_any_instance(
+            principal,
+            op.action,
+            account=principal.account,
+            region=authn.region,
+            name=name,
+            context=context,
+        )
+        if not exists:
+            if not on_any:
                 entry["decision"] = "denied"
                 return _denied(principal, op.action)
             entry["decision"] = "not-found"
             return ApiError("NotFoundException", f"The Instance does not exist: {name}")
-        instance = Instance(
-            id=row.id, region=row.region, account=row.account, name=row.name, tags=row.tags
-        )
-        entry.update(resource_arn=instance.arn, tags=json.dumps(dict(row.tags), sort_keys=True))
-        if not allowed_on_instance(principal, op.action, instance, context):
+        entry.update(resource_arn=arn, tags=tags)
+        if not on_instance:
             entry["decision"] = "denied"
             return _denied(principal, op.action)
         if op.transition is None:
@@ -201,13 +211,19 @@ class Service:
             # force is for an instance stuck in stopping; in any other state it stops normally
             change = _FORCE_STOP
         done = self.store.transition(
-            principal.account, authn.region, name, change, self.world.transition_seconds
+            principal.account,
+            authn.region,
+            name,
+            change,
+            self.world.transition_seconds,
+            log_entry={**entry, "decision": "allowed"},
         )
         if isinstance(done, str):
             entry["decision"] = "refused"
             return _refusal(operation, done)
         _, operation_row = done
         entry["operation_id"] = operation_row.id
+        entry[_LOGGED] = True
         return {"operations": [operation_row.to_api()]}
 
     def _context(self, authn: Authenticated, source_ip: str) -> dict[str, ContextValue]:

@@ -83,6 +83,9 @@ _SINGLE_HEADERS = (
     "x-amz-security-token",
 )
 _REQUIRED_SIGNED = ("host", "x-amz-date")
+# Headers that choose what the request does: when present they must be signed, or one signature
+# (say SignedHeaders=host;x-amz-date) could be replayed with another X-Amz-Target or body type.
+_SIGNED_WHEN_PRESENT = ("content-type", "x-amz-target")
 # Used when the access key is unknown, so that the work (and the answer) look the same as for a
 # known key with a bad signature.
 _DECOY_SECRET = "lspolicy-decoy-secret-that-matches-no-signature"
@@ -339,11 +342,15 @@ def authenticate(
             "not serve",
             "regions served: " + ", ".join(sorted(regions)),
         )
-    for name in _REQUIRED_SIGNED:
+    for name in (*_REQUIRED_SIGNED, *(n for n in _SIGNED_WHEN_PRESENT if n in lowered)):
         if name not in auth.signed_headers:
-            return _denied(
+            # Lightsail's CommonErrors: IncompleteSignature, "the request signature does not
+            # conform to AWS standards" (HTTP 400)
+            return ApiError(
+                "IncompleteSignature",
                 f"the signature does not cover the {name!r} header",
-                f"SignedHeaders must include {' and '.join(map(repr, _REQUIRED_SIGNED))}",
+                f"SignedHeaders must include {' and '.join(map(repr, _REQUIRED_SIGNED))}, and "
+                f"{' and '.join(map(repr, _SIGNED_WHEN_PRESENT))} when the request has them",
             )
     absent = next((n for n in auth.signed_headers if n not in lowered), None)
     if absent is not None:
@@ -366,6 +373,9 @@ def authenticate(
     current = now()
     if current.tzinfo is None:
         current = current.replace(tzinfo=UTC)
+    # X-Amz-Date has whole seconds: compare at that resolution, or a request signed exactly
+    # max_skew ago is refused for the fraction of a second it spent travelling
+    current = current.replace(microsecond=0)
     if abs(current - signed_at) > max_skew:
         direction = "before" if signed_at < current else "after"
         return _denied(

@@ -46,6 +46,14 @@ ERROR_CODES = _table(
     ErrorCode("OperationFailureException", 400, "the operation fails to execute"),
     ErrorCode("UnauthenticatedException", 400, "the caller has not been authenticated at all"),
     ErrorCode("ServiceException", 500, "a general service failure"),
+    # from Lightsail's CommonErrors (errors common to every action), not StopInstance's model:
+    # https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/CommonErrors.html
+    ErrorCode(
+        "IncompleteSignature", 400, "the request signature does not conform to AWS standards"
+    ),
+    ErrorCode(
+        "ServiceUnavailable", 503, "the request failed due to a temporary failure of the server"
+    ),
 )
 
 DOCS = "https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_StopInstance.html"

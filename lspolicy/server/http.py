@@ -1,11 +1,31 @@
 """The HTTP front: a threaded stdlib server speaking HTTP/1.1 with keep-alive, handing each
-request to `Service.handle`. It enforces the size limit before reading a body."""
+request to `Service.handle`. It enforces the size limit before reading a body.
+
+Slow and idle clients are bounded (limits documented in the README's server section):
+
+- the request line and headers must arrive within ``header_timeout`` seconds of the connection
+  becoming ready for a request (this is also how long a kept-alive connection may sit idle), and
+  the body within ``body_timeout`` seconds of the headers: a total deadline per phase, not a
+  per-read timeout, so a client dribbling a byte at a time is cut off too;
+- at most ``max_connections`` connections are served at once (one thread each). A new
+  connection beyond that evicts the connection that has waited longest for its request (idle
+  or still sending headers): the socket is shut down and its thread ends. When every connection
+  is busy with a request, the new one is answered ``ServiceUnavailable`` (HTTP 503, which
+  botocore retries) from the accepting thread and closed, with no thread started;
+- when the process runs out of file descriptors, accepting pauses briefly instead of spinning.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
 import json
 import logging
+import socket
 import threading
+import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -13,10 +33,65 @@ from lspolicy.server.app import JSON_TYPE, Service
 from lspolicy.server.auth import ReceivedRequest
 from lspolicy.server.errors import ApiError
 
-__all__ = ["MAX_BODY", "LightsailServer", "serve_in_thread"]
+__all__ = [
+    "BODY_TIMEOUT",
+    "HEADER_TIMEOUT",
+    "MAX_BODY",
+    "MAX_CONNECTIONS",
+    "LightsailServer",
+    "serve_in_thread",
+]
 
 log = logging.getLogger("lspolicy.server")
 MAX_BODY = 64 * 1024
+HEADER_TIMEOUT = 10.0
+"""Seconds for the request line and headers, counted from when the connection is ready."""
+BODY_TIMEOUT = 10.0
+"""Seconds for the body, counted from the end of the headers."""
+MAX_CONNECTIONS = 200
+"""Connections served at once (each holds a thread and a file descriptor)."""
+_WRITE_TIMEOUT = 10.0
+_FD_EXHAUSTED_PAUSE = 0.05
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket's input with a total deadline: each read waits only for the time left."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.deadline = time.monotonic()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the client took too long to send the request")
+        self._sock.settimeout(remaining)
+        return self._sock.recv_into(buffer)
+
+
+def _unavailable_response() -> bytes:
+    body = json.dumps(
+        ApiError(
+            "ServiceUnavailable",
+            "The server is serving as many connections as it allows.",
+            "retry shortly",
+        ).body()
+    ).encode()
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\n"
+        f"Content-Type: {JSON_TYPE}\r\n"
+        "x-amzn-ErrorType: ServiceUnavailable\r\n"
+        "Connection: close\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+_UNAVAILABLE = _unavailable_response()
+_POST_ONLY = ApiError("InvalidInputException", "Lightsail's JSON protocol takes POST requests.")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -26,31 +101,89 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: LightsailServer
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # the stdlib's file has per-read timeouts only; ours has deadlines
+        self._reader = _DeadlineReader(self.connection)
+        self.rfile = io.BufferedReader(self._reader)
 
-    def _send(self, status: int, body: bytes, headers: tuple[tuple[str, str], ...]) -> None:
+    def handle_one_request(self) -> None:
+        # waiting for (or receiving) a request line and headers: evictable, with a deadline
+        self._reader.deadline = time.monotonic() + self.server.header_timeout
+        self.server.mark(self.connection, waiting=True)
+        super().handle_one_request()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # `serve --verbose` sets INFO: "log every request" means this line, for each one
+        log.info("%s " + format, self.address_string(), *args)
+
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        headers: tuple[tuple[str, str], ...],
+        *,
+        length: int | None = None,
+    ) -> None:
+        self.connection.settimeout(_WRITE_TIMEOUT)
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(len(body) if length is None else length))
         self.end_headers()
         self.wfile.write(body)
 
-    def _reject(self, error: ApiError) -> None:
-        self.server.service.log_rejection(error, self.headers.get("X-Amz-Target") or "")
+    def _reject(self, error: ApiError, status: int | None = None) -> None:
+        headers = getattr(self, "headers", None)  # unset when the request line was malformed
+        target = headers.get("X-Amz-Target") if headers is not None else None
+        self.server.service.log_rejection(error, target or "")
         self.close_connection = True
+        body = json.dumps(error.body()).encode()
         self._send(
-            error.status,
-            json.dumps(error.body()).encode(),
+            error.status if status is None else status,
+            b"" if self.command == "HEAD" else body,
             (
                 ("Content-Type", JSON_TYPE),
                 ("x-amzn-ErrorType", error.code),
                 ("Connection", "close"),
             ),
+            length=len(body),
         )
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Every error the stdlib raises itself (malformed request line, unknown method, URI or
+        headers too long, HTTP version) in Lightsail's JSON 1.1 error shape, never HTML."""
+        # a malformed request line leaves the version at HTTP/0.9, which would drop the
+        # status line and headers: a JSON client could not read the answer at all
+        self.request_version = self.protocol_version
+        if code == HTTPStatus.NOT_IMPLEMENTED:  # an unknown method: answered as GET is
+            self._reject(_POST_ONLY)
+            return
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Error"
+        text = (message or phrase).replace("\r", " ").replace("\n", " ")[:200]
+        error = ApiError(
+            "ServiceException" if code >= 500 else "InvalidInputException",
+            f"{phrase}: {text}" if text != phrase else phrase,
+        )
+        self._reject(error, status=code)
+
     def do_POST(self) -> None:
+        self.server.mark(self.connection, waiting=False)
+        self._reader.deadline = time.monotonic() + self.server.body_timeout
+        content_type = self.headers.get("Content-Type") or ""
+        if content_type.partition(";")[0].strip().lower() != JSON_TYPE:
+            # the awsJson1_1 protocol: requests carry Content-Type application/x-amz-json-1.1
+            self._reject(
+                ApiError(
+                    "InvalidInputException",
+                    f"The Content-Type {content_type[:64]!r} is not supported.",
+                    f"send {JSON_TYPE!r}, as the AWS SDKs do",
+                )
+            )
+            return
         raw_length = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding"):
             self._reject(
@@ -68,29 +201,113 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             )
             return
-        body = self.rfile.read(length) if length else b""
+        try:
+            body = self.rfile.read(length) if length else b""
+        except TimeoutError:
+            body = b""
+        if len(body) != length:
+            self._reject(
+                ApiError(
+                    "InvalidInputException",
+                    f"The request body did not arrive: {len(body)} of {length} bytes "
+                    f"within {self.server.body_timeout:g} seconds.",
+                )
+            )
+            return
         request = ReceivedRequest.from_target("POST", self.path, list(self.headers.items()), body)
         response = self.server.service.handle(request, source_ip=self.client_address[0])
         self._send(response.status, response.body, response.headers)
 
     def do_GET(self) -> None:
-        self._reject(
-            ApiError("InvalidInputException", "Lightsail's JSON protocol takes POST requests.")
-        )
+        self._reject(_POST_ONLY)
 
 
 class LightsailServer(ThreadingHTTPServer):
     """The emulated endpoint bound to ``(host, port)`` (port 0 picks a free one)."""
 
     daemon_threads = True
+    # closing the server must not wait for idle clients' threads to time out
+    block_on_close = False
     allow_reuse_address = True
     # socketserver's default listen backlog is 5: a burst of concurrent clients (16 boto3
     # threads in the concurrency tests) overflowed it and saw connections reset
     request_queue_size = 256
 
-    def __init__(self, service: Service, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        service: Service,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        header_timeout: float = HEADER_TIMEOUT,
+        body_timeout: float = BODY_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
         super().__init__((host, port), _Handler)
         self.service = service
+        self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
+        self.max_connections = max_connections
+        self._connections: dict[socket.socket, tuple[bool, float]] = {}
+        """Each served connection: whether it waits for a request, and since when."""
+        self._connections_lock = threading.Lock()
+        self.refused = 0
+        """Connections answered ServiceUnavailable because every slot was busy."""
+        self.evicted = 0
+        """Connections closed to make room while waiting for a request."""
+
+    def mark(self, connection: socket.socket, *, waiting: bool) -> None:
+        """Record whether ``connection`` waits for a request (and may be evicted)."""
+        with self._connections_lock:
+            if connection in self._connections:
+                self._connections[connection] = (waiting, time.monotonic())
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        try:
+            return super().get_request()
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                # the listening socket stays readable: without a pause, the loop spins
+                time.sleep(_FD_EXHAUSTED_PAUSE)
+            raise
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            if len(self._connections) >= self.max_connections:
+                waiting = [(since, c) for c, (w, since) in self._connections.items() if w]
+                refuse = not waiting
+                if refuse:
+                    self.refused += 1
+                else:
+                    _, victim = min(waiting, key=lambda item: item[0])
+                    del self._connections[victim]
+                    self.evicted += 1
+                    with contextlib.suppress(OSError):
+                        victim.shutdown(socket.SHUT_RDWR)  # its thread's read returns; it ends
+            else:
+                refuse = False
+            if not refuse:
+                self._connections[request] = (True, time.monotonic())
+        if refuse:
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            with self._connections_lock:
+                self._connections.pop(request, None)
+            raise
+
+    def _refuse(self, request: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            request.setblocking(False)
+            request.send(_UNAVAILABLE)  # small: fits the socket buffer, or is dropped
+        self.shutdown_request(request)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.pop(request, None)
+        super().shutdown_request(request)
 
     @property
     def url(self) -> str:

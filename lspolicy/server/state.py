@@ -13,6 +13,7 @@ read or write after it is due (no background thread to race with).
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import threading
 import time
@@ -20,12 +21,38 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from lspolicy.errors import LspolicyError
 from lspolicy.server.world import InstanceSpec
 
-__all__ = ["STATE_CODES", "InstanceRow", "OperationRow", "StateStore", "Transition"]
+__all__ = [
+    "APPLICATION_ID",
+    "PLACEHOLDER_ID",
+    "SCHEMA_VERSION",
+    "STATE_CODES",
+    "InstanceRow",
+    "OperationRow",
+    "StateError",
+    "StateStore",
+    "Transition",
+]
+
+APPLICATION_ID = 0x4C535053
+"""``PRAGMA application_id`` of lspolicy's state files ("LSPS"): a file without it is not ours."""
+SCHEMA_VERSION = 1
+"""``PRAGMA user_version``: the layout of the tables below."""
+PLACEHOLDER_ID = "00000000-0000-4000-8000-00000000abcd"
+"""The id of the stand-in evaluated for a name that matches no instance (never a real id)."""
+_TABLES = frozenset({"instances", "operations", "request_log"})
+_OPERATION_STATUSES = frozenset({"Started", "Succeeded"})
+
+
+class StateError(LspolicyError):
+    """The state file cannot be used: not lspolicy's, corrupted, or holding an invalid value."""
+
 
 # Lightsail's InstanceState codes (the EC2 codes Lightsail reuses)
 STATE_CODES: Mapping[str, int] = MappingProxyType(
@@ -65,6 +92,10 @@ CREATE INDEX IF NOT EXISTS operations_by_resource ON operations (account, region
 CREATE INDEX IF NOT EXISTS instances_pending ON instances (settles_at) WHERE settles_to IS NOT NULL;
 CREATE INDEX IF NOT EXISTS operations_pending ON operations (settles_at) WHERE settles_at IS NOT NULL;
 """
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,19 +168,75 @@ class StateStore:
         self.path = path
         self.clock = clock
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        if path != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        for statement in _SCHEMA.strip().split(";"):
-            if statement.strip():
-                self._db.execute(statement)
+        if path != ":memory:" and Path(path).exists() and not Path(path).is_file():
+            raise StateError(f"state file {path!r} is not a regular file")
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot open state file {path!r}: {exc}") from None
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise StateError(
+                f"state file {path!r} is not a readable lspolicy state database: {exc}"
+            ) from None
+        except StateError:
+            self._db.close()
+            raise
         self._due: float | None = None
         """The earliest pending transition's due time (None: nothing pending). One process owns
         the database, so this is known without asking it on every request."""
         self._due = self._next_due(self._db)
+
+    def _open(self) -> None:
+        """Check (or create) the database: lspolicy's mark, its integrity, every stored value.
+        A foreign SQLite file is refused untouched: no tables are added to someone else's
+        database."""
+        db = self._db
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA busy_timeout=5000")
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]  # reads the header
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {
+            r[0]
+            for r in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+        where = f"state file {self.path!r}"
+        if app_id == APPLICATION_ID:
+            if version != SCHEMA_VERSION:
+                raise StateError(
+                    f"{where} has schema version {version}; this lspolicy reads {SCHEMA_VERSION}"
+                )
+        elif app_id != 0 or (tables and tables != _TABLES):
+            # empty: a new file; exactly our tables: an lspolicy file from before the mark
+            raise StateError(
+                f"{where} is not an lspolicy state file (application_id {app_id}, tables "
+                f"{', '.join(sorted(tables)) or 'none'})\nhint: name a new file with --state"
+            )
+        problems = [r[0] for r in db.execute("PRAGMA quick_check(5)")]
+        if problems != ["ok"]:
+            raise StateError(f"{where} is corrupted: {'; '.join(problems)}")
+        if self.path != ":memory:":
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA.strip().split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            for row in db.execute("SELECT * FROM instances"):
+                self._instance(row)
+            for row in db.execute("SELECT * FROM operations"):
+                self._operation(row)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     @staticmethod
     def _next_due(db: sqlite3.Connection) -> float | None:
@@ -219,19 +306,106 @@ class StateStore:
         )
         self._due = self._next_due(db)
 
-    @staticmethod
-    def _instance(row: sqlite3.Row) -> InstanceRow:
+    def placeholder(self, account: str, region: str, name: str, id: str, tags: str) -> InstanceRow:
+        """An instance row that is not stored, built and checked exactly as a stored one is
+        (``tags`` as stored: JSON text), so that a missing name costs what an existing one does."""
+        return self._instance(
+            {
+                "account": account,
+                "region": region,
+                "name": name,
+                "id": id,
+                "availability_zone": f"{region}a",
+                "tags": tags,
+                "state": "running",
+                "state_changed_at": 0.0,
+                "created_at": 0.0,
+                "settles_to": None,
+                "settles_at": None,
+            }
+        )
+
+    def _instance(self, row: sqlite3.Row | Mapping[str, Any]) -> InstanceRow:
+        """A stored instance, every value checked: a file edited or damaged outside lspolicy
+        must not be served as if it were valid."""
+        what = f"instance {str(row['name'])[:64]!r}"
+        for column in ("account", "region", "name", "id", "availability_zone", "tags", "state"):
+            self._check(isinstance(row[column], str), what, column, row[column])
+        self._check(row["state"] in STATE_CODES, what, "state", row["state"])
+        for column in ("state_changed_at", "created_at"):
+            self._check(_finite(row[column]), what, column, row[column])
+        self._check(
+            row["settles_to"] is None or row["settles_to"] in STATE_CODES,
+            what,
+            "settles_to",
+            row["settles_to"],
+        )
+        self._check(
+            row["settles_at"] is None or _finite(row["settles_at"]),
+            what,
+            "settles_at",
+            row["settles_at"],
+        )
+        try:
+            tags = json.loads(row["tags"])
+        except ValueError:
+            tags = None
+        self._check(
+            isinstance(tags, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()),
+            what,
+            "tags",
+            row["tags"],
+        )
         return InstanceRow(
             row["account"],
             row["region"],
             row["name"],
             row["id"],
             row["availability_zone"],
-            MappingProxyType(json.loads(row["tags"])),
+            MappingProxyType(tags),
             row["state"],
             row["state_changed_at"],
             row["created_at"],
         )
+
+    def _operation(self, r: sqlite3.Row) -> OperationRow:
+        what = f"operation {str(r['id'])[:64]!r}"
+        for column in (
+            "id",
+            "account",
+            "region",
+            "availability_zone",
+            "resource_name",
+            "resource_type",
+            "operation_type",
+            "operation_details",
+        ):
+            self._check(isinstance(r[column], str), what, column, r[column])
+        self._check(r["status"] in _OPERATION_STATUSES, what, "status", r["status"])
+        self._check(r["is_terminal"] in (0, 1), what, "is_terminal", r["is_terminal"])
+        for column in ("created_at", "status_changed_at"):
+            self._check(_finite(r[column]), what, column, r[column])
+        return OperationRow(
+            r["id"],
+            r["account"],
+            r["region"],
+            r["availability_zone"],
+            r["resource_name"],
+            r["resource_type"],
+            r["operation_type"],
+            r["operation_details"],
+            r["status"],
+            bool(r["is_terminal"]),
+            r["created_at"],
+            r["status_changed_at"],
+        )
+
+    def _check(self, ok: bool, what: str, column: str, value: object) -> None:
+        if not ok:
+            raise StateError(
+                f"state file {self.path!r}: {what} has an invalid {column} {str(value)[:64]!r}"
+            )
 
     def get(self, account: str, region: str, name: str) -> InstanceRow | None:
         """The instance named ``name`` in the account and region, settled to now; or None."""
@@ -243,6 +417,35 @@ class StateStore:
             ).fetchone()
         return None if row is None else self._instance(row)
 
+    def lookup(
+        self, account: str, region: str, name: str
+    ) -> tuple[InstanceRow | None, InstanceRow]:
+        """``(the instance named name or None, a row to evaluate)``, at the same cost either way.
+
+        The second is the instance itself when it exists, else its neighbour in name order
+        (same account and region) renamed to ``name`` under a placeholder id: both cases seek
+        the index twice, fetch the same number of rows and check one, so the time of the answer
+        does not say whether the name exists. With no instance in the region at all, a
+        placeholder with no tags.
+        """
+        with self._tx() as db:
+            self._settle(db, self.clock())
+            rows = db.execute(
+                "SELECT * FROM (SELECT * FROM instances WHERE account = ? AND region = ?"
+                " AND name >= ? ORDER BY name LIMIT 1) UNION ALL"
+                " SELECT * FROM (SELECT * FROM instances WHERE account = ? AND region = ?"
+                " AND name < ? ORDER BY name DESC LIMIT 1)",
+                (account, region, name, account, region, name),
+            ).fetchall()
+        if not rows:
+            return None, self.placeholder(account, region, name, PLACEHOLDER_ID, "{}")
+        values = dict(rows[0])
+        exists = values["name"] == name
+        if not exists:
+            values["name"], values["id"] = name, PLACEHOLDER_ID
+        row = self._instance(values)
+        return (row if exists else None), row
+
     def transition(
         self,
         account: str,
@@ -252,9 +455,15 @@ class StateStore:
         delay: float,
         *,
         details: str = "",
+        log_entry: Mapping[str, Any] | None = None,
     ) -> tuple[InstanceRow, OperationRow] | str:
         """Apply ``change`` atomically; return the instance before it and the new operation, or
-        the state that refused it."""
+        the state that refused it.
+
+        ``log_entry``, when given, is the request-log row of the request that asked for the
+        change: it is written in the same transaction as the operation, with the operation's
+        id, so a crash can never leave an operation without its log row (``generate
+        --from-log`` would miss it) or a log row naming an operation that does not exist."""
         with self._tx() as db:
             now = self.clock()  # read under the lock: operations are dated in the order applied
             self._settle(db, now)
@@ -316,6 +525,8 @@ class StateStore:
                     None if immediate else settles_at,
                 ),
             )
+            if log_entry is not None:
+                self._insert_log(db, {**log_entry, "operation_id": op.id}, now)
             if not immediate:
                 self._due = settles_at if self._due is None else min(self._due, settles_at)
         return before, op
@@ -323,27 +534,31 @@ class StateStore:
     def log(self, entry: Mapping[str, Any]) -> None:
         """Append one served request to the request log."""
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO request_log (at, operation, principal_arn, access_key_id, account, region,"
-                " instance_name, resource_arn, tags, decision, error_code, operation_id)"
-                " VALUES (:at, :operation, :principal_arn, :access_key_id, :account, :region,"
-                " :instance_name, :resource_arn, :tags, :decision, :error_code, :operation_id)",
-                {
-                    "at": self.clock(),
-                    "operation": "",
-                    "principal_arn": None,
-                    "access_key_id": None,
-                    "account": None,
-                    "region": None,
-                    "instance_name": None,
-                    "resource_arn": None,
-                    "tags": None,
-                    "decision": "",
-                    "error_code": None,
-                    "operation_id": None,
-                    **entry,
-                },
-            )
+            self._insert_log(db, entry, self.clock())
+
+    @staticmethod
+    def _insert_log(db: sqlite3.Connection, entry: Mapping[str, Any], at: float) -> None:
+        db.execute(
+            "INSERT INTO request_log (at, operation, principal_arn, access_key_id, account, region,"
+            " instance_name, resource_arn, tags, decision, error_code, operation_id)"
+            " VALUES (:at, :operation, :principal_arn, :access_key_id, :account, :region,"
+            " :instance_name, :resource_arn, :tags, :decision, :error_code, :operation_id)",
+            {
+                "at": at,
+                "operation": "",
+                "principal_arn": None,
+                "access_key_id": None,
+                "account": None,
+                "region": None,
+                "instance_name": None,
+                "resource_arn": None,
+                "tags": None,
+                "decision": "",
+                "error_code": None,
+                "operation_id": None,
+                **entry,
+            },
+        )
 
     def operations(self, *, resource_name: str | None = None) -> list[OperationRow]:
         """Every recorded operation (optionally of one resource), oldest first."""
@@ -355,23 +570,7 @@ class StateStore:
                 query += " WHERE resource_name = ?"
                 args = (resource_name,)
             rows = db.execute(query + " ORDER BY created_at, rowid", args).fetchall()
-        return [
-            OperationRow(
-                r["id"],
-                r["account"],
-                r["region"],
-                r["availability_zone"],
-                r["resource_name"],
-                r["resource_type"],
-                r["operation_type"],
-                r["operation_details"],
-                r["status"],
-                bool(r["is_terminal"]),
-                r["created_at"],
-                r["status_changed_at"],
-            )
-            for r in rows
-        ]
+        return [self._operation(r) for r in rows]
 
     def request_log(self) -> list[dict[str, Any]]:
         """Every served request, in order."""

@@ -8,6 +8,7 @@ parsed and compiled once, here, into a `PolicySet` per principal.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -101,6 +102,21 @@ def _schema() -> dict[str, Any]:
     return data
 
 
+def _finite_number(checker: Any, instance: Any) -> bool:
+    """JSON has no NaN or infinity; YAML does (``.nan``, ``.inf``). A schema "number" is a
+    finite one: ``transition_seconds: .nan`` passed ``minimum: 0`` (every comparison with NaN is
+    false) and left instances stopping forever."""
+    base = jsonschema.Draft202012Validator.TYPE_CHECKER
+    return bool(base.is_type(instance, "number")) and (
+        not isinstance(instance, float) or math.isfinite(instance)
+    )
+
+
+_FiniteValidator: Any = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("number", _finite_number),
+)
+
 _FastLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader when PyYAML was built with it: ~3x faster on a fleet-sized world."""
 
@@ -193,7 +209,7 @@ def world_from_data(data: Any, *, path: Path, positions: _Positions | None = Non
             Problem("the world file is empty", Location(source, "", 1, 1), code="world")
         )
         raise WorldError(tuple(problems))
-    validator = jsonschema.Draft202012Validator(_schema())
+    validator = _FiniteValidator(_schema())
     for err in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         problem(tuple(err.absolute_path), err.message)
     if problems:
