@@ -312,7 +312,11 @@ def _from_policies(policies: Sequence[Policy], c: _Collect) -> None:
                 if op.startswith(("ForAllValues:", "ForAnyValue:")):
                     c.inexact(f"{cond.operator} on {cond.key}")
                     continue
-                if key.startswith((_RTAG, _PTAG)) or key == _ARN:
+                if op == "Null" and key.startswith((_RTAG, _PTAG)):
+                    # presence only: every string slot has the absent representative and a
+                    # present one (a fresh value), so the slot itself is all it needs
+                    c.slot(key)
+                elif key.startswith((_RTAG, _PTAG)) or key == _ARN:
                     plain = op.startswith("String") and "IgnoreCase" not in op
                     if plain or (key == _ARN and op.startswith("Arn")):
                         for raw in cond.values:
@@ -321,6 +325,7 @@ def _from_policies(policies: Sequence[Policy], c: _Collect) -> None:
                         c.inexact(f"{cond.operator} on {cond.key}")
                 elif key == _MFA and op == "Bool":
                     pass
+
                 elif key == _IP and op in ("IpAddress", "NotIpAddress"):
                     for raw in cond.values:
                         try:

@@ -17,11 +17,12 @@ import json
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, given, note, reject, settings
 from hypothesis import strategies as st
 
 from lspolicy import PolicySet
 from lspolicy.generate import IntentSemantics, generate, intent_from_data, parse_intent, prove
+from lspolicy.generate.build import GenerationError
 from lspolicy.generate.guard import check_guard
 from lspolicy.generate.population import pools_for
 from lspolicy.generate.strategies import exclusion_documents, intent_documents, probes
@@ -72,7 +73,8 @@ def test_the_whole_proof_holds(doc: dict[str, Any]) -> None:
     """The proof over boundary and random requests finds nothing for generated policies
     (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html)."""
     report = prove(generate(intent_from_data(doc)), population=200)
-    assert report.proven, report.render()
+    assert report.passed, report.render()
+    assert report.exact or all("IgnoreCase" in r for r in report.not_exact), report.not_exact
 
 
 @given(intent_documents())
@@ -98,7 +100,10 @@ def test_adding_an_exclusion_never_increases_access(
     (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html#policy-eval-denyallow)."""
     before = _engine(doc)
     stricter = {**doc, "exclude": [*doc.get("exclude", []), extra]}
-    after = _engine(stricter)
+    try:
+        after = _engine(stricter)
+    except GenerationError:  # the extra Deny no longer fits IAM's size quota: refused, exit 2
+        reject()
     pools = pools_for(intent_from_data(stricter))
     for _ in range(REQUESTS_PER_INTENT):
         request = data.draw(probes(pools)).request()

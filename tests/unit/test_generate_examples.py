@@ -91,7 +91,9 @@ def test_each_example_is_proven_over_the_world(path: Path) -> None:
         world=str(WORLD),
         population=DEFAULT_POPULATION,
     )
-    assert report.proven, report.render()
+    assert report.passed, report.render()
+    # exact, except where ...IgnoreCase makes it a labelled sample (not modelled by the classes)
+    assert report.exact or all("IgnoreCase" in r for r in report.not_exact), report.not_exact
     assert report.population["random"] == DEFAULT_POPULATION
     assert report.intent_allows > 0 and all(report.grant_coverage.values())
 
