@@ -218,23 +218,13 @@ def load_case_file(path: Path) -> LoadedCases:
             return None
         try:
             text = read_bounded(file, MAX_INPUT_BYTES).decode("utf-8")
-        except OSError as exc:
-            problems.append(
-                Problem(
-                    f"cannot read policy {rel!r}: {exc.strerror}",
-                    Location(str(path), "", 0, 0),
-                    code="test-file",
-                )
+        except (OSError, UnicodeDecodeError) as exc:
+            why = (
+                f"cannot read policy {rel!r}: {exc.strerror}"
+                if isinstance(exc, OSError)
+                else f"policy {rel!r} is not UTF-8 text (byte {exc.start}: {exc.reason})"
             )
-            return None
-        except UnicodeDecodeError as exc:
-            problems.append(
-                Problem(
-                    f"policy {rel!r} is not UTF-8 text (byte {exc.start}: {exc.reason})",
-                    Location(str(path), "", 0, 0),
-                    code="test-file",
-                )
-            )
+            problems.append(Problem(why, Location(str(path), "", 0, 0), code="test-file"))
             return None
         texts[str(file)] = text
         try:
