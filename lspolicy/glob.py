@@ -75,6 +75,8 @@ class _Piece:
     runs: tuple[tuple[int, str], ...]
     """The hole-free runs with their offsets: a placement is checked run by run, so one check
     costs O(len(text)) whatever the number of ``?`` (not O(len * holes))."""
+    shift_masks: tuple[dict[str, int], int]
+    """Shift-And's masks (positions of each character) and the holes' bits, built once."""
 
     def at(self, text: str, i: int) -> bool:
         n = len(self.text)
@@ -110,13 +112,7 @@ class _Piece:
         piece's prefixes as bits of an integer, O(len(text) * len(piece) / word) whatever the
         number of holes (the candidate search would check many runs at every position)."""
         n = len(self.text)
-        masks: dict[str, int] = {}
-        holes = 0
-        for j in self.holes:
-            holes |= 1 << j
-        for off, run in self.runs:
-            for k, ch in enumerate(run):
-                masks[ch] = masks.get(ch, 0) | (1 << (off + k))
+        masks, holes = self.shift_masks
         goal = 1 << (n - 1)
         state = 0
         for idx in range(start, end):
@@ -153,7 +149,12 @@ def _piece(tokens: Sequence[Token], ignore_case: bool) -> _Piece:
         if len(run) > len(best):
             best, best_at = run, run_at
         run_at = h + 1
-    return _Piece(text, tuple(holes), best, best_at, tuple(runs))
+    masks: dict[str, int] = {}
+    for off, run in runs:
+        for k, ch in enumerate(run):
+            masks[ch] = masks.get(ch, 0) | (1 << (off + k))
+    hole_bits = sum(1 << j for j in holes)
+    return _Piece(text, tuple(holes), best, best_at, tuple(runs), (masks, hole_bits))
 
 
 class Glob:

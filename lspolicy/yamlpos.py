@@ -209,6 +209,14 @@ class _Builder:
         return handler(result) if handler is not None else result
 
 
+def _yaml_error(text: str, exc: yaml.MarkedYAMLError | yaml.reader.ReaderError) -> YamlError:
+    """PyYAML's error as ours, at its line and column."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        return _reader_error(text, exc)
+    message = " ".join(p for p in (exc.context, exc.problem) if p)
+    return _mark_error(message or "invalid YAML", exc.problem_mark)
+
+
 def _reader_error(text: str, exc: yaml.reader.ReaderError) -> YamlError:
     """A character YAML does not allow (NUL, other control characters), where it is."""
     before = text[: exc.position]
@@ -235,11 +243,8 @@ def load_yaml(
         node = loader.get_single_node()
     except YamlError:
         raise
-    except yaml.MarkedYAMLError as exc:
-        message = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise _mark_error(message or "invalid YAML", exc.problem_mark) from None
-    except yaml.reader.ReaderError as exc:
-        raise _reader_error(text, exc) from None
+    except (yaml.MarkedYAMLError, yaml.reader.ReaderError) as exc:
+        raise _yaml_error(text, exc) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -340,11 +345,8 @@ def check_bounds(text: str, *, max_nodes: int | None = None, duplicate_keys: boo
                 )
             if stack:
                 stack[-1][0] += grown
-    except yaml.MarkedYAMLError as exc:
-        message = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise _mark_error(message or "invalid YAML", exc.problem_mark) from None
-    except yaml.reader.ReaderError as exc:
-        raise _reader_error(text, exc) from None
+    except (yaml.MarkedYAMLError, yaml.reader.ReaderError) as exc:
+        raise _yaml_error(text, exc) from None
     finally:
         if loader is not None:
             loader.dispose()
