@@ -18,13 +18,14 @@ from typing import Any
 from lspolicy.lightsail.context import Instance
 from lspolicy.model.request import ContextValue
 from lspolicy.server.auth import Authenticated, Credential, ReceivedRequest, authenticate
-from lspolicy.server.authorize import allowed_on_any_instance, allowed_on_instance
+from lspolicy.server.authorize import allowed_on_any_instance, allowed_on_instance, allowed_on_star
 from lspolicy.server.errors import ApiError
+from lspolicy.server.pages import PageTokens
 from lspolicy.server.state import STATE_CODES, InstanceRow, StateStore, Transition
 from lspolicy.server.validate import validate_body
 from lspolicy.server.world import Principal, World
 
-__all__ = ["OPERATIONS", "Response", "Service"]
+__all__ = ["GET_INSTANCES_PAGE_SIZE", "OPERATIONS", "Response", "Service"]
 
 log = logging.getLogger("lspolicy.server")
 
@@ -32,6 +33,10 @@ TARGET_PREFIX = "Lightsail_20161128."
 _LOGGED = "_logged"
 """Set in a request's log entry once its row is written (with the operation it started)."""
 JSON_TYPE = "application/x-amz-json-1.1"
+GET_INSTANCES_PAGE_SIZE = 25
+"""Instances per ``GetInstances`` page. The API reference says the results may be paginated but
+not how many a page holds (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_GetInstances.html);
+25 keeps pages small enough that a test world of a few dozen instances spans several."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,8 @@ class Response:
 class _Operation:
     action: str
     transition: Transition | None
+    lists: bool = False
+    """A listing of the caller's account and region (no instance named, authorized on ``*``)."""
 
 
 _STOP = Transition("StopInstance", frozenset({"running"}), "stopping", "stopped")
@@ -58,6 +65,7 @@ OPERATIONS: Mapping[str, _Operation] = {
     "StartInstance": _Operation("lightsail:StartInstance", _START),
     "GetInstance": _Operation("lightsail:GetInstance", None),
     "GetInstanceState": _Operation("lightsail:GetInstanceState", None),
+    "GetInstances": _Operation("lightsail:GetInstances", None, lists=True),
 }
 
 
@@ -82,10 +90,13 @@ class Service:
         store: StateStore,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        page_size: int = GET_INSTANCES_PAGE_SIZE,
     ) -> None:
         self.world = world
         self.store = store
         self.now = now
+        self.page_size = page_size
+        self._tokens = PageTokens()
         self._regions = frozenset(
             r for a in world.accounts.values() for r in a.regions | a.regions_in_setup
         )
@@ -173,6 +184,10 @@ class Service:
         body = validate_body(operation, request.body)
         if isinstance(body, ApiError):
             return body
+        if op.lists:
+            return self._list(
+                principal, op.action, body, entry, region=authn.region, source_ip=source_ip
+            )
         name = body["instanceName"]
         entry["instance_name"] = name
         context = self._context(authn, source_ip)
@@ -226,14 +241,50 @@ class Service:
         entry[_LOGGED] = True
         return {"operations": [operation_row.to_api()]}
 
+    def _list(
+        self,
+        principal: Principal,
+        action: str,
+        body: Mapping[str, Any],
+        entry: dict[str, Any],
+        *,
+        region: str,
+        source_ip: str,
+    ) -> dict[str, Any] | ApiError:
+        """``GetInstances``: the caller's instances in the region this request is signed for,
+        a page at a time, when the policy allows the action on ``*`` (it has no resource type).
+        https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_GetInstances.html"""
+        context = self._request_context(region, source_ip)
+        if not allowed_on_star(principal, action, context):
+            entry["decision"] = "denied"
+            return _denied(principal, action)
+        after: str | None = None
+        token = body.get("pageToken")
+        if token is not None:
+            after = self._tokens.after(token, principal.account, region)
+            if after is None:
+                return ApiError(
+                    "InvalidInputException",
+                    "pageToken: not a page token this endpoint issued for your account and region",
+                    "send the nextPageToken of a previous GetInstances answer, unchanged",
+                )
+        rows, more = self.store.page(principal.account, region, after=after, limit=self.page_size)
+        out: dict[str, Any] = {"instances": [_instance(row) for row in rows]}
+        if more and rows:
+            out["nextPageToken"] = self._tokens.issue(principal.account, region, rows[-1].name)
+        return out
+
     def _context(self, authn: Authenticated, source_ip: str) -> dict[str, ContextValue]:
+        return self._request_context(authn.region, source_ip)
+
+    def _request_context(self, region: str, source_ip: str) -> dict[str, ContextValue]:
         now = self.now()
         return {
             "aws:SourceIp": source_ip,
             "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "aws:EpochTime": str(int(now.timestamp())),
             "aws:SecureTransport": "false",
-            "aws:RequestedRegion": authn.region,
+            "aws:RequestedRegion": region,
         }
 
 
@@ -246,18 +297,27 @@ def _denied(principal: Principal, action: str) -> ApiError:
 
 
 def _describe(operation: str, row: InstanceRow) -> dict[str, Any]:
-    state = {"code": STATE_CODES.get(row.state, 0), "name": row.state}
     if operation == "GetInstanceState":
-        return {"state": state}
+        return {"state": _state(row)}
+    return {"instance": _instance(row)}
+
+
+def _state(row: InstanceRow) -> dict[str, Any]:
+    return {"code": STATE_CODES.get(row.state, 0), "name": row.state}
+
+
+def _instance(row: InstanceRow) -> dict[str, Any]:
+    """The API's ``Instance`` shape, with the members the world can fill honestly. Omitted, as
+    the world file does not hold them: ``blueprintId``/``blueprintName``, ``bundleId``,
+    ``hardware``, ``networking``, the IP addresses, ``addOns``, ``username``, ``sshKeyName``,
+    ``metadataOptions`` (every member of the shape is optional in Lightsail's model)."""
     return {
-        "instance": {
-            "name": row.name,
-            "arn": row.arn,
-            "supportCode": f"{row.account}/{row.id}",
-            "createdAt": row.created_at,
-            "location": {"availabilityZone": row.availability_zone, "regionName": row.region},
-            "resourceType": "Instance",
-            "tags": [{"key": k, "value": v} for k, v in sorted(row.tags.items())],
-            "state": state,
-        }
+        "name": row.name,
+        "arn": row.arn,
+        "supportCode": f"{row.account}/{row.id}",
+        "createdAt": row.created_at,
+        "location": {"availabilityZone": row.availability_zone, "regionName": row.region},
+        "resourceType": "Instance",
+        "tags": [{"key": k, "value": v} for k, v in sorted(row.tags.items())],
+        "state": _state(row),
     }

@@ -28,7 +28,7 @@ from lspolicy.lightsail.context import Instance, instance_request
 from lspolicy.model.request import ContextValue, Request
 from lspolicy.server.world import Principal
 
-__all__ = ["allowed_on_any_instance", "allowed_on_instance"]
+__all__ = ["allowed_on_any_instance", "allowed_on_instance", "allowed_on_star"]
 
 _PROBE_IDS = ("00000000-0000-4000-8000-000000000000", "ffffffff-ffff-4fff-bfff-ffffffffffff")
 
@@ -43,14 +43,25 @@ def _resource_level(action: str) -> bool:
     return found is None or found.supports_resource_level_permissions
 
 
+def allowed_on_star(principal: Principal, action: str, context: Mapping[str, ContextValue]) -> bool:
+    """The engine's decision for ``principal`` calling an action the Service Authorization
+    Reference gives no resource type (``GetInstances``: "Grants permission to get information
+    about all instances", no resource, no condition key), so it is authorized on ``*``: only a
+    statement whose Resource matches ``*`` grants it.
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html
+    """
+    values = {**principal.identity.context(), **context}
+    return principal.policies.is_allowed(
+        Request(action, "*", values, caller_arn=principal.identity.arn)
+    )
+
+
 def allowed_on_instance(
     principal: Principal, action: str, instance: Instance, context: Mapping[str, ContextValue]
 ) -> bool:
     """The engine's decision for ``principal`` calling ``action`` on ``instance``."""
     if not _resource_level(action):
-        values = {**principal.identity.context(), **context}
-        request = Request(action, "*", values, caller_arn=principal.identity.arn)
-        return principal.policies.is_allowed(request)
+        return allowed_on_star(principal, action, context)
     request = instance_request(action, instance, principal.identity, context=context)
     return principal.policies.is_allowed(request)
 

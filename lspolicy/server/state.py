@@ -417,6 +417,20 @@ class StateStore:
             ).fetchone()
         return None if row is None else self._instance(row)
 
+    def page(
+        self, account: str, region: str, *, after: str | None, limit: int
+    ) -> tuple[list[InstanceRow], bool]:
+        """Up to ``limit`` instances of the account and region in name order, the first named
+        after ``after`` (from the first when None), settled to now; and whether more follow."""
+        with self._tx() as db:
+            self._settle(db, self.clock())
+            rows = db.execute(
+                "SELECT * FROM instances WHERE account = ? AND region = ? AND name > ?"
+                " ORDER BY name LIMIT ?",
+                (account, region, "" if after is None else after, limit + 1),
+            ).fetchall()
+        return [self._instance(r) for r in rows[:limit]], len(rows) > limit
+
     def lookup(
         self, account: str, region: str, name: str
     ) -> tuple[InstanceRow | None, InstanceRow]:

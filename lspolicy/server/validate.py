@@ -49,6 +49,7 @@ _SCHEMA_FILES: Final = MappingProxyType(
         "StartInstance": "start-instance-request.schema.json",
         "GetInstance": "get-instance-request.schema.json",
         "GetInstanceState": "get-instance-state-request.schema.json",
+        "GetInstances": "get-instances-request.schema.json",
     }
 )
 

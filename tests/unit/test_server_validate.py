@@ -51,6 +51,8 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 API = "https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference"
 
 REQUESTS = ("StopInstance", "StartInstance", "GetInstance", "GetInstanceState")
+LISTINGS = ("GetInstances",)
+"""Requests that name no instance (only an optional ``pageToken``)."""
 RESPONSES = ("StopInstance",)
 
 # -- the generator: botocore's model, plus what the model does not say ---------------------------
@@ -210,7 +212,7 @@ def schema_for(operation: str, direction: str) -> JsonObject:
 
 
 def all_schemas() -> dict[Path, JsonObject]:
-    out = {schema_path(op, "request"): schema_for(op, "request") for op in REQUESTS}
+    out = {schema_path(op, "request"): schema_for(op, "request") for op in REQUESTS + LISTINGS}
     out |= {schema_path(op, "response"): schema_for(op, "response") for op in RESPONSES}
     return out
 
@@ -308,10 +310,10 @@ def test_a_model_change_would_be_reported_by_path() -> None:
 
 
 def test_validate_loads_exactly_these_request_schemas() -> None:
-    """`validate_body` knows the four operations and validates with the files tested here
+    """`validate_body` knows the five operations and validates with the files tested here
     (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_GetInstanceState.html)."""
-    assert set(REQUEST_SCHEMAS) == set(REQUESTS)
-    for operation in REQUESTS:
+    assert set(REQUEST_SCHEMAS) == set(REQUESTS + LISTINGS)
+    for operation in REQUESTS + LISTINGS:
         assert REQUEST_SCHEMAS[operation] == load(schema_path(operation, "request"))
 
 
@@ -385,6 +387,8 @@ def test_the_name_pattern_is_the_one_the_rules_were_written_for() -> None:
         assert member.name == "ResourceName"
         assert member.metadata["pattern"] == MODEL_NAME_PATTERN
     for path in SCHEMA_FILES:
+        if path in {schema_path(op, "request") for op in LISTINGS}:
+            continue  # no name member
         assert load(path)["$defs"]["ResourceName"]["x-lightsail-pattern"] == MODEL_NAME_PATTERN
 
 
@@ -849,3 +853,18 @@ def test_valid_stop_instance_bodies_take_the_callers_names() -> None:
 if __name__ == "__main__":
     write_schemas()
     sys.exit(0)
+
+
+def test_get_instances_request_is_an_optional_page_token() -> None:
+    """GetInstances takes one optional member, ``pageToken`` (a string), and nothing else
+    (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_GetInstances.html)."""
+    schema = load(schema_path("GetInstances", "request"))
+    shape = SERVICE.operation_model("GetInstances").input_shape
+    _assert_members_agree(schema, schema, shape)
+    assert "required" not in schema
+    assert validate_body("GetInstances", b"{}") == {}
+    assert validate_body("GetInstances", b'{"pageToken": "x"}') == {"pageToken": "x"}
+    for bad in (b'{"pageToken": 3}', b'{"instanceName": "web"}', b"[]"):
+        error = validate_body("GetInstances", bad)
+        assert isinstance(error, ApiError)
+        assert error.code == "InvalidInputException"
