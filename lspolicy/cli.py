@@ -501,6 +501,11 @@ DEFERRED: dict[str, tuple[str, str]] = {
         "lspolicy.diff.cli",
         "what NEW allows that OLD denies and the reverse, each with a request proving it",
     ),
+    "collect": (
+        "lspolicy.collect.cli",
+        "gather IAM authorization details, Lightsail instances and the organization's SCPs, "
+        "read-only, with boto3",
+    ),
 }
 """Commands whose modules (the generator, the semantic diff) are imported only when they run
 or when help is asked for, so that ``lspolicy check`` starts fast; a test checks that each
