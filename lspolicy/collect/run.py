@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from lspolicy.collect import iam, lightsail, organizations
 from lspolicy.collect.calls import NOT_IN_ORGANIZATION, CallFailure, CollectFatalError, attempt
-from lspolicy.collect.outdir import OutputDir
+from lspolicy.collect.outdir import OutputDir, OutputDirError
 
 __all__ = ["REPORT_FORMAT", "CollectReport", "Endpoints", "collect"]
 
@@ -117,7 +117,7 @@ def collect(
     report = CollectReport()
     try:
         _collect(target, report, profile, regions, endpoints)
-    except CollectFatalError as exc:
+    except (CollectFatalError, OutputDirError) as exc:
         report.fatal = str(exc)
     report.written.append("collect-report.json")
     target.write_json(("collect-report.json",), report.to_json())
