@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +80,46 @@ def write_world(where: Path, *, policy: Path, instances: dict[str, list[str]]) -
             lines.append(f"  - {{name: {name}, region: {region}, tags: {{app: {name}}}}}")
     (where / "world.yaml").write_text("\n".join(lines) + "\n")
     return where / "world.yaml"
+
+
+@contextmanager
+def lspolicy_serve(world: Path) -> Iterator[str]:
+    """``lspolicy serve`` as a user runs it, on a free port; yields its URL."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lspolicy.cli",
+            "serve",
+            "--world",
+            str(world),
+            "--state",
+            ":memory:",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        url = re.search(r"http://[0-9.]+:[0-9]+", banner)
+        assert url is not None, banner
+        yield url.group(0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def collector_client(url: str, region: str) -> Any:
+    """A boto3 Lightsail client with the world's ``collector`` credentials."""
+    return boto3.client(
+        "lightsail",
+        endpoint_url=url,
+        region_name=region,
+        aws_access_key_id="AKIACOLLECTOR0000001",
+        aws_secret_access_key="collector-secret-0000000",
+    )
 
 
 def run_collect(

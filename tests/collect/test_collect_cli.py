@@ -27,7 +27,9 @@ from collectparts import (  # type: ignore[import-not-found]
     COLLECT_POLICY,
     REPO,
     Moto,
+    collector_client,
     load,
+    lspolicy_serve,
     moto,
     moto_url,
     run_collect,
@@ -36,11 +38,13 @@ from collectparts import (  # type: ignore[import-not-found]
 
 from lspolicy.collect.cliformat import cli_json
 from lspolicy.collect.iam import FILTER
-from lspolicy.testing import serve_world
 
 __all__ = ["moto", "moto_url"]  # the fixtures, used by name
 
-INSTANCES = {"us-east-1": ["web-1", "web-2"], "eu-west-1": ["eu-1"]}
+INSTANCES = {
+    "us-east-1": [f"web-{i:02d}" for i in range(30)],  # two pages of the emulator's 25
+    "eu-west-1": ["eu-1"],
+}
 REGIONS = "us-east-1,eu-west-1"
 
 
@@ -132,11 +136,10 @@ def test_collect_writes_exactly_what_the_account_holds(moto: Moto, tmp_path: Pat
     tree = build_organization(moto)
     world = write_world(tmp_path, policy=COLLECT_POLICY, instances=INSTANCES)
     out = tmp_path / "out"
-    with serve_world(world) as lightsail:
-        done = run_collect(
-            out, "--regions", REGIONS, moto_url=moto.url, lightsail_url=lightsail.url
-        )
-        expected_east = lightsail.client("collector", region="us-east-1").get_instances()
+    with lspolicy_serve(world) as lightsail:
+        done = run_collect(out, "--regions", REGIONS, moto_url=moto.url, lightsail_url=lightsail)
+        pages = collector_client(lightsail, "us-east-1").get_paginator("get_instances").paginate()
+        expected_east = [i for page in pages for i in page["instances"]]
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
 
@@ -195,11 +198,10 @@ def test_collect_writes_exactly_what_the_account_holds(moto: Moto, tmp_path: Pat
     # -- Lightsail, per region, as the CLI writes it --
     east = load(out / ACCOUNT / "lightsail-instances-us-east-1.json")
     assert list(east) == ["instances"]
-    assert [i["name"] for i in east["instances"]] == ["web-1", "web-2"]
-    assert east["instances"][0]["tags"] == [{"key": "app", "value": "web-1"}]
-    assert east["instances"][0]["arn"] == expected_east["instances"][0]["arn"]
-    created = datetime.fromisoformat(east["instances"][0]["createdAt"])
-    assert created == expected_east["instances"][0]["createdAt"]
+    assert [i["name"] for i in east["instances"]] == INSTANCES["us-east-1"]
+    assert east["instances"][0]["tags"] == [{"key": "app", "value": "web-00"}]
+    assert east["instances"] == cli_json(expected_east)  # every page, merged
+    assert datetime.fromisoformat(east["instances"][0]["createdAt"]).tzinfo is not None
     eu = load(out / ACCOUNT / "lightsail-instances-eu-west-1.json")
     assert [(i["name"], i["location"]["regionName"]) for i in eu["instances"]] == [
         ("eu-1", "eu-west-1")
@@ -244,10 +246,8 @@ def test_a_denied_get_instances_is_reported_and_the_rest_is_still_written(
     build_account(moto)
     world = write_world(tmp_path, policy=_write(tmp_path / "read.json", READ), instances=INSTANCES)
     out = tmp_path / "out"
-    with serve_world(world) as lightsail:
-        done = run_collect(
-            out, "--regions", REGIONS, moto_url=moto.url, lightsail_url=lightsail.url
-        )
+    with lspolicy_serve(world) as lightsail:
+        done = run_collect(out, "--regions", REGIONS, moto_url=moto.url, lightsail_url=lightsail)
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     report = load(out / "collect-report.json")
@@ -272,9 +272,9 @@ def test_an_account_in_no_organization_is_a_complete_collection(moto: Moto, tmp_
     exit 0, no organization.json, and the report still says why there is none."""
     world = write_world(tmp_path, policy=COLLECT_POLICY, instances={"us-east-1": ["web-1"]})
     out = tmp_path / "out"
-    with serve_world(world) as lightsail:
+    with lspolicy_serve(world) as lightsail:
         done = run_collect(
-            out, "--regions", "us-east-1", moto_url=moto.url, lightsail_url=lightsail.url
+            out, "--regions", "us-east-1", moto_url=moto.url, lightsail_url=lightsail
         )
     assert done.returncode == 0, done.stderr
     report = load(out / "collect-report.json")
@@ -308,14 +308,14 @@ def test_a_symbolic_link_in_the_output_directory_is_never_followed(
     out.mkdir()
     (out / ACCOUNT).symlink_to(elsewhere)
     world = write_world(tmp_path, policy=COLLECT_POLICY, instances={"us-east-1": ["web-1"]})
-    with serve_world(world) as lightsail:
+    with lspolicy_serve(world) as lightsail:
         done = run_collect(
-            out, "--regions", "us-east-1", moto_url=moto.url, lightsail_url=lightsail.url
+            out, "--regions", "us-east-1", moto_url=moto.url, lightsail_url=lightsail
         )
         linked = tmp_path / "linked-out"
         linked.symlink_to(elsewhere)
         refused = run_collect(
-            linked, "--regions", "us-east-1", moto_url=moto.url, lightsail_url=lightsail.url
+            linked, "--regions", "us-east-1", moto_url=moto.url, lightsail_url=lightsail
         )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "symbolic link" in refused.stderr and refused.returncode == 2

@@ -178,3 +178,17 @@ def test_a_policy_scoped_to_instance_arns_does_not_grant_get_instances(
         A,
         "us-east-1",
     )
+
+
+def test_a_token_from_another_server_process_is_foreign(tmp_path: Path) -> None:
+    """Tokens are signed with a key drawn per server process: the same world served twice
+    does not accept the other's token (an emulator restart invalidates tokens)."""
+    world = write_world(tmp_path)
+    with serve_world(world) as first, serve_world(world) as second:
+        token = first.client("reader", region="us-east-1").get_instances()["nextPageToken"]
+        other = second.client("reader", region="us-east-1")
+        with pytest.raises(other.exceptions.InvalidInputException):
+            other.get_instances(pageToken=token)
+        assert first.client("reader", region="us-east-1").get_instances(pageToken=token)[
+            "instances"
+        ]
