@@ -361,6 +361,39 @@ def test_the_shipped_policy_grants_exactly_the_calls_collect_makes_and_is_lint_c
     assert "no findings" in done.stdout
 
 
+WRITES = (
+    "lightsail:Stop*", "lightsail:Start*", "lightsail:Create*", "lightsail:Delete*",
+    "lightsail:Update*", "lightsail:Put*", "lightsail:Tag*", "lightsail:Untag*",
+    "iam:Create*", "iam:Put*", "iam:Attach*", "iam:Detach*", "iam:Delete*", "iam:Update*",
+    "iam:PassRole", "iam:Tag*", "organizations:Create*", "organizations:Attach*",
+    "organizations:Detach*", "organizations:Delete*", "organizations:Update*",
+    "organizations:Move*", "organizations:Enable*", "organizations:Disable*", "sts:AssumeRole",
+)  # fmt: skip
+
+
+def test_the_shipped_policy_is_proven_to_grant_no_write() -> None:
+    """``lspolicy check access-not-granted`` decides exactly, over every resource and context,
+    that the collector's policy allows none of these writes (PASS is exit 0)."""
+    flags = [arg for action in WRITES for arg in ("--action", action)]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lspolicy.cli",
+            "check",
+            "access-not-granted",
+            str(COLLECT_POLICY),
+            *flags,
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("PASS")
+
+
 def _write(path: Path, document: dict[str, Any]) -> Path:
     path.write_text(json.dumps(document))
     return path
