@@ -67,6 +67,8 @@ class PageTokens:
             payload, mac = _unb64(head), _unb64(tail)
         except (binascii.Error, ValueError):
             return None
+        if _b64(payload) != head or _b64(mac) != tail:
+            return None  # the decoder skips stray characters: only our exact spelling passes
         if not hmac.compare_digest(mac, self._mac(payload)):
             return None
         # signed by us, so well formed: json.dumps of three strings

@@ -35,8 +35,9 @@ from lspolicy.server.errors import ApiError
 __all__ = ["MAX_BODY_BYTES", "REQUEST_SCHEMAS", "validate_body"]
 
 MAX_BODY_BYTES: Final = 64 * 1024
-"""The largest request body read, in bytes (64 KiB): far above any body the four operations
-need (a 255-character name and a boolean), small enough that a hostile body costs nothing."""
+"""The largest request body read, in bytes (64 KiB): far above any body the operations need (a
+255-character name and a boolean, or a page token under 2 KiB), small enough that a hostile
+body costs nothing."""
 
 _INVALID: Final = "InvalidInputException"
 _NOT_AN_OBJECT: Final = "the request body must be a JSON object"

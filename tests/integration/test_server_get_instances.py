@@ -192,3 +192,14 @@ def test_a_token_from_another_server_process_is_foreign(tmp_path: Path) -> None:
         assert first.client("reader", region="us-east-1").get_instances(pageToken=token)[
             "instances"
         ]
+
+
+def test_a_token_with_stray_characters_is_not_the_token(server: RunningServer) -> None:
+    """base64 decoders skip characters outside the alphabet; the token must be sent exactly as
+    issued, so a padded or decorated copy is refused, not silently read as the original."""
+    reader = server.client("reader", region="us-east-1")
+    token = reader.get_instances()["nextPageToken"]
+    head, _, tail = token.partition(".")
+    for bad in (f"{head}!.{tail}", f"{head}.{tail}==", f" {token}"):
+        with pytest.raises(reader.exceptions.InvalidInputException):
+            reader.get_instances(pageToken=bad)
