@@ -123,7 +123,7 @@ def collector_client(url: str, region: str) -> Any:
 
 
 def run_collect(
-    out: Path, *args: str, moto_url: str, lightsail_url: str
+    out: Path, *args: str, moto_url: str, lightsail_url: str, credentials: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """``lspolicy collect`` as a user runs it, with the collector's dummy credentials only."""
     env = {
@@ -136,6 +136,8 @@ def run_collect(
         "AWS_SHARED_CREDENTIALS_FILE": str(out.parent / "no-aws-credentials"),
         "AWS_EC2_METADATA_DISABLED": "true",
     }
+    if not credentials:
+        del env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
     command = [
         sys.executable,
         "-m",

@@ -297,6 +297,19 @@ def test_an_unreachable_endpoint_is_exit_2_without_a_traceback(tmp_path: Path) -
     assert report["written"] == ["collect-report.json"]
 
 
+def test_no_credentials_is_exit_2_with_a_hint(tmp_path: Path) -> None:
+    """Without credentials (none in the environment, no config files, no instance metadata)
+    nothing is called: exit 2, a hint, no traceback, and the report says so."""
+    out = tmp_path / "out"
+    done = run_collect(
+        out, moto_url="http://127.0.0.1:9", lightsail_url="http://127.0.0.1:9", credentials=False
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "no AWS credentials" in done.stderr and "hint:" in done.stderr
+    assert load(out / "collect-report.json")["account"] is None
+
+
 def test_a_symbolic_link_in_the_output_directory_is_never_followed(
     moto: Moto, tmp_path: Path
 ) -> None:
