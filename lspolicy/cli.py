@@ -501,6 +501,14 @@ DEFERRED: dict[str, tuple[str, str]] = {
         "lspolicy.diff.cli",
         "what NEW allows that OLD denies and the reverse, each with a request proving it",
     ),
+    "who-can": (
+        "lspolicy.account.who_can_cli",
+        "every user and role that can perform ACTION on an instance, with the role chain",
+    ),
+    "what-can": (
+        "lspolicy.account.what_can_cli",
+        "every instance and action a user or role reaches, with the role chain",
+    ),
 }
 """Commands whose modules (the generator, the semantic diff) are imported only when they run
 or when help is asked for, so that ``lspolicy check`` starts fast; a test checks that each
