@@ -98,6 +98,24 @@ def statement_dict(ref: StatementRef) -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class PolicySets:
+    """What decides an actor's requests under the caller-key rule: the strict set (as AWS,
+    caller keys absent), the relaxed set (caller conditions in the caller's favour), the probe
+    of denies to avoid (every layer's, as one identity layer), and the original statements by
+    (policy source, index)."""
+
+    resource_policy: Policy | None
+    strict: PolicySet
+    relaxed: PolicySet
+    probe: PolicySet | None
+    statements: Mapping[tuple[str, int], Statement]
+
+    def statement(self, ref: StatementRef) -> Statement | None:
+        """The original statement a reference points at."""
+        return self.statements.get((ref.policy, ref.index))
+
+
 @dataclass
 class Actor:
     """A principal as a caller: a user, or a session of a role."""
@@ -110,22 +128,16 @@ class Actor:
     scps: Sequence[Sequence[Policy]] | None
     context: Mapping[str, ContextValue]
     incomplete: tuple[str, ...] = ()
-    _sets: dict[tuple[str, str | None], tuple[PolicySet, PolicySet, PolicySet | None]] = field(
-        default_factory=dict, repr=False
-    )
-    _statements: dict[tuple[str, int], Statement] = field(default_factory=dict, repr=False)
+    _sets: dict[tuple[bool, int], PolicySets] = field(default_factory=dict, repr=False)
 
-    def sets(
-        self, sts: bool, resource_policy: Policy | None
-    ) -> tuple[PolicySet, PolicySet, PolicySet | None]:
-        """(strict, relaxed, deny probe) policy sets for this actor (and a resource policy)."""
-        key = (
-            "sts" if sts else "other",
-            None if resource_policy is None else resource_policy.source,
-        )
+    def sets(self, sts: bool, resource_policy: Policy | None) -> PolicySets:
+        """The policy sets deciding this actor's requests (with a resource policy), built once
+        per resource policy object."""
+        key = (sts, id(resource_policy))
         got = self._sets.get(key)
-        if got is not None:
+        if got is not None and got.resource_policy is resource_policy:
             return got
+        statements: dict[tuple[str, int], Statement] = {}
         every = [
             *self.identity,
             *(self.boundary or ()),
@@ -135,7 +147,7 @@ class Actor:
             every.append(resource_policy)
         for p in every:
             for st in p.statements:
-                self._statements[(p.source, st.index)] = st
+                statements[(p.source, st.index)] = st
 
         def pair(p: Policy) -> tuple[Policy, Policy | None]:
             return relax(p, sts=sts)
@@ -161,13 +173,9 @@ class Actor:
                 [q for q in probes if q is not None],
                 resource_policy=None if res is None else res[1],
             )
-        got = (strict, relaxed, probe)
+        got = PolicySets(resource_policy, strict, relaxed, probe, statements)
         self._sets[key] = got
         return got
-
-    def statement(self, ref: StatementRef) -> Statement | None:
-        """The original statement a reference points at."""
-        return self._statements.get((ref.policy, ref.index))
 
 
 def _trust_exception(decision: Decision, resource_policy: Policy | None) -> Decision:
@@ -332,30 +340,31 @@ class Authority:
     ) -> Verdict:
         """The answer for ``actor`` calling ``action`` on ``resource`` (rule in callerkeys)."""
         sts = action.lower().startswith("sts:")
-        strict, relaxed, probe = actor.sets(sts, resource_policy)
+        sets = actor.sets(sts, resource_policy)
+        strict, relaxed, probe = sets.strict, sets.relaxed, sets.probe
         request = Request(
             action, resource, {**actor.context, **context}, caller_arn=actor.caller_arn
         )
         first = _trust_exception(strict.evaluate(request), resource_policy)
         if first.allowed:
-            return Verdict("allowed", first.matched, self._conditions(actor, first.matched, sts))
+            return Verdict("allowed", first.matched, self._conditions(sets, first.matched, sts))
         second = _trust_exception(relaxed.evaluate(request), resource_policy)
         if not second.allowed:
             matched = first.matched if first.decision == "explicitDeny" else ()
             return Verdict(first.decision, matched)
-        conditions = list(self._conditions(actor, second.matched, sts))
+        conditions = list(self._conditions(sets, second.matched, sts))
         if probe is not None:
             avoided = probe.evaluate(request)
             if avoided.decision == "explicitDeny":
-                conditions += self._conditions(actor, avoided.matched, sts)
+                conditions += self._conditions(sets, avoided.matched, sts)
         return Verdict("conditional", second.matched, tuple(conditions))
 
     def _conditions(
-        self, actor: Actor, refs: Sequence[StatementRef], sts: bool
+        self, sets: PolicySets, refs: Sequence[StatementRef], sts: bool
     ) -> tuple[CallerCondition, ...]:
         out: list[CallerCondition] = []
         for ref in refs:
-            st = actor.statement(ref)
+            st = sets.statement(ref)
             if st is None:
                 continue
             for cond in caller_conditions(st, sts=sts):
