@@ -187,3 +187,30 @@ def test_unknown_instance_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2
     assert "no instance named 'nope'" in err
     assert "Traceback" not in err
+
+
+def test_readme_example_prints_what_the_readme_shows(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's who-can command, run as written from the repository root, prints the
+    output the README shows (docs that run)."""
+    import glob  # noqa: PLC0415
+    import os  # noqa: PLC0415
+    import shlex  # noqa: PLC0415
+
+    root = EXAMPLE.parents[1]
+    text = (root / "README.md").read_text()
+    section = text[text.index("## Who can stop which instance") :]
+    command = section[
+        section.index("```sh\n") + 6 : section.index("```", section.index("```sh\n") + 6)
+    ]
+    shown = section.split("```")[3].lstrip("\n")
+    words = shlex.split(command.replace("\\\n", " "))
+    assert words[0] == "lspolicy"
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        argv = [m for w in words[1:] for m in (sorted(glob.glob(w)) if "*" in w else [w])]
+        code = main(argv)
+    finally:
+        os.chdir(cwd)
+    assert code == 0
+    assert capsys.readouterr().out == shown
