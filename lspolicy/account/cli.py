@@ -101,11 +101,12 @@ def _emit(payload: dict[str, object], lines: Sequence[str], fmt: str) -> None:
         sys.stdout.write("\n".join(lines) + "\n")
 
 
-def _text_access(access: Access, indent: str = "  ") -> list[str]:
+def _text_access(access: Access, head: str, indent: str = "  ") -> list[str]:
+    """``head`` (the principal, or the action and instance), how it is reached, and why."""
     via = " -> ".join(h.role for h in access.via)
     how = f"via {via}" if via else "directly"
     tag = " (allowed if the conditions below hold)" if access.conditional else ""
-    lines = [f"{indent}{access.principal}  {how}{tag}"]
+    lines = [f"{indent}{head}  {how}{tag}"]
     refs = ", ".join(
         s.label for s in access.final.statements if s.policy_kind in ("identity", "resource")
     )
@@ -160,7 +161,7 @@ def run_who_can(args: argparse.Namespace) -> int:
     }
     lines = [f"{action} on {instance.name} ({instance.arn}): {len(found)} principals"]
     for access in found:
-        lines += _text_access(access)
+        lines += _text_access(access, access.principal)
     _emit(payload, lines + trailer, args.format)
     return EXIT_OK
 
@@ -199,7 +200,6 @@ def run_what_can(args: argparse.Namespace) -> int:
         entry.pop("arn", None)
     lines = [f"{args.principal}: {len(found)} instance actions"]
     for inst, action, acc in found:
-        lines.append(f"  {action} on {inst.name} ({inst.arn})")
-        lines += _text_access(acc, "    ")[1:] if not acc.via else _text_access(acc, "    ")
+        lines += _text_access(acc, f"{action} on {inst.name} ({inst.arn})")
     _emit(payload, lines + trailer, args.format)
     return EXIT_OK

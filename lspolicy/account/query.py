@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from lspolicy.account.decide import Authority, Verdict, statement_dict
 from lspolicy.account.model import Instance, Inventory
-from lspolicy.account.reach import DEFAULT_MAX_CHAIN, Graph, Hop, reach, trust_notes
+from lspolicy.account.reach import DEFAULT_MAX_CHAIN, Graph, Hop, Reach, reach, trust_notes
 from lspolicy.lightsail.context import INSTANCE_ACTIONS
 from lspolicy.model.request import ContextValue
 
@@ -85,15 +85,29 @@ class Review:
         self.authority = Authority(inventory)
         self.graph = Graph(self.authority)
         self.max_chain = max_chain
+        self._reach: dict[str, Reach] = {}
+        self._final: dict[tuple[str, str, str], Verdict] = {}
 
     def final(self, principal: str, action: str, instance: Instance) -> Verdict:
         """The principal's own decision (no assumption) on ``action`` on ``instance``."""
-        actor = self.authority.actor(principal)
-        return self.authority.decide(actor, action, instance.arn, instance_context(instance))
+        key = (principal, action, instance.arn)
+        got = self._final.get(key)
+        if got is None:
+            actor = self.authority.actor(principal)
+            got = self.authority.decide(actor, action, instance.arn, instance_context(instance))
+            self._final[key] = got
+        return got
+
+    def reach(self, principal: str) -> Reach:
+        """The roles ``principal`` reaches (kept)."""
+        got = self._reach.get(principal)
+        if got is None:
+            got = self._reach[principal] = reach(self.graph, principal, max_chain=self.max_chain)
+        return got
 
     def access(self, principal: str, action: str, instance: Instance) -> Access | None:
         """The best way ``principal`` performs ``action`` on ``instance`` (``None``: it cannot)."""
-        reached = reach(self.graph, principal, max_chain=self.max_chain)
+        reached = self.reach(principal)
         best: Access | None = None
         targets = [(principal, ())] + [
             (role, chain)

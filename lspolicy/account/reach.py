@@ -39,6 +39,8 @@ from dataclasses import dataclass
 
 from lspolicy.account.decide import Actor, Authority, Verdict
 from lspolicy.account.model import Role, account_of
+from lspolicy.evaluate.principal import Caller, GrantKind, match_principal
+from lspolicy.model.policy import Policy
 from lspolicy.model.request import ContextValue
 
 __all__ = [
@@ -49,7 +51,9 @@ __all__ = [
     "Reach",
     "assume",
     "edges",
+    "may_name",
     "reach",
+    "role_context",
     "trust_notes",
 ]
 
@@ -67,7 +71,9 @@ class Hop:
     verdict: Verdict
 
 
-def _role_context(role: Role) -> dict[str, ContextValue]:
+def role_context(role: Role) -> dict[str, ContextValue]:
+    """``aws:ResourceTag/*`` and ``iam:ResourceTag/*`` from the role's tags (the request context
+    of ``sts:AssumeRole`` on it)."""
     out: dict[str, ContextValue] = {}
     for key, value in role.tags.items():
         out[f"aws:ResourceTag/{key}"] = value
@@ -75,12 +81,27 @@ def _role_context(role: Role) -> dict[str, ContextValue]:
     return out
 
 
+def may_name(trust: Policy, caller_arn: str) -> bool:
+    """Whether some Allow statement of ``trust`` could apply to the caller, by its principal
+    alone. A trust policy must allow the caller explicitly, so when none can the answer is
+    ``implicitDeny`` without building the caller's policy sets (the engine decides the rest)."""
+    caller = Caller.from_arn(caller_arn)
+    for st in trust.statements:
+        if st.effect != "Allow":
+            continue
+        if st.not_principal is not None:
+            return True
+        if st.principal is not None and match_principal(st.principal, caller) is not GrantKind.NONE:
+            return True
+    return False
+
+
 def assume(authority: Authority, actor: Actor, role: Role) -> Verdict:
     """The engine's answer to ``actor`` calling ``sts:AssumeRole`` on ``role`` (one hop)."""
-    if role.trust is None:
+    if role.trust is None or not may_name(role.trust, actor.caller_arn):
         return Verdict("implicitDeny")
     return authority.decide(
-        actor, ASSUME_ROLE, role.arn, _role_context(role), resource_policy=role.trust
+        actor, ASSUME_ROLE, role.arn, role_context(role), resource_policy=role.trust
     )
 
 

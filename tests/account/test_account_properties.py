@@ -31,7 +31,7 @@ from lspolicy.account.model import (
     User,
 )
 from lspolicy.account.query import Review, instance_context
-from lspolicy.account.reach import assume
+from lspolicy.account.reach import assume, role_context
 from lspolicy.model.policy import Policy
 from lspolicy.model.request import Request
 
@@ -249,3 +249,21 @@ def test_direct_decision_is_the_engines(inv: Inventory) -> None:
             )
             expected = policies.evaluate(request).decision
             assert review.final(principal, STOP, instance).answer == expected
+
+
+@given(organizations())
+def test_trust_prefilter_never_changes_a_hop(inv: Inventory) -> None:
+    """`assume` skips the engine when no Allow statement of the trust policy names the caller;
+    that shortcut must agree with the engine's full decision on every hop (a trust policy must
+    allow the caller explicitly:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html)."""
+    review = Review(inv, max_chain=MAX_CHAIN)
+    auth = review.authority
+    for principal in auth.principals():
+        actor = auth.actor(principal)
+        for role in inv.roles.values():
+            assert role.trust is not None
+            full = auth.decide(
+                actor, "sts:AssumeRole", role.arn, role_context(role), resource_policy=role.trust
+            )
+            assert assume(auth, actor, role).answer == full.answer
