@@ -206,3 +206,23 @@ def test_scp_mfa_guard_is_listed_from_the_scp() -> None:
     assert [(c.statement.policy, c.condition.key) for c in access.final.conditions] == [
         ("scp/guard", "aws:MultiFactorAuthPresent")
     ]
+
+
+def test_account_outside_the_organization_file_is_reported_and_management_is_exempt() -> None:
+    """SCPs do not affect the management account
+    (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html);
+    an account the organization file does not cover gets no SCPs, and the report says so (the
+    docs are silent on a partial export: lspolicy's rule)."""
+    deny = _doc({"Effect": "Deny", "Action": "*", "Resource": "*"}, source="scp/deny", kind="scp")
+    user_a, user_b = _user(A, "u", STOP_ALL), _user(B, "u", STOP_ALL)
+    instance_b = Instance("b", f"arn:aws:lightsail:us-east-1:{B}:Instance/i2", "us-east-1")
+    inv = _inventory(user_a, user_b)
+    inv.instances[instance_b.arn] = instance_b
+    inv.has_organization = True
+    inv.scp_levels[A] = None  # the management account
+    review = Review(inv)
+    assert [a.principal for a in review.who_can(STOP, INSTANCE)] == [user_a.arn]
+    assert [a.principal for a in review.who_can(STOP, instance_b)] == [user_b.arn]
+    assert {(n["what"], n["name"]) for n in review.not_evaluated()} == {("account", B)}
+    inv.scp_levels[B] = ((deny,),)
+    assert Review(inv).who_can(STOP, instance_b) == []
