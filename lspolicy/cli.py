@@ -506,6 +506,14 @@ DEFERRED: dict[str, tuple[str, str]] = {
         "gather IAM authorization details, Lightsail instances and the organization's SCPs, "
         "read-only, with boto3",
     ),
+    "who-can": (
+        "lspolicy.account.who_can_cli",
+        "every user and role that can perform ACTION on an instance, with the role chain",
+    ),
+    "what-can": (
+        "lspolicy.account.what_can_cli",
+        "every instance and action a user or role reaches, with the role chain",
+    ),
 }
 """Commands whose modules (the generator, the semantic diff) are imported only when they run
 or when help is asked for, so that ``lspolicy check`` starts fast; a test checks that each

@@ -1,0 +1,16 @@
+"""Security review of real accounts: who can act on which Lightsail instance, and through which
+role chain, from AWS's own exports.
+
+- `lspolicy.account.authdetails`: ``aws iam get-account-authorization-details`` output.
+- `lspolicy.account.instances`: ``aws lightsail get-instances`` output.
+- `lspolicy.account.organization`: the ``lspolicy-organization/1`` file (SCPs and where they
+  are attached).
+- `lspolicy.account.decide`: one principal, one action, one resource: the engine's decision,
+  with the rule for request-time keys the review cannot know.
+- `lspolicy.account.reach`: which roles a principal reaches by ``sts:AssumeRole``, transitively.
+- `lspolicy.account.query`: ``who-can`` and ``what-can``.
+"""
+
+from lspolicy.account.model import AccountInputError, Inventory
+
+__all__ = ["AccountInputError", "Inventory"]
