@@ -113,6 +113,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.mark(self.connection, waiting=True)
         super().handle_one_request()
 
+    def parse_request(self) -> bool:
+        """The stdlib's parsing, refusing HTTP/0.x: it would answer such a request (a two-word
+        request line, or a version 0.x) with a bare body and no status line or headers, which
+        no JSON client can read."""
+        if not super().parse_request():
+            return False
+        major = self.request_version.removeprefix("HTTP/").partition(".")[0]
+        if int(major) < 1:  # the stdlib has checked it is at most 10 digits
+            self.send_error(
+                HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
+                f"Invalid HTTP version ({self.request_version[:32]})",
+            )
+            return False
+        return True
+
     def log_message(self, format: str, *args: Any) -> None:
         # `serve --verbose` sets INFO: "log every request" means this line, for each one
         log.info("%s " + format, self.address_string(), *args)
@@ -152,7 +167,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Every error the stdlib raises itself (malformed request line, unknown method, URI or
-        headers too long, HTTP version) in Lightsail's JSON 1.1 error shape, never HTML."""
+        headers too long, HTTP version) in Lightsail's JSON 1.1 error shape, never HTML. Each
+        is a problem with the client's request, so each is ``InvalidInputException`` whatever
+        the status (505 included): ``ServiceException`` means the server failed."""
         # a malformed request line leaves the version at HTTP/0.9, which would drop the
         # status line and headers: a JSON client could not read the answer at all
         self.request_version = self.protocol_version
@@ -165,8 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
             phrase = "Error"
         text = (message or phrase).replace("\r", " ").replace("\n", " ")[:200]
         error = ApiError(
-            "ServiceException" if code >= 500 else "InvalidInputException",
-            f"{phrase}: {text}" if text != phrase else phrase,
+            "InvalidInputException", f"{phrase}: {text}" if text != phrase else phrase
         )
         self._reject(error, status=code)
 
