@@ -48,7 +48,7 @@ from lspolicy.server.errors import ERROR_CODES
 from lspolicy.server.world import Principal, load_world
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from serverwire import JSON_TYPE, sign  # noqa: E402
+from serverwire import JSON_TYPE, sign
 
 WORLD = Path(__file__).resolve().parents[1] / "integration" / "worlds" / "errors.yaml"
 LSPOLICY = str(Path(sys.executable).with_name("lspolicy"))
@@ -80,6 +80,8 @@ class Endpoint:
         self.host, self.port, self.proc, self.stderr = host, port, proc, stderr
         self.principals = principals
         self.sent = 0
+        self.resets = 0
+        self.statuses: dict[int, int] = {}
 
     @property
     def url(self) -> str:
@@ -201,14 +203,22 @@ def check_answer(answer: Answer) -> None:
 
 def check_exchange(endpoint: Endpoint, raw: bytes) -> list[Answer]:
     data, reset = exchange(endpoint, raw)
+    endpoint.resets += reset
     answers = parse_answers(data, head_sent=b"HEAD" in raw)
     for answer in answers:
         check_answer(answer)
+        endpoint.statuses[answer.status] = endpoint.statuses.get(answer.status, 0) + 1
     # an answer saying "Connection: close" is the last on its connection
     assert all(a.headers.get("connection") != "close" for a in answers[:-1]), answers
     if endpoint.sent % LIVENESS_EVERY == 0:
         check_good_request(endpoint)
     endpoint.check_quiet()
+    # the run's tally, shown with -s
+    statuses = dict(sorted(endpoint.statuses.items()))
+    print(
+        f"\nendpoint fuzz: {endpoint.sent} exchanges, answers by status {statuses}, "
+        f"{endpoint.resets} connections reset after the answer"
+    )
     return answers
 
 
@@ -342,7 +352,9 @@ def targets() -> st.SearchStrategy[str]:
     prefix = "Lightsail_20161128."
     return (
         st.sampled_from([prefix + op for op in OPERATIONS])
-        | st.sampled_from(["", prefix, prefix + "RebootInstance", "Lightsail_20161128.stopinstance"])
+        | st.sampled_from(
+            ["", prefix, prefix + "RebootInstance", "Lightsail_20161128.stopinstance"]
+        )
         | st.text(max_size=30).map(lambda t: prefix + t)
     )
 
@@ -355,7 +367,9 @@ def bodies() -> st.SearchStrategy[bytes]:
         | invalid_stop_instance_bodies()
         | JSON_VALUES
     ).map(lambda value: json.dumps(value).encode())
-    return as_json | st.binary(max_size=80) | st.sampled_from([b"", b"{}", b"NaN", b'{"a":1,"a":2}'])
+    return (
+        as_json | st.binary(max_size=80) | st.sampled_from([b"", b"{}", b"NaN", b'{"a":1,"a":2}'])
+    )
 
 
 @st.composite
@@ -391,17 +405,34 @@ def tampered(
         headers.append(headers[draw(st.integers(0, len(headers) - 1))])
     elif how == "replace" and headers:
         at = draw(st.integers(0, len(headers) - 1))
-        headers[at] = (headers[at][0], draw(st.sampled_from(HEADER_VALUES[:-1]) | st.text(max_size=40)))
+        headers[at] = (
+            headers[at][0],
+            draw(st.sampled_from(HEADER_VALUES[:-1]) | st.text(max_size=40)),
+        )
     elif how == "mutate-auth" and "Authorization" in names:
         at = names.index("Authorization")
         value = headers[at][1]
         cut = draw(st.integers(0, len(value)))
-        piece = draw(st.sampled_from([",", "=", "/", ";", " ", "", "Credential=", "x" * 5000]) | st.text(max_size=5))
+        piece = draw(
+            st.sampled_from([",", "=", "/", ";", " ", "", "Credential=", "x" * 5000])
+            | st.text(max_size=5)
+        )
         keep = draw(st.integers(0, 3))
         headers[at] = ("Authorization", value[:cut] + piece + value[cut + keep :])
     elif how == "signed-headers" and "Authorization" in names:
         at = names.index("Authorization")
-        signed = draw(st.sampled_from(["host;x-amz-date", "host", "content-type;host;x-amz-date;x-amz-target", "a;" * 60 + "b", "HOST;X-AMZ-DATE", ""]))
+        signed = draw(
+            st.sampled_from(
+                [
+                    "host;x-amz-date",
+                    "host",
+                    "content-type;host;x-amz-date;x-amz-target",
+                    "a;" * 60 + "b",
+                    "HOST;X-AMZ-DATE",
+                    "",
+                ]
+            )
+        )
         value = headers[at][1]
         start = value.find("SignedHeaders=") + len("SignedHeaders=")
         end = value.find(",", start)
@@ -414,7 +445,20 @@ def tampered(
         )
     elif how == "date" and "X-Amz-Date" in names:
         at = names.index("X-Amz-Date")
-        headers[at] = ("X-Amz-Date", draw(st.sampled_from(["20200101T000000Z", "29991231T235959Z", "20260230T000000Z", "2026", "99999999T999999Z"])))
+        headers[at] = (
+            "X-Amz-Date",
+            draw(
+                st.sampled_from(
+                    [
+                        "20200101T000000Z",
+                        "29991231T235959Z",
+                        "20260230T000000Z",
+                        "2026",
+                        "99999999T999999Z",
+                    ]
+                )
+            ),
+        )
     return headers, body
 
 
@@ -446,3 +490,9 @@ def test_the_server_still_serves_after_the_fuzz(endpoint: Endpoint) -> None:
     https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_GetInstanceState.html"""
     check_good_request(endpoint)
     endpoint.check_quiet()
+    # the run's tally, shown with -s
+    statuses = dict(sorted(endpoint.statuses.items()))
+    print(
+        f"\nendpoint fuzz: {endpoint.sent} exchanges, answers by status {statuses}, "
+        f"{endpoint.resets} connections reset after the answer"
+    )
