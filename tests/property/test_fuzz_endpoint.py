@@ -24,6 +24,7 @@ HTTP/1.1 message syntax (request line, fields, Content-Length): https://www.rfc-
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
 import subprocess
@@ -142,7 +143,9 @@ def exchange(endpoint: Endpoint, raw: bytes) -> tuple[bytes, bool]:
         try:
             sock.sendall(raw)
             sock.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError as exc:  # the server answered and closed before reading all of it
+            if not isinstance(exc, ConnectionError) and exc.errno != errno.ENOTCONN:
+                raise
             reset = True
         try:
             while chunk := sock.recv(65536):
