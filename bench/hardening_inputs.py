@@ -118,7 +118,7 @@ def cases(d: Path) -> list[tuple[str, Callable[[], list[str]]]]:
         ("*a?a?...b* (1,203 chars) on 10,000 chars (simulate)", lambda: [*lsp, "simulate", str(glob_request())]),
         ("policy nested 100,000 deep", lambda: [*lsp, "check", str(write("deep.json", "[" * 100_000 + "]" * 100_000))]),
         ("5,000-digit number in a world", lambda: [*lsp, "serve", "--world", str(write("n.yaml", "transition_seconds: " + "9" * 5000)), "--port", "0"]),
-        ("two 5 KB wildcard-heavy policies, diff --timeout 1", lambda: [*lsp, "diff", str(heavy(1)), str(heavy(2)), "--timeout", "1"]),
+        ("two 5 KB wildcard-heavy policies, diff --timeout 0.5 (the budget's exit 2)", lambda: [*lsp, "diff", str(heavy(1)), str(heavy(2)), "--timeout", "0.5"]),
     ]  # fmt: skip
 
 

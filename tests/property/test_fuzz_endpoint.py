@@ -216,12 +216,6 @@ def check_exchange(endpoint: Endpoint, raw: bytes) -> list[Answer]:
     if endpoint.sent % LIVENESS_EVERY == 0:
         check_good_request(endpoint)
     endpoint.check_quiet()
-    # the run's tally, shown with -s
-    statuses = dict(sorted(endpoint.statuses.items()))
-    print(
-        f"\nendpoint fuzz: {endpoint.sent} exchanges, answers by status {statuses}, "
-        f"{endpoint.resets} connections reset after the answer"
-    )
     return answers
 
 
