@@ -340,7 +340,9 @@ NAMES = ["web-dev", "web-prod", "web-stopped", "west-dev", "newcomer-dev", "nope
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-south-1", "US-EAST-1"]
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -372,9 +374,17 @@ def bodies() -> st.SearchStrategy[bytes]:
 @st.composite
 def signed_requests(draw: st.DrawFn, endpoint: Endpoint, *, tamper: bool) -> bytes:
     principal = draw(st.sampled_from(endpoint.principals))
-    body = draw(bodies())
-    target = draw(targets())
-    region = draw(st.sampled_from(REGIONS))
+    if draw(st.booleans()):
+        # plausible: a real operation on a valid body naming a world instance, in a region the
+        # caller's account has, so that answers other than refusals (200, NotFound,
+        # OperationFailure) are reached too
+        body = json.dumps(draw(valid_stop_instance_bodies(names=st.sampled_from(NAMES)))).encode()
+        target = "Lightsail_20161128." + draw(st.sampled_from(OPERATIONS))
+        region = draw(st.sampled_from(["us-east-1", "us-west-2"]))
+    else:
+        body = draw(bodies())
+        target = draw(targets())
+        region = draw(st.sampled_from(REGIONS))
     headers = list(
         signed_request(endpoint, body, principal=principal, target=target, region=region).items()
     )
