@@ -14,7 +14,11 @@ from lspolicy.gate.discover import Skipped
 from lspolicy.lint.finding import Finding, Severity
 from lspolicy.model.decision import Decision
 
-__all__ = ["CaseOutcome", "GateReport", "PropertyOutcome"]
+__all__ = ["UNDECIDED_CODES", "CaseOutcome", "GateReport", "PropertyOutcome"]
+
+UNDECIDED_CODES = frozenset({"LSP902"})
+"""Finding codes that say a question was left undecided (not that something is wrong): when
+they are all a failing gate has, it exits 2, as an undecided property does."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,18 +117,20 @@ class GateReport:
     def exit_code(self) -> int:
         """2 when an input could not be read (a malformed test file, an unknown action in a
         test, an unreadable folder: the same problems ``lspolicy test`` exits 2 for), else 0
-        when the gate passes, 1 when it fails, and 2 when all it cannot pass on is a property
-        it could not decide exactly (within ``--timeout``)."""
+        when the gate passes, 1 when it fails, and 2 when all it cannot pass on is a question
+        it could not decide exactly within ``--timeout``: a property, or whether a change
+        grants new access (an LSP902 finding, one of `UNDECIDED_CODES`)."""
         if self.problems:
             return 2
         if self.ok:
             return 0
         definite = (
-            self.failing_findings
+            any(f.code not in UNDECIDED_CODES for f in self.failing_findings)
             or self.failed_cases
             or any(p.result == "FAIL" for p in self.properties)
         )
-        return 1 if definite else 2  # only undecided properties: cannot say, as `diff` exits
+        # only undecided questions (properties, LSP902): cannot say, as `diff` exits
+        return 1 if definite else 2
 
     def counts(self) -> dict[str, int]:
         """Active findings by severity."""

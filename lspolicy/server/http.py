@@ -12,6 +12,10 @@ Slow and idle clients are bounded (limits documented in the README's server sect
   or still sending headers): the socket is shut down and its thread ends. When every connection
   is busy with a request, the new one is answered ``ServiceUnavailable`` (HTTP 503, which
   botocore retries) from the accepting thread and closed, with no thread started;
+- at most ``max_per_address`` of them come from one client address (`MAX_CONNECTIONS_PER_ADDRESS`,
+  a quarter of the cap), so one address cannot hold every slot. A new connection from an address
+  at its share evicts that address's own longest-waiting connection, and is answered
+  ``ServiceUnavailable`` when all of that address's connections are mid-request;
 - when the process runs out of file descriptors, accepting pauses briefly instead of spinning.
 """
 
@@ -23,8 +27,11 @@ import io
 import json
 import logging
 import socket
+import sys
 import threading
 import time
+from collections import Counter
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -38,6 +45,7 @@ __all__ = [
     "HEADER_TIMEOUT",
     "MAX_BODY",
     "MAX_CONNECTIONS",
+    "MAX_CONNECTIONS_PER_ADDRESS",
     "LightsailServer",
     "serve_in_thread",
 ]
@@ -50,6 +58,10 @@ BODY_TIMEOUT = 10.0
 """Seconds for the body, counted from the end of the headers."""
 MAX_CONNECTIONS = 200
 """Connections served at once (each holds a thread and a file descriptor)."""
+MAX_CONNECTIONS_PER_ADDRESS = MAX_CONNECTIONS // 4
+"""Connections served at once from one client address: a quarter of `MAX_CONNECTIONS`, so that
+one address (one host, or one NAT) leaves three quarters of the slots to the others. Far above
+what one SDK client opens (botocore's pool holds 10 connections)."""
 _WRITE_TIMEOUT = 10.0
 _FD_EXHAUSTED_PAUSE = 0.05
 
@@ -94,6 +106,15 @@ _UNAVAILABLE = _unavailable_response()
 _POST_ONLY = ApiError("InvalidInputException", "Lightsail's JSON protocol takes POST requests.")
 
 
+@dataclass(slots=True)
+class _Slot:
+    """A served connection: its client address, whether it waits for a request, since when."""
+
+    address: str
+    waiting: bool
+    since: float
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # headers and body go out in two writes; with Nagle's algorithm on, the second waits for
@@ -112,6 +133,21 @@ class _Handler(BaseHTTPRequestHandler):
         self._reader.deadline = time.monotonic() + self.server.header_timeout
         self.server.mark(self.connection, waiting=True)
         super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        """The stdlib's parsing, refusing HTTP/0.x: it would answer such a request (a two-word
+        request line, or a version 0.x) with a bare body and no status line or headers, which
+        no JSON client can read."""
+        if not super().parse_request():
+            return False
+        major = self.request_version.removeprefix("HTTP/").partition(".")[0]
+        if int(major) < 1:  # the stdlib has checked it is at most 10 digits
+            self.send_error(
+                HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
+                f"Invalid HTTP version ({self.request_version[:32]})",
+            )
+            return False
+        return True
 
     def log_message(self, format: str, *args: Any) -> None:
         # `serve --verbose` sets INFO: "log every request" means this line, for each one
@@ -152,7 +188,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Every error the stdlib raises itself (malformed request line, unknown method, URI or
-        headers too long, HTTP version) in Lightsail's JSON 1.1 error shape, never HTML."""
+        headers too long, HTTP version) in Lightsail's JSON 1.1 error shape, never HTML. Each
+        is a problem with the client's request, so each is ``InvalidInputException`` whatever
+        the status (505 included): ``ServiceException`` means the server failed."""
         # a malformed request line leaves the version at HTTP/0.9, which would drop the
         # status line and headers: a JSON client could not read the answer at all
         self.request_version = self.protocol_version
@@ -164,10 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             phrase = "Error"
         text = (message or phrase).replace("\r", " ").replace("\n", " ")[:200]
-        error = ApiError(
-            "ServiceException" if code >= 500 else "InvalidInputException",
-            f"{phrase}: {text}" if text != phrase else phrase,
-        )
+        error = ApiError("InvalidInputException", f"{phrase}: {text}" if text != phrase else phrase)
         self._reject(error, status=code)
 
     def do_POST(self) -> None:
@@ -242,25 +277,34 @@ class LightsailServer(ThreadingHTTPServer):
         header_timeout: float = HEADER_TIMEOUT,
         body_timeout: float = BODY_TIMEOUT,
         max_connections: int = MAX_CONNECTIONS,
+        max_per_address: int = MAX_CONNECTIONS_PER_ADDRESS,
     ) -> None:
         super().__init__((host, port), _Handler)
         self.service = service
         self.header_timeout = header_timeout
         self.body_timeout = body_timeout
         self.max_connections = max_connections
-        self._connections: dict[socket.socket, tuple[bool, float]] = {}
-        """Each served connection: whether it waits for a request, and since when."""
+        self.max_per_address = max_per_address
+        self._connections: dict[socket.socket, _Slot] = {}
+        self._per_address: Counter[str] = Counter()
         self._connections_lock = threading.Lock()
         self.refused = 0
-        """Connections answered ServiceUnavailable because every slot was busy."""
+        """Connections answered ServiceUnavailable because every slot they could use was busy."""
         self.evicted = 0
         """Connections closed to make room while waiting for a request."""
+
+    @property
+    def busy(self) -> int:
+        """Connections mid-request (not evictable) at this moment."""
+        with self._connections_lock:
+            return sum(not slot.waiting for slot in self._connections.values())
 
     def mark(self, connection: socket.socket, *, waiting: bool) -> None:
         """Record whether ``connection`` waits for a request (and may be evicted)."""
         with self._connections_lock:
-            if connection in self._connections:
-                self._connections[connection] = (waiting, time.monotonic())
+            slot = self._connections.get(connection)
+            if slot is not None:
+                slot.waiting, slot.since = waiting, time.monotonic()
 
     def get_request(self) -> tuple[socket.socket, Any]:
         try:
@@ -271,32 +315,66 @@ class LightsailServer(ThreadingHTTPServer):
                 time.sleep(_FD_EXHAUSTED_PAUSE)
             raise
 
+    def _drop(self, connection: socket.socket) -> _Slot | None:
+        """Forget ``connection``; the caller holds the lock."""
+        slot = self._connections.pop(connection, None)
+        if slot is not None:
+            self._per_address[slot.address] -= 1
+            if not self._per_address[slot.address]:
+                del self._per_address[slot.address]
+        return slot
+
+    def _make_room(self, address: str) -> bool:
+        """Evict a waiting connection if ``address`` is at its share or every slot is taken:
+        that address's own longest-waiting one at its share, else the longest-waiting of all.
+        False when there is no room and nothing to evict. The caller holds the lock."""
+        if self._per_address[address] >= self.max_per_address:
+            candidates = [
+                (slot.since, c)
+                for c, slot in self._connections.items()
+                if slot.waiting and slot.address == address
+            ]
+        elif len(self._connections) >= self.max_connections:
+            candidates = [(slot.since, c) for c, slot in self._connections.items() if slot.waiting]
+        else:
+            return True
+        if not candidates:
+            return False
+        _, victim = min(candidates, key=lambda item: item[0])
+        self._drop(victim)
+        self.evicted += 1
+        with contextlib.suppress(OSError):
+            victim.shutdown(socket.SHUT_RDWR)  # its thread's read returns; it ends
+        return True
+
     def process_request(self, request: Any, client_address: Any) -> None:
+        address = str(client_address[0])
         with self._connections_lock:
-            if len(self._connections) >= self.max_connections:
-                waiting = [(since, c) for c, (w, since) in self._connections.items() if w]
-                refuse = not waiting
-                if refuse:
-                    self.refused += 1
-                else:
-                    _, victim = min(waiting, key=lambda item: item[0])
-                    del self._connections[victim]
-                    self.evicted += 1
-                    with contextlib.suppress(OSError):
-                        victim.shutdown(socket.SHUT_RDWR)  # its thread's read returns; it ends
+            room = self._make_room(address)
+            if room:
+                self._connections[request] = _Slot(address, True, time.monotonic())
+                self._per_address[address] += 1
             else:
-                refuse = False
-            if not refuse:
-                self._connections[request] = (True, time.monotonic())
-        if refuse:
+                self.refused += 1
+        if not room:
             self._refuse(request)
             return
         try:
             super().process_request(request, client_address)
         except BaseException:
             with self._connections_lock:
-                self._connections.pop(request, None)
+                self._drop(request)
             raise
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that goes away (reset, broken pipe, write timeout) is the client's business:
+        logged at DEBUG, not printed to stderr with a traceback as socketserver does. Anything
+        else is a bug and logged with its traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            log.debug("connection from %s ended: %s", client_address[0], error)
+        else:
+            log.exception("a connection from %s failed", client_address[0])
 
     def _refuse(self, request: socket.socket) -> None:
         with contextlib.suppress(OSError):
@@ -306,7 +384,7 @@ class LightsailServer(ThreadingHTTPServer):
 
     def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
-            self._connections.pop(request, None)
+            self._drop(request)
         super().shutdown_request(request)
 
     @property

@@ -172,3 +172,31 @@ def test_base_ref_compares_cloudformation_policies_per_role(tmp_path: Path) -> N
     assert finding["location"]["file"] == "cfn/ops.yaml"
     assert finding["location"]["line"] == 17  # the `- Sid: StopWebInstances` statement
     assert "OperatorRole" in finding["message"] and "data" in finding["message"]
+
+
+def test_a_change_the_diff_cannot_decide_in_time_exits_2_not_1(tmp_path: Path) -> None:
+    """A change whose only failing findings are LSP902 ("cannot decide exactly whether the
+    change grants new access", here forced by a tiny ``--timeout``) exits 2, as an undecided
+    property does: the gate cannot say, which is not a finding against the change. With time
+    to decide, the same change (it narrows access) passes. Exit codes are lspolicy's own
+    contract (AWS documents none); the narrowing is judged by IAM's evaluation logic:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html"""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "policies", repo / "policies", ignore=shutil.ignore_patterns("intents"))
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("add", ".", cwd=repo)
+    git("commit", "-q", "-m", "base", cwd=repo)
+    path = repo / "policies" / "team-operators.json"
+    policy = json.loads(path.read_text())
+    policy["Statement"][0]["Resource"] = "arn:aws:lightsail:*:111122223333:Instance/*a*"
+    path.write_text(json.dumps(policy, indent=2))
+    out = run(
+        "check", "policies", "--base", "main", "--timeout", "0.000001", "--format", "json",
+        cwd=repo,
+    )  # fmt: skip
+    assert out.returncode == 2, out.stdout + out.stderr
+    codes = {f["code"] for f in json.loads(out.stdout)["findings"]}
+    assert codes == {"LSP902"}, out.stdout
+    assert "Traceback" not in out.stderr
+    decided = run("check", "policies", "--base", "main", "--timeout", "60", cwd=repo)
+    assert decided.returncode == 0, decided.stdout + decided.stderr

@@ -23,6 +23,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
+from serverwire import sign
 
 from lspolicy.server.app import Service
 from lspolicy.server.http import LightsailServer, serve_in_thread
@@ -31,6 +32,7 @@ from lspolicy.server.world import World, load_world
 
 WORLD = Path(__file__).resolve().parent / "worlds" / "errors.yaml"
 CAP = 16
+PER_ADDRESS = 4
 TIMEOUT = 1.5
 
 
@@ -43,6 +45,7 @@ def limited_server() -> Iterator[tuple[LightsailServer, World]]:
         header_timeout=TIMEOUT,
         body_timeout=TIMEOUT,
         max_connections=CAP,
+        max_per_address=PER_ADDRESS,
     )
     thread = serve_in_thread(server)
     try:
@@ -70,10 +73,31 @@ def client(server: LightsailServer, world: World, timeout: float = 5.0) -> objec
     )
 
 
-def connect(server: LightsailServer) -> socket.socket:
+def connect(server: LightsailServer, source: str | None = None) -> socket.socket:
+    """A connection to ``server``, from the loopback address ``source`` when given (on Linux
+    every 127.x.y.z is the local host, so a test can be a second client address)."""
     host, port = server.server_address[:2]
-    sock = socket.create_connection((str(host), int(port)), timeout=10)
-    return sock
+    return socket.create_connection(
+        (str(host), int(port)), timeout=10, source_address=(source, 0) if source else None
+    )
+
+
+def get_instance_state_from(server: LightsailServer, world: World, source: str) -> bytes:
+    """admin's signed GetInstanceState of web-dev, sent from ``source``: the raw answer."""
+    admin = next(p for p in world.principals.values() if p.name == "admin")
+    body = json.dumps({"instanceName": "web-dev"}).encode()
+    headers = sign(
+        server.url,
+        body,
+        access_key_id=admin.access_key_id,
+        secret=admin.secret_access_key,
+        target="Lightsail_20161128.GetInstanceState",
+    )
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    raw = f"POST / HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    with connect(server, source) as sock:
+        sock.sendall(raw.encode() + body)
+        return read_all(sock, 5)
 
 
 def read_all(sock: socket.socket, limit: float) -> bytes:
@@ -149,19 +173,16 @@ def test_a_body_shorter_than_its_content_length_gets_an_error_at_the_deadline() 
 
 
 def test_when_every_slot_is_busy_a_new_connection_is_refused_cheaply() -> None:
-    """With every connection mid-request (headers sent, body pending), one more is answered
-    ServiceUnavailable (HTTP 503, which botocore retries) and closed, without a thread.
+    """With every connection mid-request (headers sent, body pending; from CAP / PER_ADDRESS
+    addresses, each at its share), one more is answered ServiceUnavailable (HTTP 503, which
+    botocore retries) and closed, without a thread.
     https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/CommonErrors.html"""
     with limited_server() as (server, _), ExitStack() as held:
-        for _ in range(CAP):
-            sock = held.enter_context(connect(server))
-            sock.sendall(
-                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\n"
-                b"Content-Length: 10\r\n\r\n"
-            )
-        time.sleep(0.3)
+        for i in range(CAP):
+            source = f"127.0.0.{1 + i // PER_ADDRESS}"
+            busy(server, held.enter_context(connect(server, source)))
         before = threading.active_count()
-        with connect(server) as extra:
+        with connect(server, "127.0.1.1") as extra:
             answer = read_all(extra, 3)
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 503"), answer
@@ -192,3 +213,74 @@ def test_running_out_of_file_descriptors_pauses_accepting_instead_of_spinning(
             assert 0 < calls <= 40, calls  # unpaused: hundreds of thousands a second
         state = client(server, world).get_instance_state(instanceName="web-dev")  # type: ignore[attr-defined]
         assert state["state"]["name"] == "running"
+
+
+def busy(server: LightsailServer, sock: socket.socket) -> socket.socket:
+    """Make ``sock`` mid-request (headers sent, the body they announce never comes), and wait
+    until the server has read the headers: only then is the connection no longer evictable."""
+    before = server.busy
+    sock.sendall(
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\n"
+        b"Content-Length: 10\r\n\r\n"
+    )
+    deadline = time.monotonic() + 5
+    while server.busy == before and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert server.busy == before + 1
+    return sock
+
+
+def test_one_address_cannot_take_every_slot() -> None:
+    """One client address opening as many mid-request connections as the whole cap gets only
+    its share (PER_ADDRESS); the rest are answered ServiceUnavailable (HTTP 503, JSON), and a
+    second address is still served. Before the per-address share, the second address got 503.
+    https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/CommonErrors.html"""
+    with limited_server() as (server, world), ExitStack() as held:
+        for _ in range(PER_ADDRESS):
+            busy(server, held.enter_context(connect(server, "127.0.0.1")))
+        refused = []
+        for _ in range(CAP - PER_ADDRESS):
+            sock = held.enter_context(connect(server, "127.0.0.1"))
+            answer = read_all(sock, 3)
+            assert answer.startswith(b"HTTP/1.1 503"), answer
+            assert b"x-amzn-ErrorType: ServiceUnavailable" in answer
+            refused.append(json.loads(answer.partition(b"\r\n\r\n")[2])["__type"])
+        assert refused == ["ServiceUnavailable"] * (CAP - PER_ADDRESS)
+        assert server.refused == CAP - PER_ADDRESS
+        answer = get_instance_state_from(server, world, "127.0.0.2")
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        assert json.loads(answer.partition(b"\r\n\r\n")[2])["state"]["name"] == "running"
+
+
+def test_idle_connections_beyond_an_address_share_evict_its_own_oldest() -> None:
+    """Idle connections from one address beyond its share evict that address's own oldest
+    idle connection, never another address's: an idle connection from a second address
+    survives 10 * CAP idle ones from the first, and is then served on it.
+    https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/CommonErrors.html"""
+    with limited_server() as (server, world), ExitStack() as held:
+        other = held.enter_context(connect(server, "127.0.0.2"))
+        time.sleep(0.1)
+        before = threading.active_count()
+        for _ in range(10 * CAP):
+            held.enter_context(connect(server, "127.0.0.1"))
+        time.sleep(0.3)
+        assert threading.active_count() <= before + PER_ADDRESS + 2
+        assert server.evicted >= 10 * CAP - PER_ADDRESS
+        assert server.refused == 0
+        admin = next(p for p in world.principals.values() if p.name == "admin")
+        body = json.dumps({"instanceName": "web-dev"}).encode()
+        headers = sign(
+            server.url,
+            body,
+            access_key_id=admin.access_key_id,
+            secret=admin.secret_access_key,
+            target="Lightsail_20161128.GetInstanceState",
+        )
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        other.sendall(
+            f"POST / HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n".encode()
+            + body
+        )
+        answer = read_all(other, 5)
+        assert answer.startswith(b"HTTP/1.1 200"), answer

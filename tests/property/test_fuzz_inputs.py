@@ -5,8 +5,8 @@ one, with its location where the file has one).
 Inputs are raw bytes, and mutations of a valid file of each kind (characters inserted, deleted or
 replaced by the ones parsers trip on: quotes, brackets, YAML anchors and aliases, lone surrogate
 escapes, long digit runs, NUL, invalid UTF-8). The ``ci`` profile runs a bounded, derandomized
-sample; ``HYPOTHESIS_PROFILE=dev`` runs 2,000 inputs per kind (``scripts/fuzz.py`` runs any
-number). The JSON and YAML grammars these files follow: https://www.rfc-editor.org/rfc/rfc8259,
+sample; ``HYPOTHESIS_PROFILE=dev`` runs 2,000 inputs per kind, and ``HYPOTHESIS_PROFILE=fuzz
+LSPOLICY_FUZZ_EXAMPLES=N`` any number N per kind. The endpoint's fuzz is test_fuzz_endpoint.py. The JSON and YAML grammars these files follow: https://www.rfc-editor.org/rfc/rfc8259,
 https://yaml.org/spec/1.2.2/; IAM's policy grammar:
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
 """
