@@ -60,16 +60,22 @@ _CORE = "tag:yaml.org,2002:"
 class YamlError(ValueError):
     """The text is not YAML lspolicy reads; ``line``/``column`` (1-based) say where."""
 
-    def __init__(self, message: str, line: int, column: int, path: JsonPath = ()) -> None:
+    def __init__(
+        self, message: str, line: int, column: int, path: JsonPath = (), *, limit: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
         self.path = path
+        self.limit = limit
+        """True when the text went past one of lspolicy's input limits (size, nodes after alias
+        expansion, nesting, number length) rather than breaking YAML's own rules."""
 
 
-def _mark_error(message: str, mark: Any, path: JsonPath = ()) -> YamlError:
-    return YamlError(message, mark.line + 1 if mark else 0, mark.column + 1 if mark else 0, path)
+def _mark_error(message: str, mark: Any, path: JsonPath = (), *, limit: bool = False) -> YamlError:
+    line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    return YamlError(message, line, column, path, limit=limit)
 
 
 class _BoundedComposer(Composer):
@@ -102,12 +108,15 @@ class _BoundedComposer(Composer):
                         f"aliases expand the document past {self.max_nodes} nodes "
                         f"(alias '*{event.anchor}')",
                         event.start_mark,
+                        limit=True,
                     )
             return super().compose_node(parent, index)
         self._depth += 1
         if self._depth > self.max_depth:
             raise _mark_error(
-                f"nesting deeper than {self.max_depth} levels", events.peek_event().start_mark
+                f"nesting deeper than {self.max_depth} levels",
+                events.peek_event().start_mark,
+                limit=True,
             )
         node = super().compose_node(parent, index)
         if node is None:
@@ -123,7 +132,9 @@ class _BoundedComposer(Composer):
         self._sizes[id(node)] = size
         self._expanded += 1
         if self._expanded > self.max_nodes:
-            raise _mark_error(f"document has more than {self.max_nodes} nodes", node.start_mark)
+            raise _mark_error(
+                f"document has more than {self.max_nodes} nodes", node.start_mark, limit=True
+            )
         return node
 
 
@@ -236,7 +247,9 @@ def load_yaml(
     """
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
-        raise YamlError(f"text is {size} bytes, over the {max_bytes} lspolicy reads", 0, 0)
+        raise YamlError(
+            f"text is {size} bytes, over the {max_bytes} lspolicy reads", 0, 0, limit=True
+        )
     loader: _Loader | None = None
     try:
         loader = _Loader(text)
@@ -267,6 +280,7 @@ def _check_number(value: str, style: str | None, mark: Any, path: JsonPath = ())
             f"({MAX_NUMBER_DIGITS}); quote it if it is text",
             mark,
             path,
+            limit=True,
         )
 
 
@@ -308,7 +322,9 @@ def check_bounds(text: str, *, max_nodes: int | None = None, duplicate_keys: boo
                     keys.add(event.value)
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 if len(stack) >= MAX_DEPTH:
-                    raise _mark_error(f"nesting deeper than {MAX_DEPTH} levels", event.start_mark)
+                    raise _mark_error(
+                        f"nesting deeper than {MAX_DEPTH} levels", event.start_mark, limit=True
+                    )
                 if event.anchor is not None:
                     sizes[event.anchor] = None  # open: an alias to it now is a cycle
                 keys_of: set[str] | None = (
@@ -341,7 +357,9 @@ def check_bounds(text: str, *, max_nodes: int | None = None, duplicate_keys: boo
             total += grown
             if total > budget:
                 raise _mark_error(
-                    f"aliases expand the document past {budget} nodes", event.start_mark
+                    f"aliases expand the document past {budget} nodes",
+                    event.start_mark,
+                    limit=True,
                 )
             if stack:
                 stack[-1][0] += grown

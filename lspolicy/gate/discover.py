@@ -33,6 +33,7 @@ from lspolicy.gate.kinds import (
     looks_like,
     read_suffixes,
 )
+from lspolicy.parse.jsonpos import JsonSyntaxError, load_json
 from lspolicy.textfile import MAX_INPUT_BYTES, NotRegularFileError, TooLargeError, read_bounded
 
 __all__ = [
@@ -109,8 +110,11 @@ class _Found:
     problems: list[Problem] = field(default_factory=list)
     unread: list[Problem] = field(default_factory=list)
 
-    def problem(self, path: Path | str, message: str) -> None:
-        self.problems.append(Problem(message, Location(str(path), "", 0, 0), code="discovery"))
+    def problem(
+        self, path: Path | str, message: str, where: tuple[str, int, int] = ("", 0, 0)
+    ) -> None:
+        """An input problem about ``path``; ``where`` is its JSON path, line and column."""
+        self.problems.append(Problem(message, Location(str(path), *where), code="discovery"))
 
     def skip(self, path: Path | str, reason: str, category: str) -> None:
         self.skipped.append(Skipped(str(path), reason, category))
@@ -168,13 +172,22 @@ def _decide(ignores: Sequence[_Ignore], path: Path, is_dir: bool) -> str | None:
     return None
 
 
-def _candidate(path: Path, text: str) -> Candidate:
+def _candidate(path: Path, text: str) -> Candidate | JsonSyntaxError:
+    """The file with its decoded JSON (`NOT_JSON` when it is not JSON), or the located limit
+    error of JSON nested too deeply for Python's recursive decoder (a file of ``[[[[...`` is
+    no kind of policy file, and must not end as an internal error)."""
     data: object = NOT_JSON
     if path.suffix == ".json":
         try:
             data = json.loads(text)
         except ValueError:
             data = NOT_JSON
+        except RecursionError:
+            try:
+                load_json(text)  # bounded: fails, located, at its nesting limit
+            except JsonSyntaxError as exc:
+                return exc
+            data = NOT_JSON  # pragma: no cover - json.loads recursed where load_json did not
     return Candidate(path, text, data)
 
 
@@ -217,6 +230,10 @@ def _take(path: Path, found: _Found, *, explicit: bool, lenient: bool = False) -
     if text is None:
         return
     c = _candidate(path, text)
+    if isinstance(c, JsonSyntaxError):
+        # the line and column say where; a path 64 levels deep would say nothing more
+        found.problem(path, f"invalid JSON: {c.message}: not read", ("", c.line, c.column))
+        return
     kind = _kind_of(c)
     if kind is None and explicit and (c.data is NOT_JSON and path.suffix != ".yaml"):
         kind = next(k for k in FILE_KINDS if k.role == "policy")  # the parser says what is wrong

@@ -167,6 +167,7 @@ def extract_source(path: Path, text: str) -> Extraction | None:
     """The policies of a terraform plan, ``.tf`` file or CloudFormation template
     (`lspolicy.sources`), each with its spans in the file and its symbolic notes."""
     from lspolicy.sources import extract  # noqa: PLC0415 - the readers load python-hcl2
+    from lspolicy.sources.tree import LIMIT  # noqa: PLC0415
 
     got = extract(path, text)
     if got is None:
@@ -185,7 +186,11 @@ def extract_source(path: Path, text: str) -> Extraction | None:
         )
         for sp in got.policies
     )
-    return Extraction(policies, unread=got.problems)
+    # A file past an input limit (an alias bomb, nesting, a huge number) is refused as input
+    # (exit 2), like an unreadable file; other problems are findings about policies not read.
+    refused = tuple(p for p in got.problems if p.code == LIMIT)
+    unread = tuple(p for p in got.problems if p.code != LIMIT)
+    return Extraction(policies, problems=refused, unread=unread)
 
 
 def _kinds() -> tuple[FileKind, ...]:

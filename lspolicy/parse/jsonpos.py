@@ -41,12 +41,17 @@ class Span:
 class JsonSyntaxError(ValueError):
     """The text is not JSON; ``line``/``column`` (1-based) say where reading stopped."""
 
-    def __init__(self, message: str, line: int, column: int, path: JsonPath) -> None:
+    def __init__(
+        self, message: str, line: int, column: int, path: JsonPath, *, limit: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
         self.path = path
+        self.limit = limit
+        """True when the text went past one of lspolicy's input limits (nesting, number
+        length) rather than breaking JSON's own rules."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +88,11 @@ class _Scanner:
         line = bisect.bisect_right(self.line_starts, offset) - 1
         return line + 1, offset - self.line_starts[line] + 1
 
-    def fail(self, message: str, offset: int, path: JsonPath) -> JsonSyntaxError:
+    def fail(
+        self, message: str, offset: int, path: JsonPath, *, limit: bool = False
+    ) -> JsonSyntaxError:
         line, column = self.pos(min(offset, len(self.text)))
-        return JsonSyntaxError(message, line, column, path)
+        return JsonSyntaxError(message, line, column, path, limit=limit)
 
     def skip(self, i: int) -> int:
         text = self.text
@@ -97,7 +104,7 @@ class _Scanner:
     def value(self, i: int, path: JsonPath, depth: int) -> tuple[object, int]:
         i = self.skip(i)
         if depth > _MAX_DEPTH:
-            raise self.fail(f"nesting deeper than {_MAX_DEPTH} levels", i, path)
+            raise self.fail(f"nesting deeper than {_MAX_DEPTH} levels", i, path, limit=True)
         text = self.text
         if i >= len(text):
             raise self.fail("unexpected end of input, expected a value", i, path)
@@ -122,7 +129,9 @@ class _Scanner:
                 raise self.fail(f"unexpected character {ch!r}, expected a value", i, path)
             integer, frac, exp = m.groups()
             if m.end() - i > _MAX_NUMBER_CHARS:
-                raise self.fail(f"number longer than {_MAX_NUMBER_CHARS} characters", i, path)
+                raise self.fail(
+                    f"number longer than {_MAX_NUMBER_CHARS} characters", i, path, limit=True
+                )
             result = float(integer + (frac or "") + (exp or "")) if frac or exp else int(integer)
             i = m.end()
         line, column = self.pos(start)

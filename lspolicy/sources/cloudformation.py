@@ -221,6 +221,7 @@ def extract_cloudformation(file: str, text: str) -> Extraction:
                 format_path(exc.path),
                 _pos(exc.line, exc.column),
                 f"invalid JSON: {exc.message}",
+                limit=exc.limit,
             )
         )
         return Extraction("cloudformation", (), tuple(problems))
@@ -231,6 +232,7 @@ def extract_cloudformation(file: str, text: str) -> Extraction:
                 format_path(exc.path),
                 _pos(exc.line, exc.column),
                 f"invalid YAML: {exc.message}",
+                limit=exc.limit,
             )
         )
         return Extraction("cloudformation", (), tuple(problems))

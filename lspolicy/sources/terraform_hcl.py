@@ -279,6 +279,7 @@ class _Reader:
                     self.at(at, at),
                     f"policy of {name!r} is not valid JSON: {exc.message}"
                     + (extra if interps else ""),
+                    limit=exc.limit,
                 )
             )
             return None

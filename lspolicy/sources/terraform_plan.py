@@ -29,7 +29,7 @@ from lspolicy.parse.jsonpos import (
 )
 from lspolicy.sources.model import Extraction, SourcePolicy
 from lspolicy.sources.textmap import LineIndex, decode_json_string, remap
-from lspolicy.sources.tree import at, nearest_span, source_problem
+from lspolicy.sources.tree import LIMIT, at, nearest_span, source_problem
 
 __all__ = ["extract_terraform_plan", "looks_like_terraform_plan"]
 
@@ -137,6 +137,7 @@ class _Reader:
                     f"{where}.{inside}" if inside else where,
                     Span(line, column, line, column),
                     f"policy of {name!r} is not valid JSON: {exc.message}",
+                    limit=exc.limit,
                 )
             )
             return None
@@ -159,7 +160,9 @@ def extract_terraform_plan(file: str, text: str) -> Extraction:
     except JsonSyntaxError as exc:
         loc = Location(file, format_path(exc.path), exc.line, exc.column)
         return Extraction(
-            "terraform-plan", (), (Problem(f"invalid JSON: {exc.message}", loc, code="source"),)
+            "terraform-plan",
+            (),
+            (Problem(f"invalid JSON: {exc.message}", loc, code=LIMIT if exc.limit else "source"),),
         )
     reader = _Reader(file, text.lstrip("\ufeff"), loaded, LineIndex(text.lstrip("\ufeff")))
     for dup in loaded.duplicates:

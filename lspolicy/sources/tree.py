@@ -40,14 +40,23 @@ def nearest_span(spans: Mapping[JsonPath, Span], path: JsonPath) -> Span | None:
         path = path[:-1]
 
 
+LIMIT = "limit"
+"""The code of a problem met because a source went past an input limit (alias expansion,
+nesting, number length, size): such a file is refused as input, not reported as a policy
+finding, so the gate exits 2 for it, as for any input it cannot read."""
+
+
 def source_problem(
     file: str,
     path: JsonPath | str,
     span: Span | None,
     message: str,
     hint: str | None = None,
+    *,
+    limit: bool = False,
 ) -> Problem:
-    """A ``source`` problem at ``path`` (a file path, or an already formatted name)."""
+    """A ``source`` problem at ``path`` (a file path, or an already formatted name); with
+    ``limit``, a `LIMIT` problem: the text went past one of lspolicy's input limits."""
     where = path if isinstance(path, str) else format_path(path)
     loc = Location(file, where, span.line if span else 0, span.column if span else 0)
-    return Problem(message, loc, hint, code="source")
+    return Problem(message, loc, hint, code=LIMIT if limit else "source")

@@ -336,7 +336,7 @@ def test_http_looking_requests_get_json_answers(endpoint: Endpoint, raw: bytes) 
 
 # -- (b) signed requests --------------------------------------------------------------------
 
-OPERATIONS = ["StopInstance", "StartInstance", "GetInstance", "GetInstanceState"]
+OPERATIONS = ["StopInstance", "StartInstance", "GetInstance", "GetInstanceState", "GetInstances"]
 NAMES = ["web-dev", "web-prod", "web-stopped", "west-dev", "newcomer-dev", "nope-dev"]
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-south-1", "US-EAST-1"]
 JSON_VALUES = st.recursive(
@@ -383,6 +383,10 @@ def signed_requests(draw: st.DrawFn, endpoint: Endpoint, *, tamper: bool) -> byt
         members = draw(valid_stop_instance_bodies(names=st.sampled_from(NAMES)))
         if operation != "StopInstance":
             members.pop("force", None)  # StopInstance's member only
+        if operation == "GetInstances":
+            # no instance name; an optional page token, forged or garbled when drawn
+            # https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_GetInstances.html
+            members = draw(st.fixed_dictionaries({}, optional={"pageToken": st.text(max_size=40)}))
         body = json.dumps(members).encode()
         target = "Lightsail_20161128." + operation
         region = draw(st.sampled_from(["us-east-1", "us-west-2"]))

@@ -32,7 +32,8 @@ def test_alias_bomb_fails_at_the_alias_crossing_the_budget() -> None:
 
 
 def test_alias_bomb_in_a_template_is_a_source_problem() -> None:
-    """The same bomb in a CloudFormation template is a located ``source`` problem.
+    """The same bomb in a CloudFormation template is a located ``limit`` problem: the file is
+    refused as input (the gate exits 2), not reported as a policy it could not read.
 
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-formats.html
     """
@@ -46,7 +47,7 @@ def test_alias_bomb_in_a_template_is_a_source_problem() -> None:
         problem.message
         == "invalid YAML: aliases expand the document past 200000 nodes (alias '*e')"
     )
-    assert (problem.location.line, problem.code) == (9, "source")
+    assert (problem.location.line, problem.code) == (9, "limit")
 
 
 def test_deep_nesting_is_refused_at_the_limit() -> None:
@@ -66,8 +67,9 @@ def test_recursive_alias_duplicate_key_and_size() -> None:
 
     https://yaml.org/spec/1.1/#id932806 (mapping keys are unique)
     """
-    with pytest.raises(YamlError, match="refers to a node that contains it"):
+    with pytest.raises(YamlError, match="refers to a node that contains it") as cyc:
         load_yaml("a: &x [1, *x]")
+    assert not cyc.value.limit  # a cycle breaks YAML's own rules; it is no input limit
     with pytest.raises(YamlError) as err:
         load_yaml("a: 1\nb:\n  c: 2\n  c: 3\n")
     assert (err.value.message, err.value.line, err.value.column, err.value.path) == (
