@@ -442,8 +442,14 @@ def explore(
     seen: dict[tuple[State, ...], str] = {product.start: ""}
     queue: deque[tuple[State, ...]] = deque([product.start])
     found: dict[Signature, str] = {}
+    popped = 0
     while queue:
         state = queue.popleft()
+        popped += 1
+        # every 64 states: `len(seen)` grows by several per state, so a test on it (as here
+        # before) could step over every multiple and never look at the clock
+        if not popped & 63 and expired():
+            raise ComplexityError(reason(), found)
         text = seen[state]
         found.setdefault(signature(state), text)
         for ch in product.successors(state):
@@ -453,8 +459,6 @@ def explore(
                 queue.append(nxt)
         if len(seen) > limit:
             raise ComplexityError(f"more than {limit} string states", found)
-        if not len(seen) & 1023 and expired():
-            raise ComplexityError(reason(), found)
     return found
 
 
@@ -468,8 +472,10 @@ def reachable(
     first = [product.start] if starts is None else list(starts)
     seen: set[tuple[State, ...]] = set(first)
     queue: deque[tuple[State, ...]] = deque(seen)
+    popped = 0
     while queue:
         state = queue.popleft()
+        popped += 1
         for ch in product.successors(state):
             nxt = product.step(state, ch)
             if nxt not in seen:
@@ -477,7 +483,7 @@ def reachable(
                 queue.append(nxt)
         if len(seen) > limit:
             raise ComplexityError(f"more than {limit} string states")
-        if not len(seen) & 1023 and expired():
+        if not popped & 63 and expired():
             raise ComplexityError(reason())
     return list(seen)
 
@@ -493,8 +499,10 @@ def coreachable(
     back: dict[tuple[State, ...], list[tuple[State, ...]]] = {}
     seen: set[tuple[State, ...]] = set(starts)
     queue: deque[tuple[State, ...]] = deque(seen)
+    popped = 0
     while queue:
         state = queue.popleft()
+        popped += 1
         for ch in product.successors(state):
             nxt = product.step(state, ch)
             back.setdefault(nxt, []).append(state)
@@ -503,7 +511,7 @@ def coreachable(
                 queue.append(nxt)
         if len(seen) > limit:
             raise ComplexityError(f"more than {limit} string states")
-        if not len(seen) & 1023 and expired():
+        if not popped & 63 and expired():
             raise ComplexityError(reason())
     good = {s for s in seen if goal(s)}
     todo = deque(good)
@@ -535,8 +543,10 @@ def find(
             return text
     seen: dict[tuple[State, ...], str] = {first: ""}
     queue: deque[tuple[State, ...]] = deque([first])
+    popped = 0
     while queue:
         state = queue.popleft()
+        popped += 1
         text = seen[state]
         if goal(state):
             return text
@@ -547,6 +557,6 @@ def find(
                 queue.append(nxt)
         if len(seen) > limit:
             raise ComplexityError(f"more than {limit} string states")
-        if not len(seen) & 1023 and expired():
+        if not popped & 63 and expired():
             raise ComplexityError(reason())
     return None
