@@ -97,6 +97,7 @@ from lspolicy.generate.intent import (
 )
 from lspolicy.generate.population import Pools, pools_for
 from lspolicy.generate.semantics import Circumstances, IntentSemantics, Probe
+from lspolicy.generate.spellings import members, other_spelling
 from lspolicy.glob import STAR
 from lspolicy.lightsail.context import Identity, Instance, instance_request
 from lspolicy.model.policy import Policy
@@ -118,6 +119,7 @@ _REGION = "aws:requestedregion"
 _CIRCUMSTANCES = frozenset({_MFA, _IP, _TIME})
 _WHO_WHERE_FIXED = frozenset({_ARN, _REGION})
 _FRESH_CHARS = "zqxjk@=+:/._-0123456789"
+_IGNORE_CASE = frozenset({"StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"})
 
 
 Signature = tuple[bool, ...]
@@ -189,6 +191,10 @@ class _Strings:
     literals: set[str] = field(default_factory=set)
     prefixes: set[str] = field(default_factory=set)
     linked: bool = False
+    ignore_case: set[str] = field(default_factory=set)
+    """Values compared with ``...IgnoreCase`` (as written)."""
+    spelled: list[str] = field(default_factory=list)
+    """Their spellings that the classes need (`_spell`)."""
 
 
 class _Collect:
@@ -212,6 +218,8 @@ class _Collect:
             self.link(key, _PTAG + m.values[0])
         elif m.kind == "prefix":
             self.slot(key).prefixes.add(m.values[0])
+        elif m.case_insensitive:
+            self.slot(key).ignore_case.update(m.values)
         else:
             self.slot(key).literals.update(m.values)
 
@@ -230,6 +238,11 @@ def _from_intent(intent: Intent, c: _Collect) -> None:
         for m in g.principals.tags:
             c.match(_PTAG + m.key, m)
         c.slot(_ARN).literals.update(g.principals.arns)
+    for e in intent.exclusions:
+        if e.principals is not None:  # whom an exclusion applies to is a boundary too
+            for m in e.principals.tags:
+                c.match(_PTAG + m.key, m)
+            c.slot(_ARN).literals.update(e.principals.arns)
     for regions, sel, reqs in [(g.regions, g.instances, g.require) for g in intent.grants] + [
         (e.regions, e.instances, e.unless) for e in intent.exclusions
     ]:
@@ -273,6 +286,53 @@ def _string_value(c: _Collect, key: str, operator: str, raw: str) -> None:
     else:
         c.inexact(f"{operator} {key} pattern {raw!r} has a wildcard not at its end")
         c.slot(key).literals.add(text)
+
+
+def _ignore_case_value(c: _Collect, key: str, operator: str, raw: str) -> None:
+    template = parse_template(raw)
+    if not template.is_literal:
+        c.inexact(f"{operator} {key} with a variable {raw!r}")
+        return
+    c.slot(key).ignore_case.add(template.resolve_text({}) or "")
+
+
+def _spell(c: _Collect) -> None:
+    """The spellings each slot's ``...IgnoreCase`` values need (after `_tag_components`).
+
+    A value ``w`` is put to three kinds of test: equal to a case-sensitive literal, starts with
+    a prefix, equal to an ``...IgnoreCase`` value ``L`` ignoring case. Values ignoring-case
+    equal to no ``L`` are covered by the case-sensitive representatives (the fresh character
+    lower-cases to no constant's character). Values with ``w.lower() == L.lower()``: each
+    literal among them is its own representative; the rest pass the prefixes that prefix the
+    longest prefix ``q`` (or none) they start with, so one member per ``q`` — starting with
+    ``q``, with no longer prefix, equal to no literal — is one per class (two when the slot is
+    linked, so equal and unequal pairs are both enumerated). `lspolicy.generate.spellings`
+    finds them or shows there are none; ``L`` itself and `other_spelling` are added too."""
+    done: set[int] = set()
+    for key, s in c.strings.items():
+        if not s.ignore_case or id(s) in done:
+            continue
+        done.add(id(s))
+        spelled: list[str] = []
+        for value in sorted(s.ignore_case):
+            spelled.append(value)
+            other = other_spelling(value)
+            if other is not None and other not in s.literals:
+                spelled.append(other)
+            for q in ["", *sorted(s.prefixes)]:
+                longer = [p for p in s.prefixes if p.startswith(q) and len(p) > len(q)]
+                got = members(
+                    value.lower(),
+                    start=q,
+                    avoid_prefixes=longer,
+                    avoid=s.literals,
+                    need=2 if s.linked else 1,
+                )
+                if got is None:
+                    c.inexact(f"the spellings of {value!r} ({key}) are not one character for one")
+                    break
+                spelled += got
+        s.spelled = list(dict.fromkeys(spelled))
 
 
 def _resource(c: _Collect, pattern: str, allow: bool) -> None:
@@ -321,6 +381,9 @@ def _from_policies(policies: Sequence[Policy], c: _Collect) -> None:
                     if plain or (key == _ARN and op.startswith("Arn")):
                         for raw in cond.values:
                             _string_value(c, key, op, raw)
+                    elif key != _ARN and op in _IGNORE_CASE:
+                        for raw in cond.values:
+                            _ignore_case_value(c, key, op, raw)
                     else:
                         c.inexact(f"{cond.operator} on {cond.key}")
                 elif key == _MFA and op == "Bool":
@@ -346,16 +409,19 @@ def _from_policies(policies: Sequence[Policy], c: _Collect) -> None:
 
 
 def _fresh(constants: Iterable[str]) -> str:
-    used = set("".join(constants))
-    for ch in _FRESH_CHARS:
-        if ch not in used:
+    """A character no constant uses, whose lower case no constant's lower case uses either
+    (so a value holding it is ignoring-case equal to no constant)."""
+    text = "".join(constants)
+    used = set(text) | set(text.lower())
+    for ch in (*_FRESH_CHARS, "\u00e9", "\u00e8", "\u00ea"):
+        if ch not in used and ch.lower() not in used:
             return ch
-    return "\u00e9"
+    return "\u00ef"
 
 
 def _string_reps(s: _Strings) -> list[str | None]:
-    f = _fresh([*s.literals, *s.prefixes])
-    out: list[str | None] = [None, *sorted(s.literals), *sorted(s.prefixes)]
+    f = _fresh([*s.literals, *s.prefixes, *s.ignore_case])
+    out: list[str | None] = [None, *sorted(s.literals), *sorted(s.prefixes), *s.spelled]
     extra = [f, *(p + f for p in sorted(s.prefixes))]
     out += extra
     if s.linked:
@@ -410,6 +476,7 @@ def enumerate_classes(intent: Intent, policies: Sequence[Policy]) -> Classes:
     _from_intent(intent, c)
     _from_policies(policies, c)
     components = _tag_components(c)
+    _spell(c)
     signer = _Signer(intent, policies, c, components)
     pools = pools_for(intent)
 
@@ -506,6 +573,7 @@ def _tag_components(c: _Collect) -> list[tuple[str, ...]]:
             for k in keys:
                 shared.literals |= c.strings[k].literals
                 shared.prefixes |= c.strings[k].prefixes
+                shared.ignore_case |= c.strings[k].ignore_case
             for k in keys:
                 c.strings[k] = shared
         out.append(tuple(keys))
@@ -661,6 +729,10 @@ class _Signer:
                 ),
                 *(
                     sem._where(e.regions, InstanceSelector(ids=e.instances.ids), f)
+                    and (
+                        e.principals is None
+                        or sem._who(PrincipalSelector(arns=e.principals.arns), f)
+                    )
                     for e in self.intent.exclusions
                 ),
             )
@@ -684,7 +756,11 @@ class _Signer:
                 holds(g.principals.tags, _PTAG, caller) and holds(g.instances.tags, _RTAG, tags)
                 for g in self.intent.grants
             ),
-            *(holds(e.instances.tags, _RTAG, tags) for e in self.intent.exclusions),
+            *(
+                holds(e.instances.tags, _RTAG, tags)
+                and (e.principals is None or holds(e.principals.tags, _PTAG, caller))
+                for e in self.intent.exclusions
+            ),
         )
 
     def who_where(self, identity: Identity, instance: Instance) -> Signature:
