@@ -675,8 +675,11 @@ class _Signer:
     def _action(self, action: str) -> Signature:
         sem = self.semantics
         folded = action.casefold()
+        # compiled Action matchers take the lower-cased name, as the engine's requests carry it
+        # (`Request.action_key`): action names ignore case
+        lowered = action.lower()
         return (
-            *(st.action_match(action) for st in self.statements),
+            *(st.action_match(lowered) for st in self.statements),
             *(folded in a for a in sem._grant_actions),
             *(folded in a for a in sem._exclusion_actions),
         )

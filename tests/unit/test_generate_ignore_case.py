@@ -234,3 +234,28 @@ def test_json_report_says_exact_for_ignore_case() -> None:
     )
     data = json.loads(json.dumps(report.to_dict()))
     assert data["exact"] is True and data["proven"] is True and data["classes"] > 0
+
+
+# ----------------------------------------------------------------------------- action case
+
+
+@pytest.mark.parametrize("spelling", ["lightsail:rebootINSTANCE", "LightSail:RebootInstance"])
+def test_an_extra_action_in_mixed_case_is_an_over_grant_on_the_classes(spelling: str) -> None:
+    """Action names (service prefix included) are not case sensitive (IAM User Guide, "IAM JSON
+    policy elements: Action": https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html),
+    so a generated policy tampered to also allow ``RebootInstance`` spelled in mixed case
+    grants it: the exact proof must report a class counterexample, not pass silently."""
+    gen = generate(intent_from_data(_intent({"equals": "prod", "case_insensitive": True})))
+    p = gen.policies[0]
+    doc = json.loads(p.text)
+    doc["Statement"][0]["Action"] = [*doc["Statement"][0]["Action"], spelling]
+    text = json.dumps(doc, indent=2) + "\n"
+    tampered = dataclasses.replace(
+        gen,
+        policies=(dataclasses.replace(p, text=text, policy=parse_policy(text, source=p.filename)),),
+    )
+    report = prove(tampered, population=0)
+    assert report.exact and not report.passed, report.render()
+    found = [c for c in report.counterexamples if c.source == "class"]
+    assert found and all(c.kind == "over-grant" for c in found), report.render()
+    assert {c.probe.action for c in found} == {"lightsail:RebootInstance"}
