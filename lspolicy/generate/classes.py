@@ -69,6 +69,17 @@ of those tests, so one request per class decides the class. The sampled witness 
 too: each boundary and random request must fall in an enumerated class that is decided as it
 is (`Classes.decided`); otherwise the proof is reported not exact.
 
+Tag writes: ``aws:TagKeys`` is carried by ``TagResource``/``UntagResource`` requests only
+(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html).
+The requests here carry none, so a condition on it is decided as for an absent key (the
+``guard_tags`` Deny never applies: ``ForAnyValue`` needs at least one request value to match, so
+it is false for a missing key,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html,
+as `lspolicy.evaluate.clause` implements it).
+Tag writes with keys are decided by `lspolicy.generate.tagguard`, exactly: those touching a
+selector key are denied, and on the others the guard statement does not apply, so they are
+decided as the request without keys is here.
+
 Not exact (the proof says why and falls back to sampling): a string test other than the above
 (``StringLike`` with an inner wildcard, ``IgnoreCase``, a variable inside text), a condition
 key this module does not model, a condition reading keys of two groups, a Resource that is not
@@ -118,6 +129,8 @@ _TIME = "aws:currenttime"
 _REGION = "aws:requestedregion"
 _CIRCUMSTANCES = frozenset({_MFA, _IP, _TIME})
 _WHO_WHERE_FIXED = frozenset({_ARN, _REGION})
+_NOT_CARRIED = frozenset({"aws:tagkeys"})
+"""Keys no request of the classes carries: the tag guard's (`lspolicy.generate.tagguard`)."""
 _FRESH_CHARS = "zqxjk@=+:/._-0123456789"
 _IGNORE_CASE = frozenset({"StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"})
 
@@ -369,6 +382,8 @@ def _from_policies(policies: Sequence[Policy], c: _Collect) -> None:
             for cond in st.conditions:
                 key = cond.key.lower()
                 op = cond.operator.removesuffix("IfExists")
+                if key in _NOT_CARRIED:
+                    continue  # no request of the classes carries it (see the module docstring)
                 if op.startswith(("ForAllValues:", "ForAnyValue:")):
                     c.inexact(f"{cond.operator} on {cond.key}")
                     continue
@@ -623,7 +638,7 @@ class _Signer:
             for cond in st.conditions:
                 keys = {cond.key, *cond.variable_keys}
                 homes = {owner.get(k) for k in keys}
-                if keys <= _CIRCUMSTANCES:
+                if keys <= _CIRCUMSTANCES | _NOT_CARRIED:
                     self.c_conditions.append(cond)
                 elif keys <= _WHO_WHERE_FIXED:
                     self.part_conditions[resource_part][i].append(cond)
