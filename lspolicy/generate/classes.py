@@ -428,7 +428,7 @@ def _fresh(constants: Iterable[str]) -> str:
     (so a value holding it is ignoring-case equal to no constant)."""
     text = "".join(constants)
     used = set(text) | set(text.lower())
-    for ch in (*_FRESH_CHARS, "\u00e9", "\u00e8", "\u00ea"):
+    for ch in _FRESH_CHARS + "\u00e9\u00e8\u00ea":
         if ch not in used and ch.lower() not in used:
             return ch
     return "\u00ef"

@@ -56,6 +56,9 @@ __all__ = ["MAX_KEY_SETS", "TagGuardReport", "check_tag_guard"]
 MAX_KEY_SETS = 4096
 """Key sets beyond which the check gives up (not exact)."""
 
+MAX_FINDINGS = 20
+"""Findings kept in the report (the rest are counted)."""
+
 _OPERATORS = {"ForAnyValue:StringEquals": False, "ForAnyValue:StringEqualsIgnoreCase": True}
 """Guard operators this proof decides, and whether each ignores case."""
 
@@ -238,9 +241,12 @@ def check_tag_guard(generation: Generation) -> TagGuardReport | None:
                         )
                     elif not touches and applies:
                         findings.append(f"{where} touches no selector key but is denied")
+    unique = list(dict.fromkeys(findings))
+    if len(unique) > MAX_FINDINGS:
+        unique = [*unique[:MAX_FINDINGS], f"... and {len(unique) - MAX_FINDINGS:,} more"]
     return TagGuardReport(
         keys=selectors,
         requests=requests,
-        findings=tuple(dict.fromkeys(findings)),
+        findings=tuple(unique),
         reasons=tuple(dict.fromkeys(reasons)),
     )
