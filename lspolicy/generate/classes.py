@@ -31,6 +31,14 @@ Per slot, why the representatives are exhaustive, by operator family of generate
   prefix, each prefix + ``f``, ``f``. Tag keys are compared without case by both sides
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html),
   so one spelling per key suffices.
+- ``StringEqualsIgnoreCase`` / ``StringNotEqualsIgnoreCase`` on ``aws:ResourceTag/<k>`` and
+  ``aws:PrincipalTag/<k>`` ("exact matching, ignoring case" and its negation, same page): a
+  value ``w`` with ``w.lower() == L.lower()`` for such a value ``L`` is either one of the
+  literals (its own representative) or passes exactly the prefixes that prefix the longest one
+  it starts with; `_spell` adds, per ``L``, ``L``, another spelling of it, and one spelling per
+  such longest prefix (none, or each prefix) that is no literal, when one exists — found by a
+  complete search (`lspolicy.generate.spellings`). Values equal to no ``L`` in any case fall in
+  the classes above (the fresh character lower-cases to no constant's character).
 - ``${aws:PrincipalTag/<k>}`` as a whole value
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-tags)
   adds one test, "the two tags are equal": the two keys share one set of representatives, with
@@ -81,7 +89,8 @@ selector key are denied, and on the others the guard statement does not apply, s
 decided as the request without keys is here.
 
 Not exact (the proof says why and falls back to sampling): a string test other than the above
-(``StringLike`` with an inner wildcard, ``IgnoreCase``, a variable inside text), a condition
+(``StringLike`` with an inner wildcard, a variable inside text, ``...IgnoreCase`` on
+``aws:PrincipalArn`` or with a variable, a value whose spellings are not one character for one), a condition
 key this module does not model, a condition reading keys of two groups, a Resource that is not
 an instance ARN or ``*`` in an Allow, or more than `MAX_GROUP` representatives in a group.
 """
