@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import DrawFn
 
@@ -25,6 +25,8 @@ from lspolicy.generate.classes import enumerate_classes
 from lspolicy.generate.population import pools_for
 from lspolicy.generate.semantics import Circumstances, Probe
 from lspolicy.lightsail.context import Instance
+from lspolicy.model.policy import Policy
+from lspolicy.parse import parse_policy
 
 ACCOUNT = "111122223333"
 VALUES = ("prod", "Prod", "dev", "k8s", "stra\u00dfe", "a-1", "")
@@ -131,3 +133,64 @@ def test_case_insensitive_intents_equal_their_policies_on_every_class(
         expected = semantics.allows(probe)
         assert engine.is_allowed(probe.request()) == expected, probe
         assert classes.decided(probe) == (expected, expected), probe
+
+
+def _values_of(doc: dict[str, Any]) -> tuple[str, ...]:
+    """Every tag value and prefix the intent names (the spellings worth drawing)."""
+    out: list[str] = []
+    for entry in [*doc["grants"], *doc.get("exclude", [])]:
+        for m in entry.get("instances", {}).get("tags", {}).values():
+            if isinstance(m, str):
+                out.append(m)
+                continue
+            for k, v in m.items():
+                if k != "case_insensitive":
+                    out += v if isinstance(v, list) else [v]
+    return tuple(out) or VALUES
+
+
+def _case_sensitive(text: str, source: str) -> Policy:
+    """The policy with every ``...IgnoreCase`` string operator made case-sensitive."""
+    doc = json.loads(text)
+    for statement in doc["Statement"]:
+        cond = statement.get("Condition", {})
+        for ignoring, plain in (
+            ("StringEqualsIgnoreCase", "StringEquals"),
+            ("StringNotEqualsIgnoreCase", "StringNotEquals"),
+        ):
+            if ignoring in cond:
+                cond.setdefault(plain, {}).update(cond.pop(ignoring))
+    return parse_policy(json.dumps(doc), source=source)
+
+
+@SETTINGS
+@given(intents(), st.data())
+def test_a_case_sensitive_policy_is_caught_on_the_classes_whenever_it_is_wrong(
+    doc: dict[str, Any], data: st.DataObject
+) -> None:
+    """Mutation: the generated policies with ``StringEquals`` for ``StringEqualsIgnoreCase``
+    (and ``StringNotEquals`` for ``StringNotEqualsIgnoreCase``). Whenever some request of a
+    random world in random spellings shows the mutant wrong, the exact enumeration over the
+    mutant finds a class where it is wrong too (the classes miss no disagreement)."""
+    note(json.dumps(doc, indent=1))
+    intent = intent_from_data(doc)
+    generation = generate(intent)
+    mutants = [_case_sensitive(p.text, p.filename) for p in generation.policies]
+    classes = enumerate_classes(intent, mutants)
+    assert classes.exact, classes.reasons
+    engine, semantics = PolicySet(mutants), IntentSemantics(intent)
+    on_classes = any(
+        engine.is_allowed(probe.request()) != semantics.allows(probe) for probe in classes.probes()
+    )
+    pools = pools_for(intent)
+    spellings = st.sampled_from(_values_of(doc)).flatmap(_spelled)
+    granted = [a for g in doc["grants"] for a in g["principals"]["arns"]]
+    for n in range(12):
+        tags = data.draw(st.fixed_dictionaries(dict.fromkeys(KEYS, spellings)))
+        instance = Instance(id=f"world-{n}", region="us-east-1", account=ACCOUNT, tags=tags)
+        identity = pools.identity(data.draw(st.sampled_from(granted)), {})
+        probe = Probe("lightsail:StopInstance", identity, Circumstances(True, None, None), instance)
+        if engine.is_allowed(probe.request()) != semantics.allows(probe):
+            event("the mutant is wrong on a world request")
+            assert on_classes, probe
+            assert classes.decided(probe) is not None, probe
