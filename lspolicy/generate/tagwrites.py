@@ -32,11 +32,16 @@ selects by the instance's key). AWS facts it rests on:
   (an instance is the one that matters here; a Deny wider than needed takes away only tag writes
   of these keys).
 
-Not generated: a guard on the *principal's* own tags (``iam:TagUser``, ``iam:TagRole``...).
-Principal-tag selectors read ``aws:PrincipalTag``, which an IAM administrator sets; the policies
-generated here are Lightsail policies, and lspolicy's catalog and proof cover Lightsail actions
-only, so an IAM statement would be neither checked nor proven. Keep ``iam:Tag*`` away from the
-principals instead.
+Not generated: a guard on the *principal's* own tags (a ``GuardPrincipalTagKeys`` of
+``iam:TagUser``/``iam:TagRole``...). ``aws:PrincipalTag`` does not only come from the tags IAM
+attaches to the user or role: for a role session it also holds the session tags passed when the
+role is assumed, and inherited transitive session tags (IAM User Guide, "Pass session tags in
+AWS STS": https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html). Those are
+governed by ``sts:TagSession`` in the *role's trust policy* and by whoever assumes it, not by an
+identity policy of the principal, so a Deny of ``iam:Tag*`` here would look like a guard while
+leaving the session-tag path open; and the proofs here decide Lightsail requests only. Keep
+``iam:Tag*`` and ``sts:TagSession`` of the selector keys away from the principals where their
+roles and trust policies are managed.
 
 The proof that the statement does its job, for every request: `lspolicy.generate.tagguard`.
 """
