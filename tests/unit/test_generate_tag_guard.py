@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from lspolicy import PolicySet
 from lspolicy.generate import Generation, generate, intent_from_data, load_intent, prove
 from lspolicy.generate.cli import main
 from lspolicy.generate.guard import check_guard
@@ -25,6 +26,7 @@ from lspolicy.generate.tagguard import check_tag_guard
 from lspolicy.generate.tagwrites import selector_keys
 from lspolicy.lint.context import PolicyContext
 from lspolicy.lint.engine import lint_contexts
+from lspolicy.model.request import Request
 from lspolicy.parse import parse_policy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -241,3 +243,25 @@ def test_cli_prints_the_tag_guard(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(EXAMPLE), "--population", "100", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["tag_guard"]["holds"] is True and data["tag_guard"]["keys"] == ["app", "env"]
+
+
+def test_several_principals_each_guarded_and_the_rest_of_tagging_kept() -> None:
+    """Two principal selectors: each policy alone holds the guard (an explicit Deny wins over
+    any Allow: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html),
+    the class proof stays PROVEN, and ops may still tag an instance with a key no selector
+    reads (``owner``) but not ``TEAM`` (``Team`` in another case)."""
+    gen = generate(intent_from_data(_doc()))
+    assert prove(gen, population=200).proven
+    tag = check_tag_guard(gen)
+    assert tag is not None and tag.holds and tag.keys == ("app", "env", "Team"), tag.render()
+    ops = next(p for p in gen.policies if "ops" in p.name)
+    engine = PolicySet([ops.policy])
+    arn = f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Instance/8a831817-4d64-4fa6-913c-513a42f8eda1"
+    caller = {"aws:PrincipalTag/team": "ops", "aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:user/o"}
+
+    def tagging(key: str) -> Request:
+        context = {**caller, "aws:TagKeys": [key], f"aws:RequestTag/{key}": "x"}
+        return Request("lightsail:TagResource", arn, context)
+
+    assert engine.is_allowed(tagging("owner"))
+    assert not engine.is_allowed(tagging("TEAM"))
