@@ -23,12 +23,15 @@ from lspolicy.generate import Generation, IntentSemantics, generate, intent_from
 from lspolicy.generate import classes as classes_module
 from lspolicy.generate.classes import enumerate_classes
 from lspolicy.generate.intent import load_intent
+from lspolicy.generate.population import pools_for
+from lspolicy.generate.semantics import Circumstances, Probe
 from lspolicy.generate.spellings import (
     _OTHER_UPPER,
     members,
     other_spelling,
     spelling_options,
 )
+from lspolicy.lightsail.context import Instance
 from lspolicy.parse import parse_policy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -259,3 +262,65 @@ def test_an_extra_action_in_mixed_case_is_an_over_grant_on_the_classes(spelling:
     found = [c for c in report.counterexamples if c.source == "class"]
     assert found and all(c.kind == "over-grant" for c in found), report.render()
     assert {c.probe.action for c in found} == {"lightsail:RebootInstance"}
+
+
+def test_every_spelling_falls_in_a_class_decided_as_it_is() -> None:
+    """Brute force: prefixes ``pr`` and ``PRO``, the case-sensitive literal ``PROD`` and the
+    case-insensitive ``prod`` on one key; each of the 16 spellings of ``prod`` (and a few other
+    values) falls in an enumerated class whose decision is the request's own."""
+    ops = "arn:aws:iam::111122223333:role/ops"
+
+    def grant(sid: str, env: object) -> dict[str, Any]:
+        return {
+            "sid": sid,
+            "principals": {"arns": [ops]},
+            "actions": ["lightsail:StopInstance"],
+            "instances": {"tags": {"env": env}},
+        }
+
+    doc: dict[str, Any] = {
+        "name": "brute",
+        "account": "111122223333",
+        "grants": [grant("A", {"prefix": "pr"}), grant("B", {"prefix": "PRO"}), grant("C", "PROD")],
+        "exclude": [
+            {
+                "sid": "X",
+                "actions": ["lightsail:StopInstance"],
+                "instances": {"tags": {"env": {"equals": "prod", "case_insensitive": True}}},
+                "unless": {"mfa": True},
+            }
+        ],
+    }
+    intent = intent_from_data(doc)
+    gen = generate(intent)
+    policies = [p.policy for p in gen.policies]
+    classes = enumerate_classes(intent, policies)
+    assert classes.exact, classes.reasons
+    engine, semantics = PolicySet(policies), IntentSemantics(intent)
+    spellings = {a + b + c + d for a in "pP" for b in "rR" for c in "oO" for d in "dD"} | {
+        "pr",
+        "PRO",
+        "PROx",
+        "prx",
+        "x",
+        "",
+        "Prodx",
+    }
+    pools = pools_for(intent)
+    outcomes = set()
+    for value in sorted(spellings):
+        for mfa in (True, False):
+            instance = Instance(
+                id="i", region="us-east-1", account="111122223333", tags={"env": value}
+            )
+            probe = Probe(
+                "lightsail:StopInstance",
+                pools.identity(ops, {}),
+                Circumstances(mfa, None, None),
+                instance,
+            )
+            want = semantics.allows(probe)
+            assert engine.is_allowed(probe.request()) == want, value
+            assert classes.decided(probe) == (want, want), value
+            outcomes.add(want)
+    assert outcomes == {True, False}
