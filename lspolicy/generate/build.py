@@ -49,6 +49,9 @@ What each construct becomes, and the AWS page that settles it:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_configure-api-require.html),
   ``NotIpAddress aws:SourceIp`` (a negated operator is true for a missing key),
   ``DateLessThanIfExists`` / ``DateGreaterThanIfExists aws:CurrentTime``.
+- ``guard_tags: true`` adds, after the exclusions and in every policy (every part too), the Deny
+  ``GuardTagKeys`` on ``lightsail:TagResource``/``lightsail:UntagResource`` of the selectors' tag
+  keys (``ForAnyValue:StringEqualsIgnoreCase aws:TagKeys``; `lspolicy.generate.tagwrites`).
 - Size: IAM counts characters without white space; a managed policy takes 6,144, inline ones
   2,048 (user), 5,120 (group), 10,240 (role) per entity
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entity-length).
@@ -83,6 +86,7 @@ from lspolicy.generate.intent import (
     TagMatch,
     iso,
 )
+from lspolicy.generate.tagwrites import tag_write_guard
 from lspolicy.lightsail.catalog import SERVICE_PREFIX
 from lspolicy.model.policy import VERSION_2012, Policy
 from lspolicy.parse import parse_policy
@@ -288,6 +292,27 @@ def _denies(intent: Intent, exclusion: Exclusion, granted: ActionSet) -> list[_S
     return out
 
 
+def _tag_write_denies(intent: Intent) -> list[_Statement]:
+    """``guard_tags``: the Deny on writing the selectors' tag keys (`lspolicy.generate.tagwrites`)."""
+    guard = tag_write_guard(intent)
+    if guard is None:
+        return []
+    conditions = {
+        op: {key: [literal(v) for v in values] for key, values in block.items()}
+        for op, block in guard.conditions.items()
+    }
+    return [
+        _Statement(
+            sid=guard.sid,
+            effect="Deny",
+            actions=list(guard.actions),
+            resources=list(guard.resources),
+            conditions=conditions,
+            source="guard_tags",
+        )
+    ]
+
+
 # --------------------------------------------------------------------------- documents
 
 
@@ -476,6 +501,7 @@ def generate(intent: Intent) -> Generation:
         # The exclusion's whole action set (default: every action *any* grant gives), not
         # this selector's share: a Deny is the only guard against Allows in other policies.
         denies = [st for e in intent.exclusions for st in _denies(intent, e, granted_anywhere)]
+        denies += _tag_write_denies(intent)
         whole = _size([*allows, *denies])
         if whole <= limit:
             parts = [[*allows, *denies]]

@@ -31,6 +31,14 @@ Per slot, why the representatives are exhaustive, by operator family of generate
   prefix, each prefix + ``f``, ``f``. Tag keys are compared without case by both sides
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html),
   so one spelling per key suffices.
+- ``StringEqualsIgnoreCase`` / ``StringNotEqualsIgnoreCase`` on ``aws:ResourceTag/<k>`` and
+  ``aws:PrincipalTag/<k>`` ("exact matching, ignoring case" and its negation, same page): a
+  value ``w`` with ``w.lower() == L.lower()`` for such a value ``L`` is either one of the
+  literals (its own representative) or passes exactly the prefixes that prefix the longest one
+  it starts with; `_spell` adds, per ``L``, ``L``, another spelling of it, and one spelling per
+  such longest prefix (none, or each prefix) that is no literal, when one exists — found by a
+  complete search (`lspolicy.generate.spellings`). Values equal to no ``L`` in any case fall in
+  the classes above (the fresh character lower-cases to no constant's character).
 - ``${aws:PrincipalTag/<k>}`` as a whole value
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-tags)
   adds one test, "the two tags are equal": the two keys share one set of representatives, with
@@ -69,8 +77,20 @@ of those tests, so one request per class decides the class. The sampled witness 
 too: each boundary and random request must fall in an enumerated class that is decided as it
 is (`Classes.decided`); otherwise the proof is reported not exact.
 
+Tag writes: ``aws:TagKeys`` is carried by ``TagResource``/``UntagResource`` requests only
+(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html).
+The requests here carry none, so a condition on it is decided as for an absent key (the
+``guard_tags`` Deny never applies: ``ForAnyValue`` needs at least one request value to match, so
+it is false for a missing key,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html,
+as `lspolicy.evaluate.clause` implements it).
+Tag writes with keys are decided by `lspolicy.generate.tagguard`, exactly: those touching a
+selector key are denied, and on the others the guard statement does not apply, so they are
+decided as the request without keys is here.
+
 Not exact (the proof says why and falls back to sampling): a string test other than the above
-(``StringLike`` with an inner wildcard, ``IgnoreCase``, a variable inside text), a condition
+(``StringLike`` with an inner wildcard, a variable inside text, ``...IgnoreCase`` on
+``aws:PrincipalArn`` or with a variable, a value whose spellings are not one character for one), a condition
 key this module does not model, a condition reading keys of two groups, a Resource that is not
 an instance ARN or ``*`` in an Allow, or more than `MAX_GROUP` representatives in a group.
 """
@@ -97,6 +117,7 @@ from lspolicy.generate.intent import (
 )
 from lspolicy.generate.population import Pools, pools_for
 from lspolicy.generate.semantics import Circumstances, IntentSemantics, Probe
+from lspolicy.generate.spellings import members, other_spelling
 from lspolicy.glob import STAR
 from lspolicy.lightsail.context import Identity, Instance, instance_request
 from lspolicy.model.policy import Policy
@@ -117,7 +138,10 @@ _TIME = "aws:currenttime"
 _REGION = "aws:requestedregion"
 _CIRCUMSTANCES = frozenset({_MFA, _IP, _TIME})
 _WHO_WHERE_FIXED = frozenset({_ARN, _REGION})
+_NOT_CARRIED = frozenset({"aws:tagkeys"})
+"""Keys no request of the classes carries: the tag guard's (`lspolicy.generate.tagguard`)."""
 _FRESH_CHARS = "zqxjk@=+:/._-0123456789"
+_IGNORE_CASE = frozenset({"StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"})
 
 
 Signature = tuple[bool, ...]
@@ -189,6 +213,10 @@ class _Strings:
     literals: set[str] = field(default_factory=set)
     prefixes: set[str] = field(default_factory=set)
     linked: bool = False
+    ignore_case: set[str] = field(default_factory=set)
+    """Values compared with ``...IgnoreCase`` (as written)."""
+    spelled: list[str] = field(default_factory=list)
+    """Their spellings that the classes need (`_spell`)."""
 
 
 class _Collect:
@@ -212,6 +240,8 @@ class _Collect:
             self.link(key, _PTAG + m.values[0])
         elif m.kind == "prefix":
             self.slot(key).prefixes.add(m.values[0])
+        elif m.case_insensitive:
+            self.slot(key).ignore_case.update(m.values)
         else:
             self.slot(key).literals.update(m.values)
 
@@ -230,6 +260,11 @@ def _from_intent(intent: Intent, c: _Collect) -> None:
         for m in g.principals.tags:
             c.match(_PTAG + m.key, m)
         c.slot(_ARN).literals.update(g.principals.arns)
+    for e in intent.exclusions:
+        if e.principals is not None:  # whom an exclusion applies to is a boundary too
+            for m in e.principals.tags:
+                c.match(_PTAG + m.key, m)
+            c.slot(_ARN).literals.update(e.principals.arns)
     for regions, sel, reqs in [(g.regions, g.instances, g.require) for g in intent.grants] + [
         (e.regions, e.instances, e.unless) for e in intent.exclusions
     ]:
@@ -275,6 +310,53 @@ def _string_value(c: _Collect, key: str, operator: str, raw: str) -> None:
         c.slot(key).literals.add(text)
 
 
+def _ignore_case_value(c: _Collect, key: str, operator: str, raw: str) -> None:
+    template = parse_template(raw)
+    if not template.is_literal:
+        c.inexact(f"{operator} {key} with a variable {raw!r}")
+        return
+    c.slot(key).ignore_case.add(template.resolve_text({}) or "")
+
+
+def _spell(c: _Collect) -> None:
+    """The spellings each slot's ``...IgnoreCase`` values need (after `_tag_components`).
+
+    A value ``w`` is put to three kinds of test: equal to a case-sensitive literal, starts with
+    a prefix, equal to an ``...IgnoreCase`` value ``L`` ignoring case. Values ignoring-case
+    equal to no ``L`` are covered by the case-sensitive representatives (the fresh character
+    lower-cases to no constant's character). Values with ``w.lower() == L.lower()``: each
+    literal among them is its own representative; the rest pass the prefixes that prefix the
+    longest prefix ``q`` (or none) they start with, so one member per ``q`` — starting with
+    ``q``, with no longer prefix, equal to no literal — is one per class (two when the slot is
+    linked, so equal and unequal pairs are both enumerated). `lspolicy.generate.spellings`
+    finds them or shows there are none; ``L`` itself and `other_spelling` are added too."""
+    done: set[int] = set()
+    for key, s in c.strings.items():
+        if not s.ignore_case or id(s) in done:
+            continue
+        done.add(id(s))
+        spelled: list[str] = []
+        for value in sorted(s.ignore_case):
+            spelled.append(value)
+            other = other_spelling(value)
+            if other is not None and other not in s.literals:
+                spelled.append(other)
+            for q in ["", *sorted(s.prefixes)]:
+                longer = [p for p in s.prefixes if p.startswith(q) and len(p) > len(q)]
+                got = members(
+                    value.lower(),
+                    start=q,
+                    avoid_prefixes=longer,
+                    avoid=s.literals,
+                    need=2 if s.linked else 1,
+                )
+                if got is None:
+                    c.inexact(f"the spellings of {value!r} ({key}) are not one character for one")
+                    break
+                spelled += got
+        s.spelled = list(dict.fromkeys(spelled))
+
+
 def _resource(c: _Collect, pattern: str, allow: bool) -> None:
     parts = pattern.split(":", 5)
     if pattern == "*":
@@ -309,6 +391,8 @@ def _from_policies(policies: Sequence[Policy], c: _Collect) -> None:
             for cond in st.conditions:
                 key = cond.key.lower()
                 op = cond.operator.removesuffix("IfExists")
+                if key in _NOT_CARRIED:
+                    continue  # no request of the classes carries it (see the module docstring)
                 if op.startswith(("ForAllValues:", "ForAnyValue:")):
                     c.inexact(f"{cond.operator} on {cond.key}")
                     continue
@@ -321,6 +405,9 @@ def _from_policies(policies: Sequence[Policy], c: _Collect) -> None:
                     if plain or (key == _ARN and op.startswith("Arn")):
                         for raw in cond.values:
                             _string_value(c, key, op, raw)
+                    elif key != _ARN and op in _IGNORE_CASE:
+                        for raw in cond.values:
+                            _ignore_case_value(c, key, op, raw)
                     else:
                         c.inexact(f"{cond.operator} on {cond.key}")
                 elif key == _MFA and op == "Bool":
@@ -346,16 +433,19 @@ def _from_policies(policies: Sequence[Policy], c: _Collect) -> None:
 
 
 def _fresh(constants: Iterable[str]) -> str:
-    used = set("".join(constants))
-    for ch in _FRESH_CHARS:
-        if ch not in used:
+    """A character no constant uses, whose lower case no constant's lower case uses either
+    (so a value holding it is ignoring-case equal to no constant)."""
+    text = "".join(constants)
+    used = set(text) | set(text.lower())
+    for ch in _FRESH_CHARS + "\u00e9\u00e8\u00ea":
+        if ch not in used and ch.lower() not in used:
             return ch
-    return "\u00e9"
+    return "\u00ef"
 
 
 def _string_reps(s: _Strings) -> list[str | None]:
-    f = _fresh([*s.literals, *s.prefixes])
-    out: list[str | None] = [None, *sorted(s.literals), *sorted(s.prefixes)]
+    f = _fresh([*s.literals, *s.prefixes, *s.ignore_case])
+    out: list[str | None] = [None, *sorted(s.literals), *sorted(s.prefixes), *s.spelled]
     extra = [f, *(p + f for p in sorted(s.prefixes))]
     out += extra
     if s.linked:
@@ -410,6 +500,7 @@ def enumerate_classes(intent: Intent, policies: Sequence[Policy]) -> Classes:
     _from_intent(intent, c)
     _from_policies(policies, c)
     components = _tag_components(c)
+    _spell(c)
     signer = _Signer(intent, policies, c, components)
     pools = pools_for(intent)
 
@@ -506,6 +597,7 @@ def _tag_components(c: _Collect) -> list[tuple[str, ...]]:
             for k in keys:
                 shared.literals |= c.strings[k].literals
                 shared.prefixes |= c.strings[k].prefixes
+                shared.ignore_case |= c.strings[k].ignore_case
             for k in keys:
                 c.strings[k] = shared
         out.append(tuple(keys))
@@ -555,7 +647,7 @@ class _Signer:
             for cond in st.conditions:
                 keys = {cond.key, *cond.variable_keys}
                 homes = {owner.get(k) for k in keys}
-                if keys <= _CIRCUMSTANCES:
+                if keys <= _CIRCUMSTANCES | _NOT_CARRIED:
                     self.c_conditions.append(cond)
                 elif keys <= _WHO_WHERE_FIXED:
                     self.part_conditions[resource_part][i].append(cond)
@@ -607,8 +699,11 @@ class _Signer:
     def _action(self, action: str) -> Signature:
         sem = self.semantics
         folded = action.casefold()
+        # compiled Action matchers take the lower-cased name, as the engine's requests carry it
+        # (`Request.action_key`): action names ignore case
+        lowered = action.lower()
         return (
-            *(st.action_match(action) for st in self.statements),
+            *(st.action_match(lowered) for st in self.statements),
             *(folded in a for a in sem._grant_actions),
             *(folded in a for a in sem._exclusion_actions),
         )
@@ -661,6 +756,10 @@ class _Signer:
                 ),
                 *(
                     sem._where(e.regions, InstanceSelector(ids=e.instances.ids), f)
+                    and (
+                        e.principals is None
+                        or sem._who(PrincipalSelector(arns=e.principals.arns), f)
+                    )
                     for e in self.intent.exclusions
                 ),
             )
@@ -684,7 +783,11 @@ class _Signer:
                 holds(g.principals.tags, _PTAG, caller) and holds(g.instances.tags, _RTAG, tags)
                 for g in self.intent.grants
             ),
-            *(holds(e.instances.tags, _RTAG, tags) for e in self.intent.exclusions),
+            *(
+                holds(e.instances.tags, _RTAG, tags)
+                and (e.principals is None or holds(e.principals.tags, _PTAG, caller))
+                for e in self.intent.exclusions
+            ),
         )
 
     def who_where(self, identity: Identity, instance: Instance) -> Signature:

@@ -6,11 +6,13 @@ Output formatting and argument parsing only; the work is in `lspolicy.generate`.
 
 For an intent, the guard (`lspolicy.generate.guard`: with any other Allow attached, nothing
 an exclusion names is allowed) is decided exactly after the proof and printed
-(``guard: exact, holds``); case variants of a selector value among a world's instances are
-warned about.
+(``guard: exact, holds``); with ``guard_tags``, so is the tag guard
+(`lspolicy.generate.tagguard`: no tag write touching a selector key is allowed:
+``tag guard: exact, holds (K keys, N requests)``); case variants of a selector value among a
+world's instances are warned about.
 
-Exit status: 0 when the proof and the guard hold; 1 when the proof found counterexamples or
-the guard does not hold (nothing is written with ``--out`` then: a policy that fails its proof
+Exit status: 0 when the proof and the guards hold; 1 when the proof found counterexamples or
+a guard does not hold (nothing is written with ``--out`` then: a policy that fails its proof
 is not a policy to attach); 2 when the intent or
 the world cannot be used, or no policy within IAM's limits expresses the intent.
 """
@@ -35,6 +37,7 @@ from lspolicy.generate.guard import GuardReport, check_guard
 from lspolicy.generate.intent import load_intent
 from lspolicy.generate.prove import DEFAULT_POPULATION, ProofReport, prove
 from lspolicy.generate.semantics import case_variant_warnings
+from lspolicy.generate.tagguard import TagGuardReport, check_tag_guard
 from lspolicy.textfile import read_bounded
 from lspolicy.yamlpos import check_bounds
 
@@ -204,6 +207,7 @@ def _text(
     stream: TextIO,
     *,
     guard: GuardReport | None = None,
+    tag_guard: TagGuardReport | None = None,
     warnings: Sequence[str] = (),
 ) -> None:
     lines: list[str] = []
@@ -222,6 +226,8 @@ def _text(
     lines.append(report.render())
     if guard is not None:
         lines.append(guard.render())
+    if tag_guard is not None:
+        lines.append(tag_guard.render())
     lines.append(f"generation: {seconds * 1000:.0f} ms")
     if written:
         lines += [f"wrote {w}" for w in written]
@@ -229,6 +235,8 @@ def _text(
         lines.append("nothing written: the proof failed")
     elif guard is not None and not guard.holds:
         lines.append("nothing written: the guard does not hold")
+    elif tag_guard is not None and not tag_guard.holds:
+        lines.append("nothing written: the tag guard does not hold")
     stream.write("\n".join(lines) + "\n")
 
 
@@ -240,6 +248,7 @@ def _json(
     stream: TextIO,
     *,
     guard: GuardReport | None = None,
+    tag_guard: TagGuardReport | None = None,
     warnings: Sequence[str] = (),
 ) -> None:
     payload: dict[str, object] = {
@@ -261,6 +270,7 @@ def _json(
         "notes": list(generation.notes),
         "proof": report.to_dict(),
         "guard": guard.to_dict() if guard is not None else None,
+        "tag_guard": tag_guard.to_dict() if tag_guard is not None else None,
         "warnings": list(warnings),
         "generation_seconds": round(seconds, 3),
         "written": written,
@@ -390,6 +400,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
         guard = check_guard(generation)
+        tag_guard = check_tag_guard(generation)
     except LspolicyError as exc:
         return _input_error(exc, args.format)
     warnings = case_variant_warnings(intent, instances)
@@ -398,7 +409,9 @@ def run(args: argparse.Namespace) -> int:
     if not guard.holds:
         for finding in guard.findings:
             sys.stderr.write(f"lspolicy: {finding.problem()}\n")
-    ok = report.passed and guard.holds
+    if tag_guard is not None and not tag_guard.holds:
+        sys.stderr.write(f"lspolicy: {tag_guard.render()}\n")
+    ok = report.passed and guard.holds and (tag_guard is None or tag_guard.holds)
     written: list[str] = []
     if ok and args.out:
         try:
@@ -407,7 +420,14 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"lspolicy: cannot write to {args.out}: {exc.strerror or exc}\n")
             return EXIT_ERROR
     (_json if args.format == "json" else _text)(
-        generation, report, written, seconds, sys.stdout, guard=guard, warnings=warnings
+        generation,
+        report,
+        written,
+        seconds,
+        sys.stdout,
+        guard=guard,
+        tag_guard=tag_guard,
+        warnings=warnings,
     )
     return EXIT_OK if ok else EXIT_COUNTEREXAMPLES
 

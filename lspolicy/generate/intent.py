@@ -105,6 +105,8 @@ ATTACH_LIMITS: Mapping[AttachAs, int] = {
 _SCHEMA_FILE = "schemas/intent.schema.json"
 
 UNLESS_SUFFIXES = ("WithoutMfa", "OutsideSourceIp", "BeforeWindow", "AfterWindow")
+GUARD_SID = "GuardTagKeys"
+"""The Sid of the Deny that ``guard_tags`` adds (`lspolicy.generate.tagwrites`)."""
 """Sid suffixes of the Deny statements an exclusion with ``unless`` becomes, one per unmet
 requirement (`lspolicy.generate.build`)."""
 
@@ -360,6 +362,9 @@ class Intent(_Frozen):
     attach_as: AttachAs = "managed"
     description: str | None = None
     source: str = "<intent>"
+    guard_tags: bool = False
+    """Also deny writing (adding, changing, removing) the selectors' tag keys
+    (`lspolicy.generate.tagwrites`)."""
 
     @property
     def size_limit(self) -> int:
@@ -387,6 +392,8 @@ class Intent(_Frozen):
         out["grants"] = [g.to_data() for g in self.grants]
         if self.exclusions:
             out["exclude"] = [e.to_data() for e in self.exclusions]
+        if self.guard_tags:
+            out["guard_tags"] = True
         return out
 
 
@@ -812,9 +819,17 @@ class _Builder:
                         f"already used at {format_path(sids[derived])}",
                         "rename one of them",
                     )
+        guard_tags = bool(data.get("guard_tags", False))
+        if guard_tags and GUARD_SID in sids:
+            self.problem(
+                (*sids[GUARD_SID], "sid"),
+                f"the Sid {GUARD_SID!r} is the one guard_tags gives its Deny statement",
+                "rename this grant or exclusion",
+            )
         if self.problems:
             return None
         return Intent(
+            guard_tags=guard_tags,
             name=data["name"],
             account=account,
             description=data.get("description"),

@@ -65,7 +65,7 @@ def test_not_equals_refuses_prod_and_untagged_instances() -> None:
     assert not decide(gen, DEPLOY, {"env": "prod"})
     assert not decide(gen, DEPLOY, {})
     assert decide(gen, DEPLOY, {"env": "Prod"}), "case-sensitive unless asked otherwise"
-    assert_proven_or_sampled_for_ignore_case(prove(gen, population=300))
+    assert_proven_exactly(prove(gen, population=300))
 
 
 def test_not_one_of_and_present_together() -> None:
@@ -79,7 +79,7 @@ def test_not_one_of_and_present_together() -> None:
     assert decide(gen, DEPLOY, {"env": "dev", "owner": ""})
     assert not decide(gen, DEPLOY, {"env": "dev"})
     assert not decide(gen, DEPLOY, {"env": "staging", "owner": "kim"})
-    assert_proven_or_sampled_for_ignore_case(prove(gen, population=300))
+    assert_proven_exactly(prove(gen, population=300))
 
 
 def test_case_insensitive_equals_matches_every_spelling() -> None:
@@ -91,7 +91,7 @@ def test_case_insensitive_equals_matches_every_spelling() -> None:
     for value in ("dev", "Dev", "DEV"):
         assert decide(gen, DEPLOY, {"env": value})
     assert not decide(gen, DEPLOY, {"env": "devx"})
-    assert_proven_or_sampled_for_ignore_case(prove(gen, population=300))
+    assert_proven_exactly(prove(gen, population=300))
 
 
 EXCLUDE_PROD_FOR_ACME = """exclude:
@@ -118,7 +118,7 @@ def test_exclusion_for_some_principals_only() -> None:
         assert not decide(gen, ops_acme, {"team": "x", "env": spelling})
         assert not decide(gen, ACME, {"env": spelling}, extra=True)
     assert decide(gen, ACME, {"env": "staging"}, extra=True)
-    assert_proven_or_sampled_for_ignore_case(prove(gen, population=300))
+    assert_proven_exactly(prove(gen, population=300))
     assert check_guard(gen).holds
 
 
@@ -189,11 +189,9 @@ def test_warns_when_a_world_holds_case_variants_of_a_value() -> None:
     assert case_variant_warnings(insensitive, world) == []
 
 
-def assert_proven_or_sampled_for_ignore_case(report: ProofReport) -> None:
-    """No disagreement anywhere; exact, or sampled only because of ...IgnoreCase operators,
-    which the class enumeration does not model yet (and says so: never PROVEN for a sample)."""
+def assert_proven_exactly(report: ProofReport) -> None:
+    """No disagreement anywhere, and exact: the class enumeration models ...IgnoreCase operators
+    too (`lspolicy.generate.spellings`), so the report says PROVEN, not SAMPLED."""
     assert report.passed, report.render()
-    assert report.exact or (
-        report.not_exact and all("IgnoreCase" in r for r in report.not_exact)
-    ), report.not_exact
-    assert ("PROVEN" in report.render()) == report.exact
+    assert report.exact, report.not_exact
+    assert "PROVEN" in report.render()
