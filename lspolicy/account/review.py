@@ -115,6 +115,8 @@ class ClassCell:
     statements: tuple[str, ...]
     conditions: str
     """The caller conditions (JSON list, as ``who-can --format json`` gives them)."""
+    incomplete: tuple[str, ...] = ()
+    """Policies of the principal (or of its chain) that could not be evaluated."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +174,10 @@ def _cell(
     direct = review.final(rep, action, instance)
     if access is None:
         statements = tuple(dict.fromkeys(s.label for s in direct.statements))
-        return ClassCell(pclass, iclass, action, direct.answer, direct.answer, (), statements, "[]")
+        missing = review.authority.actor(rep).incomplete
+        return ClassCell(
+            pclass, iclass, action, direct.answer, direct.answer, (), statements, "[]", missing
+        )
     info = access.to_dict()
     return ClassCell(
         pclass,
@@ -183,6 +188,7 @@ def _cell(
         tuple(h.role for h in access.via),
         tuple(dict.fromkeys(s.label for s in access.final.statements)),
         json.dumps(info["conditions"], sort_keys=True),
+        access.incomplete,
     )
 
 
