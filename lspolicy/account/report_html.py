@@ -50,12 +50,14 @@ def _more(shown: int, total: int) -> str:
     return f'<p class="muted">{shown} of {total} shown; the dataset has every row.</p>'
 
 
-def _heat_color(n: int, size: int) -> str:
+def _heat_style(n: int, size: int) -> str:
+    """Background from pale to strong red by the share of the group; white text when dark."""
     if n <= 0 or size <= 0:
-        return "#ffffff"
+        return "background:#ffffff"
     share = min(1.0, n / size)
-    light = int(92 - 52 * share)  # from pale to strong red
-    return f"hsl(0,75%,{light}%)"
+    light = int(92 - 52 * share)
+    ink = "#fff" if light < 60 else "#222"
+    return f"background:hsl(0,75%,{light}%);color:{ink}"
 
 
 def render(summary: dict[str, Any]) -> str:
@@ -204,7 +206,7 @@ def render(summary: dict[str, Any]) -> str:
         for g in groups:
             n = int(r["counts"].get(g["tag_group"], 0))
             cells.append(
-                f'<td class="n" style="background:{_heat_color(n, g["instances"])}" '
+                f'<td class="n" style="{_heat_style(n, g["instances"])}" '
                 f'data-metric="heat" data-principal="{_e(r["principal_arn"])}" '
                 f'data-group="{_e(g["tag_group"])}">{n}</td>'
             )

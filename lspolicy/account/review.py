@@ -247,12 +247,20 @@ def _tag_access(
     for target, chain in targets:
         actor = review.authority.actor(target)
         verdict = review.authority.decide(actor, action, instance.arn, context)
-        if not verdict.reaches:
+        if not verdict.reaches or any(_written(c.condition.key) for c in verdict.conditions):
+            # the tags written are known here: a grant that holds only if the caller picks
+            # other request tags (the caller-key rule's relaxed reading) is no grant for these
             continue
         got = Access(principal, tuple(chain), verdict)
         if best is None or got.key() < best.key():
             best = got
     return best
+
+
+def _written(key: str) -> bool:
+    """A request key the tagging request sets: ``aws:TagKeys`` and ``aws:RequestTag/*``."""
+    lower = key.lower()
+    return lower == "aws:tagkeys" or lower.startswith("aws:requesttag/")
 
 
 def _retag(
