@@ -240,3 +240,34 @@ def test_bad_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert code == 2 and str(bad) in err and "Traceback" not in err
     code = main(["review", *fixture_inputs(), "--production-tag", "prod", "--out", str(tmp_path / "o")])
     assert code == 2 and "KEY=VALUE" in capsys.readouterr().err
+
+
+def test_readme_review_example_runs_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's review and query commands, run from the repository root (``review/``
+    replaced by a temporary directory), print the query's rows the README shows: the two
+    principals that stop staging-web only through ProdOperator (docs that run)."""
+    import glob  # noqa: PLC0415
+    import os  # noqa: PLC0415
+    import shlex  # noqa: PLC0415
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### The whole matrix: `lspolicy review`") :]
+    start = section.index("```sh\n") + 6
+    commands = section[start : section.index("```", start)]
+    shown = section.split("```")[3].lstrip("\n")
+    words = shlex.split(commands.replace("\\\n", " "))
+    split = words.index("lspolicy", 1)
+    first, second = words[1:split], words[split + 1 :]
+    out = str(tmp_path / "review")
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        argv = [m for w in first for m in (sorted(glob.glob(w)) if "*" in w else [w])]
+        assert main([out if w == "review/" else w for w in argv]) == 0
+        capsys.readouterr()
+        assert main([out if w == "review/" else w for w in second]) == 0
+    finally:
+        os.chdir(cwd)
+    assert capsys.readouterr().out == shown
