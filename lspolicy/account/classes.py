@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from lspolicy.account.decide import Actor, Verdict
-from lspolicy.account.model import Instance, Inventory
+from lspolicy.account.model import Instance, Inventory, NamedPolicy
 from lspolicy.account.query import Review
 from lspolicy.account.reach import Hop, Reach
 from lspolicy.evaluate.resource import compile_resource_pattern
@@ -44,8 +44,8 @@ __all__ = [
     "hop_signature",
     "identity_key",
     "inventory_policies",
-    "read_keys",
     "reach_signature",
+    "read_keys",
     "verdict_signature",
 ]
 
@@ -57,8 +57,10 @@ def inventory_policies(inventory: Inventory) -> list[Policy]:
     """Every policy that can decide an instance action: inline (users, groups, roles), managed
     and SCPs. Trust policies decide only ``sts:AssumeRole`` and are left out."""
     out: list[Policy] = []
-    for owner in (*inventory.users.values(), *inventory.groups.values(), *inventory.roles.values()):
-        out += [p.policy for p in owner.inline if p.policy is not None]
+    inlines: list[tuple[NamedPolicy, ...]] = [u.inline for u in inventory.users.values()]
+    inlines += [g.inline for g in inventory.groups.values()]
+    inlines += [r.inline for r in inventory.roles.values()]
+    out += [p.policy for inline in inlines for p in inline if p.policy is not None]
     out += [m.policy for m in inventory.policies.values() if m.policy is not None]
     for levels in inventory.scp_levels.values():
         for level in levels or ():
@@ -80,7 +82,9 @@ def read_keys(policies: Iterable[Policy]) -> tuple[frozenset[str], bool]:
                     unknown = True
                 keys.add(key)
                 for value in cond.values:
-                    keys.update(v.key for v in parse_template(value, substitute=substitute).variables)
+                    keys.update(
+                        v.key for v in parse_template(value, substitute=substitute).variables
+                    )
             for pattern in (*(st.resources or ()), *(st.not_resources or ())):
                 keys.update(v.key for v in parse_template(pattern, substitute=substitute).variables)
     return frozenset(keys), unknown
@@ -138,9 +142,7 @@ class InstanceClasses:
             own = any(h and dynamic for h, (_, dynamic) in zip(hits, matchers, strict=True))
             prefix = arn.rsplit("/", 1)[0] if "/" in arn else arn
             tags = tuple(
-                sorted(
-                    (k, v) for k, v in inst.tags.items() if all_tags or k.lower() in tag_keys
-                )
+                sorted((k, v) for k, v in inst.tags.items() if all_tags or k.lower() in tag_keys)
             )
             key: tuple[object, ...] = (prefix, inst.region, tags, hits, arn if own else "")
             by_arn[arn] = (hits, arn if own else "")
@@ -154,7 +156,11 @@ class InstanceClasses:
 
 def identity_key(actor: Actor) -> tuple[object, ...]:
     """What decides this identity's instance requests (see the module docstring)."""
-    every = [*actor.identity, *(actor.boundary or ()), *(p for lvl in actor.scps or () for p in lvl)]
+    every = [
+        *actor.identity,
+        *(actor.boundary or ()),
+        *(p for lvl in actor.scps or () for p in lvl),
+    ]
     keys, unknown = read_keys(every)
     context = sorted(
         (k, json.dumps(v, sort_keys=True))

@@ -236,7 +236,10 @@ def write_dataset(
     problems = matrix.not_evaluated
     _write(
         out / "problems.parquet",
-        {k: [str(p.get(k, "")) for p in problems] for k in ("what", "name", "message", "source", "path")},
+        {
+            k: [str(p.get(k, "")) for p in problems]
+            for k in ("what", "name", "message", "source", "path")
+        },
         pa.schema([(k, text) for k in ("what", "name", "message", "source", "path")]),
     )
     seen = list(observed) if observed is not None else None
@@ -249,7 +252,12 @@ def write_dataset(
             "calls": [o[3] for o in seen or ()],
         },
         pa.schema(
-            [("principal_arn", text), ("action", text), ("instance_arn", text), ("calls", pa.int64())]
+            [
+                ("principal_arn", text),
+                ("action", text),
+                ("instance_arn", text),
+                ("calls", pa.int64()),
+            ]
         ),
     )
     _expand(out, trail=seen is not None)
@@ -292,11 +300,7 @@ def _expand(out: Path, *, trail: bool) -> None:
     for old in matrix_dir.glob("*.parquet"):
         old.unlink()
     con = connect(out)
-    used = (
-        "(o.calls IS NOT NULL) AS used"
-        if trail
-        else "CAST(NULL AS BOOLEAN) AS used"
-    )
+    used = "(o.calls IS NOT NULL) AS used" if trail else "CAST(NULL AS BOOLEAN) AS used"
     join = (
         "LEFT JOIN observed o ON o.principal_arn = p.principal_arn "
         "AND o.instance_arn = i.instance_arn AND o.action = c.action"

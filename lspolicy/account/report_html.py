@@ -194,7 +194,7 @@ def render(summary: dict[str, Any]) -> str:
     heat = s["heatmap"]
     groups = heat["groups"]
     parts.append(
-        f"<h2 id=heatmap>Who can <code>{_e(focus)}</code>: principals × instances grouped by "
+        f"<h2 id=heatmap>Who can <code>{_e(focus)}</code>: principals &times; instances grouped by "
         f"<code>{_e(s['group_tag'])}</code></h2>"
         "<p class=muted>Each cell: how many instances of the group the principal can act on "
         "(allowed or allowed if); the darker, the larger the share of the group.</p>"
@@ -225,7 +225,7 @@ def render(summary: dict[str, Any]) -> str:
     ]
     parts.append(_table(["action", *names], rows, tid="decisions-table"))
     parts.append(
-        f"<p class=muted>{int(c['principal_classes'])} principal classes × "
+        f"<p class=muted>{int(c['principal_classes'])} principal classes &times; "
         f"{int(c['instance_classes'])} instance classes decided "
         f"({int(c['class_cells'])} class cells for {int(c['cells'])} cells).</p>"
     )

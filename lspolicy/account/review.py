@@ -168,7 +168,7 @@ class Matrix:
 
 
 def _cell(
-    review: Review, pclass: int, iclass: int, rep: str, action: str, instance: Instance
+    review: Review, *, pclass: int, iclass: int, rep: str, action: str, instance: Instance
 ) -> ClassCell:
     access = review.access(rep, action, instance)
     direct = review.final(rep, action, instance)
@@ -213,7 +213,7 @@ def compute_matrix(
             reps.append(p)
         principal_class[p] = got
     cells = [
-        _cell(review, pc, ic, rep, action, inst)
+        _cell(review, pclass=pc, iclass=ic, rep=rep, action=action, instance=inst)
         for pc, rep in enumerate(reps)
         for ic, inst in enumerate(classes.reps)
         for action in actions
@@ -241,7 +241,9 @@ def _tag_access(
     does for requests without request keys."""
     reached = review.reach(principal)
     targets: list[tuple[str, tuple[Hop, ...]]] = [(principal, ())]
-    targets += [(r, c) for chains in (reached.unconditional, reached.any) for r, c in chains.items()]
+    targets += [
+        (r, c) for chains in (reached.unconditional, reached.any) for r, c in chains.items()
+    ]
     context = {**instance_context(instance), **extra}
     best: Access | None = None
     for target, chain in targets:

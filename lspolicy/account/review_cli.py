@@ -19,7 +19,14 @@ from lspolicy.account.cli import AccountUsageError, _action, add_inputs
 from lspolicy.account.model import AccountInputError, Inventory
 from lspolicy.errors import LspolicyError
 
-__all__ = ["QUERY_HELP", "REVIEW_HELP", "register", "register_query", "run_query_command", "run_review"]
+__all__ = [
+    "QUERY_HELP",
+    "REVIEW_HELP",
+    "register",
+    "register_query",
+    "run_query_command",
+    "run_review",
+]
 
 EXIT_OK, EXIT_ERROR = 0, 2
 REVIEW_HELP = (
@@ -76,7 +83,7 @@ def register_query(subparsers: Any) -> None:
         "Exit 0 answered, 2 bad query or directory.",
     )
     parser.add_argument("dir", metavar="DIR", help="the review's --out directory")
-    parser.add_argument("sql", metavar="SQL", help="e.g. \"SELECT count(*) FROM matrix\"")
+    parser.add_argument("sql", metavar="SQL", help='e.g. "SELECT count(*) FROM matrix"')
     parser.add_argument(
         "--format", choices=("text", "json", "csv"), default="text", help="output (default: text)"
     )
@@ -93,9 +100,9 @@ def _pairs(values: list[str], option: str) -> list[tuple[str, str]]:
     return out
 
 
-def _trail(path: str, inventory: Inventory, problems: list[dict[str, object]]) -> tuple[
-    list[tuple[str, str, str, int]], dict[str, Any]
-]:
+def _trail(
+    path: str, inventory: Inventory, problems: list[dict[str, object]]
+) -> tuple[list[tuple[str, str, str, int]], dict[str, Any]]:
     """Observed calls keyed by instance ARN; calls on instances not reviewed become problems."""
     from lspolicy.generate.trail import TrailError, read_trail  # noqa: PLC0415
 
@@ -146,13 +153,18 @@ def run_review(args: argparse.Namespace) -> int:
     from lspolicy.account.summary import summarize  # noqa: PLC0415
 
     try:
-        actions = tuple(
-            dict.fromkeys(
-                _action(a) for group in args.actions or [] for a in group.split(",") if a
+        actions = (
+            tuple(
+                dict.fromkeys(
+                    _action(a) for group in args.actions or [] for a in group.split(",") if a
+                )
             )
-        ) or DEFAULT_ACTIONS
+            or DEFAULT_ACTIONS
+        )
         production = _pairs(
-            list(args.production_tag) if args.production_tag is not None else list(DEFAULT_PRODUCTION),
+            list(args.production_tag)
+            if args.production_tag is not None
+            else list(DEFAULT_PRODUCTION),
             "--production-tag",
         )
         group_tag = args.group_tag or (production[0][0] if production else "env")
@@ -202,9 +214,9 @@ def run_review(args: argparse.Namespace) -> int:
 
 
 def _print_query(out: Path, sql: str, fmt: str) -> int:
-    from lspolicy.account.parquet import run_query  # noqa: PLC0415
-
     import duckdb  # noqa: PLC0415
+
+    from lspolicy.account.parquet import run_query  # noqa: PLC0415
 
     try:
         names, rows = run_query(out, sql)
@@ -213,7 +225,9 @@ def _print_query(out: Path, sql: str, fmt: str) -> int:
         sys.stderr.write(f"lspolicy: query failed: {first}\n")
         return EXIT_ERROR
     if fmt == "json":
-        json.dump([dict(zip(names, r, strict=True)) for r in rows], sys.stdout, indent=2, default=str)
+        json.dump(
+            [dict(zip(names, r, strict=True)) for r in rows], sys.stdout, indent=2, default=str
+        )
         sys.stdout.write("\n")
     elif fmt == "csv":
         import csv  # noqa: PLC0415
@@ -224,9 +238,13 @@ def _print_query(out: Path, sql: str, fmt: str) -> int:
     else:
         shown = [[str(v) for v in r] for r in rows]
         widths = [max([len(n)] + [len(r[i]) for r in shown]) for i, n in enumerate(names)]
-        sys.stdout.write("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip() + "\n")
+        sys.stdout.write(
+            "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip() + "\n"
+        )
         for r in shown:
-            sys.stdout.write("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() + "\n")
+            sys.stdout.write(
+                "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() + "\n"
+            )
     return EXIT_OK
 
 
@@ -234,7 +252,9 @@ def run_query_command(args: argparse.Namespace) -> int:
     """``lspolicy query DIR SQL``."""
     out = Path(args.dir)
     if not (out / "matrix").is_dir():
-        raise _NoDataset(f"{args.dir!r} holds no review dataset (no matrix/): run `lspolicy review --out {args.dir}` first")
+        raise _NoDataset(
+            f"{args.dir!r} holds no review dataset (no matrix/): run `lspolicy review --out {args.dir}` first"
+        )
     return _print_query(out, args.sql, args.format)
 
 

@@ -3,7 +3,7 @@ every number in the report (and in ``report.html``, rendered from it) is the dat
 
 Sections: counts (principals, instances, classes, cells by action and decision); production
 instances by how many principals can stop them; tag escalations; access that exists only
-through role chains; grants never used (when a trail is given); the heatmap (principals × tag
+through role chains; grants never used (when a trail is given); the heatmap (principals x tag
 groups: instances of the group the principal can act on); everything not evaluated.
 """
 

@@ -92,7 +92,9 @@ def test_columns_are_the_documented_plain_types(sample: Path) -> None:
 
 def test_every_cell_once(sample: Path) -> None:
     """10 principals (5 users, 5 roles) x 6 instances x 6 default actions, each cell once."""
-    assert rows(sample, "SELECT count(*), count(DISTINCT (principal_arn, instance_arn, action)) FROM matrix") == [(360, 360)]
+    assert rows(
+        sample, "SELECT count(*), count(DISTINCT (principal_arn, instance_arn, action)) FROM matrix"
+    ) == [(360, 360)]
 
 
 def test_prod_web_stop_by_hand(sample: Path) -> None:
@@ -149,7 +151,10 @@ def test_report_json_production_and_problems(sample: Path) -> None:
     """Production (env=prod by default): prod-web and prod-db, each stoppable by BreakGlass and,
     conditionally, dave. erin's managed policy that does not parse is listed, not dropped."""
     report = json.loads((sample / "report.json").read_text())
-    prod = {p["instance_name"]: (p["allowed"], p["conditional"], p["principals"]) for p in report["production"]}
+    prod = {
+        p["instance_name"]: (p["allowed"], p["conditional"], p["principals"])
+        for p in report["production"]
+    }
     assert prod == {
         "prod-web": (1, 1, [DAVE, BREAKGLASS]),
         "prod-db": (1, 1, [DAVE, BREAKGLASS]),
@@ -185,9 +190,7 @@ def test_tag_escalation_found_and_careful_tagger_not(fixture_out: Path) -> None:
 def test_instance_classes_share_decisions(fixture_out: Path) -> None:
     """web-a and web-b differ only in their ids: no policy names an ARN, so they form one class
     (the ``env`` tag is read by no policy here, so db-a differs only by ``team``)."""
-    got = dict(
-        rows(fixture_out, "SELECT DISTINCT instance_name, instance_class FROM matrix")
-    )
+    got = dict(rows(fixture_out, "SELECT DISTINCT instance_name, instance_class FROM matrix"))
     assert got["web-a"] == got["web-b"] != got["db-a"]
 
 
@@ -198,7 +201,11 @@ def test_trail_marks_used_cells_and_unmatched_calls(fixture_out: Path) -> None:
     assert used == [(C + "user/tagger", "web-a", STOP)]
     report = json.loads((fixture_out / "report.json").read_text())
     assert [p["name"] for p in report["not_evaluated"] if p["what"] == "trail"] == ["gone-1"]
-    tagger = [u for u in report["unused"] if u["principal_arn"] == C + "user/tagger" and u["action"] == STOP]
+    tagger = [
+        u
+        for u in report["unused"]
+        if u["principal_arn"] == C + "user/tagger" and u["action"] == STOP
+    ]
     assert tagger == [
         {"principal_arn": C + "user/tagger", "action": STOP, "granted": 2, "used": 1, "unused": 1}
     ]
@@ -209,13 +216,19 @@ def test_html_escapes_untrusted_names(fixture_out: Path) -> None:
     page = (fixture_out / "report.html").read_text()
     assert "<script" not in page
     assert "&lt;script&gt;document.body.setAttribute(&#x27;data-pwned&#x27;" in page
-    assert 'src="http' not in page and "href=\"http" not in page  # self-contained
+    assert 'src="http' not in page and 'href="http' not in page  # self-contained
 
 
 def test_query_command(fixture_out: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``lspolicy query DIR SQL`` runs DuckDB over the dataset."""
     code = main(
-        ["query", str(fixture_out), "SELECT count(*) AS n FROM matrix WHERE decision = 'allowed'", "--format", "json"]
+        [
+            "query",
+            str(fixture_out),
+            "SELECT count(*) AS n FROM matrix WHERE decision = 'allowed'",
+            "--format",
+            "json",
+        ]
     )
     out = capsys.readouterr().out
     assert code == 0
@@ -223,7 +236,9 @@ def test_query_command(fixture_out: Path, capsys: pytest.CaptureFixture[str]) ->
     assert json.loads(out) == [{"n": expected}]
 
 
-def test_query_errors_exit_2(fixture_out: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_query_errors_exit_2(
+    fixture_out: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A bad query and a directory without a dataset: a message, exit 2, no traceback."""
     assert main(["query", str(fixture_out), "SELECT nope FROM matrix"]) == 2
     assert "query failed" in capsys.readouterr().err
@@ -235,10 +250,22 @@ def test_bad_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     """A truncated export names the file; a bad --production-tag is a usage error."""
     bad = tmp_path / "auth.json"
     bad.write_text('{"UserDetailList": [')
-    code = main(["review", "--auth-details", str(bad), "--instances", str(DATA / "review-instances-333333333333.json"), "--out", str(tmp_path / "o")])
+    code = main(
+        [
+            "review",
+            "--auth-details",
+            str(bad),
+            "--instances",
+            str(DATA / "review-instances-333333333333.json"),
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and str(bad) in err and "Traceback" not in err
-    code = main(["review", *fixture_inputs(), "--production-tag", "prod", "--out", str(tmp_path / "o")])
+    code = main(
+        ["review", *fixture_inputs(), "--production-tag", "prod", "--out", str(tmp_path / "o")]
+    )
     assert code == 2 and "KEY=VALUE" in capsys.readouterr().err
 
 

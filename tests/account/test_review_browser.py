@@ -154,9 +154,7 @@ def test_rendered_numbers_match_the_dataset(tmp_path: Path) -> None:
         "AND direct_decision NOT IN ('allowed', 'conditional')"
     )
 
-    unused = {
-        a["data-key"]: int(t) for a, t in dom.metrics if a["data-metric"] == "unused"
-    }
+    unused = {a["data-key"]: int(t) for a, t in dom.metrics if a["data-metric"] == "unused"}
     for key, n in unused.items():
         principal, action = key.split("|")
         assert n == one(

@@ -71,10 +71,14 @@ def reviewed(draw: st.DrawFn) -> Inventory:
         )
         if who in inv.users:
             u = inv.users[who]
-            inv.users[who] = dataclasses.replace(u, inline=(*u.inline, NamedPolicy("extra", policy)))
+            inv.users[who] = dataclasses.replace(
+                u, inline=(*u.inline, NamedPolicy("extra", policy))
+            )
         else:
             r = inv.roles[who]
-            inv.roles[who] = dataclasses.replace(r, inline=(*r.inline, NamedPolicy("extra", policy)))
+            inv.roles[who] = dataclasses.replace(
+                r, inline=(*r.inline, NamedPolicy("extra", policy))
+            )
     return inv
 
 
@@ -84,7 +88,9 @@ def test_every_parquet_cell_is_the_engines_direct_answer(inv: Inventory) -> None
     matrix = compute_matrix(inv, ACTIONS, max_chain=MAX_CHAIN, escalations=False)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        write_dataset(out, inv, matrix, production=[("env", "prod")], group_tag="env", observed=None)
+        write_dataset(
+            out, inv, matrix, production=[("env", "prod")], group_tag="env", observed=None
+        )
         con = duckdb.connect()
         cells = con.execute(
             f"SELECT principal_arn, instance_arn, action, decision, direct_decision, via, statements "
