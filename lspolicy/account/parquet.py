@@ -4,7 +4,8 @@ Written by pyarrow (class tables and membership) and expanded to cells by DuckDB
 default query engine, with a join (``cells ⋈ principals ⋈ instances``), never held whole in
 memory. Plain types only: strings, 32/64-bit integers, booleans, and lists of strings.
 
-``DIR/matrix/part-0.parquet`` — one row per (principal, instance, action):
+``DIR/matrix/part-0.parquet`` — one row per (principal, instance, action), in no particular
+order (``ORDER BY`` in the query that reads it):
 
 =================  =============  ===============================================================
 column             type           meaning
@@ -35,6 +36,7 @@ instance_class     int32          the instance's class id
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,8 @@ MATRIX_COLUMNS = (
     "principal_class",
     "instance_class",
 )
+MEMORY_LIMIT = "2GB"
+"""DuckDB's memory for the expansion; past it, it spills to ``DIR/.duckdb-tmp`` (removed after)."""
 TABLES = ("matrix", "principals", "instances", "cells", "escalations", "problems", "observed")
 
 
@@ -300,6 +304,12 @@ def _expand(out: Path, *, trail: bool) -> None:
     for old in matrix_dir.glob("*.parquet"):
         old.unlink()
     con = connect(out)
+    # bounded memory: DuckDB spills past the limit; rows are written as the join yields them
+    # (no global sort: 10^7 wide rows sorted in memory took gigabytes)
+    spill = out / ".duckdb-tmp"
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute(f"SET temp_directory = {_sql_text(str(spill))}")
+    con.execute("SET preserve_insertion_order = false")
     used = "(o.calls IS NOT NULL) AS used" if trail else "CAST(NULL AS BOOLEAN) AS used"
     join = (
         "LEFT JOIN observed o ON o.principal_arn = p.principal_arn "
@@ -320,11 +330,12 @@ def _expand(out: Path, *, trail: bool) -> None:
           JOIN principals p ON p.principal_class = c.principal_class
           JOIN instances i ON i.instance_class = c.instance_class
           {join}
-          ORDER BY p.principal_arn, i.instance_arn, c.action
         ) TO {target} (FORMAT PARQUET)
         """
     )
     con.close()
+    if spill.is_dir():
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def run_query(out: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:

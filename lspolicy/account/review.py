@@ -281,7 +281,6 @@ def find_escalations(
     """Every (principal, instance) where the principal cannot stop the instance but can tag it
     into the state of one it can stop (the first such instance by class, per instance)."""
     classes = review.classes
-    inventory = review.inventory
     found: list[Escalation] = []
     members: dict[int, list[str]] = {}
     for p, pc in principal_class.items():
@@ -294,10 +293,12 @@ def find_escalations(
         for ic, access in stop.items():
             if access is not None:
                 continue
+            # one witness per class: its members differ only where no policy looks (the id)
+            esc = _witness(review, rep, classes.reps[ic], can)
+            if esc is None:
+                continue
             for arn in classes.members[ic]:
-                esc = _witness(review, rep, inventory.instances[arn], can)
-                if esc is not None:
-                    found += [Escalation(p, *esc) for p in sorted(members[pc])]
+                found += [Escalation(p, arn, *esc[1:]) for p in sorted(members[pc])]
     found.sort(key=lambda e: (e.principal, e.instance))
     return found
 

@@ -69,7 +69,9 @@ def summarize(
             SELECT i.instance_arn, i.instance_name, i.instance_account, i.region, i.tags,
                    count(*) FILTER (WHERE m.decision = 'allowed') AS allowed,
                    count(*) FILTER (WHERE m.decision = 'conditional') AS conditional,
-                   count(*) FILTER (WHERE m.decision IN {_REACH} AND m.via_length > 0) AS via_chain
+                   count(*) FILTER (WHERE m.decision IN {_REACH} AND m.via_length > 0) AS via_chain,
+                   list(m.principal_arn ORDER BY m.principal_arn)
+                     FILTER (WHERE m.decision IN {_REACH}) AS principals
             FROM instances i JOIN matrix m ON m.instance_arn = i.instance_arn AND m.action = ?
             WHERE i.production
             GROUP BY ALL
@@ -79,16 +81,7 @@ def summarize(
         )
         for r in prod:
             r["tags"] = json.loads(r["tags"])
-            r["principals"] = [
-                x["principal_arn"]
-                for x in _rows(
-                    con,
-                    f"SELECT principal_arn FROM matrix WHERE instance_arn = ? AND action = ? "
-                    f"AND decision IN {_REACH} ORDER BY 1",
-                    r["instance_arn"],
-                    focus,
-                )
-            ][:LIST_ROWS]
+            r["principals"] = (r["principals"] or [])[:LIST_ROWS]
         escalations = _rows(
             con,
             "SELECT e.*, i.instance_name FROM escalations e "
