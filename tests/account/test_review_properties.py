@@ -5,7 +5,9 @@ groups, roles with trust chains, boundaries, SCPs, tag conditions and caller key
 instances that share tags (so classes have several members), in two regions, and with policies
 that name one instance's ARN, exclude it (``NotResource``), or name instances through a policy
 variable (``Instance/${aws:PrincipalTag/team}``: such a pattern may name any instance whose id a
-principal tag can spell, so those instances are classes of their own), the review's cells —
+principal tag can spell, so those instances are classes of their own), and with users and
+roles that share a group or a managed policy whose condition reads their tags, user name or
+ARN (so identity classes must tell them apart by those values), the review's cells —
 decided once per class pair and expanded by DuckDB — must equal, cell by cell, what a fresh
 `lspolicy.account.query.Review` (no classes) answers for that principal, instance and action:
 the decision, the chain, the deciding statements, and the principal's own decision.
@@ -25,10 +27,14 @@ from pathlib import Path
 import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_account_properties import MAX_CHAIN, organizations  # same folder (rootdir import)
+from test_account_properties import (  # same folder (rootdir import)
+    ACCOUNTS,
+    MAX_CHAIN,
+    organizations,
+)
 
 from lspolicy import parse_policy
-from lspolicy.account.model import Instance, Inventory, NamedPolicy
+from lspolicy.account.model import Instance, Inventory, ManagedPolicy, NamedPolicy, User
 from lspolicy.account.parquet import write_dataset
 from lspolicy.account.query import Review
 from lspolicy.account.review import compute_matrix
@@ -48,6 +54,43 @@ def reviewed(draw: st.DrawFn) -> Inventory:
         arn = f"arn:aws:lightsail:{region}:{account}:Instance/{ident}"
         if arn not in inv.instances:
             inv.instances[arn] = Instance(f"{ident}-{n}", arn, region, tags=dict(like.tags))
+    # identities that share policy objects (a group, a managed policy) and differ only in the
+    # values a policy may read (their tags, names, ARNs): the identity classes' hard case
+    shared = draw(
+        st.sampled_from(
+            [
+                {"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}},
+                {"StringEquals": {"aws:username": "m0"}},
+                {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/*"}},
+                {"StringEquals": {"aws:PrincipalTag/team": "a"}},
+            ]
+        )
+    )
+    managed_arn = "arn:aws:iam::111111111111:policy/M"
+    statement = {"Effect": "Allow", "Action": list(ACTIONS), "Resource": "*", "Condition": shared}
+    managed = parse_policy(
+        json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        source=managed_arn,
+        kind="identity",
+        max_size=0,
+    )
+    inv.policies[managed_arn] = ManagedPolicy(managed_arn, "M", managed)
+    for n in range(draw(st.integers(2, 3))):
+        account = ACCOUNTS[0]
+        arn = f"arn:aws:iam::{account}:user/m{n}"
+        in_group = inv.group(account, "g") is not None and draw(st.booleans())
+        inv.users[arn] = User(
+            arn,
+            f"m{n}",
+            user_id=f"AIDAM{n}",
+            managed=(managed_arn,),
+            groups=("g",) if in_group else (),
+            tags={"team": draw(st.sampled_from(["a", "b"]))} if draw(st.booleans()) else {},
+        )
+    for role in draw(st.lists(st.sampled_from(sorted(inv.roles)), max_size=2, unique=True)):
+        inv.roles[role] = dataclasses.replace(inv.roles[role], managed=(managed_arn,))
+    twin = f"arn:aws:lightsail:us-east-1:{ACCOUNTS[0]}:Instance/m"
+    inv.instances[twin] = Instance("m", twin, "us-east-1", tags={"team": "a", "env": "dev"})
     principals = sorted([*inv.users, *inv.roles])
     for _ in range(draw(st.integers(0, 2))):
         who = draw(st.sampled_from(principals))
@@ -120,8 +163,6 @@ def test_a_pattern_with_a_variable_splits_instances_that_share_tags() -> None:
     variables are replaced by the request's values before the ARN is matched
     (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html). The
     classes must not merge the twins, and the matrix must differ between them."""
-    from lspolicy.account.model import User  # noqa: PLC0415
-
     arn_user = "arn:aws:iam::111111111111:user/u"
     policy = parse_policy(
         json.dumps(
