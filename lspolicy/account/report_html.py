@@ -129,7 +129,8 @@ def render(summary: dict[str, Any]) -> str:
             f"<td>{_e(', '.join(f'{k}={v}' for k, v in x['set_tags'].items()) or '-')}"
             f"{_e(' remove ' + ', '.join(x['remove_tags'])) if x['remove_tags'] else ''}</td>"
             f"<td>{_e(' -> '.join(x['tag_via']) or 'directly')}</td>"
-            f"<td>{'allowed if conditions hold' if x['conditional'] else 'yes'}</td>"
+            f"<td>{'allowed if conditions hold' if x['conditional'] else 'yes'}, as it stops "
+            f"<code>{_e(x['like_instance_name'])}</code></td>"
             "</tr>"
             for x in s["escalations"]
         ]

@@ -201,6 +201,17 @@ def run_review(args: argparse.Namespace) -> int:
         sys.stderr.write("".join(f"lspolicy: {line}\n" for line in str(exc).splitlines()))
         return EXIT_ERROR
     c = summary["counts"]
+    if args.format == "json":  # the counts and where things are, for scripts
+        payload = {
+            "counts": c,
+            "not_evaluated": len(summary["not_evaluated"]),
+            "out": str(out),
+            "matrix": str(out / "matrix"),
+            "report_json": str(out / "report.json"),
+            "report_html": str(out / "report.html"),
+        }
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return _print_query(out, args.query, "json") if args.query else EXIT_OK
     sys.stdout.write(
         f"review: {c['principals']} principals x {c['instances']} instances x "
         f"{len(actions)} actions = {c['cells']} cells ({c['principal_classes']} principal "

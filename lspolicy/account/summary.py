@@ -84,8 +84,10 @@ def summarize(
             r["principals"] = (r["principals"] or [])[:LIST_ROWS]
         escalations = _rows(
             con,
-            "SELECT e.*, i.instance_name FROM escalations e "
-            "JOIN instances i USING (instance_arn) ORDER BY principal_arn, instance_arn",
+            "SELECT e.*, i.instance_name, l.instance_name AS like_instance_name "
+            "FROM escalations e JOIN instances i USING (instance_arn) "
+            "JOIN instances l ON l.instance_arn = e.like_instance_arn "
+            "ORDER BY e.principal_arn, e.instance_arn",
         )
         for e in escalations:
             e["set_tags"] = json.loads(e["set_tags"])
