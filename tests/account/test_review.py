@@ -298,3 +298,26 @@ def test_readme_review_example_runs_as_written(
     finally:
         os.chdir(cwd)
     assert capsys.readouterr().out == shown
+
+
+def test_options_actions_production_tag_and_query(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--actions`` limits the matrix (3 principals x 3 instances x 1 action), a custom
+    ``--production-tag`` marks only db-a, ``--group-tag`` groups the heatmap by team, and
+    ``--query`` prints the SQL's rows after writing."""
+    out = tmp_path / "out"
+    code = main(
+        [
+            "review", *fixture_inputs(), "--out", str(out),
+            "--actions", STOP, "--production-tag", "team=db", "--group-tag", "team",
+            "--query", "SELECT count(*) AS cells FROM matrix",
+        ]
+    )  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert printed.splitlines()[-2:] == ["cells", "9"]
+    report = json.loads((out / "report.json").read_text())
+    assert [p["instance_name"] for p in report["production"]] == ["db-a"]
+    assert [g["tag_group"] for g in report["heatmap"]["groups"]] == ["team=db", "team=web"]
+    assert report["counts"]["actions"] == [STOP]
