@@ -44,6 +44,7 @@ __all__ = [
     "hop_signature",
     "identity_key",
     "inventory_policies",
+    "principal_key",
     "reach_signature",
     "read_keys",
     "verdict_signature",

@@ -46,8 +46,12 @@ from lspolicy.account.review import Matrix
 
 __all__ = [
     "MATRIX_COLUMNS",
+    "MEMORY_LIMIT",
+    "TABLES",
     "connect",
+    "is_production",
     "run_query",
+    "tag_group",
     "write_dataset",
 ]
 

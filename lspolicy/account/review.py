@@ -37,11 +37,16 @@ from lspolicy.model.request import ContextValue
 
 __all__ = [
     "DEFAULT_ACTIONS",
+    "REACHES",
+    "STOP",
+    "TAG",
+    "UNTAG",
     "ClassCell",
     "ClassReview",
     "Escalation",
     "Matrix",
     "compute_matrix",
+    "find_escalations",
 ]
 
 STOP, TAG, UNTAG = "lightsail:StopInstance", "lightsail:TagResource", "lightsail:UntagResource"

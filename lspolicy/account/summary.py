@@ -17,7 +17,7 @@ from typing import Any
 from lspolicy.account.parquet import connect
 from lspolicy.account.review import Matrix
 
-__all__ = ["HEATMAP_ROWS", "summarize"]
+__all__ = ["HEATMAP_ROWS", "LIST_ROWS", "summarize"]
 
 HEATMAP_ROWS = 200
 """Principals shown in the heatmap at most (the most access first); the dataset has them all."""
