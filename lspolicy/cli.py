@@ -514,6 +514,15 @@ DEFERRED: dict[str, tuple[str, str]] = {
         "lspolicy.account.what_can_cli",
         "every instance and action a user or role reaches, with the role chain",
     ),
+    "review": (
+        "lspolicy.account.review_cli",
+        "the whole access matrix (principal x instance x action) as a Parquet dataset, "
+        "with an HTML report",
+    ),
+    "query": (
+        "lspolicy.account.query_cli",
+        "run SQL over a review's Parquet dataset with DuckDB",
+    ),
 }
 """Commands whose modules (the generator, the semantic diff) are imported only when they run
 or when help is asked for, so that ``lspolicy check`` starts fast; a test checks that each

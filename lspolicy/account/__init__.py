@@ -9,6 +9,9 @@ role chain, from AWS's own exports.
   with the rule for request-time keys the review cannot know.
 - `lspolicy.account.reach`: which roles a principal reaches by ``sts:AssumeRole``, transitively.
 - `lspolicy.account.query`: ``who-can`` and ``what-can``.
+- `lspolicy.account.classes`, `lspolicy.account.review`: ``review``'s exact equivalence classes
+  and its matrix, decided once per class pair; `lspolicy.account.parquet` (the dataset,
+  expanded by DuckDB), `lspolicy.account.summary` (report.json), `lspolicy.account.report_html`.
 """
 
 from lspolicy.account.model import AccountInputError, Inventory

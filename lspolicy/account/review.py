@@ -1,0 +1,360 @@
+"""``lspolicy review``'s computation: the whole access matrix, decided once per class pair.
+
+Every cell (principal, instance, action) is `lspolicy.account.query.Review.access` — the best
+chain and the engine's decision — and, when no chain reaches, the principal's own decision
+(``explicitDeny`` or ``implicitDeny``, with the denying statements). The review decides one
+representative per class (`lspolicy.account.classes`) and keeps class pairs plus membership;
+the cells are expanded by a join (`lspolicy.account.parquet`).
+
+Cell decisions, per the IAM policy evaluation logic
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
+``allowed``; ``conditional`` (allowed if caller-side conditions hold: MFA, external id...; rule
+in `lspolicy.account.callerkeys`); ``explicitDeny``; ``implicitDeny``. ``direct_decision`` is
+the principal's own decision without assuming a role: a cell that is reached while its direct
+decision is not, is access that exists only through a role chain.
+
+Tag escalation at account scale (the lint's LSP111 notion): a principal that cannot stop an
+instance, may tag it (``lightsail:TagResource``, and ``lightsail:UntagResource`` when a tag must
+go), and could stop it once tagged like another instance of the same account and region that it
+can stop. The retagged instance would be in that instance's class, so the engine's answer for
+the class is the proof; the tagging requests are decided by the engine with the tags they write
+(``aws:RequestTag/k``, ``aws:TagKeys``:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html#access_tags_control-tag-keys).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from lspolicy.account.classes import InstanceClasses, identity_key, principal_key
+from lspolicy.account.decide import Verdict
+from lspolicy.account.model import Instance, Inventory
+from lspolicy.account.query import Access, Review, instance_context
+from lspolicy.account.reach import DEFAULT_MAX_CHAIN, Hop
+from lspolicy.model.request import ContextValue
+
+__all__ = [
+    "DEFAULT_ACTIONS",
+    "REACHES",
+    "STOP",
+    "TAG",
+    "UNTAG",
+    "ClassCell",
+    "ClassReview",
+    "Escalation",
+    "Matrix",
+    "compute_matrix",
+    "find_escalations",
+]
+
+STOP, TAG, UNTAG = "lightsail:StopInstance", "lightsail:TagResource", "lightsail:UntagResource"
+DEFAULT_ACTIONS = (
+    STOP,
+    "lightsail:StartInstance",
+    "lightsail:RebootInstance",
+    "lightsail:DeleteInstance",
+    TAG,
+    UNTAG,
+)
+"""The actions a review decides when ``--actions`` is not given: the instance's life cycle and
+its tagging (which can change every tag-based answer)."""
+REACHES = ("allowed", "conditional")
+
+
+class ClassReview(Review):
+    """`Review` whose identity decisions are made once per identity class and instance class:
+    ``final`` on any member returns the representative's verdict (exact: the class keys hold
+    everything the engine reads)."""
+
+    def __init__(
+        self, inventory: Inventory, classes: InstanceClasses, *, max_chain: int = DEFAULT_MAX_CHAIN
+    ) -> None:
+        super().__init__(inventory, max_chain=max_chain)
+        self.classes = classes
+        self.identity_of: dict[str, int] = {}
+        self._identity_keys: dict[tuple[object, ...], int] = {}
+        self._identity_reps: list[str] = []
+        self._by_class: dict[tuple[int, str, int], Verdict] = {}
+
+    def identity_class(self, principal: str) -> int:
+        """The identity class id of a user or role."""
+        got = self.identity_of.get(principal)
+        if got is None:
+            key = identity_key(self.authority.actor(principal))
+            got = self._identity_keys.setdefault(key, len(self._identity_keys))
+            if got == len(self._identity_reps):
+                self._identity_reps.append(principal)
+            self.identity_of[principal] = got
+        return got
+
+    @property
+    def identity_classes(self) -> int:
+        """How many identity classes were formed."""
+        return len(self._identity_reps)
+
+    def final(self, principal: str, action: str, instance: Instance) -> Verdict:
+        ident = self.identity_class(principal)
+        iclass = self.classes.of.get(instance.arn)
+        if iclass is None:  # not an inventory instance (a retagged what-if): decide it directly
+            return super().final(principal, action, instance)
+        key = (ident, action, iclass)
+        got = self._by_class.get(key)
+        if got is None:
+            rep = self._identity_reps[ident]
+            got = self._by_class[key] = super().final(rep, action, self.classes.reps[iclass])
+        return got
+
+
+@dataclass(frozen=True, slots=True)
+class ClassCell:
+    """One class pair and action: the decision of every cell it stands for."""
+
+    principal_class: int
+    instance_class: int
+    action: str
+    decision: str
+    direct_decision: str
+    via: tuple[str, ...]
+    statements: tuple[str, ...]
+    conditions: str
+    """The caller conditions (JSON list, as ``who-can --format json`` gives them)."""
+    incomplete: tuple[str, ...] = ()
+    """Policies of the principal (or of its chain) that could not be evaluated."""
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """A principal that can retag an instance into its own stop access."""
+
+    principal: str
+    instance: str
+    like: str
+    """An instance of the same account and region the principal can stop, whose tags it copies."""
+    set_tags: tuple[tuple[str, str], ...]
+    remove_tags: tuple[str, ...]
+    tag_via: tuple[str, ...]
+    stop_via: tuple[str, ...]
+    conditional: bool
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "principal": self.principal,
+            "instance": self.instance,
+            "like": self.like,
+            "set_tags": dict(self.set_tags),
+            "remove_tags": list(self.remove_tags),
+            "tag_via": list(self.tag_via),
+            "stop_via": list(self.stop_via),
+            "conditional": self.conditional,
+        }
+
+
+@dataclass
+class Matrix:
+    """The review's result: classes, class cells, escalations, and what was not evaluated."""
+
+    actions: tuple[str, ...]
+    principals: list[str]
+    principal_class: dict[str, int]
+    identity_class: dict[str, int]
+    instances: InstanceClasses
+    cells: list[ClassCell]
+    escalations: list[Escalation] = field(default_factory=list)
+    not_evaluated: list[dict[str, object]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def principal_classes(self) -> int:
+        """How many principal classes."""
+        return len(set(self.principal_class.values()))
+
+
+def _cell(
+    review: Review, *, pclass: int, iclass: int, rep: str, action: str, instance: Instance
+) -> ClassCell:
+    access = review.access(rep, action, instance)
+    direct = review.final(rep, action, instance)
+    if access is None:
+        statements = tuple(dict.fromkeys(s.label for s in direct.statements))
+        missing = review.authority.actor(rep).incomplete
+        return ClassCell(
+            pclass, iclass, action, direct.answer, direct.answer, (), statements, "[]", missing
+        )
+    info = access.to_dict()
+    return ClassCell(
+        pclass,
+        iclass,
+        action,
+        str(info["decision"]),
+        direct.answer,
+        tuple(h.role for h in access.via),
+        tuple(dict.fromkeys(s.label for s in access.final.statements)),
+        json.dumps(info["conditions"], sort_keys=True),
+        access.incomplete,
+    )
+
+
+def compute_matrix(
+    inventory: Inventory,
+    actions: Sequence[str] = DEFAULT_ACTIONS,
+    *,
+    max_chain: int = DEFAULT_MAX_CHAIN,
+    escalations: bool = True,
+) -> Matrix:
+    """Decide every class pair for every action."""
+    classes = InstanceClasses.build(inventory)
+    review = ClassReview(inventory, classes, max_chain=max_chain)
+    principals = review.authority.principals()
+    keys: dict[tuple[object, ...], int] = {}
+    principal_class: dict[str, int] = {}
+    reps: list[str] = []
+    for p in principals:
+        key = principal_key(review, p, review.identity_class(p))
+        got = keys.setdefault(key, len(keys))
+        if got == len(reps):
+            reps.append(p)
+        principal_class[p] = got
+    cells = [
+        _cell(review, pclass=pc, iclass=ic, rep=rep, action=action, instance=inst)
+        for pc, rep in enumerate(reps)
+        for ic, inst in enumerate(classes.reps)
+        for action in actions
+    ]
+    matrix = Matrix(
+        tuple(actions),
+        principals,
+        principal_class,
+        dict(review.identity_of),
+        classes,
+        cells,
+    )
+    if escalations:
+        matrix.escalations = find_escalations(review, reps, principal_class)
+    matrix.not_evaluated = review.not_evaluated()
+    matrix.notes = review.notes()
+    return matrix
+
+
+def _tag_access(
+    review: Review, principal: str, action: str, instance: Instance, extra: dict[str, ContextValue]
+) -> Access | None:
+    """The best way ``principal`` makes the tagging request ``action`` with ``extra`` request
+    keys: each identity it reaches (itself first) decided by the engine, as `Review.access`
+    does for requests without request keys."""
+    reached = review.reach(principal)
+    targets: list[tuple[str, tuple[Hop, ...]]] = [(principal, ())]
+    targets += [
+        (r, c) for chains in (reached.unconditional, reached.any) for r, c in chains.items()
+    ]
+    context = {**instance_context(instance), **extra}
+    best: Access | None = None
+    for target, chain in targets:
+        actor = review.authority.actor(target)
+        verdict = review.authority.decide(actor, action, instance.arn, context)
+        if not verdict.reaches or any(_written(c.condition.key) for c in verdict.conditions):
+            # the tags written are known here: a grant that holds only if the caller picks
+            # other request tags (the caller-key rule's relaxed reading) is no grant for these
+            continue
+        got = Access(principal, tuple(chain), verdict)
+        if best is None or got.key() < best.key():
+            best = got
+    return best
+
+
+def _written(key: str) -> bool:
+    """A request key the tagging request sets: ``aws:TagKeys`` and ``aws:RequestTag/*``."""
+    lower = key.lower()
+    return lower == "aws:tagkeys" or lower.startswith("aws:requesttag/")
+
+
+def _retag(
+    now: Mapping[str, str], like: Mapping[str, str], read: frozenset[str], every: bool
+) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """The tags to set and to remove so that the read tags of ``now`` equal those of ``like``."""
+    keep = [k for k in like if every or k.lower() in read]
+    set_tags = tuple(sorted((k, like[k]) for k in keep if now.get(k) != like[k]))
+    remove = tuple(sorted(k for k in now if (every or k.lower() in read) and k not in like))
+    return set_tags, remove
+
+
+def find_escalations(
+    review: ClassReview, reps: Sequence[str], principal_class: Mapping[str, int]
+) -> list[Escalation]:
+    """Every (principal, instance) where the principal cannot stop the instance but can tag it
+    into the state of one it can stop (the first such instance by class, per instance)."""
+    classes = review.classes
+    found: list[Escalation] = []
+    members: dict[int, list[str]] = {}
+    for p, pc in principal_class.items():
+        members.setdefault(pc, []).append(p)
+    for pc, rep in enumerate(reps):
+        stop = {ic: review.access(rep, STOP, inst) for ic, inst in enumerate(classes.reps)}
+        can = [(ic, a) for ic, a in stop.items() if a is not None]
+        if not can:
+            continue
+        for ic, access in stop.items():
+            if access is not None:
+                continue
+            # one witness per class: its members differ only where no policy looks (the id)
+            esc = _witness(review, rep, classes.reps[ic], can)
+            if esc is None:
+                continue
+            for arn in classes.members[ic]:
+                found += [Escalation(p, arn, *esc[1:]) for p in sorted(members[pc])]
+    found.sort(key=lambda e: (e.principal, e.instance))
+    return found
+
+
+def _witness(
+    review: ClassReview, rep: str, inst: Instance, can: Sequence[tuple[int, Access]]
+) -> (
+    tuple[
+        str,
+        str,
+        tuple[tuple[str, str], ...],
+        tuple[str, ...],
+        tuple[str, ...],
+        tuple[str, ...],
+        bool,
+    ]
+    | None
+):
+    """``inst`` retagged like an instance ``rep`` can stop is in that instance's class when
+    the ARN prefix, the region and the patterns its ARN matches are the same (the tags are the
+    only difference): then the class's answer is the answer after retagging."""
+    classes = review.classes
+    prefix = inst.arn.rsplit("/", 1)[0]
+    sig = classes.patterns[inst.arn]
+    if sig[1]:
+        return None  # a pattern with variables may name this ARN: no class speaks for it
+    for jc, after in can:
+        like = classes.reps[jc]
+        if like.arn.rsplit("/", 1)[0] != prefix or like.region != inst.region:
+            continue
+        if classes.patterns[like.arn] != sig:
+            continue
+        set_tags, remove = _retag(inst.tags, like.tags, classes.tag_keys, classes.all_tags)
+        if not set_tags and not remove:
+            continue
+        tag_via: tuple[str, ...] = ()
+        conditional = after.conditional
+        if set_tags:
+            extra: dict[str, ContextValue] = {f"aws:RequestTag/{k}": v for k, v in set_tags}
+            extra["aws:TagKeys"] = [k for k, _ in set_tags]
+            tagged = _tag_access(review, rep, TAG, inst, extra)
+            if tagged is None:
+                continue
+            tag_via = tuple(h.role for h in tagged.via)
+            conditional = conditional or tagged.conditional
+        if remove:
+            untagged = _tag_access(review, rep, UNTAG, inst, {"aws:TagKeys": list(remove)})
+            if untagged is None:
+                continue
+            tag_via = tag_via or tuple(h.role for h in untagged.via)
+            conditional = conditional or untagged.conditional
+        stop_via = tuple(h.role for h in after.via)
+        return (inst.arn, like.arn, set_tags, remove, tag_via, stop_via, conditional)
+    return None

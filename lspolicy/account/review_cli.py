@@ -1,0 +1,273 @@
+"""``lspolicy review`` and ``lspolicy query``: argument parsing and output only; the work is in
+`lspolicy.account.review` (decisions), `lspolicy.account.parquet` (the dataset),
+`lspolicy.account.summary` (report.json) and `lspolicy.account.report_html` (report.html).
+
+Exit status: 0 the review is written (also when some inputs could not be evaluated: they are
+listed in the report); 2 usage error, an unreadable or foreign input file, a bad query.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from lspolicy.account.cli import AccountUsageError, _action, add_inputs
+from lspolicy.account.model import AccountInputError, Inventory
+from lspolicy.errors import LspolicyError
+
+__all__ = [
+    "QUERY_HELP",
+    "REVIEW_HELP",
+    "register",
+    "register_query",
+    "run_query_command",
+    "run_review",
+]
+
+EXIT_OK, EXIT_ERROR = 0, 2
+REVIEW_HELP = (
+    "the whole access matrix (principal x instance x action) as a Parquet dataset, "
+    "with an HTML report"
+)
+QUERY_HELP = "run SQL over a review's Parquet dataset with DuckDB"
+DEFAULT_PRODUCTION = ("env=prod", "env=production")
+
+
+def register(subparsers: Any) -> None:
+    """Add ``review`` to an ``add_subparsers()`` object; it sets ``run``."""
+    from lspolicy.account.review import DEFAULT_ACTIONS  # noqa: PLC0415
+
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "review",
+        help=REVIEW_HELP,
+        description="Decide every (principal, instance, action) of AWS's own exports, directly "
+        "and through role chains, and write DIR/matrix/*.parquet (one row per cell), "
+        "DIR/principals.parquet, DIR/instances.parquet, DIR/report.json and DIR/report.html. "
+        "Exit 0 written, 2 bad input.",
+    )
+    add_inputs(parser)
+    parser.add_argument(
+        "--actions", nargs="+", metavar="ACTION",
+        help=f"actions to decide (default: {' '.join(DEFAULT_ACTIONS)})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--production-tag", nargs="+", metavar="KEY=VALUE", default=None,
+        help=f"tags that mark production instances (default: {' '.join(DEFAULT_PRODUCTION)})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--group-tag", metavar="KEY",
+        help="tag key grouping instances in the heatmap (default: the first production tag's key)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--trail", metavar="FILE",
+        help="CloudTrail records (JSON lines, or {\"Records\": [...]}, .json.gz): marks used grants",
+    )  # fmt: skip
+    parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--query", metavar="SQL", help="after writing, run SQL over the dataset and print it"
+    )
+    parser.set_defaults(run=run_review)
+
+
+def register_query(subparsers: Any) -> None:
+    """Add ``query`` to an ``add_subparsers()`` object; it sets ``run``."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "query",
+        help=QUERY_HELP,
+        description="Run SQL over the dataset `lspolicy review` wrote in DIR, with DuckDB. "
+        "Views: matrix, principals, instances, cells, escalations, problems, observed. "
+        "Exit 0 answered, 2 bad query or directory.",
+    )
+    parser.add_argument("dir", metavar="DIR", help="the review's --out directory")
+    parser.add_argument("sql", metavar="SQL", help='e.g. "SELECT count(*) FROM matrix"')
+    parser.add_argument(
+        "--format", choices=("text", "json", "csv"), default="text", help="output (default: text)"
+    )
+    parser.set_defaults(run=run_query_command)
+
+
+def _pairs(values: list[str], option: str) -> list[tuple[str, str]]:
+    out = []
+    for v in values:
+        key, eq, value = v.partition("=")
+        if not eq or not key:
+            raise AccountUsageError(f"{option} {v!r} must be KEY=VALUE, e.g. env=prod")
+        out.append((key, value))
+    return out
+
+
+def _trail(
+    path: str, inventory: Inventory, problems: list[dict[str, object]]
+) -> tuple[list[tuple[str, str, str, int]], dict[str, Any]]:
+    """Observed calls keyed by instance ARN; calls on instances not reviewed become problems."""
+    from lspolicy.generate.trail import TrailError, read_trail  # noqa: PLC0415
+
+    try:
+        trail = read_trail(path)
+    except TrailError as exc:
+        raise AccountInputError(tuple(exc.problems)) from None
+    by_name: dict[tuple[str, str, str], list[str]] = {}
+    for arn, inst in inventory.instances.items():
+        by_name.setdefault((inst.account or "", inst.region, inst.name), []).append(arn)
+    calls: Counter[tuple[str, str, str]] = Counter()
+    unmatched = 0
+    for o in trail.observations:
+        arns = by_name.get((o.account, o.region, o.instance_name), [])
+        if o.instance_id:
+            arns = [a for a in arns if a.endswith("/" + o.instance_id)]
+        if len(arns) != 1:
+            unmatched += 1
+            problems.append(
+                {
+                    "what": "trail",
+                    "name": o.instance_name,
+                    "message": f"{o.action} by {o.principal} on an instance not in the "
+                    f"--instances files ({o.account} {o.region}): not matched to a cell",
+                    "source": o.where,
+                    "path": "",
+                }
+            )
+            continue
+        calls[(o.principal, o.action, arns[0])] += 1
+    observed = [(p, a, i, n) for (p, a, i), n in sorted(calls.items())]
+    info = {
+        "source": path,
+        "events": trail.events,
+        "observations": len(trail.observations) - unmatched,
+        "unmatched": unmatched,
+        "skipped": trail.skipped_by_reason(),
+    }
+    return observed, info
+
+
+def run_review(args: argparse.Namespace) -> int:
+    """``lspolicy review ... --out DIR``."""
+    from lspolicy.account.cli import _load  # noqa: PLC0415
+    from lspolicy.account.parquet import write_dataset  # noqa: PLC0415
+    from lspolicy.account.report_html import render  # noqa: PLC0415
+    from lspolicy.account.review import DEFAULT_ACTIONS, STOP, compute_matrix  # noqa: PLC0415
+    from lspolicy.account.summary import summarize  # noqa: PLC0415
+
+    try:
+        actions = (
+            tuple(
+                dict.fromkeys(
+                    _action(a) for group in args.actions or [] for a in group.split(",") if a
+                )
+            )
+            or DEFAULT_ACTIONS
+        )
+        production = _pairs(
+            list(args.production_tag)
+            if args.production_tag is not None
+            else list(DEFAULT_PRODUCTION),
+            "--production-tag",
+        )
+        group_tag = args.group_tag or (production[0][0] if production else "env")
+        review = _load(args)
+        inventory = review.inventory
+        matrix = compute_matrix(inventory, actions, max_chain=args.max_chain)
+        observed = trail_info = None
+        if args.trail:
+            observed, trail_info = _trail(args.trail, inventory, matrix.not_evaluated)
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise AccountUsageError(f"--out {args.out!r} exists and is not a directory")
+        write_dataset(
+            out,
+            inventory,
+            matrix,
+            production=production,
+            group_tag=group_tag,
+            observed=observed,
+        )
+        focus = STOP if STOP in actions else actions[0]
+        summary = summarize(
+            out,
+            matrix,
+            focus=focus,
+            production=production,
+            group_tag=group_tag,
+            notes=matrix.notes,
+            trail=trail_info,
+        )
+        (out / "report.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        (out / "report.html").write_text(render(summary), encoding="utf-8")
+    except (AccountInputError, AccountUsageError) as exc:
+        sys.stderr.write("".join(f"lspolicy: {line}\n" for line in str(exc).splitlines()))
+        return EXIT_ERROR
+    c = summary["counts"]
+    if args.format == "json":  # the counts and where things are, for scripts
+        payload = {
+            "counts": c,
+            "not_evaluated": len(summary["not_evaluated"]),
+            "out": str(out),
+            "matrix": str(out / "matrix"),
+            "report_json": str(out / "report.json"),
+            "report_html": str(out / "report.html"),
+        }
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return _print_query(out, args.query, "json") if args.query else EXIT_OK
+    sys.stdout.write(
+        f"review: {c['principals']} principals x {c['instances']} instances x "
+        f"{len(actions)} actions = {c['cells']} cells ({c['principal_classes']} principal "
+        f"classes x {c['instance_classes']} instance classes); "
+        f"{len(summary['not_evaluated'])} not evaluated\n"
+        f"wrote {out / 'matrix'}/, principals.parquet, instances.parquet, report.json, report.html\n"
+    )
+    if args.query:
+        return _print_query(out, args.query, "text")
+    return EXIT_OK
+
+
+def _print_query(out: Path, sql: str, fmt: str) -> int:
+    import duckdb  # noqa: PLC0415
+
+    from lspolicy.account.parquet import run_query  # noqa: PLC0415
+
+    try:
+        names, rows = run_query(out, sql)
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        sys.stderr.write(f"lspolicy: query failed: {first}\n")
+        return EXIT_ERROR
+    if fmt == "json":
+        json.dump(
+            [dict(zip(names, r, strict=True)) for r in rows], sys.stdout, indent=2, default=str
+        )
+        sys.stdout.write("\n")
+    elif fmt == "csv":
+        import csv  # noqa: PLC0415
+
+        w = csv.writer(sys.stdout)
+        w.writerow(names)
+        w.writerows(rows)
+    else:
+        shown = [[str(v) for v in r] for r in rows]
+        widths = [max([len(n)] + [len(r[i]) for r in shown]) for i, n in enumerate(names)]
+        sys.stdout.write(
+            "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip() + "\n"
+        )
+        for r in shown:
+            sys.stdout.write(
+                "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() + "\n"
+            )
+    return EXIT_OK
+
+
+def run_query_command(args: argparse.Namespace) -> int:
+    """``lspolicy query DIR SQL``."""
+    out = Path(args.dir)
+    if not (out / "matrix").is_dir():
+        raise _NoDataset(
+            f"{args.dir!r} holds no review dataset (no matrix/): run `lspolicy review --out {args.dir}` first"
+        )
+    return _print_query(out, args.sql, args.format)
+
+
+class _NoDataset(LspolicyError):
+    """The query's directory is not a review's output (exit 2)."""
