@@ -68,6 +68,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lspolicy.errors import Location, Problem
+from lspolicy.generate import request_keys
 from lspolicy.generate.intent import (
     MATCH_KINDS,
     UNLESS_SUFFIXES,
@@ -168,13 +169,14 @@ def _require(req: Requirements) -> list[tuple[str, str, list[str]]]:
         out.append(("DateGreaterThanEquals", _TIME, [iso(req.not_before)]))
     if req.not_after:
         out.append(("DateLessThanEquals", _TIME, [iso(req.not_after)]))
+    out += request_keys.required(req)
     return out
 
 
 def _unmet(req: Requirements) -> list[tuple[str, str, str, list[str]]]:
     """``(sid suffix, operator, key, values)``: one condition per requirement, true exactly
     when that requirement fails (including when its key is absent)."""
-    suffix = dict(zip(("mfa", "ip", "before", "after"), UNLESS_SUFFIXES, strict=True))
+    suffix = dict(zip(("mfa", "ip", "before", "after"), UNLESS_SUFFIXES[:4], strict=True))
     out: list[tuple[str, str, str, list[str]]] = []
     if req.mfa:
         out.append((suffix["mfa"], "BoolIfExists", _MFA, ["false"]))
@@ -184,6 +186,7 @@ def _unmet(req: Requirements) -> list[tuple[str, str, str, list[str]]]:
         out.append((suffix["before"], "DateLessThanIfExists", _TIME, [iso(req.not_before)]))
     if req.not_after:
         out.append((suffix["after"], "DateGreaterThanIfExists", _TIME, [iso(req.not_after)]))
+    out += request_keys.unmet(req)
     return out
 
 
