@@ -17,7 +17,13 @@ from lspolicy.generate.population import NON_INSTANCE_ACTIONS, Pools
 from lspolicy.generate.semantics import Circumstances, Probe
 from lspolicy.lightsail.context import Instance
 
-__all__ = ["exclusion_documents", "grant_documents", "intent_documents", "probes"]
+__all__ = [
+    "exclusion_documents",
+    "grant_documents",
+    "intent_documents",
+    "probes",
+    "request_key_documents",
+]
 
 ACCOUNT = "111122223333"
 TAG_KEYS = ("env", "team", "owner")
@@ -94,21 +100,22 @@ def _requirements(draw: DrawFn) -> JsonObject:
         out["not_before"] = times[0]
     if window in ("after", "both"):
         out["not_after"] = times[-1]
-    out.update(draw(_request_key_requirements()))
     if not out:
         out["mfa"] = True
     return out
 
 
 @st.composite
-def _request_key_requirements(draw: DrawFn) -> JsonObject:
-    """`lspolicy.generate.request_keys`' fields, each drawn one time in three."""
+def request_key_documents(draw: DrawFn, *, each: float = 0.5) -> JsonObject:
+    """Requirement fields of `lspolicy.generate.request_keys` (MFA age, organization ids,
+    source identity values and patterns), each present with probability ``each``."""
     out: JsonObject = {}
-    if draw(st.integers(0, 2)) == 0:
+    chance = st.floats(0, 1, exclude_max=True).map(lambda x: x < each)
+    if draw(chance):
         out["mfa_max_age_seconds"] = draw(st.sampled_from(MFA_AGES))
-    if draw(st.integers(0, 2)) == 0:
+    if draw(chance):
         out["principal_org_ids"] = draw(_subset(ORG_IDS).map(lambda x: x[:2]))
-    if draw(st.integers(0, 2)) == 0:
+    if draw(chance):
         out["source_identity"] = draw(_subset(SOURCE_IDENTITIES).map(lambda x: x[:3]))
     return out
 
