@@ -49,6 +49,11 @@ What each construct becomes, and the AWS page that settles it:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_configure-api-require.html),
   ``NotIpAddress aws:SourceIp`` (a negated operator is true for a missing key),
   ``DateLessThanIfExists`` / ``DateGreaterThanIfExists aws:CurrentTime``.
+- ``mfa_max_age_seconds``, ``principal_org_ids`` and ``source_identity`` are
+  `lspolicy.generate.request_keys`' table (``NumericLessThanEquals`` /
+  ``NumericGreaterThanIfExists aws:MultiFactorAuthAge``, ``StringEquals`` / ``StringNotEquals
+  aws:PrincipalOrgID``, ``StringEquals``/``StringLike`` and their negations on
+  ``aws:SourceIdentity``), with the AWS pages there.
 - Size: IAM counts characters without white space; a managed policy takes 6,144, inline ones
   2,048 (user), 5,120 (group), 10,240 (role) per entity
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entity-length).

@@ -45,6 +45,13 @@ Per slot, why the representatives are exhaustive, by operator family of generate
 - ``Date*`` on ``aws:CurrentTime``: comparisons with constants, so each constant, each open
   interval between neighbours (and beyond the ends) and absent
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Date).
+- ``Numeric*`` on ``aws:MultiFactorAuthAge``: each constant, a number strictly between
+  neighbours and beyond each end, and absent (a present age is always a number)
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Numeric).
+- ``StringEquals`` / ``StringLike`` and their negations on ``aws:PrincipalOrgID`` and
+  ``aws:SourceIdentity``: each value is a regular language; the product of their automata is
+  explored breadth first (`lspolicy.diff.automata.explore`: characters no test names are
+  interchangeable), giving one string per combination of tests some string passes; plus absent.
 - ``ArnLike`` / ``ArnEquals`` on ``aws:PrincipalArn``: literals, or a trailing ``*`` in the
   sixth component, which is a prefix as above
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN).
@@ -54,7 +61,9 @@ Per slot, why the representatives are exhaustive, by operator family of generate
 
 The product of all slots is too large, so slots are grouped: the action; who and where (the
 caller's ARN and tags with the instance's account, region, id and tags, which policy
-variables and the account comparison tie together); the circumstances (MFA, address, time).
+variables and the account comparison tie together); the circumstances (MFA, address, time, MFA
+age, organization, source identity), merged key by key since each of their tests is a
+conjunction of one test per key (`_CIRCUMSTANCE_SLOTS`).
 Every condition reads keys of one group (checked: otherwise not exact). Who and where is built
 from components — the resource part (caller ARN, account, region, id) and each set of tag keys
 a variable ties together — and each of its tests (a statement's Resource and conditions, a

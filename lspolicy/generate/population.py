@@ -29,6 +29,7 @@ import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from lspolicy.generate import request_keys
 from lspolicy.generate.intent import (
@@ -562,11 +563,11 @@ def _random_circumstances(rng: random.Random, pools: Pools) -> Circumstances:
     )
 
 
-def _random_request_values(rng: random.Random, pools: Pools) -> dict[str, object]:
+def _random_request_values(rng: random.Random, pools: Pools) -> dict[str, Any]:
     """The request keys of `lspolicy.generate.request_keys`, drawn only for intents that use
     them (so the draws of other intents stay what they were)."""
     extra = pools.request_values
-    out: dict[str, object] = {}
+    out: dict[str, Any] = {}
     for name, values in (
         ("mfa_age", extra.mfa_ages),
         ("org_id", extra.org_ids),

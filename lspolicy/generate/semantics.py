@@ -30,7 +30,9 @@ Where the meaning depends on AWS, the AWS fact is stated:
   ``principal_tag: k`` holds when the instance's tag and the caller's tag ``k`` are both
   present and equal.
 - Requirements: MFA present and true; the source address in one of the blocks; the current time
-  within the window, both ends included. A value that is absent fails its requirement.
+  within the window, both ends included; MFA used at most N seconds ago, the caller's
+  organization one of those listed, the source identity matching one of the values or
+  patterns (`lspolicy.generate.request_keys.met`). A value that is absent fails its requirement.
 - Exclusions: the action is one the exclusion names (default: any action some grant gives), the
   caller is one of its ``principals`` (when given; default: every caller), the instance
   matches its selectors, and the ``unless`` requirements do not all hold.
