@@ -41,9 +41,11 @@ from lspolicy.generate import (
 )
 from lspolicy.generate import prove as prove_generation
 from lspolicy.generate.classes import enumerate_classes
+from lspolicy.generate.guard import check_guard
 from lspolicy.generate.request_keys import glob_matches
 from lspolicy.generate.semantics import Circumstances, IntentSemantics, Probe
 from lspolicy.lightsail.context import Identity, Instance
+from lspolicy.lint import lint_policy
 from lspolicy.parse import parse_policy
 
 ACCOUNT = "111122223333"
@@ -90,7 +92,9 @@ def weakened(gen: Generation, change: Callable[[list[Doc]], None]) -> Generation
     change(doc["Statement"])
     text = json.dumps(doc, indent=2) + "\n"
     assert text != p.text, "the mutation changed nothing"
-    q = dataclasses.replace(p, text=text, policy=parse_policy(text, source=p.filename))
+    q = dataclasses.replace(
+        p, text=text, document=json.loads(text), policy=parse_policy(text, source=p.filename)
+    )
     return dataclasses.replace(gen, policies=(q,))
 
 
@@ -194,6 +198,19 @@ def test_each_requirement_is_proven_exactly(case: str) -> None:
     assert report.exact, report.not_exact
     assert report.proven and report.classes > 0, report.render()
     assert report.render().startswith(f"proof: PROVEN - exact over {report.classes:,} classes")
+
+
+@pytest.mark.parametrize("case", PROVEN_CASES, ids=list(PROVEN_CASES))
+def test_each_requirement_lints_clean_and_guards(case: str) -> None:
+    """No lint finding on the generated policies (rules in lspolicy/lint/RULES.md), and the
+    guard holds: with ``Allow *`` attached nothing excluded is allowed (an explicit Deny wins:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html)."""
+    gen = generated(*PROVEN_CASES[case])
+    for p in gen.policies:
+        findings = lint_policy(p.policy, text=p.text)
+        assert findings == [], [f"{f.code} {f.message}" for f in findings]
+    report = check_guard(gen)
+    assert report.holds and report.exact, report.render()
 
 
 def _cond(op: str, key: str) -> Callable[[list[Doc]], None]:
@@ -338,6 +355,19 @@ def test_the_missing_if_exists_counterexample_is_a_request_without_mfa() -> None
     assert over and all(c.probe.circumstances.mfa_age is None for c in over)
     assert over[0].probe.instance is not None and over[0].probe.instance.tags.get("env") == "prod"
     assert "aws:MultiFactorAuthAge" not in over[0].to_dict()["context"]  # type: ignore[operator]
+
+
+def test_the_guard_catches_a_deny_without_if_exists() -> None:
+    """Without IfExists, a caller without MFA (no aws:MultiFactorAuthAge: "AWS global condition
+    context keys") escapes the Deny, so with any other Allow attached it acts on prod: the
+    guard (the semantic diff, exact) says so."""
+    gen = weakened(
+        generated(*AGE_DENY),
+        _rename("ProdMfaTooOld", "NumericGreaterThanIfExists", "NumericGreaterThan"),
+    )
+    report = check_guard(gen)
+    assert report.exact and not report.holds, report.render()
+    assert check_guard(generated(*AGE_DENY)).holds
 
 
 def test_representatives_hold_both_sides_of_each_bound_each_org_and_each_pattern() -> None:
