@@ -49,6 +49,11 @@ What each construct becomes, and the AWS page that settles it:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_configure-api-require.html),
   ``NotIpAddress aws:SourceIp`` (a negated operator is true for a missing key),
   ``DateLessThanIfExists`` / ``DateGreaterThanIfExists aws:CurrentTime``.
+- ``mfa_max_age_seconds``, ``principal_org_ids`` and ``source_identity`` are
+  `lspolicy.generate.request_keys`' table (``NumericLessThanEquals`` /
+  ``NumericGreaterThanIfExists aws:MultiFactorAuthAge``, ``StringEquals`` / ``StringNotEquals
+  aws:PrincipalOrgID``, ``StringEquals``/``StringLike`` and their negations on
+  ``aws:SourceIdentity``), with the AWS pages there.
 - ``guard_tags: true`` adds, after the exclusions and in every policy (every part too), the Deny
   ``GuardTagKeys`` on ``lightsail:TagResource``/``lightsail:UntagResource`` of the selectors' tag
   keys (``ForAnyValue:StringEqualsIgnoreCase aws:TagKeys``; `lspolicy.generate.tagwrites`).
@@ -71,6 +76,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lspolicy.errors import Location, Problem
+from lspolicy.generate import request_keys
 from lspolicy.generate.intent import (
     MATCH_KINDS,
     UNLESS_SUFFIXES,
@@ -172,13 +178,14 @@ def _require(req: Requirements) -> list[tuple[str, str, list[str]]]:
         out.append(("DateGreaterThanEquals", _TIME, [iso(req.not_before)]))
     if req.not_after:
         out.append(("DateLessThanEquals", _TIME, [iso(req.not_after)]))
+    out += request_keys.required(req)
     return out
 
 
 def _unmet(req: Requirements) -> list[tuple[str, str, str, list[str]]]:
     """``(sid suffix, operator, key, values)``: one condition per requirement, true exactly
     when that requirement fails (including when its key is absent)."""
-    suffix = dict(zip(("mfa", "ip", "before", "after"), UNLESS_SUFFIXES, strict=True))
+    suffix = dict(zip(("mfa", "ip", "before", "after"), UNLESS_SUFFIXES[:4], strict=True))
     out: list[tuple[str, str, str, list[str]]] = []
     if req.mfa:
         out.append((suffix["mfa"], "BoolIfExists", _MFA, ["false"]))
@@ -188,6 +195,7 @@ def _unmet(req: Requirements) -> list[tuple[str, str, str, list[str]]]:
         out.append((suffix["before"], "DateLessThanIfExists", _TIME, [iso(req.not_before)]))
     if req.not_after:
         out.append((suffix["after"], "DateGreaterThanIfExists", _TIME, [iso(req.not_after)]))
+    out += request_keys.unmet(req)
     return out
 
 

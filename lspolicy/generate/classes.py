@@ -53,6 +53,13 @@ Per slot, why the representatives are exhaustive, by operator family of generate
 - ``Date*`` on ``aws:CurrentTime``: comparisons with constants, so each constant, each open
   interval between neighbours (and beyond the ends) and absent
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Date).
+- ``Numeric*`` on ``aws:MultiFactorAuthAge``: each constant, a number strictly between
+  neighbours and beyond each end, and absent (a present age is always a number)
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Numeric).
+- ``StringEquals`` / ``StringLike`` and their negations on ``aws:PrincipalOrgID`` and
+  ``aws:SourceIdentity``: each value is a regular language; the product of their automata is
+  explored breadth first (`lspolicy.diff.automata.explore`: characters no test names are
+  interchangeable), giving one string per combination of tests some string passes; plus absent.
 - ``ArnLike`` / ``ArnEquals`` on ``aws:PrincipalArn``: literals, or a trailing ``*`` in the
   sixth component, which is a prefix as above
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN).
@@ -62,7 +69,9 @@ Per slot, why the representatives are exhaustive, by operator family of generate
 
 The product of all slots is too large, so slots are grouped: the action; who and where (the
 caller's ARN and tags with the instance's account, region, id and tags, which policy
-variables and the account comparison tie together); the circumstances (MFA, address, time).
+variables and the account comparison tie together); the circumstances (MFA, address, time, MFA
+age, organization, source identity), merged key by key since each of their tests is a
+conjunction of one test per key (`_CIRCUMSTANCE_SLOTS`).
 Every condition reads keys of one group (checked: otherwise not exact). Who and where is built
 from components — the resource part (caller ARN, account, region, id) and each set of tag keys
 a variable ties together — and each of its tests (a statement's Resource and conditions, a
@@ -102,14 +111,17 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from lspolicy.conditions.date import parse_date
+from lspolicy.conditions.numeric import parse_number
 from lspolicy.evaluate.authorize import PolicySet
 from lspolicy.evaluate.clause import CompiledCondition
 from lspolicy.generate.intent import (
     InstanceSelector,
     Intent,
     PrincipalSelector,
+    Requirements,
     TagMatch,
     instance_actions,
     iso,
@@ -118,11 +130,14 @@ from lspolicy.generate.intent import (
 from lspolicy.generate.population import Pools, pools_for
 from lspolicy.generate.semantics import Circumstances, IntentSemantics, Probe
 from lspolicy.generate.spellings import members, other_spelling
-from lspolicy.glob import STAR
+from lspolicy.glob import STAR, tokens_of
 from lspolicy.lightsail.context import Identity, Instance, instance_request
 from lspolicy.model.policy import Policy
 from lspolicy.model.request import Request
 from lspolicy.variables import Variable, parse_template
+
+if TYPE_CHECKING:
+    from lspolicy.diff.automata import Element
 
 __all__ = ["MAX_GROUP", "Classes", "enumerate_classes"]
 
@@ -136,7 +151,10 @@ _MFA = "aws:multifactorauthpresent"
 _IP = "aws:sourceip"
 _TIME = "aws:currenttime"
 _REGION = "aws:requestedregion"
-_CIRCUMSTANCES = frozenset({_MFA, _IP, _TIME})
+_AGE = "aws:multifactorauthage"
+_ORG = "aws:principalorgid"
+_SOURCE_IDENTITY = "aws:sourceidentity"
+_CIRCUMSTANCES = frozenset({_MFA, _IP, _TIME, _AGE, _ORG, _SOURCE_IDENTITY})
 _WHO_WHERE_FIXED = frozenset({_ARN, _REGION})
 _NOT_CARRIED = frozenset({"aws:tagkeys"})
 """Keys no request of the classes carries: the tag guard's (`lspolicy.generate.tagguard`)."""
@@ -230,6 +248,9 @@ class _Collect:
         self.regions: set[str] = set()
         self.accounts: set[str] = set()
         self.ids: set[str] = set()
+        self.ages: set[float] = set()
+        self.patterns: dict[str, set[tuple[Element, ...]]] = {_ORG: set(), _SOURCE_IDENTITY: set()}
+        """String tests on the organization id and the source identity, as automaton elements."""
         self.reasons: list[str] = []
 
     def slot(self, key: str) -> _Strings:
@@ -276,6 +297,7 @@ def _from_intent(intent: Intent, c: _Collect) -> None:
         for moment in (reqs.not_before, reqs.not_after):
             if moment is not None:
                 c.moments.add(moment.timestamp())
+        _request_keys_from_intent(reqs, c)
 
 
 def _string_value(c: _Collect, key: str, operator: str, raw: str) -> None:
@@ -428,6 +450,8 @@ def _from_policies(policies: Sequence[Policy], c: _Collect) -> None:
                             c.moments.add(seconds)
                 elif key == _REGION and op in ("StringEquals", "StringNotEquals"):
                     c.regions.update(cond.values)
+                elif key in (_AGE, _ORG, _SOURCE_IDENTITY):
+                    _request_key_condition(c, key, cond.operator, cond.values)
                 else:
                     c.inexact(f"{cond.operator} on {cond.key} is not modelled")
 
@@ -508,12 +532,7 @@ def enumerate_classes(intent: Intent, policies: Sequence[Policy]) -> Classes:
     for action in instance_actions():
         actions.setdefault(signer.action(action), action)
 
-    circumstances: dict[Signature, Circumstances] = {}
-    for mfa, ip, moment in itertools.product(
-        (True, False, None), [*_ip_reps(c.networks), None], [*_time_reps(c.moments), None]
-    ):
-        circ = Circumstances(mfa, ip, moment)
-        circumstances.setdefault(signer.circumstances(circ), circ)
+    circumstances = _circumstance_classes(signer, c)
 
     # who and where: the resource component (caller ARN, account, region, id) and one
     # component per set of tag keys a variable ties together; every test of the group is a
@@ -847,3 +866,146 @@ def _probes(
         for identity, instance in ww:
             for circ in cs:
                 yield Probe(action, identity, circ, instance)
+
+
+# --------------------------------------------------------------------------- circumstances
+
+_CIRCUMSTANCE_SLOTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("mfa", _MFA, ("mfa",)),
+    ("source_ip", _IP, ("source_ip",)),
+    ("current_time", _TIME, ("not_before", "not_after")),
+    ("mfa_age", _AGE, ("mfa_max_age_seconds",)),
+    ("org_id", _ORG, ("principal_org_ids",)),
+    ("source_identity", _SOURCE_IDENTITY, ("source_identity",)),
+)
+"""Each circumstance: its `Circumstances` field, its condition key, the `Requirements` fields
+that read it. Every test of the group is a conjunction of one test per slot (a condition reads
+one key; a requirement holds when each of its fields does), so the slots are merged one by one,
+as the who/where components are."""
+
+
+def _request_keys_from_intent(req: Requirements, c: _Collect) -> None:
+    from lspolicy.diff.automata import glob_elements, literal_elements  # noqa: PLC0415
+
+    if req.mfa_max_age_seconds is not None:
+        c.ages.add(float(req.mfa_max_age_seconds))
+    for org in req.principal_org_ids:
+        c.patterns[_ORG].add(literal_elements(org))
+    for value in req.source_identity:
+        # a source identity cannot contain * or ?, so in the intent they are wildcards
+        c.patterns[_SOURCE_IDENTITY].add(glob_elements(tokens_of(value)))
+
+
+def _request_key_condition(c: _Collect, key: str, operator: str, values: Sequence[str]) -> None:
+    """A policy's test on ``aws:MultiFactorAuthAge`` (numeric comparisons with constants) or on
+    ``aws:PrincipalOrgID`` / ``aws:SourceIdentity`` (``StringEquals``/``StringLike`` and their
+    negations: each value a regular language, classes found by automata)."""
+    from lspolicy.diff.automata import glob_elements, literal_elements  # noqa: PLC0415
+
+    op = operator.removesuffix("IfExists")
+    for raw in values:
+        template = parse_template(raw)
+        if not template.is_literal:
+            c.inexact(f"{operator} {key} value {raw!r} has a policy variable")
+            continue
+        if key == _AGE and op.startswith("Numeric"):
+            number = parse_number(raw)
+            if number is None:
+                c.inexact(f"{operator} {key} value {raw!r}")
+            else:
+                c.ages.add(number)
+        elif key != _AGE and op in ("StringEquals", "StringNotEquals"):
+            c.patterns[key].add(literal_elements(template.resolve_text({}) or ""))
+        elif key != _AGE and op in ("StringLike", "StringNotLike"):
+            c.patterns[key].add(glob_elements(template.literal_tokens()))
+        else:
+            c.inexact(f"{operator} on {key} is not modelled")
+
+
+def _number_reps(points: Iterable[float]) -> list[float]:
+    """Each constant, a number strictly between neighbours, and one beyond each end."""
+    ordered = sorted(set(points))
+    if not ordered:
+        return [3600.0]
+    out = [ordered[0] - 1]
+    for a, b in itertools.pairwise(ordered):
+        out += [a, a + 1 if a + 1 < b else (a + b) / 2]
+    return [*out, ordered[-1], ordered[-1] + 1]
+
+
+def _pattern_reps(c: _Collect, key: str) -> list[str]:
+    """One string per combination of the slot's string tests that some string passes: the
+    product of their automata explored breadth first (`lspolicy.diff.automata.explore`), where
+    characters no test names are interchangeable, so the search is exhaustive."""
+    from lspolicy.diff.automata import ComplexityError, Product, SeqNFA, explore  # noqa: PLC0415
+
+    patterns = sorted(c.patterns[key], key=repr)
+    if not patterns:
+        return ["probe-value"]
+    nfas = [SeqNFA([p]) for p in patterns]
+
+    def signature(state: tuple[Any, ...]) -> Signature:
+        return tuple(a.accepts(s) for a, s in zip(nfas, state, strict=True))
+
+    try:
+        found = explore(Product(nfas), signature)
+    except ComplexityError as exc:
+        c.inexact(f"the string tests on {key} have too many classes ({exc})")
+        found = exc.partial
+    return sorted(found.values(), key=lambda t: (len(t), t))
+
+
+def _circumstance_classes(signer: _Signer, c: _Collect) -> dict[Signature, Circumstances]:
+    """The circumstances' merged representatives: per slot, its values merged by the slot's
+    share of every test; then the slots' conjunctions, merged as they grow."""
+    modelled = {f for _, _, fields in _CIRCUMSTANCE_SLOTS for f in fields}
+    missing = sorted(set(Requirements.model_fields) - modelled)
+    if missing:
+        c.inexact(f"requirements {', '.join(missing)} are not modelled by the classes")
+    reps: dict[str, list[Any]] = {
+        "mfa": [True, False, None],
+        "source_ip": [*_ip_reps(c.networks), None],
+        "current_time": [*_time_reps(c.moments), None],
+        "mfa_age": [*_number_reps(c.ages), None],
+        "org_id": [*_pattern_reps(c, _ORG), None],
+        "source_identity": [*_pattern_reps(c, _SOURCE_IDENTITY), None],
+    }
+    slot_of = {key: name for name, key, _ in _CIRCUMSTANCE_SLOTS}
+    homes: list[str | None] = []
+    for cond in signer.c_conditions:
+        keys = {slot_of.get(k.lower()) for k in (cond.key, *cond.variable_keys)}
+        if len(keys) != 1:
+            c.inexact(f"a condition on {cond.condition.key} reads two request keys")
+        homes.append(keys.pop() if len(keys) == 1 else None)
+    # a condition on no circumstance key (``aws:TagKeys``, which the class requests never
+    # carry) is the same for every circumstance: its value on a plain request, not True
+    plain = Request("lightsail:StopInstance", "*", Circumstances().context()).context
+    top: Signature = (
+        *(
+            bool(cond.holds(plain)) if homes[i] is None else True
+            for i, cond in enumerate(signer.c_conditions)
+        ),
+        *(True for _ in signer.requirements),
+    )
+    states: dict[Signature, dict[str, Any]] = {top: {}}
+    for name, _key, fields in _CIRCUMSTANCE_SLOTS:
+        own = [Requirements(**{f: getattr(r, f) for f in fields}) for r in signer.requirements]
+        merged: dict[Signature, Any] = {}
+        for value in reps[name]:
+            circ = Circumstances(**{name: value})
+            context = Request("lightsail:StopInstance", "*", circ.context()).context
+            sig = (
+                *(
+                    bool(cond.holds(context)) if homes[i] == name else True
+                    for i, cond in enumerate(signer.c_conditions)
+                ),
+                *(signer.semantics._met(r, circ) for r in own),
+            )
+            merged.setdefault(sig, value)
+        grown: dict[Signature, dict[str, Any]] = {}
+        for state, chosen in states.items():
+            for sig, value in merged.items():
+                both = tuple(a and b for a, b in zip(state, sig, strict=True))
+                grown.setdefault(both, {**chosen, name: value})
+        states = grown
+    return {sig: Circumstances(**chosen) for sig, chosen in states.items()}

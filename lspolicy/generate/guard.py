@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lspolicy.errors import Location, Problem
+from lspolicy.generate import request_keys
 from lspolicy.generate.build import Generation, literal
 from lspolicy.generate.intent import (
     Exclusion,
@@ -144,6 +145,9 @@ def _failing(req: Requirements) -> list[tuple[str, str, list[str]]]:
         out.append(("DateLessThanIfExists", "aws:CurrentTime", [iso(req.not_before)]))
     if req.not_after:
         out.append(("DateGreaterThanIfExists", "aws:CurrentTime", [iso(req.not_after)]))
+    # the request keys' table states each one's failing condition once, for build and here;
+    # the exact proof holds those conditions to the intent's own reading
+    out += [(op, key, values) for _suffix, op, key, values in request_keys.unmet(req)]
     return out
 
 

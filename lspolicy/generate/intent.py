@@ -42,6 +42,7 @@ import jsonschema
 from pydantic import BaseModel, ConfigDict
 
 from lspolicy.errors import Location, PolicyParseError, Problem
+from lspolicy.generate import request_keys
 from lspolicy.generate.source import DocPath, Loaded, load_document, schema_problems
 from lspolicy.lightsail.catalog import SERVICE_PREFIX, load_catalog
 from lspolicy.parse.jsonpos import format_path
@@ -104,7 +105,13 @@ ATTACH_LIMITS: Mapping[AttachAs, int] = {
 
 _SCHEMA_FILE = "schemas/intent.schema.json"
 
-UNLESS_SUFFIXES = ("WithoutMfa", "OutsideSourceIp", "BeforeWindow", "AfterWindow")
+UNLESS_SUFFIXES = (
+    "WithoutMfa",
+    "OutsideSourceIp",
+    "BeforeWindow",
+    "AfterWindow",
+    *request_keys.REQUEST_KEY_SUFFIXES,
+)
 GUARD_SID = "GuardTagKeys"
 """The Sid of the Deny that ``guard_tags`` adds (`lspolicy.generate.tagwrites`)."""
 """Sid suffixes of the Deny statements an exclusion with ``unless`` becomes, one per unmet
@@ -234,18 +241,28 @@ class InstanceSelector(_Frozen):
 
 
 class Requirements(_Frozen):
-    """Conditions on the request itself: MFA, source address, time window (all must hold)."""
+    """Conditions on the request itself: MFA, source address, time window, and the request keys
+    of `lspolicy.generate.request_keys` (all must hold)."""
 
     mfa: bool = False
     source_ip: tuple[str, ...] = ()
     """CIDR blocks in canonical form (``198.51.100.0/24``), sorted."""
     not_before: datetime | None = None
     not_after: datetime | None = None
+    mfa_max_age_seconds: int | None = None
+    """MFA was used at most this many seconds ago (``aws:MultiFactorAuthAge``)."""
+    principal_org_ids: tuple[str, ...] = ()
+    """The caller's organization is one of these (``aws:PrincipalOrgID``), sorted."""
+    source_identity: tuple[str, ...] = ()
+    """The session's source identity is one of these values or ``*``/``?`` patterns
+    (``aws:SourceIdentity``), sorted."""
 
     @property
     def empty(self) -> bool:
         """Nothing is required."""
-        return not (self.mfa or self.source_ip or self.not_before or self.not_after)
+        return not (
+            self.mfa or self.source_ip or self.not_before or self.not_after
+        ) and request_keys.empty(self)
 
     def describe(self) -> str:
         """``MFA, source IP in [...], from ... to ...``."""
@@ -258,6 +275,7 @@ class Requirements(_Frozen):
             parts.append(f"not before {iso(self.not_before)}")
         if self.not_after:
             parts.append(f"not after {iso(self.not_after)}")
+        parts += request_keys.describe(self)
         return ", ".join(parts) or "nothing"
 
     def to_data(self) -> dict[str, object]:
@@ -271,6 +289,7 @@ class Requirements(_Frozen):
             out["not_before"] = iso(self.not_before)
         if self.not_after:
             out["not_after"] = iso(self.not_after)
+        out.update(request_keys.to_data(self))
         return out
 
 
@@ -718,6 +737,7 @@ class _Builder:
             source_ip=tuple(str(n) for n in ordered),
             not_before=not_before,
             not_after=not_after,
+            **request_keys.parse(raw, path, self.problem),
         )
 
     def instances(self, raw: Mapping[str, Any] | None, path: DocPath) -> InstanceSelector:

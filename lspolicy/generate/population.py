@@ -29,7 +29,9 @@ import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
+from lspolicy.generate import request_keys
 from lspolicy.generate.intent import (
     Grant,
     InstanceSelector,
@@ -147,6 +149,9 @@ class Pools:
     session_roles: tuple[tuple[str, str], ...] = ()
     """``(role session ARN, its role's ARN)`` for sessions in ``principal_arns`` whose role is
     known."""
+    request_values: request_keys.Values = request_keys.NO_VALUES
+    """MFA ages, organization ids and source identities
+    (`lspolicy.generate.request_keys.pool_values`)."""
 
     def identity(self, arn: str, tags: Mapping[str, str]) -> Identity:
         """The caller ``arn`` with ``tags`` (a role session knows its role, path included)."""
@@ -234,6 +239,7 @@ def pools_for(intent: Intent) -> Pools:
         ),
         principal_tag_pairs=tuple(dict.fromkeys(pairs)),
         session_roles=tuple((session, role) for session, role in sessions if role),
+        request_values=request_keys.pool_values(_requirements(intent)),
     )
 
 
@@ -296,7 +302,12 @@ def _satisfy_cached(requirements: tuple[Requirements, ...], variant: int) -> Cir
             moment = iso(low + timedelta(hours=1))
         elif high:
             moment = iso(high - timedelta(hours=1))
-    return Circumstances(mfa=mfa, source_ip=address, current_time=moment)
+    return Circumstances(
+        mfa=mfa,
+        source_ip=address,
+        current_time=moment,
+        **request_keys.satisfying(requirements, variant),
+    )
 
 
 def _witness_identity(
@@ -357,11 +368,18 @@ def _tag_breaks(tags: dict[str, str], m: TagMatch) -> Iterator[dict[str, str]]:
 
 def _circumstance_breaks(c: Circumstances, pools: Pools) -> Iterator[Circumstances]:
     for mfa in (True, False, None):
-        yield Circumstances(mfa, c.source_ip, c.current_time)
+        yield replace(c, mfa=mfa)
     for ip in pools.ips:
-        yield Circumstances(c.mfa, ip, c.current_time)
+        yield replace(c, source_ip=ip)
     for moment in pools.times:
-        yield Circumstances(c.mfa, c.source_ip, moment)
+        yield replace(c, current_time=moment)
+    extra = pools.request_values
+    for age in extra.mfa_ages:
+        yield replace(c, mfa_age=age)
+    for org in extra.org_ids:
+        yield replace(c, org_id=org)
+    for identity in extra.source_identities:
+        yield replace(c, source_identity=identity)
 
 
 def _around(
@@ -541,7 +559,23 @@ def _random_circumstances(rng: random.Random, pools: Pools) -> Circumstances:
         mfa=rng.choice((True, False, None)),
         source_ip=rng.choice(pools.ips),
         current_time=rng.choice(pools.times),
+        **_random_request_values(rng, pools),
     )
+
+
+def _random_request_values(rng: random.Random, pools: Pools) -> dict[str, Any]:
+    """The request keys of `lspolicy.generate.request_keys`, drawn only for intents that use
+    them (so the draws of other intents stay what they were)."""
+    extra = pools.request_values
+    out: dict[str, Any] = {}
+    for name, values in (
+        ("mfa_age", extra.mfa_ages),
+        ("org_id", extra.org_ids),
+        ("source_identity", extra.source_identities),
+    ):
+        if values:
+            out[name] = rng.choice(values)
+    return out
 
 
 def _fresh(intent: Intent, pools: Pools, rng: random.Random, regions: Sequence[str]) -> Probe:

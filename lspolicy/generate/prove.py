@@ -97,6 +97,7 @@ class Counterexample:
                 "aws:MultiFactorAuthPresent": c.mfa,
                 "aws:SourceIp": c.source_ip,
                 "aws:CurrentTime": c.current_time,
+                **c.extra(),
             },
             "intent": {"allowed": self.verdict.allowed, "reason": self.verdict.reason},
             "engine": {
@@ -131,7 +132,8 @@ class Counterexample:
                 if p.instance is not None
                 else "not an instance"
             ),
-            f"  MFA {absent(c.mfa)}, source IP {absent(c.source_ip)}, time {absent(c.current_time)}",
+            f"  MFA {absent(c.mfa)}, source IP {absent(c.source_ip)}, time {absent(c.current_time)}"
+            + "".join(f", {k} {v}" for k, v in c.extra().items()),
             f"  intent: {'allow' if self.verdict.allowed else 'deny'} - {self.verdict.reason}",
             f"  engine: {self.decision.decision} - {self.decision.reason}",
         ]

@@ -30,7 +30,9 @@ Where the meaning depends on AWS, the AWS fact is stated:
   ``principal_tag: k`` holds when the instance's tag and the caller's tag ``k`` are both
   present and equal.
 - Requirements: MFA present and true; the source address in one of the blocks; the current time
-  within the window, both ends included. A value that is absent fails its requirement.
+  within the window, both ends included; MFA used at most N seconds ago, the caller's
+  organization one of those listed, the source identity matching one of the values or
+  patterns (`lspolicy.generate.request_keys.met`). A value that is absent fails its requirement.
 - Exclusions: the action is one the exclusion names (default: any action some grant gives), the
   caller is one of its ``principals`` (when given; default: every caller), the instance
   matches its selectors, and the ``unless`` requirements do not all hold.
@@ -48,6 +50,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from lspolicy.generate import request_keys
 from lspolicy.generate.intent import (
     ActionSet,
     Exclusion,
@@ -84,10 +87,16 @@ class Circumstances:
     source_ip: str | None = None
     current_time: str | None = None
     """ISO 8601 UTC, e.g. ``2026-01-01T00:00:00Z``."""
+    mfa_age: float | None = None
+    """Seconds since MFA was used (``aws:MultiFactorAuthAge``): always a number when present."""
+    org_id: str | None = None
+    """The caller's organization (``aws:PrincipalOrgID``)."""
+    source_identity: str | None = None
+    """The session's source identity (``aws:SourceIdentity``)."""
 
     def context(self) -> dict[str, ContextValue]:
         """The request context keys: ``aws:MultiFactorAuthPresent``, ``aws:SourceIp``,
-        ``aws:CurrentTime``."""
+        ``aws:CurrentTime`` and those of `extra`."""
         out: dict[str, ContextValue] = {}
         if self.mfa is not None:
             out["aws:MultiFactorAuthPresent"] = self.mfa
@@ -95,6 +104,20 @@ class Circumstances:
             out["aws:SourceIp"] = self.source_ip
         if self.current_time is not None:
             out["aws:CurrentTime"] = self.current_time
+        out.update(self.extra())
+        return out
+
+    def extra(self) -> dict[str, ContextValue]:
+        """``aws:MultiFactorAuthAge``, ``aws:PrincipalOrgID``, ``aws:SourceIdentity`` when
+        present (`lspolicy.generate.request_keys`)."""
+        out: dict[str, ContextValue] = {}
+        if self.mfa_age is not None:
+            age = self.mfa_age
+            out[request_keys.MFA_AGE] = int(age) if float(age).is_integer() else age
+        if self.org_id is not None:
+            out[request_keys.ORG_ID] = self.org_id
+        if self.source_identity is not None:
+            out[request_keys.SOURCE_IDENTITY] = self.source_identity
         return out
 
 
@@ -282,7 +305,7 @@ class IntentSemantics:
                 return False
             if req.not_after and moment > req.not_after:
                 return False
-        return True
+        return request_keys.met(req, c)
 
     def giving(self, probe: Probe, f: _Facts | None = None) -> list[int]:
         """Indexes of the grants that give ``probe`` (exclusions aside)."""

@@ -17,7 +17,13 @@ from lspolicy.generate.population import NON_INSTANCE_ACTIONS, Pools
 from lspolicy.generate.semantics import Circumstances, Probe
 from lspolicy.lightsail.context import Instance
 
-__all__ = ["exclusion_documents", "grant_documents", "intent_documents", "probes"]
+__all__ = [
+    "exclusion_documents",
+    "grant_documents",
+    "intent_documents",
+    "probes",
+    "request_key_documents",
+]
 
 ACCOUNT = "111122223333"
 TAG_KEYS = ("env", "team", "owner")
@@ -37,6 +43,9 @@ IDS = (
 )
 CIDRS = ("198.51.100.0/24", "10.0.0.0/8", "203.0.113.7/32", "2001:db8::/32")
 TIMES = ("2026-01-01T00:00:00Z", "2026-03-01T12:00:00Z", "2026-06-30T23:59:59Z")
+MFA_AGES = (0, 300, 3600, 3601)
+ORG_IDS = ("o-a1b2c3d4e5", "o-zz9yy8xx7w", "o-0123456789abcdef")
+SOURCE_IDENTITIES = ("alice", "alice@example.com", "*@example.com", "ops-*", "a?ice", "*-ci-*")
 
 JsonObject = dict[str, Any]
 
@@ -93,6 +102,21 @@ def _requirements(draw: DrawFn) -> JsonObject:
         out["not_after"] = times[-1]
     if not out:
         out["mfa"] = True
+    return out
+
+
+@st.composite
+def request_key_documents(draw: DrawFn, *, each: float = 0.5) -> JsonObject:
+    """Requirement fields of `lspolicy.generate.request_keys` (MFA age, organization ids,
+    source identity values and patterns), each present with probability ``each``."""
+    out: JsonObject = {}
+    chance = st.floats(0, 1, exclude_max=True).map(lambda x: x < each)
+    if draw(chance):
+        out["mfa_max_age_seconds"] = draw(st.sampled_from(MFA_AGES))
+    if draw(chance):
+        out["principal_org_ids"] = draw(_subset(ORG_IDS).map(lambda x: x[:2]))
+    if draw(chance):
+        out["source_identity"] = draw(_subset(SOURCE_IDENTITIES).map(lambda x: x[:3]))
     return out
 
 
@@ -192,10 +216,16 @@ def probes(draw: DrawFn, pools: Pools) -> Probe:
             caller = {k: v for k, v in caller.items() if k.casefold() != principal_key.casefold()}
             caller[principal_key] = tags[instance_key]
     identity = pools.identity(draw(st.sampled_from(pools.principal_arns)), caller)
+    extra = pools.request_values
     c = Circumstances(
         mfa=draw(st.sampled_from((True, False, None))),
         source_ip=draw(st.sampled_from(pools.ips)),
         current_time=draw(st.sampled_from(pools.times)),
+        mfa_age=draw(st.sampled_from(extra.mfa_ages)) if extra.mfa_ages else None,
+        org_id=draw(st.sampled_from(extra.org_ids)) if extra.org_ids else None,
+        source_identity=draw(st.sampled_from(extra.source_identities))
+        if extra.source_identities
+        else None,
     )
     if draw(st.integers(0, 15)) == 0:
         action, resource = draw(st.sampled_from(NON_INSTANCE_ACTIONS))
