@@ -578,6 +578,7 @@ class _Signer:
         self._parts: dict[tuple[tuple[str, ...], tuple[str | None, ...]], Signature] = {}
         self._actions: dict[str, Signature] = {}
         self._who_where: dict[tuple[object, ...], Signature] = {}
+        self._slots: tuple[str, ...] | None = None
         self._circumstances: dict[Circumstances, Signature] = {}
         self.requirements = [g.require for g in intent.grants] + [
             e.unless for e in intent.exclusions
@@ -689,7 +690,6 @@ class _Signer:
 
     def who_where(self, identity: Identity, instance: Instance) -> Signature:
         """The conjunction of every component's tests for a request's caller and instance."""
-        out = self.top
         (ids, regions, accounts), (fresh_id, fresh_region, fresh_account) = (
             self.stand_ins,
             self.fresh,
@@ -702,23 +702,24 @@ class _Signer:
             else fresh_region,
             "id": instance.id if instance.id in ids else fresh_id,
         }
-        key = (
-            identity.arn,
-            chosen["account"],
-            chosen["region"],
-            chosen["id"],
-            tuple(identity.tags.items()),
-            tuple(instance.tags.items()),
-        )
-        known = self._who_where.get(key)
-        if known is not None:
-            return known
         for k, v in identity.tags.items():
             chosen[_PTAG + k.lower()] = v
         for k, v in instance.tags.items():
             chosen[_RTAG + k.lower()] = v
-        for slots in self.part_conditions:
-            sig = self.part(slots, {k: chosen.get(k) for k in slots})
+        # remembered by the values the tests read (the slots), not by every tag the caller
+        # and the instance carry: requests alike in those share one entry
+        slots = self._slots
+        if slots is None:
+            slots = self._slots = tuple(
+                dict.fromkeys(k for part in self.part_conditions for k in part)
+            )
+        key = tuple(chosen.get(k) for k in slots)
+        known = self._who_where.get(key)
+        if known is not None:
+            return known
+        out = self.top
+        for part in self.part_conditions:
+            sig = self.part(part, {k: chosen.get(k) for k in part})
             out = tuple(a and b for a, b in zip(out, sig, strict=True))
         if len(self._who_where) < 100_000:
             self._who_where[key] = out

@@ -43,10 +43,16 @@ from lspolicy.generate.population import (
     seed_for,
     world_probes,
 )
-from lspolicy.generate.semantics import IntentSemantics, Probe, Undecidable, Verdict
+from lspolicy.generate.semantics import (
+    Circumstances,
+    IntentSemantics,
+    Probe,
+    Undecidable,
+    Verdict,
+)
 from lspolicy.lightsail.context import Identity, Instance
 from lspolicy.model.decision import Decision
-from lspolicy.model.request import Request
+from lspolicy.model.request import ContextPart, ContextValue, Request
 
 __all__ = ["DEFAULT_POPULATION", "Counterexample", "ProofReport", "Scope", "prove"]
 
@@ -180,6 +186,10 @@ class ProofReport:
     """Over- and under-grants found on the sampled population."""
     class_groups: dict[str, int] = field(default_factory=dict)
     class_seconds: float = 0.0
+    world_classes: int = 0
+    """Classes the world's requests fell in (each decided directly once, its first request)."""
+    world_alone: int = 0
+    """World requests decided on their own (outside what the class signatures model)."""
 
     @property
     def passed(self) -> bool:
@@ -206,6 +216,8 @@ class ProofReport:
             "sampled": self.sampled,
             "not_exact": list(self.not_exact),
             "class_groups": dict(self.class_groups),
+            "world_classes": self.world_classes,
+            "world_alone": self.world_alone,
             "class_disagreements": self.class_disagreements,
             "sampled_disagreements": self.sampled_disagreements,
             "intent": self.intent,
@@ -262,6 +274,15 @@ class ProofReport:
             + f" in {self.class_seconds * 1000:.0f} ms",
             f"  sampled requests: {pop['total']:,} (boundary {pop['boundary']:,}, world {pop['world']:,}"
             f"{world}, random {pop['random']:,} with seed {self.seed:#x})",
+            *(
+                [
+                    f"  world requests by class: {pop['world'] - self.world_alone:,} in "
+                    f"{self.world_classes:,} classes (each class decided directly on its first "
+                    f"request; the others by their signature), {self.world_alone:,} decided alone"
+                ]
+                if self.world_classes
+                else []
+            ),
             f"  engine decisions compared: {self.decisions:,}; the intent allows "
             f"{self.intent_allows:,} and denies {self.intent_denies:,}",
             "  grants: " + ", ".join(f"{sid} gave {n:,}" for sid, n in self.grant_coverage.items()),
@@ -334,6 +355,50 @@ def structure_problems(generation: Generation) -> list[str]:
     return out
 
 
+class _Requests:
+    """`Probe.request`, built from parts normalised once: the caller's keys, the instance's
+    keys and the circumstances (`Request.from_parts`); the same request, key for key."""
+
+    def __init__(self) -> None:
+        self._callers: dict[tuple[object, ...], ContextPart] = {}
+        self._instances: dict[tuple[object, ...], tuple[str, ContextPart]] = {}
+        self._circumstances: dict[Circumstances, ContextPart] = {}
+
+    def __call__(self, probe: Probe) -> Request:
+        identity = probe.identity
+        key: tuple[object, ...] = (identity.arn, identity.role_arn, *identity.tags.items())
+        caller = self._callers.get(key)
+        if caller is None:
+            caller = self._callers[key] = ContextPart.of(identity.context())
+        c = probe.circumstances
+        circ = self._circumstances.get(c)
+        if circ is None:
+            circ = self._circumstances[c] = ContextPart.of(c.context())
+        instance = probe.instance
+        if instance is None:
+            return Request.from_parts(
+                probe.action, probe.resource, (caller, circ), caller_arn=identity.arn
+            )
+        ikey: tuple[object, ...] = (
+            instance.partition,
+            instance.region,
+            instance.account,
+            instance.id,
+            *instance.tags.items(),
+        )
+        known = self._instances.get(ikey)
+        if known is None:
+            # as `lspolicy.lightsail.context.instance_request` builds it
+            values: dict[str, ContextValue] = {
+                f"aws:ResourceTag/{k}": v for k, v in instance.tags.items()
+            }
+            values["aws:RequestedRegion"] = instance.region
+            known = self._instances[ikey] = (instance.arn, ContextPart.of(values))
+        return Request.from_parts(
+            probe.action, known[0], (caller, known[1], circ), caller_arn=identity.arn
+        )
+
+
 def _abstraction_fault(
     classes: Classes, probe: Probe, request: Request, verdict: bool
 ) -> str | None:
@@ -347,6 +412,42 @@ def _abstraction_fault(
     return None
 
 
+def _world_key(classes: Classes, probe: Probe, roles: dict[str, str]) -> tuple[object, ...] | None:
+    """The class of a world request, as the class abstraction's signatures name it, or None
+    when the request is outside what the signatures model exactly (then it is decided on its
+    own): the root user, a caller whose role the pools would read otherwise, another partition,
+    ARN parts with colons, tag keys that are not ASCII (folded by ``lower`` in the engine but by
+    ``casefold`` in the intent's reading) or that differ only in case (not judged)."""
+    instance, identity = probe.instance, probe.identity
+    if instance is None or instance.partition != "aws" or identity.arn.endswith(":root"):
+        return None
+    if identity.role_arn != roles.get(identity.arn):
+        return None
+    if ":" in instance.id or ":" in instance.region or ":" in instance.account:
+        return None
+    for tags in (instance.tags, identity.tags):
+        folded = {k.lower() for k in tags}
+        if len(folded) != len(tags) or not all(k.isascii() for k in tags):
+            return None
+    signer = classes.signer
+    return (
+        signer.action(probe.action),
+        signer.who_where(identity, instance),
+        signer.circumstances(probe.circumstances),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """How one request was judged: the grants that give it, the exclusions that take it,
+    and per scope the engine's answer and the intent's."""
+
+    giving: tuple[int, ...]
+    taking: tuple[int, ...]
+    verdict: bool
+    answers: tuple[tuple[bool, bool], ...]
+
+
 def prove(
     generation: Generation,
     *,
@@ -356,11 +457,19 @@ def prove(
     population: int = DEFAULT_POPULATION,
     seed: int = 0,
     max_counterexamples: int = 5,
+    group_world: bool = True,
 ) -> ProofReport:
     """Check the generated policies against the intent on the boundary requests, every
     instance of the world (``instances`` with ``identities`` as callers), and ``population``
     random requests; keep up to ``max_counterexamples`` of each kind. Deterministic for the
-    same inputs."""
+    same inputs.
+
+    With ``group_world`` (the default) and exact classes, the world's requests are grouped by
+    their class (`Classes` signatures: every statement's and every grant's and exclusion's
+    tests, evaluated for that request): the first request of each class is decided directly by
+    the engine and the intent, and checked against the class's own decision; every other request
+    of the class shares its answers, its membership confirmed by its signature. Without it
+    (or when the classes are not exact) every world request is decided on its own."""
     started = time.perf_counter()
     intent = generation.intent
     semantics = IntentSemantics(intent)
@@ -399,52 +508,71 @@ def prove(
         None if scope.grants is None else frozenset(index[g] for g in scope.grants)
         for scope in scopes
     ]
+    requests = _Requests()
+    roles = dict(pools.session_roles)
+    grouped: dict[tuple[object, ...], _Outcome] = {}
+    world_alone = 0
     found: list[Counterexample] = []
     over = under = decisions = allows = denies = undecidable = 0
     disagreements = {"class": 0, "sampled": 0}
     faults: list[str] = []
+
+    def judge(probe: Probe, facts: Any, check_class: bool) -> tuple[_Outcome, Request]:
+        giving = tuple(semantics.giving(probe, facts))
+        taking = tuple(semantics.taking(probe, facts)) if giving else ()
+        verdict_all = bool(giving) and not taking
+        request = requests(probe)
+        if check_class:
+            # the request also checks the abstraction: it must fall in an enumerated class,
+            # decided alike by the engine and by the intent
+            fault = _abstraction_fault(classes, probe, request, verdict_all)
+            if fault is not None and len(faults) < 3:
+                faults.append(fault)
+        answers = tuple(
+            (
+                scope.engine.is_allowed(request),
+                verdict_all if grants is None else not taking and any(i in grants for i in giving),
+            )
+            for scope, grants in zip(scopes, wanted, strict=True)
+        )
+        return _Outcome(giving, taking, verdict_all, answers), request
+
     for name, probes in sources():
         if name == "boundary":
             class_seconds = time.perf_counter() - class_started
         source = "class" if name == "classes" else "sampled"
+        group = name == "world" and group_world and classes.exact
         for probe in probes:
             counts[name] += 1
-            try:
-                facts = semantics.facts(probe)
-            except Undecidable:
-                undecidable += 1
-                continue
-            giving = semantics.giving(probe, facts)
-            taking = semantics.taking(probe, facts) if giving else []
-            verdict_all = bool(giving) and not taking
-            if source == "class":
-                pass  # the tallies below describe the sampled population
-            elif verdict_all:
-                allows += 1
-                for i in giving:
-                    grant_cover[sids[i]] += 1
-            else:
-                denies += 1
-                for j in taking:
-                    exclusion_cover[esids[j]] += 1
             request: Request | None = None
-            if name != "world" and classes.exact and probe.instance is not None:
-                # the boundary and random requests also check the abstraction: each must fall
-                # in an enumerated class, decided alike by the engine and by the intent (the
-                # world's instances, many and alike, are left out to keep large worlds fast)
-                request = probe.request()
-                fault = _abstraction_fault(classes, probe, request, verdict_all)
-                if fault is not None and len(faults) < 3:
-                    faults.append(fault)
-            for scope, grants in zip(scopes, wanted, strict=True):
-                expected = (
-                    verdict_all
-                    if grants is None
-                    else not taking and any(i in grants for i in giving)
+            key = _world_key(classes, probe, roles) if group else None
+            outcome = grouped.get(key) if key is not None else None
+            if outcome is None:
+                try:
+                    facts = semantics.facts(probe)
+                except Undecidable:
+                    undecidable += 1
+                    continue
+                check = name != "classes" and classes.exact and probe.instance is not None
+                # the world's requests are checked against their class once per class (the
+                # first of each); boundary and random requests each
+                outcome, request = judge(
+                    probe, facts, check and (name != "world" or key is not None)
                 )
-                if request is None:
-                    request = probe.request()
-                got = scope.engine.is_allowed(request)
+                if key is not None:
+                    grouped[key] = outcome
+                elif name == "world":
+                    world_alone += 1
+            if source == "sampled":
+                if outcome.verdict:
+                    allows += 1
+                    for i in outcome.giving:
+                        grant_cover[sids[i]] += 1
+                else:
+                    denies += 1
+                    for j in outcome.taking:
+                        exclusion_cover[esids[j]] += 1
+            for scope, (got, expected) in zip(scopes, outcome.answers, strict=True):
                 decisions += 1
                 if got == expected or (not scope.exact and not got):
                     continue
@@ -455,6 +583,8 @@ def prove(
                 else:
                     under += 1
                 if sum(c.kind == kind for c in found) < max_counterexamples:
+                    if request is None:
+                        request = requests(probe)
                     found.append(
                         Counterexample(
                             kind,
@@ -510,4 +640,6 @@ def prove(
         sampled_disagreements=disagreements["sampled"],
         class_groups=dict(classes.groups),
         class_seconds=class_seconds,
+        world_classes=len(grouped),
+        world_alone=world_alone,
     )
