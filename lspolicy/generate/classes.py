@@ -579,6 +579,8 @@ class _Signer:
         self._actions: dict[str, Signature] = {}
         self._who_where: dict[tuple[object, ...], Signature] = {}
         self._slots: tuple[str, ...] | None = None
+        self._bits: dict[Signature, int] = {}
+        self._from_bits: dict[int, Signature] = {}
         self._circumstances: dict[Circumstances, Signature] = {}
         self.requirements = [g.require for g in intent.grants] + [
             e.unless for e in intent.exclusions
@@ -717,10 +719,18 @@ class _Signer:
         known = self._who_where.get(key)
         if known is not None:
             return known
-        out = self.top
+        # the conjunction as bits: each component's signature read as an integer once
+        bits = self._bits
+        mask = -1
         for part in self.part_conditions:
             sig = self.part(part, {k: chosen.get(k) for k in part})
-            out = tuple(a and b for a, b in zip(out, sig, strict=True))
+            b = bits.get(sig)
+            if b is None:
+                b = bits[sig] = sum(1 << i for i, t in enumerate(sig) if t)
+            mask &= b
+        out = self._from_bits.get(mask)
+        if out is None:
+            out = self._from_bits[mask] = tuple(bool(mask >> i & 1) for i in range(len(self.top)))
         if len(self._who_where) < 100_000:
             self._who_where[key] = out
         return out

@@ -28,7 +28,7 @@ proof.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,7 +44,6 @@ from lspolicy.generate.population import (
     world_probes,
 )
 from lspolicy.generate.semantics import (
-    Circumstances,
     IntentSemantics,
     Probe,
     Undecidable,
@@ -55,6 +54,9 @@ from lspolicy.model.decision import Decision
 from lspolicy.model.request import ContextPart, ContextValue, Request
 
 __all__ = ["DEFAULT_POPULATION", "Counterexample", "ProofReport", "Scope", "prove"]
+
+_MAX_PARTS = 200_000
+"""Request parts remembered per proof (beyond: built afresh, same result)."""
 
 DEFAULT_POPULATION = 10_000
 """Random requests per proof unless told otherwise."""
@@ -356,58 +358,68 @@ def structure_problems(generation: Generation) -> list[str]:
 
 
 class _Requests:
-    """`Probe.request`, built from parts normalised once: the caller's keys, the instance's
-    keys and the circumstances (`Request.from_parts`); the same request, key for key."""
+    """`Probe.request`, built from parts normalised once (`Request.from_parts`): the caller's
+    own keys (by ARN), its tags, the instance's tags, its region, the circumstances. The same
+    request, key for key, as `lspolicy.lightsail.context.instance_request` builds."""
 
     def __init__(self) -> None:
-        self._callers: dict[tuple[object, ...], ContextPart] = {}
-        self._instances: dict[tuple[object, ...], tuple[str, ContextPart]] = {}
-        self._circumstances: dict[Circumstances, ContextPart] = {}
+        self._parts: dict[tuple[object, ...], ContextPart] = {}
+
+    def _part(
+        self, key: tuple[object, ...], values: Callable[[], dict[str, ContextValue]]
+    ) -> ContextPart:
+        part = self._parts.get(key)
+        if part is None:
+            part = ContextPart.of(values())
+            if len(self._parts) < _MAX_PARTS:
+                self._parts[key] = part
+        return part
 
     def __call__(self, probe: Probe) -> Request:
-        identity = probe.identity
-        key: tuple[object, ...] = (identity.arn, identity.role_arn, *identity.tags.items())
-        caller = self._callers.get(key)
-        if caller is None:
-            caller = self._callers[key] = ContextPart.of(identity.context())
-        c = probe.circumstances
-        circ = self._circumstances.get(c)
-        if circ is None:
-            circ = self._circumstances[c] = ContextPart.of(c.context())
-        instance = probe.instance
-        if instance is None:
-            return Request.from_parts(
-                probe.action, probe.resource, (caller, circ), caller_arn=identity.arn
+        identity, c, instance = probe.identity, probe.circumstances, probe.instance
+        own = self._part(
+            ("caller", identity.arn, identity.role_arn),
+            lambda: Identity(identity.arn, role_arn=identity.role_arn).context(),
+        )
+        parts = [own]
+        if identity.tags:
+            parts.append(
+                self._part(
+                    ("caller tags", *identity.tags.items()),
+                    lambda: {f"aws:PrincipalTag/{k}": v for k, v in identity.tags.items()},
+                )
             )
-        ikey: tuple[object, ...] = (
-            instance.partition,
-            instance.region,
-            instance.account,
-            instance.id,
-            *instance.tags.items(),
+        if instance is None:
+            parts.append(self._part(("circumstances", c), c.context))
+            return Request.from_parts(probe.action, probe.resource, parts, caller_arn=identity.arn)
+        if instance.tags:
+            parts.append(
+                self._part(
+                    ("instance tags", *instance.tags.items()),
+                    lambda: {f"aws:ResourceTag/{k}": v for k, v in instance.tags.items()},
+                )
+            )
+        parts.append(
+            self._part(
+                ("region", instance.region), lambda: {"aws:RequestedRegion": instance.region}
+            )
         )
-        known = self._instances.get(ikey)
-        if known is None:
-            # as `lspolicy.lightsail.context.instance_request` builds it
-            values: dict[str, ContextValue] = {
-                f"aws:ResourceTag/{k}": v for k, v in instance.tags.items()
-            }
-            values["aws:RequestedRegion"] = instance.region
-            known = self._instances[ikey] = (instance.arn, ContextPart.of(values))
-        return Request.from_parts(
-            probe.action, known[0], (caller, known[1], circ), caller_arn=identity.arn
-        )
+        parts.append(self._part(("circumstances", c), c.context))
+        return Request.from_parts(probe.action, instance.arn, parts, caller_arn=identity.arn)
 
 
 def _abstraction_fault(
-    classes: Classes, probe: Probe, request: Request, verdict: bool
+    classes: Classes, probe: Probe, request: Request, verdict: bool, engine: bool | None = None
 ) -> str | None:
-    """Why ``probe`` shows the classes incomplete, or None."""
+    """Why ``probe`` shows the classes incomplete, or None (``engine``: the decision of all
+    the policies together, when already known)."""
     decided = classes.decided(probe)
     where = f"{probe.action} by {probe.identity.arn} on {probe.resource_arn}"
     if decided is None:
         return f"{where} falls in no enumerated class"
-    if decided != (verdict, classes.signer.engine.is_allowed(request)):
+    if engine is None:
+        engine = classes.signer.engine.is_allowed(request)
+    if decided != (verdict, engine):
         return f"{where} is decided otherwise than its class"
     return None
 
@@ -509,6 +521,11 @@ def prove(
         for scope in scopes
     ]
     requests = _Requests()
+    # the scope of every policy together, whose engine decision the class check reuses
+    whole = next(
+        (k for k, sc in enumerate(scopes) if sc.policies == generation.policies),
+        None,
+    )
     roles = dict(pools.session_roles)
     grouped: dict[tuple[object, ...], _Outcome] = {}
     world_alone = 0
@@ -522,12 +539,6 @@ def prove(
         taking = tuple(semantics.taking(probe, facts)) if giving else ()
         verdict_all = bool(giving) and not taking
         request = requests(probe)
-        if check_class:
-            # the request also checks the abstraction: it must fall in an enumerated class,
-            # decided alike by the engine and by the intent
-            fault = _abstraction_fault(classes, probe, request, verdict_all)
-            if fault is not None and len(faults) < 3:
-                faults.append(fault)
         answers = tuple(
             (
                 scope.engine.is_allowed(request),
@@ -535,6 +546,18 @@ def prove(
             )
             for scope, grants in zip(scopes, wanted, strict=True)
         )
+        if check_class:
+            # the request also checks the abstraction: it must fall in an enumerated class,
+            # decided alike by the engine and by the intent
+            fault = _abstraction_fault(
+                classes,
+                probe,
+                request,
+                verdict_all,
+                None if whole is None else answers[whole][0],
+            )
+            if fault is not None and len(faults) < 3:
+                faults.append(fault)
         return _Outcome(giving, taking, verdict_all, answers), request
 
     for name, probes in sources():
