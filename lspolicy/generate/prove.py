@@ -28,7 +28,7 @@ proof.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -424,29 +424,52 @@ def _abstraction_fault(
     return None
 
 
-def _world_key(classes: Classes, probe: Probe, roles: dict[str, str]) -> tuple[object, ...] | None:
+def _plain_keys(tags: Mapping[str, str]) -> bool:
+    """Tag keys the class signatures read as the intent does: ASCII (``lower`` and
+    ``casefold`` agree) and no two alike but for case (such requests are not judged)."""
+    return not tags or ("".join(tags).isascii() and len({k.lower() for k in tags}) == len(tags))
+
+
+class _WorldKeys:
     """The class of a world request, as the class abstraction's signatures name it, or None
     when the request is outside what the signatures model exactly (then it is decided on its
     own): the root user, a caller whose role the pools would read otherwise, another partition,
     ARN parts with colons, tag keys that are not ASCII (folded by ``lower`` in the engine but by
     ``casefold`` in the intent's reading) or that differ only in case (not judged)."""
-    instance, identity = probe.instance, probe.identity
-    if instance is None or instance.partition != "aws" or identity.arn.endswith(":root"):
-        return None
-    if identity.role_arn != roles.get(identity.arn):
-        return None
-    if ":" in instance.id or ":" in instance.region or ":" in instance.account:
-        return None
-    for tags in (instance.tags, identity.tags):
-        folded = {k.lower() for k in tags}
-        if len(folded) != len(tags) or not all(k.isascii() for k in tags):
+
+    def __init__(self, classes: Classes, roles: Mapping[str, str]) -> None:
+        self.classes = classes
+        self.roles = roles
+        self._last: tuple[Instance, bool] | None = None
+
+    def _instance_ok(self, instance: Instance) -> bool:
+        last = self._last
+        if last is not None and last[0] is instance:  # the world's requests come by instance
+            return last[1]
+        ok = (
+            instance.partition == "aws"
+            and ":" not in instance.id
+            and ":" not in instance.region
+            and ":" not in instance.account
+            and _plain_keys(instance.tags)
+        )
+        self._last = (instance, ok)
+        return ok
+
+    def __call__(self, probe: Probe) -> tuple[object, ...] | None:
+        instance, identity = probe.instance, probe.identity
+        if instance is None or identity.arn.endswith(":root"):
             return None
-    signer = classes.signer
-    return (
-        signer.action(probe.action),
-        signer.who_where(identity, instance),
-        signer.circumstances(probe.circumstances),
-    )
+        if identity.role_arn != self.roles.get(identity.arn):
+            return None
+        if not self._instance_ok(instance) or not _plain_keys(identity.tags):
+            return None
+        signer = self.classes.signer
+        return (
+            signer.action(probe.action),
+            signer.who_where(identity, instance),
+            signer.circumstances(probe.circumstances),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,7 +549,7 @@ def prove(
         (k for k, sc in enumerate(scopes) if sc.policies == generation.policies),
         None,
     )
-    roles = dict(pools.session_roles)
+    world_key = _WorldKeys(classes, dict(pools.session_roles))
     grouped: dict[tuple[object, ...], _Outcome] = {}
     world_alone = 0
     found: list[Counterexample] = []
@@ -568,7 +591,7 @@ def prove(
         for probe in probes:
             counts[name] += 1
             request: Request | None = None
-            key = _world_key(classes, probe, roles) if group else None
+            key = world_key(probe) if group else None
             outcome = grouped.get(key) if key is not None else None
             if outcome is None:
                 try:
