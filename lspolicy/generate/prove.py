@@ -53,13 +53,44 @@ from lspolicy.lightsail.context import Identity, Instance
 from lspolicy.model.decision import Decision
 from lspolicy.model.request import ContextPart, ContextValue, Request
 
-__all__ = ["DEFAULT_POPULATION", "Counterexample", "ProofReport", "Scope", "prove"]
+__all__ = [
+    "DEFAULT_POPULATION",
+    "MIN_WITNESS",
+    "WITNESS_PER_CLASS",
+    "Counterexample",
+    "ProofReport",
+    "Scope",
+    "prove",
+    "witness_size",
+]
 
 _MAX_PARTS = 200_000
 """Request parts remembered per proof (beyond: built afresh, same result)."""
 
 DEFAULT_POPULATION = 10_000
-"""Random requests per proof unless told otherwise."""
+"""Random requests of the sampled witness when the classes are not exact (the sample is then
+all the evidence there is), and the most it draws by default when they are."""
+
+WITNESS_PER_CLASS = 20
+"""Random requests per class when the classes are exact and no size is asked for."""
+
+MIN_WITNESS = 2_000
+"""The fewest random requests the witness draws by default."""
+
+
+def witness_size(classes: int, exact: bool) -> int:
+    """The sampled witness's random requests when no size is asked for.
+
+    Not exact: `DEFAULT_POPULATION` - the sample is the evidence, so it stays large. Exact:
+    the classes decide every request, and the sample is a second, independent witness whose
+    job is to catch a distinction the enumeration missed (each sampled request must fall in a
+    class decided as the request is) or a disagreement the classes cannot show. Its size then
+    follows the size of what it checks: `WITNESS_PER_CLASS` requests per class, at least
+    `MIN_WITNESS`, at most `DEFAULT_POPULATION`. A sample is never what makes a proof PROVEN."""
+    if not exact:
+        return DEFAULT_POPULATION
+    return max(MIN_WITNESS, min(DEFAULT_POPULATION, WITNESS_PER_CLASS * classes))
+
 
 Kind = Literal["over-grant", "under-grant"]
 
@@ -192,6 +223,8 @@ class ProofReport:
     """Classes the world's requests fell in (each decided directly once, its first request)."""
     world_alone: int = 0
     """World requests decided on their own (outside what the class signatures model)."""
+    witness_rule: str = "as asked"
+    """How the random population's size was chosen (`witness_size`)."""
 
     @property
     def passed(self) -> bool:
@@ -220,6 +253,7 @@ class ProofReport:
             "class_groups": dict(self.class_groups),
             "world_classes": self.world_classes,
             "world_alone": self.world_alone,
+            "witness_rule": self.witness_rule,
             "class_disagreements": self.class_disagreements,
             "sampled_disagreements": self.sampled_disagreements,
             "intent": self.intent,
@@ -275,7 +309,7 @@ class ProofReport:
             + (f" ({groups})" if groups else "")
             + f" in {self.class_seconds * 1000:.0f} ms",
             f"  sampled requests: {pop['total']:,} (boundary {pop['boundary']:,}, world {pop['world']:,}"
-            f"{world}, random {pop['random']:,} with seed {self.seed:#x})",
+            f"{world}, random {pop['random']:,} with seed {self.seed:#x}: {self.witness_rule})",
             *(
                 [
                     f"  world requests by class: {pop['world'] - self.world_alone:,} in "
@@ -489,15 +523,15 @@ def prove(
     instances: Sequence[Instance] = (),
     identities: Sequence[Identity] = (),
     world: str | None = None,
-    population: int = DEFAULT_POPULATION,
+    population: int | None = None,
     seed: int = 0,
     max_counterexamples: int = 5,
     group_world: bool = True,
 ) -> ProofReport:
     """Check the generated policies against the intent on the boundary requests, every
     instance of the world (``instances`` with ``identities`` as callers), and ``population``
-    random requests; keep up to ``max_counterexamples`` of each kind. Deterministic for the
-    same inputs.
+    random requests (None: `witness_size`, from the number of classes and whether they are
+    exact); keep up to ``max_counterexamples`` of each kind. Deterministic for the same inputs.
 
     With ``group_world`` (the default) and exact classes, the world's requests are grouped by
     their class (`Classes` signatures: every statement's and every grant's and exclusion's
@@ -527,6 +561,9 @@ def prove(
             "the classes do not cover every request (" + "; ".join(classes.reasons) + "): "
             "the result rests on the sampled population"
         )
+    sized = population is None
+    if population is None:
+        population = witness_size(len(classes), classes.exact)
 
     def sources() -> Iterator[tuple[str, Iterable[Probe]]]:
         yield "classes", classes.probes()
@@ -688,4 +725,12 @@ def prove(
         class_seconds=class_seconds,
         world_classes=len(grouped),
         world_alone=world_alone,
+        witness_rule=(
+            f"{WITNESS_PER_CLASS} per class, at least {MIN_WITNESS:,}, at most "
+            f"{DEFAULT_POPULATION:,}"
+            if sized and classes.exact
+            else "the default for a proof that is not exact"
+            if sized
+            else "as asked"
+        ),
     )
