@@ -374,8 +374,8 @@ def world_from_data(data: Any, *, path: Path, positions: _Positions | None = Non
             Problem("the world file is empty", Location(source, "", 1, 1), code="world")
         )
         raise WorldError(tuple(problems))
-    for where, message in schema_errors(data):
-        problem(where, message)
+    for at, message in schema_errors(data):
+        problem(at, message)
     if problems:
         raise WorldError(tuple(problems))
 
