@@ -548,7 +548,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for r in results:
         if r["report"]:
-            _print(out, f"\nFAILED PROOF: {r['intent']} over {r['world']}\n{r['report']}")
+            label = "NOT PROVEN (sampled)" if r["passed"] else "FAILED PROOF"
+            _print(out, f"\n{label}: {r['intent']} over {r['world']}\n{r['report']}")
     if args.json:
         json.dump(figures, sys.stdout, indent=2)
         sys.stdout.write("\n")
