@@ -7,6 +7,7 @@ Usage (from the repository root)::
     python3 bench/generate.py --quick       # one repeat, smaller population sweep
     python3 bench/generate.py --json        # figures as JSON on stdout, the report on stderr
     python3 bench/generate.py --workload DIR
+    python3 bench/generate.py --compare REF [--passes N]   # before/after: REF's tree vs this one
 
 For each world (the standard one: the 2,000 instances and 20 principals of
 ``../shared/bench/workload.json``; the 10x one: 20,000 instances and 200 principals derived
@@ -24,6 +25,12 @@ Then the growth from the standard to the 10x world (time ratio, and the exponent
 ``log(ratio) / log(10)``: 1.0 is linear) and the proof's cost per request over a population
 sweep. The targets from the issue: intent -> exactly proven policy in under 2 s on the standard
 world, under 10 s on the 10x world.
+
+``--compare REF`` measures the git revision REF (its tree exported with ``git archive``) and
+this tree in the same run, alternating them pass by pass so both see the same machine load: in
+a child process per pass and tree, CPU seconds (``time.process_time``) of intent -> proof in
+memory (the bench intent, each tree's default witness) on both worlds and of ``lspolicy
+generate --world`` end to end on both; the medians of the passes and their ratios.
 
 Exit status: 0 when every proof holds exactly (PROVEN), 1 when any fails or is only sampled, 2 when the
 workload cannot be read. Timing never decides the exit status.
@@ -50,11 +57,11 @@ from typing import Any, TextIO, TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WORKLOAD = REPO_ROOT.parent / "shared" / "bench"
-sys.path.insert(0, str(REPO_ROOT))
+# --compare's child processes measure another tree's lspolicy: the tree named here
+sys.path.insert(0, os.environ.get("LSPOLICY_BENCH_TREE") or str(REPO_ROOT))
 
 from lspolicy.generate import cli as generate_cli  # noqa: E402
 from lspolicy.generate import generate, parse_intent, prove  # noqa: E402
-from lspolicy.generate.prove import DEFAULT_POPULATION  # noqa: E402
 from lspolicy.lightsail.context import Identity, Instance  # noqa: E402
 
 TARGET_SECONDS = 2.0
@@ -195,7 +202,6 @@ def measure(intent_text: str, label: str, world: World, repeats: int) -> dict[st
             instances=world.instances,
             identities=world.identities,
             world=world.name,
-            population=DEFAULT_POPULATION,
         ),
     )
     return {
@@ -212,6 +218,8 @@ def measure(intent_text: str, label: str, world: World, repeats: int) -> dict[st
         "classes": report.classes,
         "class_groups": report.class_groups,
         "exact_seconds": report.class_seconds,
+        "world_classes": report.world_classes,
+        "witness_rule": report.witness_rule,
         "population": report.population,
         "decisions": report.decisions,
         "intent_allows": report.intent_allows,
@@ -253,6 +261,110 @@ def population_sweep(intent_text: str, sizes: list[int], repeats: int) -> list[d
     return out
 
 
+def child(workload_dir: Path) -> dict[str, Any]:
+    """One pass of ``--compare`` in this process (lspolicy from ``LSPOLICY_BENCH_TREE``): CPU
+    seconds of the bench intent -> proof in memory and end to end, on both worlds."""
+    import lspolicy  # noqa: PLC0415
+
+    workload = json.loads((workload_dir / "workload.json").read_text("utf-8"))
+    standard = standard_world(workload)
+    worlds = (standard, larger_world(standard, SCALE))
+    out: dict[str, Any] = {"lspolicy": str(Path(lspolicy.__file__).parent.parent)}
+    for world in worlds:
+
+        def in_memory(world: World = world) -> bool:
+            report = prove(
+                generate(parse_intent(BENCH_INTENT)),
+                instances=world.instances,
+                identities=world.identities,
+                world=world.name,
+            )
+            return bool(report.proven)
+
+        cpu = time.process_time()
+        proven = in_memory()
+        out[f"prove {world.name}"] = time.process_time() - cpu
+        out[f"proven {world.name}"] = proven
+    # the same proof with the witness at 10,000 random requests (before: its default), to
+    # separate the faster proof from the smaller witness
+    cpu = time.process_time()
+    prove(
+        generate(parse_intent(BENCH_INTENT)),
+        instances=standard.instances,
+        identities=standard.identities,
+        world=standard.name,
+        population=10_000,
+    )
+    out["prove standard, witness 10,000"] = time.process_time() - cpu
+    with tempfile.TemporaryDirectory() as tmp:
+        intent_file = Path(tmp) / "fleet-operators.yaml"
+        intent_file.write_text(BENCH_INTENT, "utf-8")
+        for world in worlds:
+            world_file = Path(tmp) / f"{world.name}-world.json"
+            world_file.write_text(json.dumps(world.file_data()), "utf-8")
+            _, cpu, status = best(1, lambda f=world_file: _run_cli(intent_file, f))
+            out[f"end to end {world.name}"] = cpu
+            out[f"exit {world.name}"] = status
+    return out
+
+
+def _run_cli(intent_file: Path, world_file: Path) -> int:
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return generate_cli.main([str(intent_file), "--world", str(world_file)])
+
+
+def compare(ref: str, passes: int, workload_dir: Path, out: TextIO) -> dict[str, Any]:
+    """Before (``ref``) and after (this tree), alternating pass by pass; medians and ratios."""
+    import statistics  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "base"
+        base.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "archive", ref, "lspolicy"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+        commit = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", ref],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+        for n in range(passes):
+            for label, tree in (("before", base), ("after", REPO_ROOT)):
+                env = {**os.environ, "LSPOLICY_BENCH_TREE": str(tree)}
+                done = subprocess.run(
+                    [sys.executable, __file__, "--child", "--workload", str(workload_dir)],
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                runs[label].append(json.loads(done.stdout))
+                out.write(f"  pass {n + 1}/{passes} {label}: done\n")
+    keys = [k for k in runs["after"][0] if k.startswith(("prove ", "end to end"))]
+    rows = {}
+    for k in keys:
+        before = statistics.median(r[k] for r in runs["before"])
+        after = statistics.median(r[k] for r in runs["after"])
+        rows[k] = {"before": before, "after": after, "ratio": before / after}
+    return {
+        "baseline": ref,
+        "baseline_commit": commit,
+        "passes": passes,
+        "rows": rows,
+        "proven": all(r[k] for r in runs["after"] for k in r if k.startswith("proven")),
+        "exit_status": sorted(
+            {r[k] for rs in runs.values() for r in rs for k in r if k.startswith("exit")}
+        ),
+        "runs": runs,
+    }
+
+
 def _verdict(r: dict[str, Any]) -> str:
     """PROVEN only for an exact enumeration; SAMPLED for a sample that held; FAILED."""
     if not r["passed"]:
@@ -270,7 +382,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--compare", metavar="REF", help="before/after against git revision REF")
+    parser.add_argument("--passes", type=int, default=3, help="--compare's passes (default 3)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        json.dump(child(args.workload), sys.stdout)
+        return 0
+    if args.compare:
+        result = compare(args.compare, args.passes, args.workload, sys.stderr)
+        out = sys.stderr if args.json else sys.stdout
+        _print(out, f"before: {args.compare} ({result['baseline_commit']}); after: this tree; "
+               f"median of {result['passes']} passes, CPU seconds")  # fmt: skip
+        _print(out, f"{'':34} {'before':>8} {'after':>8} {'ratio':>7}")
+        for k, row in result["rows"].items():
+            _print(out, f"{k:34} {row['before']:8.3f} {row['after']:8.3f} {row['ratio']:6.2f}x")
+        _print(out, f"after: every proof PROVEN: {result['proven']}; exit statuses "
+               f"{result['exit_status']}")  # fmt: skip
+        if args.json:
+            json.dump({k: v for k, v in result.items() if k != "runs"}, sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        return 0 if result["proven"] else 1
     repeats = args.repeats or (1 if args.quick else 3)
     report_to = sys.stderr if args.json else sys.stdout
     try:
@@ -416,7 +548,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for r in results:
         if r["report"]:
-            _print(out, f"\nFAILED PROOF: {r['intent']} over {r['world']}\n{r['report']}")
+            label = "NOT PROVEN (sampled)" if r["passed"] else "FAILED PROOF"
+            _print(out, f"\n{label}: {r['intent']} over {r['world']}\n{r['report']}")
     if args.json:
         json.dump(figures, sys.stdout, indent=2)
         sys.stdout.write("\n")

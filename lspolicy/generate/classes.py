@@ -689,6 +689,18 @@ class _Signer:
         self._parts: dict[tuple[tuple[str, ...], tuple[str | None, ...]], Signature] = {}
         self._actions: dict[str, Signature] = {}
         self._who_where: dict[tuple[object, ...], Signature] = {}
+        self._layout: (
+            tuple[
+                tuple[str, ...],
+                dict[str, int],
+                dict[str, int],
+                tuple[tuple[tuple[str, ...], tuple[int, ...]], ...],
+            ]
+            | None
+        ) = None
+        self._bits: dict[Signature, int] = {}
+        self._last_instance: tuple[Instance, list[tuple[int, str]]] | None = None
+        self._from_bits: dict[int, Signature] = {}
         self._circumstances: dict[Circumstances, Signature] = {}
         self.requirements = [g.require for g in intent.grants] + [
             e.unless for e in intent.exclusions
@@ -811,40 +823,78 @@ class _Signer:
 
     def who_where(self, identity: Identity, instance: Instance) -> Signature:
         """The conjunction of every component's tests for a request's caller and instance."""
-        out = self.top
         (ids, regions, accounts), (fresh_id, fresh_region, fresh_account) = (
             self.stand_ins,
             self.fresh,
         )
-        chosen: dict[str, str | None] = {
-            _ARN: identity.arn,
-            "account": instance.account if instance.account in accounts else fresh_account,
-            "region": instance.region
-            if instance.region in regions or not fresh_region
-            else fresh_region,
-            "id": instance.id if instance.id in ids else fresh_id,
-        }
-        key = (
-            identity.arn,
-            chosen["account"],
-            chosen["region"],
-            chosen["id"],
-            tuple(identity.tags.items()),
-            tuple(instance.tags.items()),
+        layout = self._layout
+        if layout is None:
+            layout = self._layout = self._lay_out()
+        slots, ptags, rtags, shares = layout
+        # the values the tests read, slot by slot (a tag's key folded; of two keys that fold
+        # alike the last wins); requests alike in those share one entry, whatever other tags
+        # the caller and the instance carry
+        values: list[str | None] = [None] * len(slots)
+        values[0] = identity.arn
+        values[1] = instance.account if instance.account in accounts else fresh_account
+        values[2] = (
+            instance.region if instance.region in regions or not fresh_region else fresh_region
         )
+        values[3] = instance.id if instance.id in ids else fresh_id
+        for k, v in identity.tags.items():
+            i = ptags.get(k.lower())
+            if i is not None:
+                values[i] = v
+        last = self._last_instance
+        if last is not None and last[0] is instance:
+            placed = last[1]
+        else:
+            # consecutive requests often name the same instance (held here, so `is` is safe)
+            placed = [
+                (i, v) for k, v in instance.tags.items() if (i := rtags.get(k.lower())) is not None
+            ]
+            self._last_instance = (instance, placed)
+        for i, v in placed:
+            values[i] = v
+        key = tuple(values)
         known = self._who_where.get(key)
         if known is not None:
             return known
-        for k, v in identity.tags.items():
-            chosen[_PTAG + k.lower()] = v
-        for k, v in instance.tags.items():
-            chosen[_RTAG + k.lower()] = v
-        for slots in self.part_conditions:
-            sig = self.part(slots, {k: chosen.get(k) for k in slots})
-            out = tuple(a and b for a, b in zip(out, sig, strict=True))
+        # the conjunction as bits: each component's signature read as an integer once
+        bits = self._bits
+        mask = -1
+        for part, at in shares:
+            own = tuple(values[i] for i in at)
+            sig = self._parts.get((part, own))
+            if sig is None:
+                sig = self.part(part, dict(zip(part, own, strict=True)))
+            b = bits.get(sig)
+            if b is None:
+                b = bits[sig] = sum(1 << i for i, t in enumerate(sig) if t)
+            mask &= b
+        out = self._from_bits.get(mask)
+        if out is None:
+            out = self._from_bits[mask] = tuple(bool(mask >> i & 1) for i in range(len(self.top)))
         if len(self._who_where) < 100_000:
             self._who_where[key] = out
         return out
+
+    def _lay_out(
+        self,
+    ) -> tuple[
+        tuple[str, ...],
+        dict[str, int],
+        dict[str, int],
+        tuple[tuple[tuple[str, ...], tuple[int, ...]], ...],
+    ]:
+        """Every slot's place in `who_where`'s values (the resource part's four first), the
+        place of each folded principal and resource tag key, and each component's places."""
+        slots = tuple(dict.fromkeys(k for part in self.part_conditions for k in part))
+        at = {k: i for i, k in enumerate(slots)}
+        ptags = {k[len(_PTAG) :]: i for k, i in at.items() if k.startswith(_PTAG)}
+        rtags = {k[len(_RTAG) :]: i for k, i in at.items() if k.startswith(_RTAG)}
+        shares = tuple((part, tuple(at[k] for k in part)) for part in self.part_conditions)
+        return slots, ptags, rtags, shares
 
 
 def _match_slots(m: TagMatch, prefix: str) -> set[str]:

@@ -35,7 +35,13 @@ from lspolicy.errors import LspolicyError, PolicyParseError
 from lspolicy.generate.build import Generation, generate
 from lspolicy.generate.guard import GuardReport, check_guard
 from lspolicy.generate.intent import load_intent
-from lspolicy.generate.prove import DEFAULT_POPULATION, ProofReport, prove
+from lspolicy.generate.prove import (
+    DEFAULT_POPULATION,
+    MIN_WITNESS,
+    WITNESS_PER_CLASS,
+    ProofReport,
+    prove,
+)
 from lspolicy.generate.semantics import case_variant_warnings
 from lspolicy.generate.tagguard import TagGuardReport, check_tag_guard
 from lspolicy.textfile import read_bounded
@@ -114,9 +120,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--population",
         type=_count,
-        default=DEFAULT_POPULATION,
+        default=None,
         metavar="N",
-        help=f"random requests in the proof (default {DEFAULT_POPULATION:,})",
+        help="random requests of the sampled witness (default: "
+        f"{WITNESS_PER_CLASS} per class of an exact proof, at least {MIN_WITNESS:,}, at most "
+        f"{DEFAULT_POPULATION:,}; {DEFAULT_POPULATION:,} when the proof is not exact)",
     )
     parser.add_argument(
         "--seed", type=int, default=0, metavar="S", help="vary the random population (default 0)"

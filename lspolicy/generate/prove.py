@@ -28,7 +28,7 @@ proof.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -43,15 +43,54 @@ from lspolicy.generate.population import (
     seed_for,
     world_probes,
 )
-from lspolicy.generate.semantics import IntentSemantics, Probe, Undecidable, Verdict
+from lspolicy.generate.semantics import (
+    IntentSemantics,
+    Probe,
+    Undecidable,
+    Verdict,
+)
 from lspolicy.lightsail.context import Identity, Instance
 from lspolicy.model.decision import Decision
-from lspolicy.model.request import Request
+from lspolicy.model.request import ContextPart, ContextValue, Request
 
-__all__ = ["DEFAULT_POPULATION", "Counterexample", "ProofReport", "Scope", "prove"]
+__all__ = [
+    "DEFAULT_POPULATION",
+    "MIN_WITNESS",
+    "WITNESS_PER_CLASS",
+    "Counterexample",
+    "ProofReport",
+    "Scope",
+    "prove",
+    "witness_size",
+]
+
+_MAX_PARTS = 200_000
+"""Request parts remembered per proof (beyond: built afresh, same result)."""
 
 DEFAULT_POPULATION = 10_000
-"""Random requests per proof unless told otherwise."""
+"""Random requests of the sampled witness when the classes are not exact (the sample is then
+all the evidence there is), and the most it draws by default when they are."""
+
+WITNESS_PER_CLASS = 20
+"""Random requests per class when the classes are exact and no size is asked for."""
+
+MIN_WITNESS = 2_000
+"""The fewest random requests the witness draws by default."""
+
+
+def witness_size(classes: int, exact: bool) -> int:
+    """The sampled witness's random requests when no size is asked for.
+
+    Not exact: `DEFAULT_POPULATION` - the sample is the evidence, so it stays large. Exact:
+    the classes decide every request, and the sample is a second, independent witness whose
+    job is to catch a distinction the enumeration missed (each sampled request must fall in a
+    class decided as the request is) or a disagreement the classes cannot show. Its size then
+    follows the size of what it checks: `WITNESS_PER_CLASS` requests per class, at least
+    `MIN_WITNESS`, at most `DEFAULT_POPULATION`. A sample is never what makes a proof PROVEN."""
+    if not exact:
+        return DEFAULT_POPULATION
+    return max(MIN_WITNESS, min(DEFAULT_POPULATION, WITNESS_PER_CLASS * classes))
+
 
 Kind = Literal["over-grant", "under-grant"]
 
@@ -182,6 +221,12 @@ class ProofReport:
     """Over- and under-grants found on the sampled population."""
     class_groups: dict[str, int] = field(default_factory=dict)
     class_seconds: float = 0.0
+    world_classes: int = 0
+    """Classes the world's requests fell in (each decided directly once, its first request)."""
+    world_alone: int = 0
+    """World requests decided on their own (outside what the class signatures model)."""
+    witness_rule: str = "as asked"
+    """How the random population's size was chosen (`witness_size`)."""
 
     @property
     def passed(self) -> bool:
@@ -208,6 +253,9 @@ class ProofReport:
             "sampled": self.sampled,
             "not_exact": list(self.not_exact),
             "class_groups": dict(self.class_groups),
+            "world_classes": self.world_classes,
+            "world_alone": self.world_alone,
+            "witness_rule": self.witness_rule,
             "class_disagreements": self.class_disagreements,
             "sampled_disagreements": self.sampled_disagreements,
             "intent": self.intent,
@@ -263,7 +311,16 @@ class ProofReport:
             + (f" ({groups})" if groups else "")
             + f" in {self.class_seconds * 1000:.0f} ms",
             f"  sampled requests: {pop['total']:,} (boundary {pop['boundary']:,}, world {pop['world']:,}"
-            f"{world}, random {pop['random']:,} with seed {self.seed:#x})",
+            f"{world}, random {pop['random']:,} with seed {self.seed:#x}: {self.witness_rule})",
+            *(
+                [
+                    f"  world requests by class: {pop['world'] - self.world_alone:,} in "
+                    f"{self.world_classes:,} classes (each class decided directly on its first "
+                    f"request; the others by their signature), {self.world_alone:,} decided alone"
+                ]
+                if self.world_classes
+                else []
+            ),
             f"  engine decisions compared: {self.decisions:,}; the intent allows "
             f"{self.intent_allows:,} and denies {self.intent_denies:,}",
             "  grants: " + ", ".join(f"{sid} gave {n:,}" for sid, n in self.grant_coverage.items()),
@@ -336,17 +393,130 @@ def structure_problems(generation: Generation) -> list[str]:
     return out
 
 
+class _Requests:
+    """`Probe.request`, built from parts normalised once (`Request.from_parts`): the caller's
+    own keys (by ARN), its tags, the instance's tags, its region, the circumstances. The same
+    request, key for key, as `lspolicy.lightsail.context.instance_request` builds."""
+
+    def __init__(self) -> None:
+        self._parts: dict[tuple[object, ...], ContextPart] = {}
+
+    def _part(
+        self, key: tuple[object, ...], values: Callable[[], dict[str, ContextValue]]
+    ) -> ContextPart:
+        part = self._parts.get(key)
+        if part is None:
+            part = ContextPart.of(values())
+            if len(self._parts) < _MAX_PARTS:
+                self._parts[key] = part
+        return part
+
+    def __call__(self, probe: Probe) -> Request:
+        identity, c, instance = probe.identity, probe.circumstances, probe.instance
+        own = self._part(
+            ("caller", identity.arn, identity.role_arn),
+            lambda: Identity(identity.arn, role_arn=identity.role_arn).context(),
+        )
+        parts = [own]
+        if identity.tags:
+            parts.append(
+                self._part(
+                    ("caller tags", *identity.tags.items()),
+                    lambda: {f"aws:PrincipalTag/{k}": v for k, v in identity.tags.items()},
+                )
+            )
+        if instance is None:
+            parts.append(self._part(("circumstances", c), c.context))
+            return Request.from_parts(probe.action, probe.resource, parts, caller_arn=identity.arn)
+        if instance.tags:
+            parts.append(
+                self._part(
+                    ("instance tags", *instance.tags.items()),
+                    lambda: {f"aws:ResourceTag/{k}": v for k, v in instance.tags.items()},
+                )
+            )
+        parts.append(
+            self._part(
+                ("region", instance.region), lambda: {"aws:RequestedRegion": instance.region}
+            )
+        )
+        parts.append(self._part(("circumstances", c), c.context))
+        return Request.from_parts(probe.action, instance.arn, parts, caller_arn=identity.arn)
+
+
 def _abstraction_fault(
-    classes: Classes, probe: Probe, request: Request, verdict: bool
+    classes: Classes, probe: Probe, request: Request, verdict: bool, engine: bool | None = None
 ) -> str | None:
-    """Why ``probe`` shows the classes incomplete, or None."""
+    """Why ``probe`` shows the classes incomplete, or None (``engine``: the decision of all
+    the policies together, when already known)."""
     decided = classes.decided(probe)
     where = f"{probe.action} by {probe.identity.arn} on {probe.resource_arn}"
     if decided is None:
         return f"{where} falls in no enumerated class"
-    if decided != (verdict, classes.signer.engine.is_allowed(request)):
+    if engine is None:
+        engine = classes.signer.engine.is_allowed(request)
+    if decided != (verdict, engine):
         return f"{where} is decided otherwise than its class"
     return None
+
+
+def _plain_keys(tags: Mapping[str, str]) -> bool:
+    """Tag keys the class signatures read as the intent does: ASCII (``lower`` and
+    ``casefold`` agree) and no two alike but for case (such requests are not judged)."""
+    return not tags or ("".join(tags).isascii() and len({k.lower() for k in tags}) == len(tags))
+
+
+class _WorldKeys:
+    """The class of a world request, as the class abstraction's signatures name it, or None
+    when the request is outside what the signatures model exactly (then it is decided on its
+    own): the root user, a caller whose role the pools would read otherwise, another partition,
+    ARN parts with colons, tag keys that are not ASCII (folded by ``lower`` in the engine but by
+    ``casefold`` in the intent's reading) or that differ only in case (not judged)."""
+
+    def __init__(self, classes: Classes, roles: Mapping[str, str]) -> None:
+        self.classes = classes
+        self.roles = roles
+        self._last: tuple[Instance, bool] | None = None
+
+    def _instance_ok(self, instance: Instance) -> bool:
+        last = self._last
+        if last is not None and last[0] is instance:  # the world's requests come by instance
+            return last[1]
+        ok = (
+            instance.partition == "aws"
+            and ":" not in instance.id
+            and ":" not in instance.region
+            and ":" not in instance.account
+            and _plain_keys(instance.tags)
+        )
+        self._last = (instance, ok)
+        return ok
+
+    def __call__(self, probe: Probe) -> tuple[object, ...] | None:
+        instance, identity = probe.instance, probe.identity
+        if instance is None or identity.arn.endswith(":root"):
+            return None
+        if identity.role_arn != self.roles.get(identity.arn):
+            return None
+        if not self._instance_ok(instance) or not _plain_keys(identity.tags):
+            return None
+        signer = self.classes.signer
+        return (
+            signer.action(probe.action),
+            signer.who_where(identity, instance),
+            signer.circumstances(probe.circumstances),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """How one request was judged: the grants that give it, the exclusions that take it,
+    and per scope the engine's answer and the intent's."""
+
+    giving: tuple[int, ...]
+    taking: tuple[int, ...]
+    verdict: bool
+    answers: tuple[tuple[bool, bool], ...]
 
 
 def prove(
@@ -355,14 +525,22 @@ def prove(
     instances: Sequence[Instance] = (),
     identities: Sequence[Identity] = (),
     world: str | None = None,
-    population: int = DEFAULT_POPULATION,
+    population: int | None = None,
     seed: int = 0,
     max_counterexamples: int = 5,
+    group_world: bool = True,
 ) -> ProofReport:
     """Check the generated policies against the intent on the boundary requests, every
     instance of the world (``instances`` with ``identities`` as callers), and ``population``
-    random requests; keep up to ``max_counterexamples`` of each kind. Deterministic for the
-    same inputs."""
+    random requests (None: `witness_size`, from the number of classes and whether they are
+    exact); keep up to ``max_counterexamples`` of each kind. Deterministic for the same inputs.
+
+    With ``group_world`` (the default) and exact classes, the world's requests are grouped by
+    their class (`Classes` signatures: every statement's and every grant's and exclusion's
+    tests, evaluated for that request): the first request of each class is decided directly by
+    the engine and the intent, and checked against the class's own decision; every other request
+    of the class shares its answers, its membership confirmed by its signature. Without it
+    (or when the classes are not exact) every world request is decided on its own."""
     started = time.perf_counter()
     intent = generation.intent
     semantics = IntentSemantics(intent)
@@ -385,6 +563,9 @@ def prove(
             "the classes do not cover every request (" + "; ".join(classes.reasons) + "): "
             "the result rests on the sampled population"
         )
+    sized = population is None
+    if population is None:
+        population = witness_size(len(classes), classes.exact)
 
     def sources() -> Iterator[tuple[str, Iterable[Probe]]]:
         yield "classes", classes.probes()
@@ -401,52 +582,82 @@ def prove(
         None if scope.grants is None else frozenset(index[g] for g in scope.grants)
         for scope in scopes
     ]
+    requests = _Requests()
+    # the scope of every policy together, whose engine decision the class check reuses
+    whole = next(
+        (k for k, sc in enumerate(scopes) if sc.policies == generation.policies),
+        None,
+    )
+    world_key = _WorldKeys(classes, dict(pools.session_roles))
+    grouped: dict[tuple[object, ...], _Outcome] = {}
+    world_alone = 0
     found: list[Counterexample] = []
     over = under = decisions = allows = denies = undecidable = 0
     disagreements = {"class": 0, "sampled": 0}
     faults: list[str] = []
+
+    def judge(probe: Probe, facts: Any, check_class: bool) -> tuple[_Outcome, Request]:
+        giving = tuple(semantics.giving(probe, facts))
+        taking = tuple(semantics.taking(probe, facts)) if giving else ()
+        verdict_all = bool(giving) and not taking
+        request = requests(probe)
+        answers = tuple(
+            (
+                scope.engine.is_allowed(request),
+                verdict_all if grants is None else not taking and any(i in grants for i in giving),
+            )
+            for scope, grants in zip(scopes, wanted, strict=True)
+        )
+        if check_class:
+            # the request also checks the abstraction: it must fall in an enumerated class,
+            # decided alike by the engine and by the intent
+            fault = _abstraction_fault(
+                classes,
+                probe,
+                request,
+                verdict_all,
+                None if whole is None else answers[whole][0],
+            )
+            if fault is not None and len(faults) < 3:
+                faults.append(fault)
+        return _Outcome(giving, taking, verdict_all, answers), request
+
     for name, probes in sources():
         if name == "boundary":
             class_seconds = time.perf_counter() - class_started
         source = "class" if name == "classes" else "sampled"
+        group = name == "world" and group_world and classes.exact
         for probe in probes:
             counts[name] += 1
-            try:
-                facts = semantics.facts(probe)
-            except Undecidable:
-                undecidable += 1
-                continue
-            giving = semantics.giving(probe, facts)
-            taking = semantics.taking(probe, facts) if giving else []
-            verdict_all = bool(giving) and not taking
-            if source == "class":
-                pass  # the tallies below describe the sampled population
-            elif verdict_all:
-                allows += 1
-                for i in giving:
-                    grant_cover[sids[i]] += 1
-            else:
-                denies += 1
-                for j in taking:
-                    exclusion_cover[esids[j]] += 1
             request: Request | None = None
-            if name != "world" and classes.exact and probe.instance is not None:
-                # the boundary and random requests also check the abstraction: each must fall
-                # in an enumerated class, decided alike by the engine and by the intent (the
-                # world's instances, many and alike, are left out to keep large worlds fast)
-                request = probe.request()
-                fault = _abstraction_fault(classes, probe, request, verdict_all)
-                if fault is not None and len(faults) < 3:
-                    faults.append(fault)
-            for scope, grants in zip(scopes, wanted, strict=True):
-                expected = (
-                    verdict_all
-                    if grants is None
-                    else not taking and any(i in grants for i in giving)
+            key = world_key(probe) if group else None
+            outcome = grouped.get(key) if key is not None else None
+            if outcome is None:
+                try:
+                    facts = semantics.facts(probe)
+                except Undecidable:
+                    undecidable += 1
+                    continue
+                check = name != "classes" and classes.exact and probe.instance is not None
+                # the world's requests are checked against their class once per class (the
+                # first of each); boundary and random requests each
+                outcome, request = judge(
+                    probe, facts, check and (name != "world" or key is not None)
                 )
-                if request is None:
-                    request = probe.request()
-                got = scope.engine.is_allowed(request)
+                if key is not None:
+                    grouped[key] = outcome
+                elif name == "world":
+                    world_alone += 1
+            if source == "sampled":
+                if outcome.verdict:
+                    allows += 1
+                    for i in outcome.giving:
+                        grant_cover[sids[i]] += 1
+                else:
+                    denies += 1
+                    for j in outcome.taking:
+                        exclusion_cover[esids[j]] += 1
+            for scope, (got, expected) in zip(scopes, outcome.answers, strict=True):
                 decisions += 1
                 if got == expected or (not scope.exact and not got):
                     continue
@@ -457,6 +668,8 @@ def prove(
                 else:
                     under += 1
                 if sum(c.kind == kind for c in found) < max_counterexamples:
+                    if request is None:
+                        request = requests(probe)
                     found.append(
                         Counterexample(
                             kind,
@@ -512,4 +725,14 @@ def prove(
         sampled_disagreements=disagreements["sampled"],
         class_groups=dict(classes.groups),
         class_seconds=class_seconds,
+        world_classes=len(grouped),
+        world_alone=world_alone,
+        witness_rule=(
+            f"{WITNESS_PER_CLASS} per class, at least {MIN_WITNESS:,}, at most "
+            f"{DEFAULT_POPULATION:,}"
+            if sized and classes.exact
+            else "the default for a proof that is not exact"
+            if sized
+            else "as asked"
+        ),
     )

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["ContextValue", "Request", "normalize_context", "to_context_string"]
+__all__ = ["ContextPart", "ContextValue", "Request", "normalize_context", "to_context_string"]
 
 ContextValue = str | int | float | bool | Sequence[str | int | float | bool]
 ContextKeyType = Literal[
@@ -57,6 +57,24 @@ def normalize_context(
     return values, frozenset(multi), names
 
 
+@dataclass(frozen=True, slots=True)
+class ContextPart:
+    """A part of a request context, normalised once (`normalize_context`) and reused: the
+    caller's keys, an instance's keys, a request's circumstances. `Request.from_parts` joins
+    parts without folding or converting their values again."""
+
+    raw: Mapping[str, ContextValue]
+    values: Mapping[str, tuple[str, ...]]
+    multivalued: frozenset[str]
+    names: Mapping[str, str]
+
+    @classmethod
+    def of(cls, context: Mapping[str, ContextValue]) -> ContextPart:
+        """Normalise ``context`` once."""
+        values, multi, names = normalize_context(context)
+        return cls(dict(context), values, multi, names)
+
+
 @dataclass(frozen=True, slots=True, init=False)
 class Request:
     """One request: ``action`` (``service:Action``), ``resource`` ARN, and context values.
@@ -88,6 +106,51 @@ class Request:
         caller_arn: str | None = None,
     ) -> None:
         values, multi, names = normalize_context(context)
+        self._fill(action, resource, values, multi, names, caller_arn=caller_arn)
+
+    @classmethod
+    def from_parts(
+        cls,
+        action: str,
+        resource: str,
+        parts: Sequence[ContextPart],
+        *,
+        caller_arn: str | None = None,
+    ) -> Request:
+        """The same request as ``Request(action, resource, context, caller_arn=...)`` with
+        ``context`` the parts' raw mappings merged in order, built from their normalised forms.
+
+        When two parts share a folded key, the parts are merged raw and normalised again (what
+        the plain constructor does); otherwise their values are joined as they are.
+        """
+        values: dict[str, tuple[str, ...]] = {}
+        names: dict[str, str] = {}
+        multi: frozenset[str] = frozenset()
+        size = 0
+        for part in parts:
+            values.update(part.values)
+            names.update(part.names)
+            multi |= part.multivalued
+            size += len(part.values)
+        if len(values) != size:
+            merged: dict[str, ContextValue] = {}
+            for part in parts:
+                merged.update(part.raw)
+            return cls(action, resource, merged, caller_arn=caller_arn)
+        self = object.__new__(cls)
+        self._fill(action, resource, values, multi, names, caller_arn=caller_arn)
+        return self
+
+    def _fill(
+        self,
+        action: str,
+        resource: str,
+        values: dict[str, tuple[str, ...]],
+        multi: frozenset[str],
+        names: dict[str, str],
+        *,
+        caller_arn: str | None,
+    ) -> None:
         if caller_arn is not None and "aws:principalarn" not in values:
             values["aws:principalarn"] = (caller_arn,)
             names["aws:principalarn"] = "aws:PrincipalArn"
