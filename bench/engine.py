@@ -183,7 +183,7 @@ def mode_parts(case: Case) -> list[bool]:
     sets = case.sets
     build = Request.from_parts
     return [
-        sets[p].is_allowed(build(action, principals[p], instances[i], extra))
+        sets[p].is_allowed(build(action, principals[p], instances[i], context=extra))
         for p, action, i, extra in case.requests
     ]
 
@@ -306,6 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=100_000, help="harder workload size")
     parser.add_argument("--quick", action="store_true", help="20,000 harder requests")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--standard", type=Path, default=STANDARD, metavar="DIR", help="the standard workload"
+    )
     args = parser.parse_args(argv)
     requests = 20_000 if args.quick else args.requests
 
@@ -315,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(f"bench/engine.py: CPU time, median of {args.passes} passes, gc off in the timed loops")
     figures: dict[str, Any] = {}
     if args.workload in ("standard", "both"):
-        figures["standard"] = run_case(load_standard(STANDARD), args.passes, say)
+        figures["standard"] = run_case(load_standard(args.standard), args.passes, say)
     if args.workload in ("harder", "both"):
         figures["harder"] = run_case(load_harder(requests), args.passes, say)
     if args.json:

@@ -23,7 +23,7 @@ cached), then runs precompiled predicates: no parsing or compiling on the hot pa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import replace as _replace
 
@@ -32,7 +32,7 @@ from lspolicy.evaluate.principal import Caller, GrantKind
 from lspolicy.evaluate.statement import CompiledStatement
 from lspolicy.model.decision import Decision, DecisionName, FailedCondition, NearMiss, StatementRef
 from lspolicy.model.policy import Policy, PolicyKind
-from lspolicy.model.request import Request
+from lspolicy.model.request import ContextValue, Request, RequestPart
 
 __all__ = ["PolicySet"]
 
@@ -54,7 +54,9 @@ class _Plan:
     scps: tuple[tuple[CompiledStatement, ...], ...]
     resource: tuple[CompiledStatement, ...] | None
     simple: Decider | None
-    """For identity (+ boundary) policy sets: the whole decision as one compiled function."""
+    """The whole decision as one compiled function (`lspolicy.evaluate.codegen`)."""
+    needs_caller: bool
+    """Some statement of the plan names principals: the compiled function reads the caller."""
 
 
 def _ref(st: CompiledStatement) -> StatementRef:
@@ -141,16 +143,26 @@ class PolicySet:
             scps=tuple(allows(level) for level in self.scps),
             resource=None if self.resource is None else allows(self.resource),
             simple=None,
+            needs_caller=False,
         )
-        # the compiled plan covers identity (+ boundary) only; a resource owner makes the
-        # account comparison part of every decision, so it takes the full path
-        if (
-            self.session is None
-            and not self.scps
-            and self.resource is None
-            and self.resource_owner is None
-        ):
-            plan = _replace(plan, simple=compile_decider(plan.denies, plan.identity, plan.boundary))
+        # every layer compiles into one function; the account root and cross-account requests
+        # take the general path (`_decide`), see `is_allowed`
+        needs_caller = any(
+            st.principal is not None or st.not_principal is not None
+            for st in (*plan.denies, *(plan.resource or ()))
+        )
+        plan = _replace(
+            plan,
+            simple=compile_decider(
+                plan.denies,
+                plan.identity,
+                plan.boundary,
+                session=plan.session,
+                scps=plan.scps,
+                resource=plan.resource,
+            ),
+            needs_caller=needs_caller,
+        )
         if len(self._plans) < _MAX_PLANS:
             self._plans[action] = plan
         return plan
@@ -178,9 +190,63 @@ class PolicySet:
         """True when the request is allowed: the decision without its explanation."""
         plan = self._plans.get(request.action_key) or self._plan(request.action_key)
         simple = plan.simple
-        if simple is not None and not request.special:
-            return simple(request.resource, request.context)
-        return self._decide(request, plan) == "allowed"
+        if simple is None or request.special or self._owner_elsewhere(request):
+            return self._decide(request, plan) == "allowed"
+        if plan.needs_caller:
+            return simple(request.resource, request.context, self._caller(request))
+        return simple(request.resource, request.context)
+
+    def is_allowed_many(
+        self,
+        requests: Iterable[
+            Request | tuple[str, RequestPart, Mapping[str, ContextValue] | None]
+        ],
+        *,
+        principal: RequestPart | None = None,
+    ) -> list[bool]:
+        """``is_allowed`` for each request, in order.
+
+        An item is a `Request`, or ``(action, part, context)``: the request combined from
+        ``principal`` (when given), ``part`` (an instance's `RequestPart`, or any part) and the
+        request's own ``context`` keys, as `Request.from_parts` combines them. Answers equal
+        ``is_allowed`` on each request alone.
+        """
+        out: list[bool] = []
+        append = out.append
+        is_allowed = self.is_allowed
+        build = Request.from_parts
+        for item in requests:
+            if isinstance(item, Request):
+                append(is_allowed(item))
+                continue
+            action, part, context = item
+            if principal is None:
+                append(is_allowed(build(action, part, context=context)))
+            else:
+                append(is_allowed(build(action, principal, part, context=context)))
+        return out
+
+    def keys_read(self, action: str) -> tuple[frozenset[str], tuple[CompiledStatement, ...]]:
+        """For one action: the context keys any relevant statement reads (lower case), and the
+        statements whose Resource element must be matched against the ARN."""
+        plan = self._plans.get(action.lower()) or self._plan(action.lower())
+        keys: set[str] = set()
+        with_resources: list[CompiledStatement] = []
+        for st in _plan_statements(plan):
+            keys.update(st.condition_keys)
+            if st.resource_shape[0] != "any" or st.resource_negated:
+                with_resources.append(st)
+        return frozenset(keys), tuple(with_resources)
+
+    def _owner_elsewhere(self, request: Request) -> bool:
+        """A resource owner given for an ARN naming no account, and a caller of another account."""
+        owner = self.resource_owner
+        return (
+            owner is not None
+            and request.resource_account is None
+            and request.caller_account is not None
+            and request.caller_account != owner
+        )
 
     def _decide(self, request: Request, plan: _Plan) -> DecisionName:
         caller = self._caller(request)
@@ -359,6 +425,16 @@ class PolicySet:
         yield from self.resource or ()
         for level in self.scps:
             yield from level
+
+
+def _plan_statements(plan: _Plan) -> Iterable[CompiledStatement]:
+    yield from plan.denies
+    yield from plan.identity
+    yield from plan.boundary or ()
+    yield from plan.session or ()
+    yield from plan.resource or ()
+    for level in plan.scps:
+        yield from level
 
 
 def _original_key(st: CompiledStatement, key: str) -> str:

@@ -24,7 +24,8 @@ from lspolicy.evaluate.statement import CompiledStatement
 __all__ = ["Decider", "compile_decider"]
 
 Context = Mapping[str, Sequence[str]]
-Decider = Callable[[str, Context], bool]
+Decider = Callable[..., bool]
+"""``decide(resource, context, caller=None) -> bool``."""
 
 
 class _Writer:
@@ -111,32 +112,77 @@ class _Writer:
         return "(" + " and ".join(parts) + ")" if parts else "True"
 
 
+def _any(w: _Writer, sts: Sequence[CompiledStatement]) -> str:
+    return " or ".join(w.statement(st) for st in sts) if sts else "False"
+
+
 def compile_decider(
     denies: Sequence[CompiledStatement],
     allows: Sequence[CompiledStatement],
     boundary: Sequence[CompiledStatement] | None,
+    *,
+    session: Sequence[CompiledStatement] | None = None,
+    scps: Sequence[Sequence[CompiledStatement]] = (),
+    resource: Sequence[CompiledStatement] | None = None,
 ) -> Decider:
-    """``decide(resource, context) -> bool`` for identity policies plus an optional boundary.
+    """``decide(resource, context, caller) -> bool`` over every layer of a per-action plan.
 
-    Statements must carry no Principal/NotPrincipal (identity-based and boundary policies).
+    The decision logic of `lspolicy.evaluate.authorize` for a caller in the resource's account
+    who is not the account root (those requests take the general path): an applying Deny
+    anywhere denies; every SCP level must allow; then a resource-based grant, the identity
+    policies, the boundary and the session policy combine as ``_same_account_allows`` says.
+    A statement with ``Principal``/``NotPrincipal`` applies only when its ``grant(caller)`` is
+    not ``NONE`` (the statement's own method: the semantics stay in `statement`).
     """
     w = _Writer()
-    lines = ["def decide(r, c):", "    g = c.get"]
+    lines = ["def decide(r, c, k=None):", "    g = c.get"]
     for st in denies:
-        lines.append(f"    if {w.statement(st)}:")
+        test = w.statement(st)
+        if st.principal is not None or st.not_principal is not None:
+            test = f"({w.const(st.grant)}(k) and {test})"
+        lines.append(f"    if {test}:")
         lines.append("        return False")
-    if not allows:
-        lines.append("    return False")
-    else:
-        lines.append(f"    if not ({' or '.join(w.statement(st) for st in allows)}):")
+    for level in scps:
+        lines.append(f"    if not ({_any(w, level)}):")
         lines.append("        return False")
-        if boundary is not None:
-            if not boundary:
+    checks: list[tuple[str, Sequence[CompiledStatement] | None]] = [
+        ("i", allows),
+        ("b", boundary),
+        ("s", session),
+    ]
+    if resource is None:
+        for _name, sts in checks:
+            if sts is None:
+                continue
+            if not sts:
                 lines.append("    return False")
+                break
+            lines.append(f"    if not ({_any(w, sts)}):")
+            lines.append("        return False")
+        else:
+            lines.append("    return True")
+    else:
+        # the most direct grant among the resource-based statements that apply
+        lines.append("    gr = 0")
+        for st in resource:
+            grant = w.const(st.grant)
+            t = w.temp()
+            lines.append(f"    if {w.statement(st)} and ({t} := {grant}(k)) > gr:")
+            lines.append(f"        gr = {t}")
+        # GrantKind: SESSION 4 and EVERYONE 5 allow alone; USER 3 needs the session policy;
+        # ROLE 2 the boundary and the session policy; otherwise identity, boundary, session
+        for name, sts in checks:
+            if sts is None:
+                lines.append(f"    {name} = True")
             else:
-                lines.append(f"    return {' or '.join(w.statement(st) for st in boundary)}")
-                lines.append("")
-        lines.append("    return True")
+                lines.append(f"    {name} = lambda: {_any(w, sts)}")
+        lines.append("    if gr >= 4:")
+        lines.append("        return True")
+        lines.append("    if gr == 3:")
+        lines.append("        return s is True or s()")
+        lines.append("    if gr == 2:")
+        lines.append("        return (b is True or b()) and (s is True or s())")
+        lines.append("    return i() and (b is True or b()) and (s is True or s())")
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = dict(w.namespace)
     exec(compile(source, "<lspolicy plan>", "exec"), namespace)  # see the module docstring

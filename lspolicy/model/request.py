@@ -7,11 +7,12 @@ Every value is held as a tuple of strings; a multivalued key (a list) may have s
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["ContextValue", "Request", "normalize_context", "to_context_string"]
+__all__ = ["ContextValue", "Request", "RequestPart", "normalize_context", "to_context_string"]
 
 ContextValue = str | int | float | bool | Sequence[str | int | float | bool]
 ContextKeyType = Literal[
@@ -114,6 +115,24 @@ class Request:
         )
         object.__setattr__(self, "special", root or cross)
 
+    @classmethod
+    def from_parts(
+        cls,
+        action: str,
+        *parts: RequestPart,
+        context: Mapping[str, ContextValue] | None = None,
+        resource: str | None = None,
+        caller_arn: str | None = None,
+    ) -> Request:
+        """The request whose context is ``parts`` combined in order, then ``context``.
+
+        Equal to ``Request(action, resource, {**part1, **part2, ..., **context}, caller_arn=...)``
+        built from the plain dicts, without normalising the parts again: a principal's part and
+        an instance's part are normalised once (`RequestPart`) and combined per request. The
+        resource and the caller come from the arguments, else from the last part that has one.
+        """
+        return _from_parts(cls, action, parts, context, resource, caller_arn)
+
     def with_context(self, extra: Mapping[str, ContextValue]) -> Request:
         """A copy with more (or replaced) context values."""
         merged: dict[str, ContextValue] = {self.key_names[k]: v for k, v in self._items()}
@@ -123,3 +142,138 @@ class Request:
     def _items(self) -> Iterable[tuple[str, ContextValue]]:
         for key, vals in self.context.items():
             yield key, (list(vals) if key in self.multivalued else vals[0])
+
+
+class RequestPart:
+    """A piece of request context normalised once, to combine into many requests.
+
+    A principal's part (its ARN, account, tags: ``caller_arn=``) and an instance's part (its
+    tags, region: ``resource=``) are the same in every request that principal makes on that
+    instance; `Request.from_parts` combines them with the request's own keys by dict merges.
+    """
+
+    __slots__ = (
+        "caller_account",
+        "caller_arn",
+        "caller_is_root",
+        "multivalued",
+        "names",
+        "resource",
+        "resource_account",
+        "values",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        context: Mapping[str, ContextValue] | None = None,
+        *,
+        caller_arn: str | None = None,
+        resource: str | None = None,
+    ) -> None:
+        values, multi, names = normalize_context(context)
+        if caller_arn is not None and "aws:principalarn" not in values:
+            values["aws:principalarn"] = (caller_arn,)
+            names["aws:principalarn"] = "aws:PrincipalArn"
+        self.values: dict[str, tuple[str, ...]] = values
+        self.multivalued = multi
+        self.names: dict[str, str] = names
+        self.caller_arn = caller_arn
+        self.resource = resource
+        self.caller_account = _account(caller_arn) if caller_arn else None
+        self.caller_is_root = (
+            caller_arn is not None and caller_arn.startswith("arn:") and caller_arn.endswith(":root")
+        )
+        self.resource_account = _account(resource) if resource is not None else None
+
+    def __repr__(self) -> str:
+        who = f", caller_arn={self.caller_arn!r}" if self.caller_arn else ""
+        what = f", resource={self.resource!r}" if self.resource else ""
+        return f"RequestPart({len(self.values)} keys{who}{what})"
+
+
+_NO_KEYS: frozenset[str] = frozenset()
+_SCALARS = (str, int, float, bool)
+
+
+def _from_parts(
+    cls: type[Request],
+    action: str,
+    parts: Sequence[RequestPart],
+    context: Mapping[str, ContextValue] | None,
+    resource: str | None,
+    caller_arn: str | None,
+) -> Request:
+    values: dict[str, tuple[str, ...]] = {}
+    chain: list[Mapping[str, str]] = []
+    multi = _NO_KEYS
+    res_part: RequestPart | None = None
+    caller_part: RequestPart | None = None
+    for part in parts:
+        if multi:
+            multi = multi - part.values.keys()
+        values.update(part.values)
+        chain.append(part.names)
+        if part.multivalued:
+            multi = multi | part.multivalued
+        if part.resource is not None:
+            res_part = part
+        if part.caller_arn is not None:
+            caller_part = part
+    if context:
+        extra: dict[str, tuple[str, ...]] = {}
+        extra_names: dict[str, str] = {}
+        extra_multi: list[str] = []
+        for key, value in context.items():
+            lower = key.lower()
+            if lower not in extra_names:
+                extra_names[lower] = key
+            if value.__class__ is str:
+                extra[lower] = (value,)  # type: ignore[assignment]
+            elif isinstance(value, _SCALARS):
+                extra[lower] = (to_context_string(value),)
+            else:
+                extra_multi.append(lower)
+                extra[lower] = tuple(to_context_string(v) for v in value)
+        if multi:
+            multi = multi - extra.keys()
+        if extra_multi:
+            multi = multi | frozenset(extra_multi)
+        values.update(extra)
+        chain.append(extra_names)
+    if resource is None:
+        resource = res_part.resource if res_part is not None else "*"
+        resource_account = res_part.resource_account if res_part is not None else None
+    else:
+        resource_account = _account(resource)
+    if caller_arn is None and caller_part is not None:
+        caller_arn = caller_part.caller_arn
+        caller_account = caller_part.caller_account
+        root = caller_part.caller_is_root
+    else:
+        caller_account = _account(caller_arn) if caller_arn else None
+        root = caller_arn is not None and caller_arn.startswith("arn:") and caller_arn.endswith(":root")
+    names: Mapping[str, str] = chain[0] if len(chain) == 1 else ChainMap(*chain)  # type: ignore[arg-type]
+    if caller_arn is not None and "aws:principalarn" not in values:
+        values["aws:principalarn"] = (caller_arn,)
+        names = ChainMap(*chain, {"aws:principalarn": "aws:PrincipalArn"})  # type: ignore[arg-type]
+    elif not chain:
+        names = {}
+    req = object.__new__(cls)
+    set_ = object.__setattr__
+    set_(req, "action", action)
+    set_(req, "resource", resource)
+    set_(req, "context", values)
+    set_(req, "caller_arn", caller_arn)
+    set_(req, "multivalued", multi)
+    set_(req, "key_names", names)
+    set_(req, "action_key", action.lower())
+    set_(req, "caller_account", caller_account)
+    set_(req, "resource_account", resource_account)
+    set_(req, "caller_is_root", root)
+    cross = (
+        caller_account is not None
+        and resource_account is not None
+        and caller_account != resource_account
+    )
+    set_(req, "special", root or cross)
+    return req
