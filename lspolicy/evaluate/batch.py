@@ -14,6 +14,7 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from lspolicy.evaluate.authorize import PolicySet
@@ -40,41 +41,62 @@ def decide_matrix(
     """
     if len(policy_sets) != len(principals):
         raise ValueError("policy_sets and principals must have the same length")
-    keys: set[str] = set()
-    matchers: dict[int, Any] = {}
-    dynamic = False
+    overridden = frozenset(k.lower() for k in context or ())
+    # what each row reads: context keys, and Resource matchers (by identity: shared matchers
+    # are computed once per instance); a Resource with policy variables needs the ARN itself
+    rows: list[tuple[frozenset[str], list[Any], bool]] = []
+    key_index: dict[str, int] = {}
+    matcher_index: dict[int, int] = {}
+    matchers: list[Any] = []
     for ps in policy_sets:
         read, with_resources = ps.keys_read(action)
-        keys |= read
+        read = read - overridden
+        row_matchers: list[Any] = []
+        dynamic = False
         for st in with_resources:
             if st.resource_shape[0] == "dynamic":
                 dynamic = True
-            else:
-                matchers.setdefault(id(st.resource_match), st.resource_match)
-    overridden = frozenset(k.lower() for k in context or ())
-    instance_keys = tuple(sorted(keys - overridden))
-    tests = tuple(matchers.values())
-    groups: dict[tuple[Any, ...], int] = {}
-    group_of: list[int] = []
-    representatives: list[RequestPart] = []
+                continue
+            if id(st.resource_match) not in matcher_index:
+                matcher_index[id(st.resource_match)] = len(matchers)
+                matchers.append(st.resource_match)
+            row_matchers.append(st.resource_match)
+        for key in read:
+            key_index.setdefault(key, len(key_index))
+        rows.append((read, row_matchers, dynamic))
+    keys = tuple(key_index)
+    offset = 2 + len(keys)
+    # one feature vector per instance: (account, ARN, key values..., Resource verdicts...)
+    vectors: list[tuple[Any, ...]] = []
     for part in instances:
         arn = part.resource if part.resource is not None else "*"
         get = part.values.get
-        sig = (
-            part.resource_account,
-            arn if dynamic else None,
-            tuple(get(k) for k in instance_keys),
-            tuple(m(arn, _EMPTY) for m in tests),
+        vectors.append(
+            (
+                part.resource_account,
+                arn,
+                *[get(k) for k in keys],
+                *[m(arn, _EMPTY) for m in matchers],
+            )
         )
-        g = groups.get(sig)
-        if g is None:
-            g = groups[sig] = len(representatives)
-            representatives.append(part)
-        group_of.append(g)
     grid: list[list[bool]] = []
     build = Request.from_parts
-    for ps, principal in zip(policy_sets, principals, strict=True):
+    count = len(instances)
+    for ps, principal, (read, row_matchers, dynamic) in zip(
+        policy_sets, principals, rows, strict=True
+    ):
+        index = [0]
+        if dynamic:
+            index.append(1)
+        index.extend(2 + key_index[k] for k in read)
+        index.extend(offset + matcher_index[id(m)] for m in row_matchers)
+        sigs = list(map(itemgetter(*index), vectors)) if index else [None] * count
+        # each distinct signature's first instance stands for the group (C-level passes)
+        first = dict(zip(reversed(sigs), range(count - 1, -1, -1), strict=True))
         is_allowed = ps.is_allowed
-        answers = [is_allowed(build(action, principal, rep, context=context)) for rep in representatives]
-        grid.append([answers[g] for g in group_of])
+        answers = {
+            sig: is_allowed(build(action, principal, instances[n], context=context))
+            for sig, n in first.items()
+        }
+        grid.append(list(map(answers.__getitem__, sigs)))
     return grid

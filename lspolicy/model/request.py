@@ -7,10 +7,9 @@ Every value is held as a tuple of strings; a multivalued key (a list) may have s
 
 from __future__ import annotations
 
-from collections import ChainMap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["ContextValue", "Request", "RequestPart", "normalize_context", "to_context_string"]
 
@@ -195,6 +194,14 @@ _NO_KEYS: frozenset[str] = frozenset()
 _SCALARS = (str, int, float, bool)
 
 
+class _Building:
+    """`Request`'s slot layout without its frozen ``__setattr__``: `_from_parts` fills one with
+    plain attribute stores, then makes it a `Request` (``__class__`` assignment, allowed between
+    classes of the same layout). ``object.__setattr__`` per field cost more than the decision."""
+
+    __slots__ = Request.__slots__  # type: ignore[attr-defined]
+
+
 def _from_parts(
     cls: type[Request],
     action: str,
@@ -204,7 +211,7 @@ def _from_parts(
     caller_arn: str | None,
 ) -> Request:
     values: dict[str, tuple[str, ...]] = {}
-    chain: list[Mapping[str, str]] = []
+    names: dict[str, str] = {}
     multi = _NO_KEYS
     res_part: RequestPart | None = None
     caller_part: RequestPart | None = None
@@ -212,7 +219,6 @@ def _from_parts(
         if multi:
             multi = multi - part.values.keys()
         values.update(part.values)
-        chain.append(part.names)
         if part.multivalued:
             multi = multi | part.multivalued
         if part.resource is not None:
@@ -221,12 +227,11 @@ def _from_parts(
             caller_part = part
     if context:
         extra: dict[str, tuple[str, ...]] = {}
-        extra_names: dict[str, str] = {}
         extra_multi: list[str] = []
         for key, value in context.items():
             lower = key.lower()
-            if lower not in extra_names:
-                extra_names[lower] = key
+            if lower not in names:
+                names[lower] = key
             if value.__class__ is str:
                 extra[lower] = (value,)  # type: ignore[assignment]
             elif isinstance(value, _SCALARS):
@@ -239,7 +244,9 @@ def _from_parts(
         if extra_multi:
             multi = multi | frozenset(extra_multi)
         values.update(extra)
-        chain.append(extra_names)
+    # the first spelling of a key names it, as when one merged dict is normalised
+    for part in reversed(parts):
+        names.update(part.names)
     if resource is None:
         resource = res_part.resource if res_part is not None else "*"
         resource_account = res_part.resource_account if res_part is not None else None
@@ -251,29 +258,27 @@ def _from_parts(
         root = caller_part.caller_is_root
     else:
         caller_account = _account(caller_arn) if caller_arn else None
-        root = caller_arn is not None and caller_arn.startswith("arn:") and caller_arn.endswith(":root")
-    names: Mapping[str, str] = chain[0] if len(chain) == 1 else ChainMap(*chain)  # type: ignore[arg-type]
+        root = (
+            caller_arn is not None and caller_arn.startswith("arn:") and caller_arn.endswith(":root")
+        )
     if caller_arn is not None and "aws:principalarn" not in values:
         values["aws:principalarn"] = (caller_arn,)
-        names = ChainMap(*chain, {"aws:principalarn": "aws:PrincipalArn"})  # type: ignore[arg-type]
-    elif not chain:
-        names = {}
-    req = object.__new__(cls)
-    set_ = object.__setattr__
-    set_(req, "action", action)
-    set_(req, "resource", resource)
-    set_(req, "context", values)
-    set_(req, "caller_arn", caller_arn)
-    set_(req, "multivalued", multi)
-    set_(req, "key_names", names)
-    set_(req, "action_key", action.lower())
-    set_(req, "caller_account", caller_account)
-    set_(req, "resource_account", resource_account)
-    set_(req, "caller_is_root", root)
-    cross = (
+        names["aws:principalarn"] = "aws:PrincipalArn"
+    req: Any = _Building()
+    req.action = action
+    req.resource = resource
+    req.context = values
+    req.caller_arn = caller_arn
+    req.multivalued = multi
+    req.key_names = names
+    req.action_key = action.lower()
+    req.caller_account = caller_account
+    req.resource_account = resource_account
+    req.caller_is_root = root
+    req.special = root or (
         caller_account is not None
         and resource_account is not None
         and caller_account != resource_account
     )
-    set_(req, "special", root or cross)
-    return req
+    req.__class__ = cls
+    return req  # type: ignore[no-any-return]
