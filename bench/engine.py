@@ -154,7 +154,13 @@ def load_harder(requests: int) -> Case:
 
 
 def mode_general(case: Case) -> list[bool]:
-    sets, callers, pc, ic, arns = case.sets, case.callers, case.principal_ctx, case.instance_ctx, case.arns
+    sets, callers, pc, ic, arns = (
+        case.sets,
+        case.callers,
+        case.principal_ctx,
+        case.instance_ctx,
+        case.arns,
+    )
     out = []
     for p, action, i, extra in case.requests:
         req = Request(action, arns[i], {**pc[p], **ic[i], **extra}, caller_arn=callers[p])
@@ -164,16 +170,26 @@ def mode_general(case: Case) -> list[bool]:
 
 
 def mode_merged(case: Case) -> list[bool]:
-    sets, callers, pc, ic, arns = case.sets, case.callers, case.principal_ctx, case.instance_ctx, case.arns
+    sets, callers, pc, ic, arns = (
+        case.sets,
+        case.callers,
+        case.principal_ctx,
+        case.instance_ctx,
+        case.arns,
+    )
     return [
-        sets[p].is_allowed(Request(action, arns[i], {**pc[p], **ic[i], **extra}, caller_arn=callers[p]))
+        sets[p].is_allowed(
+            Request(action, arns[i], {**pc[p], **ic[i], **extra}, caller_arn=callers[p])
+        )
         for p, action, i, extra in case.requests
     ]
 
 
 def _parts(case: Case) -> tuple[list[Any], list[Any]]:
     part = lspolicy.RequestPart
-    principals = [part(c, caller_arn=a) for c, a in zip(case.principal_ctx, case.callers, strict=True)]
+    principals = [
+        part(c, caller_arn=a) for c, a in zip(case.principal_ctx, case.callers, strict=True)
+    ]
     instances = [part(c, resource=arn) for c, arn in zip(case.instance_ctx, case.arns, strict=True)]
     return principals, instances
 
@@ -220,9 +236,17 @@ def available(mode: str) -> bool:
 
 
 def oracle(case: Case) -> list[bool]:
-    sets, callers, pc, ic, arns = case.sets, case.callers, case.principal_ctx, case.instance_ctx, case.arns
+    sets, callers, pc, ic, arns = (
+        case.sets,
+        case.callers,
+        case.principal_ctx,
+        case.instance_ctx,
+        case.arns,
+    )
     return [
-        sets[p].evaluate(Request(action, arns[i], {**pc[p], **ic[i], **extra}, caller_arn=callers[p])).allowed
+        sets[p]
+        .evaluate(Request(action, arns[i], {**pc[p], **ic[i], **extra}, caller_arn=callers[p]))
+        .allowed
         for p, action, i, extra in case.requests
     ]
 
@@ -247,15 +271,18 @@ def matrix(case: Case, action: str, passes: int) -> tuple[float, bool] | None:
     grid: list[list[bool]] = []
     for _ in range(passes):
         # fresh parts each pass: their normalisation is part of the cost
-        seconds, grid = timed(
-            lambda: decide_matrix(action, case.sets, *_parts(case))  # noqa: B023
-        )
+        seconds, grid = timed(lambda: decide_matrix(action, case.sets, *_parts(case)))
         times.append(seconds)
     cells = len(case.sets) * len(case.arns)
     ok = True
     for p, ps in enumerate(case.sets):
         for i in range(0, len(case.arns), 7):
-            req = Request(action, case.arns[i], {**case.principal_ctx[p], **case.instance_ctx[i]}, caller_arn=case.callers[p])
+            req = Request(
+                action,
+                case.arns[i],
+                {**case.principal_ctx[p], **case.instance_ctx[i]},
+                caller_arn=case.callers[p],
+            )
             if ps.evaluate(req).allowed != grid[p][i]:
                 ok = False
     return cells / statistics.median(times), ok
@@ -280,7 +307,9 @@ def run_case(case: Case, passes: int, say: Callable[[str], None]) -> dict[str, A
         for m in modes:  # round-robin: drift on the machine spreads over every mode alike
             seconds, answers = timed(lambda: MODES[m](case))  # noqa: B023
             times[m].append(seconds)
-            agree[m] = min(agree.get(m, n), sum(a == b for a, b in zip(answers, truth, strict=True)))
+            agree[m] = min(
+                agree.get(m, n), sum(a == b for a, b in zip(answers, truth, strict=True))
+            )
     base = n / statistics.median(times["general"])
     say(f"  {'mode':<9}{'decisions/s (median)':>22}{'best':>12}{'vs general':>12}{'agreement':>16}")
     for m in modes:

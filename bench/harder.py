@@ -205,7 +205,13 @@ def _condition(rng: random.Random, family: str) -> JsonDoc:
             value = value.replace("*", rng.choice(["alice", "bob", "sre-1"]))
         return {op: {"aws:PrincipalArn": value}}
     if family == "null":
-        return {"Null": {rng.choice(["aws:ResourceTag/owner", "aws:MultiFactorAuthPresent"]): rng.choice(["true", "false"])}}
+        return {
+            "Null": {
+                rng.choice(["aws:ResourceTag/owner", "aws:MultiFactorAuthPresent"]): rng.choice(
+                    ["true", "false"]
+                )
+            }
+        }
     if family == "set":
         op = rng.choice(["ForAllValues:StringEquals", "ForAnyValue:StringLike"])
         keys = rng.sample(["owner", "cost-center", "team", "env", "Name"], rng.randint(1, 3))
@@ -232,7 +238,9 @@ def _statement(rng: random.Random, account: str, sid: str, *, deny: bool) -> Jso
         st["Resource"] = _instance_arn(rng, account)
     elif shape < 0.85:
         st["Resource"] = f"arn:aws:lightsail:*:{account}:Instance/*"
-        st["Condition"] = {"StringEquals": {"aws:ResourceTag/cost-center": "${aws:PrincipalTag/cost-center}"}}
+        st["Condition"] = {
+            "StringEquals": {"aws:ResourceTag/cost-center": "${aws:PrincipalTag/cost-center}"}
+        }
     elif shape < 0.93:
         st["NotResource"] = f"arn:aws:lightsail:{rng.choice(REGIONS)}:{account}:*"
     else:
@@ -251,9 +259,7 @@ def _identity_pool(rng: random.Random, size: int) -> dict[str, JsonDoc]:
     for i in range(size):
         account = rng.choice(ACCOUNTS)
         n = rng.randint(1, 4)
-        statements = [
-            _statement(rng, account, f"S{j}", deny=rng.random() < 0.12) for j in range(n)
-        ]
+        statements = [_statement(rng, account, f"S{j}", deny=rng.random() < 0.12) for j in range(n)]
         out[f"identity-{i:03d}"] = _doc(statements)
     return out
 
@@ -346,7 +352,11 @@ def _scps(rng: random.Random) -> tuple[dict[str, JsonDoc], dict[str, tuple[tuple
 
 
 def _principals(
-    rng: random.Random, n: int, identity: Sequence[str], boundaries: Sequence[str], sessions: Sequence[str]
+    rng: random.Random,
+    n: int,
+    identity: Sequence[str],
+    boundaries: Sequence[str],
+    sessions: Sequence[str],
 ) -> list[Principal]:
     out: list[Principal] = []
     for i in range(n):
@@ -412,7 +422,9 @@ def _extra(rng: random.Random, action: str, t: int) -> Context:
         extra["aws:MultiFactorAuthPresent"] = rng.choice(["true", "false"])
         extra["aws:MultiFactorAuthAge"] = str(rng.randint(0, 7200))
     if action.endswith("TagResource"):
-        extra["aws:TagKeys"] = rng.sample(["owner", "cost-center", "team", "env", "Name"], rng.randint(0, 3))
+        extra["aws:TagKeys"] = rng.sample(
+            ["owner", "cost-center", "team", "env", "Name"], rng.randint(0, 3)
+        )
     if rng.random() < 0.2:
         extra["aws:RequestTag/blob"] = base64.b64encode(rng.choice([b"alpha", b"beta"])).decode()
     return extra
@@ -464,7 +476,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  boundaries {sum(p.boundary is not None for p in work.principals)}, "
           f"session policies {sum(p.session is not None for p in work.principals)}")  # fmt: skip
     print(f"  {len(work.instances)} instances, {len(work.requests):,} requests")
-    keys = {(r.principal, r.action, r.instance, tuple(sorted(map(str, r.extra.items())))) for r in work.requests}
+    keys = {
+        (r.principal, r.action, r.instance, tuple(sorted(map(str, r.extra.items()))))
+        for r in work.requests
+    }
     print(f"  distinct requests {len(keys):,}")
     return 0
 

@@ -26,10 +26,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import replace as _replace
+from typing import Any
 
 from lspolicy.evaluate.codegen import Decider, compile_decider
 from lspolicy.evaluate.principal import Caller, GrantKind
-from lspolicy.evaluate.statement import CompiledStatement
+from lspolicy.evaluate.statement import CompiledStatement, StatementCore, statement_core
 from lspolicy.model.decision import Decision, DecisionName, FailedCondition, NearMiss, StatementRef
 from lspolicy.model.policy import Policy, PolicyKind
 from lspolicy.model.request import ContextValue, Request, RequestPart
@@ -39,8 +40,39 @@ __all__ = ["PolicySet"]
 _MAX_PLANS = 65536
 
 
+_SHARED_LIMIT = 1 << 14
+_POLICY_CORES: dict[int, tuple[Policy, tuple[StatementCore, ...]]] = {}
+"""Policy object id -> (the policy, its statements' shared cores): attaching a policy object
+already seen costs a lookup, not a hash of its content (the entry holds the policy, so the id
+cannot be reused while it is cached)."""
+_KIND_COPIES: dict[tuple[int, PolicyKind], tuple[Policy, Policy]] = {}
+_DECIDERS: dict[tuple[object, ...], Decider] = {}
+"""Compiled decision functions by the shared cores of their plan: principals holding the same
+policies for an action share one function."""
+
+
+def _bounded_put(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= _SHARED_LIMIT:
+        cache.clear()
+    cache[key] = value
+
+
+def _cores(policy: Policy) -> tuple[StatementCore, ...]:
+    hit = _POLICY_CORES.get(id(policy))
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    substitute = policy.substitutes_variables
+    cores = tuple(statement_core(s, substitute) for s in policy.statements)
+    _bounded_put(_POLICY_CORES, id(policy), (policy, cores))
+    return cores
+
+
 def _compile(policies: Iterable[Policy]) -> tuple[CompiledStatement, ...]:
-    return tuple(CompiledStatement(p, i, s) for i, p in enumerate(policies) for s in p.statements)
+    out: list[CompiledStatement] = []
+    for i, p in enumerate(policies):
+        for s, core in zip(p.statements, _cores(p), strict=True):
+            out.append(CompiledStatement(p, i, s, core=core))
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +105,14 @@ def _ref(st: CompiledStatement) -> StatementRef:
 
 
 def _as_policy(policy: Policy, kind: PolicyKind) -> Policy:
-    return policy if policy.kind == kind else policy.model_copy(update={"kind": kind})
+    if policy.kind == kind:
+        return policy
+    hit = _KIND_COPIES.get((id(policy), kind))
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    copy = policy.model_copy(update={"kind": kind})
+    _bounded_put(_KIND_COPIES, (id(policy), kind), (policy, copy))
+    return copy
 
 
 class PolicySet:
@@ -151,18 +190,7 @@ class PolicySet:
             st.principal is not None or st.not_principal is not None
             for st in (*plan.denies, *(plan.resource or ()))
         )
-        plan = _replace(
-            plan,
-            simple=compile_decider(
-                plan.denies,
-                plan.identity,
-                plan.boundary,
-                session=plan.session,
-                scps=plan.scps,
-                resource=plan.resource,
-            ),
-            needs_caller=needs_caller,
-        )
+        plan = _replace(plan, simple=_decider(plan, needs_caller), needs_caller=needs_caller)
         if len(self._plans) < _MAX_PLANS:
             self._plans[action] = plan
         return plan
@@ -198,9 +226,7 @@ class PolicySet:
 
     def is_allowed_many(
         self,
-        requests: Iterable[
-            Request | tuple[str, RequestPart, Mapping[str, ContextValue] | None]
-        ],
+        requests: Iterable[Request | tuple[str, RequestPart, Mapping[str, ContextValue] | None]],
         *,
         principal: RequestPart | None = None,
     ) -> list[bool]:
@@ -425,6 +451,38 @@ class PolicySet:
         yield from self.resource or ()
         for level in self.scps:
             yield from level
+
+
+def _decider(plan: _Plan, needs_caller: bool) -> Decider:
+    """The plan's compiled function, shared between plans of the same statements (by their
+    shared cores) unless a statement names principals (its ``grant`` is per policy set)."""
+    key: tuple[object, ...] | None = None
+    if not needs_caller and plan.resource is None:
+
+        def cores(sts: Sequence[CompiledStatement] | None) -> tuple[StatementCore, ...] | None:
+            return None if sts is None else tuple(st.core for st in sts)
+
+        key = (
+            cores(plan.denies),
+            cores(plan.identity),
+            cores(plan.boundary),
+            cores(plan.session),
+            tuple(cores(level) for level in plan.scps),
+        )
+        hit = _DECIDERS.get(key)
+        if hit is not None:
+            return hit
+    decider = compile_decider(
+        plan.denies,
+        plan.identity,
+        plan.boundary,
+        session=plan.session,
+        scps=plan.scps,
+        resource=plan.resource,
+    )
+    if key is not None:
+        _bounded_put(_DECIDERS, key, decider)
+    return decider
 
 
 def _plan_statements(plan: _Plan) -> Iterable[CompiledStatement]:

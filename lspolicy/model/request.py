@@ -130,7 +130,9 @@ class Request:
         an instance's part are normalised once (`RequestPart`) and combined per request. The
         resource and the caller come from the arguments, else from the last part that has one.
         """
-        return _from_parts(cls, action, parts, context, resource, caller_arn)
+        return _from_parts(
+            cls, action, parts, context=context, resource=resource, caller_arn=caller_arn
+        )
 
     def with_context(self, extra: Mapping[str, ContextValue]) -> Request:
         """A copy with more (or replaced) context values."""
@@ -180,7 +182,9 @@ class RequestPart:
         self.resource = resource
         self.caller_account = _account(caller_arn) if caller_arn else None
         self.caller_is_root = (
-            caller_arn is not None and caller_arn.startswith("arn:") and caller_arn.endswith(":root")
+            caller_arn is not None
+            and caller_arn.startswith("arn:")
+            and caller_arn.endswith(":root")
         )
         self.resource_account = _account(resource) if resource is not None else None
 
@@ -206,6 +210,7 @@ def _from_parts(
     cls: type[Request],
     action: str,
     parts: Sequence[RequestPart],
+    *,
     context: Mapping[str, ContextValue] | None,
     resource: str | None,
     caller_arn: str | None,
@@ -259,7 +264,9 @@ def _from_parts(
     else:
         caller_account = _account(caller_arn) if caller_arn else None
         root = (
-            caller_arn is not None and caller_arn.startswith("arn:") and caller_arn.endswith(":root")
+            caller_arn is not None
+            and caller_arn.startswith("arn:")
+            and caller_arn.endswith(":root")
         )
     if caller_arn is not None and "aws:principalarn" not in values:
         values["aws:principalarn"] = (caller_arn,)

@@ -102,9 +102,7 @@ def _plain(request: Request) -> dict[str, Any]:
 
 @settings(max_examples=300)
 @given(policy_sets(), st.lists(requests(), min_size=1, max_size=4))
-def test_compiled_path_decides_as_the_explained_path(
-    rules: PolicySet, reqs: list[Request]
-) -> None:
+def test_compiled_path_decides_as_the_explained_path(rules: PolicySet, reqs: list[Request]) -> None:
     """Every layer compiled: ``is_allowed`` == ``evaluate(...).allowed`` for every request, and
     the batch call answers each request as the single call does."""
     singles = [rules.is_allowed(r) for r in reqs]
@@ -139,7 +137,9 @@ def test_parts_batch_and_matrix_answer_as_single_requests(
     singles = []
     for inst, part in zip(instances, parts, strict=True):
         tags = {f"aws:ResourceTag/{k}": v for k, v in inst.tags.items()}
-        merged = Request(action, inst.arn, {**principal_context, **tags, **extra}, caller_arn=caller)
+        merged = Request(
+            action, inst.arn, {**principal_context, **tags, **extra}, caller_arn=caller
+        )
         combined = Request.from_parts(action, principal, part, context=extra)
         assert combined.context == merged.context
         assert rules.evaluate(merged).allowed == rules.is_allowed(combined)
@@ -147,7 +147,5 @@ def test_parts_batch_and_matrix_answer_as_single_requests(
     batch = rules.is_allowed_many([(action, p, extra) for p in parts], principal=principal)
     assert batch == singles
     grid = decide_matrix(action, [rules, rules], [principal, principal], parts)
-    without_extra = [
-        rules.is_allowed(Request.from_parts(action, principal, p)) for p in parts
-    ]
+    without_extra = [rules.is_allowed(Request.from_parts(action, principal, p)) for p in parts]
     assert grid == [without_extra, without_extra]
