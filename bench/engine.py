@@ -299,6 +299,7 @@ def run_case(case: Case, passes: int, say: Callable[[str], None]) -> dict[str, A
         say(f"  oracle vs expected.json: {same:,}/{n:,}")
         if same != n:
             truth = case.expected
+    say(f"  allowed by the oracle: {sum(truth):,}/{n:,}")
     results: dict[str, Any] = {}
     modes = [m for m in MODES if available(m)]
     times: dict[str, list[float]] = {m: [] for m in modes}

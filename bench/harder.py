@@ -246,7 +246,8 @@ def _statement(rng: random.Random, account: str, sid: str, *, deny: bool) -> Jso
     else:
         st["Resource"] = [_instance_arn(rng, a) for a in rng.sample(ACCOUNTS, 2)]
     block: JsonDoc = dict(st.get("Condition", {}))
-    for family in rng.sample(FAMILIES, rng.choice([0, 1, 1, 1, 2, 2, 3])):
+    # a Deny always has a condition: an unconditional one on a broad action denies everything
+    for family in rng.sample(FAMILIES, rng.choice([1, 1, 2, 3] if deny else [0, 1, 1, 1, 2, 2, 3])):
         for op, body in _condition(rng, family).items():
             block.setdefault(op, {}).update(body)
     if block:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from dataclasses import replace as _replace
 from typing import Any
 
 from lspolicy.evaluate.codegen import Decider, compile_decider
@@ -38,6 +37,8 @@ from lspolicy.model.request import ContextValue, Request, RequestPart
 __all__ = ["PolicySet"]
 
 _MAX_PLANS = 65536
+_HOT = 24
+"""Requests a plan serves on the general path before its decision function is compiled."""
 
 
 _SHARED_LIMIT = 1 << 14
@@ -75,9 +76,14 @@ def _compile(policies: Iterable[Policy]) -> tuple[CompiledStatement, ...]:
     return tuple(out)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Plan:
-    """The statements whose Action matches one action name, by layer."""
+    """The statements whose Action matches one action name, by layer.
+
+    Only ``simple`` and ``uses`` change: the decision function is compiled once the plan has
+    served ``_HOT`` requests (or at once when an equal plan's function is cached), so that
+    plans used once or twice do not pay for code generation.
+    """
 
     denies: tuple[CompiledStatement, ...]
     identity: tuple[CompiledStatement, ...]
@@ -89,6 +95,7 @@ class _Plan:
     """The whole decision as one compiled function (`lspolicy.evaluate.codegen`)."""
     needs_caller: bool
     """Some statement of the plan names principals: the compiled function reads the caller."""
+    uses: int = 0
 
 
 def _ref(st: CompiledStatement) -> StatementRef:
@@ -190,7 +197,8 @@ class PolicySet:
             st.principal is not None or st.not_principal is not None
             for st in (*plan.denies, *(plan.resource or ()))
         )
-        plan = _replace(plan, simple=_decider(plan, needs_caller), needs_caller=needs_caller)
+        plan.needs_caller = needs_caller
+        plan.simple = _cached_decider(plan)
         if len(self._plans) < _MAX_PLANS:
             self._plans[action] = plan
         return plan
@@ -218,7 +226,13 @@ class PolicySet:
         """True when the request is allowed: the decision without its explanation."""
         plan = self._plans.get(request.action_key) or self._plan(request.action_key)
         simple = plan.simple
-        if simple is None or request.special or self._owner_elsewhere(request):
+        if simple is None:
+            plan.uses += 1
+            if plan.uses >= _HOT:
+                simple = plan.simple = _decider(plan)
+            else:
+                return self._decide(request, plan) == "allowed"
+        if request.special or self._owner_elsewhere(request):
             return self._decide(request, plan) == "allowed"
         if plan.needs_caller:
             return simple(request.resource, request.context, self._caller(request))
@@ -453,25 +467,31 @@ class PolicySet:
             yield from level
 
 
-def _decider(plan: _Plan, needs_caller: bool) -> Decider:
-    """The plan's compiled function, shared between plans of the same statements (by their
-    shared cores) unless a statement names principals (its ``grant`` is per policy set)."""
-    key: tuple[object, ...] | None = None
-    if not needs_caller and plan.resource is None:
+def _decider_key(plan: _Plan) -> tuple[object, ...] | None:
+    """The shared cores of the plan's statements, when no statement names principals (a
+    ``grant`` is per policy set) and so the compiled function can be shared."""
+    if plan.needs_caller or plan.resource is not None:
+        return None
 
-        def cores(sts: Sequence[CompiledStatement] | None) -> tuple[StatementCore, ...] | None:
-            return None if sts is None else tuple(st.core for st in sts)
+    def cores(sts: Sequence[CompiledStatement] | None) -> tuple[StatementCore, ...] | None:
+        return None if sts is None else tuple(st.core for st in sts)
 
-        key = (
-            cores(plan.denies),
-            cores(plan.identity),
-            cores(plan.boundary),
-            cores(plan.session),
-            tuple(cores(level) for level in plan.scps),
-        )
-        hit = _DECIDERS.get(key)
-        if hit is not None:
-            return hit
+    return (
+        cores(plan.denies),
+        cores(plan.identity),
+        cores(plan.boundary),
+        cores(plan.session),
+        tuple(cores(level) for level in plan.scps),
+    )
+
+
+def _cached_decider(plan: _Plan) -> Decider | None:
+    key = _decider_key(plan)
+    return None if key is None else _DECIDERS.get(key)
+
+
+def _decider(plan: _Plan) -> Decider:
+    """Compile the plan's decision function (and share it with equal plans)."""
     decider = compile_decider(
         plan.denies,
         plan.identity,
@@ -480,6 +500,7 @@ def _decider(plan: _Plan, needs_caller: bool) -> Decider:
         scps=plan.scps,
         resource=plan.resource,
     )
+    key = _decider_key(plan)
     if key is not None:
         _bounded_put(_DECIDERS, key, decider)
     return decider

@@ -113,7 +113,80 @@ class _Writer:
 
 
 def _any(w: _Writer, sts: Sequence[CompiledStatement]) -> str:
-    return " or ".join(w.statement(st) for st in sts) if sts else "False"
+    """One statement applies; ``True`` when one always does (the rest need not be written)."""
+    tests = []
+    for st in sts:
+        test = w.statement(st)
+        if test == "True":
+            return "True"
+        tests.append(test)
+    return " or ".join(tests) if tests else "False"
+
+
+def _body(
+    w: _Writer,
+    denies: Sequence[CompiledStatement],
+    allows: Sequence[CompiledStatement],
+    boundary: Sequence[CompiledStatement] | None,
+    session: Sequence[CompiledStatement] | None,
+    scps: Sequence[Sequence[CompiledStatement]],
+    resource: Sequence[CompiledStatement] | None,
+) -> list[str]:
+    lines: list[str] = []
+    for st in denies:
+        test = w.statement(st)
+        if st.principal is not None or st.not_principal is not None:
+            test = f"({w.const(st.grant)}(k) and {test})"
+        if test == "True":  # a Deny that always applies: nothing after it matters
+            return [*lines, "    return False"]
+        lines.append(f"    if {test}:")
+        lines.append("        return False")
+    for level in scps:
+        test = _any(w, level)
+        if test == "False":
+            return [*lines, "    return False"]
+        if test != "True":
+            lines.append(f"    if not ({test}):")
+            lines.append("        return False")
+    checks: list[tuple[str, Sequence[CompiledStatement] | None]] = [
+        ("i", allows),
+        ("b", boundary),
+        ("s", session),
+    ]
+    if resource is None:
+        for _name, sts in checks:
+            if sts is None:
+                continue
+            test = _any(w, sts)
+            if test == "False":
+                return [*lines, "    return False"]
+            if test != "True":
+                lines.append(f"    if not ({test}):")
+                lines.append("        return False")
+        lines.append("    return True")
+        return lines
+    # the most direct grant among the resource-based statements that apply
+    lines.append("    gr = 0")
+    for st in resource:
+        grant = w.const(st.grant)
+        t = w.temp()
+        lines.append(f"    if {w.statement(st)} and ({t} := {grant}(k)) > gr:")
+        lines.append(f"        gr = {t}")
+    # GrantKind: SESSION 4 and EVERYONE 5 allow alone; USER 3 needs the session policy;
+    # ROLE 2 the boundary and the session policy; otherwise identity, boundary, session
+    for name, sts in checks:
+        if sts is None:
+            lines.append(f"    {name} = True")
+        else:
+            lines.append(f"    {name} = lambda: {_any(w, sts)}")
+    lines.append("    if gr >= 4:")
+    lines.append("        return True")
+    lines.append("    if gr == 3:")
+    lines.append("        return s is True or s()")
+    lines.append("    if gr == 2:")
+    lines.append("        return (b is True or b()) and (s is True or s())")
+    lines.append("    return i() and (b is True or b()) and (s is True or s())")
+    return lines
 
 
 def compile_decider(
@@ -136,53 +209,8 @@ def compile_decider(
     """
     w = _Writer()
     lines = ["def decide(r, c, k=None):", "    g = c.get"]
-    for st in denies:
-        test = w.statement(st)
-        if st.principal is not None or st.not_principal is not None:
-            test = f"({w.const(st.grant)}(k) and {test})"
-        lines.append(f"    if {test}:")
-        lines.append("        return False")
-    for level in scps:
-        lines.append(f"    if not ({_any(w, level)}):")
-        lines.append("        return False")
-    checks: list[tuple[str, Sequence[CompiledStatement] | None]] = [
-        ("i", allows),
-        ("b", boundary),
-        ("s", session),
-    ]
-    if resource is None:
-        for _name, sts in checks:
-            if sts is None:
-                continue
-            if not sts:
-                lines.append("    return False")
-                break
-            lines.append(f"    if not ({_any(w, sts)}):")
-            lines.append("        return False")
-        else:
-            lines.append("    return True")
-    else:
-        # the most direct grant among the resource-based statements that apply
-        lines.append("    gr = 0")
-        for st in resource:
-            grant = w.const(st.grant)
-            t = w.temp()
-            lines.append(f"    if {w.statement(st)} and ({t} := {grant}(k)) > gr:")
-            lines.append(f"        gr = {t}")
-        # GrantKind: SESSION 4 and EVERYONE 5 allow alone; USER 3 needs the session policy;
-        # ROLE 2 the boundary and the session policy; otherwise identity, boundary, session
-        for name, sts in checks:
-            if sts is None:
-                lines.append(f"    {name} = True")
-            else:
-                lines.append(f"    {name} = lambda: {_any(w, sts)}")
-        lines.append("    if gr >= 4:")
-        lines.append("        return True")
-        lines.append("    if gr == 3:")
-        lines.append("        return s is True or s()")
-        lines.append("    if gr == 2:")
-        lines.append("        return (b is True or b()) and (s is True or s())")
-        lines.append("    return i() and (b is True or b()) and (s is True or s())")
+    body = _body(w, denies, allows, boundary, session, scps, resource)
+    lines.extend(body)
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = dict(w.namespace)
     exec(compile(source, "<lspolicy plan>", "exec"), namespace)  # see the module docstring

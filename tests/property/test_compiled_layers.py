@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lspolicy
 from lspolicy import PolicySet, Request, RequestPart, decide_matrix
+from lspolicy.evaluate import authorize
 from lspolicy.strategies import JsonObject, lightsail_instances, policy_documents, request_contexts
 from lspolicy.strategies import requests as requests_
 
@@ -46,15 +48,25 @@ PRINCIPALS: tuple[Any, ...] = (
 )
 
 
+BROAD_ACTIONS = ("*", "lightsail:*", "lightsail:StopInstance", "lightsail:Get*")
+
+
 @st.composite
 def resource_policies(draw: st.DrawFn) -> JsonObject:
-    """A resource-based policy: the generated statements, each given a Principal or (Deny
-    only) a NotPrincipal."""
+    """A resource-based policy: generated statements (often widened to apply: a broad Action,
+    ``Resource: "*"``), each given a Principal or (Deny only) a NotPrincipal."""
     doc = draw(policy_documents(max_statements=3))
     items = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
     out = []
     for item in items:
         item = dict(item)  # noqa: PLW2901
+        if draw(st.booleans()):
+            item.pop("NotAction", None)
+            item.pop("NotResource", None)
+            item["Action"] = draw(st.sampled_from(BROAD_ACTIONS))
+            item["Resource"] = "*"
+            if draw(st.booleans()):
+                item.pop("Condition", None)
         if item["Effect"] == "Deny" and draw(st.booleans()):
             item["NotPrincipal"] = draw(st.sampled_from(PRINCIPALS[2:]))
         else:
@@ -93,6 +105,14 @@ def requests(draw: st.DrawFn) -> Request:
     return Request(base.action, resource, _plain(base), caller_arn=caller)
 
 
+def warm(rules: PolicySet, reqs: list[Request]) -> None:
+    """Serve each request's plan until its decision function is compiled."""
+    for r in reqs:
+        for _ in range(authorize._HOT):
+            rules.is_allowed(r)
+        assert rules._plans[r.action_key].simple is not None
+
+
 def _plain(request: Request) -> dict[str, Any]:
     return {
         request.key_names[k]: (list(v) if k in request.multivalued else v[0])
@@ -104,8 +124,12 @@ def _plain(request: Request) -> dict[str, Any]:
 @given(policy_sets(), st.lists(requests(), min_size=1, max_size=4))
 def test_compiled_path_decides_as_the_explained_path(rules: PolicySet, reqs: list[Request]) -> None:
     """Every layer compiled: ``is_allowed`` == ``evaluate(...).allowed`` for every request, and
-    the batch call answers each request as the single call does."""
+    the batch call answers each request as the single call does. A plan is compiled once it
+    has served ``_HOT`` requests (before that the general path answers): warm each first."""
+    cold = [rules.is_allowed(r) for r in reqs]
+    warm(rules, reqs)
     singles = [rules.is_allowed(r) for r in reqs]
+    assert singles == cold
     assert singles == [rules.evaluate(r).allowed for r in reqs]
     assert rules.is_allowed_many(reqs) == singles
 
@@ -135,6 +159,7 @@ def test_parts_batch_and_matrix_answer_as_single_requests(
         parts.append(RequestPart(tags, resource=inst.arn))
     extra = {"aws:SourceIp": "203.0.113.9"}
     singles = []
+    warm(rules, [Request.from_parts(action, principal, parts[0])])
     for inst, part in zip(instances, parts, strict=True):
         tags = {f"aws:ResourceTag/{k}": v for k, v in inst.tags.items()}
         merged = Request(
@@ -149,3 +174,57 @@ def test_parts_batch_and_matrix_answer_as_single_requests(
     grid = decide_matrix(action, [rules, rules], [principal, principal], parts)
     without_extra = [rules.is_allowed(Request.from_parts(action, principal, p)) for p in parts]
     assert grid == [without_extra, without_extra]
+
+
+def _doc(statement: JsonObject, kind: Any = "identity") -> lspolicy.Policy:
+    return lspolicy.parse_policy({"Version": "2012-10-17", "Statement": statement}, kind=kind)
+
+
+GET_ONLY = _doc({"Effect": "Allow", "Action": "lightsail:Get*", "Resource": "*"})
+ALL = _doc({"Effect": "Allow", "Action": "*", "Resource": "*"})
+SESSION_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/sre-ops/s1"
+ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
+
+
+@pytest.mark.parametrize(
+    ("principal", "caller", "boundary", "session", "expected"),
+    [
+        # a grant to the user ARN: the session policy still limits it, the boundary does not
+        (ALICE, ALICE, [GET_ONLY], [ALL], True),
+        (ALICE, ALICE, [ALL], [GET_ONLY], False),
+        # a grant to the session ARN: neither limits it
+        (SESSION_ARN, SESSION_ARN, [GET_ONLY], [GET_ONLY], True),
+        # a grant to the role ARN: the boundary and the session policy both limit it
+        (f"arn:aws:iam::{ACCOUNT}:role/sre-ops", SESSION_ARN, [GET_ONLY], [ALL], False),
+        (f"arn:aws:iam::{ACCOUNT}:role/sre-ops", SESSION_ARN, [ALL], [ALL], True),
+        # a grant to the account delegates to the identity policies (none here)
+        (ACCOUNT, ALICE, [ALL], [ALL], False),
+    ],
+)
+def test_resource_grants_by_kind_on_the_compiled_path(
+    principal: str, caller: str, boundary: list[Any], session: list[Any], expected: bool
+) -> None:
+    """https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html and
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session —
+    how a resource-based grant combines with a boundary and a session policy depends on the
+    principal it names (user, role session, role, account); the compiled function answers as
+    the explained path for each kind."""
+    resource = _doc(
+        {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "*", "Resource": "*"},
+        "resource",
+    )
+    rules = PolicySet(
+        [],
+        boundary=boundary,
+        session=session,
+        resource_policy=resource,
+    )
+    request = Request(
+        "lightsail:StopInstance",
+        f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Instance/i-1",
+        {},
+        caller_arn=caller,
+    )
+    assert rules.evaluate(request).allowed is expected
+    warm(rules, [request])
+    assert rules.is_allowed(request) is expected
