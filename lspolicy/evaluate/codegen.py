@@ -125,6 +125,7 @@ def _any(w: _Writer, sts: Sequence[CompiledStatement]) -> str:
 
 def _body(
     w: _Writer,
+    *,
     denies: Sequence[CompiledStatement],
     allows: Sequence[CompiledStatement],
     boundary: Sequence[CompiledStatement] | None,
@@ -209,7 +210,15 @@ def compile_decider(
     """
     w = _Writer()
     lines = ["def decide(r, c, k=None):", "    g = c.get"]
-    body = _body(w, denies, allows, boundary, session, scps, resource)
+    body = _body(
+        w,
+        denies=denies,
+        allows=allows,
+        boundary=boundary,
+        session=session,
+        scps=scps,
+        resource=resource,
+    )
     lines.extend(body)
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = dict(w.namespace)
