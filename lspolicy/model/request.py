@@ -203,7 +203,7 @@ class _Building:
     plain attribute stores, then makes it a `Request` (``__class__`` assignment, allowed between
     classes of the same layout). ``object.__setattr__`` per field cost more than the decision."""
 
-    __slots__ = Request.__slots__  # type: ignore[attr-defined]
+    __slots__ = Request.__slots__
 
 
 def _from_parts(
@@ -238,7 +238,7 @@ def _from_parts(
             if lower not in names:
                 names[lower] = key
             if value.__class__ is str:
-                extra[lower] = (value,)  # type: ignore[assignment]
+                extra[lower] = (value,)
             elif isinstance(value, _SCALARS):
                 extra[lower] = (to_context_string(value),)
             else:
