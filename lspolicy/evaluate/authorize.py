@@ -23,7 +23,7 @@ cached), then runs precompiled predicates: no parsing or compiling on the hot pa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -265,6 +265,23 @@ class PolicySet:
             else:
                 append(is_allowed(build(action, principal, part, context=context)))
         return out
+
+    def _compiled_for(self, action: str, caller_arn: str | None) -> Callable[..., bool] | None:
+        """``decide(resource, context)`` for requests of ``caller_arn`` (not the account root)
+        on resources in the caller's account: the plan's compiled function, compiled now.
+        None when the caller or the resource owner needs the general path."""
+        if self.resource_owner is not None:
+            return None
+        plan = self._plans.get(action.lower()) or self._plan(action.lower())
+        simple = plan.simple
+        if simple is None:
+            simple = plan.simple = _decider(plan)
+        if not plan.needs_caller:
+            return simple
+        if caller_arn is None:
+            return lambda r, c: simple(r, c, None)
+        caller = self._callers.get(caller_arn) or Caller.from_arn(caller_arn)
+        return lambda r, c: simple(r, c, caller)
 
     def keys_read(self, action: str) -> tuple[frozenset[str], tuple[CompiledStatement, ...]]:
         """For one action: the context keys any relevant statement reads (lower case), and the

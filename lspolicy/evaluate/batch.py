@@ -80,7 +80,6 @@ def decide_matrix(
             )
         )
     grid: list[list[bool]] = []
-    build = Request.from_parts
     count = len(instances)
     for ps, principal, (read, row_matchers, dynamic) in zip(
         policy_sets, principals, rows, strict=True
@@ -93,10 +92,41 @@ def decide_matrix(
         sigs = list(map(itemgetter(*index), vectors)) if index else [None] * count
         # each distinct signature's first instance stands for the group (C-level passes)
         first = dict(zip(reversed(sigs), range(count - 1, -1, -1), strict=True))
-        is_allowed = ps.is_allowed
-        answers = {
-            sig: is_allowed(build(action, principal, instances[n], context=context))
-            for sig, n in first.items()
-        }
+        answers = _group_answers(ps, action, principal, instances, first, context=context)
         grid.append(list(map(answers.__getitem__, sigs)))
     return grid
+
+
+def _group_answers(
+    ps: PolicySet,
+    action: str,
+    principal: RequestPart,
+    instances: Sequence[RequestPart],
+    first: dict[Any, int],
+    *,
+    context: Mapping[str, ContextValue] | None,
+) -> dict[Any, bool]:
+    """Each group's answer, from its first instance. Where the plain compiled function
+    applies (a caller who is not the account root, the instance in the caller's account), it
+    is called on the merged context directly; otherwise the full request goes to
+    ``is_allowed``."""
+    fast = None if principal.caller_is_root else ps._compiled_for(action, principal.caller_arn)
+    extra = Request.from_parts(action, context=context).context if context else None
+    caller_account = principal.caller_account
+    answers: dict[Any, bool] = {}
+    for sig, n in first.items():
+        part = instances[n]
+        account = part.resource_account
+        if fast is None or (
+            caller_account is not None and account is not None and account != caller_account
+        ):
+            request = Request.from_parts(action, principal, part, context=context)
+            answers[sig] = ps.is_allowed(request)
+            continue
+        merged = principal.values | part.values
+        if extra:
+            merged |= extra
+        if principal.caller_arn is not None and "aws:principalarn" not in merged:
+            merged["aws:principalarn"] = (principal.caller_arn,)
+        answers[sig] = fast(part.resource if part.resource is not None else "*", merged)
+    return answers

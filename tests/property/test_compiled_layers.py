@@ -174,6 +174,7 @@ def test_parts_batch_and_matrix_answer_as_single_requests(
     grid = decide_matrix(action, [rules, rules], [principal, principal], parts)
     without_extra = [rules.is_allowed(Request.from_parts(action, principal, p)) for p in parts]
     assert grid == [without_extra, without_extra]
+    assert decide_matrix(action, [rules], [principal], parts, context=extra) == [singles]
 
 
 def _doc(statement: JsonObject, kind: Any = "identity") -> lspolicy.Policy:
