@@ -32,7 +32,7 @@ from lspolicy.evaluate.principal import Caller, GrantKind
 from lspolicy.evaluate.statement import CompiledStatement, StatementCore, statement_core
 from lspolicy.model.decision import Decision, DecisionName, FailedCondition, NearMiss, StatementRef
 from lspolicy.model.policy import Policy, PolicyKind
-from lspolicy.model.request import ContextValue, Request, RequestPart
+from lspolicy.model.request import ContextValue, Request, RequestPart, context_values
 
 __all__ = ["PolicySet"]
 
@@ -255,6 +255,9 @@ class PolicySet:
         append = out.append
         is_allowed = self.is_allowed
         build = Request.from_parts
+        if principal is not None and not principal.caller_is_root and self.resource_owner is None:
+            self._many_from_parts(requests, principal, out)
+            return out
         for item in requests:
             if isinstance(item, Request):
                 append(is_allowed(item))
@@ -265,6 +268,53 @@ class PolicySet:
             else:
                 append(is_allowed(build(action, principal, part, context=context)))
         return out
+
+    def _many_from_parts(
+        self,
+        requests: Iterable[Request | tuple[str, RequestPart, Mapping[str, ContextValue] | None]],
+        principal: RequestPart,
+        out: list[bool],
+    ) -> None:
+        """`is_allowed_many` for an ordinary caller (not the account root): where the plan is
+        compiled and the instance is in the caller's account, the compiled function reads the
+        merged part values directly, without building a `Request`; everything else takes
+        ``is_allowed``. Same answers: the context is the one `Request.from_parts` builds."""
+        append = out.append
+        is_allowed = self.is_allowed
+        build = Request.from_parts
+        values = principal.values
+        caller_account = principal.caller_account
+        caller = None if principal.caller_arn is None else Caller.from_arn(principal.caller_arn)
+        plans = self._plans
+        keys: dict[str, str] = {}
+        for item in requests:
+            if isinstance(item, Request):
+                append(is_allowed(item))
+                continue
+            action, part, context = item
+            key = keys.get(action)
+            if key is None:
+                key = keys[action] = action.lower()
+            plan = plans.get(key)
+            account = part.resource_account
+            if (
+                plan is None
+                or plan.simple is None
+                or part.caller_arn is not None
+                or (
+                    account is not None and caller_account is not None and account != caller_account
+                )
+            ):
+                append(is_allowed(build(action, principal, part, context=context)))
+                continue
+            merged = values | part.values
+            if context:
+                merged.update(context_values(context))
+            resource = part.resource if part.resource is not None else "*"
+            if plan.needs_caller:
+                append(plan.simple(resource, merged, caller))
+            else:
+                append(plan.simple(resource, merged))
 
     def _compiled_for(self, action: str, caller_arn: str | None) -> Callable[..., bool] | None:
         """``decide(resource, context)`` for requests of ``caller_arn`` (not the account root)

@@ -11,7 +11,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["ContextValue", "Request", "RequestPart", "normalize_context", "to_context_string"]
+__all__ = [
+    "ContextValue",
+    "Request",
+    "RequestPart",
+    "context_values",
+    "normalize_context",
+    "to_context_string",
+]
 
 ContextValue = str | int | float | bool | Sequence[str | int | float | bool]
 ContextKeyType = Literal[
@@ -196,6 +203,20 @@ class RequestPart:
 
 _NO_KEYS: frozenset[str] = frozenset()
 _SCALARS = (str, int, float, bool)
+
+
+def context_values(context: Mapping[str, ContextValue]) -> dict[str, tuple[str, ...]]:
+    """Only the values of `normalize_context` (keys folded to lower case, values as tuples of
+    strings): what a decision reads, for a request's own few keys."""
+    out: dict[str, tuple[str, ...]] = {}
+    for key, value in context.items():
+        if value.__class__ is str:
+            out[key.lower()] = (value,)  # type: ignore[assignment]
+        elif isinstance(value, _SCALARS):
+            out[key.lower()] = (to_context_string(value),)
+        else:
+            out[key.lower()] = tuple(to_context_string(v) for v in value)
+    return out
 
 
 class _Building:
