@@ -211,7 +211,7 @@ def context_values(context: Mapping[str, ContextValue]) -> dict[str, tuple[str, 
     out: dict[str, tuple[str, ...]] = {}
     for key, value in context.items():
         if value.__class__ is str:
-            out[key.lower()] = (value,)  # type: ignore[assignment]
+            out[key.lower()] = (value,)
         elif isinstance(value, _SCALARS):
             out[key.lower()] = (to_context_string(value),)
         else:
