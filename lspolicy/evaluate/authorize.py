@@ -233,6 +233,9 @@ class PolicySet:
             else:
                 return self._decide(request, plan) == "allowed"
         if request.special or self._owner_elsewhere(request):
+            if not plan.resource and self._cross_account(request):
+                # across accounts the resource-based policy must allow too, and none does
+                return False
             return self._decide(request, plan) == "allowed"
         if plan.needs_caller:
             return simple(request.resource, request.context, self._caller(request))

@@ -117,9 +117,17 @@ def _group_answers(
     for sig, n in first.items():
         part = instances[n]
         account = part.resource_account
-        if fast is None or (
-            caller_account is not None and account is not None and account != caller_account
-        ):
+        elsewhere = caller_account is not None and account is not None and account != caller_account
+        if part.caller_arn is not None:  # the instance part names a caller: the general way
+            answers[sig] = ps.is_allowed(
+                Request.from_parts(action, principal, part, context=context)
+            )
+            continue
+        if elsewhere and not ps.resource:
+            # across accounts a resource-based policy must allow too, and there is none
+            answers[sig] = False
+            continue
+        if fast is None or elsewhere:
             request = Request.from_parts(action, principal, part, context=context)
             answers[sig] = ps.is_allowed(request)
             continue
