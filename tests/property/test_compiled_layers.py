@@ -120,7 +120,7 @@ def _plain(request: Request) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=300)
+@settings(max_examples=100)
 @given(policy_sets(), st.lists(requests(), min_size=1, max_size=4))
 def test_compiled_path_decides_as_the_explained_path(rules: PolicySet, reqs: list[Request]) -> None:
     """Every layer compiled: ``is_allowed`` == ``evaluate(...).allowed`` for every request, and
@@ -134,7 +134,7 @@ def test_compiled_path_decides_as_the_explained_path(rules: PolicySet, reqs: lis
     assert rules.is_allowed_many(reqs) == singles
 
 
-@settings(max_examples=150)
+@settings(max_examples=60)
 @given(
     policy_sets(),
     st.lists(lightsail_instances(), min_size=1, max_size=4),
