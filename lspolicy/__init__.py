@@ -23,9 +23,10 @@ from lspolicy.errors import (
     SimulatorError,
 )
 from lspolicy.evaluate.authorize import PolicySet
+from lspolicy.evaluate.batch import decide_matrix
 from lspolicy.model.decision import Decision, FailedCondition, NearMiss, StatementRef
 from lspolicy.model.policy import Condition, Policy, Principal, Statement
-from lspolicy.model.request import Request
+from lspolicy.model.request import Request, RequestPart
 from lspolicy.parse import parse_policy
 from lspolicy.simulate import simulate_custom_policy
 
@@ -44,9 +45,11 @@ __all__ = [
     "Principal",
     "Problem",
     "Request",
+    "RequestPart",
     "SimulatorError",
     "Statement",
     "StatementRef",
+    "decide_matrix",
     "parse_policy",
     "simulate_custom_policy",
 ]

@@ -23,29 +23,67 @@ cached), then runs precompiled predicates: no parsing or compiling on the hot pa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from dataclasses import replace as _replace
+from typing import Any
 
 from lspolicy.evaluate.codegen import Decider, compile_decider
 from lspolicy.evaluate.principal import Caller, GrantKind
-from lspolicy.evaluate.statement import CompiledStatement
+from lspolicy.evaluate.statement import CompiledStatement, StatementCore, statement_core
 from lspolicy.model.decision import Decision, DecisionName, FailedCondition, NearMiss, StatementRef
 from lspolicy.model.policy import Policy, PolicyKind
-from lspolicy.model.request import Request
+from lspolicy.model.request import ContextValue, Request, RequestPart, context_values
 
 __all__ = ["PolicySet"]
 
 _MAX_PLANS = 65536
+_HOT = 24
+"""Requests a plan serves on the general path before its decision function is compiled."""
+
+
+_SHARED_LIMIT = 1 << 14
+_POLICY_CORES: dict[int, tuple[Policy, tuple[StatementCore, ...]]] = {}
+"""Policy object id -> (the policy, its statements' shared cores): attaching a policy object
+already seen costs a lookup, not a hash of its content (the entry holds the policy, so the id
+cannot be reused while it is cached)."""
+_KIND_COPIES: dict[tuple[int, PolicyKind], tuple[Policy, Policy]] = {}
+_DECIDERS: dict[tuple[object, ...], Decider] = {}
+"""Compiled decision functions by the shared cores of their plan: principals holding the same
+policies for an action share one function."""
+
+
+def _bounded_put(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= _SHARED_LIMIT:
+        cache.clear()
+    cache[key] = value
+
+
+def _cores(policy: Policy) -> tuple[StatementCore, ...]:
+    hit = _POLICY_CORES.get(id(policy))
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    substitute = policy.substitutes_variables
+    cores = tuple(statement_core(s, substitute) for s in policy.statements)
+    _bounded_put(_POLICY_CORES, id(policy), (policy, cores))
+    return cores
 
 
 def _compile(policies: Iterable[Policy]) -> tuple[CompiledStatement, ...]:
-    return tuple(CompiledStatement(p, i, s) for i, p in enumerate(policies) for s in p.statements)
+    out: list[CompiledStatement] = []
+    for i, p in enumerate(policies):
+        for s, core in zip(p.statements, _cores(p), strict=True):
+            out.append(CompiledStatement(p, i, s, core=core))
+    return tuple(out)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Plan:
-    """The statements whose Action matches one action name, by layer."""
+    """The statements whose Action matches one action name, by layer.
+
+    Only ``simple`` and ``uses`` change: the decision function is compiled once the plan has
+    served ``_HOT`` requests (or at once when an equal plan's function is cached), so that
+    plans used once or twice do not pay for code generation.
+    """
 
     denies: tuple[CompiledStatement, ...]
     identity: tuple[CompiledStatement, ...]
@@ -54,7 +92,10 @@ class _Plan:
     scps: tuple[tuple[CompiledStatement, ...], ...]
     resource: tuple[CompiledStatement, ...] | None
     simple: Decider | None
-    """For identity (+ boundary) policy sets: the whole decision as one compiled function."""
+    """The whole decision as one compiled function (`lspolicy.evaluate.codegen`)."""
+    needs_caller: bool
+    """Some statement of the plan names principals: the compiled function reads the caller."""
+    uses: int = 0
 
 
 def _ref(st: CompiledStatement) -> StatementRef:
@@ -71,7 +112,14 @@ def _ref(st: CompiledStatement) -> StatementRef:
 
 
 def _as_policy(policy: Policy, kind: PolicyKind) -> Policy:
-    return policy if policy.kind == kind else policy.model_copy(update={"kind": kind})
+    if policy.kind == kind:
+        return policy
+    hit = _KIND_COPIES.get((id(policy), kind))
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    copy = policy.model_copy(update={"kind": kind})
+    _bounded_put(_KIND_COPIES, (id(policy), kind), (policy, copy))
+    return copy
 
 
 class PolicySet:
@@ -141,16 +189,16 @@ class PolicySet:
             scps=tuple(allows(level) for level in self.scps),
             resource=None if self.resource is None else allows(self.resource),
             simple=None,
+            needs_caller=False,
         )
-        # the compiled plan covers identity (+ boundary) only; a resource owner makes the
-        # account comparison part of every decision, so it takes the full path
-        if (
-            self.session is None
-            and not self.scps
-            and self.resource is None
-            and self.resource_owner is None
-        ):
-            plan = _replace(plan, simple=compile_decider(plan.denies, plan.identity, plan.boundary))
+        # every layer compiles into one function; the account root and cross-account requests
+        # take the general path (`_decide`), see `is_allowed`
+        needs_caller = any(
+            st.principal is not None or st.not_principal is not None
+            for st in (*plan.denies, *(plan.resource or ()))
+        )
+        plan.needs_caller = needs_caller
+        plan.simple = _cached_decider(plan)
         if len(self._plans) < _MAX_PLANS:
             self._plans[action] = plan
         return plan
@@ -178,9 +226,137 @@ class PolicySet:
         """True when the request is allowed: the decision without its explanation."""
         plan = self._plans.get(request.action_key) or self._plan(request.action_key)
         simple = plan.simple
-        if simple is not None and not request.special:
-            return simple(request.resource, request.context)
-        return self._decide(request, plan) == "allowed"
+        if simple is None:
+            plan.uses += 1
+            if plan.uses >= _HOT:
+                simple = plan.simple = _decider(plan)
+            else:
+                return self._decide(request, plan) == "allowed"
+        if request.special or self._owner_elsewhere(request):
+            if not plan.resource and self._cross_account(request):
+                # across accounts the resource-based policy must allow too, and none does
+                return False
+            return self._decide(request, plan) == "allowed"
+        if plan.needs_caller:
+            return simple(request.resource, request.context, self._caller(request))
+        return simple(request.resource, request.context)
+
+    def is_allowed_many(
+        self,
+        requests: Iterable[Request | tuple[str, RequestPart, Mapping[str, ContextValue] | None]],
+        *,
+        principal: RequestPart | None = None,
+    ) -> list[bool]:
+        """``is_allowed`` for each request, in order.
+
+        An item is a `Request`, or ``(action, part, context)``: the request combined from
+        ``principal`` (when given), ``part`` (an instance's `RequestPart`, or any part) and the
+        request's own ``context`` keys, as `Request.from_parts` combines them. Answers equal
+        ``is_allowed`` on each request alone.
+        """
+        out: list[bool] = []
+        append = out.append
+        is_allowed = self.is_allowed
+        build = Request.from_parts
+        if principal is not None and not principal.caller_is_root and self.resource_owner is None:
+            self._many_from_parts(requests, principal, out)
+            return out
+        for item in requests:
+            if isinstance(item, Request):
+                append(is_allowed(item))
+                continue
+            action, part, context = item
+            if principal is None:
+                append(is_allowed(build(action, part, context=context)))
+            else:
+                append(is_allowed(build(action, principal, part, context=context)))
+        return out
+
+    def _many_from_parts(
+        self,
+        requests: Iterable[Request | tuple[str, RequestPart, Mapping[str, ContextValue] | None]],
+        principal: RequestPart,
+        out: list[bool],
+    ) -> None:
+        """`is_allowed_many` for an ordinary caller (not the account root): where the plan is
+        compiled and the instance is in the caller's account, the compiled function reads the
+        merged part values directly, without building a `Request`; everything else takes
+        ``is_allowed``. Same answers: the context is the one `Request.from_parts` builds."""
+        append = out.append
+        is_allowed = self.is_allowed
+        build = Request.from_parts
+        values = principal.values
+        caller_account = principal.caller_account
+        caller = None if principal.caller_arn is None else Caller.from_arn(principal.caller_arn)
+        plans = self._plans
+        keys: dict[str, str] = {}
+        for item in requests:
+            if isinstance(item, Request):
+                append(is_allowed(item))
+                continue
+            action, part, context = item
+            key = keys.get(action)
+            if key is None:
+                key = keys[action] = action.lower()
+            plan = plans.get(key)
+            account = part.resource_account
+            if (
+                plan is None
+                or plan.simple is None
+                or part.caller_arn is not None
+                or (
+                    account is not None and caller_account is not None and account != caller_account
+                )
+            ):
+                append(is_allowed(build(action, principal, part, context=context)))
+                continue
+            merged = values | part.values
+            if context:
+                merged.update(context_values(context))
+            resource = part.resource if part.resource is not None else "*"
+            if plan.needs_caller:
+                append(plan.simple(resource, merged, caller))
+            else:
+                append(plan.simple(resource, merged))
+
+    def _compiled_for(self, action: str, caller_arn: str | None) -> Callable[..., bool] | None:
+        """``decide(resource, context)`` for requests of ``caller_arn`` (not the account root)
+        on resources in the caller's account: the plan's compiled function, compiled now.
+        None when the caller or the resource owner needs the general path."""
+        if self.resource_owner is not None:
+            return None
+        plan = self._plans.get(action.lower()) or self._plan(action.lower())
+        simple = plan.simple
+        if simple is None:
+            simple = plan.simple = _decider(plan)
+        if not plan.needs_caller:
+            return simple
+        if caller_arn is None:
+            return lambda r, c: simple(r, c, None)
+        caller = self._callers.get(caller_arn) or Caller.from_arn(caller_arn)
+        return lambda r, c: simple(r, c, caller)
+
+    def keys_read(self, action: str) -> tuple[frozenset[str], tuple[CompiledStatement, ...]]:
+        """For one action: the context keys any relevant statement reads (lower case), and the
+        statements whose Resource element must be matched against the ARN."""
+        plan = self._plans.get(action.lower()) or self._plan(action.lower())
+        keys: set[str] = set()
+        with_resources: list[CompiledStatement] = []
+        for st in _plan_statements(plan):
+            keys.update(st.condition_keys)
+            if st.resource_shape[0] != "any" or st.resource_negated:
+                with_resources.append(st)
+        return frozenset(keys), tuple(with_resources)
+
+    def _owner_elsewhere(self, request: Request) -> bool:
+        """A resource owner given for an ARN naming no account, and a caller of another account."""
+        owner = self.resource_owner
+        return (
+            owner is not None
+            and request.resource_account is None
+            and request.caller_account is not None
+            and request.caller_account != owner
+        )
 
     def _decide(self, request: Request, plan: _Plan) -> DecisionName:
         caller = self._caller(request)
@@ -359,6 +535,55 @@ class PolicySet:
         yield from self.resource or ()
         for level in self.scps:
             yield from level
+
+
+def _decider_key(plan: _Plan) -> tuple[object, ...] | None:
+    """The shared cores of the plan's statements, when no statement names principals (a
+    ``grant`` is per policy set) and so the compiled function can be shared."""
+    if plan.needs_caller or plan.resource is not None:
+        return None
+
+    def cores(sts: Sequence[CompiledStatement] | None) -> tuple[StatementCore, ...] | None:
+        return None if sts is None else tuple(st.core for st in sts)
+
+    return (
+        cores(plan.denies),
+        cores(plan.identity),
+        cores(plan.boundary),
+        cores(plan.session),
+        tuple(cores(level) for level in plan.scps),
+    )
+
+
+def _cached_decider(plan: _Plan) -> Decider | None:
+    key = _decider_key(plan)
+    return None if key is None else _DECIDERS.get(key)
+
+
+def _decider(plan: _Plan) -> Decider:
+    """Compile the plan's decision function (and share it with equal plans)."""
+    decider = compile_decider(
+        plan.denies,
+        plan.identity,
+        plan.boundary,
+        session=plan.session,
+        scps=plan.scps,
+        resource=plan.resource,
+    )
+    key = _decider_key(plan)
+    if key is not None:
+        _bounded_put(_DECIDERS, key, decider)
+    return decider
+
+
+def _plan_statements(plan: _Plan) -> Iterable[CompiledStatement]:
+    yield from plan.denies
+    yield from plan.identity
+    yield from plan.boundary or ()
+    yield from plan.session or ()
+    yield from plan.resource or ()
+    for level in plan.scps:
+        yield from level
 
 
 def _original_key(st: CompiledStatement, key: str) -> str:

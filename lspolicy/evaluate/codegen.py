@@ -24,7 +24,8 @@ from lspolicy.evaluate.statement import CompiledStatement
 __all__ = ["Decider", "compile_decider"]
 
 Context = Mapping[str, Sequence[str]]
-Decider = Callable[[str, Context], bool]
+Decider = Callable[..., bool]
+"""``decide(resource, context, caller=None) -> bool``."""
 
 
 class _Writer:
@@ -111,32 +112,114 @@ class _Writer:
         return "(" + " and ".join(parts) + ")" if parts else "True"
 
 
+def _any(w: _Writer, sts: Sequence[CompiledStatement]) -> str:
+    """One statement applies; ``True`` when one always does (the rest need not be written)."""
+    tests = []
+    for st in sts:
+        test = w.statement(st)
+        if test == "True":
+            return "True"
+        tests.append(test)
+    return " or ".join(tests) if tests else "False"
+
+
+def _body(
+    w: _Writer,
+    *,
+    denies: Sequence[CompiledStatement],
+    allows: Sequence[CompiledStatement],
+    boundary: Sequence[CompiledStatement] | None,
+    session: Sequence[CompiledStatement] | None,
+    scps: Sequence[Sequence[CompiledStatement]],
+    resource: Sequence[CompiledStatement] | None,
+) -> list[str]:
+    lines: list[str] = []
+    for st in denies:
+        test = w.statement(st)
+        if st.principal is not None or st.not_principal is not None:
+            test = f"({w.const(st.grant)}(k) and {test})"
+        if test == "True":  # a Deny that always applies: nothing after it matters
+            return [*lines, "    return False"]
+        lines.append(f"    if {test}:")
+        lines.append("        return False")
+    for level in scps:
+        test = _any(w, level)
+        if test == "False":
+            return [*lines, "    return False"]
+        if test != "True":
+            lines.append(f"    if not ({test}):")
+            lines.append("        return False")
+    checks: list[tuple[str, Sequence[CompiledStatement] | None]] = [
+        ("i", allows),
+        ("b", boundary),
+        ("s", session),
+    ]
+    if resource is None:
+        for _name, sts in checks:
+            if sts is None:
+                continue
+            test = _any(w, sts)
+            if test == "False":
+                return [*lines, "    return False"]
+            if test != "True":
+                lines.append(f"    if not ({test}):")
+                lines.append("        return False")
+        lines.append("    return True")
+        return lines
+    # the most direct grant among the resource-based statements that apply
+    lines.append("    gr = 0")
+    for st in resource:
+        grant = w.const(st.grant)
+        t = w.temp()
+        lines.append(f"    if {w.statement(st)} and ({t} := {grant}(k)) > gr:")
+        lines.append(f"        gr = {t}")
+    # GrantKind: SESSION 4 and EVERYONE 5 allow alone; USER 3 needs the session policy;
+    # ROLE 2 the boundary and the session policy; otherwise identity, boundary, session
+    for name, sts in checks:
+        if sts is None:
+            lines.append(f"    {name} = True")
+        else:
+            lines.append(f"    {name} = lambda: {_any(w, sts)}")
+    lines.append("    if gr >= 4:")
+    lines.append("        return True")
+    lines.append("    if gr == 3:")
+    lines.append("        return s is True or s()")
+    lines.append("    if gr == 2:")
+    lines.append("        return (b is True or b()) and (s is True or s())")
+    lines.append("    return i() and (b is True or b()) and (s is True or s())")
+    return lines
+
+
 def compile_decider(
     denies: Sequence[CompiledStatement],
     allows: Sequence[CompiledStatement],
     boundary: Sequence[CompiledStatement] | None,
+    *,
+    session: Sequence[CompiledStatement] | None = None,
+    scps: Sequence[Sequence[CompiledStatement]] = (),
+    resource: Sequence[CompiledStatement] | None = None,
 ) -> Decider:
-    """``decide(resource, context) -> bool`` for identity policies plus an optional boundary.
+    """``decide(resource, context, caller) -> bool`` over every layer of a per-action plan.
 
-    Statements must carry no Principal/NotPrincipal (identity-based and boundary policies).
+    The decision logic of `lspolicy.evaluate.authorize` for a caller in the resource's account
+    who is not the account root (those requests take the general path): an applying Deny
+    anywhere denies; every SCP level must allow; then a resource-based grant, the identity
+    policies, the boundary and the session policy combine as ``_same_account_allows`` says.
+    A statement with ``Principal``/``NotPrincipal`` applies only when its ``grant(caller)`` is
+    not ``NONE`` (the statement's own method: the semantics stay in `statement`).
     """
     w = _Writer()
-    lines = ["def decide(r, c):", "    g = c.get"]
-    for st in denies:
-        lines.append(f"    if {w.statement(st)}:")
-        lines.append("        return False")
-    if not allows:
-        lines.append("    return False")
-    else:
-        lines.append(f"    if not ({' or '.join(w.statement(st) for st in allows)}):")
-        lines.append("        return False")
-        if boundary is not None:
-            if not boundary:
-                lines.append("    return False")
-            else:
-                lines.append(f"    return {' or '.join(w.statement(st) for st in boundary)}")
-                lines.append("")
-        lines.append("    return True")
+    lines = ["def decide(r, c, k=None):", "    g = c.get"]
+    body = _body(
+        w,
+        denies=denies,
+        allows=allows,
+        boundary=boundary,
+        session=session,
+        scps=scps,
+        resource=resource,
+    )
+    lines.extend(body)
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = dict(w.namespace)
     exec(compile(source, "<lspolicy plan>", "exec"), namespace)  # see the module docstring

@@ -41,6 +41,7 @@ def _always(_value: str, _context: Context) -> bool:
     return True
 
 
+@lru_cache(maxsize=_MEMO_LIMIT)
 def _compile_actions(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     """Matcher over lower-cased action names (IAM action names are case-insensitive)."""
     exact: set[str] = set()
@@ -69,10 +70,32 @@ ResourceShape = tuple[Any, ...]
 ``("memo", seen.get, matcher)`` or ``("dynamic",)``."""
 
 
+_SHARED_LIMIT = 1 << 14
+"""How many distinct Resource lists, and statements, the shared compilation caches hold."""
+_RESOURCES: dict[tuple[tuple[str, ...], bool], tuple[Matcher, tuple[str, ...], ResourceShape]] = {}
+
+
 def _compile_resources(
     patterns: tuple[str, ...], substitute: bool
 ) -> tuple[Matcher, tuple[str, ...], ResourceShape]:
-    """Matcher over resource ARNs, the context keys its policy variables read, and its shape."""
+    """Matcher over resource ARNs, the context keys its policy variables read, and its shape.
+
+    Shared: one matcher (and its per-ARN memo) per distinct Resource list, whichever policy or
+    principal it comes from; the cache holds at most ``_SHARED_LIMIT`` lists.
+    """
+    key = (patterns, substitute)
+    hit = _RESOURCES.get(key)
+    if hit is None:
+        hit = _compile_resources_uncached(patterns, substitute)
+        if len(_RESOURCES) >= _SHARED_LIMIT:
+            _RESOURCES.clear()
+        _RESOURCES[key] = hit
+    return hit
+
+
+def _compile_resources_uncached(
+    patterns: tuple[str, ...], substitute: bool
+) -> tuple[Matcher, tuple[str, ...], ResourceShape]:
     exact: set[str] = set()
     globs: list[ResourcePattern] = []
     templated = []
@@ -136,32 +159,24 @@ class StatementTrace:
         return self.action and self.resource and self.principal and not self.failed
 
 
-class CompiledStatement:
-    """A statement ready to evaluate; ``policy``/``statement`` say where it came from."""
+class StatementCore:
+    """What a statement compiles to, shared by every policy set holding the same statement.
+
+    Content-addressed: equal statements (same text, same place in the document, same Version
+    semantics) compile once (`statement_core`); matchers and their memos are pure functions of
+    the request, so sharing them changes no answer.
+    """
 
     __slots__ = (
         "action_match",
-        "applies",
-        "boundary_present",
         "condition_keys",
         "conditions",
-        "deny",
-        "not_principal",
-        "policy",
-        "policy_index",
-        "principal",
         "resource_match",
         "resource_negated",
         "resource_shape",
-        "statement",
     )  # fmt: skip
 
-    def __init__(self, policy: Policy, policy_index: int, statement: Statement) -> None:
-        self.policy = policy
-        self.policy_index = policy_index
-        self.statement = statement
-        self.deny = statement.effect == "Deny"
-        substitute = policy.substitutes_variables
+    def __init__(self, statement: Statement, substitute: bool) -> None:
         if statement.actions is not None:
             self.action_match = _compile_actions(statement.actions)
         else:
@@ -169,6 +184,8 @@ class CompiledStatement:
             self.action_match = lambda a: not inner(a)
         keys: list[str] = []
         self.resource_negated = False
+        self.resource_match: Matcher
+        self.resource_shape: ResourceShape
         if statement.resources is not None:
             self.resource_match, rkeys, self.resource_shape = _compile_resources(
                 statement.resources, substitute
@@ -192,6 +209,65 @@ class CompiledStatement:
             keys.extend(compiled.variable_keys)
         self.conditions = tuple(conds)
         self.condition_keys = tuple(dict.fromkeys(keys))
+
+
+_CORES: dict[tuple[Statement, bool], StatementCore] = {}
+
+
+def statement_core(statement: Statement, substitute: bool) -> StatementCore:
+    """The shared compilation of ``statement`` (bounded cache, content-addressed)."""
+    key = (statement, substitute)
+    core = _CORES.get(key)
+    if core is None:
+        core = StatementCore(statement, substitute)
+        if len(_CORES) >= _SHARED_LIMIT:
+            _CORES.clear()
+        _CORES[key] = core
+    return core
+
+
+class CompiledStatement:
+    """A statement ready to evaluate; ``policy``/``statement`` say where it came from."""
+
+    __slots__ = (
+        "action_match",
+        "applies",
+        "boundary_present",
+        "condition_keys",
+        "conditions",
+        "core",
+        "deny",
+        "not_principal",
+        "policy",
+        "policy_index",
+        "principal",
+        "resource_match",
+        "resource_negated",
+        "resource_shape",
+        "statement",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        policy: Policy,
+        policy_index: int,
+        statement: Statement,
+        *,
+        core: StatementCore | None = None,
+    ) -> None:
+        self.policy = policy
+        self.policy_index = policy_index
+        self.statement = statement
+        self.deny = statement.effect == "Deny"
+        if core is None:
+            core = statement_core(statement, policy.substitutes_variables)
+        self.core = core
+        self.action_match = core.action_match
+        self.resource_match = core.resource_match
+        self.resource_shape = core.resource_shape
+        self.resource_negated = core.resource_negated
+        self.conditions = core.conditions
+        self.condition_keys = core.condition_keys
         self.principal = statement.principal
         self.not_principal = statement.not_principal
         self.boundary_present = False

@@ -51,7 +51,7 @@ from lspolicy.generate.semantics import (
 )
 from lspolicy.lightsail.context import Identity, Instance
 from lspolicy.model.decision import Decision
-from lspolicy.model.request import ContextPart, ContextValue, Request
+from lspolicy.model.request import ContextValue, Request, RequestPart
 
 __all__ = [
     "DEFAULT_POPULATION",
@@ -399,14 +399,14 @@ class _Requests:
     request, key for key, as `lspolicy.lightsail.context.instance_request` builds."""
 
     def __init__(self) -> None:
-        self._parts: dict[tuple[object, ...], ContextPart] = {}
+        self._parts: dict[tuple[object, ...], RequestPart] = {}
 
     def _part(
         self, key: tuple[object, ...], values: Callable[[], dict[str, ContextValue]]
-    ) -> ContextPart:
+    ) -> RequestPart:
         part = self._parts.get(key)
         if part is None:
-            part = ContextPart.of(values())
+            part = RequestPart(values())
             if len(self._parts) < _MAX_PARTS:
                 self._parts[key] = part
         return part
@@ -427,7 +427,9 @@ class _Requests:
             )
         if instance is None:
             parts.append(self._part(("circumstances", c), c.context))
-            return Request.from_parts(probe.action, probe.resource, parts, caller_arn=identity.arn)
+            return Request.from_parts(
+                probe.action, *parts, resource=probe.resource, caller_arn=identity.arn
+            )
         if instance.tags:
             parts.append(
                 self._part(
@@ -441,7 +443,9 @@ class _Requests:
             )
         )
         parts.append(self._part(("circumstances", c), c.context))
-        return Request.from_parts(probe.action, instance.arn, parts, caller_arn=identity.arn)
+        return Request.from_parts(
+            probe.action, *parts, resource=instance.arn, caller_arn=identity.arn
+        )
 
 
 def _abstraction_fault(

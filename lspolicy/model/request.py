@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-__all__ = ["ContextPart", "ContextValue", "Request", "normalize_context", "to_context_string"]
+__all__ = [
+    "ContextValue",
+    "Request",
+    "RequestPart",
+    "context_values",
+    "normalize_context",
+    "to_context_string",
+]
 
 ContextValue = str | int | float | bool | Sequence[str | int | float | bool]
 ContextKeyType = Literal[
@@ -57,24 +64,6 @@ def normalize_context(
     return values, frozenset(multi), names
 
 
-@dataclass(frozen=True, slots=True)
-class ContextPart:
-    """A part of a request context, normalised once (`normalize_context`) and reused: the
-    caller's keys, an instance's keys, a request's circumstances. `Request.from_parts` joins
-    parts without folding or converting their values again."""
-
-    raw: Mapping[str, ContextValue]
-    values: Mapping[str, tuple[str, ...]]
-    multivalued: frozenset[str]
-    names: Mapping[str, str]
-
-    @classmethod
-    def of(cls, context: Mapping[str, ContextValue]) -> ContextPart:
-        """Normalise ``context`` once."""
-        values, multi, names = normalize_context(context)
-        return cls(dict(context), values, multi, names)
-
-
 @dataclass(frozen=True, slots=True, init=False)
 class Request:
     """One request: ``action`` (``service:Action``), ``resource`` ARN, and context values.
@@ -107,39 +96,6 @@ class Request:
     ) -> None:
         values, multi, names = normalize_context(context)
         self._fill(action, resource, values, multi, names, caller_arn=caller_arn)
-
-    @classmethod
-    def from_parts(
-        cls,
-        action: str,
-        resource: str,
-        parts: Sequence[ContextPart],
-        *,
-        caller_arn: str | None = None,
-    ) -> Request:
-        """The same request as ``Request(action, resource, context, caller_arn=...)`` with
-        ``context`` the parts' raw mappings merged in order, built from their normalised forms.
-
-        When two parts share a folded key, the parts are merged raw and normalised again (what
-        the plain constructor does); otherwise their values are joined as they are.
-        """
-        values: dict[str, tuple[str, ...]] = {}
-        names: dict[str, str] = {}
-        multi: frozenset[str] = frozenset()
-        size = 0
-        for part in parts:
-            values.update(part.values)
-            names.update(part.names)
-            multi |= part.multivalued
-            size += len(part.values)
-        if len(values) != size:
-            merged: dict[str, ContextValue] = {}
-            for part in parts:
-                merged.update(part.raw)
-            return cls(action, resource, merged, caller_arn=caller_arn)
-        self = object.__new__(cls)
-        self._fill(action, resource, values, multi, names, caller_arn=caller_arn)
-        return self
 
     def _fill(
         self,
@@ -177,6 +133,26 @@ class Request:
         )
         object.__setattr__(self, "special", root or cross)
 
+    @classmethod
+    def from_parts(
+        cls,
+        action: str,
+        *parts: RequestPart,
+        context: Mapping[str, ContextValue] | None = None,
+        resource: str | None = None,
+        caller_arn: str | None = None,
+    ) -> Request:
+        """The request whose context is ``parts`` combined in order, then ``context``.
+
+        Equal to ``Request(action, resource, {**part1, **part2, ..., **context}, caller_arn=...)``
+        built from the plain dicts, without normalising the parts again: a principal's part and
+        an instance's part are normalised once (`RequestPart`) and combined per request. The
+        resource and the caller come from the arguments, else from the last part that has one.
+        """
+        return _from_parts(
+            cls, action, parts, context=context, resource=resource, caller_arn=caller_arn
+        )
+
     def with_context(self, extra: Mapping[str, ContextValue]) -> Request:
         """A copy with more (or replaced) context values."""
         merged: dict[str, ContextValue] = {self.key_names[k]: v for k, v in self._items()}
@@ -186,3 +162,187 @@ class Request:
     def _items(self) -> Iterable[tuple[str, ContextValue]]:
         for key, vals in self.context.items():
             yield key, (list(vals) if key in self.multivalued else vals[0])
+
+
+class RequestPart:
+    """A piece of request context normalised once, to combine into many requests.
+
+    A principal's part (its ARN, account, tags: ``caller_arn=``) and an instance's part (its
+    tags, region: ``resource=``) are the same in every request that principal makes on that
+    instance; `Request.from_parts` combines them with the request's own keys by dict merges.
+    """
+
+    __slots__ = (
+        "caller_account",
+        "caller_arn",
+        "caller_is_root",
+        "multivalued",
+        "names",
+        "raw",
+        "resource",
+        "resource_account",
+        "values",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        context: Mapping[str, ContextValue] | None = None,
+        *,
+        caller_arn: str | None = None,
+        resource: str | None = None,
+    ) -> None:
+        values, multi, names = normalize_context(context)
+        raw: dict[str, ContextValue] = dict(context or {})
+        if caller_arn is not None and "aws:principalarn" not in values:
+            values["aws:principalarn"] = (caller_arn,)
+            names["aws:principalarn"] = "aws:PrincipalArn"
+            raw["aws:PrincipalArn"] = caller_arn
+        self.raw = raw
+        """The context as given (with the caller's ``aws:PrincipalArn``): merged again when
+        parts share a key, as the plain constructor would merge dicts."""
+        self.values: dict[str, tuple[str, ...]] = values
+        self.multivalued = multi
+        self.names: dict[str, str] = names
+        self.caller_arn = caller_arn
+        self.resource = resource
+        self.caller_account = _account(caller_arn) if caller_arn else None
+        self.caller_is_root = (
+            caller_arn is not None
+            and caller_arn.startswith("arn:")
+            and caller_arn.endswith(":root")
+        )
+        self.resource_account = _account(resource) if resource is not None else None
+
+    def __repr__(self) -> str:
+        who = f", caller_arn={self.caller_arn!r}" if self.caller_arn else ""
+        what = f", resource={self.resource!r}" if self.resource else ""
+        return f"RequestPart({len(self.values)} keys{who}{what})"
+
+
+_NO_KEYS: frozenset[str] = frozenset()
+_SCALARS = (str, int, float, bool)
+
+
+def context_values(context: Mapping[str, ContextValue]) -> dict[str, tuple[str, ...]]:
+    """Only the values of `normalize_context` (keys folded to lower case, values as tuples of
+    strings): what a decision reads, for a request's own few keys."""
+    out: dict[str, tuple[str, ...]] = {}
+    for key, value in context.items():
+        if value.__class__ is str:
+            out[key.lower()] = (value,)
+        elif isinstance(value, _SCALARS):
+            out[key.lower()] = (to_context_string(value),)
+        else:
+            out[key.lower()] = tuple(to_context_string(v) for v in value)
+    return out
+
+
+class _Building:
+    """`Request`'s slot layout without its frozen ``__setattr__``: `_from_parts` fills one with
+    plain attribute stores, then makes it a `Request` (``__class__`` assignment, allowed between
+    classes of the same layout). ``object.__setattr__`` per field cost more than the decision."""
+
+    __slots__ = Request.__slots__
+
+
+def _from_parts(
+    cls: type[Request],
+    action: str,
+    parts: Sequence[RequestPart],
+    *,
+    context: Mapping[str, ContextValue] | None,
+    resource: str | None,
+    caller_arn: str | None,
+) -> Request:
+    values: dict[str, tuple[str, ...]] = {}
+    names: dict[str, str] = {}
+    multi = _NO_KEYS
+    res_part: RequestPart | None = None
+    caller_part: RequestPart | None = None
+    size = 0
+    for part in parts:
+        size += len(part.values)
+        if multi:
+            multi = multi - part.values.keys()
+        values.update(part.values)
+        if part.multivalued:
+            multi = multi | part.multivalued
+        if part.resource is not None:
+            res_part = part
+        if part.caller_arn is not None:
+            caller_part = part
+    extra_names: dict[str, str] = {}
+    if context:
+        extra: dict[str, tuple[str, ...]] = {}
+        extra_multi: list[str] = []
+        for key, value in context.items():
+            lower = key.lower()
+            if lower not in extra_names:
+                extra_names[lower] = key
+            if value.__class__ is str:
+                extra[lower] = (value,)
+            elif isinstance(value, _SCALARS):
+                extra[lower] = (to_context_string(value),)
+            else:
+                extra_multi.append(lower)
+                extra[lower] = tuple(to_context_string(v) for v in value)
+        if multi:
+            multi = multi - extra.keys()
+        if extra_multi:
+            multi = multi | frozenset(extra_multi)
+        size += len(extra)
+        values.update(extra)
+    if len(values) != size:
+        # parts (or the context) share a key up to case: which spelling's value wins then
+        # depends on the merged dict's order, so merge the dicts and normalise once, exactly
+        # as ``Request(action, resource, {**part1, ..., **context})`` does
+        merged: dict[str, ContextValue] = {}
+        for part in parts:
+            merged.update(part.raw)
+        merged.update(context or {})
+        if resource is None:
+            resource = res_part.resource if res_part is not None else None
+        if caller_arn is None and caller_part is not None:
+            caller_arn = caller_part.caller_arn
+        return cls(action, resource if resource is not None else "*", merged, caller_arn=caller_arn)
+    # no key is shared: the names in the merged dict's order, as normalising it gives them
+    for part in parts:
+        names.update(part.names)
+    names.update(extra_names)
+    if resource is None:
+        resource = res_part.resource if res_part is not None else "*"
+        resource_account = res_part.resource_account if res_part is not None else None
+    else:
+        resource_account = _account(resource)
+    if caller_arn is None and caller_part is not None:
+        caller_arn = caller_part.caller_arn
+        caller_account = caller_part.caller_account
+        root = caller_part.caller_is_root
+    else:
+        caller_account = _account(caller_arn) if caller_arn else None
+        root = (
+            caller_arn is not None
+            and caller_arn.startswith("arn:")
+            and caller_arn.endswith(":root")
+        )
+    if caller_arn is not None and "aws:principalarn" not in values:
+        values["aws:principalarn"] = (caller_arn,)
+        names["aws:principalarn"] = "aws:PrincipalArn"
+    req: Any = _Building()
+    req.action = action
+    req.resource = resource
+    req.context = values
+    req.caller_arn = caller_arn
+    req.multivalued = multi
+    req.key_names = names
+    req.action_key = action.lower()
+    req.caller_account = caller_account
+    req.resource_account = resource_account
+    req.caller_is_root = root
+    req.special = root or (
+        caller_account is not None
+        and resource_account is not None
+        and caller_account != resource_account
+    )
+    req.__class__ = cls
+    return req  # type: ignore[no-any-return]

@@ -35,7 +35,7 @@ from lspolicy.generate.prove import (
 )
 from lspolicy.glob import ANY, STAR, Token
 from lspolicy.lightsail.context import Identity, Instance
-from lspolicy.model.request import ContextPart, ContextValue, Request
+from lspolicy.model.request import ContextValue, Request, RequestPart
 from lspolicy.parse import parse_policy
 from lspolicy.server import world as world_module
 from lspolicy.server.world import WorldError, load_world, schema_errors
@@ -258,8 +258,8 @@ def test_request_from_parts_equals_the_plain_constructor(
                     caller_arn=caller)  # fmt: skip
     fast = Request.from_parts(
         "lightsail:StopInstance",
-        "arn:aws:lightsail:us-east-1:1:Instance/x",
-        [ContextPart.of(p) for p in parts],
+        *[RequestPart(p) for p in parts],
+        resource="arn:aws:lightsail:us-east-1:1:Instance/x",
         caller_arn=caller,
     )
     _same(fast, plain)

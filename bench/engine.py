@@ -1,0 +1,363 @@
+"""Engine throughput on realistic input: requests built in the timed loop, every layer, both workloads.
+
+Usage (from the repository root)::
+
+    python3 bench/engine.py                    # both workloads, 3 passes each
+    python3 bench/engine.py --quick            # 20,000 harder requests, 3 passes
+    python3 bench/engine.py --workload standard --passes 5
+
+What is timed (CPU time, ``time.process_time``, collector off, median of ``--passes`` passes):
+every request starts as plain dicts, as a user holds them — the principal's context (ARN, account,
+type, username, tags), the instance's context (tags, region) and the request's own keys — and the
+``Request`` is built inside the timed loop. The policy sets (identity, boundary, session policy,
+the three SCP levels of the harder workload) are compiled before timing; the compilation is timed
+apart. The modes, each measured in the same run:
+
+``general``
+    ``Request(action, arn, {**principal, **instance, **extra})`` and the general decision loop
+    (``PolicySet._decide``: every statement object in turn) — the baseline for the ratios.
+``merged``
+    The same request, ``PolicySet.is_allowed`` (the compiled path where the set allows it).
+``parts``
+    Principal and instance parts normalised once (``RequestPart``, inside the timing, once per
+    principal and per instance), ``Request.from_parts`` per request, then ``is_allowed``.
+``batch``
+    ``PolicySet.is_allowed_many`` over each principal's requests (parts as above).
+``matrix``
+    ``decide_matrix``: every principal x every instance for one action (cells/s), without the
+    per-request keys (no source IP, no time).
+
+Agreement: every mode's answers are compared with the explained path (``PolicySet.evaluate``,
+the oracle), and on the standard workload with ``expected.json`` too. Exit 1 on any difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+import harder  # noqa: E402
+
+import lspolicy  # noqa: E402
+from lspolicy import PolicySet, Request  # noqa: E402
+
+STANDARD = REPO_ROOT.parent / "shared" / "bench"
+Context = dict[str, Any]
+
+
+@dataclass
+class Case:
+    """One workload in the benchmark's own form: plain dicts and compiled policy sets."""
+
+    name: str
+    sets: list[PolicySet]
+    callers: list[str]
+    principal_ctx: list[Context]
+    instance_ctx: list[Context]
+    arns: list[str]
+    requests: list[tuple[int, str, int, Context]]  # principal, action, instance, extra
+    expected: list[bool] | None
+    compile_seconds: float
+
+
+def load_standard(directory: Path) -> Case:
+    raw = json.loads((directory / "workload.json").read_text(encoding="utf-8"))
+    exp = json.loads((directory / "expected.json").read_text(encoding="utf-8"))
+    account = raw["account"]
+    start = time.process_time()
+    parsed = {n: lspolicy.parse_policy(json.dumps(d), source=n) for n, d in raw["policies"].items()}
+    sets = [
+        PolicySet(
+            [parsed[n] for n in p["policies"]],
+            boundary=[parsed[p["permissions_boundary"]]] if p.get("permissions_boundary") else None,
+        )
+        for p in raw["principals"]
+    ]
+    compile_seconds = time.process_time() - start
+    pctx: list[Context] = []
+    for p in raw["principals"]:
+        c: Context = {
+            "aws:PrincipalArn": p["arn"],
+            "aws:PrincipalAccount": account,
+            "aws:PrincipalType": "User" if p["type"] == "user" else "AssumedRole",
+        }
+        if p["type"] == "user":
+            c["aws:username"] = p["name"]
+        for k, v in (p.get("tags") or {}).items():
+            c[f"aws:PrincipalTag/{k}"] = v
+        pctx.append(c)
+    ictx: list[Context] = []
+    for r in raw["resources"]:
+        c = {f"aws:ResourceTag/{k}": v for k, v in (r.get("tags") or {}).items()}
+        c["aws:RequestedRegion"] = r["region"]
+        ictx.append(c)
+    by_p = {p["arn"]: i for i, p in enumerate(raw["principals"])}
+    by_i = {r["arn"]: i for i, r in enumerate(raw["resources"])}
+    reqs = [
+        (by_p[r["principal"]], r["action"], by_i[r["resource"]], dict(r.get("context") or {}))
+        for r in raw["requests"]
+    ]
+    return Case(
+        name="standard",
+        sets=sets,
+        callers=[p["arn"] for p in raw["principals"]],
+        principal_ctx=pctx,
+        instance_ctx=ictx,
+        arns=[r["arn"] for r in raw["resources"]],
+        requests=reqs,
+        expected=[d == "Allow" for d in exp["decisions"]],
+        compile_seconds=compile_seconds,
+    )
+
+
+def load_harder(requests: int) -> Case:
+    work = harder.generate(requests=requests)
+    start = time.process_time()
+    parsed = {n: lspolicy.parse_policy(json.dumps(d), source=n) for n, d in work.policies.items()}
+    sets = [
+        PolicySet(
+            [parsed[n] for n in p.policies],
+            boundary=[parsed[p.boundary]] if p.boundary else None,
+            session=[parsed[p.session]] if p.session else None,
+            scps=[[parsed[n] for n in level] for level in work.scps_of(p)],
+        )
+        for p in work.principals
+    ]
+    compile_seconds = time.process_time() - start
+    return Case(
+        name="harder",
+        sets=sets,
+        callers=[p.arn for p in work.principals],
+        principal_ctx=[p.context() for p in work.principals],
+        instance_ctx=[i.context() for i in work.instances],
+        arns=[i.arn for i in work.instances],
+        requests=[(r.principal, r.action, r.instance, r.extra) for r in work.requests],
+        expected=None,
+        compile_seconds=compile_seconds,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# the modes: each takes the case and returns the answers, building every request itself
+# --------------------------------------------------------------------------------------------
+
+
+def mode_general(case: Case) -> list[bool]:
+    sets, callers, pc, ic, arns = (
+        case.sets,
+        case.callers,
+        case.principal_ctx,
+        case.instance_ctx,
+        case.arns,
+    )
+    out = []
+    for p, action, i, extra in case.requests:
+        req = Request(action, arns[i], {**pc[p], **ic[i], **extra}, caller_arn=callers[p])
+        ps = sets[p]
+        out.append(ps._decide(req, ps._plan(req.action_key)) == "allowed")
+    return out
+
+
+def mode_merged(case: Case) -> list[bool]:
+    sets, callers, pc, ic, arns = (
+        case.sets,
+        case.callers,
+        case.principal_ctx,
+        case.instance_ctx,
+        case.arns,
+    )
+    return [
+        sets[p].is_allowed(
+            Request(action, arns[i], {**pc[p], **ic[i], **extra}, caller_arn=callers[p])
+        )
+        for p, action, i, extra in case.requests
+    ]
+
+
+def _parts(case: Case) -> tuple[list[Any], list[Any]]:
+    part = lspolicy.RequestPart
+    principals = [
+        part(c, caller_arn=a) for c, a in zip(case.principal_ctx, case.callers, strict=True)
+    ]
+    instances = [part(c, resource=arn) for c, arn in zip(case.instance_ctx, case.arns, strict=True)]
+    return principals, instances
+
+
+def mode_parts(case: Case) -> list[bool]:
+    principals, instances = _parts(case)
+    sets = case.sets
+    build = Request.from_parts
+    return [
+        sets[p].is_allowed(build(action, principals[p], instances[i], context=extra))
+        for p, action, i, extra in case.requests
+    ]
+
+
+def mode_batch(case: Case) -> list[bool]:
+    principals, instances = _parts(case)
+    groups: dict[int, list[int]] = {}
+    for n, (p, _, _, _) in enumerate(case.requests):
+        groups.setdefault(p, []).append(n)
+    out: list[bool] = [False] * len(case.requests)
+    reqs = case.requests
+    for p, indices in groups.items():
+        answers = case.sets[p].is_allowed_many(
+            [(reqs[n][1], instances[reqs[n][2]], reqs[n][3]) for n in indices],
+            principal=principals[p],
+        )
+        for n, a in zip(indices, answers, strict=True):
+            out[n] = a
+    return out
+
+
+MODES: dict[str, Callable[[Case], list[bool]]] = {
+    "general": mode_general,
+    "merged": mode_merged,
+    "parts": mode_parts,
+    "batch": mode_batch,
+}
+
+
+def available(mode: str) -> bool:
+    if mode in ("parts", "batch"):
+        return hasattr(lspolicy, "RequestPart") and hasattr(PolicySet, "is_allowed_many")
+    return True
+
+
+def oracle(case: Case) -> list[bool]:
+    sets, callers, pc, ic, arns = (
+        case.sets,
+        case.callers,
+        case.principal_ctx,
+        case.instance_ctx,
+        case.arns,
+    )
+    return [
+        sets[p]
+        .evaluate(Request(action, arns[i], {**pc[p], **ic[i], **extra}, caller_arn=callers[p]))
+        .allowed
+        for p, action, i, extra in case.requests
+    ]
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.process_time()
+        result = fn()
+        return time.process_time() - start, result
+    finally:
+        gc.enable()
+
+
+def matrix(case: Case, action: str, passes: int) -> tuple[float, bool] | None:
+    """Median cells/s of ``decide_matrix`` and whether every cell equals the single answer."""
+    decide_matrix = getattr(lspolicy, "decide_matrix", None)
+    if decide_matrix is None:
+        return None
+    times = []
+    grid: list[list[bool]] = []
+    for _ in range(passes):
+        # fresh parts each pass: their normalisation is part of the cost
+        seconds, grid = timed(lambda: decide_matrix(action, case.sets, *_parts(case)))
+        times.append(seconds)
+    cells = len(case.sets) * len(case.arns)
+    ok = True
+    for p, ps in enumerate(case.sets):
+        for i in range(0, len(case.arns), 7):
+            req = Request(
+                action,
+                case.arns[i],
+                {**case.principal_ctx[p], **case.instance_ctx[i]},
+                caller_arn=case.callers[p],
+            )
+            if ps.evaluate(req).allowed != grid[p][i]:
+                ok = False
+    return cells / statistics.median(times), ok
+
+
+def run_case(case: Case, passes: int, say: Callable[[str], None]) -> dict[str, Any]:
+    n = len(case.requests)
+    say(f"{case.name}: {n:,} requests, {len(case.sets)} principals, {len(case.arns):,} instances")
+    say(f"  compile (parse + PolicySet) {case.compile_seconds * 1e3:,.0f} ms CPU")
+    seconds, truth = timed(lambda: oracle(case))
+    say(f"  oracle (explained path, evaluate) {n / seconds:,.0f}/s")
+    if case.expected is not None:
+        same = sum(a == b for a, b in zip(truth, case.expected, strict=True))
+        say(f"  oracle vs expected.json: {same:,}/{n:,}")
+        if same != n:
+            truth = case.expected
+    say(f"  allowed by the oracle: {sum(truth):,}/{n:,}")
+    results: dict[str, Any] = {}
+    modes = [m for m in MODES if available(m)]
+    times: dict[str, list[float]] = {m: [] for m in modes}
+    agree: dict[str, int] = {}
+    for _ in range(passes):
+        for m in modes:  # round-robin: drift on the machine spreads over every mode alike
+            seconds, answers = timed(lambda: MODES[m](case))  # noqa: B023
+            times[m].append(seconds)
+            agree[m] = min(
+                agree.get(m, n), sum(a == b for a, b in zip(answers, truth, strict=True))
+            )
+    base = n / statistics.median(times["general"])
+    say(f"  {'mode':<9}{'decisions/s (median)':>22}{'best':>12}{'vs general':>12}{'agreement':>16}")
+    for m in modes:
+        med = n / statistics.median(times[m])
+        best = n / min(times[m])
+        pct = 100.0 * agree[m] / n
+        say(f"  {m:<9}{med:>22,.0f}{best:>12,.0f}{med / base:>11.1f}x{pct:>15.3f}%")
+        results[m] = {"median_dps": med, "best_dps": best, "agree": agree[m]}
+    got = matrix(case, "lightsail:StopInstance", passes)
+    if got is not None:
+        cells, ok = got
+        say(f"  matrix   {cells:>22,.0f} cells/s (StopInstance, {len(case.sets)} x {len(case.arns):,}); "
+            f"sampled cells equal evaluate: {ok}")  # fmt: skip
+        results["matrix"] = {"cells_per_s": cells, "ok": ok}
+    results["ok"] = all(agree[m] == n for m in modes) and (got is None or got[1])
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/engine.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--workload", choices=["standard", "harder", "both"], default="both")
+    parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=100_000, help="harder workload size")
+    parser.add_argument("--quick", action="store_true", help="20,000 harder requests")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--standard", type=Path, default=STANDARD, metavar="DIR", help="the standard workload"
+    )
+    args = parser.parse_args(argv)
+    requests = 20_000 if args.quick else args.requests
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    say(f"bench/engine.py: CPU time, median of {args.passes} passes, gc off in the timed loops")
+    figures: dict[str, Any] = {}
+    if args.workload in ("standard", "both"):
+        figures["standard"] = run_case(load_standard(args.standard), args.passes, say)
+    if args.workload in ("harder", "both"):
+        figures["harder"] = run_case(load_harder(requests), args.passes, say)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    ok = all(f["ok"] for f in figures.values())
+    if not ok:
+        say("DISAGREEMENT: some mode differs from the oracle")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

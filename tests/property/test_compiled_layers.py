@@ -1,0 +1,231 @@
+"""The compiled decision function (`PolicySet.is_allowed`) decides as the explained path
+(`PolicySet.evaluate`) with every layer present: identity policies, a permissions boundary, a
+session policy, up to three SCP levels and a resource-based policy whose statements name
+principals (``Principal`` / ``NotPrincipal``), for callers of every kind.
+
+The rules both implement are AWS's:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html
+https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+The explained path is the oracle here; this test checks that compiling every layer into one
+function changes no answer, and that batch answers equal single answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lspolicy
+from lspolicy import PolicySet, Request, RequestPart, decide_matrix
+from lspolicy.evaluate import authorize
+from lspolicy.strategies import JsonObject, lightsail_instances, policy_documents, request_contexts
+from lspolicy.strategies import requests as requests_
+
+ACCOUNT = "111122223333"
+OTHER = "444455556666"
+CALLERS = (
+    f"arn:aws:iam::{ACCOUNT}:user/alice",
+    f"arn:aws:iam::{ACCOUNT}:role/sre-ops",
+    f"arn:aws:sts::{ACCOUNT}:assumed-role/sre-ops/s1",
+    f"arn:aws:iam::{ACCOUNT}:root",
+    f"arn:aws:iam::{OTHER}:user/bob",
+    None,
+)
+PRINCIPALS: tuple[Any, ...] = (
+    "*",
+    {"AWS": "*"},
+    {"AWS": ACCOUNT},
+    {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+    {"AWS": f"arn:aws:iam::{ACCOUNT}:user/alice"},
+    {"AWS": f"arn:aws:iam::{ACCOUNT}:role/sre-ops"},
+    {"AWS": [f"arn:aws:sts::{ACCOUNT}:assumed-role/sre-ops/s1", OTHER]},
+    {"AWS": f"arn:aws:iam::{OTHER}:user/bob"},
+)
+
+
+BROAD_ACTIONS = ("*", "lightsail:*", "lightsail:StopInstance", "lightsail:Get*")
+
+
+@st.composite
+def resource_policies(draw: st.DrawFn) -> JsonObject:
+    """A resource-based policy: generated statements (often widened to apply: a broad Action,
+    ``Resource: "*"``), each given a Principal or (Deny only) a NotPrincipal."""
+    doc = draw(policy_documents(max_statements=3))
+    items = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+    out = []
+    for item in items:
+        item = dict(item)  # noqa: PLW2901
+        if draw(st.booleans()):
+            item.pop("NotAction", None)
+            item.pop("NotResource", None)
+            item["Action"] = draw(st.sampled_from(BROAD_ACTIONS))
+            item["Resource"] = "*"
+            if draw(st.booleans()):
+                item.pop("Condition", None)
+        if item["Effect"] == "Deny" and draw(st.booleans()):
+            item["NotPrincipal"] = draw(st.sampled_from(PRINCIPALS[2:]))
+        else:
+            item["Principal"] = draw(st.sampled_from(PRINCIPALS))
+        out.append(item)
+    return {**doc, "Statement": out}
+
+
+docs = st.lists(policy_documents(), min_size=0, max_size=3)
+
+
+@st.composite
+def policy_sets(draw: st.DrawFn) -> PolicySet:
+    parse = lspolicy.parse_policy
+    identity = [parse(d) for d in draw(docs)]
+    boundary = draw(st.none() | docs)
+    session = draw(st.none() | docs)
+    scps = draw(st.lists(st.lists(policy_documents(), min_size=1, max_size=2), max_size=3))
+    resource = draw(st.none() | resource_policies())
+    owner = draw(st.sampled_from([None, None, ACCOUNT, OTHER]))
+    return PolicySet(
+        identity,
+        boundary=None if boundary is None else [parse(d) for d in boundary],
+        session=None if session is None else [parse(d) for d in session],
+        scps=[[parse(d) for d in level] for level in scps] or None,
+        resource_policy=None if resource is None else parse(resource, kind="resource"),
+        resource_owner=owner,
+    )
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> Request:
+    base = draw(requests_())
+    caller = draw(st.sampled_from(CALLERS))
+    resource = draw(st.sampled_from([base.resource, base.resource, "*"]))
+    return Request(base.action, resource, _plain(base), caller_arn=caller)
+
+
+def warm(rules: PolicySet, reqs: list[Request]) -> None:
+    """Serve each request's plan until its decision function is compiled."""
+    for r in reqs:
+        for _ in range(authorize._HOT):
+            rules.is_allowed(r)
+        assert rules._plans[r.action_key].simple is not None
+
+
+def _plain(request: Request) -> dict[str, Any]:
+    return {
+        request.key_names[k]: (list(v) if k in request.multivalued else v[0])
+        for k, v in request.context.items()
+    }
+
+
+@settings(max_examples=100)
+@given(policy_sets(), st.lists(requests(), min_size=1, max_size=4))
+def test_compiled_path_decides_as_the_explained_path(rules: PolicySet, reqs: list[Request]) -> None:
+    """Every layer compiled: ``is_allowed`` == ``evaluate(...).allowed`` for every request, and
+    the batch call answers each request as the single call does. A plan is compiled once it
+    has served ``_HOT`` requests (before that the general path answers): warm each first."""
+    cold = [rules.is_allowed(r) for r in reqs]
+    warm(rules, reqs)
+    singles = [rules.is_allowed(r) for r in reqs]
+    assert singles == cold
+    assert singles == [rules.evaluate(r).allowed for r in reqs]
+    assert rules.is_allowed_many(reqs) == singles
+
+
+@settings(max_examples=60)
+@given(
+    policy_sets(),
+    st.lists(lightsail_instances(), min_size=1, max_size=4),
+    request_contexts(resource_tags=False),
+    st.sampled_from(CALLERS[:5]),
+    st.sampled_from(["lightsail:StopInstance", "lightsail:GetInstance", "lightsail:TagResource"]),
+)
+def test_parts_batch_and_matrix_answer_as_single_requests(
+    rules: PolicySet,
+    instances: list[Any],
+    principal_context: dict[str, Any],
+    caller: str,
+    action: str,
+) -> None:
+    """A request combined from normalised parts (principal part, instance part, request keys)
+    decides as the same request built from one merged dict; ``is_allowed_many`` and
+    ``decide_matrix`` answer every cell as ``is_allowed`` on that request."""
+    principal = RequestPart(principal_context, caller_arn=caller)
+    parts = []
+    for inst in instances:
+        tags = {f"aws:ResourceTag/{k}": v for k, v in inst.tags.items()}
+        parts.append(RequestPart(tags, resource=inst.arn))
+    extra = {"aws:SourceIp": "203.0.113.9"}
+    singles = []
+    warm(rules, [Request.from_parts(action, principal, parts[0])])
+    for inst, part in zip(instances, parts, strict=True):
+        tags = {f"aws:ResourceTag/{k}": v for k, v in inst.tags.items()}
+        merged = Request(
+            action, inst.arn, {**principal_context, **tags, **extra}, caller_arn=caller
+        )
+        combined = Request.from_parts(action, principal, part, context=extra)
+        assert combined.context == merged.context
+        assert rules.evaluate(merged).allowed == rules.is_allowed(combined)
+        singles.append(rules.is_allowed(merged))
+    batch = rules.is_allowed_many([(action, p, extra) for p in parts], principal=principal)
+    assert batch == singles
+    grid = decide_matrix(action, [rules, rules], [principal, principal], parts)
+    without_extra = [rules.is_allowed(Request.from_parts(action, principal, p)) for p in parts]
+    assert grid == [without_extra, without_extra]
+    assert decide_matrix(action, [rules], [principal], parts, context=extra) == [singles]
+
+
+def _doc(statement: JsonObject, kind: Any = "identity") -> lspolicy.Policy:
+    return lspolicy.parse_policy({"Version": "2012-10-17", "Statement": statement}, kind=kind)
+
+
+GET_ONLY = _doc({"Effect": "Allow", "Action": "lightsail:Get*", "Resource": "*"})
+ALL = _doc({"Effect": "Allow", "Action": "*", "Resource": "*"})
+SESSION_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/sre-ops/s1"
+ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
+
+
+@pytest.mark.parametrize(
+    ("principal", "caller", "boundary", "session", "expected"),
+    [
+        # a grant to the user ARN: the session policy still limits it, the boundary does not
+        (ALICE, ALICE, [GET_ONLY], [ALL], True),
+        (ALICE, ALICE, [ALL], [GET_ONLY], False),
+        # a grant to the session ARN: neither limits it
+        (SESSION_ARN, SESSION_ARN, [GET_ONLY], [GET_ONLY], True),
+        # a grant to the role ARN: the boundary and the session policy both limit it
+        (f"arn:aws:iam::{ACCOUNT}:role/sre-ops", SESSION_ARN, [GET_ONLY], [ALL], False),
+        (f"arn:aws:iam::{ACCOUNT}:role/sre-ops", SESSION_ARN, [ALL], [ALL], True),
+        # a grant to the account delegates to the identity policies (none here)
+        (ACCOUNT, ALICE, [ALL], [ALL], False),
+    ],
+)
+def test_resource_grants_by_kind_on_the_compiled_path(
+    principal: str, caller: str, boundary: list[Any], session: list[Any], expected: bool
+) -> None:
+    """https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html and
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session —
+    how a resource-based grant combines with a boundary and a session policy depends on the
+    principal it names (user, role session, role, account); the compiled function answers as
+    the explained path for each kind."""
+    resource = _doc(
+        {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "*", "Resource": "*"},
+        "resource",
+    )
+    rules = PolicySet(
+        [],
+        boundary=boundary,
+        session=session,
+        resource_policy=resource,
+    )
+    request = Request(
+        "lightsail:StopInstance",
+        f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Instance/i-1",
+        {},
+        caller_arn=caller,
+    )
+    assert rules.evaluate(request).allowed is expected
+    warm(rules, [request])
+    assert rules.is_allowed(request) is expected
