@@ -448,7 +448,8 @@ class _Account:
             self.attach(auditor_role, self.readonly)
         remaining = max(0, n - len(self.roles))
         shares = (0.5, 0.25, 0.15, 0.10)
-        counts = [max(1, round(remaining * s)) for s in shares]
+        counts = [max(1, round(remaining * s)) for s in shares[:-1]]
+        counts.append(max(1, remaining - sum(counts)))
         seq = 0
         for tier, count in enumerate(counts):
             for _ in range(count):
