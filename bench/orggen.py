@@ -126,7 +126,8 @@ class Manifest:
     instance_files: list[str] = field(default_factory=list)
     organization: str = "organization.json"
     sample_instances: list[str] = field(default_factory=list)
-    """A few instance ARNs (one per account in order, prod-tagged first) for who-can."""
+    """Instance ARNs for who-can, account by account: a prod-tagged one with an owner, a
+    dev-tagged one with a team, an untagged one."""
 
     @property
     def principals(self) -> int:
@@ -821,17 +822,21 @@ def generate(out: str | Path, *, seed: int = 1, scale: str = "full") -> Manifest
         manifest.policies += len(acct.policies)
         manifest.boundaries += acct.boundaries
         writer = _InstanceWriter(out, acct_id)
-        sample: str | None = None
+        # who-can samples: a prod instance with an owner, a dev one with a team, an untagged one
+        kinds: dict[str, str] = {}
         count = iper + (i < iextra)
         for region, instance in _instances(acct, count, regions, arng):
             writer.write(region, instance)
             manifest.instances += 1
             tags = {t["key"]: t["value"] for t in instance["tags"]}
-            if sample is None and tags.get("env") == "prod" and "owner" in tags:
-                sample = instance["arn"]
+            if tags.get("env") == "prod" and "owner" in tags:
+                kinds.setdefault("prod", instance["arn"])
+            elif tags.get("env") == "dev" and "team" in tags:
+                kinds.setdefault("dev", instance["arn"])
+            elif not tags:
+                kinds.setdefault("untagged", instance["arn"])
         manifest.instance_files += writer.close()
-        if sample is not None:
-            samples.append(sample)
+        samples += [kinds[k] for k in ("prod", "dev", "untagged") if k in kinds]
         del acct
     manifest.sample_instances = samples
     with (out / manifest.organization).open("w", encoding="utf-8") as f:

@@ -203,8 +203,8 @@ def classes(inv: Any) -> dict[str, Any]:
 
     Read keys are found in every policy's conditions (keys and ``${...}`` variables).
     Principal key: account, SCP levels, identity policies and boundary by content, the values
-    the conditions read (user name, principal tags read, which ``aws:PrincipalArn`` patterns
-    match), and the roles whose trust policy names the principal by ARN (what decides its role
+    that the principal's own layers' conditions read (user name, principal tags, which
+    ``aws:PrincipalArn`` patterns match), and the roles whose trust policy names the principal by ARN (what decides its role
     chains besides its own policies). Instance key: account, region, and every tag whose key
     (case-insensitively) some condition reads, with its exact key and value. The keys are
     finer than necessary, never coarser, for the policies orggen writes (no policy names one
@@ -228,6 +228,25 @@ def classes(inv: Any) -> dict[str, Any]:
                 if c.key.lower() == "aws:principalarn":
                     arn_patterns.update(c.values)
     patterns = sorted(arn_patterns)
+    reads: dict[int, tuple[bool, frozenset[str], bool]] = {}
+
+    def policy_reads(p: Any) -> tuple[bool, frozenset[str], bool]:
+        """Whether ``p`` reads the user name, which principal tags, the principal ARN."""
+        got = reads.get(id(p))
+        if got is None:
+            keys = {
+                k.lower()
+                for st in p.statements
+                for c in st.conditions
+                for k in [c.key, *(m for v in c.values for m in VAR.findall(v))]
+            }
+            got = reads[id(p)] = (
+                "aws:username" in keys,
+                frozenset(k.split("/", 1)[1] for k in keys if k.startswith("aws:principaltag/")),
+                "aws:principalarn" in keys,
+            )
+        return got
+
     named: dict[str, set[str]] = {}
     for role in inv.roles.values():
         if role.trust is None:
@@ -252,12 +271,22 @@ def classes(inv: Any) -> dict[str, Any]:
         actor = auth.actor(arn)
         entity = inv.users.get(arn) or inv.roles.get(arn)
         tags = {k.lower(): v for k, v in entity.tags.items()}
+        # only what the principal's own layers read decides its own requests
+        layers = [
+            *actor.identity,
+            *(actor.boundary or ()),
+            *(p for lvl in actor.scps or () for p in lvl),
+        ]
+        own = [policy_reads(p) for p in layers]
+        wants_name = any(r[0] for r in own)
+        wants_tags = sorted(set().union(*(r[1] for r in own)) if own else set())
+        wants_arn = any(r[2] for r in own)
         values = (
-            entity.name if "aws:username" in scalars and arn in inv.users else None,
+            entity.name if wants_name and arn in inv.users else None,
             arn if "aws:userid" in scalars else None,
             actor.kind if "aws:principaltype" in scalars else None,
-            tuple(tags.get(k) for k in sorted(ptag_keys)),
-            tuple(fnmatch.fnmatchcase(arn, pat) for pat in patterns),
+            tuple((k, tags.get(k)) for k in wants_tags),
+            tuple(fnmatch.fnmatchcase(arn, pat) for pat in patterns) if wants_arn else (),
         )
         keyed[arn] = (
             entity.account,
@@ -435,6 +464,11 @@ def _load_into_moto(iam: Any, doc: dict[str, Any]) -> int:
     return calls
 
 
+def _moto_policy_names(parsed: dict[str, Any], **_: Any) -> None:
+    for p in parsed.get("Policies", []):
+        p.setdefault("PolicyName", p["Arn"].rsplit("/", 1)[-1])
+
+
 def step_pmapper(data: Path, instance: str) -> None:
     """principalmapper 1.1.5: graph build (its own gathering, against moto) and query."""
     result: dict[str, Any] = {}
@@ -480,12 +514,20 @@ def step_pmapper(data: Path, instance: str) -> None:
         result["load_calls"] = _load_into_moto(iam, doc)
         result["load_seconds"] = time.perf_counter() - t
         session = botocore.session.get_session()
+        # moto 5 leaves PolicyName (and PolicyId) out of GetAccountAuthorizationDetails'
+        # Policies; principalmapper reads p["PolicyName"]. Put the name back from the ARN, in
+        # the parsed response (the last segment of a policy ARN is its name).
+        session.register("after-call.iam.GetAccountAuthorizationDetails", _moto_policy_names)
         args = {"iam": {"endpoint_url": endpoint}, "sts": {"endpoint_url": endpoint}}
         t = time.perf_counter()
         try:
             graph = create_graph(session, ["iam", "sts"], ["us-east-1"], None, None, args)
         except Exception as exc:
-            emit({**result, "error": f"graph build: {type(exc).__name__}: {exc}"})
+            import traceback  # noqa: PLC0415
+
+            frames = traceback.extract_tb(exc.__traceback__)[-3:]
+            where = "; ".join(f"{Path(f.filename).name}:{f.lineno} {f.line}" for f in frames)
+            emit({**result, "error": f"graph build: {type(exc).__name__}: {exc} at {where}"})
             return
         result["graph_seconds"] = time.perf_counter() - t
         result["nodes"] = len(graph.nodes)
@@ -694,6 +736,15 @@ def run_scale(
             + (f" within {args.timeout:.0f} s" if wc.timed_out else "")
             + (f"; last progress: {prog[-1][9:]}" if prog else "")
         )
+        got = re.search(r" (\d+)/(\d+) principals in ([\d.]+) s", prog[-1]) if prog else None
+        if got:
+            done, total, secs = int(got[1]), int(got[2]), float(got[3])
+            rep.say(
+                f"    linear extrapolation: {secs * total / done:,.0f} s wall for the first "
+                f"instance ({done / secs:,.1f} principals/s; cpu/wall in this step "
+                f"{wc.cpu / wc.wall:.2f})"
+            )
+            rep.doc.setdefault("extrapolated", {})[scale] = secs * total / done
         if not wc.timed_out:
             rep.say(f"    {wc.stderr[-1500:]}")
     if samples:
@@ -742,10 +793,12 @@ def run_scale(
         shutil.rmtree(out, ignore_errors=True)
 
     if peers and samples:
-        run_peers(rep, data, samples[0], unit, wc)
+        run_peers(rep, data, samples[0], unit, wc, args.timeout)
 
 
-def run_peers(rep: Report, data: Path, instance: str, unit: float, wc: Measured) -> None:
+def run_peers(
+    rep: Report, data: Path, instance: str, unit: float, wc: Measured, timeout: float
+) -> None:
     auth = _files(data)[0]
     rep.say(f"\n  peers on the largest single-account export ({auth[0].name}):")
     exe = Path(sys.executable).parent / "cloudsplaining"
@@ -771,7 +824,7 @@ def run_peers(rep: Report, data: Path, instance: str, unit: float, wc: Measured)
         if not cs.ok:
             rep.say(f"    {(cs.stderr or cs.stdout).strip()[-800:]}")
         else:
-            results = next((p for p in out.iterdir() if p.name.endswith("results.json")), None)
+            results = next((p for p in out.iterdir() if p.name.startswith("iam-results")), None)
             if results is not None:
                 findings = json.loads(results.read_text())
                 rep.say(
@@ -847,6 +900,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--who-can", type=int, default=3, help="instances to ask who-can for")
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--only-full", action="store_true", help="the organization only")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--instances", nargs="*", default=[], help=argparse.SUPPRESS)
@@ -865,8 +919,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rep = Report()
     rep.say(f"review benchmark, seed {args.seed}: {environment()}")
     rep.doc["environment"] = environment()
-    run_scale(rep, "account", args.data / "account", args, peers=not args.no_peers)
-    if args.full:
+    if not args.only_full:
+        run_scale(rep, "account", args.data / "account", args, peers=not args.no_peers)
+    if args.full or args.only_full:
         run_scale(rep, "full", args.data / "full", args, peers=False)
     if args.json:
         args.json.write_text(json.dumps(rep.doc, indent=2, default=str))
