@@ -793,11 +793,11 @@ def run_scale(
         shutil.rmtree(out, ignore_errors=True)
 
     if peers and samples:
-        run_peers(rep, data, samples[0], unit, wc, args.timeout)
+        run_peers(rep, data, samples[0], unit, wc, timeout=args.timeout)
 
 
 def run_peers(
-    rep: Report, data: Path, instance: str, unit: float, wc: Measured, timeout: float
+    rep: Report, data: Path, instance: str, unit: float, wc: Measured, *, timeout: float
 ) -> None:
     auth = _files(data)[0]
     rep.say(f"\n  peers on the largest single-account export ({auth[0].name}):")
@@ -851,7 +851,7 @@ def run_peers(
     ls = measure(
         "lspolicy who-can, no organization file",
         child("answer", data, "--instances", instance),
-        600,
+        timeout,
     )
     if ls.ok:
         mine, theirs = set(ls.result["who_can"]), set(r["who_can"])
