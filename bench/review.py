@@ -213,6 +213,9 @@ def classes(inv: Any) -> dict[str, Any]:
     ptag_keys: set[str] = set()
     scalars: set[str] = set()
     arn_patterns: set[str] = set()
+    var_tags: set[str] = set()
+    literal_tags: set[str] = set()
+    var_refs: dict[str, set[str]] = {}
     for p in _all_policies(inv):
         for st in p.statements:
             for c in st.conditions:
@@ -227,7 +230,16 @@ def classes(inv: Any) -> dict[str, Any]:
                         scalars.add(low)
                 if c.key.lower() == "aws:principalarn":
                     arn_patterns.update(c.values)
+                if c.key.lower().startswith("aws:resourcetag/"):
+                    tag = c.key.lower().split("/", 1)[1]
+                    for v in c.values:
+                        found = VAR.findall(v)
+                        (var_tags if found else literal_tags).add(tag)
+                        var_refs.setdefault(tag, set()).update(f.lower() for f in found)
     patterns = sorted(arn_patterns)
+    # tags compared only with a principal's own value (owner = ${aws:username}): a join key
+    join_tags = var_tags - literal_tags
+    join_vars = {v for t in join_tags for v in var_refs.get(t, ())}
     reads: dict[int, tuple[bool, frozenset[str], bool]] = {}
 
     def policy_reads(p: Any) -> tuple[bool, frozenset[str], bool]:
@@ -259,6 +271,7 @@ def classes(inv: Any) -> dict[str, Any]:
                             named.setdefault(v, set()).add(role.arn)
     auth = Authority(inv)
     keyed: dict[str, tuple[Any, ...]] = {}
+    joined: dict[str, tuple[Any, ...]] = {}
     policy_keys: dict[int, tuple[Any, ...]] = {}
 
     def pk(p: Any) -> tuple[Any, ...]:
@@ -296,18 +309,31 @@ def classes(inv: Any) -> dict[str, Any]:
             values,
             frozenset(named.get(arn, ())),
         )
+        joined[arn] = (
+            *keyed[arn][:4],
+            (
+                None if "aws:username" in join_vars else values[0],
+                *values[1:3],
+                tuple(kv for kv in values[3] if f"aws:principaltag/{kv[0]}" not in join_vars),
+                values[4],
+            ),
+            keyed[arn][5],
+        )
     p_classes = len(set(keyed.values()))
+    jp_classes = len(set(joined.values()))
     read = sorted(tag_keys)
     i_keys = set()
+    ji_keys = set()
     for inst in inv.instances.values():
-        i_keys.add(
+        values = tuple(
+            tuple(sorted((k, v) for k, v in inst.tags.items() if k.lower() == key)) for key in read
+        )
+        i_keys.add((inst.account, inst.region, values))
+        ji_keys.add(
             (
                 inst.account,
                 inst.region,
-                tuple(
-                    tuple(sorted((k, v) for k, v in inst.tags.items() if k.lower() == key))
-                    for key in read
-                ),
+                tuple(v for key, v in zip(read, values, strict=True) if key not in join_tags),
             )
         )
     n_p = len(keyed)
@@ -322,6 +348,11 @@ def classes(inv: Any) -> dict[str, Any]:
         "resource_tag_keys_read": read,
         "principal_tag_keys_read": sorted(ptag_keys),
         "principal_values_read": sorted(scalars) + (["aws:principalarn"] if patterns else []),
+        "join_tags": sorted(join_tags),
+        "join_principal_values": sorted(join_vars),
+        "join_principal_classes": jp_classes,
+        "join_instance_classes": len(ji_keys),
+        "join_class_pairs": jp_classes * len(ji_keys),
     }
 
 
@@ -700,6 +731,7 @@ def run_scale(
     unit = read
     r = read.result
     c = r["classes"]
+    rep.doc.setdefault("scales", {})[scale] = {"manifest": manifest.__dict__, "classes": c}
     rep.say(
         f"    in-process: organization {r['times']['organization']:.2f} s, auth details "
         f"{r['times']['auth_details']:.2f} s, instances {r['times']['instances']:.2f} s; "
@@ -716,7 +748,14 @@ def run_scale(
         f"aws:PrincipalTag/{{{', '.join(c['principal_tag_keys_read'])}}}; "
         f"{', '.join(c['principal_values_read'])}"
     )
-    rep.doc.setdefault("scales", {})[scale] = {"manifest": manifest.__dict__, "classes": c}
+    if c["join_tags"]:
+        rep.say(
+            f"    with tag {', '.join(c['join_tags'])} (compared only with "
+            f"{', '.join('${' + v + '}' for v in c['join_principal_values'])}) as a join key "
+            f"instead of a class key: {c['join_principal_classes']} principal classes x "
+            f"{c['join_instance_classes']} instance classes = {c['join_class_pairs']:,} class "
+            f"pairs ({c['pairs'] / max(1, c['join_class_pairs']):,.0f}x fewer than pairs)"
+        )
 
     base = measure(
         f"brute-force per-pair loop ({scale}, sample)",
