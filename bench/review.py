@@ -860,6 +860,40 @@ def run_scale(
         run_peers(rep, data, samples[0], unit, wc, timeout=args.timeout)
 
 
+RISKS = (
+    "PrivilegeEscalation",
+    "DataExfiltration",
+    "ResourceExposure",
+    "CredentialsExposure",
+    "InfrastructureModification",
+    "ServiceWildcard",
+)
+
+
+def cloudsplaining_summary(results: dict[str, Any]) -> str:
+    """Policies with a finding in each of cloudsplaining's risk categories."""
+    policies = [
+        p
+        for section in ("customer_managed_policies", "inline_policies", "aws_managed_policies")
+        for p in results.get(section, {}).values()
+    ]
+    counts = {}
+    for risk in RISKS:
+        flagged = 0
+        for p in policies:
+            v = p.get(risk)
+            if isinstance(v, dict):
+                v = v.get("findings", v)
+            flagged += bool(v)
+        counts[risk] = flagged
+    listed = ", ".join(f"{k} {v}" for k, v in counts.items())
+    return (
+        f"policies with findings, of {len(policies)} (managed + inline): {listed}; "
+        f"{len(results.get('users', {}))} users and {len(results.get('roles', {}))} roles "
+        "listed with their policies; no per-instance, tag-condition, boundary or SCP answer"
+    )
+
+
 def run_peers(
     rep: Report, data: Path, instance: str, unit: Measured, wc: Measured, *, timeout: float
 ) -> None:
@@ -890,13 +924,7 @@ def run_peers(
         else:
             results = next((p for p in out.iterdir() if p.name.startswith("iam-results")), None)
             if results is not None:
-                findings = json.loads(results.read_text())
-                rep.say(
-                    f"    results JSON: {len(findings.get('roles', {}))} roles, "
-                    f"{len(findings.get('users', {}))} users, {len(findings.get('groups', {}))} "
-                    f"groups, {len(findings.get('customer_managed_policies', {}))} customer "
-                    "managed policies with findings; no per-instance or tag-condition answer"
-                )
+                rep.say("    " + cloudsplaining_summary(json.loads(results.read_text())))
         shutil.rmtree(out, ignore_errors=True)
     pm = measure(
         "principalmapper (moto server)", child("pmapper", data, "--instances", instance), 900
