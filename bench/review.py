@@ -512,9 +512,25 @@ def _load_into_moto(iam: Any, doc: dict[str, Any]) -> int:
     return calls
 
 
-def _moto_policy_names(parsed: dict[str, Any], **_: Any) -> None:
-    for p in parsed.get("Policies", []):
-        p.setdefault("PolicyName", p["Arn"].rsplit("/", 1)[-1])
+def _moto_gaps(doc: dict[str, Any]) -> Callable[..., None]:
+    """A botocore ``after-call`` hook for GetAccountAuthorizationDetails that fills in what moto
+    5 leaves out of its answer (``PolicyName`` of managed policies; ``PermissionsBoundary`` and
+    ``Tags`` of users and roles, although moto stores them), from the export moto was loaded
+    with, so that principalmapper sees the same account as lspolicy."""
+    extra = {
+        e["Arn"]: {k: e[k] for k in ("PermissionsBoundary", "Tags") if k in e}
+        for e in [*doc["UserDetailList"], *doc["RoleDetailList"]]
+    }
+
+    def hook(parsed: dict[str, Any], **_: Any) -> None:
+        for p in parsed.get("Policies", []):
+            p.setdefault("PolicyName", p["Arn"].rsplit("/", 1)[-1])
+        for key in ("UserDetailList", "RoleDetailList"):
+            for e in parsed.get(key, []):
+                for k, v in extra.get(e.get("Arn", ""), {}).items():
+                    e.setdefault(k, v)
+
+    return hook
 
 
 def step_pmapper(data: Path, instance: str) -> None:
@@ -562,10 +578,9 @@ def step_pmapper(data: Path, instance: str) -> None:
         result["load_calls"] = _load_into_moto(iam, doc)
         result["load_seconds"] = time.perf_counter() - t
         session = botocore.session.get_session()
-        # moto 5 leaves PolicyName (and PolicyId) out of GetAccountAuthorizationDetails'
-        # Policies; principalmapper reads p["PolicyName"]. Put the name back from the ARN, in
-        # the parsed response (the last segment of a policy ARN is its name).
-        session.register("after-call.iam.GetAccountAuthorizationDetails", _moto_policy_names)
+        # moto 5's GetAccountAuthorizationDetails lacks PolicyName (principalmapper reads it)
+        # and users' and roles' boundaries and tags: filled in from the export (_moto_gaps)
+        session.register("after-call.iam.GetAccountAuthorizationDetails", _moto_gaps(doc))
         args = {"iam": {"endpoint_url": endpoint}, "sts": {"endpoint_url": endpoint}}
         t = time.perf_counter()
         try:
@@ -757,6 +772,12 @@ def run_scale(
             f"pairs ({c['pairs'] / max(1, c['join_class_pairs']):,.0f}x fewer than pairs)"
         )
 
+    if args.peers_only:
+        if peers and manifest.sample_instances:
+            run_peers(
+                rep, data, manifest.sample_instances[0], unit, Measured(""), timeout=args.timeout
+            )
+        return
     base = measure(
         f"brute-force per-pair loop ({scale}, sample)",
         child("baseline", data, "--sample", *map(str, args.sample)),
@@ -945,6 +966,7 @@ def run_peers(
         child("answer", data, "--instances", instance),
         timeout,
     )
+    rep.row(ls, unit, "(reading included; to compare with principalmapper)")
     if ls.ok:
         mine, theirs = set(ls.result["who_can"]), set(r["who_can"])
         rep.say(
@@ -993,6 +1015,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--who-can", type=int, default=3, help="instances to ask who-can for")
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--only-full", action="store_true", help="the organization only")
+    parser.add_argument("--peers-only", action="store_true", help="reading, then the peers")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--instances", nargs="*", default=[], help=argparse.SUPPRESS)
