@@ -121,7 +121,7 @@ def _decide(job: PairJob, review: ClassReview, index: int, reps: Sequence[Rep]) 
         cells, witnesses = decide_principal_classes(
             review, reps, job.actions, escalations=job.escalations
         )
-    except Exception as exc:  # noqa: BLE001 - reported to the driver, which fails the run
+    except Exception as exc:  # reported to the driver, which fails the run
         first = reps[0] if reps else (-1, "")
         message = str(exc).splitlines()[0] if str(exc) else ""
         return BatchResult(
@@ -209,6 +209,8 @@ def _run_pool(
             "engine pool: a worker process died (out of memory?); try --workers with fewer "
             "processes, or --engine serial"
         ) from None
+    except Exception as exc:  # sending a batch failed (not the batch itself)
+        raise EngineError(f"engine pool: {type(exc).__name__}: {_first(exc)}") from None
 
 
 def _run_ray(
@@ -217,9 +219,7 @@ def _run_ray(
     try:
         import ray  # noqa: PLC0415 - the optional extra
     except ImportError:
-        raise EngineError(
-            "engine ray: Ray is not installed; pip install 'lspolicy[ray]'"
-        ) from None
+        raise EngineError("engine ray: Ray is not installed; pip install 'lspolicy[ray]'") from None
     started = False
     if not ray.is_initialized():
         where = f"the Ray cluster at {engine.address!r}" if engine.address else "a local Ray"
@@ -232,7 +232,7 @@ def _run_ray(
                     include_dashboard=False,
                     log_to_driver=False,
                 )
-        except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; one line for the user
+        except Exception as exc:  # Ray raises many kinds; one line for the user
             raise EngineError(f"engine ray: cannot start or reach {where}: {_first(exc)}") from None
         started = True
     try:
@@ -301,7 +301,9 @@ SERIAL = Engine("serial")
 """In this process."""
 
 
-def make_engine(name: str = "auto", *, workers: int | None = None, address: str | None = None) -> Engine:
+def make_engine(
+    name: str = "auto", *, workers: int | None = None, address: str | None = None
+) -> Engine:
     """An `Engine`, checked: a known name, ``workers`` at least 1, ``address`` only for ray."""
     if name != "auto" and name not in ENGINES:
         raise EngineError(f"unknown engine {name!r}: choose one of auto, {', '.join(ENGINES)}")

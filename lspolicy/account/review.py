@@ -259,7 +259,10 @@ Witness = tuple[
 
 
 def decide_principal_classes(
-    review: ClassReview, reps: Sequence[tuple[int, str]], actions: Sequence[str], *,
+    review: ClassReview,
+    reps: Sequence[tuple[int, str]],
+    actions: Sequence[str],
+    *,
     escalations: bool,
 ) -> tuple[list[ClassCell], list[tuple[int, int, Witness]]]:
     """The job unit of every engine: for each ``(principal class, representative)``, every
@@ -342,9 +345,7 @@ def find_escalations(
 ) -> list[Escalation]:
     """Every (principal, instance) where the principal cannot stop the instance but can tag it
     into the state of one it can stop (the first such instance by class, per instance)."""
-    witnesses = [
-        (pc, ic, w) for pc, rep in enumerate(reps) for ic, w in rep_witnesses(review, rep)
-    ]
+    witnesses = [(pc, ic, w) for pc, rep in enumerate(reps) for ic, w in rep_witnesses(review, rep)]
     return expand_escalations(review.classes, principal_class, witnesses)
 
 
