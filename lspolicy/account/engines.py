@@ -65,7 +65,11 @@ Rep = tuple[int, str]
 
 # The inventory freezes every tag map (a read-only view, which pickle refuses): it travels to
 # workers as a plain dict and is frozen again there. Registered here, where the job is sent.
-copyreg.pickle(MappingProxyType, lambda m: (_frozen, (dict(m),)))
+def _reduce_frozen(tags: MappingProxyType[str, str]) -> tuple[Any, tuple[dict[str, str]]]:
+    return _frozen, (dict(tags),)
+
+
+copyreg.pickle(MappingProxyType, _reduce_frozen)
 
 
 class EngineError(LspolicyError):
@@ -236,7 +240,8 @@ def _run_ray(
             raise EngineError(f"engine ray: cannot start or reach {where}: {_first(exc)}") from None
         started = True
     try:
-        cpus = int(ray.cluster_resources().get("CPU", 1)) or 1
+        resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
+        cpus = int(resources.get("CPU", 1)) or 1
         batches = _batches(reps, (engine.workers or cpus) * BATCHES_PER_WORKER)
         ref = ray.put(job)
         task = ray.remote(num_cpus=1, max_retries=0)(_ray_batch)
