@@ -83,7 +83,8 @@ def register(subparsers: Any) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--address", metavar="ADDR",
-        help="an existing Ray cluster (e.g. ray://head:10001 or head:6379), with --engine ray",
+        help="an existing Ray cluster, with --engine ray: HOST:6379 from a node of the cluster, "
+        "or ray://HOST:10001 (Ray Client: pip install 'ray[client]')",
     )  # fmt: skip
     parser.add_argument(
         "--query", metavar="SQL", help="after writing, run SQL over the dataset and print it"
