@@ -30,6 +30,7 @@ from __future__ import annotations
 import copyreg
 import multiprocessing
 import os
+import socket
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -62,6 +63,7 @@ BATCHES_PER_WORKER = 4
 
 Rep = tuple[int, str]
 """A principal class id and its representative's ARN."""
+
 
 # The inventory freezes every tag map (a read-only view, which pickle refuses): it travels to
 # workers as a plain dict and is frozen again there. Registered here, where the job is sent.
@@ -229,6 +231,7 @@ def _run_ray(
         where = f"the Ray cluster at {engine.address!r}" if engine.address else "a local Ray"
         try:
             if engine.address:
+                _check_reachable(engine.address)
                 ray.init(address=engine.address, log_to_driver=False)
             else:
                 ray.init(
@@ -253,6 +256,26 @@ def _run_ray(
     finally:
         if started:
             ray.shutdown()
+
+
+CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for a TCP connection to ``--address`` before handing it to Ray (which
+retries an unreachable head for minutes)."""
+
+
+def _check_reachable(address: str) -> None:
+    """``HOST:PORT`` or ``ray://HOST:PORT`` must accept a TCP connection (``auto`` and other
+    forms are left to Ray)."""
+    hostport = address.removeprefix("ray://")
+    host, colon, port = hostport.rpartition(":")
+    if not colon or not host or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise OSError(f"no answer on {host}:{port} ({reason.lower()})") from None
 
 
 def _first(exc: BaseException) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from functools import cache
@@ -192,6 +193,26 @@ def test_ray_starts_and_stops_its_own_local_cluster(
     out = run(tmp_path / "ray", example_inputs(), "--engine", "ray", "--workers", "2")
     assert_same_dataset(serial_runs["example"], out)
     assert not ray.is_initialized()
+
+
+def test_ray_unreachable_address_is_one_line_and_exit_2(tmp_path: Path, capsys: Any) -> None:
+    """A head that does not answer is said at once (Ray itself retries for minutes). Run
+    before the module's cluster starts: a driver already connected keeps its cluster."""
+    _ray_or_skip()
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens on it
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = main(
+        ["review", *example_inputs(), "--out", str(tmp_path / "o"), "--engine", "ray",
+         "--address", f"127.0.0.1:{port}"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    assert err.startswith(
+        f"lspolicy: engine ray: cannot start or reach the Ray cluster at '127.0.0.1:{port}': "
+        f"no answer on 127.0.0.1:{port}"
+    )
 
 
 @pytest.fixture(scope="module")
