@@ -31,11 +31,14 @@ from typing import Any
 
 import duckdb
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_review_properties import ACTIONS, reviewed  # same folder (rootdir import)
 
 from lspolicy.account import engines, review
 from lspolicy.account.engines import SMALL_WORK, Engine, EngineError, _batches, make_engine
+from lspolicy.account.model import Inventory
+from lspolicy.account.review import compute_matrix
 from lspolicy.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -323,6 +326,22 @@ def test_engine_options_checked(
         assert message in err
     else:
         assert "invalid choice: 'spark'" in err
+
+
+@settings(max_examples=10, deadline=None)
+@given(reviewed())
+def test_pool_matrix_equals_serial_on_random_organizations(inv: Inventory) -> None:
+    """For random small organizations (role chains, boundaries, SCPs, tag conditions, shared
+    policies, policy-variable resources: the generator of ``test_review_properties.py``), a
+    pool of two workers (up to 8 batches of principal classes) gives the serial matrix: cells,
+    escalations, classes and what was not evaluated, in the same order."""
+    serial = compute_matrix(inv, ACTIONS, engine=Engine("serial"))
+    pooled = compute_matrix(inv, ACTIONS, engine=Engine("pool", workers=2))
+    assert pooled.cells == serial.cells
+    assert pooled.escalations == serial.escalations
+    assert pooled.principal_class == serial.principal_class
+    assert pooled.not_evaluated == serial.not_evaluated
+    assert pooled.notes == serial.notes
 
 
 # -- the engine's own parts ---------------------------------------------------------------------
