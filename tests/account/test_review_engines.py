@@ -254,6 +254,30 @@ def test_ray_tasks_run_outside_the_driver(ray_cluster: Any) -> None:
     assert engines._CACHE == {}, "the driver decided no batch itself"
 
 
+def _example_job() -> engines.PairJob:
+    from lspolicy.account.authdetails import read_auth_details  # noqa: PLC0415
+    from lspolicy.account.classes import InstanceClasses  # noqa: PLC0415
+    from lspolicy.account.instances import read_instances  # noqa: PLC0415
+    from lspolicy.account.organization import read_organization  # noqa: PLC0415
+
+    inv = Inventory()
+    read_organization(EXAMPLE / "organization.json", inv)
+    read_auth_details(sorted(EXAMPLE.glob("auth-details-*.json")), inv)
+    read_instances(sorted(EXAMPLE.glob("instances-*.json")), inv)
+    return engines.PairJob(inv, InstanceClasses.build(inv), ACTIONS, 4, True)
+
+
+def test_a_batch_failing_in_a_ray_worker_comes_back_as_one_line(ray_cluster: Any) -> None:
+    """A batch that raises inside a Ray worker (here: a principal the inventory does not
+    have) is returned as data and raised in the driver as one `EngineError` line."""
+    nobody = "arn:aws:iam::999999999999:user/nobody"
+    with pytest.raises(EngineError) as caught:
+        Engine("ray").run(_example_job(), [(0, nobody)])
+    assert str(caught.value) == (
+        f"engine ray: a worker failed on principal class 0 ({nobody}): KeyError: '{nobody}'"
+    )
+
+
 # -- errors: one line, exit 2, never a traceback -------------------------------------------------
 
 
