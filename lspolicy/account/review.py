@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lspolicy.account.classes import InstanceClasses, identity_key, principal_key
 from lspolicy.account.decide import Verdict
@@ -34,6 +35,9 @@ from lspolicy.account.model import Instance, Inventory
 from lspolicy.account.query import Access, Review, instance_context
 from lspolicy.account.reach import DEFAULT_MAX_CHAIN, Hop
 from lspolicy.model.request import ContextValue
+
+if TYPE_CHECKING:
+    from lspolicy.account.engines import Engine
 
 __all__ = [
     "DEFAULT_ACTIONS",
@@ -45,8 +49,12 @@ __all__ = [
     "ClassReview",
     "Escalation",
     "Matrix",
+    "Witness",
     "compute_matrix",
+    "decide_principal_classes",
+    "expand_escalations",
     "find_escalations",
+    "rep_witnesses",
 ]
 
 STOP, TAG, UNTAG = "lightsail:StopInstance", "lightsail:TagResource", "lightsail:UntagResource"
@@ -203,8 +211,13 @@ def compute_matrix(
     *,
     max_chain: int = DEFAULT_MAX_CHAIN,
     escalations: bool = True,
+    engine: Engine | None = None,
 ) -> Matrix:
-    """Decide every class pair for every action."""
+    """Decide every class pair for every action; the pairs are decided by ``engine``
+    (`lspolicy.account.engines`: in this process when not given), by batches of principal
+    classes, and merged in class order (the same matrix whatever the engine)."""
+    from lspolicy.account.engines import SERIAL, PairJob  # noqa: PLC0415 - engines imports us
+
     classes = InstanceClasses.build(inventory)
     review = ClassReview(inventory, classes, max_chain=max_chain)
     principals = review.authority.principals()
@@ -217,25 +230,72 @@ def compute_matrix(
         if got == len(reps):
             reps.append(p)
         principal_class[p] = got
-    cells = [
-        _cell(review, pclass=pc, iclass=ic, rep=rep, action=action, instance=inst)
-        for pc, rep in enumerate(reps)
-        for ic, inst in enumerate(classes.reps)
-        for action in actions
-    ]
+    job = PairJob(inventory, classes, tuple(actions), max_chain, escalations)
+    parts = (engine or SERIAL).run(job, list(enumerate(reps)), review=review)
     matrix = Matrix(
         tuple(actions),
         principals,
         principal_class,
         dict(review.identity_of),
         classes,
-        cells,
+        [c for part in parts for c in part.cells],
     )
     if escalations:
-        matrix.escalations = find_escalations(review, reps, principal_class)
-    matrix.not_evaluated = review.not_evaluated()
+        matrix.escalations = expand_escalations(
+            classes, principal_class, [w for part in parts for w in part.witnesses]
+        )
+    seen: dict[tuple[object, ...], dict[str, object]] = {}
+    for n in [*review.not_evaluated(), *(n for part in parts for n in part.not_evaluated)]:
+        seen.setdefault(tuple(n.values()), n)
+    matrix.not_evaluated = list(seen.values())
     matrix.notes = review.notes()
     return matrix
+
+
+Witness = tuple[
+    str, str, tuple[tuple[str, str], ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], bool
+]
+"""An escalation of a class representative: the fields of `Escalation`."""
+
+
+def decide_principal_classes(
+    review: ClassReview,
+    reps: Sequence[tuple[int, str]],
+    actions: Sequence[str],
+    *,
+    escalations: bool,
+) -> tuple[list[ClassCell], list[tuple[int, int, Witness]]]:
+    """The job unit of every engine: for each ``(principal class, representative)``, every
+    instance class and action, in class order, and the escalation witnesses
+    ``(principal class, instance class, witness)``."""
+    cells: list[ClassCell] = []
+    witnesses: list[tuple[int, int, Witness]] = []
+    for pc, rep in reps:
+        cells += [
+            _cell(review, pclass=pc, iclass=ic, rep=rep, action=action, instance=inst)
+            for ic, inst in enumerate(review.classes.reps)
+            for action in actions
+        ]
+        if escalations:
+            witnesses += [(pc, ic, w) for ic, w in rep_witnesses(review, rep)]
+    return cells, witnesses
+
+
+def expand_escalations(
+    classes: InstanceClasses,
+    principal_class: Mapping[str, int],
+    witnesses: Sequence[tuple[int, int, Witness]],
+) -> list[Escalation]:
+    """Each class witness for every member of its principal and instance class, sorted."""
+    members: dict[int, list[str]] = {}
+    for p, pc in principal_class.items():
+        members.setdefault(pc, []).append(p)
+    found: list[Escalation] = []
+    for pc, ic, esc in witnesses:
+        for arn in classes.members[ic]:
+            found += [Escalation(p, arn, *esc[1:]) for p in sorted(members[pc])]
+    found.sort(key=lambda e: (e.principal, e.instance))
+    return found
 
 
 def _tag_access(
@@ -285,43 +345,31 @@ def find_escalations(
 ) -> list[Escalation]:
     """Every (principal, instance) where the principal cannot stop the instance but can tag it
     into the state of one it can stop (the first such instance by class, per instance)."""
+    witnesses = [(pc, ic, w) for pc, rep in enumerate(reps) for ic, w in rep_witnesses(review, rep)]
+    return expand_escalations(review.classes, principal_class, witnesses)
+
+
+def rep_witnesses(review: ClassReview, rep: str) -> list[tuple[int, Witness]]:
+    """For one principal class representative: each instance class it cannot stop but can
+    retag into one it can, with the witness (one per class: its members differ only where no
+    policy looks, the id)."""
     classes = review.classes
-    found: list[Escalation] = []
-    members: dict[int, list[str]] = {}
-    for p, pc in principal_class.items():
-        members.setdefault(pc, []).append(p)
-    for pc, rep in enumerate(reps):
-        stop = {ic: review.access(rep, STOP, inst) for ic, inst in enumerate(classes.reps)}
-        can = [(ic, a) for ic, a in stop.items() if a is not None]
-        if not can:
-            continue
-        for ic, access in stop.items():
-            if access is not None:
-                continue
-            # one witness per class: its members differ only where no policy looks (the id)
+    stop = {ic: review.access(rep, STOP, inst) for ic, inst in enumerate(classes.reps)}
+    can = [(ic, a) for ic, a in stop.items() if a is not None]
+    if not can:
+        return []
+    out: list[tuple[int, Witness]] = []
+    for ic, access in stop.items():
+        if access is None:
             esc = _witness(review, rep, classes.reps[ic], can)
-            if esc is None:
-                continue
-            for arn in classes.members[ic]:
-                found += [Escalation(p, arn, *esc[1:]) for p in sorted(members[pc])]
-    found.sort(key=lambda e: (e.principal, e.instance))
-    return found
+            if esc is not None:
+                out.append((ic, esc))
+    return out
 
 
 def _witness(
     review: ClassReview, rep: str, inst: Instance, can: Sequence[tuple[int, Access]]
-) -> (
-    tuple[
-        str,
-        str,
-        tuple[tuple[str, str], ...],
-        tuple[str, ...],
-        tuple[str, ...],
-        tuple[str, ...],
-        bool,
-    ]
-    | None
-):
+) -> Witness | None:
     """``inst`` retagged like an instance ``rep`` can stop is in that instance's class when
     the ARN prefix, the region and the patterns its ARN matches are the same (the tags are the
     only difference): then the class's answer is the answer after retagging."""

@@ -1,0 +1,400 @@
+"""``lspolicy review --engine serial|pool|ray``: every engine writes the same dataset.
+
+Issue 11 §3: the embedded default runs a process pool over this machine's cores; beyond one
+machine the same class-pair job runs on Ray, tested against a local Ray cluster the test
+starts, "with results identical to the embedded run". The AWS documentation is silent on how a
+review is distributed: what is checked is that the engine changes nothing — the same class
+cells in the same order, so the same bytes for every Parquet file pyarrow writes, the same row
+set for the matrix DuckDB expands (its row order is unspecified), the same report.json — on
+the bundled sample export (``examples/account``), on the tag-escalation fixture (so the
+escalation witnesses travel through the engines too) and on the seeded small organization of
+``bench/orggen.py``. The decisions themselves are checked elsewhere against the IAM policy
+evaluation logic (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+
+Ray: ``ray.init(num_cpus=2, include_dashboard=False)`` starts a local cluster
+(https://docs.ray.io/en/latest/ray-core/api/doc/ray.init.html); skipped with the reason when
+Ray cannot be imported (it is in the ``test`` extra where it has wheels).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_review_properties import ACTIONS, reviewed  # same folder (rootdir import)
+
+from lspolicy.account import engines, review
+from lspolicy.account.engines import SMALL_WORK, Engine, EngineError, _batches, make_engine
+from lspolicy.account.model import Inventory
+from lspolicy.account.review import compute_matrix
+from lspolicy.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "account"
+DATA = Path(__file__).resolve().parent / "data"
+PYARROW_FILES = (
+    "cells.parquet",
+    "principals.parquet",
+    "instances.parquet",
+    "escalations.parquet",
+    "problems.parquet",
+    "observed.parquet",
+)
+
+
+def example_inputs() -> list[str]:
+    return [
+        "--auth-details",
+        *sorted(str(p) for p in EXAMPLE.glob("auth-details-*.json")),
+        "--instances",
+        *sorted(str(p) for p in EXAMPLE.glob("instances-*.json")),
+        "--organization",
+        str(EXAMPLE / "organization.json"),
+    ]
+
+
+def fixture_inputs() -> list[str]:
+    return [
+        "--auth-details",
+        str(DATA / "review-auth-details-333333333333.json"),
+        "--instances",
+        str(DATA / "review-instances-333333333333.json"),
+        "--trail",
+        str(DATA / "review-trail.json"),
+    ]
+
+
+@cache
+def orggen() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("orggen", ROOT / "bench" / "orggen.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["orggen"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def small_org(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """``bench/orggen.py --scale small --seed 1``: 3 accounts, 27 principals, 36 instances."""
+    out = tmp_path_factory.mktemp("orggen-small")
+    manifest = orggen().generate(out, seed=1, scale="small")
+    return [
+        "--auth-details",
+        *(str(out / f) for f in manifest.auth_details),
+        "--instances",
+        *(str(out / f) for f in manifest.instance_files),
+        "--organization",
+        str(out / manifest.organization),
+        "--max-chain",
+        "4",
+    ]
+
+
+def run(out: Path, inputs: list[str], *extra: str) -> Path:
+    assert main(["review", *inputs, "--out", str(out), *extra]) == 0
+    return out
+
+
+def matrix_rows(out: Path) -> list[tuple[Any, ...]]:
+    con = duckdb.connect()
+    try:
+        return con.execute(
+            f"SELECT * FROM read_parquet('{out}/matrix/*.parquet') "
+            "ORDER BY principal_arn, instance_arn, action"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def assert_same_dataset(a: Path, b: Path) -> None:
+    """Byte-identical pyarrow files, the same matrix rows, the same report (paths aside)."""
+    for name in PYARROW_FILES:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    rows = matrix_rows(a)
+    assert rows, "an empty matrix proves nothing"
+    assert rows == matrix_rows(b)
+    report_a = (a / "report.json").read_text().replace(str(a), "OUT")
+    report_b = (b / "report.json").read_text().replace(str(b), "OUT")
+    assert json.loads(report_a) == json.loads(report_b)
+
+
+@pytest.fixture(scope="module")
+def serial_runs(tmp_path_factory: pytest.TempPathFactory, small_org: list[str]) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("serial")
+    return {
+        "example": run(base / "example", example_inputs(), "--engine", "serial"),
+        "fixture": run(base / "fixture", fixture_inputs(), "--engine", "serial"),
+        "small": run(base / "small", small_org, "--engine", "serial"),
+    }
+
+
+def inputs_of(name: str, small_org: list[str]) -> list[str]:
+    return {"example": example_inputs(), "fixture": fixture_inputs(), "small": small_org}[name]
+
+
+@pytest.mark.parametrize("name", ["example", "fixture", "small"])
+def test_pool_writes_what_serial_writes(
+    name: str, serial_runs: dict[str, Path], small_org: list[str], tmp_path: Path
+) -> None:
+    """Two forked workers, batches merged by index: the same bytes as one process."""
+    out = run(tmp_path / "pool", inputs_of(name, small_org), "--engine", "pool", "--workers", "2")
+    assert_same_dataset(serial_runs[name], out)
+
+
+def test_escalations_went_through_the_engine(serial_runs: dict[str, Path]) -> None:
+    """The fixture has tag escalations (``test_review.py`` checks them by hand): the engine
+    comparison above covers the escalation witnesses, not only an empty table."""
+    con = duckdb.connect()
+    got = con.execute(
+        f"SELECT count(*) FROM read_parquet('{serial_runs['fixture']}/escalations.parquet')"
+    ).fetchone()
+    con.close()
+    assert got is not None and got[0] > 0
+
+
+def test_spawned_pool_unpickles_the_job(
+    serial_runs: dict[str, Path], small_org: list[str], tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Where processes are not forked (macOS, Windows) each worker unpickles the job (the
+    inventory's frozen tag maps included) and builds its own review: the same dataset."""
+    monkeypatch.setattr(engines.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    out = run(tmp_path / "spawn", small_org, "--engine", "pool", "--workers", "2")
+    assert_same_dataset(serial_runs["small"], out)
+
+
+# -- Ray ----------------------------------------------------------------------------------------
+
+
+def _ray_or_skip() -> Any:
+    if sys.version_info >= (3, 14):
+        pytest.skip("Ray has no wheels for this Python: the Ray engine is not tested here")
+    return pytest.importorskip(
+        "ray", reason="Ray is not installed (pip install 'lspolicy[ray]'): engine not tested"
+    )
+
+
+def test_ray_starts_and_stops_its_own_local_cluster(
+    serial_runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """Without ``--address`` and with no cluster connected, the engine starts a local one
+    with ``--workers`` CPUs for the run and shuts it down after."""
+    ray = _ray_or_skip()
+    assert not ray.is_initialized()
+    out = run(tmp_path / "ray", example_inputs(), "--engine", "ray", "--workers", "2")
+    assert_same_dataset(serial_runs["example"], out)
+    assert not ray.is_initialized()
+
+
+def test_ray_unreachable_address_is_one_line_and_exit_2(tmp_path: Path, capsys: Any) -> None:
+    """A head that does not answer is said at once (Ray itself retries for minutes). Run
+    before the module's cluster starts: a driver already connected keeps its cluster."""
+    _ray_or_skip()
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens on it
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = main(
+        ["review", *example_inputs(), "--out", str(tmp_path / "o"), "--engine", "ray",
+         "--address", f"127.0.0.1:{port}"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    assert err.startswith(
+        f"lspolicy: engine ray: cannot start or reach the Ray cluster at '127.0.0.1:{port}': "
+        f"no answer on 127.0.0.1:{port}"
+    )
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[Any]:
+    """A local Ray cluster for the module's Ray tests, shut down after them."""
+    ray = _ray_or_skip()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+@pytest.mark.parametrize("name", ["example", "fixture", "small"])
+def test_ray_writes_what_serial_writes(
+    name: str,
+    ray_cluster: Any,
+    serial_runs: dict[str, Path],
+    small_org: list[str],
+    tmp_path: Path,
+) -> None:
+    """``--engine ray`` on the cluster this driver is connected to: the job is put in the
+    object store, tasks run in Ray's worker processes, and the dataset is the serial one."""
+    out = run(tmp_path / "ray", inputs_of(name, small_org), "--engine", "ray")
+    assert_same_dataset(serial_runs[name], out)
+    assert ray_cluster.is_initialized(), "a cluster the engine did not start is left running"
+
+
+def test_ray_tasks_run_outside_the_driver(ray_cluster: Any) -> None:
+    """The cluster the Ray tests use runs tasks in its own worker processes (not in-process
+    local mode), so the comparison above crossed a process boundary."""
+    # a lambda is pickled by value: this test module is not importable on the workers
+    pid = ray_cluster.remote(lambda: os.getpid())  # noqa: PLW0108
+    pids = ray_cluster.get([pid.remote() for _ in range(4)])
+    assert os.getpid() not in pids
+    assert engines._CACHE == {}, "the driver decided no batch itself"
+
+
+def _example_job() -> engines.PairJob:
+    from lspolicy.account.authdetails import read_auth_details  # noqa: PLC0415
+    from lspolicy.account.classes import InstanceClasses  # noqa: PLC0415
+    from lspolicy.account.instances import read_instances  # noqa: PLC0415
+    from lspolicy.account.organization import read_organization  # noqa: PLC0415
+
+    inv = Inventory()
+    read_organization(EXAMPLE / "organization.json", inv)
+    read_auth_details(sorted(EXAMPLE.glob("auth-details-*.json")), inv)
+    read_instances(sorted(EXAMPLE.glob("instances-*.json")), inv)
+    return engines.PairJob(inv, InstanceClasses.build(inv), ACTIONS, 4, True)
+
+
+def test_a_batch_failing_in_a_ray_worker_comes_back_as_one_line(ray_cluster: Any) -> None:
+    """A batch that raises inside a Ray worker (here: a principal the inventory does not
+    have) is returned as data and raised in the driver as one `EngineError` line."""
+    nobody = "arn:aws:iam::999999999999:user/nobody"
+    with pytest.raises(EngineError) as caught:
+        Engine("ray").run(_example_job(), [(0, nobody)])
+    assert str(caught.value) == (
+        f"engine ray: a worker failed on principal class 0 ({nobody}): KeyError: '{nobody}'"
+    )
+
+
+# -- errors: one line, exit 2, never a traceback -------------------------------------------------
+
+
+def _boom(*args: object, **kwargs: object) -> object:
+    raise RuntimeError("decision failed on purpose")
+
+
+def _die(*args: object) -> object:
+    os._exit(3)
+
+
+@pytest.mark.parametrize("engine", ["serial", "pool"])
+def test_a_failing_batch_is_one_line_and_exit_2(
+    engine: str, tmp_path: Path, monkeypatch: Any, capsys: Any
+) -> None:
+    """A batch that raises in a worker (forked: the patch is inherited) comes back as data:
+    the engine, the principal class and the error, on one line; exit 2."""
+    monkeypatch.setattr(review, "_cell", _boom)
+    code = main(
+        ["review", *example_inputs(), "--out", str(tmp_path / "o"), "--engine", engine]
+        + (["--workers", "2"] if engine == "pool" else [])
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    assert f"lspolicy: engine {engine}: a worker failed on principal class 0 (arn:aws:iam::" in err
+    assert "RuntimeError: decision failed on purpose" in err
+    assert not (tmp_path / "o" / "matrix").exists()
+
+
+def test_a_dying_worker_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: Any, capsys: Any
+) -> None:
+    """A worker process that dies (killed, out of memory) breaks the pool: said, exit 2."""
+    monkeypatch.setattr(engines, "_pool_batch", _die)
+    code = main(
+        ["review", *example_inputs(), "--out", str(tmp_path / "o"), "--engine", "pool",
+         "--workers", "2"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    assert "lspolicy: engine pool: a worker process died" in err
+
+
+def test_ray_missing_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    code = main(["review", *example_inputs(), "--out", str(tmp_path / "o"), "--engine", "ray"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == "lspolicy: engine ray: Ray is not installed; pip install 'lspolicy[ray]'\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--address", "head:6379"], "--address 'head:6379' is for --engine ray"),
+        (["--workers", "0"], "--workers 0: give 1 or more"),
+        (["--engine", "spark"], None),
+    ],
+)
+def test_engine_options_checked(
+    extra: list[str], message: str | None, tmp_path: Path, capsys: Any
+) -> None:
+    code = main(["review", *example_inputs(), "--out", str(tmp_path / "o"), *extra])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    if message is not None:
+        assert message in err
+    else:
+        assert "invalid choice: 'spark'" in err
+
+
+@settings(max_examples=10, deadline=None)
+@given(reviewed())
+def test_pool_matrix_equals_serial_on_random_organizations(inv: Inventory) -> None:
+    """For random small organizations (role chains, boundaries, SCPs, tag conditions, shared
+    policies, policy-variable resources: the generator of ``test_review_properties.py``), a
+    pool of two workers (up to 8 batches of principal classes) gives the serial matrix: cells,
+    escalations, classes and what was not evaluated, in the same order."""
+    serial = compute_matrix(inv, ACTIONS, engine=Engine("serial"))
+    pooled = compute_matrix(inv, ACTIONS, engine=Engine("pool", workers=2))
+    assert pooled.cells == serial.cells
+    assert pooled.escalations == serial.escalations
+    assert pooled.principal_class == serial.principal_class
+    assert pooled.not_evaluated == serial.not_evaluated
+    assert pooled.notes == serial.notes
+
+
+# -- the engine's own parts ---------------------------------------------------------------------
+
+
+@given(
+    n=st.integers(0, 60),
+    count=st.integers(1, 20),
+)
+def test_batches_cover_every_class_once_in_order(n: int, count: int) -> None:
+    """Contiguous batches, indexed in order, concatenating to the input; sizes differ by at
+    most one; never an empty batch, never more batches than asked."""
+    reps = [(i, f"arn:p{i}") for i in range(n)]
+    got = _batches(reps, count)
+    assert [i for i, _ in got] == list(range(len(got)))
+    assert [r for _, b in got for r in b] == reps
+    assert len(got) <= count
+    assert all(b for _, b in got)
+    sizes = [len(b) for _, b in got]
+    assert not sizes or max(sizes) - min(sizes) <= 1
+
+
+def test_auto_is_serial_for_small_work_and_pool_otherwise() -> None:
+    assert Engine("auto", workers=4).resolve(SMALL_WORK - 1) == "serial"
+    assert Engine("auto", workers=4).resolve(SMALL_WORK) == "pool"
+    assert Engine("auto", workers=1).resolve(10 * SMALL_WORK) == "serial"
+    assert Engine("ray").resolve(1) == "ray"
+
+
+def test_make_engine_rejects_unknown_names() -> None:
+    with pytest.raises(EngineError, match="unknown engine 'spark'"):
+        make_engine("spark")
