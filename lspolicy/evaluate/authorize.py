@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lspolicy.evaluate.codegen import Decider, compile_decider
+from lspolicy.evaluate.codegen import Decider, compile_decider, generic_decider
 from lspolicy.evaluate.principal import Caller, GrantKind
 from lspolicy.evaluate.statement import CompiledStatement, StatementCore, statement_core
 from lspolicy.model.decision import Decision, DecisionName, FailedCondition, NearMiss, StatementRef
@@ -37,8 +37,11 @@ from lspolicy.model.request import ContextValue, Request, RequestPart, context_v
 __all__ = ["PolicySet"]
 
 _MAX_PLANS = 65536
-_HOT = 24
-"""Requests a plan serves on the general path before its decision function is compiled."""
+_HOT = 256
+"""Requests a plan serves through its generic decision function (a loop over the statements'
+shared predicates, `codegen.generic_decider`) before its own inlined function is generated:
+generating one costs 0.2-8 ms (Python's ``compile`` on a large plan), which pays only on a plan
+that serves hundreds of requests."""
 
 
 _SHARED_LIMIT = 1 << 14
@@ -80,9 +83,10 @@ def _compile(policies: Iterable[Policy]) -> tuple[CompiledStatement, ...]:
 class _Plan:
     """The statements whose Action matches one action name, by layer.
 
-    Only ``simple`` and ``uses`` change: the decision function is compiled once the plan has
-    served ``_HOT`` requests (or at once when an equal plan's function is cached), so that
-    plans used once or twice do not pay for code generation.
+    Only ``simple``, ``inlined`` and ``uses`` change: ``simple`` is the generic decision
+    function from the first request, replaced by the plan's own inlined function once the plan
+    has served ``_HOT`` requests (or at once when an equal plan's function is cached), so that
+    plans used a few times do not pay for code generation.
     """
 
     denies: tuple[CompiledStatement, ...]
@@ -95,6 +99,7 @@ class _Plan:
     """The whole decision as one compiled function (`lspolicy.evaluate.codegen`)."""
     needs_caller: bool
     """Some statement of the plan names principals: the compiled function reads the caller."""
+    inlined: bool = False
     uses: int = 0
 
 
@@ -198,7 +203,18 @@ class PolicySet:
             for st in (*plan.denies, *(plan.resource or ()))
         )
         plan.needs_caller = needs_caller
-        plan.simple = _cached_decider(plan)
+        cached = _cached_decider(plan)
+        if cached is None:
+            plan.simple = generic_decider(
+                plan.denies,
+                plan.identity,
+                plan.boundary,
+                session=plan.session,
+                scps=plan.scps,
+                resource=plan.resource,
+            )
+        else:
+            plan.simple, plan.inlined = cached, True
         if len(self._plans) < _MAX_PLANS:
             self._plans[action] = plan
         return plan
@@ -226,12 +242,11 @@ class PolicySet:
         """True when the request is allowed: the decision without its explanation."""
         plan = self._plans.get(request.action_key) or self._plan(request.action_key)
         simple = plan.simple
-        if simple is None:
+        if not plan.inlined:
             plan.uses += 1
             if plan.uses >= _HOT:
-                simple = plan.simple = _decider(plan)
-            else:
-                return self._decide(request, plan) == "allowed"
+                simple = _inline(plan)
+        assert simple is not None
         if request.special or self._owner_elsewhere(request):
             if not plan.resource and self._cross_account(request):
                 # across accounts the resource-based policy must allow too, and none does
@@ -298,11 +313,15 @@ class PolicySet:
             key = keys.get(action)
             if key is None:
                 key = keys[action] = action.lower()
-            plan = plans.get(key)
+            plan = plans.get(key) or self._plan(key)
+            simple = plan.simple
+            if not plan.inlined:
+                plan.uses += 1
+                if plan.uses >= _HOT:
+                    simple = _inline(plan)
             account = part.resource_account
             if (
-                plan is None
-                or plan.simple is None
+                simple is None
                 or part.caller_arn is not None
                 or (
                     account is not None and caller_account is not None and account != caller_account
@@ -315,9 +334,9 @@ class PolicySet:
                 merged.update(context_values(context))
             resource = part.resource if part.resource is not None else "*"
             if plan.needs_caller:
-                append(plan.simple(resource, merged, caller))
+                append(simple(resource, merged, caller))
             else:
-                append(plan.simple(resource, merged))
+                append(simple(resource, merged))
 
     def _compiled_for(self, action: str, caller_arn: str | None) -> Callable[..., bool] | None:
         """``decide(resource, context)`` for requests of ``caller_arn`` (not the account root)
@@ -326,9 +345,8 @@ class PolicySet:
         if self.resource_owner is not None:
             return None
         plan = self._plans.get(action.lower()) or self._plan(action.lower())
-        simple = plan.simple
-        if simple is None:
-            simple = plan.simple = _decider(plan)
+        simple = plan.simple if plan.inlined else _inline(plan)
+        assert simple is not None
         if not plan.needs_caller:
             return simple
         if caller_arn is None:
@@ -558,6 +576,13 @@ def _decider_key(plan: _Plan) -> tuple[object, ...] | None:
 def _cached_decider(plan: _Plan) -> Decider | None:
     key = _decider_key(plan)
     return None if key is None else _DECIDERS.get(key)
+
+
+def _inline(plan: _Plan) -> Decider:
+    """Replace the plan's generic function with its own inlined one."""
+    decider = _decider(plan)
+    plan.simple, plan.inlined = decider, True
+    return decider
 
 
 def _decider(plan: _Plan) -> Decider:
