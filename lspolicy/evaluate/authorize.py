@@ -32,7 +32,15 @@ from lspolicy.evaluate.principal import Caller, GrantKind
 from lspolicy.evaluate.statement import CompiledStatement, StatementCore, statement_core
 from lspolicy.model.decision import Decision, DecisionName, FailedCondition, NearMiss, StatementRef
 from lspolicy.model.policy import Policy, PolicyKind
-from lspolicy.model.request import ContextValue, Request, RequestPart, context_values
+from lspolicy.model.request import (
+    _LOWER,
+    _SCALARS,
+    ContextValue,
+    Request,
+    RequestPart,
+    lower_key,
+    to_context_string,
+)
 
 __all__ = ["PolicySet"]
 
@@ -101,6 +109,9 @@ class _Plan:
     """Some statement of the plan names principals: the compiled function reads the caller."""
     inlined: bool = False
     uses: int = 0
+    reads: frozenset[str] = frozenset()
+    """Every context key a statement of the plan reads (lower case): the decision functions
+    read no other key."""
 
 
 def _ref(st: CompiledStatement) -> StatementRef:
@@ -203,6 +214,7 @@ class PolicySet:
             for st in (*plan.denies, *(plan.resource or ()))
         )
         plan.needs_caller = needs_caller
+        plan.reads = frozenset(k for st in _plan_statements(plan) for k in st.condition_keys)
         cached = _cached_decider(plan)
         if cached is None:
             plan.simple = generic_decider(
@@ -304,21 +316,31 @@ class PolicySet:
         caller_account = principal.caller_account
         caller = None if principal.caller_arn is None else Caller.from_arn(principal.caller_arn)
         plans = self._plans
-        keys: dict[str, str] = {}
+        # action name as given -> (plan, its inlined function, whether it reads the caller)
+        hot: dict[str, tuple[_Plan, Decider, bool, frozenset[str]]] = {}
+        lowered = _LOWER.get
+        lower = lower_key
+        scalars = _SCALARS
+        text = to_context_string
         for item in requests:
-            if isinstance(item, Request):
-                append(is_allowed(item))
+            if item.__class__ is Request:
+                append(is_allowed(item))  # type: ignore[arg-type]
                 continue
-            action, part, context = item
-            key = keys.get(action)
-            if key is None:
-                key = keys[action] = action.lower()
-            plan = plans.get(key) or self._plan(key)
-            simple = plan.simple
-            if not plan.inlined:
-                plan.uses += 1
-                if plan.uses >= _HOT:
-                    simple = _inline(plan)
+            action, part, context = item  # type: ignore[misc]
+            entry = hot.get(action)
+            if entry is None:
+                key = action.lower()
+                plan = plans.get(key) or self._plan(key)
+                simple = plan.simple
+                if not plan.inlined:
+                    plan.uses += 1
+                    if plan.uses >= _HOT:
+                        simple = _inline(plan)
+                needs_caller, reads = plan.needs_caller, plan.reads
+                if plan.inlined and simple is not None:
+                    hot[action] = (plan, simple, needs_caller, reads)
+            else:
+                plan, simple, needs_caller, reads = entry
             account = part.resource_account
             if (
                 simple is None
@@ -331,9 +353,22 @@ class PolicySet:
                 continue
             merged = values | part.values
             if context:
-                merged.update(context_values(context))
-            resource = part.resource if part.resource is not None else "*"
-            if plan.needs_caller:
+                # `context_values`, inlined, for the keys the plan reads (the decision
+                # functions read no other): the request's own few keys
+                for k, v in context.items():
+                    lk = lowered(k) or lower(k)
+                    if lk not in reads:
+                        continue
+                    if v.__class__ is str:
+                        merged[lk] = (v,)  # type: ignore[assignment]
+                    elif isinstance(v, scalars):
+                        merged[lk] = (text(v),)  # type: ignore[arg-type]
+                    else:
+                        merged[lk] = tuple(text(x) for x in v)  # type: ignore[union-attr]
+            resource = part.resource
+            if resource is None:
+                resource = "*"
+            if needs_caller:
                 append(simple(resource, merged, caller))
             else:
                 append(simple(resource, merged))
