@@ -373,14 +373,17 @@ class PolicySet:
             else:
                 append(simple(resource, merged))
 
-    def _compiled_for(self, action: str, caller_arn: str | None) -> Callable[..., bool] | None:
+    def _compiled_for(
+        self, action: str, caller_arn: str | None, *, inline: bool = True
+    ) -> Callable[..., bool] | None:
         """``decide(resource, context)`` for requests of ``caller_arn`` (not the account root)
-        on resources in the caller's account: the plan's compiled function, compiled now.
+        on resources in the caller's account: the plan's inlined function, compiled now (with
+        ``inline=False``, the plan's current function: the generic one until the plan is hot).
         None when the caller or the resource owner needs the general path."""
         if self.resource_owner is not None:
             return None
         plan = self._plans.get(action.lower()) or self._plan(action.lower())
-        simple = plan.simple if plan.inlined else _inline(plan)
+        simple = plan.simple if plan.inlined or not inline else _inline(plan)
         assert simple is not None
         if not plan.needs_caller:
             return simple

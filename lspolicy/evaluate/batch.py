@@ -24,6 +24,7 @@ from lspolicy.model.request import ContextValue, Request, RequestPart
 __all__ = ["decide_matrix"]
 
 _EMPTY: dict[str, Any] = {}
+_INLINE_GROUPS = 64
 
 
 def decide_matrix(
@@ -127,7 +128,12 @@ def _group_answers(
     applies (a caller who is not the account root, the instance in the caller's account), it
     is called on the merged context directly; otherwise the full request goes to
     ``is_allowed``."""
-    fast = None if principal.caller_is_root else ps._compiled_for(action, principal.caller_arn)
+    # generating the plan's inlined function pays only over many groups (`authorize._HOT`)
+    fast = (
+        None
+        if principal.caller_is_root
+        else ps._compiled_for(action, principal.caller_arn, inline=len(first) >= _INLINE_GROUPS)
+    )
     extra = Request.from_parts(action, context=context).context if context else None
     caller_account = principal.caller_account
     answers: dict[Any, bool] = {}
