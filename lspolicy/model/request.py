@@ -295,25 +295,26 @@ def _from_parts(
             caller_part = part
     extra_names: dict[str, str] = {}
     if context:
-        extra: dict[str, tuple[str, ...]] = {}
+        # the request's own keys, normalised straight into the merged values (a key already
+        # there from a part shows as a size mismatch below)
         extra_multi: list[str] = []
+        lowered = _LOWER.get
         for key, value in context.items():
-            lower = lower_key(key)
+            lower = lowered(key) or lower_key(key)
             if lower not in extra_names:
                 extra_names[lower] = key
             if value.__class__ is str:
-                extra[lower] = (value,)
+                values[lower] = (value,)  # type: ignore[assignment]
             elif isinstance(value, _SCALARS):
-                extra[lower] = (to_context_string(value),)
+                values[lower] = (to_context_string(value),)
             else:
                 extra_multi.append(lower)
-                extra[lower] = tuple(to_context_string(v) for v in value)
+                values[lower] = tuple(to_context_string(v) for v in value)
         if multi:
-            multi = multi - extra.keys()
+            multi = multi - extra_names.keys()
         if extra_multi:
             multi = multi | frozenset(extra_multi)
-        size += len(extra)
-        values.update(extra)
+        size += len(extra_names)
     if len(values) != size:
         # parts (or the context) share a key up to case: which spelling's value wins then
         # depends on the merged dict's order, so merge the dicts and normalise once, exactly
