@@ -259,7 +259,7 @@ class PolicySet:
             if plan.uses >= _HOT:
                 simple = _inline(plan)
         assert simple is not None
-        if request.special or self._owner_elsewhere(request):
+        if request.special or (self.resource_owner is not None and self._owner_elsewhere(request)):
             if not plan.resource and self._cross_account(request):
                 # across accounts the resource-based policy must allow too, and none does
                 return False
@@ -324,7 +324,7 @@ class PolicySet:
         text = to_context_string
         for item in requests:
             if item.__class__ is Request:
-                append(is_allowed(item))  # type: ignore[arg-type]
+                append(is_allowed(item))
                 continue
             action, part, context = item  # type: ignore[misc]
             entry = hot.get(action)
@@ -360,11 +360,11 @@ class PolicySet:
                     if lk not in reads:
                         continue
                     if v.__class__ is str:
-                        merged[lk] = (v,)  # type: ignore[assignment]
+                        merged[lk] = (v,)
                     elif isinstance(v, scalars):
-                        merged[lk] = (text(v),)  # type: ignore[arg-type]
+                        merged[lk] = (text(v),)
                     else:
-                        merged[lk] = tuple(text(x) for x in v)  # type: ignore[union-attr]
+                        merged[lk] = tuple(text(x) for x in v)
             resource = part.resource
             if resource is None:
                 resource = "*"

@@ -274,11 +274,16 @@ def generic_decider(
     everything.extend(resource or ())
     statement_predicates(everything)
 
+    def pred(st: CompiledStatement) -> Callable[[str, Context], bool]:
+        predicate = st.core.predicate
+        assert predicate is not None  # statement_predicates gave every core one
+        return predicate
+
     def preds(sts: Sequence[CompiledStatement]) -> tuple[Callable[[str, Context], bool], ...]:
-        return tuple(st.core.predicate for st in sts if st.core.predicate is not None)
+        return tuple(pred(st) for st in sts)
 
     plain_denies = preds([st for st in denies if not _names_principals(st)])
-    named_denies = tuple((st.core.predicate, st.grant) for st in denies if _names_principals(st))
+    named_denies = tuple((pred(st), st.grant) for st in denies if _names_principals(st))
     # every group must hold a statement that applies: the SCP levels, then (without a
     # resource-based policy) the identity policies, the boundary and the session policy
     groups = [preds(level) for level in scps]
@@ -291,7 +296,7 @@ def generic_decider(
                 if f(r, c):
                     return False
             for f, grant in named_denies:
-                if grant(k) and f(r, c):  # type: ignore[misc]
+                if grant(k) and f(r, c):
                     return False
             for group in must:
                 for f in group:
@@ -303,7 +308,7 @@ def generic_decider(
 
         return decide
     levels = tuple(groups)
-    grants = tuple((st.core.predicate, st.grant) for st in resource)
+    grants = tuple((pred(st), st.grant) for st in resource)
     ident = preds(allows)
     bound = None if boundary is None else preds(boundary)
     sess = None if session is None else preds(session)
@@ -318,7 +323,7 @@ def generic_decider(
             if f(r, c):
                 return False
         for f, grant in named_denies:
-            if grant(k) and f(r, c):  # type: ignore[misc]
+            if grant(k) and f(r, c):
                 return False
         for group in levels:
             for f in group:
@@ -328,7 +333,7 @@ def generic_decider(
                 return False
         gr = 0
         for f, grant in grants:
-            if f(r, c):  # type: ignore[misc]
+            if f(r, c):
                 gr = max(gr, grant(k))
         # GrantKind: SESSION 4 and EVERYONE 5 allow alone; USER 3 needs the session policy;
         # ROLE 2 the boundary and the session policy; otherwise identity, boundary, session

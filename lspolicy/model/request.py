@@ -81,7 +81,7 @@ def normalize_context(
         if lower not in names:
             names[lower] = key
         if value.__class__ is str:
-            values[lower] = (value,)  # type: ignore[assignment]
+            values[lower] = (value,)
         elif isinstance(value, _SCALARS):
             values[lower] = (to_context_string(value),)
         else:
@@ -251,7 +251,7 @@ def context_values(context: Mapping[str, ContextValue]) -> dict[str, tuple[str, 
     out: dict[str, tuple[str, ...]] = {}
     for key, value in context.items():
         if value.__class__ is str:
-            out[lower_key(key)] = (value,)  # type: ignore[assignment]
+            out[lower_key(key)] = (value,)
         elif isinstance(value, _SCALARS):
             out[lower_key(key)] = (to_context_string(value),)
         else:
@@ -304,7 +304,7 @@ def _from_parts(
             if lower not in extra_names:
                 extra_names[lower] = key
             if value.__class__ is str:
-                values[lower] = (value,)  # type: ignore[assignment]
+                values[lower] = (value,)
             elif isinstance(value, _SCALARS):
                 values[lower] = (to_context_string(value),)
             else:
