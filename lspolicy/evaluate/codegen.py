@@ -58,6 +58,15 @@ class _Writer:
                 f"({shape[1]!r} if ({vals} := g({key})) is None "
                 f"else ({hit} if ({hit} := {seen}({vals})) is not None else {compute}({vals})))"
             )
+        if kind == "null":
+            # Null: "true" holds when the key is absent (or has no values), "false" when present
+            wants = shape[1]
+            if not wants:
+                return "False"
+            if len(wants) == 2:
+                return "True"
+            absent = f"not g({self.const(cond.key)})"
+            return f"({absent})" if True in wants else f"(not ({absent}))"
         if cond.qualifier is None and kind in ("set", "single", "variable"):
             key = self.const(cond.key)
             vals = self.temp()

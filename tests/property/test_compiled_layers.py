@@ -352,3 +352,39 @@ def test_matrix_over_every_arn_and_tag_set_equals_evaluate(chosen: list[int]) ->
                 for arn, tags in plain
             ]
             assert answers == expected
+
+
+@pytest.mark.parametrize(
+    ("wants", "context", "expected"),
+    [
+        ("true", {}, True),
+        ("true", {"aws:TokenIssueTime": "2026-01-01T00:00:00Z"}, False),
+        ("false", {}, False),
+        ("false", {"aws:TokenIssueTime": "2026-01-01T00:00:00Z"}, True),
+        (["true", "false"], {}, True),
+        (["true", "false"], {"aws:TokenIssueTime": "x"}, True),
+    ],
+)
+def test_null_on_the_generic_and_the_inlined_path(
+    wants: Any, context: dict[str, Any], expected: bool
+) -> None:
+    """IAM User Guide, "Condition operator to check existence of condition keys": ``Null``
+    ``true`` holds when the key is absent, ``false`` when it is present (values OR'ed). The
+    plan's generic function (cold), its inlined function (warm) and ``evaluate`` agree."""
+    rules = PolicySet(
+        [
+            _doc(
+                {
+                    "Effect": "Allow",
+                    "Action": "lightsail:StopInstance",
+                    "Resource": "*",
+                    "Condition": {"Null": {"aws:TokenIssueTime": wants}},
+                }
+            )
+        ]
+    )
+    request = Request("lightsail:StopInstance", "*", context, caller_arn=ALICE)
+    assert rules.evaluate(request).allowed is expected
+    assert rules.is_allowed(request) is expected  # generic
+    warm(rules, [request])
+    assert rules.is_allowed(request) is expected  # inlined
