@@ -27,18 +27,29 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lspolicy.evaluate.codegen import Decider, compile_decider
+from lspolicy.evaluate.codegen import Decider, compile_decider, generic_decider
 from lspolicy.evaluate.principal import Caller, GrantKind
 from lspolicy.evaluate.statement import CompiledStatement, StatementCore, statement_core
 from lspolicy.model.decision import Decision, DecisionName, FailedCondition, NearMiss, StatementRef
 from lspolicy.model.policy import Policy, PolicyKind
-from lspolicy.model.request import ContextValue, Request, RequestPart, context_values
+from lspolicy.model.request import (
+    _LOWER,
+    _SCALARS,
+    ContextValue,
+    Request,
+    RequestPart,
+    lower_key,
+    to_context_string,
+)
 
 __all__ = ["PolicySet"]
 
 _MAX_PLANS = 65536
-_HOT = 24
-"""Requests a plan serves on the general path before its decision function is compiled."""
+_HOT = 256
+"""Requests a plan serves through its generic decision function (a loop over the statements'
+shared predicates, `codegen.generic_decider`) before its own inlined function is generated:
+generating one costs 0.2-8 ms (Python's ``compile`` on a large plan), which pays only on a plan
+that serves hundreds of requests."""
 
 
 _SHARED_LIMIT = 1 << 14
@@ -80,9 +91,10 @@ def _compile(policies: Iterable[Policy]) -> tuple[CompiledStatement, ...]:
 class _Plan:
     """The statements whose Action matches one action name, by layer.
 
-    Only ``simple`` and ``uses`` change: the decision function is compiled once the plan has
-    served ``_HOT`` requests (or at once when an equal plan's function is cached), so that
-    plans used once or twice do not pay for code generation.
+    Only ``simple``, ``inlined`` and ``uses`` change: ``simple`` is the generic decision
+    function from the first request, replaced by the plan's own inlined function once the plan
+    has served ``_HOT`` requests (or at once when an equal plan's function is cached), so that
+    plans used a few times do not pay for code generation.
     """
 
     denies: tuple[CompiledStatement, ...]
@@ -95,7 +107,11 @@ class _Plan:
     """The whole decision as one compiled function (`lspolicy.evaluate.codegen`)."""
     needs_caller: bool
     """Some statement of the plan names principals: the compiled function reads the caller."""
+    inlined: bool = False
     uses: int = 0
+    reads: frozenset[str] = frozenset()
+    """Every context key a statement of the plan reads (lower case): the decision functions
+    read no other key."""
 
 
 def _ref(st: CompiledStatement) -> StatementRef:
@@ -198,7 +214,19 @@ class PolicySet:
             for st in (*plan.denies, *(plan.resource or ()))
         )
         plan.needs_caller = needs_caller
-        plan.simple = _cached_decider(plan)
+        plan.reads = frozenset(k for st in _plan_statements(plan) for k in st.condition_keys)
+        cached = _cached_decider(plan)
+        if cached is None:
+            plan.simple = generic_decider(
+                plan.denies,
+                plan.identity,
+                plan.boundary,
+                session=plan.session,
+                scps=plan.scps,
+                resource=plan.resource,
+            )
+        else:
+            plan.simple, plan.inlined = cached, True
         if len(self._plans) < _MAX_PLANS:
             self._plans[action] = plan
         return plan
@@ -226,13 +254,12 @@ class PolicySet:
         """True when the request is allowed: the decision without its explanation."""
         plan = self._plans.get(request.action_key) or self._plan(request.action_key)
         simple = plan.simple
-        if simple is None:
+        if not plan.inlined:
             plan.uses += 1
             if plan.uses >= _HOT:
-                simple = plan.simple = _decider(plan)
-            else:
-                return self._decide(request, plan) == "allowed"
-        if request.special or self._owner_elsewhere(request):
+                simple = _inline(plan)
+        assert simple is not None
+        if request.special or (self.resource_owner is not None and self._owner_elsewhere(request)):
             if not plan.resource and self._cross_account(request):
                 # across accounts the resource-based policy must allow too, and none does
                 return False
@@ -289,20 +316,34 @@ class PolicySet:
         caller_account = principal.caller_account
         caller = None if principal.caller_arn is None else Caller.from_arn(principal.caller_arn)
         plans = self._plans
-        keys: dict[str, str] = {}
+        # action name as given -> (plan, its inlined function, whether it reads the caller)
+        hot: dict[str, tuple[_Plan, Decider, bool, frozenset[str]]] = {}
+        lowered = _LOWER.get
+        lower = lower_key
+        scalars = _SCALARS
+        text = to_context_string
         for item in requests:
-            if isinstance(item, Request):
+            if item.__class__ is Request:
                 append(is_allowed(item))
                 continue
-            action, part, context = item
-            key = keys.get(action)
-            if key is None:
-                key = keys[action] = action.lower()
-            plan = plans.get(key)
+            action, part, context = item  # type: ignore[misc]
+            entry = hot.get(action)
+            if entry is None:
+                key = action.lower()
+                plan = plans.get(key) or self._plan(key)
+                simple = plan.simple
+                if not plan.inlined:
+                    plan.uses += 1
+                    if plan.uses >= _HOT:
+                        simple = _inline(plan)
+                needs_caller, reads = plan.needs_caller, plan.reads
+                if plan.inlined and simple is not None:
+                    hot[action] = (plan, simple, needs_caller, reads)
+            else:
+                plan, simple, needs_caller, reads = entry
             account = part.resource_account
             if (
-                plan is None
-                or plan.simple is None
+                simple is None
                 or part.caller_arn is not None
                 or (
                     account is not None and caller_account is not None and account != caller_account
@@ -312,23 +353,38 @@ class PolicySet:
                 continue
             merged = values | part.values
             if context:
-                merged.update(context_values(context))
-            resource = part.resource if part.resource is not None else "*"
-            if plan.needs_caller:
-                append(plan.simple(resource, merged, caller))
+                # `context_values`, inlined, for the keys the plan reads (the decision
+                # functions read no other): the request's own few keys
+                for k, v in context.items():
+                    lk = lowered(k) or lower(k)
+                    if lk not in reads:
+                        continue
+                    if v.__class__ is str:
+                        merged[lk] = (v,)
+                    elif isinstance(v, scalars):
+                        merged[lk] = (text(v),)
+                    else:
+                        merged[lk] = tuple(text(x) for x in v)
+            resource = part.resource
+            if resource is None:
+                resource = "*"
+            if needs_caller:
+                append(simple(resource, merged, caller))
             else:
-                append(plan.simple(resource, merged))
+                append(simple(resource, merged))
 
-    def _compiled_for(self, action: str, caller_arn: str | None) -> Callable[..., bool] | None:
+    def _compiled_for(
+        self, action: str, caller_arn: str | None, *, inline: bool = True
+    ) -> Callable[..., bool] | None:
         """``decide(resource, context)`` for requests of ``caller_arn`` (not the account root)
-        on resources in the caller's account: the plan's compiled function, compiled now.
+        on resources in the caller's account: the plan's inlined function, compiled now (with
+        ``inline=False``, the plan's current function: the generic one until the plan is hot).
         None when the caller or the resource owner needs the general path."""
         if self.resource_owner is not None:
             return None
         plan = self._plans.get(action.lower()) or self._plan(action.lower())
-        simple = plan.simple
-        if simple is None:
-            simple = plan.simple = _decider(plan)
+        simple = plan.simple if plan.inlined or not inline else _inline(plan)
+        assert simple is not None
         if not plan.needs_caller:
             return simple
         if caller_arn is None:
@@ -558,6 +614,13 @@ def _decider_key(plan: _Plan) -> tuple[object, ...] | None:
 def _cached_decider(plan: _Plan) -> Decider | None:
     key = _decider_key(plan)
     return None if key is None else _DECIDERS.get(key)
+
+
+def _inline(plan: _Plan) -> Decider:
+    """Replace the plan's generic function with its own inlined one."""
+    decider = _decider(plan)
+    plan.simple, plan.inlined = decider, True
+    return decider
 
 
 def _decider(plan: _Plan) -> Decider:

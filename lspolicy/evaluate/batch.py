@@ -14,7 +14,8 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from operator import itemgetter
+from itertools import repeat
+from operator import add, methodcaller, mul
 from typing import Any
 
 from lspolicy.evaluate.authorize import PolicySet
@@ -23,6 +24,7 @@ from lspolicy.model.request import ContextValue, Request, RequestPart
 __all__ = ["decide_matrix"]
 
 _EMPTY: dict[str, Any] = {}
+_INLINE_GROUPS = 64
 
 
 def decide_matrix(
@@ -65,33 +67,49 @@ def decide_matrix(
             key_index.setdefault(key, len(key_index))
         rows.append((read, row_matchers, dynamic))
     keys = tuple(key_index)
-    offset = 2 + len(keys)
-    # one feature vector per instance: (account, ARN, key values..., Resource verdicts...)
-    vectors: list[tuple[Any, ...]] = []
-    for part in instances:
-        arn = part.resource if part.resource is not None else "*"
-        get = part.values.get
-        vectors.append(
-            (
-                part.resource_account,
-                arn,
-                *[get(k) for k in keys],
-                *[m(arn, _EMPTY) for m in matchers],
-            )
-        )
+    # one column per feature (the resource account, the ARN, each key's values, each Resource
+    # verdict), every value replaced by a small int (equal values, equal ints), so that a
+    # row's signatures are tuples of ints: cheap to hash, twice per cell; columns that hold
+    # one value for every instance tell no instance apart and are left out
+    arns = [part.resource if part.resource is not None else "*" for part in instances]
+    columns: dict[Any, tuple[list[int], int]] = {}
+
+    def column(feature: Any, values: list[Any]) -> None:
+        distinct = dict.fromkeys(values)
+        if len(distinct) > 1:
+            code = {v: n for n, v in enumerate(distinct)}
+            columns[feature] = (list(map(code.__getitem__, values)), len(code))
+
+    column(("account",), [part.resource_account for part in instances])
+    column(("arn",), arns)
+    tables = [part.values for part in instances]
+    for key in keys:
+        column(("key", key), list(map(methodcaller("get", key), tables)))
+    for n, m in enumerate(matchers):
+        column(("resource", n), [m(arn, _EMPTY) for arn in arns])
     grid: list[list[bool]] = []
     count = len(instances)
+    groupings: dict[tuple[Any, ...], tuple[list[int], dict[int, int]]] = {}
     for ps, principal, (read, row_matchers, dynamic) in zip(
         policy_sets, principals, rows, strict=True
     ):
-        index = [0]
+        features: list[Any] = [("account",)]
         if dynamic:
-            index.append(1)
-        index.extend(2 + key_index[k] for k in read)
-        index.extend(offset + matcher_index[id(m)] for m in row_matchers)
-        sigs = list(map(itemgetter(*index), vectors)) if index else [None] * count
-        # each distinct signature's first instance stands for the group (C-level passes)
-        first = dict(zip(reversed(sigs), range(count - 1, -1, -1), strict=True))
+            features.append(("arn",))
+        features.extend(("key", k) for k in read)
+        features.extend(("resource", matcher_index[id(m)]) for m in row_matchers)
+        used = tuple(f for f in dict.fromkeys(features) if f in columns)
+        grouped = groupings.get(used)
+        if grouped is None:
+            # a row's signature: its columns' ints folded into one int (mixed radix), by
+            # C-level maps; each distinct signature's first instance stands for the group
+            sigs: list[int] = [0] * count
+            for f in used:
+                ids, size = columns[f]
+                sigs = list(map(add, map(mul, sigs, repeat(size)), ids))
+            first = dict(zip(reversed(sigs), range(count - 1, -1, -1), strict=True))
+            grouped = groupings[used] = (sigs, first)
+        sigs, first = grouped
         answers = _group_answers(ps, action, principal, instances, first, context=context)
         grid.append(list(map(answers.__getitem__, sigs)))
     return grid
@@ -110,7 +128,12 @@ def _group_answers(
     applies (a caller who is not the account root, the instance in the caller's account), it
     is called on the merged context directly; otherwise the full request goes to
     ``is_allowed``."""
-    fast = None if principal.caller_is_root else ps._compiled_for(action, principal.caller_arn)
+    # generating the plan's inlined function pays only over many groups (`authorize._HOT`)
+    fast = (
+        None
+        if principal.caller_is_root
+        else ps._compiled_for(action, principal.caller_arn, inline=len(first) >= _INLINE_GROUPS)
+    )
     extra = Request.from_parts(action, context=context).context if context else None
     caller_account = principal.caller_account
     answers: dict[Any, bool] = {}

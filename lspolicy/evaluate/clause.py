@@ -225,6 +225,7 @@ class CompiledCondition:
         if_exists = self.if_exists
         if self.is_null:
             wants = tuple(bool(v.prepared) for v in self.values)
+            self.shape = ("null", frozenset(wants))
 
             def null(context: Context) -> bool:
                 vals = context.get(key)

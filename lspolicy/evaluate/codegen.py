@@ -21,7 +21,7 @@ from typing import Any
 from lspolicy.evaluate.clause import CompiledCondition
 from lspolicy.evaluate.statement import CompiledStatement
 
-__all__ = ["Decider", "compile_decider"]
+__all__ = ["Decider", "compile_decider", "generic_decider", "statement_predicates"]
 
 Context = Mapping[str, Sequence[str]]
 Decider = Callable[..., bool]
@@ -58,6 +58,15 @@ class _Writer:
                 f"({shape[1]!r} if ({vals} := g({key})) is None "
                 f"else ({hit} if ({hit} := {seen}({vals})) is not None else {compute}({vals})))"
             )
+        if kind == "null":
+            # Null: "true" holds when the key is absent (or has no values), "false" when present
+            wants = shape[1]
+            if not wants:
+                return "False"
+            if len(wants) == 2:
+                return "True"
+            absent = f"not g({self.const(cond.key)})"
+            return f"({absent})" if True in wants else f"(not ({absent}))"
         if cond.qualifier is None and kind in ("set", "single", "variable"):
             key = self.const(cond.key)
             vals = self.temp()
@@ -226,3 +235,123 @@ def compile_decider(
     decide: Decider = namespace["decide"]
     decide.__doc__ = source  # the generated code, for debugging and review
     return decide
+
+
+def statement_predicates(sts: Sequence[CompiledStatement]) -> None:
+    """Give every statement's shared core its ``predicate(resource, context)`` (the
+    statement's Resource and Condition test, as the plan function inlines it; the principal
+    element is the caller of the predicate's business). The missing ones are generated in one
+    module: a core compiles once, whichever principal or plan holds it."""
+    todo: dict[int, CompiledStatement] = {}
+    for st in sts:
+        if st.core.predicate is None and id(st.core) not in todo:
+            todo[id(st.core)] = st
+    if not todo:
+        return
+    w = _Writer()
+    lines: list[str] = []
+    for n, st in enumerate(todo.values()):
+        lines.append(f"def p{n}(r, c):")
+        lines.append("    g = c.get")
+        lines.append(f"    return {w.statement(st)}")
+    namespace: dict[str, Any] = dict(w.namespace)
+    exec(compile("\n".join(lines) + "\n", "<lspolicy statements>", "exec"), namespace)
+    for n, st in enumerate(todo.values()):
+        st.core.predicate = namespace[f"p{n}"]
+
+
+def _names_principals(st: CompiledStatement) -> bool:
+    return st.principal is not None or st.not_principal is not None
+
+
+def generic_decider(
+    denies: Sequence[CompiledStatement],
+    allows: Sequence[CompiledStatement],
+    boundary: Sequence[CompiledStatement] | None,
+    *,
+    session: Sequence[CompiledStatement] | None = None,
+    scps: Sequence[Sequence[CompiledStatement]] = (),
+    resource: Sequence[CompiledStatement] | None = None,
+) -> Decider:
+    """The decision of `compile_decider`, without generating code for the plan: a loop over
+    the statements' shared predicates (`statement_predicates`). Cheap to build, so every plan
+    has one from its first request; `compile_decider` (one inlined function, costlier to
+    build) replaces it once the plan is hot."""
+    everything: list[CompiledStatement] = [*denies, *allows, *(boundary or ()), *(session or ())]
+    for level in scps:
+        everything.extend(level)
+    everything.extend(resource or ())
+    statement_predicates(everything)
+
+    def pred(st: CompiledStatement) -> Callable[[str, Context], bool]:
+        predicate = st.core.predicate
+        assert predicate is not None  # statement_predicates gave every core one
+        return predicate
+
+    def preds(sts: Sequence[CompiledStatement]) -> tuple[Callable[[str, Context], bool], ...]:
+        return tuple(pred(st) for st in sts)
+
+    plain_denies = preds([st for st in denies if not _names_principals(st)])
+    named_denies = tuple((pred(st), st.grant) for st in denies if _names_principals(st))
+    # every group must hold a statement that applies: the SCP levels, then (without a
+    # resource-based policy) the identity policies, the boundary and the session policy
+    groups = [preds(level) for level in scps]
+    if resource is None:
+        groups.extend(preds(sts) for sts in (allows, boundary, session) if sts is not None)
+        must = tuple(groups)
+
+        def decide(r: str, c: Context, k: Any = None) -> bool:
+            for f in plain_denies:
+                if f(r, c):
+                    return False
+            for f, grant in named_denies:
+                if grant(k) and f(r, c):
+                    return False
+            for group in must:
+                for f in group:
+                    if f(r, c):
+                        break
+                else:
+                    return False
+            return True
+
+        return decide
+    levels = tuple(groups)
+    grants = tuple((pred(st), st.grant) for st in resource)
+    ident = preds(allows)
+    bound = None if boundary is None else preds(boundary)
+    sess = None if session is None else preds(session)
+
+    def holds(group: tuple[Callable[[str, Context], bool], ...] | None, r: str, c: Context) -> bool:
+        if group is None:
+            return True
+        return any(f(r, c) for f in group)
+
+    def decide_with_resource(r: str, c: Context, k: Any = None) -> bool:
+        for f in plain_denies:
+            if f(r, c):
+                return False
+        for f, grant in named_denies:
+            if grant(k) and f(r, c):
+                return False
+        for group in levels:
+            for f in group:
+                if f(r, c):
+                    break
+            else:
+                return False
+        gr = 0
+        for f, grant in grants:
+            if f(r, c):
+                gr = max(gr, grant(k))
+        # GrantKind: SESSION 4 and EVERYONE 5 allow alone; USER 3 needs the session policy;
+        # ROLE 2 the boundary and the session policy; otherwise identity, boundary, session
+        if gr >= 4:
+            return True
+        if gr == 3:
+            return holds(sess, r, c)
+        if gr == 2:
+            return holds(bound, r, c) and holds(sess, r, c)
+        return holds(ident, r, c) and holds(bound, r, c) and holds(sess, r, c)
+
+    return decide_with_resource

@@ -30,6 +30,7 @@ __all__ = ["CompiledStatement", "StatementTrace", "compile_statement"]
 Context = Mapping[str, Sequence[str]]
 Matcher = Callable[[str, Context], bool]
 _MEMO_LIMIT = 1 << 16
+_ACTION_MEMO_LIMIT = 1 << 12
 
 
 @lru_cache(maxsize=4096)
@@ -58,7 +59,18 @@ def _compile_actions(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     if not globs:
         return frozen.__contains__
     gl = tuple(globs)
-    return lambda a: a in frozen or any(g(a) for g in gl)
+    # every principal's plans ask the same few action names of a shared matcher: remember them
+    seen: dict[str, bool] = {}
+
+    def match(a: str) -> bool:
+        hit = seen.get(a)
+        if hit is None:
+            hit = a in frozen or any(g(a) for g in gl)
+            if len(seen) < _ACTION_MEMO_LIMIT:
+                seen[a] = hit
+        return hit
+
+    return match
 
 
 def _tokens(text: str) -> list[Token]:
@@ -171,12 +183,16 @@ class StatementCore:
         "action_match",
         "condition_keys",
         "conditions",
+        "predicate",
         "resource_match",
         "resource_negated",
         "resource_shape",
     )  # fmt: skip
 
     def __init__(self, statement: Statement, substitute: bool) -> None:
+        self.predicate: Callable[[str, Context], bool] | None = None
+        """``applies(resource, context)`` without the principal element, generated once per
+        core by `lspolicy.evaluate.codegen` (shared by every plan holding the statement)."""
         if statement.actions is not None:
             self.action_match = _compile_actions(statement.actions)
         else:

@@ -16,6 +16,7 @@ __all__ = [
     "Request",
     "RequestPart",
     "context_values",
+    "lower_key",
     "normalize_context",
     "to_context_string",
 ]
@@ -36,11 +37,31 @@ def to_context_string(value: str | int | float | bool) -> str:
     return str(value)
 
 
+_NO_KEYS: frozenset[str] = frozenset()
+_SCALARS = (str, int, float, bool)
+
+
 def _account(arn: str) -> str | None:
     parts = arn.split(":", 5)
     if len(parts) == 6 and parts[0] == "arn" and parts[4]:
         return parts[4]
     return None
+
+
+_LOWER: dict[str, str] = {}
+_LOWER_LIMIT = 1 << 14
+
+
+def lower_key(key: str) -> str:
+    """``key.lower()``, remembered (bounded): the same few key names come back in every
+    request, and the remembered string's hash is already computed for the dicts it enters."""
+    hit = _LOWER.get(key)
+    if hit is None:
+        hit = key.lower()
+        if len(_LOWER) >= _LOWER_LIMIT:
+            _LOWER.clear()
+        _LOWER[key] = hit
+    return hit
 
 
 def normalize_context(
@@ -51,17 +72,22 @@ def normalize_context(
     Returns ``(values, multivalued_keys, original_names)``.
     """
     values: dict[str, tuple[str, ...]] = {}
-    multi: set[str] = set()
+    multi: list[str] = []
     names: dict[str, str] = {}
-    for key, value in (context or {}).items():
-        lower = key.lower()
-        names.setdefault(lower, key)
-        if isinstance(value, (str, int, float, bool)):
+    if not context:
+        return values, _NO_KEYS, names
+    for key, value in context.items():
+        lower = lower_key(key)
+        if lower not in names:
+            names[lower] = key
+        if value.__class__ is str:
+            values[lower] = (value,)
+        elif isinstance(value, _SCALARS):
             values[lower] = (to_context_string(value),)
         else:
-            multi.add(lower)
+            multi.append(lower)
             values[lower] = tuple(to_context_string(v) for v in value)
-    return values, frozenset(multi), names
+    return values, frozenset(multi) if multi else _NO_KEYS, names
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -219,21 +245,17 @@ class RequestPart:
         return f"RequestPart({len(self.values)} keys{who}{what})"
 
 
-_NO_KEYS: frozenset[str] = frozenset()
-_SCALARS = (str, int, float, bool)
-
-
 def context_values(context: Mapping[str, ContextValue]) -> dict[str, tuple[str, ...]]:
     """Only the values of `normalize_context` (keys folded to lower case, values as tuples of
     strings): what a decision reads, for a request's own few keys."""
     out: dict[str, tuple[str, ...]] = {}
     for key, value in context.items():
         if value.__class__ is str:
-            out[key.lower()] = (value,)
+            out[lower_key(key)] = (value,)
         elif isinstance(value, _SCALARS):
-            out[key.lower()] = (to_context_string(value),)
+            out[lower_key(key)] = (to_context_string(value),)
         else:
-            out[key.lower()] = tuple(to_context_string(v) for v in value)
+            out[lower_key(key)] = tuple(to_context_string(v) for v in value)
     return out
 
 
@@ -273,25 +295,26 @@ def _from_parts(
             caller_part = part
     extra_names: dict[str, str] = {}
     if context:
-        extra: dict[str, tuple[str, ...]] = {}
+        # the request's own keys, normalised straight into the merged values (a key already
+        # there from a part shows as a size mismatch below)
         extra_multi: list[str] = []
+        lowered = _LOWER.get
         for key, value in context.items():
-            lower = key.lower()
+            lower = lowered(key) or lower_key(key)
             if lower not in extra_names:
                 extra_names[lower] = key
             if value.__class__ is str:
-                extra[lower] = (value,)
+                values[lower] = (value,)
             elif isinstance(value, _SCALARS):
-                extra[lower] = (to_context_string(value),)
+                values[lower] = (to_context_string(value),)
             else:
                 extra_multi.append(lower)
-                extra[lower] = tuple(to_context_string(v) for v in value)
+                values[lower] = tuple(to_context_string(v) for v in value)
         if multi:
-            multi = multi - extra.keys()
+            multi = multi - extra_names.keys()
         if extra_multi:
             multi = multi | frozenset(extra_multi)
-        size += len(extra)
-        values.update(extra)
+        size += len(extra_names)
     if len(values) != size:
         # parts (or the context) share a key up to case: which spelling's value wins then
         # depends on the merged dict's order, so merge the dicts and normalise once, exactly

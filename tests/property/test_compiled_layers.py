@@ -110,7 +110,7 @@ def warm(rules: PolicySet, reqs: list[Request]) -> None:
     for r in reqs:
         for _ in range(authorize._HOT):
             rules.is_allowed(r)
-        assert rules._plans[r.action_key].simple is not None
+        assert rules._plans[r.action_key].inlined
 
 
 def _plain(request: Request) -> dict[str, Any]:
@@ -125,7 +125,8 @@ def _plain(request: Request) -> dict[str, Any]:
 def test_compiled_path_decides_as_the_explained_path(rules: PolicySet, reqs: list[Request]) -> None:
     """Every layer compiled: ``is_allowed`` == ``evaluate(...).allowed`` for every request, and
     the batch call answers each request as the single call does. A plan is compiled once it
-    has served ``_HOT`` requests (before that the general path answers): warm each first."""
+    has served ``_HOT`` requests (before that the plan's generic function, a loop over shared
+    statement predicates, answers): ``cold`` checks that one, then warm each and check again."""
     cold = [rules.is_allowed(r) for r in reqs]
     warm(rules, reqs)
     singles = [rules.is_allowed(r) for r in reqs]
@@ -229,3 +230,161 @@ def test_resource_grants_by_kind_on_the_compiled_path(
     assert rules.evaluate(request).allowed is expected
     warm(rules, [request])
     assert rules.is_allowed(request) is expected
+
+
+TAG_READERS = [
+    _doc(
+        {
+            "Effect": "Allow",
+            "Action": "lightsail:*",
+            "Resource": f"arn:aws:lightsail:*:{ACCOUNT}:Instance/*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/env": ["prod", "ops"]}},
+        }
+    ),
+    _doc(
+        {
+            "Effect": "Allow",
+            "Action": ["lightsail:StopInstance", "lightsail:GetInstance"],
+            "Resource": "arn:aws:lightsail:eu-*:*:Instance/ops-*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/owner": "${aws:username}"}},
+        }
+    ),
+    _doc(
+        {
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"StringNotEqualsIfExists": {"aws:ResourceTag/team": "prod"}},
+        }
+    ),
+    _doc({"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:lightsail:us-*:*:*"}),
+]
+
+
+@st.composite
+def tag_reading_sets(draw: st.DrawFn) -> PolicySet:
+    """Identity policies that read instance tags and ARNs, sometimes with generated ones."""
+    chosen = draw(st.lists(st.sampled_from(TAG_READERS), min_size=1, max_size=3))
+    extra = [lspolicy.parse_policy(d) for d in draw(st.lists(policy_documents(), max_size=1))]
+    boundary = draw(st.none() | st.just([TAG_READERS[3]]))
+    return PolicySet([*chosen, *extra], boundary=boundary)
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(
+        st.tuples(tag_reading_sets() | policy_sets(), st.sampled_from(CALLERS)),
+        min_size=1,
+        max_size=3,
+    ),
+    st.lists(lightsail_instances(), min_size=1, max_size=4),
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=16),
+    request_contexts(resource_tags=False),
+    st.sampled_from(["lightsail:StopInstance", "lightsail:GetInstance", "lightsail:TagResource"]),
+)
+def test_matrix_groups_answer_every_cell_as_its_single_request(
+    rows: list[tuple[PolicySet, str | None]],
+    instances: list[Any],
+    picks: list[tuple[int, int]],
+    principal_context: dict[str, Any],
+    action: str,
+) -> None:
+    """``decide_matrix`` decides once per group of instances that a row's policies cannot
+    tell apart (equal values of the keys read, equal Resource verdicts): many instances are
+    drawn from a few ARNs and a few tag sets, so groups hold several instances, and every
+    cell must still equal ``evaluate`` on the request built from one merged dict."""
+    parts, plain = [], []
+    for a, b in picks:
+        arn = instances[a % len(instances)].arn
+        tags = {f"aws:ResourceTag/{k}": v for k, v in instances[b % len(instances)].tags.items()}
+        parts.append(RequestPart(tags, resource=arn))
+        plain.append((arn, tags))
+    principals = [RequestPart(principal_context, caller_arn=caller) for _, caller in rows]
+    grid = decide_matrix(action, [rules for rules, _ in rows], principals, parts)
+    for (rules, caller), answers in zip(rows, grid, strict=True):
+        expected = [
+            rules.evaluate(
+                Request(action, arn, {**principal_context, **tags}, caller_arn=caller)
+            ).allowed
+            for arn, tags in plain
+        ]
+        assert answers == expected
+
+
+ARNS = [
+    f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Instance/ops-1",
+    f"arn:aws:lightsail:eu-west-2:{ACCOUNT}:Instance/ops-2",
+    f"arn:aws:lightsail:eu-west-2:{ACCOUNT}:Instance/web-1",
+    f"arn:aws:lightsail:eu-west-2:{OTHER}:Instance/ops-3",
+]
+TAG_SETS = [
+    {},
+    {"env": "prod", "team": "prod"},
+    {"env": "ops", "owner": "alice"},
+    {"env": "dev", "owner": "alice", "team": "web"},
+    {"owner": "bob", "team": "prod"},
+    {"env": "prod", "owner": "alice", "team": "prod"},
+]
+
+
+@pytest.mark.parametrize("chosen", [[0], [1], [2], [3], [0, 2], [1, 2], [0, 1, 2], [1, 3]])
+def test_matrix_over_every_arn_and_tag_set_equals_evaluate(chosen: list[int]) -> None:
+    """Every combination of a few ARNs and tag sets (so groups hold several instances, and
+    instances differ in exactly one key or one ARN verdict): each cell of ``decide_matrix``
+    equals ``evaluate`` on the request built from one merged dict, for principals whose
+    ``aws:username`` is and is not the instances' owner."""
+    rules = PolicySet([TAG_READERS[n] for n in chosen])
+    plain = [
+        (arn, {f"aws:ResourceTag/{k}": v for k, v in tags.items()})
+        for arn in ARNS
+        for tags in TAG_SETS
+    ]
+    parts = [RequestPart(tags, resource=arn) for arn, tags in plain]
+    people = [
+        ({"aws:username": name}, f"arn:aws:iam::{ACCOUNT}:user/{name}") for name in ("alice", "bob")
+    ]
+    principals = [RequestPart(ctx, caller_arn=arn) for ctx, arn in people]
+    for action in ("lightsail:StopInstance", "lightsail:TagResource"):
+        grid = decide_matrix(action, [rules, rules], principals, parts)
+        for (ctx, caller), answers in zip(people, grid, strict=True):
+            expected = [
+                rules.evaluate(Request(action, arn, {**ctx, **tags}, caller_arn=caller)).allowed
+                for arn, tags in plain
+            ]
+            assert answers == expected
+
+
+@pytest.mark.parametrize(
+    ("wants", "context", "expected"),
+    [
+        ("true", {}, True),
+        ("true", {"aws:TokenIssueTime": "2026-01-01T00:00:00Z"}, False),
+        ("false", {}, False),
+        ("false", {"aws:TokenIssueTime": "2026-01-01T00:00:00Z"}, True),
+        (["true", "false"], {}, True),
+        (["true", "false"], {"aws:TokenIssueTime": "x"}, True),
+    ],
+)
+def test_null_on_the_generic_and_the_inlined_path(
+    wants: Any, context: dict[str, Any], expected: bool
+) -> None:
+    """IAM User Guide, "Condition operator to check existence of condition keys": ``Null``
+    ``true`` holds when the key is absent, ``false`` when it is present (values OR'ed). The
+    plan's generic function (cold), its inlined function (warm) and ``evaluate`` agree."""
+    rules = PolicySet(
+        [
+            _doc(
+                {
+                    "Effect": "Allow",
+                    "Action": "lightsail:StopInstance",
+                    "Resource": "*",
+                    "Condition": {"Null": {"aws:TokenIssueTime": wants}},
+                }
+            )
+        ]
+    )
+    request = Request("lightsail:StopInstance", "*", context, caller_arn=ALICE)
+    assert rules.evaluate(request).allowed is expected
+    assert rules.is_allowed(request) is expected  # generic
+    warm(rules, [request])
+    assert rules.is_allowed(request) is expected  # inlined
