@@ -129,7 +129,7 @@ class PolicySets:
             probe = PolicySet([], resource_policy=probe_res)
         else:
             probe = None
-        own = {(resource_policy.source, st.index): st for st in resource_policy.statements}
+        own = _own_statements(resource_policy)
         return PolicySets(
             resource_policy,
             self.strict.with_resource_policy(resource_policy),
@@ -139,6 +139,10 @@ class PolicySets:
             # and replace any of the same (source, index)
             ChainMap(own, _as_dict(self.statements)),
         )
+
+
+def _own_statements(policy: Policy) -> dict[tuple[str, int], Statement]:
+    return {(policy.source, st.index): st for st in policy.statements}
 
 
 def _as_dict(

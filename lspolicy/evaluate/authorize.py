@@ -68,6 +68,24 @@ def _cores(policy: Policy) -> tuple[StatementCore, ...]:
     return cores
 
 
+_RESOURCE_LAYERS: dict[tuple[int, bool], tuple[Policy, tuple[CompiledStatement, ...]]] = {}
+"""Resource-based policy object id and whether the set has a boundary -> the policy and its
+compiled statements, shared by every set it is attached to (nothing mutates a compiled
+statement after this; the entry holds the policy, so the id is not reused while cached)."""
+
+
+def _resource_layer(policy: Policy, *, boundary: bool) -> tuple[CompiledStatement, ...]:
+    hit = _RESOURCE_LAYERS.get((id(policy), boundary))
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    compiled = _compile([_as_policy(policy, "resource")])
+    if boundary:
+        for st in compiled:
+            st.boundary_present = True
+    _bounded_put(_RESOURCE_LAYERS, (id(policy), boundary), (policy, compiled))
+    return compiled
+
+
 def _compile(policies: Iterable[Policy]) -> tuple[CompiledStatement, ...]:
     out: list[CompiledStatement] = []
     for i, p in enumerate(policies):
@@ -201,11 +219,10 @@ class PolicySet:
 
     def _attach(self, resource_policy: Policy | None) -> None:
         self.resource = (
-            None if resource_policy is None else _compile([_as_policy(resource_policy, "resource")])
+            None
+            if resource_policy is None
+            else _resource_layer(resource_policy, boundary=self.boundary is not None)
         )
-        if self.boundary is not None:
-            for st in self.resource or ():
-                st.boundary_present = True
         self._plans: dict[str, _Plan] = {}
 
     def with_resource_policy(self, resource_policy: Policy | None) -> PolicySet:
