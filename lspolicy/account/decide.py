@@ -28,6 +28,7 @@ sts:AssumeRole action" (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_role
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -35,10 +36,11 @@ from typing import Literal
 from lspolicy.account.callerkeys import caller_conditions, caller_key, relax
 from lspolicy.account.model import Inventory, NotEvaluated, Role, User, account_of
 from lspolicy.evaluate.authorize import PolicySet
+from lspolicy.evaluate.statement import statement_core
 from lspolicy.lightsail.context import Identity
 from lspolicy.model.decision import Decision, StatementRef
 from lspolicy.model.policy import Condition, Policy, Statement
-from lspolicy.model.request import ContextValue, Request
+from lspolicy.model.request import ContextValue, Request, RequestPart
 
 __all__ = ["SESSION_NAME", "Actor", "Authority", "CallerCondition", "Verdict"]
 
@@ -115,6 +117,97 @@ class PolicySets:
         """The original statement a reference points at."""
         return self.statements.get((ref.policy, ref.index))
 
+    def attach(self, resource_policy: Policy, *, sts: bool) -> PolicySets:
+        """These sets (built without a resource policy) with ``resource_policy`` as the
+        resource-based layer: the caller's compiled layers are shared
+        (`PolicySet.with_resource_policy`), only the resource policy is compiled. Equal, set by
+        set, to `build_sets` with the resource policy."""
+        strict_res, probe_res = _relaxed(resource_policy, sts=sts)
+        if self.probe is not None:
+            probe: PolicySet | None = self.probe.with_resource_policy(probe_res)
+        elif probe_res is not None:
+            probe = PolicySet([], resource_policy=probe_res)
+        else:
+            probe = None
+        own = _own_statements(resource_policy)
+        return PolicySets(
+            resource_policy,
+            self.strict.with_resource_policy(resource_policy),
+            self.relaxed.with_resource_policy(strict_res),
+            probe,
+            # the resource policy's statements first: as in `build_sets`, where they come last
+            # and replace any of the same (source, index)
+            ChainMap(own, _as_dict(self.statements)),
+        )
+
+
+def _own_statements(policy: Policy) -> dict[tuple[str, int], Statement]:
+    return {(policy.source, st.index): st for st in policy.statements}
+
+
+def _as_dict(
+    statements: Mapping[tuple[str, int], Statement],
+) -> dict[tuple[str, int], Statement]:
+    return statements if isinstance(statements, dict) else dict(statements)
+
+
+_RELAXED: dict[tuple[int, bool], tuple[Policy, tuple[Policy, Policy | None]]] = {}
+"""Policy object id and sts -> (the policy, `relax` of it): trust policies are relaxed once,
+not once per caller (the entry holds the policy, so the id is not reused while cached)."""
+
+
+def _relaxed(policy: Policy, *, sts: bool) -> tuple[Policy, Policy | None]:
+    hit = _RELAXED.get((id(policy), sts))
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    got = relax(policy, sts=sts)
+    if len(_RELAXED) >= 1 << 14:
+        _RELAXED.clear()
+    _RELAXED[(id(policy), sts)] = (policy, got)
+    return got
+
+
+def build_sets(actor: Actor, sts: bool, resource_policy: Policy | None) -> PolicySets:
+    """The actor's policy sets with ``resource_policy``, every layer compiled anew: the
+    reference the cached path (`Actor.sets`) must equal."""
+    statements: dict[tuple[str, int], Statement] = {}
+    every = [
+        *actor.identity,
+        *(actor.boundary or ()),
+        *(p for lvl in actor.scps or () for p in lvl),
+    ]
+    if resource_policy is not None:
+        every.append(resource_policy)
+    for p in every:
+        for st in p.statements:
+            statements[(p.source, st.index)] = st
+
+    def pair(p: Policy) -> tuple[Policy, Policy | None]:
+        return relax(p, sts=sts)
+
+    ident = [pair(p) for p in actor.identity]
+    bound = None if actor.boundary is None else [pair(p) for p in actor.boundary]
+    scps = None if actor.scps is None else [[pair(p) for p in lvl] for lvl in actor.scps]
+    res = None if resource_policy is None else pair(resource_policy)
+    strict = PolicySet(
+        actor.identity, boundary=actor.boundary, scps=actor.scps, resource_policy=resource_policy
+    )
+    relaxed = PolicySet(
+        [r for r, _ in ident],
+        boundary=None if bound is None else [r for r, _ in bound],
+        scps=None if scps is None else [[r for r, _ in lvl] for lvl in scps],
+        resource_policy=None if res is None else res[0],
+    )
+    probes = [q for _, q in ident] + [q for _, q in bound or ()]
+    probes += [q for lvl in scps or () for _, q in lvl]
+    probe = None
+    if any(q is not None for q in probes) or (res is not None and res[1] is not None):
+        probe = PolicySet(
+            [q for q in probes if q is not None],
+            resource_policy=None if res is None else res[1],
+        )
+    return PolicySets(resource_policy, strict, relaxed, probe, statements)
+
 
 @dataclass
 class Actor:
@@ -128,54 +221,43 @@ class Actor:
     scps: Sequence[Sequence[Policy]] | None
     context: Mapping[str, ContextValue]
     incomplete: tuple[str, ...] = ()
-    _sets: dict[tuple[bool, int], PolicySets] = field(default_factory=dict, repr=False)
+    _sets: dict[bool, PolicySets] = field(default_factory=dict, repr=False)
+    _actions: dict[str, bool] = field(default_factory=dict, repr=False)
+    _part: RequestPart | None = field(default=None, repr=False)
+
+    def part(self) -> RequestPart:
+        """The actor's request context and caller ARN, normalised once."""
+        if self._part is None:
+            self._part = RequestPart(self.context, caller_arn=self.caller_arn)
+        return self._part
+
+    def may_allow(self, action: str) -> bool:
+        """Whether some Allow statement of the actor's identity policies names ``action`` (by
+        its Action element alone; conditions, resources and other layers aside). When none
+        does, no identity-based policy allows the action on any resource, in any context."""
+        key = action.lower()
+        got = self._actions.get(key)
+        if got is None:
+            got = self._actions[key] = any(
+                st.effect == "Allow"
+                and statement_core(st, p.substitutes_variables).action_match(key)
+                for p in self.identity
+                for st in p.statements
+            )
+        return got
 
     def sets(self, sts: bool, resource_policy: Policy | None) -> PolicySets:
-        """The policy sets deciding this actor's requests (with a resource policy), built once
-        per resource policy object."""
-        key = (sts, id(resource_policy))
-        got = self._sets.get(key)
-        if got is not None and got.resource_policy is resource_policy:
-            return got
-        statements: dict[tuple[str, int], Statement] = {}
-        every = [
-            *self.identity,
-            *(self.boundary or ()),
-            *(p for lvl in self.scps or () for p in lvl),
-        ]
-        if resource_policy is not None:
-            every.append(resource_policy)
-        for p in every:
-            for st in p.statements:
-                statements[(p.source, st.index)] = st
-
-        def pair(p: Policy) -> tuple[Policy, Policy | None]:
-            return relax(p, sts=sts)
-
-        ident = [pair(p) for p in self.identity]
-        bound = None if self.boundary is None else [pair(p) for p in self.boundary]
-        scps = None if self.scps is None else [[pair(p) for p in lvl] for lvl in self.scps]
-        res = None if resource_policy is None else pair(resource_policy)
-        strict = PolicySet(
-            self.identity, boundary=self.boundary, scps=self.scps, resource_policy=resource_policy
-        )
-        relaxed = PolicySet(
-            [r for r, _ in ident],
-            boundary=None if bound is None else [r for r, _ in bound],
-            scps=None if scps is None else [[r for r, _ in lvl] for lvl in scps],
-            resource_policy=None if res is None else res[0],
-        )
-        probes = [q for _, q in ident] + [q for _, q in bound or ()]
-        probes += [q for lvl in scps or () for _, q in lvl]
-        probe = None
-        if any(q is not None for q in probes) or (res is not None and res[1] is not None):
-            probe = PolicySet(
-                [q for q in probes if q is not None],
-                resource_policy=None if res is None else res[1],
-            )
-        got = PolicySets(resource_policy, strict, relaxed, probe, statements)
-        self._sets[key] = got
-        return got
+        """The policy sets deciding this actor's requests (with a resource policy). The
+        caller's own layers (identity, boundary, SCP levels) are compiled once per actor and
+        kind of request; a resource policy (a role's trust policy) is attached to them
+        without compiling them again, and not kept: each trust policy is asked about once
+        per caller (`lspolicy.account.reach.Graph` keeps the answers)."""
+        base = self._sets.get(sts)
+        if base is None:
+            base = self._sets[sts] = build_sets(self, sts, None)
+        if resource_policy is None:
+            return base
+        return base.attach(resource_policy, sts=sts)
 
 
 def _trust_exception(decision: Decision, resource_policy: Policy | None) -> Decision:
@@ -192,8 +274,12 @@ def _trust_exception(decision: Decision, resource_policy: Policy | None) -> Deci
 class Authority:
     """Every principal of an inventory as an `Actor`, and the decision for any request."""
 
-    def __init__(self, inventory: Inventory) -> None:
+    def __init__(self, inventory: Inventory, *, _reference: bool = False) -> None:
         self.inventory = inventory
+        self.reference = _reference
+        """The slow reference path, for tests only: every request's policy sets compiled anew
+        (`build_sets`) and every role of the inventory tried for every caller
+        (`lspolicy.account.reach.edges`). Same answers, by the equality tests."""
         self.notes: list[NotEvaluated] = []
         self._actors: dict[str, Actor] = {}
         self._noted: set[tuple[str, str]] = set()
@@ -337,24 +423,38 @@ class Authority:
         context: Mapping[str, ContextValue],
         *,
         resource_policy: Policy | None = None,
+        reaching_only: bool = False,
     ) -> Verdict:
-        """The answer for ``actor`` calling ``action`` on ``resource`` (rule in callerkeys)."""
+        """The answer for ``actor`` calling ``action`` on ``resource`` (rule in callerkeys).
+
+        ``reaching_only``: a request that is neither allowed nor conditional is answered
+        ``implicitDeny`` without its deny statements, as soon as the relaxed set (which allows
+        whatever the strict one does) denies it; allowed and conditional answers are unchanged.
+        """
         sts = action.lower().startswith("sts:")
-        sets = actor.sets(sts, resource_policy)
+        if self.reference:
+            sets = build_sets(actor, sts, resource_policy)
+        else:
+            sets = actor.sets(sts, resource_policy)
         strict, relaxed, probe = sets.strict, sets.relaxed, sets.probe
-        request = Request(
-            action, resource, {**actor.context, **context}, caller_arn=actor.caller_arn
-        )
-        first = _trust_exception(strict.evaluate(request), resource_policy)
+        if self.reference:
+            request = Request(
+                action, resource, {**actor.context, **context}, caller_arn=actor.caller_arn
+            )
+        else:
+            request = Request.from_parts(action, actor.part(), context=context, resource=resource)
+        if reaching_only and not relaxed.is_allowed(request):
+            return Verdict("implicitDeny")
+        first = _trust_exception(strict.evaluate(request, near_misses=False), resource_policy)
         if first.allowed:
             return Verdict("allowed", first.matched, self._conditions(sets, first.matched, sts))
-        second = _trust_exception(relaxed.evaluate(request), resource_policy)
+        second = _trust_exception(relaxed.evaluate(request, near_misses=False), resource_policy)
         if not second.allowed:
             matched = first.matched if first.decision == "explicitDeny" else ()
             return Verdict(first.decision, matched)
         conditions = list(self._conditions(sets, second.matched, sts))
         if probe is not None:
-            avoided = probe.evaluate(request)
+            avoided = probe.evaluate(request, near_misses=False)
             if avoided.decision == "explicitDeny":
                 conditions += self._conditions(sets, avoided.matched, sts)
         return Verdict("conditional", second.matched, tuple(conditions))

@@ -13,13 +13,15 @@ access comes through a role of the instance's account.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from lspolicy.account.decide import Authority, Verdict, statement_dict
+from lspolicy.account.decide import Authority, PolicySets, Verdict, statement_dict
 from lspolicy.account.model import Instance, Inventory
 from lspolicy.account.reach import DEFAULT_MAX_CHAIN, Graph, Hop, Reach, reach, trust_notes
 from lspolicy.lightsail.context import INSTANCE_ACTIONS
-from lspolicy.model.request import ContextValue
+from lspolicy.model.request import ContextValue, RequestPart
 
 __all__ = ["Access", "Review", "instance_context"]
 
@@ -29,6 +31,29 @@ def instance_context(instance: Instance) -> dict[str, ContextValue]:
     out: dict[str, ContextValue] = {f"aws:ResourceTag/{k}": v for k, v in instance.tags.items()}
     out["aws:RequestedRegion"] = instance.region
     return out
+
+
+_EMPTY: dict[str, tuple[str, ...]] = {}
+_Reader = tuple[tuple[str, ...], tuple[Callable[[str, Any], bool], ...], bool]
+
+
+def _reader(sets: PolicySets, action: str) -> _Reader:
+    """The context keys (lower case) and static Resource matchers that the strict, relaxed and
+    probe sets read for ``action``, and whether some Resource uses policy variables."""
+    keys: set[str] = set()
+    matchers: dict[int, Callable[[str, Any], bool]] = {}
+    dynamic = False
+    for ps in (sets.strict, sets.relaxed, sets.probe):
+        if ps is None:
+            continue
+        read, with_resources = ps.keys_read(action)
+        keys |= read
+        for st in with_resources:
+            if st.resource_shape[0] == "dynamic":
+                dynamic = True
+            else:
+                matchers.setdefault(id(st.resource_match), st.resource_match)
+    return tuple(sorted(keys)), tuple(matchers.values()), dynamic
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +111,51 @@ class Review:
         self.graph = Graph(self.authority)
         self.max_chain = max_chain
         self._reach: dict[str, Reach] = {}
-        self._final: dict[tuple[str, str, str], Verdict] = {}
+        self._final: dict[tuple[object, ...], Verdict] = {}
+        self._readers: dict[tuple[str, str], _Reader] = {}
+        self._parts: dict[str, tuple[Instance, RequestPart]] = {}
 
     def final(self, principal: str, action: str, instance: Instance) -> Verdict:
-        """The principal's own decision (no assumption) on ``action`` on ``instance``."""
-        key = (principal, action, instance.arn)
+        """The principal's own decision (no assumption) on ``action`` on ``instance``: decided
+        once per principal, action and instance signature (`signature`)."""
+        if self.authority.reference:
+            key: tuple[object, ...] = (principal, action, instance.arn)
+        else:
+            key = (principal, action, self.signature(principal, action, instance))
         got = self._final.get(key)
         if got is None:
             actor = self.authority.actor(principal)
             got = self.authority.decide(actor, action, instance.arn, instance_context(instance))
             self._final[key] = got
         return got
+
+    def signature(self, principal: str, action: str, instance: Instance) -> tuple[object, ...]:
+        """What the principal's policy sets read of ``instance`` for ``action``: the account,
+        the values of every context key some relevant statement reads (an instance without
+        the key: ``None``, the principal's own value then applies, the same for every
+        instance), each Resource element's verdict on the ARN, and the ARN itself when a
+        Resource uses policy variables. Instances with equal signatures get the same verdict
+        from the engine (as `lspolicy.decide_matrix` groups them)."""
+        reader = self._readers.get((principal, action))
+        if reader is None:
+            reader = self._readers[(principal, action)] = _reader(
+                self.authority.actor(principal).sets(action.lower().startswith("sts:"), None),
+                action,
+            )
+        part = self._parts.get(instance.arn)
+        if part is None or part[0] is not instance:
+            part = self._parts[instance.arn] = (
+                instance,
+                RequestPart(instance_context(instance), resource=instance.arn),
+            )
+        values = part[1].values
+        keys, matchers, dynamic = reader
+        return (
+            part[1].resource_account,
+            instance.arn if dynamic else None,
+            tuple([values.get(k) for k in keys]),
+            tuple([m(instance.arn, _EMPTY) for m in matchers]),
+        )
 
     def reach(self, principal: str) -> Reach:
         """The roles ``principal`` reaches (kept)."""

@@ -35,6 +35,7 @@ only, one over every hop; a chain is unconditional when every hop is.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lspolicy.account.decide import Actor, Authority, Verdict
@@ -49,6 +50,7 @@ __all__ = [
     "Graph",
     "Hop",
     "Reach",
+    "TrustIndex",
     "assume",
     "edges",
     "may_name",
@@ -96,13 +98,116 @@ def may_name(trust: Policy, caller_arn: str) -> bool:
     return False
 
 
-def assume(authority: Authority, actor: Actor, role: Role) -> Verdict:
-    """The engine's answer to ``actor`` calling ``sts:AssumeRole`` on ``role`` (one hop)."""
+def assume(
+    authority: Authority, actor: Actor, role: Role, *, reaching_only: bool = False
+) -> Verdict:
+    """The engine's answer to ``actor`` calling ``sts:AssumeRole`` on ``role`` (one hop);
+    ``reaching_only`` as in `Authority.decide` (denies answered ``implicitDeny``)."""
     if role.trust is None or not may_name(role.trust, actor.caller_arn):
         return Verdict("implicitDeny")
     return authority.decide(
-        actor, ASSUME_ROLE, role.arn, role_context(role), resource_policy=role.trust
+        actor,
+        ASSUME_ROLE,
+        role.arn,
+        role_context(role),
+        resource_policy=role.trust,
+        reaching_only=reaching_only,
     )
+
+
+_Key = tuple[str, ...]
+
+
+def _entry_keys(kind: str, value: str) -> list[_Key] | None:
+    """The index keys under which a trust principal entry can name a caller (`_caller_keys`),
+    ``None`` when it can name any caller (``"*"``); ``[]`` when it names none. Mirrors
+    `lspolicy.evaluate.principal.match_principal`: an ARN names only callers of its account;
+    the root ARN or an account id names every caller of the account; a role ARN names the
+    role's sessions (by account and role name); any other value names the caller whose ARN it
+    is."""
+    if kind != "AWS":
+        return [("arn", value)]
+    if value == "*":
+        return None
+    if value.isdigit() and len(value) == 12:
+        return [("account", value)]
+    parts = value.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return []
+    account, resource = parts[4], parts[5]
+    if parts[2] == "iam" and resource == "root":
+        return [("account", account)]
+    keys: list[_Key] = [("arn", value)]
+    if parts[2] == "iam" and resource.startswith("role/"):
+        keys.append(("role", account, resource.rsplit("/", 1)[-1]))
+    return keys
+
+
+def _caller_keys(caller: Caller) -> list[_Key]:
+    keys: list[_Key] = [("arn", caller.arn)]
+    if caller.account is not None:
+        keys.append(("account", caller.account))
+        if caller.role_name is not None:
+            keys.append(("role", caller.account, caller.role_name))
+    return keys
+
+
+def _names_directly(role: Role, caller: Caller) -> bool:
+    """Whether the trust policy may grant to the caller itself, not only to its account: some
+    Allow statement names the caller's ARN, its role, everyone, or has a ``NotPrincipal``;
+    and the role is in the caller's account (across accounts the caller's own permissions
+    must allow in every case)."""
+    trust = role.trust
+    if trust is None or account_of(role.arn) != caller.account:
+        return False
+    for st in trust.statements:
+        if st.effect != "Allow":
+            continue
+        if st.not_principal is not None:
+            return True
+        if st.principal is not None and match_principal(st.principal, caller) > GrantKind.ACCOUNT:
+            return True
+    return False
+
+
+class TrustIndex:
+    """Roles by what the Allow statements of their trust policies name: the account (an
+    account id or its root ARN), a principal ARN, a role (its sessions), or anyone (``"*"``,
+    ``NotPrincipal``: the fallback, tried for every caller). `candidates` is a superset of the
+    roles whose trust policy `may_name` the caller, so a caller tries only those and the
+    answers are the same as trying every role."""
+
+    def __init__(self, roles: Mapping[str, Role]) -> None:
+        self.anyone: set[str] = set()
+        self.named: dict[_Key, set[str]] = {}
+        for arn, role in roles.items():
+            trust = role.trust
+            if trust is None:
+                continue
+            for st in trust.statements:
+                if st.effect != "Allow":
+                    continue
+                if st.not_principal is not None or (
+                    st.principal is not None and st.principal.wildcard
+                ):
+                    self.anyone.add(arn)
+                    continue
+                if st.principal is None:
+                    continue
+                for kind, values in st.principal.entries:
+                    for value in values:
+                        keys = _entry_keys(kind, value)
+                        if keys is None:
+                            self.anyone.add(arn)
+                        for key in keys or ():
+                            self.named.setdefault(key, set()).add(arn)
+
+    def candidates(self, caller_arn: str) -> list[str]:
+        """The roles whose trust policy may name ``caller_arn``, sorted by ARN."""
+        found = set(self.anyone)
+        for key in _caller_keys(Caller.from_arn(caller_arn)):
+            found.update(self.named.get(key, ()))
+        return sorted(found)
 
 
 class Graph:
@@ -111,23 +216,41 @@ class Graph:
     def __init__(self, authority: Authority) -> None:
         self.authority = authority
         self._edges: dict[str, list[Hop]] = {}
+        self._index: TrustIndex | None = None
 
     def edges(self, principal_arn: str) -> list[Hop]:
         """Every role the principal can assume in one hop, sorted by role ARN."""
         got = self._edges.get(principal_arn)
         if got is None:
-            got = self._edges[principal_arn] = edges(self.authority, principal_arn)
+            if self._index is None and not self.authority.reference:
+                self._index = TrustIndex(self.authority.inventory.roles)
+            got = self._edges[principal_arn] = edges(
+                self.authority, principal_arn, index=self._index
+            )
         return got
 
 
-def edges(authority: Authority, principal_arn: str) -> list[Hop]:
-    """Every role the principal can assume in one hop, sorted by role ARN."""
+def edges(
+    authority: Authority, principal_arn: str, *, index: TrustIndex | None = None
+) -> list[Hop]:
+    """Every role the principal can assume in one hop, sorted by role ARN: with ``index``,
+    only the roles whose trust policy may name the principal are tried, else every role."""
     actor = authority.actor(principal_arn)
+    roles = authority.inventory.roles
+    tried = sorted(roles) if index is None else index.candidates(actor.caller_arn)
+    own = index is not None and actor.may_allow(ASSUME_ROLE)
+    caller = Caller.from_arn(actor.caller_arn)
     out: list[Hop] = []
-    for arn in sorted(authority.inventory.roles):
+    for arn in tried:
         if arn == principal_arn:
             continue
-        verdict = assume(authority, actor, authority.inventory.roles[arn])
+        role = roles[arn]
+        if index is not None and not own and not _names_directly(role, caller):
+            # the trust policy at most delegates to the caller's account (or the role is in
+            # another account): the caller's identity policies must allow, and none names
+            # sts:AssumeRole (module docstring)
+            continue
+        verdict = assume(authority, actor, role, reaching_only=index is not None)
         if verdict.reaches:
             out.append(Hop(arn, verdict))
     return out

@@ -79,6 +79,24 @@ def _cores(policy: Policy) -> tuple[StatementCore, ...]:
     return cores
 
 
+_RESOURCE_LAYERS: dict[tuple[int, bool], tuple[Policy, tuple[CompiledStatement, ...]]] = {}
+"""Resource-based policy object id and whether the set has a boundary -> the policy and its
+compiled statements, shared by every set it is attached to (nothing mutates a compiled
+statement after this; the entry holds the policy, so the id is not reused while cached)."""
+
+
+def _resource_layer(policy: Policy, *, boundary: bool) -> tuple[CompiledStatement, ...]:
+    hit = _RESOURCE_LAYERS.get((id(policy), boundary))
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    compiled = _compile([_as_policy(policy, "resource")])
+    if boundary:
+        for st in compiled:
+            st.boundary_present = True
+    _bounded_put(_RESOURCE_LAYERS, (id(policy), boundary), (policy, compiled))
+    return compiled
+
+
 def _compile(policies: Iterable[Policy]) -> tuple[CompiledStatement, ...]:
     out: list[CompiledStatement] = []
     for i, p in enumerate(policies):
@@ -112,6 +130,50 @@ class _Plan:
     reads: frozenset[str] = frozenset()
     """Every context key a statement of the plan reads (lower case): the decision functions
     read no other key."""
+
+
+def _split(
+    sts: Iterable[CompiledStatement], action: str
+) -> tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]:
+    """The statements whose Action matches ``action``: (denies, allows), each in order."""
+    matched = [s for s in sts if s.action_match(action)]
+    return tuple(s for s in matched if s.deny), tuple(s for s in matched if not s.deny)
+
+
+@dataclass(frozen=True, slots=True)
+class _LayerPlan:
+    """The statements of every layer but the resource-based policy that match one action:
+    what a plan shares between a set and its `PolicySet.with_resource_policy` copies."""
+
+    denies_before: tuple[CompiledStatement, ...]
+    """Identity, boundary and session denies, in that order."""
+    denies_after: tuple[CompiledStatement, ...]
+    """SCP denies, level by level."""
+    identity: tuple[CompiledStatement, ...]
+    boundary: tuple[CompiledStatement, ...] | None
+    session: tuple[CompiledStatement, ...] | None
+    scps: tuple[tuple[CompiledStatement, ...], ...]
+
+    @staticmethod
+    def select(
+        action: str,
+        identity: tuple[CompiledStatement, ...],
+        boundary: tuple[CompiledStatement, ...] | None,
+        session: tuple[CompiledStatement, ...] | None,
+        scps: tuple[tuple[CompiledStatement, ...], ...],
+    ) -> _LayerPlan:
+        i_denies, i_allows = _split(identity, action)
+        b_denies, b_allows = _split(boundary or (), action)
+        s_denies, s_allows = _split(session or (), action)
+        levels = [_split(level, action) for level in scps]
+        return _LayerPlan(
+            denies_before=(*i_denies, *b_denies, *s_denies),
+            denies_after=tuple(d for denies, _ in levels for d in denies),
+            identity=i_allows,
+            boundary=None if boundary is None else b_allows,
+            session=None if session is None else s_allows,
+            scps=tuple(allows for _, allows in levels),
+        )
 
 
 def _ref(st: CompiledStatement) -> StatementRef:
@@ -166,15 +228,34 @@ class PolicySet:
             None if session is None else _compile(_as_policy(p, "session") for p in session)
         )
         self.scps = tuple(_compile(_as_policy(p, "scp") for p in level) for level in scps or ())
-        self.resource = (
-            None if resource_policy is None else _compile([_as_policy(resource_policy, "resource")])
-        )
         self.resource_owner = _account_of_owner(resource_owner)
-        if self.boundary is not None:
-            for st in self.resource or ():
-                st.boundary_present = True
-        self._plans: dict[str, _Plan] = {}
+        self._attach(resource_policy)
         self._callers: dict[str, Caller] = {}
+        self._layers: dict[str, _LayerPlan] = {}
+
+    def _attach(self, resource_policy: Policy | None) -> None:
+        self.resource = (
+            None
+            if resource_policy is None
+            else _resource_layer(resource_policy, boundary=self.boundary is not None)
+        )
+        self._plans: dict[str, _Plan] = {}
+
+    def with_resource_policy(self, resource_policy: Policy | None) -> PolicySet:
+        """This set with ``resource_policy`` as its resource-based policy (replacing any):
+        the identity, boundary, session and SCP layers are shared as compiled, with their
+        per-action statement selection, not compiled again. Decides exactly as a `PolicySet`
+        built with every layer: one caller's layers against many role trust policies."""
+        other = object.__new__(PolicySet)
+        other.identity = self.identity
+        other.boundary = self.boundary
+        other.session = self.session
+        other.scps = self.scps
+        other.resource_owner = self.resource_owner
+        other._attach(resource_policy)
+        other._callers = self._callers
+        other._layers = self._layers
+        return other
 
     # -- planning ---------------------------------------------------------------------------
 
@@ -183,27 +264,25 @@ class PolicySet:
         if plan is not None:
             return plan
 
-        def matching(sts: Iterable[CompiledStatement]) -> tuple[CompiledStatement, ...]:
-            return tuple(s for s in sts if s.action_match(action))
-
-        layers: list[CompiledStatement] = list(self.identity)
-        for extra in (self.boundary, self.session, self.resource):
-            if extra:
-                layers.extend(extra)
-        for level in self.scps:
-            layers.extend(level)
-        denies = tuple(s for s in matching(layers) if s.deny)
-
-        def allows(sts: Iterable[CompiledStatement]) -> tuple[CompiledStatement, ...]:
-            return tuple(s for s in matching(sts) if not s.deny)
-
+        layers = self._layers.get(action)
+        if layers is None:
+            layers = _LayerPlan.select(
+                action, self.identity, self.boundary, self.session, self.scps
+            )
+            if len(self._layers) < _MAX_PLANS:
+                self._layers[action] = layers
+        resource = None
+        r_denies: tuple[CompiledStatement, ...] = ()
+        if self.resource is not None:
+            r_denies, resource = _split(self.resource, action)
         plan = _Plan(
-            denies=denies,
-            identity=allows(self.identity),
-            boundary=None if self.boundary is None else allows(self.boundary),
-            session=None if self.session is None else allows(self.session),
-            scps=tuple(allows(level) for level in self.scps),
-            resource=None if self.resource is None else allows(self.resource),
+            # the order of every layer's denies: identity, boundary, session, resource, SCPs
+            denies=(*layers.denies_before, *r_denies, *layers.denies_after),
+            identity=layers.identity,
+            boundary=layers.boundary,
+            session=layers.session,
+            scps=layers.scps,
+            resource=resource,
             simple=None,
             needs_caller=False,
         )
@@ -458,8 +537,9 @@ class PolicySet:
 
     # -- the explained path -----------------------------------------------------------------
 
-    def evaluate(self, request: Request) -> Decision:
-        """The decision with the statements that decided it and, for a deny, the near misses."""
+    def evaluate(self, request: Request, *, near_misses: bool = True) -> Decision:
+        """The decision with the statements that decided it and, for a deny, the near misses
+        (left out with ``near_misses=False``, for callers that read only the decision)."""
         plan = self._plan(request.action_key)
         caller = self._caller(request)
         resource = request.resource
@@ -524,7 +604,7 @@ class PolicySet:
             reasons.append(
                 "across accounts both the resource-based policy and the caller's policies must allow it"
             )
-        near = self._near_misses(plan, request, caller)
+        near = self._near_misses(plan, request, caller) if near_misses else ()
         return Decision(
             "implicitDeny",
             near_misses=near,
