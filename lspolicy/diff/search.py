@@ -42,6 +42,7 @@ from lspolicy.diff.problem import RESOURCE, RawCondition, RawStatement, RawTempl
 __all__ = [
     "Outcome",
     "Problem",
+    "SideLayout",
     "Slot",
     "SlotValue",
     "TemplateInfo",
@@ -251,6 +252,20 @@ class Statement:
     conditions: tuple[Condition, ...]
 
 
+@dataclass(frozen=True)
+class SideLayout:
+    """Which statements decide one side of a question: "allowed" is no ``deny`` applies, and
+    some ``identity`` statement applies (None: always), and some ``boundary`` statement
+    applies (None: no boundary). A side of the diff is its own statements in these roles;
+    `lspolicy.diff.split` builds sides from parts of both (each part a sound case)."""
+
+    deny: tuple[RawStatement, ...]
+    identity: tuple[RawStatement, ...] | None
+    boundary: tuple[RawStatement, ...] | None
+    must: tuple[RawStatement, ...] = ()
+    """Statements that must apply for a solution (searched first: their slots prune most)."""
+
+
 class Problem:
     """The statements of one group of actions, with every slot they read and its classes."""
 
@@ -266,8 +281,11 @@ class Problem:
         fixed: Mapping[str, str | None],
         resource_types: Sequence[str] = (),
         domains: dict[object, Domain] | None = None,
+        layout: Mapping[str, SideLayout] | None = None,
     ) -> None:
         self.boundaries = dict(boundaries)
+        self.layout = None if layout is None else dict(layout)
+        """Each side's statements by role (None: each side's own, by effect and layer)."""
         self.inexact: list[str] = []
         self.memo: dict[object, object] = {}
         """Work shared by the leaves of a search (automata, solved variable sub-problems)."""
@@ -495,12 +513,32 @@ class Evaluator:
     def __init__(self, problem: Problem, direction: str) -> None:
         self.problem = problem
         self.direction = direction
-        sides: dict[str, dict[str, list[Statement]]] = {
-            s: {"deny": [], "identity": [], "boundary": []} for s in ("old", "new")
-        }
-        for st in problem.statements:
-            bucket = "deny" if st.raw.deny else st.raw.layer
-            sides[st.raw.side][bucket].append(st)
+        sides: dict[str, dict[str, list[Statement] | None]] = {}
+        if problem.layout is None:
+            own: dict[str, dict[str, list[Statement]]] = {
+                s: {"deny": [], "identity": [], "boundary": []} for s in ("old", "new")
+            }
+            for st in problem.statements:
+                bucket = "deny" if st.raw.deny else st.raw.layer
+                own[st.raw.side][bucket].append(st)
+            for side, groups in own.items():
+                sides[side] = {
+                    "deny": groups["deny"],
+                    "identity": groups["identity"],
+                    "boundary": groups["boundary"] if problem.boundaries[side] else None,
+                }
+        else:
+            by_raw = {id(st.raw): st for st in problem.statements}
+
+            def pick(raws: Sequence[RawStatement] | None) -> list[Statement] | None:
+                return None if raws is None else [by_raw[id(r)] for r in raws]
+
+            for side, lay in problem.layout.items():
+                sides[side] = {
+                    "deny": pick(lay.deny),
+                    "identity": pick(lay.identity),
+                    "boundary": pick(lay.boundary),
+                }
         self.sides = sides
 
     def template_status(
@@ -631,13 +669,18 @@ class Evaluator:
     ) -> bool | None:
         """Allowed? (`lspolicy.evaluate.authorize` for identity policies and a boundary.)"""
         groups = self.sides[side]
-        denied = _or(self.applies(st, asg, bits, need) for st in groups["deny"])
+        denied = _or(self.applies(st, asg, bits, need) for st in groups["deny"] or ())
         parts = [_xor(denied, True)]
         if parts[0] is False:
             return False
-        parts.append(_or(self.applies(st, asg, bits, need) for st in groups["identity"]))
-        if self.problem.boundaries[side]:
-            parts.append(_or(self.applies(st, asg, bits, need) for st in groups["boundary"]))
+        identity = groups["identity"]
+        if identity is not None:
+            parts.append(_or(self.applies(st, asg, bits, need) for st in identity))
+            if parts[-1] is False:
+                return False
+        boundary = groups["boundary"]
+        if boundary is not None:
+            parts.append(_or(self.applies(st, asg, bits, need) for st in boundary))
         return _and(parts)
 
     def goal(
@@ -663,6 +706,8 @@ class Outcome:
     exact: bool
     reasons: list[str]
     nodes: int = 0
+    cost: int = 0
+    """The witness's cost (`SlotValue.cost` summed): smaller reads better."""
 
 
 def search(problem: Problem, direction: str) -> Outcome:
@@ -671,11 +716,16 @@ def search(problem: Problem, direction: str) -> Outcome:
 
     ev = Evaluator(problem, direction)
     slots = problem.slots
+    must: set[str] = set()
+    for lay in (problem.layout or {}).values():
+        for st in lay.must:
+            must.update(c.slot for c in st.conditions)
     order = sorted(
         slots,
         key=lambda k: (
             k != RESOURCE,
             k not in problem.variable_slots,
+            k not in must,
             -slots[k].uses,
             k,
         ),
@@ -738,10 +788,23 @@ def search(problem: Problem, direction: str) -> Outcome:
         if not budget():
             state["stop"] = True
             return
-        if ev.goal(asg, bits) is False:
+        need: set[BitKey] = set()
+        if ev.goal(asg, bits, need) is False:
             return
         if i == len(order):
             assign_bits(cost)
+            return
+        pending = sorted(k for k in need if k not in bits)
+        if pending:
+            # a template's boolean whose slots are all chosen: branch on it now, so that a
+            # statement it decides prunes here rather than after every later slot
+            key = pending[0]
+            for value in (True, False):
+                bits[key] = value
+                dfs(i, cost)
+                del bits[key]
+                if state["stop"]:
+                    return
             return
         key = order[i]
         for sv in slots[key].values:
@@ -753,7 +816,7 @@ def search(problem: Problem, direction: str) -> Outcome:
 
     dfs(0, 0)
     if best:
-        return Outcome(best[0], True, [], state["nodes"])
+        return Outcome(best[0], True, [], state["nodes"], state["best_cost"])
     if state.get("timed_out"):
         reasons.append(budget_reason())
     elif state["stop"]:
