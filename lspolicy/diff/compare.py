@@ -101,6 +101,7 @@ class _Comparison:
         self.unsupported = sorted({u for st in raw for u in st.unsupported})
         self.domains: dict[object, Domain] = {}
         """Value classes by slot tests, shared by the groups of one comparison."""
+        self.universes: dict[object, Problem] = {}
 
     def run(self, directions: Sequence[Direction]) -> DiffResult:
         groups = group_actions(self.raw, actions=self.actions)
@@ -124,6 +125,7 @@ class _Comparison:
                 statements, "new", self.boundaries["new"]
             ):
                 continue  # the same statements decide both sides: no difference possible
+            whole: Problem | None = None
             for direction in directions:
                 allowing = "new" if direction == "new-access" else "old"
                 if not any(
@@ -138,12 +140,20 @@ class _Comparison:
                 best: tuple[Problem, Outcome] | None = None
                 reasons: list[str] = []
                 for layout in layouts:
-                    problem = self.problem(group, statements, layout)
-                    outcome = search(problem, direction)
+                    if whole is None:  # the cases read their classes off the whole question's
+                        whole = self.problem(group, statements, None, parent=self.universe(group))
+                    problem = (
+                        whole
+                        if layout is None
+                        else self.problem(group, statements, layout, parent=whole)
+                    )
+                    outcome = search(
+                        problem, direction, bound=None if best is None else best[1].cost
+                    )
                     if outcome.values is not None:
                         if best is None or outcome.cost < best[1].cost:
                             best = (problem, outcome)
-                    elif not outcome.exact:
+                    elif not outcome.exact and best is None:
                         reasons.extend(r for r in outcome.reasons if r not in reasons)
                 if best is not None:
                     values = best[1].values
@@ -153,11 +163,22 @@ class _Comparison:
                     undecided.append(Undecided(group.actions, direction, tuple(reasons)))
         return DiffResult(_merge(differences), tuple(undecided), len(groups))
 
+    def universe(self, group: ActionGroup) -> Problem:
+        """Every statement of both sides as one problem, per kind of resource: its classes
+        are computed once and each group's are read off them (`Problem.parent`)."""
+        key = (group.kind.types, group.kind.star, group.kind.free)
+        found = self.universes.get(key)
+        if found is None:
+            found = self.problem(group, self.raw, None)
+            self.universes[key] = found
+        return found
+
     def problem(
         self,
         group: ActionGroup,
         statements: Sequence[RawStatement],
         layout: Mapping[str, SideLayout] | None,
+        parent: Problem | None = None,
     ) -> Problem:
         """The search problem of one group (one case of it, with ``layout``)."""
         if layout is not None:
@@ -179,6 +200,7 @@ class _Comparison:
             resource_types=group.kind.types,
             domains=self.domains,
             layout=layout,
+            parent=parent,
         )
 
     def confirm(

@@ -36,7 +36,7 @@ from lspolicy.budget import expired
 from lspolicy.budget import reason as budget_reason
 from lspolicy.diff.atoms import Atom, empty_atom
 from lspolicy.diff.automata import ComplexityError, Element
-from lspolicy.diff.domains import Domain, compute_domain
+from lspolicy.diff.domains import Domain, ValueClass, compute_domain
 from lspolicy.diff.problem import RESOURCE, RawCondition, RawStatement, RawTemplate
 
 __all__ = [
@@ -282,8 +282,12 @@ class Problem:
         resource_types: Sequence[str] = (),
         domains: dict[object, Domain] | None = None,
         layout: Mapping[str, SideLayout] | None = None,
+        parent: Problem | None = None,
     ) -> None:
         self.boundaries = dict(boundaries)
+        self.parent = parent
+        """The whole question this one is a case of: its slots' classes, projected onto this
+        case's atoms, are this case's classes (no string product is explored again)."""
         self.layout = None if layout is None else dict(layout)
         """Each side's statements by role (None: each side's own, by effect and layer)."""
         self.inexact: list[str] = []
@@ -423,6 +427,8 @@ class Problem:
         )
         cached = self._domains.get(key)
         if cached is None:
+            cached = self._projected(slot)
+        if cached is None:
             try:
                 cached = compute_domain(
                     slot.atoms,
@@ -441,6 +447,32 @@ class Problem:
             if a.family == "eq" and a.text == "":
                 slot.empty_index = i
         slot.values = tuple(self._values(slot))
+
+    def _projected(self, slot: Slot) -> Domain | None:
+        """The slot's classes read off the parent's (a finer partition of the same values:
+        each of its classes passes a combination of this slot's atoms, and every
+        combination some value passes is among them), or None when the parent's slot does
+        not test every atom of this one under the same restrictions."""
+        parent = self.parent
+        if parent is None or slot.key not in parent.slots:
+            return None
+        theirs = parent.slots[slot.key]
+        if (
+            not theirs.domain.exact
+            or theirs.fixed != slot.fixed
+            or tuple(a.key for a, _ in theirs.required) != tuple(a.key for a, _ in slot.required)
+            or tuple(w for _, w in theirs.required) != tuple(w for _, w in slot.required)
+        ):
+            return None
+        where = {a.key: i for i, a in enumerate(theirs.atoms)}
+        if any(a.key not in where for a in slot.atoms):
+            return None
+        picks = [where[a.key] for a in slot.atoms]
+        classes: dict[tuple[bool, ...], ValueClass] = {}
+        for c in theirs.domain.classes:
+            sig = tuple(c.sig[i] for i in picks)
+            classes.setdefault(sig, ValueClass(c.rep, sig))
+        return Domain(tuple(classes.values()), theirs.domain.exact, theirs.domain.reason)
 
     def _values(self, slot: Slot) -> Iterable[SlotValue]:
         classes = slot.domain.classes
@@ -540,6 +572,22 @@ class Evaluator:
                     "boundary": pick(lay.boundary),
                 }
         self.sides = sides
+
+    def prune(
+        self, asg: Mapping[str, SlotValue], bits: Bits
+    ) -> dict[str, dict[str, list[Statement] | None]]:
+        """The sides without the statements that cannot apply under the partial assignment
+        (three-valued False stays False whatever is chosen later: dropping them from their
+        disjunction changes nothing below this node, and each node then evaluates less)."""
+        out: dict[str, dict[str, list[Statement] | None]] = {}
+        for side, groups in self.sides.items():
+            out[side] = {
+                role: None
+                if sts is None
+                else [st for st in sts if self.applies(st, asg, bits, None) is not False]
+                for role, sts in groups.items()
+            }
+        return out
 
     def template_status(
         self, info: TemplateInfo, asg: Mapping[str, SlotValue]
@@ -710,8 +758,11 @@ class Outcome:
     """The witness's cost (`SlotValue.cost` summed): smaller reads better."""
 
 
-def search(problem: Problem, direction: str) -> Outcome:
-    """Find the smallest request with the difference (see the module docstring)."""
+def search(problem: Problem, direction: str, *, bound: int | None = None) -> Outcome:
+    """Find the smallest request with the difference (see the module docstring).
+
+    ``bound``: the cost of a witness already found for the same question (another case of
+    it): only cheaper ones are looked for, within the improvement budget."""
     from lspolicy.diff.realize import realize  # noqa: PLC0415 - realize imports this module
 
     ev = Evaluator(problem, direction)
@@ -734,6 +785,8 @@ def search(problem: Problem, direction: str) -> Outcome:
     bits: Bits = {}
     reasons: list[str] = list(problem.inexact)
     state = {"nodes": 0, "best_cost": 1 << 30, "first_at": -1, "stop": False}
+    if bound is not None:
+        state["best_cost"], state["first_at"] = bound, 0
     best: list[dict[str, str | list[str] | None]] = []
     leaf_inexact: list[str] = []
 
@@ -794,15 +847,23 @@ def search(problem: Problem, direction: str) -> Outcome:
         if i == len(order):
             assign_bits(cost)
             return
+        saved = ev.sides
+        ev.sides = ev.prune(asg, bits)
+        try:
+            expand(i, cost, need)
+        finally:
+            ev.sides = saved
+
+    def expand(i: int, cost: int, need: set[BitKey]) -> None:
         pending = sorted(k for k in need if k not in bits)
         if pending:
             # a template's boolean whose slots are all chosen: branch on it now, so that a
             # statement it decides prunes here rather than after every later slot
-            key = pending[0]
+            bit = pending[0]
             for value in (True, False):
-                bits[key] = value
+                bits[bit] = value
                 dfs(i, cost)
-                del bits[key]
+                del bits[bit]
                 if state["stop"]:
                     return
             return
@@ -812,7 +873,7 @@ def search(problem: Problem, direction: str) -> Outcome:
             dfs(i + 1, cost + sv.cost)
             if state["stop"]:
                 break
-        del asg[key]
+        asg.pop(key, None)  # a slot may have no value at all (a case no resource can meet)
 
     dfs(0, 0)
     if best:
