@@ -437,8 +437,11 @@ def explore(
     signature: Callable[[tuple[State, ...]], Signature],
     *,
     limit: int = MAX_CLASS_STATES,
+    alive: Callable[[tuple[State, ...]], bool] | None = None,
 ) -> dict[Signature, str]:
-    """Every signature some string reaches, each with a shortest such string (exhaustive)."""
+    """Every signature some string reaches, each with a shortest such string (exhaustive).
+    ``alive``: False for a state none of whose strings the caller wants (its own signature is
+    still reported; its continuations are not explored)."""
     seen: dict[tuple[State, ...], str] = {product.start: ""}
     queue: deque[tuple[State, ...]] = deque([product.start])
     found: dict[Signature, str] = {}
@@ -452,6 +455,8 @@ def explore(
             raise ComplexityError(reason(), found)
         text = seen[state]
         found.setdefault(signature(state), text)
+        if alive is not None and not alive(state):
+            continue
         for ch in product.successors(state):
             nxt = product.step(state, ch)
             if nxt not in seen:

@@ -29,7 +29,8 @@ from lspolicy.diff.result import (
     Undecided,
     Witness,
 )
-from lspolicy.diff.search import Problem, search
+from lspolicy.diff.search import Outcome, Problem, SideLayout, search
+from lspolicy.diff.split import cases
 from lspolicy.evaluate.authorize import PolicySet
 from lspolicy.glob import tokens_of
 from lspolicy.model.decision import Decision, StatementRef
@@ -71,7 +72,11 @@ class _Comparison:
         resources: Sequence[str] | None,
         tags: Mapping[str, str] | None,
         context: Mapping[str, str | None] | None = None,
+        split: bool = True,
     ) -> None:
+        self.split = split
+        """Split each question into the cases of `lspolicy.diff.split` (False: ask it whole;
+        the property tests compare both)."""
         self.engines = {
             "old": PolicySet(old, boundary=boundary_old),
             "new": PolicySet(new, boundary=boundary_new),
@@ -96,6 +101,7 @@ class _Comparison:
         self.unsupported = sorted({u for st in raw for u in st.unsupported})
         self.domains: dict[object, Domain] = {}
         """Value classes by slot tests, shared by the groups of one comparison."""
+        self.universes: dict[object, Problem] = {}
 
     def run(self, directions: Sequence[Direction]) -> DiffResult:
         groups = group_actions(self.raw, actions=self.actions)
@@ -119,31 +125,83 @@ class _Comparison:
                 statements, "new", self.boundaries["new"]
             ):
                 continue  # the same statements decide both sides: no difference possible
-            problem: Problem | None = None
+            whole: Problem | None = None
             for direction in directions:
                 allowing = "new" if direction == "new-access" else "old"
                 if not any(
                     s.side == allowing and s.layer == "identity" and not s.deny for s in statements
                 ):
                     continue  # nothing allows these actions on the side that should allow
-                if problem is None:
-                    problem = Problem(
-                        statements,
-                        boundaries=self.boundaries,
-                        multi=self.multi,
-                        names=self.names,
-                        resource_required=[*group.kind.required(), *self.scope],
-                        resource_candidates=group.kind.candidates(),
-                        fixed=self.fixed,
-                        resource_types=group.kind.types,
-                        domains=self.domains,
+                layouts: list[dict[str, SideLayout] | None]
+                if self.split:
+                    layouts = list(cases(statements, direction, self.boundaries))
+                else:
+                    layouts = [None]
+                best: tuple[Problem, Outcome] | None = None
+                reasons: list[str] = []
+                for layout in layouts:
+                    if whole is None:  # the cases read their classes off the whole question's
+                        whole = self.problem(group, statements, None, parent=self.universe(group))
+                    problem = (
+                        whole
+                        if layout is None
+                        else self.problem(group, statements, layout, parent=whole)
                     )
-                outcome = search(problem, direction)
-                if outcome.values is not None:
-                    differences.append(self.confirm(group, problem, direction, outcome.values))
-                elif not outcome.exact:
-                    undecided.append(Undecided(group.actions, direction, tuple(outcome.reasons)))
+                    outcome = search(
+                        problem, direction, bound=None if best is None else best[1].cost
+                    )
+                    if outcome.values is not None:
+                        if best is None or outcome.cost < best[1].cost:
+                            best = (problem, outcome)
+                    elif not outcome.exact and best is None:
+                        reasons.extend(r for r in outcome.reasons if r not in reasons)
+                if best is not None:
+                    values = best[1].values
+                    assert values is not None
+                    differences.append(self.confirm(group, best[0], direction, values))
+                elif reasons:
+                    undecided.append(Undecided(group.actions, direction, tuple(reasons)))
         return DiffResult(_merge(differences), tuple(undecided), len(groups))
+
+    def universe(self, group: ActionGroup) -> Problem:
+        """Every statement of both sides as one problem, per kind of resource: its classes
+        are computed once and each group's are read off them (`Problem.parent`)."""
+        key = (group.kind.types, group.kind.star, group.kind.free)
+        found = self.universes.get(key)
+        if found is None:
+            found = self.problem(group, self.raw, None)
+            self.universes[key] = found
+        return found
+
+    def problem(
+        self,
+        group: ActionGroup,
+        statements: Sequence[RawStatement],
+        layout: Mapping[str, SideLayout] | None,
+        parent: Problem | None = None,
+    ) -> Problem:
+        """The search problem of one group (one case of it, with ``layout``)."""
+        if layout is not None:
+            used = {
+                id(st)
+                for lay in layout.values()
+                for part in (lay.deny, lay.identity or (), lay.boundary or ())
+                for st in part
+            }
+            statements = [st for st in statements if id(st) in used]
+        return Problem(
+            statements,
+            boundaries=self.boundaries,
+            multi=self.multi,
+            names=self.names,
+            resource_required=[*group.kind.required(), *self.scope],
+            resource_candidates=group.kind.candidates(),
+            fixed=self.fixed,
+            resource_types=group.kind.types,
+            domains=self.domains,
+            layout=layout,
+            parent=parent,
+        )
 
     def confirm(
         self,

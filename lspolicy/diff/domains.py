@@ -92,6 +92,8 @@ class StringSpace:
             automata.append(literal)
             ends = literal.ends
         word_no = 0
+        self.nfa_index: dict[int, int] = {}
+        """Atom position -> its automaton, for atoms run as one `SeqNFA` of their own."""
         for atom in self.atoms:
             if atom.family == "eq":
                 views.append(_literal_view(literal_index, ends[word_no]))
@@ -111,6 +113,7 @@ class StringSpace:
                 assert atom.elements is not None
                 nfa = SeqNFA(atom.elements)
                 views.append(_accept_view(len(automata), nfa.accepts))
+                self.nfa_index[len(views) - 1] = len(automata)
                 automata.append(nfa)
             else:
                 raise ValueError(f"not a string atom: {atom.label}")
@@ -158,8 +161,15 @@ def _string_classes(
     n = len(atoms)
     wants = tuple(w for _, w in required)
     complete = True
+    # a string whose required pattern automaton has died can never pass it, nor can any
+    # continuation: its states need not be explored (their signatures are dropped below)
+    needed = [space.nfa_index[n + i] for i, w in enumerate(wants) if w and n + i in space.nfa_index]
+
+    def alive(state: tuple[State, ...]) -> bool:
+        return all(state[i] for i in needed)
+
     try:
-        found = explore(space.product, space.signature)
+        found = explore(space.product, space.signature, alive=alive if needed else None)
     except ComplexityError as exc:
         found, complete = exc.partial, False
     out: dict[Signature, str] = {}

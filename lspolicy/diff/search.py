@@ -36,12 +36,13 @@ from lspolicy.budget import expired
 from lspolicy.budget import reason as budget_reason
 from lspolicy.diff.atoms import Atom, empty_atom
 from lspolicy.diff.automata import ComplexityError, Element
-from lspolicy.diff.domains import Domain, compute_domain
+from lspolicy.diff.domains import Domain, ValueClass, compute_domain
 from lspolicy.diff.problem import RESOURCE, RawCondition, RawStatement, RawTemplate
 
 __all__ = [
     "Outcome",
     "Problem",
+    "SideLayout",
     "Slot",
     "SlotValue",
     "TemplateInfo",
@@ -251,6 +252,20 @@ class Statement:
     conditions: tuple[Condition, ...]
 
 
+@dataclass(frozen=True)
+class SideLayout:
+    """Which statements decide one side of a question: "allowed" is no ``deny`` applies, and
+    some ``identity`` statement applies (None: always), and some ``boundary`` statement
+    applies (None: no boundary). A side of the diff is its own statements in these roles;
+    `lspolicy.diff.split` builds sides from parts of both (each part a sound case)."""
+
+    deny: tuple[RawStatement, ...]
+    identity: tuple[RawStatement, ...] | None
+    boundary: tuple[RawStatement, ...] | None
+    must: tuple[RawStatement, ...] = ()
+    """Statements that must apply for a solution (searched first: their slots prune most)."""
+
+
 class Problem:
     """The statements of one group of actions, with every slot they read and its classes."""
 
@@ -266,8 +281,15 @@ class Problem:
         fixed: Mapping[str, str | None],
         resource_types: Sequence[str] = (),
         domains: dict[object, Domain] | None = None,
+        layout: Mapping[str, SideLayout] | None = None,
+        parent: Problem | None = None,
     ) -> None:
         self.boundaries = dict(boundaries)
+        self.parent = parent
+        """The whole question this one is a case of: its slots' classes, projected onto this
+        case's atoms, are this case's classes (no string product is explored again)."""
+        self.layout = None if layout is None else dict(layout)
+        """Each side's statements by role (None: each side's own, by effect and layer)."""
         self.inexact: list[str] = []
         self.memo: dict[object, object] = {}
         """Work shared by the leaves of a search (automata, solved variable sub-problems)."""
@@ -405,6 +427,8 @@ class Problem:
         )
         cached = self._domains.get(key)
         if cached is None:
+            cached = self._projected(slot)
+        if cached is None:
             try:
                 cached = compute_domain(
                     slot.atoms,
@@ -423,6 +447,32 @@ class Problem:
             if a.family == "eq" and a.text == "":
                 slot.empty_index = i
         slot.values = tuple(self._values(slot))
+
+    def _projected(self, slot: Slot) -> Domain | None:
+        """The slot's classes read off the parent's (a finer partition of the same values:
+        each of its classes passes a combination of this slot's atoms, and every
+        combination some value passes is among them), or None when the parent's slot does
+        not test every atom of this one under the same restrictions."""
+        parent = self.parent
+        if parent is None or slot.key not in parent.slots:
+            return None
+        theirs = parent.slots[slot.key]
+        if (
+            not theirs.domain.exact
+            or theirs.fixed != slot.fixed
+            or tuple(a.key for a, _ in theirs.required) != tuple(a.key for a, _ in slot.required)
+            or tuple(w for _, w in theirs.required) != tuple(w for _, w in slot.required)
+        ):
+            return None
+        where = {a.key: i for i, a in enumerate(theirs.atoms)}
+        if any(a.key not in where for a in slot.atoms):
+            return None
+        picks = [where[a.key] for a in slot.atoms]
+        classes: dict[tuple[bool, ...], ValueClass] = {}
+        for c in theirs.domain.classes:
+            sig = tuple(c.sig[i] for i in picks)
+            classes.setdefault(sig, ValueClass(c.rep, sig))
+        return Domain(tuple(classes.values()), theirs.domain.exact, theirs.domain.reason)
 
     def _values(self, slot: Slot) -> Iterable[SlotValue]:
         classes = slot.domain.classes
@@ -495,13 +545,49 @@ class Evaluator:
     def __init__(self, problem: Problem, direction: str) -> None:
         self.problem = problem
         self.direction = direction
-        sides: dict[str, dict[str, list[Statement]]] = {
-            s: {"deny": [], "identity": [], "boundary": []} for s in ("old", "new")
-        }
-        for st in problem.statements:
-            bucket = "deny" if st.raw.deny else st.raw.layer
-            sides[st.raw.side][bucket].append(st)
+        sides: dict[str, dict[str, list[Statement] | None]] = {}
+        if problem.layout is None:
+            own: dict[str, dict[str, list[Statement]]] = {
+                s: {"deny": [], "identity": [], "boundary": []} for s in ("old", "new")
+            }
+            for st in problem.statements:
+                bucket = "deny" if st.raw.deny else st.raw.layer
+                own[st.raw.side][bucket].append(st)
+            for side, groups in own.items():
+                sides[side] = {
+                    "deny": groups["deny"],
+                    "identity": groups["identity"],
+                    "boundary": groups["boundary"] if problem.boundaries[side] else None,
+                }
+        else:
+            by_raw = {id(st.raw): st for st in problem.statements}
+
+            def pick(raws: Sequence[RawStatement] | None) -> list[Statement] | None:
+                return None if raws is None else [by_raw[id(r)] for r in raws]
+
+            for side, lay in problem.layout.items():
+                sides[side] = {
+                    "deny": pick(lay.deny),
+                    "identity": pick(lay.identity),
+                    "boundary": pick(lay.boundary),
+                }
         self.sides = sides
+
+    def prune(
+        self, asg: Mapping[str, SlotValue], bits: Bits
+    ) -> dict[str, dict[str, list[Statement] | None]]:
+        """The sides without the statements that cannot apply under the partial assignment
+        (three-valued False stays False whatever is chosen later: dropping them from their
+        disjunction changes nothing below this node, and each node then evaluates less)."""
+        out: dict[str, dict[str, list[Statement] | None]] = {}
+        for side, groups in self.sides.items():
+            out[side] = {
+                role: None
+                if sts is None
+                else [st for st in sts if self.applies(st, asg, bits, None) is not False]
+                for role, sts in groups.items()
+            }
+        return out
 
     def template_status(
         self, info: TemplateInfo, asg: Mapping[str, SlotValue]
@@ -631,13 +717,18 @@ class Evaluator:
     ) -> bool | None:
         """Allowed? (`lspolicy.evaluate.authorize` for identity policies and a boundary.)"""
         groups = self.sides[side]
-        denied = _or(self.applies(st, asg, bits, need) for st in groups["deny"])
+        denied = _or(self.applies(st, asg, bits, need) for st in groups["deny"] or ())
         parts = [_xor(denied, True)]
         if parts[0] is False:
             return False
-        parts.append(_or(self.applies(st, asg, bits, need) for st in groups["identity"]))
-        if self.problem.boundaries[side]:
-            parts.append(_or(self.applies(st, asg, bits, need) for st in groups["boundary"]))
+        identity = groups["identity"]
+        if identity is not None:
+            parts.append(_or(self.applies(st, asg, bits, need) for st in identity))
+            if parts[-1] is False:
+                return False
+        boundary = groups["boundary"]
+        if boundary is not None:
+            parts.append(_or(self.applies(st, asg, bits, need) for st in boundary))
         return _and(parts)
 
     def goal(
@@ -663,19 +754,29 @@ class Outcome:
     exact: bool
     reasons: list[str]
     nodes: int = 0
+    cost: int = 0
+    """The witness's cost (`SlotValue.cost` summed): smaller reads better."""
 
 
-def search(problem: Problem, direction: str) -> Outcome:
-    """Find the smallest request with the difference (see the module docstring)."""
+def search(problem: Problem, direction: str, *, bound: int | None = None) -> Outcome:
+    """Find the smallest request with the difference (see the module docstring).
+
+    ``bound``: the cost of a witness already found for the same question (another case of
+    it): only cheaper ones are looked for, within the improvement budget."""
     from lspolicy.diff.realize import realize  # noqa: PLC0415 - realize imports this module
 
     ev = Evaluator(problem, direction)
     slots = problem.slots
+    must: set[str] = set()
+    for lay in (problem.layout or {}).values():
+        for st in lay.must:
+            must.update(c.slot for c in st.conditions)
     order = sorted(
         slots,
         key=lambda k: (
             k != RESOURCE,
             k not in problem.variable_slots,
+            k not in must,
             -slots[k].uses,
             k,
         ),
@@ -684,6 +785,8 @@ def search(problem: Problem, direction: str) -> Outcome:
     bits: Bits = {}
     reasons: list[str] = list(problem.inexact)
     state = {"nodes": 0, "best_cost": 1 << 30, "first_at": -1, "stop": False}
+    if bound is not None:
+        state["best_cost"], state["first_at"] = bound, 0
     best: list[dict[str, str | list[str] | None]] = []
     leaf_inexact: list[str] = []
 
@@ -738,10 +841,31 @@ def search(problem: Problem, direction: str) -> Outcome:
         if not budget():
             state["stop"] = True
             return
-        if ev.goal(asg, bits) is False:
+        need: set[BitKey] = set()
+        if ev.goal(asg, bits, need) is False:
             return
         if i == len(order):
             assign_bits(cost)
+            return
+        saved = ev.sides
+        ev.sides = ev.prune(asg, bits)
+        try:
+            expand(i, cost, need)
+        finally:
+            ev.sides = saved
+
+    def expand(i: int, cost: int, need: set[BitKey]) -> None:
+        pending = sorted(k for k in need if k not in bits)
+        if pending:
+            # a template's boolean whose slots are all chosen: branch on it now, so that a
+            # statement it decides prunes here rather than after every later slot
+            bit = pending[0]
+            for value in (True, False):
+                bits[bit] = value
+                dfs(i, cost)
+                del bits[bit]
+                if state["stop"]:
+                    return
             return
         key = order[i]
         for sv in slots[key].values:
@@ -749,11 +873,11 @@ def search(problem: Problem, direction: str) -> Outcome:
             dfs(i + 1, cost + sv.cost)
             if state["stop"]:
                 break
-        del asg[key]
+        asg.pop(key, None)  # a slot may have no value at all (a case no resource can meet)
 
     dfs(0, 0)
     if best:
-        return Outcome(best[0], True, [], state["nodes"])
+        return Outcome(best[0], True, [], state["nodes"], state["best_cost"])
     if state.get("timed_out"):
         reasons.append(budget_reason())
     elif state["stop"]:
