@@ -1,7 +1,7 @@
 """Shared test configuration: the Hypothesis profiles.
 
 ``HYPOTHESIS_PROFILE`` picks one by name; otherwise ``ci`` when the ``CI`` environment variable is
-set (as ``.ci/run`` is run), else ``local``.
+set (CI services set it, and ``.ci/run`` sets ``CI=1`` when it is not), else ``local``.
 
 - ``ci``: reproducible (derandomized, no example database), bounded, no deadline (a shared CI
   machine's timing says nothing), and a failure prints the blob that reproduces it.
