@@ -191,6 +191,13 @@ def run_review(args: argparse.Namespace) -> int:
         engine = make_engine(args.engine, workers=args.workers, address=args.address)
         review = _load(args)
         inventory = review.inventory
+        if not (inventory.users or inventory.roles) or not inventory.instances:
+            # no vacuous review: a matrix of zero cells would read as "nobody can do anything"
+            raise AccountUsageError(
+                f"nothing to review: {len(inventory.users) + len(inventory.roles)} principals "
+                f"and {len(inventory.instances)} instances read from the --auth-details and "
+                "--instances files"
+            )
         matrix = compute_matrix(inventory, actions, max_chain=args.max_chain, engine=engine)
         observed = trail_info = None
         if args.trail:

@@ -321,3 +321,32 @@ def test_options_actions_production_tag_and_query(
     assert [p["instance_name"] for p in report["production"]] == ["db-a"]
     assert [g["tag_group"] for g in report["heatmap"]["groups"]] == ["team=db", "team=web"]
     assert report["counts"]["actions"] == [STOP]
+
+
+@pytest.mark.parametrize("empty", ["principals", "instances"])
+def test_a_review_of_nothing_is_an_error_not_an_empty_matrix(
+    tmp_path: Path, empty: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exports with no principal or no instance give exit 2 and write nothing: a matrix of zero
+    cells would read as "nobody can stop anything". The empty shapes are those the AWS CLI
+    prints for an account with nothing in it:
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
+    https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_GetInstances.html"""
+    auth = tmp_path / "auth.json"
+    inst = tmp_path / "instances.json"
+    auth.write_text(
+        json.dumps({"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [],
+                    "Policies": []})
+    )  # fmt: skip
+    inst.write_text(json.dumps({"instances": []}))
+    sample = Path(__file__).resolve().parents[2] / "examples" / "account"
+    if empty == "instances":
+        auth = next(sample.glob("*auth*.json"))
+    else:
+        inst = next(sample.glob("*instances*.json"))
+    out = tmp_path / "out"
+    code = main(["review", "--auth-details", str(auth), "--instances", str(inst),
+                 "--out", str(out)])  # fmt: skip
+    assert code == 2
+    assert "nothing to review" in capsys.readouterr().err
+    assert not out.exists()
