@@ -21,6 +21,7 @@ from lspolicy.account.query import Access, Review
 from lspolicy.account.reach import DEFAULT_MAX_CHAIN
 from lspolicy.errors import LspolicyError
 from lspolicy.lightsail.context import INSTANCE_ACTIONS
+from lspolicy.services import load_services
 
 __all__ = ["WHAT_CAN_HELP", "WHO_CAN_HELP", "add_inputs", "run_what_can", "run_who_can"]
 
@@ -73,6 +74,16 @@ def _action(text: str) -> str:
         raise AccountUsageError(
             f"action {text!r} must be 'service:Action', e.g. 'lightsail:StopInstance'"
         )
+    # an action no service defines would be an empty answer, read as "nobody can": an error
+    if "*" not in text and "?" not in text:
+        catalog = load_services()
+        if catalog.find_action(text) is None:
+            close = catalog.suggest_action(text, limit=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise AccountUsageError(
+                f"unknown action {text!r}: no AWS service defines it (catalog "
+                f"{catalog.source.package} {catalog.source.version}){hint}"
+            )
     return text
 
 

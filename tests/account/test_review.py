@@ -350,3 +350,24 @@ def test_a_review_of_nothing_is_an_error_not_an_empty_matrix(
     assert code == 2
     assert "nothing to review" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["review", "who-can"])
+def test_an_unknown_action_is_an_error_with_a_suggestion(
+    tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An action no AWS service defines would give an empty answer ("nobody can"): exit 2 with
+    a did-you-mean instead. Lightsail's actions:
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html"""
+    sample = Path(__file__).resolve().parents[2] / "examples" / "account"
+    inputs = ["--auth-details", str(sample / "auth-details-111111111111.json"),
+              "--instances", str(sample / "instances-111111111111-us-east-1.json")]  # fmt: skip
+    if command == "review":
+        args = ["review", *inputs, "--actions", "lightsail:StopInstanse", "--out",
+                str(tmp_path / "out")]  # fmt: skip
+    else:
+        args = ["who-can", "lightsail:StopInstanse", "--instance", "any", *inputs]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "unknown action 'lightsail:StopInstanse'" in err
+    assert "did you mean 'lightsail:StopInstance'" in err
