@@ -14,6 +14,21 @@ role chain, from AWS's own exports.
   expanded by DuckDB), `lspolicy.account.summary` (report.json), `lspolicy.account.report_html`.
 """
 
-from lspolicy.account.model import AccountInputError, Inventory
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lspolicy.account.model import AccountInputError, Inventory
 
 __all__ = ["AccountInputError", "Inventory"]
+
+
+def __getattr__(name: str) -> Any:
+    """The exports on first use: importing a submodule (``who-can --review`` reads only a
+    dataset) does not load the engine (PEP 562)."""
+    if name in __all__:
+        from lspolicy.account import model  # noqa: PLC0415
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'lspolicy.account' has no attribute {name!r}")
