@@ -215,3 +215,32 @@ def test_missing_options_and_unknown_cell_are_exit_2(
     code, _, err = explain(capsys, no_record, CAROL, "staging-web")
     assert code == 2
     assert "no record of the review's inputs" in err
+
+
+def test_readme_explain_example_prints_what_the_readme_shows(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's ``explain --review`` command, run after its ``review`` command in a copy of
+    the repository's examples, prints the output the README shows (docs that run)."""
+    import glob  # noqa: PLC0415
+    import shlex  # noqa: PLC0415
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### Asking the review") :]
+    blocks = section.split("```")
+    command = blocks[3].removeprefix("sh\n")
+    shown = blocks[5].lstrip("\n")
+    shutil.copytree(EXAMPLE, tmp_path / "examples" / "account")
+    monkeypatch.chdir(tmp_path)
+    review_words = shlex.split(
+        "lspolicy review --out review/ --auth-details examples/account/auth-details-*.json "
+        "--instances examples/account/instances-*.json "
+        "--organization examples/account/organization.json"
+    )
+    argv = [m for w in review_words[1:] for m in (sorted(glob.glob(w)) if "*" in w else [w])]
+    assert main(argv) == 0
+    capsys.readouterr()
+    words = shlex.split(command.replace("\\\n", " "))
+    assert words[:2] == ["lspolicy", "explain"]
+    assert main(words[1:]) == 0
+    assert capsys.readouterr().out == shown
