@@ -408,3 +408,28 @@ def test_who_can_review_loads_no_engine_module(sample: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert done.stdout.splitlines()[-1] == "0 []"
+
+
+def test_readme_who_can_review_prints_the_readme_output(
+    capsys: pytest.CaptureFixture[str],
+    sample: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The README's ``who-can --review`` command prints the output the README shows for the
+    same question asked of the exports (docs that run)."""
+    import shlex  # noqa: PLC0415
+
+    text = (ROOT / "README.md").read_text()
+    exports_section = text[text.index("## Who can stop which instance") :]
+    shown = exports_section.split("```")[3].lstrip("\n")
+    section = text[text.index("### Asking the review") :]
+    first = section.split("```")[1].removeprefix("sh\n").splitlines()[0]
+    words = shlex.split(first)
+    assert words[:2] == ["lspolicy", "who-can"] and words[-1] == "review/"
+    shutil.copytree(sample, tmp_path / "review")
+    monkeypatch.chdir(tmp_path)
+    assert main(words[1:]) == 0
+    got = capsys.readouterr().out
+    # the sample's review was written from absolute paths; the README's from relative ones
+    assert got.replace(str(EXAMPLE.parent) + "/", "examples/") == shown
