@@ -118,7 +118,7 @@ class Answer:
             lines.append(f"{indent}  by {refs}")
         for c in self.conditions:
             if c.get("step") == "action":
-                where = str(statement_label(c))
+                where = str(_statement_label(c))
             else:
                 where = f"assuming {c.get('step')}"
             lines.append(
@@ -130,7 +130,7 @@ class Answer:
         return lines
 
 
-def statement_label(ref: dict[str, Any]) -> str:
+def _statement_label(ref: dict[str, Any]) -> str:
     """``POLICY/Sid`` of a condition's statement (as `StatementRef.label`)."""
     sid = ref.get("sid")
     tail = sid if sid is not None else f"Statement[{ref.get('statement_index')}]"
