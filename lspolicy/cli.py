@@ -18,20 +18,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from lspolicy.argparsing import Parser, leaf_parser, subcommands, suggest, unrecognized_error
-from lspolicy.cases import load_case_file, run_cases, run_properties
 from lspolicy.errors import LspolicyError, PolicyParseError, SimulatorError
-from lspolicy.evaluate.authorize import PolicySet
-from lspolicy.explain import Style, render_text
-from lspolicy.gate.options import add_discovery_arguments, named, report_skipped, split_patterns
-from lspolicy.model.policy import Policy
-from lspolicy.model.request import ContextValue, Request
-from lspolicy.parse import parse_policy
-from lspolicy.services.notice import unknown_action_warning
-from lspolicy.simulate import build_policy_set, context_from_entries, simulate_custom_policy
+from lspolicy.explain import Style
 from lspolicy.textfile import MAX_INPUT_BYTES, read_text
 
 if TYPE_CHECKING:  # the lint package loads every rule: only `check` and `lint` need it
     from lspolicy.lint.config import LintConfig
+    from lspolicy.model.policy import Policy
+    from lspolicy.model.request import ContextValue
+
+# The engine, the gate and the policy tests are imported by the commands that use them, so that
+# a command that needs none of them (``who-can --review``) starts in a fraction of a second.
 
 __all__ = ["main"]
 
@@ -69,6 +66,8 @@ def _load_json(text: str, where: str) -> Any:
 
 def _warn_unknown_actions(names: object) -> None:
     """On stderr, a warning for each action name no service defines (decisions unchanged)."""
+    from lspolicy.services.notice import unknown_action_warning  # noqa: PLC0415
+
     if not isinstance(names, list):
         return
     shown = more = 0
@@ -89,6 +88,8 @@ MAX_ACTION_WARNINGS = 10
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from lspolicy.simulate import simulate_custom_policy  # noqa: PLC0415
+
     request = _load_json(_read(args.input), args.input)
     response = simulate_custom_policy(request)
     if isinstance(request, dict):
@@ -114,6 +115,8 @@ def _parse_context(pairs: Sequence[str]) -> dict[str, ContextValue]:
 
 
 def _policies(paths: Sequence[str], kind: str, texts: dict[str, str]) -> list[Policy]:
+    from lspolicy.parse import parse_policy  # noqa: PLC0415
+
     out = []
     for path in paths:
         text = _read(path)
@@ -123,6 +126,21 @@ def _policies(paths: Sequence[str], kind: str, texts: dict[str, str]) -> list[Po
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    if args.review is not None:
+        from lspolicy.account.explain_cell import run_explain_cell  # noqa: PLC0415
+
+        return run_explain_cell(args)
+    if args.principal is not None or args.instance is not None:
+        raise UsageError("--principal and --instance explain a cell of a review: give --review DIR")
+    from lspolicy.evaluate.authorize import PolicySet  # noqa: PLC0415
+    from lspolicy.explain import render_text  # noqa: PLC0415
+    from lspolicy.model.request import Request  # noqa: PLC0415
+    from lspolicy.simulate import (  # noqa: PLC0415
+        build_policy_set,
+        context_from_entries,
+        simulate_custom_policy,
+    )
+
     texts: dict[str, str] = {}
     decisions = []
     if args.request:
@@ -186,6 +204,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from lspolicy.gate.formats import render, summary  # noqa: PLC0415 - loads lint's rules
+    from lspolicy.gate.options import named, report_skipped, split_patterns  # noqa: PLC0415
     from lspolicy.gate.run import run_gate  # noqa: PLC0415
     from lspolicy.lint.config import load_config  # noqa: PLC0415
     from lspolicy.lint.finding import Severity  # noqa: PLC0415
@@ -269,7 +288,10 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
+    from lspolicy.cases import load_case_file, run_cases, run_properties  # noqa: PLC0415
+    from lspolicy.explain import render_text  # noqa: PLC0415
     from lspolicy.gate.discover import nothing_found_message  # noqa: PLC0415
+    from lspolicy.gate.options import named, report_skipped, split_patterns  # noqa: PLC0415
     from lspolicy.gate.run import discover_inputs  # noqa: PLC0415
     from lspolicy.lint.config import load_config  # noqa: PLC0415
 
@@ -370,6 +392,8 @@ def _parser(command: str | None = None, *, full: bool = True) -> argparse.Argume
     """The ``lspolicy`` parser. ``full=False`` (a command that is not help) builds only what
     ``command`` needs to run: the deferred commands' modules and the checks' epilog are not
     imported for it."""
+    from lspolicy.gate.options import add_discovery_arguments  # noqa: PLC0415
+
     parser = Parser(
         prog="lspolicy", description="Policy-as-code for Amazon Lightsail access control."
     )
@@ -464,6 +488,17 @@ def _parser(command: str | None = None, *, full: bool = True) -> argparse.Argume
         "--format", choices=("text", "json"), default="text", help="output (default: text)"
     )
     explain.add_argument("--color", choices=COLORS, default="auto", help=COLOR_HELP)
+    cell = explain.add_argument_group(
+        "a cell of a review",
+        "re-decide one (principal, instance, action) cell of `lspolicy review --out DIR` with "
+        "the engine, from the exports the review read (refused if one changed since), hop by "
+        "hop along the stored chain; exit 1 if the engine's answer differs from the stored one",
+    )
+    cell.add_argument("--review", metavar="DIR", help="the review's --out directory")
+    cell.add_argument("--principal", metavar="ARN", help="the user or role (with --review)")
+    cell.add_argument(
+        "--instance", metavar="NAME_OR_ARN", help="the instance's name or ARN (with --review)"
+    )
     explain.set_defaults(run=cmd_explain)
 
     serve = sub.add_parser("serve", help="serve the emulated Lightsail endpoint for a world file")
@@ -542,6 +577,18 @@ def _timeout_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _alone_parser(command: str) -> argparse.ArgumentParser:
+    """A parser with only ``command``, a deferred one: built without the other commands'
+    modules (the lint rules, the gate), so ``who-can --review`` answers in well under a
+    second. Help and mistakes in the command's name go through the full parser."""
+    parser = Parser(prog="lspolicy")
+    sub: Any = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    importlib.import_module(DEFERRED[command][0]).register(sub)
+    return parser
+
+
+_ALONE = frozenset({"who-can", "what-can", "query"})
+"""Deferred commands that run with `_alone_parser` (they read a review's dataset, quickly)."""
 CHECK_SUBCOMMANDS = ("no-new-access", "access-not-granted")
 _FAST = frozenset({"check", "test", "simulate", "explain", "serve", "lint", "rule"})
 COLORS = ("auto", "always", "never")
@@ -592,7 +639,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         command = next((w for w in words if not w.startswith("-")), None)
         wants_help = any(w in ("-h", "--help") for w in words)
-        parser = _parser(command, full=wants_help or command not in _FAST)
+        if command in _ALONE and not wants_help and words[0] == command:
+            parser = _alone_parser(command)
+        else:
+            parser = _parser(command, full=wants_help or command not in _FAST)
     try:
         args, extras = parser.parse_known_args(argv)
         if extras:

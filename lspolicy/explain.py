@@ -7,8 +7,10 @@ Reviewers read this; it must be exact and short. JSON output is `Decision.to_dic
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from lspolicy.model.decision import Decision, NearMiss, StatementRef
+if TYPE_CHECKING:  # annotations only: `Style` is imported by every command, the model is not
+    from lspolicy.model.decision import Decision, NearMiss, StatementRef
 
 __all__ = ["Style", "render_text"]
 

@@ -11,9 +11,28 @@ role chain, from AWS's own exports.
 - `lspolicy.account.query`: ``who-can`` and ``what-can``.
 - `lspolicy.account.classes`, `lspolicy.account.review`: ``review``'s exact equivalence classes
   and its matrix, decided once per class pair; `lspolicy.account.parquet` (the dataset,
-  expanded by DuckDB), `lspolicy.account.summary` (report.json), `lspolicy.account.report_html`.
+  expanded by DuckDB), `lspolicy.account.summary` (report.json), `lspolicy.account.report_html`,
+  `lspolicy.account.review_inputs` (inputs.json: each export's SHA-256).
+- `lspolicy.account.from_review`: ``who-can --review`` and ``what-can --review``, the stored
+  answers read back with DuckDB; `lspolicy.account.explain_cell`: ``explain --review``, one
+  cell decided again by the engine from the recorded exports.
 """
 
-from lspolicy.account.model import AccountInputError, Inventory
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lspolicy.account.model import AccountInputError, Inventory
 
 __all__ = ["AccountInputError", "Inventory"]
+
+
+def __getattr__(name: str) -> Any:
+    """The exports on first use: importing a submodule (``who-can --review`` reads only a
+    dataset) does not load the engine (PEP 562)."""
+    if name in __all__:
+        from lspolicy.account import model  # noqa: PLC0415
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'lspolicy.account' has no attribute {name!r}")

@@ -48,7 +48,8 @@ def register(subparsers: Any) -> None:
         help=REVIEW_HELP,
         description="Decide every (principal, instance, action) of AWS's own exports, directly "
         "and through role chains, and write DIR/matrix/*.parquet (one row per cell), "
-        "DIR/principals.parquet, DIR/instances.parquet, DIR/report.json and DIR/report.html. "
+        "DIR/principals.parquet, DIR/instances.parquet, DIR/report.json, DIR/report.html and "
+        "DIR/inputs.json (each input file's sha256, for `lspolicy explain --review`). "
         "Each class pair is decided once, in this process, on a process pool, or on Ray "
         "(--engine); every engine writes the same rows. "
         "Exit 0 written, 2 bad input or an engine that failed.",
@@ -170,6 +171,7 @@ def run_review(args: argparse.Namespace) -> int:
     from lspolicy.account.parquet import write_dataset  # noqa: PLC0415
     from lspolicy.account.report_html import render  # noqa: PLC0415
     from lspolicy.account.review import DEFAULT_ACTIONS, STOP, compute_matrix  # noqa: PLC0415
+    from lspolicy.account.review_inputs import record_inputs, write_inputs  # noqa: PLC0415
     from lspolicy.account.summary import summarize  # noqa: PLC0415
 
     try:
@@ -189,6 +191,14 @@ def run_review(args: argparse.Namespace) -> int:
         )
         group_tag = args.group_tag or (production[0][0] if production else "env")
         engine = make_engine(args.engine, workers=args.workers, address=args.address)
+        # hashed before they are read: `lspolicy explain --review` re-reads these exact bytes
+        inputs = record_inputs(
+            organization=args.organization,
+            auth_details=args.auth_details,
+            instances=args.instances,
+            actions=actions,
+            max_chain=args.max_chain,
+        )
         review = _load(args)
         inventory = review.inventory
         if not (inventory.users or inventory.roles) or not inventory.instances:
@@ -225,6 +235,7 @@ def run_review(args: argparse.Namespace) -> int:
         )
         (out / "report.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         (out / "report.html").write_text(render(summary), encoding="utf-8")
+        write_inputs(out, inputs)
     except (AccountInputError, AccountUsageError, EngineError) as exc:
         sys.stderr.write("".join(f"lspolicy: {line}\n" for line in str(exc).splitlines()))
         return EXIT_ERROR
@@ -237,6 +248,7 @@ def run_review(args: argparse.Namespace) -> int:
             "matrix": str(out / "matrix"),
             "report_json": str(out / "report.json"),
             "report_html": str(out / "report.html"),
+            "inputs_json": str(out / "inputs.json"),
         }
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return _print_query(out, args.query, "json") if args.query else EXIT_OK
@@ -245,7 +257,8 @@ def run_review(args: argparse.Namespace) -> int:
         f"{len(actions)} actions = {c['cells']} cells ({c['principal_classes']} principal "
         f"classes x {c['instance_classes']} instance classes); "
         f"{len(summary['not_evaluated'])} not evaluated\n"
-        f"wrote {out / 'matrix'}/, principals.parquet, instances.parquet, report.json, report.html\n"
+        f"wrote {out / 'matrix'}/, principals.parquet, instances.parquet, report.json, "
+        "report.html, inputs.json\n"
     )
     if args.query:
         return _print_query(out, args.query, "text")

@@ -17,11 +17,12 @@ def register(subparsers: Any) -> None:
         help=WHO_CAN_HELP,
         description="Every IAM user and role that can perform ACTION on one Lightsail instance, "
         "directly or by assuming roles, with the chain and the deciding statements, from "
-        "AWS's own exports. Exit 0 answer given (also when empty), 2 bad input.",
+        "AWS's own exports, or from a review's dataset (--review DIR: the stored answers, read "
+        "with DuckDB). Exit 0 answer given (also when empty), 2 bad input.",
     )
     parser.add_argument("action", metavar="ACTION", help="e.g. lightsail:StopInstance")
     parser.add_argument(
         "--instance", required=True, metavar="NAME_OR_ARN", help="the instance's name or ARN"
     )
-    add_inputs(parser)
+    add_inputs(parser, review=True)
     parser.set_defaults(run=run_who_can)

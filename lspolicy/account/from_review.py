@@ -1,0 +1,405 @@
+"""``who-can`` and ``what-can`` answered from a review's dataset (``lspolicy review --out DIR``)
+with DuckDB, instead of reading the exports and deciding again.
+
+The review wrote one row per (principal, instance, action) in ``DIR/matrix/*.parquet``: the
+decision (``allowed``, ``conditional``, ``explicitDeny``, ``implicitDeny``), the best chain of
+roles (``via``), the deciding statements (``POLICY/Sid`` labels), the caller conditions (JSON,
+as ``who-can --format json`` gives them) and the policies not evaluated (``incomplete``). An
+answer here is the rows that reach (``allowed`` or ``conditional``): the same principals,
+chains, decisions, statements and conditions as ``who-can`` on the exports, which
+`tests/account/test_review_query.py` checks on the sample and on random organizations.
+
+What the dataset does not hold, and so these answers do not give: each statement's policy kind,
+effect and index when it has a Sid (a statement is given as ``{"policy", "sid",
+"statement_index", "label"}``, the index only when the label carries it), and each hop's
+deciding statements (``chain``). ``lspolicy explain --review`` re-decides any cell with the
+engine and shows all of it.
+
+Only ``duckdb`` and the standard library are imported here: this path answers in well under a
+second on a 2.5-million-cell review, interpreter start included (``bench/README.md``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lspolicy.account.review_inputs import INPUTS_FILE
+from lspolicy.errors import LspolicyError
+
+__all__ = [
+    "INPUTS_FILE",
+    "MATRIX_TYPES",
+    "REACHES",
+    "Answer",
+    "ReviewData",
+    "ReviewDataError",
+    "statement_from_label",
+]
+
+REACHES = ("allowed", "conditional")
+MATRIX_TYPES: dict[str, str] = {
+    "principal_arn": "VARCHAR",
+    "principal_kind": "VARCHAR",
+    "instance_arn": "VARCHAR",
+    "instance_name": "VARCHAR",
+    "action": "VARCHAR",
+    "decision": "VARCHAR",
+    "direct_decision": "VARCHAR",
+    "via": "VARCHAR[]",
+    "statements": "VARCHAR[]",
+    "conditions": "VARCHAR",
+    "incomplete": "VARCHAR[]",
+}
+"""The matrix columns these answers read, with their DuckDB types (`lspolicy.account.parquet`
+documents every column): a Parquet file without them is not a review's."""
+_INDEX_LABEL = re.compile(r"Statement\[(\d+)\]")
+_ROW = "principal_arn, via, decision, statements, conditions, incomplete"
+
+
+class ReviewDataError(LspolicyError):
+    """A directory that is not a review's output, a foreign or corrupt dataset, or a question
+    the review cannot answer (an action it did not decide, an unknown instance): exit 2."""
+
+
+def statement_from_label(label: str) -> dict[str, object]:
+    """A deciding statement from its ``POLICY/Sid`` (or ``POLICY/Statement[i]``) label: a Sid
+    holds only ASCII letters and digits
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_sid.html), so
+    the last ``/`` separates it from the policy (whose ARN or name may hold ``/``)."""
+    policy, _, tail = label.rpartition("/")
+    index = _INDEX_LABEL.fullmatch(tail)
+    return {
+        "policy": policy,
+        "sid": None if index else tail,
+        "statement_index": int(index.group(1)) if index else None,
+        "label": label,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One principal's access to one action on one instance, as the review stored it."""
+
+    principal: str
+    via: tuple[str, ...]
+    decision: str
+    statements: tuple[str, ...]
+    conditions: tuple[dict[str, Any], ...]
+    incomplete: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form: ``who-can --format json``'s principal entry, less ``chain``."""
+        out: dict[str, object] = {
+            "arn": self.principal,
+            "via": list(self.via),
+            "decision": self.decision,
+            "statements": [statement_from_label(s) for s in self.statements],
+            "conditions": list(self.conditions),
+        }
+        if self.incomplete:
+            out["incomplete"] = list(self.incomplete)
+        return out
+
+    def text(self, head: str, indent: str = "  ") -> list[str]:
+        """The lines ``who-can`` prints for this access (`lspolicy.account.cli`): how it is
+        reached, the deciding statements (SCP statements left out, as there), the conditions."""
+        via = " -> ".join(self.via)
+        how = f"via {via}" if via else "directly"
+        tag = " (allowed if the conditions below hold)" if self.decision == "conditional" else ""
+        lines = [f"{indent}{head}  {how}{tag}"]
+        refs = ", ".join(s for s in self.statements if not _is_scp(s))
+        if refs:
+            lines.append(f"{indent}  by {refs}")
+        for c in self.conditions:
+            if c.get("step") == "action":
+                where = str(_statement_label(c))
+            else:
+                where = f"assuming {c.get('step')}"
+            lines.append(
+                f"{indent}  if {c.get('operator')} {c.get('key')} {list(c.get('values') or [])} "
+                f"{c.get('needs')} ({where})"
+            )
+        if self.incomplete:
+            lines.append(f"{indent}  incomplete: not evaluated {', '.join(self.incomplete)}")
+        return lines
+
+
+def _statement_label(ref: dict[str, Any]) -> str:
+    """``POLICY/Sid`` of a condition's statement (as `StatementRef.label`)."""
+    sid = ref.get("sid")
+    tail = sid if sid is not None else f"Statement[{ref.get('statement_index')}]"
+    return f"{ref.get('policy')}/{tail}"
+
+
+def _is_scp(label: str) -> bool:
+    """An Organizations policy's statement (an SCP's ARN is ``arn:aws:organizations::...``)."""
+    return label.startswith("arn:") and label.split(":", 3)[2] == "organizations"
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class ReviewData:
+    """A review's dataset opened for questions (`close` it, or use it as a context manager)."""
+
+    def __init__(self, directory: str | Path) -> None:
+        import duckdb  # noqa: PLC0415 - only this path needs the query engine
+
+        self._duckdb_error: type[Exception] = duckdb.Error
+        self.path = Path(directory)
+        where = str(directory)
+        if not self.path.is_dir():
+            raise ReviewDataError(f"--review {where!r}: no such directory")
+        parts = sorted((self.path / "matrix").glob("*.parquet"))
+        if not parts:
+            raise ReviewDataError(
+                f"--review {where!r} is not a review's output (no matrix/*.parquet): write one "
+                f"with `lspolicy review ... --out {where}`"
+            )
+        self.report = self._json("report.json")
+        self.inputs = self._json(INPUTS_FILE)
+        self._con = duckdb.connect()
+        try:
+            self._con.execute(
+                "CREATE VIEW matrix AS SELECT * FROM read_parquet("
+                + _sql_text(str(self.path / "matrix" / "*.parquet"))
+                + ")"
+            )
+            described = self._con.execute("DESCRIBE matrix").fetchall()
+        except duckdb.Error as exc:
+            self.close()
+            raise ReviewDataError(
+                f"--review {where!r}: matrix/ is not readable Parquet: {_first_line(exc)}"
+            ) from None
+        have = {str(r[0]): str(r[1]) for r in described}
+        wrong = [
+            f"{name} ({have.get(name, 'missing')}, expected {kind})"
+            for name, kind in MATRIX_TYPES.items()
+            if have.get(name) != kind
+        ]
+        if wrong:
+            self.close()
+            raise ReviewDataError(
+                f"--review {where!r}: matrix/*.parquet is not a review's matrix: "
+                + ", ".join(wrong)
+            )
+        self._instances = self._table("instances", ("instance_arn", "instance_name"))
+        self._principals = self._table("principals", ("principal_arn",))
+        self._problems = self._table("problems", ("what", "name", "message", "source", "path"))
+        self.actions = self._actions()
+
+    # -- opening ----------------------------------------------------------------------------
+
+    def _json(self, name: str) -> dict[str, Any] | None:
+        path = self.path / name
+        if not path.is_file():
+            return None
+        try:
+            got = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ReviewDataError(f"{path}: not readable JSON: {_first_line(exc)}") from None
+        if not isinstance(got, dict):
+            raise ReviewDataError(f"{path}: expected a JSON object")
+        return got
+
+    def _table(self, name: str, columns: Sequence[str]) -> str | None:
+        """A view over ``DIR/NAME.parquet`` when it exists with ``columns`` (else ``None``:
+        the matrix is read instead)."""
+        path = self.path / f"{name}.parquet"
+        if not path.is_file():
+            return None
+        try:
+            self._con.execute(
+                f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_text(str(path))})"
+            )
+            have = {str(r[0]) for r in self._con.execute(f"DESCRIBE {name}").fetchall()}
+        except self._duckdb_error as exc:
+            self.close()
+            raise ReviewDataError(f"{path}: not readable Parquet: {_first_line(exc)}") from None
+        return name if set(columns) <= have else None
+
+    def _actions(self) -> tuple[str, ...]:
+        for record, keys in ((self.inputs, ("actions",)), (self.report, ("counts", "actions"))):
+            got: Any = record
+            for k in keys:
+                got = got.get(k) if isinstance(got, dict) else None
+            if isinstance(got, list) and all(isinstance(a, str) for a in got) and got:
+                return tuple(got)
+        return tuple(r[0] for r in self._rows("SELECT DISTINCT action FROM matrix ORDER BY 1"))
+
+    def close(self) -> None:
+        """Release the connection."""
+        self._con.close()
+
+    def __enter__(self) -> ReviewData:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _rows(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
+        try:
+            return [tuple(r) for r in self._con.execute(sql, list(params)).fetchall()]
+        except self._duckdb_error as exc:
+            raise ReviewDataError(
+                f"--review {str(self.path)!r}: the dataset cannot be read: {_first_line(exc)}"
+            ) from None
+
+    # -- names ------------------------------------------------------------------------------
+
+    @property
+    def max_chain(self) -> int | None:
+        """The review's ``--max-chain`` (when its inputs record says)."""
+        got = (self.inputs or {}).get("max_chain")
+        return got if isinstance(got, int) else None
+
+    def action(self, wanted: str) -> str:
+        """The review's spelling of ``wanted`` (action names are case-insensitive:
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html);
+        one the review did not decide is an error naming those it did."""
+        by_lower = {a.lower(): a for a in self.actions}
+        got = by_lower.get(wanted.lower())
+        if got is not None:
+            return got
+        close = difflib.get_close_matches(wanted, self.actions, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ReviewDataError(
+            f"action {wanted!r} is not in the review {str(self.path)!r} (it decided "
+            f"{', '.join(self.actions)}){hint}: run `lspolicy review --actions ...` with it, "
+            "or ask with the exports (--auth-details, --instances)"
+        )
+
+    def instance(self, wanted: str) -> tuple[str, str]:
+        """``(ARN, name)`` of the instance named or ARN'd ``wanted``."""
+        table = self._instances or "matrix"
+        found = self._rows(
+            f"SELECT DISTINCT instance_arn, instance_name FROM {table} "
+            "WHERE instance_arn = ? OR instance_name = ? ORDER BY 1",
+            wanted,
+            wanted,
+        )
+        exact = [r for r in found if r[0] == wanted]
+        if exact:
+            return str(exact[0][0]), str(exact[0][1])
+        if len(found) == 1:
+            return str(found[0][0]), str(found[0][1])
+        if found:
+            arns = ", ".join(str(r[0]) for r in found)
+            raise ReviewDataError(
+                f"instance name {wanted!r} matches several instances: {arns} (give the ARN)"
+            )
+        names = [str(r[0]) for r in self._rows(f"SELECT DISTINCT instance_name FROM {table}")]
+        close = difflib.get_close_matches(wanted, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ReviewDataError(
+            f"no instance named {wanted!r} in the review {str(self.path)!r} "
+            f"({len(names)} instance names){hint}"
+        )
+
+    def principal(self, wanted: str) -> str:
+        """``wanted`` when it is a user or role of the review."""
+        table = self._principals or "matrix"
+        if self._rows(f"SELECT 1 FROM {table} WHERE principal_arn = ? LIMIT 1", wanted):
+            return wanted
+        arns = [str(r[0]) for r in self._rows(f"SELECT DISTINCT principal_arn FROM {table}")]
+        close = difflib.get_close_matches(wanted, arns, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ReviewDataError(f"no user or role {wanted!r} in the review {str(self.path)!r}{hint}")
+
+    # -- answers ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _answer(row: Sequence[Any]) -> Answer:
+        principal, via, decision, statements, conditions, incomplete = row
+        return Answer(
+            str(principal),
+            tuple(via or ()),
+            str(decision),
+            tuple(dict.fromkeys(statements or ())),
+            tuple(json.loads(conditions) if conditions else ()),
+            tuple(incomplete or ()),
+        )
+
+    def who_can(self, action: str, instance_arn: str) -> list[Answer]:
+        """Every principal that reaches ``action`` on the instance, by ARN."""
+        rows = self._rows(
+            f"SELECT {_ROW} FROM matrix WHERE instance_arn = ? AND action = ? "
+            "AND decision IN ('allowed', 'conditional') ORDER BY principal_arn",
+            instance_arn,
+            action,
+        )
+        return [self._answer(r) for r in rows]
+
+    def what_can(
+        self, principal: str, actions: Sequence[str]
+    ) -> list[tuple[str, str, str, Answer]]:
+        """Every ``(instance ARN, instance name, action, answer)`` the principal reaches, by
+        instance ARN then action in the order given."""
+        rows = self._rows(
+            f"SELECT instance_arn, instance_name, action, {_ROW} FROM matrix "
+            "WHERE principal_arn = ? AND list_contains(?, action) "
+            "AND decision IN ('allowed', 'conditional') "
+            "ORDER BY instance_arn, list_position(?, action)",
+            principal,
+            list(actions),
+            list(actions),
+        )
+        return [(str(r[0]), str(r[1]), str(r[2]), self._answer(r[3:])) for r in rows]
+
+    def cell(self, principal: str, instance_arn: str, action: str) -> dict[str, Any] | None:
+        """The stored row of one cell (``None`` when the review has none)."""
+        rows = self._rows(
+            "SELECT principal_arn, instance_arn, instance_name, action, decision, "
+            "direct_decision, via, statements, conditions, incomplete FROM matrix "
+            "WHERE principal_arn = ? AND instance_arn = ? AND action = ?",
+            principal,
+            instance_arn,
+            action,
+        )
+        if not rows:
+            return None
+        names = [
+            "principal_arn",
+            "instance_arn",
+            "instance_name",
+            "action",
+            "decision",
+            "direct_decision",
+            "via",
+            "statements",
+            "conditions",
+            "incomplete",
+        ]
+        out = dict(zip(names, rows[0], strict=True))
+        out["via"] = list(out["via"] or ())
+        out["statements"] = list(out["statements"] or ())
+        out["incomplete"] = list(out["incomplete"] or ())
+        out["conditions"] = json.loads(out["conditions"]) if out["conditions"] else []
+        return out
+
+    def not_evaluated(self) -> list[dict[str, object]]:
+        """Everything the review could not evaluate (``problems.parquet``)."""
+        if self._problems is None:
+            return []
+        keys = ("what", "name", "message", "source", "path")
+        return [
+            dict(zip(keys, r, strict=True))
+            for r in self._rows(f"SELECT {', '.join(keys)} FROM problems")
+        ]
+
+    def notes(self) -> list[str]:
+        """What the review assumed or did not traverse (``report.json``'s notes)."""
+        got = (self.report or {}).get("notes")
+        return [str(n) for n in got] if isinstance(got, list) else []
