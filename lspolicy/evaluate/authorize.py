@@ -24,16 +24,16 @@ cached), then runs precompiled predicates: no parsing or compiling on the hot pa
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from lspolicy.evaluate.clause import CompiledCondition
 from lspolicy.evaluate.codegen import Decider, compile_decider, generic_decider
 from lspolicy.evaluate.principal import Caller, GrantKind
 from lspolicy.evaluate.statement import CompiledStatement, StatementCore, statement_core
 from lspolicy.model.decision import Decision, DecisionName, FailedCondition, NearMiss, StatementRef
 from lspolicy.model.policy import Policy, PolicyKind
 from lspolicy.model.request import (
-    _LOWER,
     _SCALARS,
     ContextValue,
     Request,
@@ -130,6 +130,27 @@ class _Plan:
     reads: frozenset[str] = frozenset()
     """Every context key a statement of the plan reads (lower case): the decision functions
     read no other key."""
+    by_key: tuple[dict[str, list[CompiledCondition]], frozenset[str]] | None = None
+    """`PolicySet.conditions_by_key`, computed when first asked."""
+    layouts: dict[tuple[str, ...], _Layout] = field(default_factory=dict)
+    """Request contexts' key names, as given, -> which of them the plan reads (`_layout`):
+    a batch normalises only those."""
+
+
+_Layout = tuple[tuple[str, str], ...]
+_MAX_LAYOUTS = 256
+
+
+def _layout(names: tuple[str, ...], reads: frozenset[str]) -> _Layout:
+    """``(name, lower-case name)`` for each of a context's key names that ``reads`` holds, in
+    the context's order (where two spellings of one key are given, the later wins, as when
+    normalising the whole context)."""
+    out = []
+    for name in names:
+        lower = lower_key(name)
+        if lower in reads:
+            out.append((name, lower))
+    return tuple(out)
 
 
 def _split(
@@ -364,7 +385,12 @@ class PolicySet:
         append = out.append
         is_allowed = self.is_allowed
         build = Request.from_parts
-        if principal is not None and not principal.caller_is_root and self.resource_owner is None:
+        if (
+            principal is not None
+            and not principal.caller_is_root
+            and not principal.duplicates
+            and self.resource_owner is None
+        ):
             self._many_from_parts(requests, principal, out)
             return out
         for item in requests:
@@ -395,10 +421,8 @@ class PolicySet:
         caller_account = principal.caller_account
         caller = None if principal.caller_arn is None else Caller.from_arn(principal.caller_arn)
         plans = self._plans
-        # action name as given -> (plan, its inlined function, whether it reads the caller)
-        hot: dict[str, tuple[_Plan, Decider, bool, frozenset[str]]] = {}
-        lowered = _LOWER.get
-        lower = lower_key
+        # action name as given -> (plan, whether it reads the caller, its context layouts)
+        seen: dict[str, tuple[_Plan, bool, dict[tuple[str, ...], _Layout]]] = {}
         scalars = _SCALARS
         text = to_context_string
         for item in requests:
@@ -406,24 +430,22 @@ class PolicySet:
                 append(is_allowed(item))
                 continue
             action, part, context = item  # type: ignore[misc]
-            entry = hot.get(action)
+            entry = seen.get(action)
             if entry is None:
                 key = action.lower()
                 plan = plans.get(key) or self._plan(key)
-                simple = plan.simple
-                if not plan.inlined:
-                    plan.uses += 1
-                    if plan.uses >= _HOT:
-                        simple = _inline(plan)
-                needs_caller, reads = plan.needs_caller, plan.reads
-                if plan.inlined and simple is not None:
-                    hot[action] = (plan, simple, needs_caller, reads)
-            else:
-                plan, simple, needs_caller, reads = entry
+                entry = seen[action] = (plan, plan.needs_caller, plan.layouts)
+            plan, needs_caller, layouts = entry
+            simple = plan.simple
+            if not plan.inlined:
+                plan.uses += 1
+                if plan.uses >= _HOT:
+                    simple = _inline(plan)
             account = part.resource_account
             if (
                 simple is None
                 or part.caller_arn is not None
+                or part.duplicates
                 or (
                     account is not None and caller_account is not None and account != caller_account
                 )
@@ -432,12 +454,18 @@ class PolicySet:
                 continue
             merged = values | part.values
             if context:
-                # `context_values`, inlined, for the keys the plan reads (the decision
-                # functions read no other): the request's own few keys
-                for k, v in context.items():
-                    lk = lowered(k) or lower(k)
-                    if lk not in reads:
-                        continue
+                # the request's own keys that the plan reads (the decision functions read no
+                # other), found by the layout of the context's key names: normalising them
+                # is `context_values`, inlined
+                names = tuple(context)
+                layout = layouts.get(names)
+                if layout is None:
+                    layout = _layout(names, plan.reads)
+                    if len(layouts) >= _MAX_LAYOUTS:
+                        layouts.clear()
+                    layouts[names] = layout
+                for k, lk in layout:
+                    v = context[k]
                     if v.__class__ is str:
                         merged[lk] = (v,)
                     elif isinstance(v, scalars):
@@ -482,6 +510,28 @@ class PolicySet:
             if st.resource_shape[0] != "any" or st.resource_negated:
                 with_resources.append(st)
         return frozenset(keys), tuple(with_resources)
+
+    def conditions_by_key(
+        self, action: str
+    ) -> tuple[dict[str, list[CompiledCondition]], frozenset[str]]:
+        """For one action: every condition of a relevant statement, by the context key it
+        tests (lower case), and the keys read otherwise (as policy variables, in a condition's
+        values or a Resource). A key outside the second set bears on the decision only through
+        its conditions' verdicts (`decide_matrix` groups instances by them)."""
+        plan = self._plans.get(action.lower()) or self._plan(action.lower())
+        if plan.by_key is None:
+            by_key: dict[str, list[CompiledCondition]] = {}
+            variables: set[str] = set()
+            for st in _plan_statements(plan):
+                for c in st.conditions:
+                    by_key.setdefault(c.key, []).append(c)
+                    variables.update(c.variable_keys)
+                if st.resource_shape[0] == "dynamic":
+                    # a Resource with policy variables: every key the statement reads, to
+                    # be safe (its own variables are among them)
+                    variables.update(st.condition_keys)
+            plan.by_key = (by_key, frozenset(variables))
+        return plan.by_key
 
     def _owner_elsewhere(self, request: Request) -> bool:
         """A resource owner given for an ARN naming no account, and a caller of another account."""

@@ -19,12 +19,58 @@ from operator import add, methodcaller, mul
 from typing import Any
 
 from lspolicy.evaluate.authorize import PolicySet
-from lspolicy.model.request import ContextValue, Request, RequestPart
+from lspolicy.evaluate.clause import CompiledCondition
+from lspolicy.model.request import ContextValue, Request, RequestPart, context_values
 
-__all__ = ["decide_matrix"]
+__all__ = ["Matrix", "decide_matrix", "decide_matrix_compact"]
 
 _EMPTY: dict[str, Any] = {}
 _INLINE_GROUPS = 64
+
+
+class Matrix:
+    """The answers of `decide_matrix_compact`: for each principal (row), a group per instance
+    and one answer per group, instead of one Python object per cell.
+
+    ``groups(p)[i]`` is the group of instance ``i`` in row ``p`` (rows grouped alike share the
+    list); ``answers(p)`` maps each group to the row's answer for it. Cells: `allowed`,
+    `row`, `rows` (the ``list[list[bool]]`` of `decide_matrix`), `count`.
+    """
+
+    __slots__ = ("_answers", "_groups", "instances", "principals")
+
+    def __init__(self, groups: list[list[int]], answers: list[dict[int, bool]], instances: int):
+        self._groups = groups
+        self._answers = answers
+        self.principals = len(groups)
+        self.instances = instances
+
+    def groups(self, p: int) -> list[int]:
+        """Row ``p``'s group of each instance (do not modify: rows may share it)."""
+        return self._groups[p]
+
+    def answers(self, p: int) -> Mapping[int, bool]:
+        """Row ``p``'s answer for each of its groups."""
+        return self._answers[p]
+
+    def allowed(self, p: int, i: int) -> bool:
+        """Whether principal ``p`` may act on instance ``i``."""
+        return self._answers[p][self._groups[p][i]]
+
+    def row(self, p: int) -> list[bool]:
+        """Row ``p`` as one answer per instance."""
+        return list(map(self._answers[p].__getitem__, self._groups[p]))
+
+    def rows(self) -> list[list[bool]]:
+        """Every row (the grid `decide_matrix` returns)."""
+        return [self.row(p) for p in range(self.principals)]
+
+    def count(self, p: int) -> int:
+        """How many instances principal ``p`` may act on."""
+        return sum(map(self._answers[p].__getitem__, self._groups[p]))
+
+    def __repr__(self) -> str:
+        return f"Matrix({self.principals} principals x {self.instances} instances)"
 
 
 def decide_matrix(
@@ -39,13 +85,34 @@ def decide_matrix(
     from ``principals[p]``, ``instances[i]`` and ``context`` (`Request.from_parts`).
 
     Every cell equals ``policy_sets[p].is_allowed(Request.from_parts(action, principals[p],
-    instances[i], context=context))``.
+    instances[i], context=context))``. `decide_matrix_compact` gives the same answers without
+    a list per row.
+    """
+    return decide_matrix_compact(action, policy_sets, principals, instances, context=context).rows()
+
+
+def decide_matrix_compact(
+    action: str,
+    policy_sets: Sequence[PolicySet],
+    principals: Sequence[RequestPart],
+    instances: Sequence[RequestPart],
+    *,
+    context: Mapping[str, ContextValue] | None = None,
+) -> Matrix:
+    """`decide_matrix`'s answers as a `Matrix`: ``matrix.allowed(p, i)`` equals
+    ``grid[p][i]``.
+
+    How: instances are grouped per row by what the row's policies can tell apart (the
+    resource account, each Resource verdict, and for each context key the row reads, the
+    verdicts of the row's conditions on that key, or the value itself where a policy variable
+    or a Resource reads it); each row decides once per group, with its first instance.
     """
     if len(policy_sets) != len(principals):
         raise ValueError("policy_sets and principals must have the same length")
     overridden = frozenset(k.lower() for k in context or ())
-    # what each row reads: context keys, and Resource matchers (by identity: shared matchers
-    # are computed once per instance); a Resource with policy variables needs the ARN itself
+    extra = context_values(context) if context else _EMPTY
+    # what each row reads: context keys, and Resource matchers (by the matcher they share: a
+    # column is computed once per instance); a Resource with policy variables needs the ARN
     rows: list[tuple[frozenset[str], list[Any], bool]] = []
     key_index: dict[str, int] = {}
     matcher_index: dict[int, int] = {}
@@ -53,66 +120,187 @@ def decide_matrix(
     for ps in policy_sets:
         read, with_resources = ps.keys_read(action)
         read = read - overridden
-        row_matchers: list[Any] = []
+        row_matchers: list[int] = []
         dynamic = False
         for st in with_resources:
-            if st.resource_shape[0] == "dynamic":
+            shape = st.resource_shape
+            if shape[0] == "dynamic":
                 dynamic = True
                 continue
-            if id(st.resource_match) not in matcher_index:
-                matcher_index[id(st.resource_match)] = len(matchers)
-                matchers.append(st.resource_match)
-            row_matchers.append(st.resource_match)
+            if shape[0] == "any":  # NotResource "*": the same verdict for every instance
+                continue
+            # NotResource negates its inner matcher's verdict: the same partition
+            ident = id(shape[2]) if shape[0] == "memo" else id(shape[1])
+            if ident not in matcher_index:
+                matcher_index[ident] = len(matchers)
+                matchers.append(shape)
+            row_matchers.append(matcher_index[ident])
         for key in read:
             key_index.setdefault(key, len(key_index))
         rows.append((read, row_matchers, dynamic))
     keys = tuple(key_index)
     # one column per feature (the resource account, the ARN, each key's values, each Resource
-    # verdict), every value replaced by a small int (equal values, equal ints), so that a
-    # row's signatures are tuples of ints: cheap to hash, twice per cell; columns that hold
-    # one value for every instance tell no instance apart and are left out
+    # verdict), every value replaced by a small int (equal values, equal ints); columns that
+    # hold one value for every instance tell no instance apart and are left out
     arns = [part.resource if part.resource is not None else "*" for part in instances]
     columns: dict[Any, tuple[list[int], int]] = {}
+    distinct_values: dict[str, list[Any]] = {}
 
-    def column(feature: Any, values: list[Any]) -> None:
+    def column(feature: Any, values: list[Any]) -> list[Any] | None:
         distinct = dict.fromkeys(values)
-        if len(distinct) > 1:
-            code = {v: n for n, v in enumerate(distinct)}
-            columns[feature] = (list(map(code.__getitem__, values)), len(code))
+        if len(distinct) <= 1:
+            return None
+        code = {v: n for n, v in enumerate(distinct)}
+        columns[feature] = (list(map(code.__getitem__, values)), len(code))
+        return list(distinct)
 
     column(("account",), [part.resource_account for part in instances])
     column(("arn",), arns)
     tables = [part.values for part in instances]
     for key in keys:
-        column(("key", key), list(map(methodcaller("get", key), tables)))
-    for n, m in enumerate(matchers):
-        column(("resource", n), [m(arn, _EMPTY) for arn in arns])
-    grid: list[list[bool]] = []
+        got = column(("key", key), list(map(methodcaller("get", key), tables)))
+        if got is not None:
+            distinct_values[key] = got
+    for n, shape in enumerate(matchers):
+        if shape[0] == "exact":
+            verdicts = list(map(shape[1].__contains__, arns))
+        else:  # memo: remembered verdicts, the matcher for the rest
+            verdicts = list(map(shape[1], arns))
+            if None in verdicts:
+                compute = shape[2]
+                verdicts = [
+                    compute(a, _EMPTY) if v is None else v
+                    for a, v in zip(arns, verdicts, strict=True)
+                ]
+        column(("resource", n), verdicts)
+    # instances decided one by one: a part giving two spellings of one key (the merge then
+    # depends on the dicts' order, `RequestPart.duplicates`) or naming a caller
+    odd = [n for n, part in enumerate(instances) if part.duplicates or part.caller_arn is not None]
+    if odd:
+        alone = [0] * len(instances)
+        for m, n in enumerate(odd, 1):
+            alone[n] = m
+        columns[("odd",)] = (alone, len(odd) + 1)
+    instance_keys: set[str] = set()
+    for table in tables:
+        instance_keys.update(table)
     count = len(instances)
-    groupings: dict[tuple[Any, ...], tuple[list[int], dict[int, int]]] = {}
+    groupings: dict[tuple[Any, ...], tuple[list[int], list[int], list[int]]] = {}
+    group_rows: list[list[int]] = []
+    answer_rows: list[dict[int, bool]] = []
     for ps, principal, (read, row_matchers, dynamic) in zip(
         policy_sets, principals, rows, strict=True
     ):
-        features: list[Any] = [("account",)]
+        if principal.duplicates:
+            group_rows.append(list(range(count)))
+            answer_rows.append(
+                {
+                    n: ps.is_allowed(Request.from_parts(action, principal, part, context=context))
+                    for n, part in enumerate(instances)
+                }
+            )
+            continue
+        features: list[Any] = [("account",), ("odd",)]
         if dynamic:
             features.append(("arn",))
         features.extend(("key", k) for k in read)
-        features.extend(("resource", matcher_index[id(m)]) for m in row_matchers)
+        features.extend(("resource", m) for m in row_matchers)
         used = tuple(f for f in dict.fromkeys(features) if f in columns)
         grouped = groupings.get(used)
         if grouped is None:
-            # a row's signature: its columns' ints folded into one int (mixed radix), by
-            # C-level maps; each distinct signature's first instance stands for the group
-            sigs: list[int] = [0] * count
+            # instances told apart by the values of every feature the row reads: a
+            # signature per instance, its columns' ints folded into one int (mixed radix) by
+            # C-level maps; shared by the rows reading the same features
+            sigs = [0] * count
             for f in used:
                 ids, size = columns[f]
                 sigs = list(map(add, map(mul, sigs, repeat(size)), ids))
             first = dict(zip(reversed(sigs), range(count - 1, -1, -1), strict=True))
-            grouped = groupings[used] = (sigs, first)
-        sigs, first = grouped
+            grouped = groupings[used] = (sigs, list(first), list(first.values()))
+        sigs, keys_of, reps = grouped
+        # coarser, for this row: a key's value matters only through the verdicts of the
+        # row's conditions on it (`_KeyClasses`); groups with the same verdicts, the same
+        # other features, share one decision
+        classes = None if dynamic else _key_classes(ps, action, principal, extra, instance_keys)
+        coarse: list[tuple[list[int], int]] = []
+        reduced = False
+        for f in used:
+            if f[0] == "key" and classes is not None and f[1] in classes.reducible:
+                reduced = True
+                cls = classes.feature(f[1], distinct_values[f[1]])
+                if cls is not None:
+                    ids = list(map(columns[f][0].__getitem__, reps))
+                    coarse.append((list(map(cls[0].__getitem__, ids)), cls[1]))
+            else:
+                coarse.append((list(map(columns[f][0].__getitem__, reps)), columns[f][1]))
+        if not reduced:
+            first = dict(zip(keys_of, reps, strict=True))
+            answer_rows.append(
+                _group_answers(ps, action, principal, instances, first, context=context)
+            )
+            group_rows.append(sigs)
+            continue
+        row_sigs = [0] * len(reps)
+        for ids, size in coarse:
+            row_sigs = list(map(add, map(mul, row_sigs, repeat(size)), ids))
+        first = dict(zip(reversed(row_sigs), reversed(reps), strict=True))
         answers = _group_answers(ps, action, principal, instances, first, context=context)
-        grid.append(list(map(answers.__getitem__, sigs)))
-    return grid
+        answer_rows.append(dict(zip(keys_of, map(answers.__getitem__, row_sigs), strict=True)))
+        group_rows.append(sigs)
+    return Matrix(group_rows, answer_rows, count)
+
+
+class _KeyClasses:
+    """For one row: the keys whose value matters only through the verdicts of the row's
+    conditions on that key (no policy variable reads it, and no instance gives a value for a
+    variable those conditions read), so that instances whose values get the same verdicts
+    share a group."""
+
+    __slots__ = ("base", "by_key", "reducible")
+
+    def __init__(
+        self,
+        by_key: dict[str, list[CompiledCondition]],
+        reducible: frozenset[str],
+        base: dict[str, tuple[str, ...]],
+    ) -> None:
+        self.by_key = by_key
+        self.reducible = reducible
+        self.base = base
+
+    def feature(self, key: str, distinct: list[Any]) -> tuple[list[int], int] | None:
+        """The class of each value code, and the number of classes; None when every value
+        gets the same verdicts. A missing value (None) is the row's own value for the
+        key (principal or request keys), as the merged context would hold it."""
+        conds = self.by_key[key]
+        base = self.base
+        found: dict[tuple[bool, ...], int] = {}
+        ids: list[int] = []
+        for value in distinct:
+            ctx = base if value is None else {**base, key: value}
+            verdicts = tuple(c.holds(ctx) for c in conds)
+            ids.append(found.setdefault(verdicts, len(found)))
+        if len(found) <= 1:
+            return None
+        return ids, len(found)
+
+
+def _key_classes(
+    ps: PolicySet,
+    action: str,
+    principal: RequestPart,
+    extra: Mapping[str, tuple[str, ...]],
+    instance_keys: set[str],
+) -> _KeyClasses:
+    by_key, variables = ps.conditions_by_key(action)
+    reducible = frozenset(
+        key
+        for key, conds in by_key.items()
+        if key not in variables
+        and not any(v in instance_keys for c in conds for v in c.variable_keys)
+    )
+    base = principal.values | extra if extra else principal.values
+    return _KeyClasses(by_key, reducible, base)
 
 
 def _group_answers(
@@ -141,7 +329,7 @@ def _group_answers(
         part = instances[n]
         account = part.resource_account
         elsewhere = caller_account is not None and account is not None and account != caller_account
-        if part.caller_arn is not None:  # the instance part names a caller: the general way
+        if part.caller_arn is not None or part.duplicates:  # the general way
             answers[sig] = ps.is_allowed(
                 Request.from_parts(action, principal, part, context=context)
             )

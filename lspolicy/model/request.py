@@ -39,6 +39,7 @@ def to_context_string(value: str | int | float | bool) -> str:
 
 _NO_KEYS: frozenset[str] = frozenset()
 _SCALARS = (str, int, float, bool)
+_STR_ONLY = {str}
 
 
 def _account(arn: str) -> str | None:
@@ -199,11 +200,12 @@ class RequestPart:
     """
 
     __slots__ = (
+        "_names",
         "caller_account",
         "caller_arn",
         "caller_is_root",
+        "duplicates",
         "multivalued",
-        "names",
         "raw",
         "resource",
         "resource_account",
@@ -217,18 +219,27 @@ class RequestPart:
         caller_arn: str | None = None,
         resource: str | None = None,
     ) -> None:
-        values, multi, names = normalize_context(context)
-        raw: dict[str, ContextValue] = dict(context or {})
+        raw: dict[str, ContextValue] = dict(context) if context else {}
+        if raw and set(map(type, raw.values())) == _STR_ONLY:
+            # the common case, every value one string: one comprehension
+            lowered = _LOWER.get
+            values = {lowered(k) or lower_key(k): (v,) for k, v in raw.items()}
+            multi = _NO_KEYS
+        else:
+            values, multi, _ = normalize_context(raw)
+        self.duplicates = len(values) < len(raw)
+        """Two of the context's key names differ only in case: combining the part with
+        another that gives one of them depends on the dicts' order (`Request.from_parts`
+        merges the plain dicts then), so the shortcuts that merge normalised values skip it."""
         if caller_arn is not None and "aws:principalarn" not in values:
             values["aws:principalarn"] = (caller_arn,)
-            names["aws:principalarn"] = "aws:PrincipalArn"
             raw["aws:PrincipalArn"] = caller_arn
         self.raw = raw
         """The context as given (with the caller's ``aws:PrincipalArn``): merged again when
         parts share a key, as the plain constructor would merge dicts."""
         self.values: dict[str, tuple[str, ...]] = values
         self.multivalued = multi
-        self.names: dict[str, str] = names
+        self._names: dict[str, str] | None = None
         self.caller_arn = caller_arn
         self.resource = resource
         self.caller_account = _account(caller_arn) if caller_arn else None
@@ -238,6 +249,20 @@ class RequestPart:
             and caller_arn.endswith(":root")
         )
         self.resource_account = _account(resource) if resource is not None else None
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Lower-case key -> the key's first spelling in the context (computed when first
+        needed: only building a `Request` reads it)."""
+        names = self._names
+        if names is None:
+            names = {}
+            for key in self.raw:
+                lower = lower_key(key)
+                if lower not in names:
+                    names[lower] = key
+            self._names = names
+        return names
 
     def __repr__(self) -> str:
         who = f", caller_arn={self.caller_arn!r}" if self.caller_arn else ""
