@@ -23,7 +23,7 @@ from lspolicy.errors import (
     SimulatorError,
 )
 from lspolicy.evaluate.authorize import PolicySet
-from lspolicy.evaluate.batch import decide_matrix
+from lspolicy.evaluate.batch import Matrix, decide_matrix, decide_matrix_compact
 from lspolicy.model.decision import Decision, FailedCondition, NearMiss, StatementRef
 from lspolicy.model.policy import Condition, Policy, Principal, Statement
 from lspolicy.model.request import Request, RequestPart
@@ -38,6 +38,7 @@ __all__ = [
     "Location",
     "LspolicyError",
     "MalformedPolicyDocumentError",
+    "Matrix",
     "NearMiss",
     "Policy",
     "PolicyParseError",
@@ -50,6 +51,7 @@ __all__ = [
     "Statement",
     "StatementRef",
     "decide_matrix",
+    "decide_matrix_compact",
     "parse_policy",
     "simulate_custom_policy",
 ]

@@ -13,9 +13,8 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from itertools import repeat
-from operator import add, methodcaller, mul
 from typing import Any
 
 from lspolicy.evaluate.authorize import PolicySet
@@ -39,17 +38,23 @@ class Matrix:
 
     __slots__ = ("_answers", "_groups", "instances", "principals")
 
-    def __init__(self, groups: list[list[int]], answers: list[dict[int, bool]], instances: int):
+    def __init__(
+        self,
+        groups: list[Sequence[Hashable]],
+        answers: list[dict[Hashable, bool]],
+        instances: int,
+    ) -> None:
         self._groups = groups
         self._answers = answers
         self.principals = len(groups)
         self.instances = instances
 
-    def groups(self, p: int) -> list[int]:
-        """Row ``p``'s group of each instance (do not modify: rows may share it)."""
+    def groups(self, p: int) -> Sequence[Hashable]:
+        """Row ``p``'s group of each instance, an opaque hashable key (do not modify the list:
+        rows may share it; a ``bytes`` when the row has at most 256 groups)."""
         return self._groups[p]
 
-    def answers(self, p: int) -> Mapping[int, bool]:
+    def answers(self, p: int) -> Mapping[Hashable, bool]:
         """Row ``p``'s answer for each of its groups."""
         return self._answers[p]
 
@@ -155,10 +160,11 @@ def decide_matrix_compact(
         return list(distinct)
 
     column(("account",), [part.resource_account for part in instances])
-    column(("arn",), arns)
+    if any(dynamic for _, _, dynamic in rows):
+        column(("arn",), arns)
     tables = [part.values for part in instances]
     for key in keys:
-        got = column(("key", key), list(map(methodcaller("get", key), tables)))
+        got = column(("key", key), list(map(dict.get, tables, repeat(key))))
         if got is not None:
             distinct_values[key] = got
     for n, shape in enumerate(matchers):
@@ -181,13 +187,23 @@ def decide_matrix_compact(
         for m, n in enumerate(odd, 1):
             alone[n] = m
         columns[("odd",)] = (alone, len(odd) + 1)
-    instance_keys: set[str] = set()
-    for table in tables:
-        instance_keys.update(table)
     count = len(instances)
-    groupings: dict[tuple[Any, ...], tuple[list[int], list[int], list[int]]] = {}
-    group_rows: list[list[int]] = []
-    answer_rows: list[dict[int, bool]] = []
+    packed: dict[Any, bytes] = {}
+    verdicts: dict[tuple[int, Any], bool] = {}
+    """(condition id, value) -> verdict, for conditions without policy variables: conditions
+    are shared between policy sets (`StatementCore`), so rows reuse each other's verdicts."""
+    given_memo: dict[str, bool] = {}
+
+    def given(key: str) -> bool:
+        """Some instance gives a value for ``key``."""
+        hit = given_memo.get(key)
+        if hit is None:
+            hit = given_memo[key] = any(map(dict.__contains__, tables, repeat(key)))
+        return hit
+
+    groupings: dict[tuple[Any, ...], tuple[Sequence[Hashable], dict[Any, int]]] = {}
+    group_rows: list[Sequence[Hashable]] = []
+    answer_rows: list[dict[Hashable, bool]] = []
     for ps, principal, (read, row_matchers, dynamic) in zip(
         policy_sets, principals, rows, strict=True
     ):
@@ -200,54 +216,81 @@ def decide_matrix_compact(
                 }
             )
             continue
+        # what tells instances apart for this row: every feature it reads, and for a key
+        # whose value matters only through the verdicts of the row's conditions on it
+        # (`_KeyClasses`), those verdicts instead of the value
+        classes = None if dynamic else _key_classes(ps, action, principal, extra, given, verdicts)
         features: list[Any] = [("account",), ("odd",)]
         if dynamic:
             features.append(("arn",))
-        features.extend(("key", k) for k in read)
+        for key in read:
+            if ("key", key) not in columns:
+                continue
+            if classes is not None and key in classes.reducible:
+                cls = classes.feature(key, distinct_values[key])
+                if cls is not None:
+                    features.append(("class", key, cls))
+            else:
+                features.append(("key", key))
         features.extend(("resource", m) for m in row_matchers)
-        used = tuple(f for f in dict.fromkeys(features) if f in columns)
+        used = tuple(f for f in dict.fromkeys(features) if f[0] == "class" or f in columns)
         grouped = groupings.get(used)
         if grouped is None:
-            # instances told apart by the values of every feature the row reads: a
-            # signature per instance, its columns' ints folded into one int (mixed radix) by
-            # C-level maps; shared by the rows reading the same features
-            sigs = [0] * count
-            for f in used:
-                ids, size = columns[f]
-                sigs = list(map(add, map(mul, sigs, repeat(size)), ids))
-            first = dict(zip(reversed(sigs), range(count - 1, -1, -1), strict=True))
-            grouped = groupings[used] = (sigs, list(first), list(first.values()))
-        sigs, keys_of, reps = grouped
-        # coarser, for this row: a key's value matters only through the verdicts of the
-        # row's conditions on it (`_KeyClasses`); groups with the same verdicts, the same
-        # other features, share one decision
-        classes = None if dynamic else _key_classes(ps, action, principal, extra, instance_keys)
-        coarse: list[tuple[list[int], int]] = []
-        reduced = False
-        for f in used:
-            if f[0] == "key" and classes is not None and f[1] in classes.reducible:
-                reduced = True
-                cls = classes.feature(f[1], distinct_values[f[1]])
-                if cls is not None:
-                    ids = list(map(columns[f][0].__getitem__, reps))
-                    coarse.append((list(map(cls[0].__getitem__, ids)), cls[1]))
-            else:
-                coarse.append((list(map(columns[f][0].__getitem__, reps)), columns[f][1]))
-        if not reduced:
-            first = dict(zip(keys_of, reps, strict=True))
-            answer_rows.append(
-                _group_answers(ps, action, principal, instances, first, context=context)
-            )
-            group_rows.append(sigs)
-            continue
-        row_sigs = [0] * len(reps)
-        for ids, size in coarse:
-            row_sigs = list(map(add, map(mul, row_sigs, repeat(size)), ids))
-        first = dict(zip(reversed(row_sigs), reversed(reps), strict=True))
-        answers = _group_answers(ps, action, principal, instances, first, context=context)
-        answer_rows.append(dict(zip(keys_of, map(answers.__getitem__, row_sigs), strict=True)))
+            grouped = groupings[used] = _grouping(used, columns, packed, count)
+        sigs, first = grouped
         group_rows.append(sigs)
+        answer_rows.append(_group_answers(ps, action, principal, instances, first, context=context))
     return Matrix(group_rows, answer_rows, count)
+
+
+def _grouping(
+    used: tuple[Any, ...],
+    columns: dict[Any, tuple[list[int], int]],
+    packed: dict[Any, bytes],
+    count: int,
+) -> tuple[Sequence[Hashable], dict[Any, int]]:
+    """A signature per instance from the features ``used`` (equal signatures, equal features)
+    and each signature's first instance, which stands for the group.
+
+    When the features have at most 256 combinations, each signature is one byte: the columns
+    are byte strings (a class feature: its key's column translated), read as big integers and
+    folded in mixed radix by integer arithmetic (no digit overflows, so no carries), so the
+    work per instance is done in C. Otherwise the signatures are tuples of the features' ints.
+    """
+    sizes = [(max(f[2]) + 1) if f[0] == "class" else columns[f][1] for f in used]
+    combinations = 1
+    for size in sizes:
+        combinations *= size
+    if combinations <= 256 and all(
+        columns[("key", f[1]) if f[0] == "class" else f][1] <= 256 for f in used
+    ):
+        acc = 0
+        radix = 1
+        for f, size in zip(used, sizes, strict=True):
+            source = ("key", f[1]) if f[0] == "class" else f
+            column = packed.get(source)
+            if column is None:
+                column = packed[source] = bytes(columns[source][0])
+            if f[0] == "class":
+                column = column.translate(bytes(f[2]) + bytes(256 - len(f[2])))
+            acc += int.from_bytes(column, "big") * radix
+            radix *= size
+        sig = acc.to_bytes(count, "big")
+        return sig, {v: sig.index(v) for v in set(sig)}
+    cols: list[list[int]] = []
+    for f in used:
+        if f[0] == "class":
+            cols.append(list(map(f[2].__getitem__, columns[("key", f[1])][0])))
+        else:
+            cols.append(columns[f][0])
+    sigs: list[Any]
+    if not cols:
+        sigs = [0] * count
+    elif len(cols) == 1:
+        sigs = cols[0]
+    else:
+        sigs = list(zip(*cols, strict=True))
+    return sigs, dict(zip(reversed(sigs), range(count - 1, -1, -1), strict=True))
 
 
 class _KeyClasses:
@@ -256,33 +299,46 @@ class _KeyClasses:
     variable those conditions read), so that instances whose values get the same verdicts
     share a group."""
 
-    __slots__ = ("base", "by_key", "reducible")
+    __slots__ = ("base", "by_key", "reducible", "verdicts")
 
     def __init__(
         self,
         by_key: dict[str, list[CompiledCondition]],
         reducible: frozenset[str],
-        base: dict[str, tuple[str, ...]],
+        base: Mapping[str, tuple[str, ...]],
+        verdicts: dict[tuple[int, Any], bool],
     ) -> None:
         self.by_key = by_key
         self.reducible = reducible
         self.base = base
+        self.verdicts = verdicts
 
-    def feature(self, key: str, distinct: list[Any]) -> tuple[list[int], int] | None:
-        """The class of each value code, and the number of classes; None when every value
-        gets the same verdicts. A missing value (None) is the row's own value for the
+    def feature(self, key: str, distinct: list[Any]) -> tuple[int, ...] | None:
+        """The class of each value code (values with the same verdicts, the same class);
+        None when every value gets the same verdicts. A missing value (None) is the row's own value for the
         key (principal or request keys), as the merged context would hold it."""
         conds = self.by_key[key]
         base = self.base
         found: dict[tuple[bool, ...], int] = {}
         ids: list[int] = []
+        memo = self.verdicts
         for value in distinct:
-            ctx = base if value is None else {**base, key: value}
-            verdicts = tuple(c.holds(ctx) for c in conds)
-            ids.append(found.setdefault(verdicts, len(found)))
+            ctx: Mapping[str, tuple[str, ...]] | None = None
+            verdicts = []
+            for c in conds:
+                if value is not None and not c.variable_keys:
+                    hit = memo.get((id(c), value))
+                    if hit is None:
+                        hit = memo[(id(c), value)] = c.holds({key: value})
+                    verdicts.append(hit)
+                    continue
+                if ctx is None:
+                    ctx = base if value is None else {**base, key: value}
+                verdicts.append(c.holds(ctx))
+            ids.append(found.setdefault(tuple(verdicts), len(found)))
         if len(found) <= 1:
             return None
-        return ids, len(found)
+        return tuple(ids)
 
 
 def _key_classes(
@@ -290,17 +346,17 @@ def _key_classes(
     action: str,
     principal: RequestPart,
     extra: Mapping[str, tuple[str, ...]],
-    instance_keys: set[str],
+    given: Callable[[str], bool],
+    verdicts: dict[tuple[int, Any], bool],
 ) -> _KeyClasses:
     by_key, variables = ps.conditions_by_key(action)
     reducible = frozenset(
         key
         for key, conds in by_key.items()
-        if key not in variables
-        and not any(v in instance_keys for c in conds for v in c.variable_keys)
+        if key not in variables and not any(given(v) for c in conds for v in c.variable_keys)
     )
     base = principal.values | extra if extra else principal.values
-    return _KeyClasses(by_key, reducible, base)
+    return _KeyClasses(by_key, reducible, base, verdicts)
 
 
 def _group_answers(
