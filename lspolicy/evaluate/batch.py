@@ -219,7 +219,11 @@ def decide_matrix_compact(
         # what tells instances apart for this row: every feature it reads, and for a key
         # whose value matters only through the verdicts of the row's conditions on it
         # (`_KeyClasses`), those verdicts instead of the value
-        classes = None if dynamic else _key_classes(ps, action, principal, extra, given, verdicts)
+        classes = (
+            None
+            if dynamic
+            else _key_classes(ps, action, principal, extra=extra, given=given, verdicts=verdicts)
+        )
         features: list[Any] = [("account",), ("odd",)]
         if dynamic:
             features.append(("arn",))
@@ -345,6 +349,7 @@ def _key_classes(
     ps: PolicySet,
     action: str,
     principal: RequestPart,
+    *,
     extra: Mapping[str, tuple[str, ...]],
     given: Callable[[str], bool],
     verdicts: dict[tuple[int, Any], bool],
