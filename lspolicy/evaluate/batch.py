@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from itertools import repeat
+from operator import add, mul, sub
 from typing import Any
 
 from lspolicy.evaluate.authorize import PolicySet
@@ -149,36 +150,38 @@ def decide_matrix_compact(
     # hold one value for every instance tell no instance apart and are left out
     arns = [part.resource if part.resource is not None else "*" for part in instances]
     columns: dict[Any, tuple[list[int], int]] = {}
-    distinct_values: dict[str, list[Any]] = {}
+    distinct: dict[Any, list[Any]] = {}
+    """Feature -> its distinct values, in the order of their codes."""
 
-    def column(feature: Any, values: list[Any]) -> list[Any] | None:
-        distinct = dict.fromkeys(values)
-        if len(distinct) <= 1:
-            return None
-        code = {v: n for n, v in enumerate(distinct)}
-        columns[feature] = (list(map(code.__getitem__, values)), len(code))
-        return list(distinct)
+    def column(feature: Any, values: list[Any]) -> None:
+        seen = dict.fromkeys(values)
+        if len(seen) > 1:
+            code = {v: n for n, v in enumerate(seen)}
+            columns[feature] = (list(map(code.__getitem__, values)), len(code))
+            distinct[feature] = list(seen)
 
     column(("account",), [part.resource_account for part in instances])
     if any(dynamic for _, _, dynamic in rows):
         column(("arn",), arns)
     tables = [part.values for part in instances]
     for key in keys:
-        got = column(("key", key), list(map(dict.get, tables, repeat(key))))
-        if got is not None:
-            distinct_values[key] = got
-    for n, shape in enumerate(matchers):
+        column(("key", key), list(map(dict.get, tables, repeat(key))))
+    # Resource verdicts: one joint column (each instance's tuple of every matcher's verdict:
+    # a fleet's ARNs take few combinations); a row reads its own matchers' part of it
+    verdict_lists: list[list[bool]] = []
+    for shape in matchers:
         if shape[0] == "exact":
-            verdicts = list(map(shape[1].__contains__, arns))
+            got = list(map(shape[1].__contains__, arns))
         else:  # memo: remembered verdicts, the matcher for the rest
-            verdicts = list(map(shape[1], arns))
-            if None in verdicts:
+            got = list(map(shape[1], arns))
+            if None in got:
                 compute = shape[2]
-                verdicts = [
-                    compute(a, _EMPTY) if v is None else v
-                    for a, v in zip(arns, verdicts, strict=True)
+                got = [
+                    compute(a, _EMPTY) if v is None else v for a, v in zip(arns, got, strict=True)
                 ]
-        column(("resource", n), verdicts)
+        verdict_lists.append(got)
+    if verdict_lists:
+        column(("resources",), list(zip(*verdict_lists, strict=True)))
     # instances decided one by one: a part giving two spellings of one key (the merge then
     # depends on the dicts' order, `RequestPart.duplicates`) or naming a caller
     odd = [n for n, part in enumerate(instances) if part.duplicates or part.caller_arn is not None]
@@ -201,7 +204,7 @@ def decide_matrix_compact(
             hit = given_memo[key] = any(map(dict.__contains__, tables, repeat(key)))
         return hit
 
-    groupings: dict[tuple[Any, ...], tuple[Sequence[Hashable], dict[Any, int]]] = {}
+    groupings: dict[Any, tuple[Sequence[Hashable], dict[Any, int]]] = {}
     group_rows: list[Sequence[Hashable]] = []
     answer_rows: list[dict[Hashable, bool]] = []
     for ps, principal, (read, row_matchers, dynamic) in zip(
@@ -216,85 +219,173 @@ def decide_matrix_compact(
                 }
             )
             continue
-        # what tells instances apart for this row: every feature it reads, and for a key
-        # whose value matters only through the verdicts of the row's conditions on it
-        # (`_KeyClasses`), those verdicts instead of the value
+        # what tells instances apart for this row: (source column, class of each of its
+        # codes, or None for the codes themselves)
+        features: list[tuple[Any, tuple[int, ...] | None]] = []
+        collapse: tuple[tuple[int, ...], int] | None = None
+        if ("account",) in columns:
+            cls, other = _account_classes(ps, principal, distinct[("account",)])
+            if other is not None and not ps.resource and not odd:
+                # across accounts with no resource-based policy nothing allows: every such
+                # instance in one group, whatever else tells them apart
+                collapse = (cls, other)
+            elif max(cls) > 0:
+                features.append((("account",), cls))
+        if odd:
+            features.append((("odd",), None))
+        if dynamic and ("arn",) in columns:
+            features.append((("arn",), None))
+        # a key whose value matters only through the verdicts of the row's conditions on it
+        # (`_KeyClasses`): those verdicts instead of the value
         classes = (
             None
             if dynamic
             else _key_classes(ps, action, principal, extra=extra, given=given, verdicts=verdicts)
         )
-        features: list[Any] = [("account",), ("odd",)]
-        if dynamic:
-            features.append(("arn",))
         for key in read:
-            if ("key", key) not in columns:
+            source = ("key", key)
+            if source not in columns:
                 continue
             if classes is not None and key in classes.reducible:
-                cls = classes.feature(key, distinct_values[key])
-                if cls is not None:
-                    features.append(("class", key, cls))
+                by_value = classes.feature(key, distinct[source])
+                if by_value is not None:
+                    features.append((source, by_value))
             else:
-                features.append(("key", key))
-        features.extend(("resource", m) for m in row_matchers)
-        used = tuple(f for f in dict.fromkeys(features) if f[0] == "class" or f in columns)
+                features.append((source, None))
+        if row_matchers and ("resources",) in columns:
+            by_verdicts = _dense(
+                [tuple(t[m] for m in row_matchers) for t in distinct[("resources",)]]
+            )
+            if max(by_verdicts) > 0:
+                features.append((("resources",), by_verdicts))
+        used = (tuple(features), collapse)
         grouped = groupings.get(used)
         if grouped is None:
-            grouped = groupings[used] = _grouping(used, columns, packed, count)
+            grouped = groupings[used] = _grouping(features, collapse, columns, packed, count)
         sigs, first = grouped
         group_rows.append(sigs)
         answer_rows.append(_group_answers(ps, action, principal, instances, first, context=context))
     return Matrix(group_rows, answer_rows, count)
 
 
+def _dense(values: list[Any]) -> tuple[int, ...]:
+    """Each value's class: equal values, equal small ints (from 0, in order of appearance)."""
+    found: dict[Any, int] = {}
+    return tuple(found.setdefault(v, len(found)) for v in values)
+
+
+def _account_classes(
+    ps: PolicySet, principal: RequestPart, accounts: list[str | None]
+) -> tuple[tuple[int, ...], int | None]:
+    """The class of each resource account for this row, and the class of accounts other
+    than the caller's (None when there are none). The decision reads the resource account
+    only by comparing it with the caller's account (cross-account rules) and, with a
+    ``resource_owner``, whether it is missing (`PolicySet._owner_elsewhere`)."""
+    own = principal.caller_account
+    if own is None:  # nothing is cross-account for an unknown caller account
+        return tuple(0 for _ in accounts), None
+    if ps.resource_owner is None:
+        cls = tuple(0 if a is None or a == own else 1 for a in accounts)
+        return cls, (1 if 1 in cls else None)
+    cls = tuple(0 if a == own else (1 if a is None else 2) for a in accounts)
+    return cls, (2 if 2 in cls else None)
+
+
+def _densify(sig: bytes) -> tuple[bytes, int]:
+    """``sig`` with its byte values renumbered from 0 (same partition), and how many."""
+    values = sorted(set(sig))
+    table = bytearray(256)
+    for n, v in enumerate(values):
+        table[v] = n
+    return sig.translate(table), len(values)
+
+
+def _table(cls: Sequence[int]) -> bytes:
+    return bytes(cls).ljust(256, b"\0")
+
+
 def _grouping(
-    used: tuple[Any, ...],
+    features: list[tuple[Any, tuple[int, ...] | None]],
+    collapse: tuple[tuple[int, ...], int] | None,
     columns: dict[Any, tuple[list[int], int]],
     packed: dict[Any, bytes],
     count: int,
 ) -> tuple[Sequence[Hashable], dict[Any, int]]:
-    """A signature per instance from the features ``used`` (equal signatures, equal features)
-    and each signature's first instance, which stands for the group.
+    """A signature per instance from ``features`` (equal signatures, equal features) and each
+    signature's first instance, which stands for the group; with ``collapse`` (the account
+    classes and the "other account" class), every instance of another account in one group.
 
-    When the features have at most 256 combinations, each signature is one byte: the columns
-    are byte strings (a class feature: its key's column translated), read as big integers and
-    folded in mixed radix by integer arithmetic (no digit overflows, so no carries), so the
-    work per instance is done in C. Otherwise the signatures are tuples of the features' ints.
+    Packed: each signature is one byte. The columns are byte strings (a class feature: the
+    source column translated), read as big integers and folded in mixed radix by integer
+    arithmetic; no digit reaches 256, so no carry crosses instances and the work per instance
+    is done in C. Signatures are renumbered densely whenever the next fold would overflow.
+    Where even that overflows, signatures are tuples of the features' ints.
     """
-    sizes = [(max(f[2]) + 1) if f[0] == "class" else columns[f][1] for f in used]
-    combinations = 1
-    for size in sizes:
-        combinations *= size
-    if combinations <= 256 and all(
-        columns[("key", f[1]) if f[0] == "class" else f][1] <= 256 for f in used
-    ):
-        acc = 0
-        radix = 1
-        for f, size in zip(used, sizes, strict=True):
-            source = ("key", f[1]) if f[0] == "class" else f
-            column = packed.get(source)
-            if column is None:
-                column = packed[source] = bytes(columns[source][0])
-            if f[0] == "class":
-                column = column.translate(bytes(f[2]) + bytes(256 - len(f[2])))
-            acc += int.from_bytes(column, "big") * radix
-            radix *= size
-        sig = acc.to_bytes(count, "big")
-        return sig, {v: sig.index(v) for v in set(sig)}
-    cols: list[list[int]] = []
-    for f in used:
-        if f[0] == "class":
-            cols.append(list(map(f[2].__getitem__, columns[("key", f[1])][0])))
+
+    def packed_column(source: Any) -> bytes:
+        col = packed.get(source)
+        if col is None:
+            col = packed[source] = bytes(columns[source][0])
+        return col
+
+    sig: bytes | None = None
+    ints: list[int] | None = None
+    radix = 1
+    keep = -1  # every bit: no instance masked
+    mark = b""
+    if collapse is not None:
+        # instances of another account: masked to 0 at every fold (so that they add no
+        # combinations), then given a signature of their own
+        cls, other = collapse
+        accounts = packed_column(("account",))
+        keep = int.from_bytes(
+            accounts.translate(_table([0 if c == other else 255 for c in cls])), "big"
+        )
+        mark = accounts.translate(_table([1 if c == other else 0 for c in cls]))
+    for source, cls in features:
+        ids, size = columns[source]
+        if ints is None and size <= 256:
+            col = packed_column(source)
+            if cls is not None:
+                col, size = col.translate(_table(cls)), max(cls) + 1
+            if sig is None:
+                sig, radix = (int.from_bytes(col, "big") & keep).to_bytes(count, "big"), size
+                continue
+            if radix * size > 256:
+                sig, radix = _densify(sig)
+            if radix * size <= 256:
+                folded = (int.from_bytes(sig, "big") + int.from_bytes(col, "big") * radix) & keep
+                sig = folded.to_bytes(count, "big")
+                radix *= size
+                continue
+            # too many combinations for a byte: on with lists of ints
+            ints, values = list(sig), list(col)
         else:
-            cols.append(columns[f][0])
-    sigs: list[Any]
-    if not cols:
-        sigs = [0] * count
-    elif len(cols) == 1:
-        sigs = cols[0]
-    else:
-        sigs = list(zip(*cols, strict=True))
-    return sigs, dict(zip(reversed(sigs), range(count - 1, -1, -1), strict=True))
+            if ints is None:
+                ints = [0] * count if sig is None else list(sig)
+            if cls is None:
+                values = ids
+            else:
+                values, size = list(map(cls.__getitem__, ids)), max(cls) + 1
+        ints = list(map(add, ints, map(mul, values, repeat(radix))))
+        radix *= size
+    if ints is None:
+        if sig is None:
+            sig, radix = bytes(count), 1
+        if collapse is not None and radix >= 256:
+            sig, radix = _densify(sig)
+        if radix < 256:
+            if collapse is not None:
+                sig = (int.from_bytes(sig, "big") + int.from_bytes(mark, "big") * radix).to_bytes(
+                    count, "big"
+                )
+            return sig, {v: sig.index(v) for v in set(sig)}
+        ints = list(sig)
+    if collapse is not None:
+        marks = list(mark)
+        ints = list(map(mul, ints, map(sub, repeat(1), marks)))  # masked to 0
+        ints = list(map(add, ints, map(mul, marks, repeat(radix))))
+    return ints, dict(zip(reversed(ints), range(count - 1, -1, -1), strict=True))
 
 
 class _KeyClasses:

@@ -171,14 +171,17 @@ def test_compact_matrix_cells_equal_evaluate(
 
 
 def test_more_than_256_groups_in_a_row() -> None:
-    """300 instances, each giving its own ``aws:username`` (so the owner condition's verdict
+    """400 instances, each giving its own ``aws:username`` (so the owner condition's verdict
     depends on two instance values and instances are grouped by the values themselves): more
-    than 256 groups, so signatures are tuples; still every cell equals ``evaluate``."""
+    than 256 groups, so signatures are tuples; every fifth instance is in another account
+    (never allowed without a resource-based policy: one group). Every cell equals
+    ``evaluate``."""
     instances = []
-    for n in range(300):
+    for n in range(400):
         owner = f"u{n}"
         ctx = {"aws:ResourceTag/owner": owner, "aws:username": owner if n % 3 else "x"}
-        instances.append((f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Instance/i-{n}", ctx))
+        account = OTHER if n % 5 == 0 else ACCOUNT
+        instances.append((f"arn:aws:lightsail:us-east-1:{account}:Instance/i-{n}", ctx))
     rules = PolicySet([POLICIES[0]])
     _check(
         "lightsail:StopInstance",
@@ -193,7 +196,8 @@ def test_more_than_256_groups_in_a_row() -> None:
         [RequestPart(ctx, resource=a) for a, ctx in instances],
     )
     assert len(set(matrix.groups(0))) > 256
-    assert matrix.count(0) == 200
+    assert matrix.count(0) == sum(1 for n in range(400) if n % 3 and n % 5)
+    assert len({matrix.groups(0)[n] for n in range(0, 400, 5)}) == 1
 
 
 def test_a_condition_with_a_variable_groups_by_its_verdict() -> None:
