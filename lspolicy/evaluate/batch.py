@@ -192,9 +192,10 @@ def decide_matrix_compact(
         columns[("odd",)] = (alone, len(odd) + 1)
     count = len(instances)
     packed: dict[Any, bytes] = {}
-    verdicts: dict[tuple[int, Any], bool] = {}
-    """(condition id, value) -> verdict, for conditions without policy variables: conditions
-    are shared between policy sets (`StatementCore`), so rows reuse each other's verdicts."""
+    verdicts: dict[tuple[int, Any, Any], tuple[bool, ...]] = {}
+    """(condition id, the row's value of its key, of its variables) -> the condition's verdict
+    on each distinct value of its key (`_KeyClasses.feature`): conditions are shared between
+    policy sets (`StatementCore`), so rows reuse each other's verdicts."""
     given_memo: dict[str, bool] = {}
 
     def given(key: str) -> bool:
@@ -401,7 +402,7 @@ class _KeyClasses:
         by_key: dict[str, list[CompiledCondition]],
         reducible: frozenset[str],
         base: Mapping[str, tuple[str, ...]],
-        verdicts: dict[tuple[int, Any], bool],
+        verdicts: dict[tuple[int, Any, Any], tuple[bool, ...]],
     ) -> None:
         self.by_key = by_key
         self.reducible = reducible
@@ -410,30 +411,26 @@ class _KeyClasses:
 
     def feature(self, key: str, distinct: list[Any]) -> tuple[int, ...] | None:
         """The class of each value code (values with the same verdicts, the same class);
-        None when every value gets the same verdicts. A missing value (None) is the row's own value for the
-        key (principal or request keys), as the merged context would hold it."""
-        conds = self.by_key[key]
+        None when every value gets the same verdicts. A missing value (None) is the row's own
+        value for the key (principal or request keys), as the merged context would hold it.
+
+        A condition's verdict reads only its key and its policy variables' keys, so its
+        verdicts over the values are remembered by those (shared by rows)."""
         base = self.base
-        found: dict[tuple[bool, ...], int] = {}
-        ids: list[int] = []
+        own = base.get(key)
         memo = self.verdicts
-        for value in distinct:
-            ctx: Mapping[str, tuple[str, ...]] | None = None
-            verdicts = []
-            for c in conds:
-                if value is not None and not c.variable_keys:
-                    hit = memo.get((id(c), value))
-                    if hit is None:
-                        hit = memo[(id(c), value)] = c.holds({key: value})
-                    verdicts.append(hit)
-                    continue
-                if ctx is None:
-                    ctx = base if value is None else {**base, key: value}
-                verdicts.append(c.holds(ctx))
-            ids.append(found.setdefault(tuple(verdicts), len(found)))
-        if len(found) <= 1:
-            return None
-        return tuple(ids)
+        vectors: list[tuple[bool, ...]] = []
+        for c in self.by_key[key]:
+            variables = c.variable_keys
+            mk = (id(c), own, tuple(base.get(v) for v in variables) if variables else ())
+            vector = memo.get(mk)
+            if vector is None:
+                vector = memo[mk] = tuple(
+                    c.holds(base if value is None else {**base, key: value}) for value in distinct
+                )
+            vectors.append(vector)
+        classes = _dense(vectors[0] if len(vectors) == 1 else list(zip(*vectors, strict=True)))
+        return classes if max(classes) > 0 else None
 
 
 def _key_classes(
@@ -443,7 +440,7 @@ def _key_classes(
     *,
     extra: Mapping[str, tuple[str, ...]],
     given: Callable[[str], bool],
-    verdicts: dict[tuple[int, Any], bool],
+    verdicts: dict[tuple[int, Any, Any], tuple[bool, ...]],
 ) -> _KeyClasses:
     by_key, variables = ps.conditions_by_key(action)
     reducible = frozenset(
