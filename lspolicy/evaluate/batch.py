@@ -337,12 +337,12 @@ def _grouping(
     if collapse is not None:
         # instances of another account: masked to 0 at every fold (so that they add no
         # combinations), then given a signature of their own
-        cls, other = collapse
+        by_account, other = collapse
         accounts = packed_column(("account",))
         keep = int.from_bytes(
-            accounts.translate(_table([0 if c == other else 255 for c in cls])), "big"
+            accounts.translate(_table([0 if c == other else 255 for c in by_account])), "big"
         )
-        mark = accounts.translate(_table([1 if c == other else 0 for c in cls]))
+        mark = accounts.translate(_table([1 if c == other else 0 for c in by_account]))
     for source, cls in features:
         ids, size = columns[source]
         if ints is None and size <= 256:
@@ -429,7 +429,9 @@ class _KeyClasses:
                     c.holds(base if value is None else {**base, key: value}) for value in distinct
                 )
             vectors.append(vector)
-        classes = _dense(vectors[0] if len(vectors) == 1 else list(zip(*vectors, strict=True)))
+        classes = _dense(
+            list(vectors[0]) if len(vectors) == 1 else list(zip(*vectors, strict=True))
+        )
         return classes if max(classes) > 0 else None
 
 
@@ -448,7 +450,7 @@ def _key_classes(
         for key, conds in by_key.items()
         if key not in variables and not any(given(v) for c in conds for v in c.variable_keys)
     )
-    base = principal.values | extra if extra else principal.values
+    base = {**principal.values, **extra} if extra else principal.values
     return _KeyClasses(by_key, reducible, base, verdicts)
 
 

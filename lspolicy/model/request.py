@@ -223,7 +223,10 @@ class RequestPart:
         if raw and set(map(type, raw.values())) == _STR_ONLY:
             # the common case, every value one string: one comprehension
             lowered = _LOWER.get
-            values = {lowered(k) or lower_key(k): (v,) for k, v in raw.items()}
+            values: dict[str, tuple[str, ...]] = {
+                lowered(k) or lower_key(k): (v,)  # type: ignore[misc]  # every v is a str
+                for k, v in raw.items()
+            }
             multi = _NO_KEYS
         else:
             values, multi, _ = normalize_context(raw)
