@@ -51,6 +51,7 @@ def _account(arn: str) -> str | None:
 
 _LOWER: dict[str, str] = {}
 _LOWER_LIMIT = 1 << 14
+_LOWER_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 def lower_key(key: str) -> str:
@@ -221,12 +222,18 @@ class RequestPart:
     ) -> None:
         raw: dict[str, ContextValue] = dict(context) if context else {}
         if raw and set(map(type, raw.values())) == _STR_ONLY:
-            # the common case, every value one string: one comprehension
-            lowered = _LOWER.get
-            values: dict[str, tuple[str, ...]] = {
-                lowered(k) or lower_key(k): (v,)  # type: ignore[misc]  # every v is a str
-                for k, v in raw.items()
-            }
+            # the common case, every value one string: the lower-cased key names remembered
+            # per tuple of names (parts of a fleet share their key names), the values' 1-tuples
+            # made by ``zip``: no Python-level loop
+            names = tuple(raw)
+            lowered = _LOWER_NAMES.get(names)
+            if lowered is None:
+                lowered = tuple(map(lower_key, names))
+                if len(_LOWER_NAMES) >= _LOWER_LIMIT:
+                    _LOWER_NAMES.clear()
+                _LOWER_NAMES[names] = lowered
+            pairs = zip(lowered, zip(raw.values(), strict=True), strict=True)
+            values: dict[str, tuple[str, ...]] = dict(pairs)  # type: ignore[arg-type]
             multi = _NO_KEYS
         else:
             values, multi, _ = normalize_context(raw)

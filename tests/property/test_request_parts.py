@@ -1,0 +1,63 @@
+"""`RequestPart` normalises a context as `normalize_context` does (its fast path for contexts of
+plain strings included): keys folded to lower case, values as tuples of strings, the later of
+two spellings of one key winning, the first spelling kept as the key's name; and
+`Request.from_parts` equals `Request` on the merged plain dicts.
+
+Condition key names are case-insensitive: IAM User Guide, "IAM JSON policy elements:
+Condition", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html .
+AWS documents no rule for one request giving a key twice in different case; the engine's rule
+(later wins) is checked here for consistency between its two constructors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lspolicy import Request, RequestPart
+from lspolicy.model.request import normalize_context
+
+KEYS = ["aws:ResourceTag/env", "AWS:RESOURCETAG/ENV", "aws:username", "aws:TagKeys", "Owner"]
+VALUES = st.one_of(
+    st.sampled_from(["dev", "prod", ""]),
+    st.integers(-3, 3),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.lists(st.sampled_from(["a", "b", 1, True]), max_size=3),
+)
+contexts = st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=5)
+plain_strings = st.dictionaries(st.sampled_from(KEYS), st.sampled_from(["x", "y"]), max_size=5)
+
+
+@settings(max_examples=200)
+@given(st.one_of(contexts, plain_strings))
+def test_part_normalises_as_normalize_context(context: dict[str, Any]) -> None:
+    values, multi, names = normalize_context(context)
+    part = RequestPart(context)
+    assert part.values == values
+    assert part.multivalued == multi
+    assert part.names == names
+    assert part.duplicates == (len(names) < len(context))
+
+
+@settings(max_examples=150)
+@given(st.one_of(contexts, plain_strings), st.one_of(contexts, plain_strings), contexts)
+def test_from_parts_equals_the_merged_request(
+    principal: dict[str, Any], instance: dict[str, Any], extra: dict[str, Any]
+) -> None:
+    caller = "arn:aws:iam::111122223333:user/alice"
+    arn = "arn:aws:lightsail:us-east-1:111122223333:Instance/i-1"
+    combined = Request.from_parts(
+        "lightsail:StopInstance",
+        RequestPart(principal, caller_arn=caller),
+        RequestPart(instance, resource=arn),
+        context=extra,
+    )
+    merged = Request(
+        "lightsail:StopInstance", arn, {**principal, **instance, **extra}, caller_arn=caller
+    )
+    assert combined.context == merged.context
+    assert combined.multivalued == merged.multivalued
+    assert dict(combined.key_names) == dict(merged.key_names)
