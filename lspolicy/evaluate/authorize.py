@@ -28,7 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lspolicy.evaluate.clause import CompiledCondition
-from lspolicy.evaluate.codegen import Decider, compile_decider, generic_decider
+from lspolicy.evaluate.codegen import (
+    Decider,
+    compile_decider,
+    compile_layered_decider,
+    generic_decider,
+)
 from lspolicy.evaluate.principal import Caller, GrantKind
 from lspolicy.evaluate.statement import CompiledStatement, StatementCore, statement_core
 from lspolicy.model.decision import Decision, DecisionName, FailedCondition, NearMiss, StatementRef
@@ -53,6 +58,7 @@ that serves hundreds of requests."""
 
 
 _SHARED_LIMIT = 1 << 14
+_UNSET: Any = object()
 _POLICY_CORES: dict[int, tuple[Policy, tuple[StatementCore, ...]]] = {}
 """Policy object id -> (the policy, its statements' shared cores): attaching a policy object
 already seen costs a lookup, not a hash of its content (the entry holds the policy, so the id
@@ -130,6 +136,10 @@ class _Plan:
     reads: frozenset[str] = frozenset()
     """Every context key a statement of the plan reads (lower case): the decision functions
     read no other key."""
+    layered: Any = _UNSET
+    """The inlined function reading the principal's, the instance's and the request's values
+    without merging them (`codegen.compile_layered_decider`): generated on first use by a
+    batch, None when the plan's tests need the merged context; ``_UNSET`` before."""
     by_key: tuple[dict[str, list[CompiledCondition]], frozenset[str]] | None = None
     """`PolicySet.conditions_by_key`, computed when first asked."""
     layouts: dict[tuple[str, ...], _Layout] = field(default_factory=dict)
@@ -452,11 +462,11 @@ class PolicySet:
             ):
                 append(is_allowed(build(action, principal, part, context=context)))
                 continue
-            merged = values | part.values
+            # the request's own keys that the plan reads (the decision functions read no
+            # other), found by the layout of the context's key names; normalising them is
+            # `context_values`, inlined
+            own: dict[str, tuple[str, ...]] = {}
             if context:
-                # the request's own keys that the plan reads (the decision functions read no
-                # other), found by the layout of the context's key names: normalising them
-                # is `context_values`, inlined
                 names = tuple(context)
                 layout = layouts.get(names)
                 if layout is None:
@@ -467,14 +477,28 @@ class PolicySet:
                 for k, lk in layout:
                     v = context[k]
                     if v.__class__ is str:
-                        merged[lk] = (v,)
+                        own[lk] = (v,)
                     elif isinstance(v, scalars):
-                        merged[lk] = (text(v),)
+                        own[lk] = (text(v),)
                     else:
-                        merged[lk] = tuple(text(x) for x in v)
+                        own[lk] = tuple(text(x) for x in v)
             resource = part.resource
             if resource is None:
                 resource = "*"
+            if plan.inlined:
+                layered = plan.layered
+                if layered is _UNSET:
+                    layered = _layered(plan)
+                if layered is not None:
+                    # the merged context read through its three parts, never built
+                    if needs_caller:
+                        append(layered(resource, own, part.values, values, caller))
+                    else:
+                        append(layered(resource, own, part.values, values))
+                    continue
+            merged = values | part.values
+            if own:
+                merged |= own
             if needs_caller:
                 append(simple(resource, merged, caller))
             else:
@@ -744,6 +768,29 @@ def _decider_key(plan: _Plan) -> tuple[object, ...] | None:
 def _cached_decider(plan: _Plan) -> Decider | None:
     key = _decider_key(plan)
     return None if key is None else _DECIDERS.get(key)
+
+
+_LAYERED: dict[tuple[object, ...], Decider | None] = {}
+
+
+def _layered(plan: _Plan) -> Decider | None:
+    """The plan's layered decision function (shared by equal plans, as `_decider`)."""
+    key = _decider_key(plan)
+    if key is not None and key in _LAYERED:
+        layered = _LAYERED[key]
+    else:
+        layered = compile_layered_decider(
+            plan.denies,
+            plan.identity,
+            plan.boundary,
+            session=plan.session,
+            scps=plan.scps,
+            resource=plan.resource,
+        )
+        if key is not None:
+            _bounded_put(_LAYERED, key, layered)
+    plan.layered = layered
+    return layered
 
 
 def _inline(plan: _Plan) -> Decider:

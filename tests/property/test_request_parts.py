@@ -6,7 +6,10 @@ two spellings of one key winning, the first spelling kept as the key's name; and
 Condition key names are case-insensitive: IAM User Guide, "IAM JSON policy elements:
 Condition", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html .
 AWS documents no rule for one request giving a key twice in different case; the engine's rule
-(later wins) is checked here for consistency between its two constructors.
+(later wins) is checked here for consistency between its two constructors. Likewise AWS has
+no notion of request "parts": which of the principal's, the instance's and the request's values
+of one key counts is the engine's rule (the merged dict, request last), which the batch path
+must keep while reading the three without merging them.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lspolicy import Request, RequestPart
+import lspolicy
+from lspolicy import PolicySet, Request, RequestPart
+from lspolicy.evaluate import authorize
 from lspolicy.model.request import normalize_context
 
 KEYS = ["aws:ResourceTag/env", "AWS:RESOURCETAG/ENV", "aws:username", "aws:TagKeys", "Owner"]
@@ -61,3 +66,71 @@ def test_from_parts_equals_the_merged_request(
     assert combined.context == merged.context
     assert combined.multivalued == merged.multivalued
     assert dict(combined.key_names) == dict(merged.key_names)
+
+
+KEY_POOL = ["aws:ResourceTag/team", "aws:ResourceTag/owner", "aws:username", "aws:ResourceTag/env"]
+small = st.dictionaries(st.sampled_from(KEY_POOL), st.sampled_from(["web", "alice", "prod"]))
+
+
+def _rules() -> PolicySet:
+    return PolicySet(
+        [
+            lspolicy.parse_policy(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "lightsail:StopInstance",
+                            "Resource": "*",
+                            "Condition": {
+                                "StringEquals": {
+                                    "aws:ResourceTag/team": "web",
+                                    "aws:ResourceTag/owner": "${aws:username}",
+                                }
+                            },
+                        },
+                        {
+                            "Effect": "Deny",
+                            "Action": "lightsail:StopInstance",
+                            "Resource": "*",
+                            "Condition": {"StringEquals": {"aws:ResourceTag/env": "prod"}},
+                        },
+                    ],
+                }
+            )
+        ]
+    )
+
+
+RULES = _rules()
+
+
+@settings(max_examples=150)
+@given(st.lists(st.tuples(small, small, small), min_size=1, max_size=6))
+def test_batch_reads_the_request_then_the_instance_then_the_principal(
+    triples: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]],
+) -> None:
+    """Each key given by the principal, the instance and the request: the request's value wins,
+    then the instance's (the merged dict ``{**principal, **instance, **request}``), on the
+    compiled (inlined) path of ``is_allowed_many``, which reads the three without merging."""
+    caller = "arn:aws:iam::111122223333:user/alice"
+    arn = "arn:aws:lightsail:us-east-1:111122223333:Instance/i-1"
+    warm = Request("lightsail:StopInstance", arn, {}, caller_arn=caller)
+    for _ in range(authorize._HOT):
+        RULES.is_allowed(warm)
+    for principal, instance, extra in triples:
+        expected = RULES.evaluate(
+            Request(
+                "lightsail:StopInstance",
+                arn,
+                {**principal, **instance, **extra},
+                caller_arn=caller,
+            )
+        ).allowed
+        part = RequestPart(principal, caller_arn=caller)
+        got = RULES.is_allowed_many(
+            [("lightsail:StopInstance", RequestPart(instance, resource=arn), extra)],
+            principal=part,
+        )
+        assert got == [expected]
