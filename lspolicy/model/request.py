@@ -52,6 +52,7 @@ def _account(arn: str) -> str | None:
 _LOWER: dict[str, str] = {}
 _LOWER_LIMIT = 1 << 14
 _LOWER_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+_NORMAL_NAMES: dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, str]]] = {}
 
 
 def lower_key(key: str) -> str:
@@ -73,11 +74,27 @@ def normalize_context(
 
     Returns ``(values, multivalued_keys, original_names)``.
     """
+    if not context:
+        return {}, _NO_KEYS, {}
+    if set(map(type, context.values())) == _STR_ONLY:
+        # every value one string (the common case): the key names' lower-case forms and
+        # first spellings remembered per tuple of names, the values' 1-tuples made by ``zip``
+        key_names = tuple(context)
+        hit = _NORMAL_NAMES.get(key_names)
+        if hit is None:
+            lowered = tuple(map(lower_key, key_names))
+            first: dict[str, str] = {}
+            for lower, key in zip(lowered, key_names, strict=True):
+                first.setdefault(lower, key)
+            hit = (lowered, first)
+            if len(_NORMAL_NAMES) >= _LOWER_LIMIT:
+                _NORMAL_NAMES.clear()
+            _NORMAL_NAMES[key_names] = hit
+        pairs = zip(hit[0], zip(context.values(), strict=True), strict=True)
+        return dict(pairs), _NO_KEYS, dict(hit[1])  # type: ignore[arg-type]
     values: dict[str, tuple[str, ...]] = {}
     multi: list[str] = []
     names: dict[str, str] = {}
-    if not context:
-        return values, _NO_KEYS, names
     for key, value in context.items():
         lower = lower_key(key)
         if lower not in names:

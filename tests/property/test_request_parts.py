@@ -36,10 +36,40 @@ contexts = st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=5)
 plain_strings = st.dictionaries(st.sampled_from(KEYS), st.sampled_from(["x", "y"]), max_size=5)
 
 
+def _reference(context: dict[str, Any]) -> tuple[dict[str, Any], set[str], dict[str, str]]:
+    """The rule, spelled out: keys folded to lower case in order (a later spelling's value
+    replaces an earlier one's, the first spelling names the key); ``true``/``false`` for
+    booleans, integral floats without a fraction; a list is a multivalued key."""
+
+    def text(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+
+    values: dict[str, Any] = {}
+    multi: set[str] = set()
+    names: dict[str, str] = {}
+    for key, value in context.items():
+        lower = key.lower()
+        names.setdefault(lower, key)
+        if isinstance(value, list):
+            values[lower] = tuple(text(v) for v in value)
+            multi.add(lower)
+        else:
+            values[lower] = (text(value),)
+            multi.discard(lower)
+    return values, multi, names
+
+
 @settings(max_examples=200)
 @given(st.one_of(contexts, plain_strings))
 def test_part_normalises_as_normalize_context(context: dict[str, Any]) -> None:
     values, multi, names = normalize_context(context)
+    ref_values, ref_multi, ref_names = _reference(context)
+    assert values == ref_values
+    assert list(names.items()) == list(ref_names.items())
     part = RequestPart(context)
     assert part.values == values
     assert part.multivalued == multi
