@@ -420,10 +420,13 @@ class PolicySet:
         principal: RequestPart,
         out: list[bool],
     ) -> None:
-        """`is_allowed_many` for an ordinary caller (not the account root): where the plan is
-        compiled and the instance is in the caller's account, the compiled function reads the
-        merged part values directly, without building a `Request`; everything else takes
-        ``is_allowed``. Same answers: the context is the one `Request.from_parts` builds."""
+        """`is_allowed_many` for an ordinary caller (not the account root): where the instance
+        is in the caller's account, the plan's decision function reads the context without a
+        `Request` being built: a hot plan's layered function reads the request's own keys (only
+        those the plan reads), the instance's values and the principal's values in that order
+        (`codegen.compile_layered_decider`), never merging them; a cold plan's function reads
+        their merge. Everything else takes ``is_allowed``. Same answers: the context is the one
+        `Request.from_parts` builds (a part giving one key in two spellings takes that path)."""
         append = out.append
         is_allowed = self.is_allowed
         build = Request.from_parts
@@ -462,10 +465,20 @@ class PolicySet:
             ):
                 append(is_allowed(build(action, principal, part, context=context)))
                 continue
+            resource = part.resource
+            if resource is None:
+                resource = "*"
+            layered = None
+            if plan.inlined:
+                layered = plan.layered
+                if layered is _UNSET:
+                    layered = _layered(plan)
             # the request's own keys that the plan reads (the decision functions read no
             # other), found by the layout of the context's key names; normalising them is
-            # `context_values`, inlined
-            own: dict[str, tuple[str, ...]] = {}
+            # `context_values`, inlined: into their own mapping for the layered function
+            # (which reads it first, then the instance's values, then the principal's), else
+            # into the merged values
+            own = {} if layered is not None else values | part.values
             if context:
                 names = tuple(context)
                 layout = layouts.get(names)
@@ -482,27 +495,15 @@ class PolicySet:
                         own[lk] = (text(v),)
                     else:
                         own[lk] = tuple(text(x) for x in v)
-            resource = part.resource
-            if resource is None:
-                resource = "*"
-            if plan.inlined:
-                layered = plan.layered
-                if layered is _UNSET:
-                    layered = _layered(plan)
-                if layered is not None:
-                    # the merged context read through its three parts, never built
-                    if needs_caller:
-                        append(layered(resource, own, part.values, values, caller))
-                    else:
-                        append(layered(resource, own, part.values, values))
-                    continue
-            merged = values | part.values
-            if own:
-                merged |= own
-            if needs_caller:
-                append(simple(resource, merged, caller))
+            if layered is not None:
+                if needs_caller:
+                    append(layered(resource, own, part.values, values, caller))
+                else:
+                    append(layered(resource, own, part.values, values))
+            elif needs_caller:
+                append(simple(resource, own, caller))
             else:
-                append(simple(resource, merged))
+                append(simple(resource, own))
 
     def _compiled_for(
         self, action: str, caller_arn: str | None, *, inline: bool = True

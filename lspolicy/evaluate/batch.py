@@ -2,13 +2,22 @@
 
 A review asks one question of a whole fleet: may each of P principals do this action on each of
 I instances? The decision for a cell depends on the request only through what the policies
-read: the ARN (through each statement's Resource element), the context keys some statement
-reads, and the caller. So instances are grouped by a signature: the resource account, each
-Resource verdict that any principal's plan needs, and the instance's values for every key read
-(a key the instance part lacks falls back to the principal's value, the same for a whole row).
-Each principal decides once per group, with an ordinary request built from the parts, and the
-row is filled from the group answers: P + I normalisations, P x groups decisions.
+read: the resource account (compared with the caller's), the ARN (through each statement's
+Resource element), the context keys some statement reads, and the caller. So each row
+(principal) groups the instances by a signature of those features and decides once per group,
+with an ordinary request built from the parts of the group's first instance: P + I
+normalisations, P x groups decisions.
+
+The signatures are coarse where that is sound: a key that no policy variable reads and whose
+conditions read no variable an instance gives matters only through the verdicts of the row's
+conditions on it (``team`` compared with ``${aws:PrincipalTag/team}``: equal or not), so
+instances group by those verdicts; the Resource verdicts of all matchers form one joint
+column; with no resource-based policy, every instance of another account is one group (never
+allowed). Signatures are computed column-wise in C (byte strings folded by big-integer
+arithmetic while a row has at most 256 groups), and `decide_matrix_compact` keeps them as they
+are: one answer per group, no Python object per cell.
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
 """
 
 from __future__ import annotations
