@@ -26,7 +26,7 @@ if _typing.TYPE_CHECKING:
         SimulatorError,
     )
     from lspolicy.evaluate.authorize import PolicySet
-    from lspolicy.evaluate.batch import decide_matrix
+    from lspolicy.evaluate.batch import Matrix, decide_matrix, decide_matrix_compact
     from lspolicy.model.decision import Decision, FailedCondition, NearMiss, StatementRef
     from lspolicy.model.policy import Condition, Policy, Principal, Statement
     from lspolicy.model.request import Request, RequestPart
@@ -41,6 +41,7 @@ __all__ = [
     "Location",
     "LspolicyError",
     "MalformedPolicyDocumentError",
+    "Matrix",
     "NearMiss",
     "Policy",
     "PolicyParseError",
@@ -53,6 +54,7 @@ __all__ = [
     "Statement",
     "StatementRef",
     "decide_matrix",
+    "decide_matrix_compact",
     "parse_policy",
     "simulate_custom_policy",
 ]
@@ -73,7 +75,9 @@ _HOME = {
         "lspolicy.errors",
     ),
     "PolicySet": "lspolicy.evaluate.authorize",
-    "decide_matrix": "lspolicy.evaluate.batch",
+    **dict.fromkeys(
+        ("Matrix", "decide_matrix", "decide_matrix_compact"), "lspolicy.evaluate.batch"
+    ),
     **dict.fromkeys(
         ("Decision", "FailedCondition", "NearMiss", "StatementRef"), "lspolicy.model.decision"
     ),

@@ -24,16 +24,21 @@ cached), then runs precompiled predicates: no parsing or compiling on the hot pa
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from lspolicy.evaluate.codegen import Decider, compile_decider, generic_decider
+from lspolicy.evaluate.clause import CompiledCondition
+from lspolicy.evaluate.codegen import (
+    Decider,
+    compile_decider,
+    compile_layered_decider,
+    generic_decider,
+)
 from lspolicy.evaluate.principal import Caller, GrantKind
 from lspolicy.evaluate.statement import CompiledStatement, StatementCore, statement_core
 from lspolicy.model.decision import Decision, DecisionName, FailedCondition, NearMiss, StatementRef
 from lspolicy.model.policy import Policy, PolicyKind
 from lspolicy.model.request import (
-    _LOWER,
     _SCALARS,
     ContextValue,
     Request,
@@ -53,6 +58,7 @@ that serves hundreds of requests."""
 
 
 _SHARED_LIMIT = 1 << 14
+_UNSET: Any = object()
 _POLICY_CORES: dict[int, tuple[Policy, tuple[StatementCore, ...]]] = {}
 """Policy object id -> (the policy, its statements' shared cores): attaching a policy object
 already seen costs a lookup, not a hash of its content (the entry holds the policy, so the id
@@ -130,6 +136,31 @@ class _Plan:
     reads: frozenset[str] = frozenset()
     """Every context key a statement of the plan reads (lower case): the decision functions
     read no other key."""
+    layered: Any = _UNSET
+    """The inlined function reading the principal's, the instance's and the request's values
+    without merging them (`codegen.compile_layered_decider`): generated on first use by a
+    batch, None when the plan's tests need the merged context; ``_UNSET`` before."""
+    by_key: tuple[dict[str, list[CompiledCondition]], frozenset[str]] | None = None
+    """`PolicySet.conditions_by_key`, computed when first asked."""
+    layouts: dict[tuple[str, ...], _Layout] = field(default_factory=dict)
+    """Request contexts' key names, as given, -> which of them the plan reads (`_layout`):
+    a batch normalises only those."""
+
+
+_Layout = tuple[tuple[str, str], ...]
+_MAX_LAYOUTS = 256
+
+
+def _layout(names: tuple[str, ...], reads: frozenset[str]) -> _Layout:
+    """``(name, lower-case name)`` for each of a context's key names that ``reads`` holds, in
+    the context's order (where two spellings of one key are given, the later wins, as when
+    normalising the whole context)."""
+    out = []
+    for name in names:
+        lower = lower_key(name)
+        if lower in reads:
+            out.append((name, lower))
+    return tuple(out)
 
 
 def _split(
@@ -364,7 +395,12 @@ class PolicySet:
         append = out.append
         is_allowed = self.is_allowed
         build = Request.from_parts
-        if principal is not None and not principal.caller_is_root and self.resource_owner is None:
+        if (
+            principal is not None
+            and not principal.caller_is_root
+            and not principal.duplicates
+            and self.resource_owner is None
+        ):
             self._many_from_parts(requests, principal, out)
             return out
         for item in requests:
@@ -384,10 +420,13 @@ class PolicySet:
         principal: RequestPart,
         out: list[bool],
     ) -> None:
-        """`is_allowed_many` for an ordinary caller (not the account root): where the plan is
-        compiled and the instance is in the caller's account, the compiled function reads the
-        merged part values directly, without building a `Request`; everything else takes
-        ``is_allowed``. Same answers: the context is the one `Request.from_parts` builds."""
+        """`is_allowed_many` for an ordinary caller (not the account root): where the instance
+        is in the caller's account, the plan's decision function reads the context without a
+        `Request` being built: a hot plan's layered function reads the request's own keys (only
+        those the plan reads), the instance's values and the principal's values in that order
+        (`codegen.compile_layered_decider`), never merging them; a cold plan's function reads
+        their merge. Everything else takes ``is_allowed``. Same answers: the context is the one
+        `Request.from_parts` builds (a part giving one key in two spellings takes that path)."""
         append = out.append
         is_allowed = self.is_allowed
         build = Request.from_parts
@@ -395,10 +434,8 @@ class PolicySet:
         caller_account = principal.caller_account
         caller = None if principal.caller_arn is None else Caller.from_arn(principal.caller_arn)
         plans = self._plans
-        # action name as given -> (plan, its inlined function, whether it reads the caller)
-        hot: dict[str, tuple[_Plan, Decider, bool, frozenset[str]]] = {}
-        lowered = _LOWER.get
-        lower = lower_key
+        # action name as given -> (plan, whether it reads the caller, its context layouts)
+        seen: dict[str, tuple[_Plan, bool, dict[tuple[str, ...], _Layout]]] = {}
         scalars = _SCALARS
         text = to_context_string
         for item in requests:
@@ -406,51 +443,67 @@ class PolicySet:
                 append(is_allowed(item))
                 continue
             action, part, context = item  # type: ignore[misc]
-            entry = hot.get(action)
+            entry = seen.get(action)
             if entry is None:
                 key = action.lower()
                 plan = plans.get(key) or self._plan(key)
-                simple = plan.simple
-                if not plan.inlined:
-                    plan.uses += 1
-                    if plan.uses >= _HOT:
-                        simple = _inline(plan)
-                needs_caller, reads = plan.needs_caller, plan.reads
-                if plan.inlined and simple is not None:
-                    hot[action] = (plan, simple, needs_caller, reads)
-            else:
-                plan, simple, needs_caller, reads = entry
+                entry = seen[action] = (plan, plan.needs_caller, plan.layouts)
+            plan, needs_caller, layouts = entry
+            simple = plan.simple
+            if not plan.inlined:
+                plan.uses += 1
+                if plan.uses >= _HOT:
+                    simple = _inline(plan)
             account = part.resource_account
             if (
                 simple is None
                 or part.caller_arn is not None
+                or part.duplicates
                 or (
                     account is not None and caller_account is not None and account != caller_account
                 )
             ):
                 append(is_allowed(build(action, principal, part, context=context)))
                 continue
-            merged = values | part.values
-            if context:
-                # `context_values`, inlined, for the keys the plan reads (the decision
-                # functions read no other): the request's own few keys
-                for k, v in context.items():
-                    lk = lowered(k) or lower(k)
-                    if lk not in reads:
-                        continue
-                    if v.__class__ is str:
-                        merged[lk] = (v,)
-                    elif isinstance(v, scalars):
-                        merged[lk] = (text(v),)
-                    else:
-                        merged[lk] = tuple(text(x) for x in v)
             resource = part.resource
             if resource is None:
                 resource = "*"
-            if needs_caller:
-                append(simple(resource, merged, caller))
+            layered = None
+            if plan.inlined:
+                layered = plan.layered
+                if layered is _UNSET:
+                    layered = _layered(plan)
+            # the request's own keys that the plan reads (the decision functions read no
+            # other), found by the layout of the context's key names; normalising them is
+            # `context_values`, inlined: into their own mapping for the layered function
+            # (which reads it first, then the instance's values, then the principal's), else
+            # into the merged values
+            own = {} if layered is not None else values | part.values
+            if context:
+                names = tuple(context)
+                layout = layouts.get(names)
+                if layout is None:
+                    layout = _layout(names, plan.reads)
+                    if len(layouts) >= _MAX_LAYOUTS:
+                        layouts.clear()
+                    layouts[names] = layout
+                for k, lk in layout:
+                    v = context[k]
+                    if v.__class__ is str:
+                        own[lk] = (v,)
+                    elif isinstance(v, scalars):
+                        own[lk] = (text(v),)
+                    else:
+                        own[lk] = tuple(text(x) for x in v)
+            if layered is not None:
+                if needs_caller:
+                    append(layered(resource, own, part.values, values, caller))
+                else:
+                    append(layered(resource, own, part.values, values))
+            elif needs_caller:
+                append(simple(resource, own, caller))
             else:
-                append(simple(resource, merged))
+                append(simple(resource, own))
 
     def _compiled_for(
         self, action: str, caller_arn: str | None, *, inline: bool = True
@@ -482,6 +535,28 @@ class PolicySet:
             if st.resource_shape[0] != "any" or st.resource_negated:
                 with_resources.append(st)
         return frozenset(keys), tuple(with_resources)
+
+    def conditions_by_key(
+        self, action: str
+    ) -> tuple[dict[str, list[CompiledCondition]], frozenset[str]]:
+        """For one action: every condition of a relevant statement, by the context key it
+        tests (lower case), and the keys read otherwise (as policy variables, in a condition's
+        values or a Resource). A key outside the second set bears on the decision only through
+        its conditions' verdicts (`decide_matrix` groups instances by them)."""
+        plan = self._plans.get(action.lower()) or self._plan(action.lower())
+        if plan.by_key is None:
+            by_key: dict[str, list[CompiledCondition]] = {}
+            variables: set[str] = set()
+            for st in _plan_statements(plan):
+                for c in st.conditions:
+                    by_key.setdefault(c.key, []).append(c)
+                    variables.update(c.variable_keys)
+                if st.resource_shape[0] == "dynamic":
+                    # a Resource with policy variables: every key the statement reads, to
+                    # be safe (its own variables are among them)
+                    variables.update(st.condition_keys)
+            plan.by_key = (by_key, frozenset(variables))
+        return plan.by_key
 
     def _owner_elsewhere(self, request: Request) -> bool:
         """A resource owner given for an ARN naming no account, and a caller of another account."""
@@ -694,6 +769,29 @@ def _decider_key(plan: _Plan) -> tuple[object, ...] | None:
 def _cached_decider(plan: _Plan) -> Decider | None:
     key = _decider_key(plan)
     return None if key is None else _DECIDERS.get(key)
+
+
+_LAYERED: dict[tuple[object, ...], Decider | None] = {}
+
+
+def _layered(plan: _Plan) -> Decider | None:
+    """The plan's layered decision function (shared by equal plans, as `_decider`)."""
+    key = _decider_key(plan)
+    if key is not None and key in _LAYERED:
+        layered = _LAYERED[key]
+    else:
+        layered = compile_layered_decider(
+            plan.denies,
+            plan.identity,
+            plan.boundary,
+            session=plan.session,
+            scps=plan.scps,
+            resource=plan.resource,
+        )
+        if key is not None:
+            _bounded_put(_LAYERED, key, layered)
+    plan.layered = layered
+    return layered
 
 
 def _inline(plan: _Plan) -> Decider:

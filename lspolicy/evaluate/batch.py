@@ -2,29 +2,90 @@
 
 A review asks one question of a whole fleet: may each of P principals do this action on each of
 I instances? The decision for a cell depends on the request only through what the policies
-read: the ARN (through each statement's Resource element), the context keys some statement
-reads, and the caller. So instances are grouped by a signature: the resource account, each
-Resource verdict that any principal's plan needs, and the instance's values for every key read
-(a key the instance part lacks falls back to the principal's value, the same for a whole row).
-Each principal decides once per group, with an ordinary request built from the parts, and the
-row is filled from the group answers: P + I normalisations, P x groups decisions.
+read: the resource account (compared with the caller's), the ARN (through each statement's
+Resource element), the context keys some statement reads, and the caller. So each row
+(principal) groups the instances by a signature of those features and decides once per group,
+with an ordinary request built from the parts of the group's first instance: P + I
+normalisations, P x groups decisions.
+
+The signatures are coarse where that is sound: a key that no policy variable reads and whose
+conditions read no variable an instance gives matters only through the verdicts of the row's
+conditions on it (``team`` compared with ``${aws:PrincipalTag/team}``: equal or not), so
+instances group by those verdicts; the Resource verdicts of all matchers form one joint
+column; with no resource-based policy, every instance of another account is one group (never
+allowed). Signatures are computed column-wise in C (byte strings folded by big-integer
+arithmetic while a row has at most 256 groups), and `decide_matrix_compact` keeps them as they
+are: one answer per group, no Python object per cell.
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from itertools import repeat
-from operator import add, methodcaller, mul
+from operator import add, mul, sub
 from typing import Any
 
 from lspolicy.evaluate.authorize import PolicySet
-from lspolicy.model.request import ContextValue, Request, RequestPart
+from lspolicy.evaluate.clause import CompiledCondition
+from lspolicy.model.request import ContextValue, Request, RequestPart, context_values
 
-__all__ = ["decide_matrix"]
+__all__ = ["Matrix", "decide_matrix", "decide_matrix_compact"]
 
 _EMPTY: dict[str, Any] = {}
 _INLINE_GROUPS = 64
+
+
+class Matrix:
+    """The answers of `decide_matrix_compact`: for each principal (row), a group per instance
+    and one answer per group, instead of one Python object per cell.
+
+    ``groups(p)[i]`` is the group of instance ``i`` in row ``p`` (rows grouped alike share the
+    list); ``answers(p)`` maps each group to the row's answer for it. Cells: `allowed`,
+    `row`, `rows` (the ``list[list[bool]]`` of `decide_matrix`), `count`.
+    """
+
+    __slots__ = ("_answers", "_groups", "instances", "principals")
+
+    def __init__(
+        self,
+        groups: list[Sequence[Hashable]],
+        answers: list[dict[Hashable, bool]],
+        instances: int,
+    ) -> None:
+        self._groups = groups
+        self._answers = answers
+        self.principals = len(groups)
+        self.instances = instances
+
+    def groups(self, p: int) -> Sequence[Hashable]:
+        """Row ``p``'s group of each instance, an opaque hashable key (do not modify the list:
+        rows may share it; a ``bytes`` when the row has at most 256 groups)."""
+        return self._groups[p]
+
+    def answers(self, p: int) -> Mapping[Hashable, bool]:
+        """Row ``p``'s answer for each of its groups."""
+        return self._answers[p]
+
+    def allowed(self, p: int, i: int) -> bool:
+        """Whether principal ``p`` may act on instance ``i``."""
+        return self._answers[p][self._groups[p][i]]
+
+    def row(self, p: int) -> list[bool]:
+        """Row ``p`` as one answer per instance."""
+        return list(map(self._answers[p].__getitem__, self._groups[p]))
+
+    def rows(self) -> list[list[bool]]:
+        """Every row (the grid `decide_matrix` returns)."""
+        return [self.row(p) for p in range(self.principals)]
+
+    def count(self, p: int) -> int:
+        """How many instances principal ``p`` may act on."""
+        return sum(map(self._answers[p].__getitem__, self._groups[p]))
+
+    def __repr__(self) -> str:
+        return f"Matrix({self.principals} principals x {self.instances} instances)"
 
 
 def decide_matrix(
@@ -39,13 +100,34 @@ def decide_matrix(
     from ``principals[p]``, ``instances[i]`` and ``context`` (`Request.from_parts`).
 
     Every cell equals ``policy_sets[p].is_allowed(Request.from_parts(action, principals[p],
-    instances[i], context=context))``.
+    instances[i], context=context))``. `decide_matrix_compact` gives the same answers without
+    a list per row.
+    """
+    return decide_matrix_compact(action, policy_sets, principals, instances, context=context).rows()
+
+
+def decide_matrix_compact(
+    action: str,
+    policy_sets: Sequence[PolicySet],
+    principals: Sequence[RequestPart],
+    instances: Sequence[RequestPart],
+    *,
+    context: Mapping[str, ContextValue] | None = None,
+) -> Matrix:
+    """`decide_matrix`'s answers as a `Matrix`: ``matrix.allowed(p, i)`` equals
+    ``grid[p][i]``.
+
+    How: instances are grouped per row by what the row's policies can tell apart (the
+    resource account, each Resource verdict, and for each context key the row reads, the
+    verdicts of the row's conditions on that key, or the value itself where a policy variable
+    or a Resource reads it); each row decides once per group, with its first instance.
     """
     if len(policy_sets) != len(principals):
         raise ValueError("policy_sets and principals must have the same length")
     overridden = frozenset(k.lower() for k in context or ())
-    # what each row reads: context keys, and Resource matchers (by identity: shared matchers
-    # are computed once per instance); a Resource with policy variables needs the ARN itself
+    extra = context_values(context) if context else _EMPTY
+    # what each row reads: context keys, and Resource matchers (by the matcher they share: a
+    # column is computed once per instance); a Resource with policy variables needs the ARN
     rows: list[tuple[frozenset[str], list[Any], bool]] = []
     key_index: dict[str, int] = {}
     matcher_index: dict[int, int] = {}
@@ -53,66 +135,332 @@ def decide_matrix(
     for ps in policy_sets:
         read, with_resources = ps.keys_read(action)
         read = read - overridden
-        row_matchers: list[Any] = []
+        row_matchers: list[int] = []
         dynamic = False
         for st in with_resources:
-            if st.resource_shape[0] == "dynamic":
+            shape = st.resource_shape
+            if shape[0] == "dynamic":
                 dynamic = True
                 continue
-            if id(st.resource_match) not in matcher_index:
-                matcher_index[id(st.resource_match)] = len(matchers)
-                matchers.append(st.resource_match)
-            row_matchers.append(st.resource_match)
+            if shape[0] == "any":  # NotResource "*": the same verdict for every instance
+                continue
+            # NotResource negates its inner matcher's verdict: the same partition
+            ident = id(shape[2]) if shape[0] == "memo" else id(shape[1])
+            if ident not in matcher_index:
+                matcher_index[ident] = len(matchers)
+                matchers.append(shape)
+            row_matchers.append(matcher_index[ident])
         for key in read:
             key_index.setdefault(key, len(key_index))
         rows.append((read, row_matchers, dynamic))
     keys = tuple(key_index)
     # one column per feature (the resource account, the ARN, each key's values, each Resource
-    # verdict), every value replaced by a small int (equal values, equal ints), so that a
-    # row's signatures are tuples of ints: cheap to hash, twice per cell; columns that hold
-    # one value for every instance tell no instance apart and are left out
+    # verdict), every value replaced by a small int (equal values, equal ints); columns that
+    # hold one value for every instance tell no instance apart and are left out
     arns = [part.resource if part.resource is not None else "*" for part in instances]
     columns: dict[Any, tuple[list[int], int]] = {}
+    distinct: dict[Any, list[Any]] = {}
+    """Feature -> its distinct values, in the order of their codes."""
 
     def column(feature: Any, values: list[Any]) -> None:
-        distinct = dict.fromkeys(values)
-        if len(distinct) > 1:
-            code = {v: n for n, v in enumerate(distinct)}
+        seen = dict.fromkeys(values)
+        if len(seen) > 1:
+            code = {v: n for n, v in enumerate(seen)}
             columns[feature] = (list(map(code.__getitem__, values)), len(code))
+            distinct[feature] = list(seen)
 
     column(("account",), [part.resource_account for part in instances])
-    column(("arn",), arns)
+    if any(dynamic for _, _, dynamic in rows):
+        column(("arn",), arns)
     tables = [part.values for part in instances]
     for key in keys:
-        column(("key", key), list(map(methodcaller("get", key), tables)))
-    for n, m in enumerate(matchers):
-        column(("resource", n), [m(arn, _EMPTY) for arn in arns])
-    grid: list[list[bool]] = []
+        column(("key", key), list(map(dict.get, tables, repeat(key))))
+    # Resource verdicts: one joint column (each instance's tuple of every matcher's verdict:
+    # a fleet's ARNs take few combinations); a row reads its own matchers' part of it
+    verdict_lists: list[list[bool]] = []
+    for shape in matchers:
+        if shape[0] == "exact":
+            got = list(map(shape[1].__contains__, arns))
+        else:  # memo: remembered verdicts, the matcher for the rest
+            got = list(map(shape[1], arns))
+            if None in got:
+                compute = shape[2]
+                got = [
+                    compute(a, _EMPTY) if v is None else v for a, v in zip(arns, got, strict=True)
+                ]
+        verdict_lists.append(got)
+    if verdict_lists:
+        column(("resources",), list(zip(*verdict_lists, strict=True)))
+    # instances decided one by one: a part giving two spellings of one key (the merge then
+    # depends on the dicts' order, `RequestPart.duplicates`) or naming a caller
+    odd = [n for n, part in enumerate(instances) if part.duplicates or part.caller_arn is not None]
+    if odd:
+        alone = [0] * len(instances)
+        for m, n in enumerate(odd, 1):
+            alone[n] = m
+        columns[("odd",)] = (alone, len(odd) + 1)
     count = len(instances)
-    groupings: dict[tuple[Any, ...], tuple[list[int], dict[int, int]]] = {}
+    packed: dict[Any, bytes] = {}
+    verdicts: dict[tuple[int, Any, Any], tuple[bool, ...]] = {}
+    """(condition id, the row's value of its key, of its variables) -> the condition's verdict
+    on each distinct value of its key (`_KeyClasses.feature`): conditions are shared between
+    policy sets (`StatementCore`), so rows reuse each other's verdicts."""
+    given_memo: dict[str, bool] = {}
+
+    def given(key: str) -> bool:
+        """Some instance gives a value for ``key``."""
+        hit = given_memo.get(key)
+        if hit is None:
+            hit = given_memo[key] = any(map(dict.__contains__, tables, repeat(key)))
+        return hit
+
+    groupings: dict[Any, tuple[Sequence[Hashable], dict[Any, int]]] = {}
+    group_rows: list[Sequence[Hashable]] = []
+    answer_rows: list[dict[Hashable, bool]] = []
     for ps, principal, (read, row_matchers, dynamic) in zip(
         policy_sets, principals, rows, strict=True
     ):
-        features: list[Any] = [("account",)]
-        if dynamic:
-            features.append(("arn",))
-        features.extend(("key", k) for k in read)
-        features.extend(("resource", matcher_index[id(m)]) for m in row_matchers)
-        used = tuple(f for f in dict.fromkeys(features) if f in columns)
+        if principal.duplicates:
+            group_rows.append(list(range(count)))
+            answer_rows.append(
+                {
+                    n: ps.is_allowed(Request.from_parts(action, principal, part, context=context))
+                    for n, part in enumerate(instances)
+                }
+            )
+            continue
+        # what tells instances apart for this row: (source column, class of each of its
+        # codes, or None for the codes themselves)
+        features: list[tuple[Any, tuple[int, ...] | None]] = []
+        collapse: tuple[tuple[int, ...], int] | None = None
+        if ("account",) in columns:
+            cls, other = _account_classes(ps, principal, distinct[("account",)])
+            if other is not None and not ps.resource and not odd:
+                # across accounts with no resource-based policy nothing allows: every such
+                # instance in one group, whatever else tells them apart
+                collapse = (cls, other)
+            elif max(cls) > 0:
+                features.append((("account",), cls))
+        if odd:
+            features.append((("odd",), None))
+        if dynamic and ("arn",) in columns:
+            features.append((("arn",), None))
+        # a key whose value matters only through the verdicts of the row's conditions on it
+        # (`_KeyClasses`): those verdicts instead of the value
+        classes = (
+            None
+            if dynamic
+            else _key_classes(ps, action, principal, extra=extra, given=given, verdicts=verdicts)
+        )
+        for key in read:
+            source = ("key", key)
+            if source not in columns:
+                continue
+            if classes is not None and key in classes.reducible:
+                by_value = classes.feature(key, distinct[source])
+                if by_value is not None:
+                    features.append((source, by_value))
+            else:
+                features.append((source, None))
+        if row_matchers and ("resources",) in columns:
+            by_verdicts = _dense(
+                [tuple(t[m] for m in row_matchers) for t in distinct[("resources",)]]
+            )
+            if max(by_verdicts) > 0:
+                features.append((("resources",), by_verdicts))
+        used = (tuple(features), collapse)
         grouped = groupings.get(used)
         if grouped is None:
-            # a row's signature: its columns' ints folded into one int (mixed radix), by
-            # C-level maps; each distinct signature's first instance stands for the group
-            sigs: list[int] = [0] * count
-            for f in used:
-                ids, size = columns[f]
-                sigs = list(map(add, map(mul, sigs, repeat(size)), ids))
-            first = dict(zip(reversed(sigs), range(count - 1, -1, -1), strict=True))
-            grouped = groupings[used] = (sigs, first)
+            grouped = groupings[used] = _grouping(features, collapse, columns, packed, count)
         sigs, first = grouped
-        answers = _group_answers(ps, action, principal, instances, first, context=context)
-        grid.append(list(map(answers.__getitem__, sigs)))
-    return grid
+        group_rows.append(sigs)
+        answer_rows.append(_group_answers(ps, action, principal, instances, first, context=context))
+    return Matrix(group_rows, answer_rows, count)
+
+
+def _dense(values: list[Any]) -> tuple[int, ...]:
+    """Each value's class: equal values, equal small ints (from 0, in order of appearance)."""
+    found: dict[Any, int] = {}
+    return tuple(found.setdefault(v, len(found)) for v in values)
+
+
+def _account_classes(
+    ps: PolicySet, principal: RequestPart, accounts: list[str | None]
+) -> tuple[tuple[int, ...], int | None]:
+    """The class of each resource account for this row, and the class of accounts other
+    than the caller's (None when there are none). The decision reads the resource account
+    only by comparing it with the caller's account (cross-account rules) and, with a
+    ``resource_owner``, whether it is missing (`PolicySet._owner_elsewhere`)."""
+    own = principal.caller_account
+    if own is None:  # nothing is cross-account for an unknown caller account
+        return tuple(0 for _ in accounts), None
+    if ps.resource_owner is None:
+        cls = tuple(0 if a is None or a == own else 1 for a in accounts)
+        return cls, (1 if 1 in cls else None)
+    cls = tuple(0 if a == own else (1 if a is None else 2) for a in accounts)
+    return cls, (2 if 2 in cls else None)
+
+
+def _densify(sig: bytes) -> tuple[bytes, int]:
+    """``sig`` with its byte values renumbered from 0 (same partition), and how many."""
+    values = sorted(set(sig))
+    table = bytearray(256)
+    for n, v in enumerate(values):
+        table[v] = n
+    return sig.translate(table), len(values)
+
+
+def _table(cls: Sequence[int]) -> bytes:
+    return bytes(cls).ljust(256, b"\0")
+
+
+def _grouping(
+    features: list[tuple[Any, tuple[int, ...] | None]],
+    collapse: tuple[tuple[int, ...], int] | None,
+    columns: dict[Any, tuple[list[int], int]],
+    packed: dict[Any, bytes],
+    count: int,
+) -> tuple[Sequence[Hashable], dict[Any, int]]:
+    """A signature per instance from ``features`` (equal signatures, equal features) and each
+    signature's first instance, which stands for the group; with ``collapse`` (the account
+    classes and the "other account" class), every instance of another account in one group.
+
+    Packed: each signature is one byte. The columns are byte strings (a class feature: the
+    source column translated), read as big integers and folded in mixed radix by integer
+    arithmetic; no digit reaches 256, so no carry crosses instances and the work per instance
+    is done in C. Signatures are renumbered densely whenever the next fold would overflow.
+    Where even that overflows, signatures are tuples of the features' ints.
+    """
+
+    def packed_column(source: Any) -> bytes:
+        col = packed.get(source)
+        if col is None:
+            col = packed[source] = bytes(columns[source][0])
+        return col
+
+    sig: bytes | None = None
+    ints: list[int] | None = None
+    radix = 1
+    keep = -1  # every bit: no instance masked
+    mark = b""
+    if collapse is not None:
+        # instances of another account: masked to 0 at every fold (so that they add no
+        # combinations), then given a signature of their own
+        by_account, other = collapse
+        accounts = packed_column(("account",))
+        keep = int.from_bytes(
+            accounts.translate(_table([0 if c == other else 255 for c in by_account])), "big"
+        )
+        mark = accounts.translate(_table([1 if c == other else 0 for c in by_account]))
+    for source, cls in features:
+        ids, size = columns[source]
+        if ints is None and size <= 256:
+            col = packed_column(source)
+            if cls is not None:
+                col, size = col.translate(_table(cls)), max(cls) + 1
+            if sig is None:
+                sig, radix = (int.from_bytes(col, "big") & keep).to_bytes(count, "big"), size
+                continue
+            if radix * size > 256:
+                sig, radix = _densify(sig)
+            if radix * size <= 256:
+                folded = (int.from_bytes(sig, "big") + int.from_bytes(col, "big") * radix) & keep
+                sig = folded.to_bytes(count, "big")
+                radix *= size
+                continue
+            # too many combinations for a byte: on with lists of ints
+            ints, values = list(sig), list(col)
+        else:
+            if ints is None:
+                ints = [0] * count if sig is None else list(sig)
+            if cls is None:
+                values = ids
+            else:
+                values, size = list(map(cls.__getitem__, ids)), max(cls) + 1
+        ints = list(map(add, ints, map(mul, values, repeat(radix))))
+        radix *= size
+    if ints is None:
+        if sig is None:
+            sig, radix = bytes(count), 1
+        if collapse is not None and radix >= 256:
+            sig, radix = _densify(sig)
+        if radix < 256:
+            if collapse is not None:
+                sig = (int.from_bytes(sig, "big") + int.from_bytes(mark, "big") * radix).to_bytes(
+                    count, "big"
+                )
+            return sig, {v: sig.index(v) for v in set(sig)}
+        ints = list(sig)
+    if collapse is not None:
+        marks = list(mark)
+        ints = list(map(mul, ints, map(sub, repeat(1), marks)))  # masked to 0
+        ints = list(map(add, ints, map(mul, marks, repeat(radix))))
+    return ints, dict(zip(reversed(ints), range(count - 1, -1, -1), strict=True))
+
+
+class _KeyClasses:
+    """For one row: the keys whose value matters only through the verdicts of the row's
+    conditions on that key (no policy variable reads it, and no instance gives a value for a
+    variable those conditions read), so that instances whose values get the same verdicts
+    share a group."""
+
+    __slots__ = ("base", "by_key", "reducible", "verdicts")
+
+    def __init__(
+        self,
+        by_key: dict[str, list[CompiledCondition]],
+        reducible: frozenset[str],
+        base: Mapping[str, tuple[str, ...]],
+        verdicts: dict[tuple[int, Any, Any], tuple[bool, ...]],
+    ) -> None:
+        self.by_key = by_key
+        self.reducible = reducible
+        self.base = base
+        self.verdicts = verdicts
+
+    def feature(self, key: str, distinct: list[Any]) -> tuple[int, ...] | None:
+        """The class of each value code (values with the same verdicts, the same class);
+        None when every value gets the same verdicts. A missing value (None) is the row's own
+        value for the key (principal or request keys), as the merged context would hold it.
+
+        A condition's verdict reads only its key and its policy variables' keys, so its
+        verdicts over the values are remembered by those (shared by rows)."""
+        base = self.base
+        own = base.get(key)
+        memo = self.verdicts
+        vectors: list[tuple[bool, ...]] = []
+        for c in self.by_key[key]:
+            variables = c.variable_keys
+            mk = (id(c), own, tuple(base.get(v) for v in variables) if variables else ())
+            vector = memo.get(mk)
+            if vector is None:
+                vector = memo[mk] = tuple(
+                    c.holds(base if value is None else {**base, key: value}) for value in distinct
+                )
+            vectors.append(vector)
+        classes = _dense(
+            list(vectors[0]) if len(vectors) == 1 else list(zip(*vectors, strict=True))
+        )
+        return classes if max(classes) > 0 else None
+
+
+def _key_classes(
+    ps: PolicySet,
+    action: str,
+    principal: RequestPart,
+    *,
+    extra: Mapping[str, tuple[str, ...]],
+    given: Callable[[str], bool],
+    verdicts: dict[tuple[int, Any, Any], tuple[bool, ...]],
+) -> _KeyClasses:
+    by_key, variables = ps.conditions_by_key(action)
+    reducible = frozenset(
+        key
+        for key, conds in by_key.items()
+        if key not in variables and not any(given(v) for c in conds for v in c.variable_keys)
+    )
+    base = {**principal.values, **extra} if extra else principal.values
+    return _KeyClasses(by_key, reducible, base, verdicts)
 
 
 def _group_answers(
@@ -141,7 +489,7 @@ def _group_answers(
         part = instances[n]
         account = part.resource_account
         elsewhere = caller_account is not None and account is not None and account != caller_account
-        if part.caller_arn is not None:  # the instance part names a caller: the general way
+        if part.caller_arn is not None or part.duplicates:  # the general way
             answers[sig] = ps.is_allowed(
                 Request.from_parts(action, principal, part, context=context)
             )

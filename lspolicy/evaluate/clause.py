@@ -66,6 +66,7 @@ class CompiledCondition:
     """One ``operator: {key: values}`` entry, ready to evaluate."""
 
     __slots__ = (
+        "_variable_keys",
         "condition",
         "holds",
         "if_exists",
@@ -101,6 +102,7 @@ class CompiledCondition:
             else:
                 values.append(_Value(template, None))
         self.values = tuple(values)
+        self._variable_keys = tuple(var.key for v in values for var in v.template.variables)
         self.static = (
             tuple(v.prepared for v in values)
             if all(v.prepared is not None for v in values)
@@ -115,7 +117,7 @@ class CompiledCondition:
     @property
     def variable_keys(self) -> tuple[str, ...]:
         """Context keys the values refer to as policy variables (lower case)."""
-        return tuple(var.key for v in self.values for var in v.template.variables)
+        return self._variable_keys
 
     def _prepared(self, context: Context) -> tuple[Any, ...]:
         if self.static is not None:

@@ -21,18 +21,43 @@ from typing import Any
 from lspolicy.evaluate.clause import CompiledCondition
 from lspolicy.evaluate.statement import CompiledStatement
 
-__all__ = ["Decider", "compile_decider", "generic_decider", "statement_predicates"]
+__all__ = [
+    "Decider",
+    "compile_decider",
+    "compile_layered_decider",
+    "generic_decider",
+    "statement_predicates",
+]
 
 Context = Mapping[str, Sequence[str]]
+_LAYERED_LOOKUPS = 12
 Decider = Callable[..., bool]
 """``decide(resource, context, caller=None) -> bool``."""
 
 
 class _Writer:
-    def __init__(self) -> None:
+    def __init__(self, *, layered: bool = False) -> None:
         self.namespace: dict[str, Any] = {}
         self._ids: dict[int, str] = {}
         self._temps = 0
+        self.layered = layered
+        """Context lookups read three mappings, the request's own keys (``x``), the
+        instance's (``c``) and the principal's (``p``), the first that has the key winning:
+        the merged context without merging (`compile_layered_decider`)."""
+        self.lookups = 0
+        """Context lookups written (`get`)."""
+        self.reads_whole_context = False
+        """Some test needs the whole context as one mapping (a condition the writer does not
+        inline, a Resource with policy variables)."""
+
+    def get(self, key: str) -> str:
+        """The expression for the context's values of the namespace name ``key`` (None when
+        absent)."""
+        self.lookups += 1
+        if not self.layered:
+            return f"g({key})"
+        t = self.temp()
+        return f"({t} if ({t} := gx({key})) is not None else ({t} if ({t} := g({key})) is not None else q({key})))"
 
     def const(self, value: Any) -> str:
         """A namespace name bound to ``value`` (shared by identity)."""
@@ -55,7 +80,7 @@ class _Writer:
             key, seen, compute = self.const(cond.key), self.const(shape[2]), self.const(shape[3])
             vals, hit = self.temp(), self.temp()
             return (
-                f"({shape[1]!r} if ({vals} := g({key})) is None "
+                f"({shape[1]!r} if ({vals} := {self.get(key)}) is None "
                 f"else ({hit} if ({hit} := {seen}({vals})) is not None else {compute}({vals})))"
             )
         if kind == "null":
@@ -65,7 +90,7 @@ class _Writer:
                 return "False"
             if len(wants) == 2:
                 return "True"
-            absent = f"not g({self.const(cond.key)})"
+            absent = f"not {self.get(self.const(cond.key))}"
             return f"({absent})" if True in wants else f"(not ({absent}))"
         if cond.qualifier is None and kind in ("set", "single", "variable"):
             key = self.const(cond.key)
@@ -87,16 +112,17 @@ class _Writer:
                 vkey = self.const(var.key)
                 got = self.temp()
                 if var.default is None:
-                    test = f"(({got} := g({vkey})) is not None and len({got}) == 1 and {got}[0] in {vals})"
+                    test = f"(({got} := {self.get(vkey)}) is not None and len({got}) == 1 and {got}[0] in {vals})"
                 else:
                     default = self.const(var.default)
                     test = (
-                        f"(({got}[0] in {vals}) if ({got} := g({vkey})) and len({got}) == 1 "
+                        f"(({got}[0] in {vals}) if ({got} := {self.get(vkey)}) and len({got}) == 1 "
                         f"else (not {got} and {default} in {vals}))"
                     )
             if cond.negated:
                 test = f"not ({test})"
-            return f"({missing} if ({vals} := g({key})) is None else {test})"
+            return f"({missing} if ({vals} := {self.get(key)}) is None else {test})"
+        self.reads_whole_context = True
         return f"{self.const(cond.holds)}(c)"
 
     def statement(self, st: CompiledStatement) -> str:
@@ -105,6 +131,7 @@ class _Writer:
         kind = shape[0]
         if kind == "dynamic":
             # the statement's own matcher, which already applies NotResource's negation
+            self.reads_whole_context = True
             parts.append(f"{self.const(st.resource_match)}(r, c)")
         elif kind == "any":
             if st.resource_negated:
@@ -234,6 +261,43 @@ def compile_decider(
     exec(compile(source, "<lspolicy plan>", "exec"), namespace)  # see the module docstring
     decide: Decider = namespace["decide"]
     decide.__doc__ = source  # the generated code, for debugging and review
+    return decide
+
+
+def compile_layered_decider(
+    denies: Sequence[CompiledStatement],
+    allows: Sequence[CompiledStatement],
+    boundary: Sequence[CompiledStatement] | None,
+    *,
+    session: Sequence[CompiledStatement] | None = None,
+    scps: Sequence[Sequence[CompiledStatement]] = (),
+    resource: Sequence[CompiledStatement] | None = None,
+) -> Callable[..., bool] | None:
+    """`compile_decider`'s decision as ``decide(resource, x, c, p, caller=None)`` over the
+    context ``{**p, **c, **x}`` without building it: each lookup reads ``x`` (the request's
+    own keys), then ``c`` (the instance's), then ``p`` (the principal's). None when some
+    test needs the whole context as one mapping, or when the plan makes more than
+    ``_LAYERED_LOOKUPS`` lookups: each costs up to three ``get`` calls instead of one, which
+    outweighs not merging the mappings (measured: a 30-statement plan ran slower layered)."""
+    w = _Writer(layered=True)
+    body = _body(
+        w,
+        denies=denies,
+        allows=allows,
+        boundary=boundary,
+        session=session,
+        scps=scps,
+        resource=resource,
+    )
+    if w.reads_whole_context or w.lookups > _LAYERED_LOOKUPS:
+        return None
+    lines = ["def decide(r, x, c, p, k=None):", "    gx = x.get", "    g = c.get", "    q = p.get"]
+    lines.extend(body)
+    source = "\n".join(lines) + "\n"
+    namespace: dict[str, Any] = dict(w.namespace)
+    exec(compile(source, "<lspolicy layered plan>", "exec"), namespace)  # see the module docstring
+    decide: Callable[..., bool] = namespace["decide"]
+    decide.__doc__ = source
     return decide
 
 

@@ -39,6 +39,7 @@ def to_context_string(value: str | int | float | bool) -> str:
 
 _NO_KEYS: frozenset[str] = frozenset()
 _SCALARS = (str, int, float, bool)
+_STR_ONLY = {str}
 
 
 def _account(arn: str) -> str | None:
@@ -50,6 +51,8 @@ def _account(arn: str) -> str | None:
 
 _LOWER: dict[str, str] = {}
 _LOWER_LIMIT = 1 << 14
+_LOWER_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+_NORMAL_NAMES: dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, str]]] = {}
 
 
 def lower_key(key: str) -> str:
@@ -71,11 +74,27 @@ def normalize_context(
 
     Returns ``(values, multivalued_keys, original_names)``.
     """
+    if not context:
+        return {}, _NO_KEYS, {}
+    if set(map(type, context.values())) == _STR_ONLY:
+        # every value one string (the common case): the key names' lower-case forms and
+        # first spellings remembered per tuple of names, the values' 1-tuples made by ``zip``
+        key_names = tuple(context)
+        hit = _NORMAL_NAMES.get(key_names)
+        if hit is None:
+            lowered = tuple(map(lower_key, key_names))
+            first: dict[str, str] = {}
+            for lower, key in zip(lowered, key_names, strict=True):
+                first.setdefault(lower, key)
+            hit = (lowered, first)
+            if len(_NORMAL_NAMES) >= _LOWER_LIMIT:
+                _NORMAL_NAMES.clear()
+            _NORMAL_NAMES[key_names] = hit
+        pairs = zip(hit[0], zip(context.values(), strict=True), strict=True)
+        return dict(pairs), _NO_KEYS, dict(hit[1])  # type: ignore[arg-type]
     values: dict[str, tuple[str, ...]] = {}
     multi: list[str] = []
     names: dict[str, str] = {}
-    if not context:
-        return values, _NO_KEYS, names
     for key, value in context.items():
         lower = lower_key(key)
         if lower not in names:
@@ -199,11 +218,12 @@ class RequestPart:
     """
 
     __slots__ = (
+        "_names",
         "caller_account",
         "caller_arn",
         "caller_is_root",
+        "duplicates",
         "multivalued",
-        "names",
         "raw",
         "resource",
         "resource_account",
@@ -217,18 +237,36 @@ class RequestPart:
         caller_arn: str | None = None,
         resource: str | None = None,
     ) -> None:
-        values, multi, names = normalize_context(context)
-        raw: dict[str, ContextValue] = dict(context or {})
+        raw: dict[str, ContextValue] = dict(context) if context else {}
+        if raw and set(map(type, raw.values())) == _STR_ONLY:
+            # the common case, every value one string: the lower-cased key names remembered
+            # per tuple of names (parts of a fleet share their key names), the values' 1-tuples
+            # made by ``zip``: no Python-level loop
+            names = tuple(raw)
+            lowered = _LOWER_NAMES.get(names)
+            if lowered is None:
+                lowered = tuple(map(lower_key, names))
+                if len(_LOWER_NAMES) >= _LOWER_LIMIT:
+                    _LOWER_NAMES.clear()
+                _LOWER_NAMES[names] = lowered
+            pairs = zip(lowered, zip(raw.values(), strict=True), strict=True)
+            values: dict[str, tuple[str, ...]] = dict(pairs)  # type: ignore[arg-type]
+            multi = _NO_KEYS
+        else:
+            values, multi, _ = normalize_context(raw)
+        self.duplicates = len(values) < len(raw)
+        """Two of the context's key names differ only in case: combining the part with
+        another that gives one of them depends on the dicts' order (`Request.from_parts`
+        merges the plain dicts then), so the shortcuts that merge normalised values skip it."""
         if caller_arn is not None and "aws:principalarn" not in values:
             values["aws:principalarn"] = (caller_arn,)
-            names["aws:principalarn"] = "aws:PrincipalArn"
             raw["aws:PrincipalArn"] = caller_arn
         self.raw = raw
         """The context as given (with the caller's ``aws:PrincipalArn``): merged again when
         parts share a key, as the plain constructor would merge dicts."""
         self.values: dict[str, tuple[str, ...]] = values
         self.multivalued = multi
-        self.names: dict[str, str] = names
+        self._names: dict[str, str] | None = None
         self.caller_arn = caller_arn
         self.resource = resource
         self.caller_account = _account(caller_arn) if caller_arn else None
@@ -238,6 +276,20 @@ class RequestPart:
             and caller_arn.endswith(":root")
         )
         self.resource_account = _account(resource) if resource is not None else None
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Lower-case key -> the key's first spelling in the context (computed when first
+        needed: only building a `Request` reads it)."""
+        names = self._names
+        if names is None:
+            names = {}
+            for key in self.raw:
+                lower = lower_key(key)
+                if lower not in names:
+                    names[lower] = key
+            self._names = names
+        return names
 
     def __repr__(self) -> str:
         who = f", caller_arn={self.caller_arn!r}" if self.caller_arn else ""
