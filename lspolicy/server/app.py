@@ -18,7 +18,7 @@ from typing import Any
 from lspolicy.lightsail.context import Instance
 from lspolicy.model.request import ContextValue
 from lspolicy.server.auth import Authenticated, Credential, ReceivedRequest, authenticate
-from lspolicy.server.authorize import allowed_on_any_instance, allowed_on_instance, allowed_on_star
+from lspolicy.server.authorize import allowed_on_star, decide
 from lspolicy.server.errors import ApiError
 from lspolicy.server.pages import PageTokens
 from lspolicy.server.state import STATE_CODES, InstanceRow, StateStore, Transition
@@ -200,10 +200,10 @@ class Service:
             id=row.id, region=row.region, account=row.account, name=row.name, tags=row.tags
         )
         arn, tags = instance.arn, json.dumps(dict(row.tags), sort_keys=True)
-        on_instance = allowed_on_instance(principal, op.action, instance, context)
-        on_any = allowed_on_any_instance(
+        on_instance, on_any = decide(
             principal,
             op.action,
+            instance,
             account=principal.account,
             region=authn.region,
             name=name,

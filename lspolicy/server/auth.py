@@ -19,18 +19,20 @@ and the body bytes. Nothing here raises for a bad request: every failure is an `
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import parse_qsl, quote, unquote_plus, urlsplit
 
 from botocore.auth import SigV4Auth  # type: ignore[import-untyped]
 from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
 from botocore.compat import HTTPHeaders  # type: ignore[import-untyped]
 from botocore.credentials import Credentials  # type: ignore[import-untyped]
+from botocore.utils import normalize_url_path  # type: ignore[import-untyped]
 
 from lspolicy.server.errors import ApiError
 
@@ -274,6 +276,102 @@ def _parse_authorization(value: str) -> _Authorization | ApiError:
     return _Authorization(access_key_id, date, region, service, tuple(names), parts["Signature"])
 
 
+_SIGNING_KEYS: dict[tuple[str, str, str, str], bytes] = {}
+_SIGNING_KEYS_LIMIT = 4096
+"""Derived signing keys by (secret, scope date, region, service): each is a function of exactly
+those four values (four chained HMACs), so it is derived once a day per credential and region
+instead of on every request. Bounded: emptied when full."""
+
+
+def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    """SigV4's signing key: HMAC chain over the scope, starting from ``"AWS4" + secret``.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html"""
+    cache_key = (secret, date, region, service)
+    key = _SIGNING_KEYS.get(cache_key)
+    if key is None:
+        key = f"AWS4{secret}".encode()
+        for part in (date, region, service, "aws4_request"):
+            key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+        if len(_SIGNING_KEYS) >= _SIGNING_KEYS_LIMIT:
+            _SIGNING_KEYS.clear()
+        _SIGNING_KEYS[cache_key] = key
+    return key
+
+
+@functools.lru_cache(maxsize=256)
+def _canonical_uri(path: str) -> str:
+    """The canonical URI of a received path, as botocore's signer computes it for every service
+    but S3: the path of the URL, dot segments and empty segments removed, then percent-encoded
+    (again) with ``/`` and ``~`` kept."""
+    return quote(normalize_url_path(urlsplit("http://lightsail.invalid" + path).path), safe="/~")
+
+
+def _canonical_query(query: Sequence[tuple[str, str]]) -> str:
+    """The canonical query string of the decoded pairs: each name and value percent-encoded
+    (unreserved characters kept), sorted by name then value, joined by ``&``."""
+    pairs = sorted((quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in query)
+    return "&".join(f"{k}={v}" for k, v in pairs)
+
+
+def _canonical_request(
+    request: ReceivedRequest,
+    query: Sequence[tuple[str, str]],
+    signed: Sequence[tuple[str, str]],
+    names: Sequence[str],
+) -> str:
+    """SigV4's canonical request, exactly as botocore's ``SigV4Auth.canonical_request`` builds it
+    from the received request (``tests/unit/test_server_auth.py`` compares the two): method,
+    canonical URI, canonical query, each signed header ``name:value`` with its values' runs of
+    whitespace folded and repeats joined by ``,`` in received order, the signed names, and the
+    SHA-256 of the body (the ``X-Amz-Content-SHA256`` header, when sent, has been checked to be
+    that same digest)."""
+    values: dict[str, list[str]] = {}
+    for name, value in signed:
+        values.setdefault(name, []).append(" ".join(value.split()))
+    lines = [request.method.upper(), _canonical_uri(request.path), _canonical_query(query)]
+    lines.extend(f"{name}:{','.join(values[name])}" for name in names)
+    lines.append("")
+    lines.append(";".join(names))
+    lines.append(hashlib.sha256(request.body).hexdigest())
+    return "\n".join(lines)
+
+
+def _reference_signature(
+    request: ReceivedRequest,
+    auth: _Authorization,
+    *,
+    query: Sequence[tuple[str, str]],
+    headers: Sequence[tuple[str, str]],
+    secret: str,
+    amz_date: str,
+) -> str:
+    """The expected signature computed by botocore's own signer (``SigV4Auth``), fed the request
+    as received: the reference `_canonical_request` and `_signing_key` must agree with."""
+    signer = _ReceivedRequestSigner(
+        Credentials(auth.access_key_id, secret),
+        auth.service,
+        auth.region,
+        [(n.lower(), v) for n, v in headers if n.lower() in auth.signed_headers],
+    )
+    received_headers = HTTPHeaders()
+    for name, value in headers:
+        received_headers[name] = value
+    aws_request = AWSRequest(
+        method=request.method,
+        # Only the path of this URL is read; the scheme and host play no part in the signature.
+        url="http://lightsail.invalid" + request.path,
+        headers=received_headers,
+        data=request.body,
+        # Decoded pairs: botocore re-encodes and sorts them as SigV4 prescribes, so a query
+        # encoded either way on the wire ('%20' or '+') gets one canonical form.
+        params=list(query),
+    )
+    aws_request.context["timestamp"] = amz_date
+    canonical_request = signer.canonical_request(aws_request)
+    string_to_sign = signer.string_to_sign(aws_request, canonical_request)
+    return str(signer.signature(string_to_sign, aws_request))
+
+
 def authenticate(
     request: ReceivedRequest,
     lookup: Callable[[str], Credential | None],
@@ -362,7 +460,17 @@ def authenticate(
             f"X-Amz-Date {_show(amz_date)} is not a timestamp of the form YYYYMMDD'T'HHMMSS'Z'"
         )
     try:
-        signed_at = datetime.strptime(amz_date, _TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+        # the digits' places are fixed (checked above): what strptime accepts for this format,
+        # datetime() accepts and refuses alike (a month 13, a 30 February, a second 60)
+        signed_at = datetime(
+            int(amz_date[0:4]),
+            int(amz_date[4:6]),
+            int(amz_date[6:8]),
+            int(amz_date[9:11]),
+            int(amz_date[11:13]),
+            int(amz_date[13:15]),
+            tzinfo=UTC,
+        )
     except ValueError:
         return _denied(f"X-Amz-Date {_show(amz_date)} is not a valid date and time")
     if auth.date != amz_date[:8]:
@@ -412,29 +520,26 @@ def authenticate(
     # so every failure gets the same message.
     credential = lookup(auth.access_key_id)
     secret = _DECOY_SECRET if credential is None else credential.secret_access_key
-    signer = _ReceivedRequestSigner(
-        Credentials(auth.access_key_id, secret),
-        auth.service,
-        auth.region,
-        [(n.lower(), v) for n, v in headers if n.lower() in auth.signed_headers],
-    )
-    received_headers = HTTPHeaders()
-    for name, value in headers:
-        received_headers[name] = value
-    aws_request = AWSRequest(
-        method=request.method,
-        # Only the path of this URL is read; the scheme and host play no part in the signature.
-        url="http://lightsail.invalid" + request.path,
-        headers=received_headers,
-        data=request.body,
-        # Decoded pairs: botocore re-encodes and sorts them as SigV4 prescribes, so a query
-        # encoded either way on the wire ('%20' or '+') gets one canonical form.
-        params=query,
-    )
-    aws_request.context["timestamp"] = amz_date
-    canonical_request = signer.canonical_request(aws_request)
-    string_to_sign = signer.string_to_sign(aws_request, canonical_request)
-    expected = str(signer.signature(string_to_sign, aws_request))
+    signed = [(n.lower(), v) for n, v in headers if n.lower() in auth.signed_headers]
+    try:
+        canonical = _canonical_request(request, query, signed, auth.signed_headers)
+        string_to_sign = "\n".join(
+            (
+                ALGORITHM,
+                amz_date,
+                f"{auth.date}/{auth.region}/{auth.service}/aws4_request",
+                hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+            )
+        )
+    except UnicodeEncodeError:
+        # a lone surrogate (no HTTP server decodes one): botocore's own signer, whose header
+        # container treats such values its own way, decides, as it always did
+        expected = _reference_signature(
+            request, auth, query=query, headers=headers, secret=secret, amz_date=amz_date
+        )
+    else:
+        key = _signing_key(secret, auth.date, auth.region, auth.service)
+        expected = hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
 
     signature_ok = hmac.compare_digest(expected.encode("ascii"), auth.signature.encode("ascii"))
     tokens = lowered.get("x-amz-security-token")
