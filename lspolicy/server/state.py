@@ -17,7 +17,6 @@ import math
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from lspolicy.errors import LspolicyError
+from lspolicy.server.ids import uuid4_text
 from lspolicy.server.world import InstanceSpec
 
 __all__ = [
@@ -47,6 +47,34 @@ SCHEMA_VERSION = 1
 PLACEHOLDER_ID = "00000000-0000-4000-8000-00000000abcd"
 """The id of the stand-in evaluated for a name that matches no instance (never a real id)."""
 _TABLES = frozenset({"instances", "operations", "request_log"})
+_INSTANCE_COLUMNS = (
+    "account",
+    "region",
+    "name",
+    "id",
+    "availability_zone",
+    "tags",
+    "state",
+    "state_changed_at",
+    "settles_to",
+    "settles_at",
+    "created_at",
+)
+_NAME, _ID = _INSTANCE_COLUMNS.index("name"), _INSTANCE_COLUMNS.index("id")
+_LOOKUP = (
+    f"SELECT {', '.join('i.' + c for c in _INSTANCE_COLUMNS)} FROM (SELECT 1) LEFT JOIN"
+    " (SELECT * FROM instances WHERE account = ? AND region = ? AND name >= ?"
+    " ORDER BY name LIMIT 1) AS i UNION ALL"
+    f" SELECT {', '.join('j.' + c for c in _INSTANCE_COLUMNS)} FROM (SELECT 1) LEFT JOIN"
+    " (SELECT * FROM instances WHERE account = ? AND region = ? AND name < ?"
+    " ORDER BY name DESC LIMIT 1) AS j"
+)
+"""Two rows, always: the named instance or the first after it in name order, then the last
+before it, each all NULL when there is none. The instance itself, or the neighbour a missing
+name is evaluated as; both index seeks run and two rows come back whatever the name, so neither
+the name's existence nor its place among the names (first, last, between) changes the work."""
+_ROWS_LIMIT = 4096
+"""Checked instance rows remembered (`StateStore._checked_instance`) before the memo is emptied."""
 _OPERATION_STATUSES = frozenset({"Started", "Succeeded"})
 
 
@@ -168,6 +196,7 @@ class StateStore:
         self.path = path
         self.clock = clock
         self._lock = threading.Lock()
+        self._rows: dict[tuple[Any, ...], InstanceRow] = {}
         if path != ":memory:" and Path(path).exists() and not Path(path).is_file():
             raise StateError(f"state file {path!r} is not a regular file")
         try:
@@ -184,6 +213,8 @@ class StateStore:
         except StateError:
             self._db.close()
             raise
+        self._tuples = self._db.cursor()
+        self._tuples.row_factory = None  # rows as plain tuples: `_checked_instance`'s keys
         self._due: float | None = None
         """The earliest pending transition's due time (None: nothing pending). One process owns
         the database, so this is known without asking it on every request."""
@@ -250,6 +281,22 @@ class StateStore:
         """Close the database."""
         with self._lock:
             self._db.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """The connection for one read statement, settled to now: the statement alone is its own
+        (implicit, atomic) read transaction; a ``BEGIN``/``COMMIT`` pair is opened only when a
+        pending transition is due and must be written first."""
+        with self._lock:
+            if self._due is not None and self.clock() >= self._due:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._settle(self._db, self.clock())
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            yield self._db
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -324,6 +371,19 @@ class StateStore:
                 "settles_at": None,
             }
         )
+
+    def _checked_instance(self, values: tuple[Any, ...]) -> InstanceRow:
+        """`_instance` of a row of `_INSTANCE_COLUMNS`, remembered by the row's values: the
+        check and the parsed row are a function of them alone (`InstanceRow` is immutable), so
+        a row read again unchanged is not checked and parsed again; any changed value is a new
+        key."""
+        hit = self._rows.get(values)
+        if hit is None:
+            hit = self._instance(dict(zip(_INSTANCE_COLUMNS, values, strict=True)))
+            if len(self._rows) >= _ROWS_LIMIT:
+                self._rows.clear()
+            self._rows[values] = hit
+        return hit
 
     def _instance(self, row: sqlite3.Row | Mapping[str, Any]) -> InstanceRow:
         """A stored instance, every value checked: a file edited or damaged outside lspolicy
@@ -438,26 +498,24 @@ class StateStore:
 
         The second is the instance itself when it exists, else its neighbour in name order
         (same account and region) renamed to ``name`` under a placeholder id: both cases seek
-        the index twice, fetch the same number of rows and check one, so the time of the answer
+        the index twice, fetch two rows (`_LOOKUP`) and check one, so the time of the answer
         does not say whether the name exists. With no instance in the region at all, a
-        placeholder with no tags.
+        placeholder with no tags. The check of a row is remembered by its values
+        (`_checked_instance`): a row asked for again is a hit whether it is the instance or a
+        missing name's stand-in, so the memo tells apart only names asked before from names
+        not, never existing from missing.
         """
-        with self._tx() as db:
-            self._settle(db, self.clock())
-            rows = db.execute(
-                "SELECT * FROM (SELECT * FROM instances WHERE account = ? AND region = ?"
-                " AND name >= ? ORDER BY name LIMIT 1) UNION ALL"
-                " SELECT * FROM (SELECT * FROM instances WHERE account = ? AND region = ?"
-                " AND name < ? ORDER BY name DESC LIMIT 1)",
-                (account, region, name, account, region, name),
+        with self._read():
+            at_or_after, before = self._tuples.execute(
+                _LOOKUP, (account, region, name, account, region, name)
             ).fetchall()
-        if not rows:
+        first = at_or_after if at_or_after[_NAME] is not None else before
+        if first[_NAME] is None:
             return None, self.placeholder(account, region, name, PLACEHOLDER_ID, "{}")
-        values = dict(rows[0])
-        exists = values["name"] == name
-        if not exists:
-            values["name"], values["id"] = name, PLACEHOLDER_ID
-        row = self._instance(values)
+        exists = first[_NAME] == name
+        # the same tuple is built either way (for the instance itself, of its own name and id)
+        ident = first[_ID] if exists else PLACEHOLDER_ID
+        row = self._checked_instance((*first[:_NAME], name, ident, *first[_ID + 1 :]))
         return (row if exists else None), row
 
     def transition(
@@ -508,7 +566,7 @@ class StateStore:
             # the response reports a transitional change as started, even when (delay 0) it has
             # already settled by the time anyone can read it back
             op = OperationRow(
-                id=str(uuid.uuid4()),
+                id=uuid4_text(),
                 account=account,
                 region=region,
                 availability_zone=before.availability_zone,
@@ -546,9 +604,10 @@ class StateStore:
         return before, op
 
     def log(self, entry: Mapping[str, Any]) -> None:
-        """Append one served request to the request log."""
-        with self._tx() as db:
-            self._insert_log(db, entry, self.clock())
+        """Append one served request to the request log: one ``INSERT``, which SQLite runs as
+        its own (atomic) transaction."""
+        with self._lock:
+            self._insert_log(self._db, entry, self.clock())
 
     @staticmethod
     def _insert_log(db: sqlite3.Connection, entry: Mapping[str, Any], at: float) -> None:

@@ -138,15 +138,22 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return members
 
 
+_DECODE: Final = json.JSONDecoder(
+    parse_constant=_reject_constant, object_pairs_hook=_unique_members
+).decode
+"""``json.loads(text, parse_constant=..., object_pairs_hook=...)`` with the decoder built once
+(``json.loads`` builds a new one per call when given any option)."""
+
+
 def _parse(body: bytes) -> dict[str, Any] | ApiError:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         return ApiError(_INVALID, _NOT_AN_OBJECT, f"not UTF-8: byte {error.start} is invalid")
     try:
-        document = json.loads(
-            text, parse_constant=_reject_constant, object_pairs_hook=_unique_members
-        )
+        if text.startswith("\ufeff"):  # what json.loads checks before decoding
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        document = _DECODE(text)
     except json.JSONDecodeError as error:
         reason = error.msg[:1].lower() + error.msg[1:]
         where = f"line {error.lineno}, column {error.colno}"
