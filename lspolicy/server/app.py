@@ -37,6 +37,7 @@ _COMPACT = json.JSONEncoder(separators=(",", ":")).encode
 """``json.dumps(value, separators=(",", ":"))`` without building an encoder per call."""
 _SORTED = json.JSONEncoder(sort_keys=True).encode
 """``json.dumps(value, sort_keys=True)``, likewise."""
+_VIEWS_LIMIT = 4096
 GET_INSTANCES_PAGE_SIZE = 25
 """Instances per ``GetInstances`` page. The API reference says the results may be paginated but
 not how many a page holds (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_GetInstances.html);
@@ -101,6 +102,8 @@ class Service:
         self.now = now
         self.page_size = page_size
         self._tokens = PageTokens()
+        self._credentials: dict[str, tuple[Principal, Credential]] = {}
+        self._views: dict[int, tuple[InstanceRow, Instance, str, str]] = {}
         self._times: tuple[datetime | None, str, str] = (None, "", "")
         """The last second whose ``aws:CurrentTime`` and ``aws:EpochTime`` were formatted."""
         self._regions = frozenset(
@@ -121,7 +124,30 @@ class Service:
         p = self.world.principals.get(access_key_id)
         if p is None:
             return None
-        return Credential(p.access_key_id, p.secret_access_key, p.identity.arn, p.session_token)
+        hit = self._credentials.get(access_key_id)
+        if hit is not None and hit[0] is p:  # the same principal object: the same credential
+            return hit[1]
+        credential = Credential(
+            p.access_key_id, p.secret_access_key, p.identity.arn, p.session_token
+        )
+        self._credentials[access_key_id] = (p, credential)
+        return credential
+
+    def _view(self, row: InstanceRow) -> tuple[Instance, str, str]:
+        """The row as authorization sees it, its ARN and its tags as logged (JSON, sorted keys),
+        kept per row object (the store hands out one object per unchanged row; held, compared
+        with ``is``)."""
+        hit = self._views.get(id(row))
+        if hit is not None and hit[0] is row:
+            return hit[1], hit[2], hit[3]
+        instance = Instance(
+            id=row.id, region=row.region, account=row.account, name=row.name, tags=row.tags
+        )
+        view = (row, instance, instance.arn, _SORTED(dict(row.tags)))
+        if len(self._views) >= _VIEWS_LIMIT:
+            self._views.clear()
+        self._views[id(row)] = view
+        return instance, view[2], view[3]
 
     # -- the pipeline ---------------------------------------------------------------------------
 
@@ -202,10 +228,7 @@ class Service:
         # missing name's against a stand-in shaped like a real instance of its account and region.
         found, row = self.store.lookup(principal.account, authn.region, name)
         exists = found is not None
-        instance = Instance(
-            id=row.id, region=row.region, account=row.account, name=row.name, tags=row.tags
-        )
-        arn, tags = instance.arn, _SORTED(dict(row.tags))
+        instance, arn, tags = self._view(row)
         on_instance, on_any = decide(
             principal,
             op.action,

@@ -17,8 +17,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -73,6 +72,25 @@ _LOOKUP = (
 before it, each all NULL when there is none. The instance itself, or the neighbour a missing
 name is evaluated as; both index seeks run and two rows come back whatever the name, so neither
 the name's existence nor its place among the names (first, last, between) changes the work."""
+_LOG_COLUMNS = (
+    "operation",
+    "principal_arn",
+    "access_key_id",
+    "account",
+    "region",
+    "instance_name",
+    "resource_arn",
+    "tags",
+    "decision",
+    "error_code",
+    "operation_id",
+)
+"""A request log entry's members, each a column of ``request_log`` (absent: NULL, but for the
+two below); other members of an entry are not stored."""
+_LOG_DEFAULTS = MappingProxyType({"operation": "", "decision": ""})
+_INSERT_LOG = (
+    f"INSERT INTO request_log (at, {', '.join(_LOG_COLUMNS)}) VALUES (?{', ?' * len(_LOG_COLUMNS)})"
+)
 _ROWS_LIMIT = 4096
 """Checked instance rows remembered (`StateStore._checked_instance`) before the memo is emptied."""
 _OPERATION_STATUSES = frozenset({"Started", "Succeeded"})
@@ -189,6 +207,31 @@ class Transition:
     to: str
 
 
+class _Transaction:
+    """`StateStore._tx`'s context manager (a class: a generator-based one costs more per use
+    than the statements of a lookup)."""
+
+    __slots__ = ("_db", "_lock")
+
+    def __init__(self, lock: threading.Lock, db: sqlite3.Connection) -> None:
+        self._lock, self._db = lock, db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._lock.acquire()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+        return self._db
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        try:
+            self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+        finally:
+            self._lock.release()
+
+
 class StateStore:
     """The emulator's persistent state."""
 
@@ -282,32 +325,23 @@ class StateStore:
         with self._lock:
             self._db.close()
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """The connection for one read statement, settled to now: the statement alone is its own
-        (implicit, atomic) read transaction; a ``BEGIN``/``COMMIT`` pair is opened only when a
-        pending transition is due and must be written first."""
-        with self._lock:
-            if self._due is not None and self.clock() >= self._due:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    self._settle(self._db, self.clock())
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            yield self._db
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+    def _settle_due(self) -> None:
+        """Before one read statement (the caller holds the lock): apply the transitions due by
+        now, in a transaction of their own; nothing at all when none is due. The read is then
+        its own (implicit, atomic) read transaction: no ``BEGIN``/``COMMIT`` around it."""
+        if self._due is not None and self.clock() >= self._due:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
+                self._settle(self._db, self.clock())
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    def _tx(self) -> _Transaction:
+        """``with self._tx() as db:`` one ``BEGIN IMMEDIATE`` transaction under the lock,
+        committed at the end of the block, rolled back if it raises."""
+        return _Transaction(self._lock, self._db)
 
     def seed(self, instances: tuple[InstanceSpec, ...]) -> None:
         """Add the world's instances that the database does not have yet; keep existing state.
@@ -505,7 +539,8 @@ class StateStore:
         missing name's stand-in, so the memo tells apart only names asked before from names
         not, never existing from missing.
         """
-        with self._read():
+        with self._lock:
+            self._settle_due()
             at_or_after, before = self._tuples.execute(
                 _LOOKUP, (account, region, name, account, region, name)
             ).fetchall()
@@ -611,27 +646,8 @@ class StateStore:
 
     @staticmethod
     def _insert_log(db: sqlite3.Connection, entry: Mapping[str, Any], at: float) -> None:
-        db.execute(
-            "INSERT INTO request_log (at, operation, principal_arn, access_key_id, account, region,"
-            " instance_name, resource_arn, tags, decision, error_code, operation_id)"
-            " VALUES (:at, :operation, :principal_arn, :access_key_id, :account, :region,"
-            " :instance_name, :resource_arn, :tags, :decision, :error_code, :operation_id)",
-            {
-                "at": at,
-                "operation": "",
-                "principal_arn": None,
-                "access_key_id": None,
-                "account": None,
-                "region": None,
-                "instance_name": None,
-                "resource_arn": None,
-                "tags": None,
-                "decision": "",
-                "error_code": None,
-                "operation_id": None,
-                **entry,
-            },
-        )
+        get = entry.get
+        db.execute(_INSERT_LOG, (at, *[get(c, _LOG_DEFAULTS.get(c)) for c in _LOG_COLUMNS]))
 
     def operations(self, *, resource_name: str | None = None) -> list[OperationRow]:
         """Every recorded operation (optionally of one resource), oldest first."""
