@@ -103,7 +103,9 @@ class Service:
         self.page_size = page_size
         self._tokens = PageTokens()
         self._credentials: dict[str, tuple[Principal, Credential]] = {}
-        self._views: dict[int, tuple[InstanceRow, Instance, str, str]] = {}
+        self._views: dict[
+            tuple[str, str, str, str, int], tuple[Mapping[str, str], Instance, str, str]
+        ] = {}
         self._times: tuple[datetime | None, str, str] = (None, "", "")
         """The last second whose ``aws:CurrentTime`` and ``aws:EpochTime`` were formatted."""
         self._regions = frozenset(
@@ -135,18 +137,19 @@ class Service:
 
     def _view(self, row: InstanceRow) -> tuple[Instance, str, str]:
         """The row as authorization sees it, its ARN and its tags as logged (JSON, sorted keys),
-        kept per row object (the store hands out one object per unchanged row; held, compared
-        with ``is``)."""
-        hit = self._views.get(id(row))
-        if hit is not None and hit[0] is row:
+        kept per (account, region, name, id, tags object): the store hands out one tags object
+        per stored text, held here and compared with ``is``; the state is not part of it."""
+        key = (row.account, row.region, row.name, row.id, id(row.tags))
+        hit = self._views.get(key)
+        if hit is not None and hit[0] is row.tags:
             return hit[1], hit[2], hit[3]
         instance = Instance(
             id=row.id, region=row.region, account=row.account, name=row.name, tags=row.tags
         )
-        view = (row, instance, instance.arn, _SORTED(dict(row.tags)))
+        view = (row.tags, instance, instance.arn, _SORTED(dict(row.tags)))
         if len(self._views) >= _VIEWS_LIMIT:
             self._views.clear()
-        self._views[id(row)] = view
+        self._views[key] = view
         return instance, view[2], view[3]
 
     # -- the pipeline ---------------------------------------------------------------------------

@@ -91,6 +91,10 @@ _LOG_DEFAULTS = MappingProxyType({"operation": "", "decision": ""})
 _INSERT_LOG = (
     f"INSERT INTO request_log (at, {', '.join(_LOG_COLUMNS)}) VALUES (?{', ?' * len(_LOG_COLUMNS)})"
 )
+_GET = (
+    f"SELECT {', '.join(_INSTANCE_COLUMNS)} FROM instances"
+    " WHERE account = ? AND region = ? AND name = ?"
+)
 _ROWS_LIMIT = 4096
 """Checked instance rows remembered (`StateStore._checked_instance`) before the memo is emptied."""
 _OPERATION_STATUSES = frozenset({"Started", "Succeeded"})
@@ -240,6 +244,7 @@ class StateStore:
         self.clock = clock
         self._lock = threading.Lock()
         self._rows: dict[tuple[Any, ...], InstanceRow] = {}
+        self._tag_texts: dict[str, Mapping[str, str] | None] = {}
         if path != ":memory:" and Path(path).exists() and not Path(path).is_file():
             raise StateError(f"state file {path!r} is not a regular file")
         try:
@@ -413,11 +418,56 @@ class StateStore:
         key."""
         hit = self._rows.get(values)
         if hit is None:
-            hit = self._instance(dict(zip(_INSTANCE_COLUMNS, values, strict=True)))
+            hit = self._valid_instance(values)
+            if hit is None:  # something is wrong: the full check says what, and raises
+                hit = self._instance(dict(zip(_INSTANCE_COLUMNS, values, strict=True)))
             if len(self._rows) >= _ROWS_LIMIT:
                 self._rows.clear()
             self._rows[values] = hit
         return hit
+
+    def _valid_instance(self, values: tuple[Any, ...]) -> InstanceRow | None:
+        """The row of `_INSTANCE_COLUMNS` values when `_instance` would accept it (the same
+        checks, in one expression, without naming what failed), else None."""
+        account, region, name, ident, zone, tags_text, state, changed, to, at, created = values
+        if not (
+            isinstance(account, str)
+            and isinstance(region, str)
+            and isinstance(name, str)
+            and isinstance(ident, str)
+            and isinstance(zone, str)
+            and isinstance(tags_text, str)
+            and isinstance(state, str)
+            and state in STATE_CODES
+            and _finite(changed)
+            and _finite(created)
+            and (to is None or to in STATE_CODES)
+            and (at is None or _finite(at))
+        ):
+            return None
+        tags = self._tags(tags_text)
+        if tags is None:
+            return None
+        return InstanceRow(account, region, name, ident, zone, tags, state, changed, created)
+
+    def _tags(self, text: str) -> Mapping[str, str] | None:
+        """Stored tags (JSON text) as a read-only mapping, or None when they are not an object
+        of strings; remembered by the text."""
+        hit = self._tag_texts.get(text)
+        if hit is not None or text in self._tag_texts:
+            return hit
+        try:
+            tags = json.loads(text)
+        except ValueError:
+            tags = None
+        ok = isinstance(tags, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
+        )
+        found = MappingProxyType(tags) if ok else None
+        if len(self._tag_texts) >= _ROWS_LIMIT:
+            self._tag_texts.clear()
+        self._tag_texts[text] = found
+        return found
 
     def _instance(self, row: sqlite3.Row | Mapping[str, Any]) -> InstanceRow:
         """A stored instance, every value checked: a file edited or damaged outside lspolicy
@@ -574,13 +624,10 @@ class StateStore:
         with self._tx() as db:
             now = self.clock()  # read under the lock: operations are dated in the order applied
             self._settle(db, now)
-            row = db.execute(
-                "SELECT * FROM instances WHERE account = ? AND region = ? AND name = ?",
-                (account, region, name),
-            ).fetchone()
+            row = self._tuples.execute(_GET, (account, region, name)).fetchone()
             if row is None:
                 return "missing"
-            before = self._instance(row)
+            before = self._checked_instance(row)
             if before.state not in change.allowed_from:
                 return before.state
             settles_at = now + delay

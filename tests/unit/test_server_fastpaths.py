@@ -37,6 +37,7 @@ from test_server_auth import (  # same folder (rootdir import)
 
 from lspolicy.lightsail.context import Identity, Instance, instance_request
 from lspolicy.server import auth, authorize, validate
+from lspolicy.server import state as state_module
 from lspolicy.server.app import Service
 from lspolicy.server.auth import ReceivedRequest, authenticate
 from lspolicy.server.errors import ApiError
@@ -360,3 +361,46 @@ def test_lookup_finds_the_instance_or_a_neighbour_wherever_the_name_falls() -> N
         assert found is None and row.name == name and row.id == PLACEHOLDER_ID
     found, row = store.lookup("111122223333", "ap-nowhere-1", "web-dev")
     assert found is None and row.id == PLACEHOLDER_ID and dict(row.tags) == {}
+
+
+_GOOD_ROW = (
+    "111122223333",
+    "us-east-1",
+    "web-dev",
+    "i-1",
+    "us-east-1a",
+    '{"team": "web"}',
+    "running",
+    1.0,
+    None,
+    None,
+    0.0,
+)
+_BAD_VALUES = st.sampled_from(
+    [None, 1, 2.5, float("nan"), float("inf"), "melting", "", "[]", '{"a": 1}', "{", True, b"x"]
+)
+
+
+@given(changes=st.dictionaries(st.integers(0, len(_GOOD_ROW) - 1), _BAD_VALUES, max_size=3))
+def test_fast_row_check_accepts_exactly_what_the_full_check_accepts(
+    changes: dict[int, object],
+) -> None:
+    """The one-expression check of a stored row accepts a row exactly when the column-by-column
+    check does, and builds the same row; a refused row still raises the full check's located
+    StateError (a state file damaged outside lspolicy is never served)."""
+    store = StateStore(":memory:")
+    values = tuple(changes.get(i, v) for i, v in enumerate(_GOOD_ROW))
+    fast = store._valid_instance(values)
+    columns = state_module._INSTANCE_COLUMNS
+    try:
+        full = store._instance(dict(zip(columns, values, strict=True)))
+    except StateError:
+        full = None
+    assert fast == full
+    if full is None:
+        try:
+            store._checked_instance(values)
+        except StateError:
+            pass
+        else:
+            raise AssertionError("an invalid row was accepted")
