@@ -352,14 +352,15 @@ class Target:
 def start_process(
     name: str, argv: list[str], workdir: Path, *, root: Path = REPO_ROOT
 ) -> tuple[subprocess.Popen[str], str, Path]:
-    """Start a server subprocess (importing lspolicy from ``root``) and read the address it
-    prints on its first line."""
+    """Start a server subprocess (importing lspolicy from ``root``: first on PYTHONPATH, and
+    the working directory, which ``python -m`` puts before it) and read the address it prints
+    on its first line."""
     stderr_path = workdir / f"{name}.stderr"
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     with stderr_path.open("w") as stderr:
         proc = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=REPO_ROOT, env=env
+            argv, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=root, env=env
         )
     assert proc.stdout is not None
     deadline = time.monotonic() + START_TIMEOUT
