@@ -6,6 +6,7 @@ Usage (from the repository root)::
     python3 bench/server.py --quick         # 300 timed calls per scenario
     python3 bench/server.py --json          # JSON figures on stdout, the human report on stderr
     python3 bench/server.py --workload DIR  # another copy of workload.json
+    python3 bench/server.py --compare REF   # also serve git revision REF's lspolicy, same rounds
 
 The world is the standard workload (its 19 policies, 20 principals and 2,000 instances) written
 as an lspolicy world file. Each server runs in a subprocess of its own: `lspolicy serve` with
@@ -349,15 +350,17 @@ class Target:
 
 
 def start_process(
-    name: str, argv: list[str], workdir: Path
+    name: str, argv: list[str], workdir: Path, *, root: Path = REPO_ROOT
 ) -> tuple[subprocess.Popen[str], str, Path]:
-    """Start a server subprocess and read the address it prints on its first line."""
+    """Start a server subprocess (importing lspolicy from ``root``: first on PYTHONPATH, and
+    the working directory, which ``python -m`` puts before it) and read the address it prints
+    on its first line."""
     stderr_path = workdir / f"{name}.stderr"
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     with stderr_path.open("w") as stderr:
         proc = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=REPO_ROOT, env=env
+            argv, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=root, env=env
         )
     assert proc.stdout is not None
     deadline = time.monotonic() + START_TIMEOUT
@@ -577,6 +580,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--json", action="store_true", help="print the figures as JSON on stdout (report: stderr)"
     )
+    parser.add_argument(
+        "--compare",
+        metavar="REF",
+        default=None,
+        help="also serve the git revision REF's lspolicy (:memory: and file), in the same rounds",
+    )
     # the floor server's own entry point: this file runs itself in a subprocess
     parser.add_argument("--floor-server", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -636,12 +645,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         say()
 
         try:
+            before = None if args.compare is None else export_revision(args.compare, workdir)
+            if before is not None:
+                say(f"  compare    {before[0]} ({args.compare}): its lspolicy served alongside")
+                say()
             targets, results, state_checks = run(
                 world,
                 workdir,
                 calls=calls,
                 warmup=warmup,
                 rounds=rounds,
+                before=before,
             )
         except BenchError as exc:
             print(f"bench: {exc}", file=sys.stderr)
@@ -716,6 +730,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def export_revision(ref: str, workdir: Path) -> tuple[str, Path]:
+    """``git archive`` of revision ``ref``'s ``lspolicy/`` into ``workdir``: (short name, the
+    directory to put on PYTHONPATH)."""
+    try:
+        short = subprocess.run(
+            ["git", "rev-parse", "--short", f"{ref}^{{commit}}"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        root = workdir / f"rev-{short}"
+        root.mkdir()
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", short, "lspolicy"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", None) or exc
+        raise BenchError(f"cannot export revision {ref!r}: {str(detail).strip()}") from None
+    return short, root
+
+
 def run(
     world: BenchWorld,
     workdir: Path,
@@ -723,22 +763,33 @@ def run(
     calls: int,
     warmup: int,
     rounds: int,
+    before: tuple[str, Path] | None = None,
 ) -> tuple[list[Target], dict[str, dict[str, Stats]], dict[str, dict[str, int]]]:
-    """Start the servers, warm up, time every scenario round-robin, stop and check."""
+    """Start the servers, warm up, time every scenario round-robin, stop and check. With
+    ``before`` (a revision's name and exported tree), its lspolicy is served too."""
     serve = [sys.executable, "-m", "lspolicy.cli", "serve", "--world", str(world.path)]
     serve += ["--port", "0"]
     state = workdir / "state.db"
-    specs: list[tuple[str, list[str], bool, Path | None]] = [
-        ("lspolicy :memory:", [*serve, "--state", ":memory:"], True, None),
-        ("lspolicy file", [*serve, "--state", str(state)], True, state),
+    specs: list[tuple[str, list[str], bool, Path | None, Path]] = [
+        ("lspolicy :memory:", [*serve, "--state", ":memory:"], True, None, REPO_ROOT),
+        ("lspolicy file", [*serve, "--state", str(state)], True, state, REPO_ROOT),
     ]
+    if before is not None:
+        name, root = before
+        old_state = workdir / f"state-{name}.db"
+        specs += [
+            (f"{name} :memory:", [*serve, "--state", ":memory:"], True, None, root),
+            (f"{name} file", [*serve, "--state", str(old_state)], True, old_state, root),
+        ]
     floor = [sys.executable, str(Path(__file__).resolve()), "--floor-server"]
     floor += [world.denied_key, world.region, world.instance, world.denied]
-    specs.append(("floor", floor, False, None))
+    specs.append(("floor", floor, False, None, REPO_ROOT))
     targets: list[Target] = []
     try:
-        for name, argv, emulates, state_file in specs:
-            proc, url, stderr_path = start_process(re.sub(r"\W+", "-", name), argv, workdir)
+        for name, argv, emulates, state_file, root in specs:
+            proc, url, stderr_path = start_process(
+                re.sub(r"\W+", "-", name), argv, workdir, root=root
+            )
             t = Target(name, proc, url, stderr_path, emulates, state_file)
             targets.append(t)
             t.caller = make_client(url, world.region, world.caller_key, world.caller_secret)

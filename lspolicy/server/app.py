@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,8 +17,9 @@ from typing import Any
 from lspolicy.lightsail.context import Instance
 from lspolicy.model.request import ContextValue
 from lspolicy.server.auth import Authenticated, Credential, ReceivedRequest, authenticate
-from lspolicy.server.authorize import allowed_on_any_instance, allowed_on_instance, allowed_on_star
+from lspolicy.server.authorize import allowed_on_star, decide
 from lspolicy.server.errors import ApiError
+from lspolicy.server.ids import uuid4_text
 from lspolicy.server.pages import PageTokens
 from lspolicy.server.state import STATE_CODES, InstanceRow, StateStore, Transition
 from lspolicy.server.validate import validate_body
@@ -33,6 +33,11 @@ TARGET_PREFIX = "Lightsail_20161128."
 _LOGGED = "_logged"
 """Set in a request's log entry once its row is written (with the operation it started)."""
 JSON_TYPE = "application/x-amz-json-1.1"
+_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
+"""``json.dumps(value, separators=(",", ":"))`` without building an encoder per call."""
+_SORTED = json.JSONEncoder(sort_keys=True).encode
+"""``json.dumps(value, sort_keys=True)``, likewise."""
+_VIEWS_LIMIT = 4096
 GET_INSTANCES_PAGE_SIZE = 25
 """Instances per ``GetInstances`` page. The API reference says the results may be paginated but
 not how many a page holds (https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_GetInstances.html);
@@ -97,6 +102,12 @@ class Service:
         self.now = now
         self.page_size = page_size
         self._tokens = PageTokens()
+        self._credentials: dict[str, tuple[Principal, Credential]] = {}
+        self._views: dict[
+            tuple[str, str, str, str, int], tuple[Mapping[str, str], Instance, str, str]
+        ] = {}
+        self._times: tuple[datetime | None, str, str] = (None, "", "")
+        """The last second whose ``aws:CurrentTime`` and ``aws:EpochTime`` were formatted."""
         self._regions = frozenset(
             r for a in world.accounts.values() for r in a.regions | a.regions_in_setup
         )
@@ -115,13 +126,37 @@ class Service:
         p = self.world.principals.get(access_key_id)
         if p is None:
             return None
-        return Credential(p.access_key_id, p.secret_access_key, p.identity.arn, p.session_token)
+        hit = self._credentials.get(access_key_id)
+        if hit is not None and hit[0] is p:  # the same principal object: the same credential
+            return hit[1]
+        credential = Credential(
+            p.access_key_id, p.secret_access_key, p.identity.arn, p.session_token
+        )
+        self._credentials[access_key_id] = (p, credential)
+        return credential
+
+    def _view(self, row: InstanceRow) -> tuple[Instance, str, str]:
+        """The row as authorization sees it, its ARN and its tags as logged (JSON, sorted keys),
+        kept per (account, region, name, id, tags object): the store hands out one tags object
+        per stored text, held here and compared with ``is``; the state is not part of it."""
+        key = (row.account, row.region, row.name, row.id, id(row.tags))
+        hit = self._views.get(key)
+        if hit is not None and hit[0] is row.tags:
+            return hit[1], hit[2], hit[3]
+        instance = Instance(
+            id=row.id, region=row.region, account=row.account, name=row.name, tags=row.tags
+        )
+        view = (row.tags, instance, instance.arn, _SORTED(dict(row.tags)))
+        if len(self._views) >= _VIEWS_LIMIT:
+            self._views.clear()
+        self._views[key] = view
+        return instance, view[2], view[3]
 
     # -- the pipeline ---------------------------------------------------------------------------
 
     def handle(self, request: ReceivedRequest, *, source_ip: str = "127.0.0.1") -> Response:
         """Serve one request; never raises."""
-        request_id = str(uuid.uuid4())
+        request_id = uuid4_text()
         entry: dict[str, Any] = {"operation": ""}
         try:
             result = self._pipeline(request, source_ip, entry)
@@ -139,7 +174,7 @@ class Service:
             status = result.status
         else:
             entry.setdefault("decision", "allowed")
-            body = json.dumps(result, separators=(",", ":")).encode()
+            body = _COMPACT(result).encode()
             headers = (("x-amzn-RequestId", request_id),)
             status = 200
         try:
@@ -196,14 +231,11 @@ class Service:
         # missing name's against a stand-in shaped like a real instance of its account and region.
         found, row = self.store.lookup(principal.account, authn.region, name)
         exists = found is not None
-        instance = Instance(
-            id=row.id, region=row.region, account=row.account, name=row.name, tags=row.tags
-        )
-        arn, tags = instance.arn, json.dumps(dict(row.tags), sort_keys=True)
-        on_instance = allowed_on_instance(principal, op.action, instance, context)
-        on_any = allowed_on_any_instance(
+        instance, arn, tags = self._view(row)
+        on_instance, on_any = decide(
             principal,
             op.action,
+            instance,
             account=principal.account,
             region=authn.region,
             name=name,
@@ -279,10 +311,20 @@ class Service:
 
     def _request_context(self, region: str, source_ip: str) -> dict[str, ContextValue]:
         now = self.now()
+        second = now.replace(microsecond=0)
+        times = self._times
+        if times[0] != second:
+            # after 1970 both strings are functions of the whole second (int() truncates a
+            # positive timestamp down to it): formatted once per second. Before, int() rounds
+            # toward zero, so the fraction matters: never kept.
+            epoch = int(now.timestamp())
+            key = second if epoch > 0 else None
+            times = (key, now.strftime("%Y-%m-%dT%H:%M:%SZ"), str(epoch))
+            self._times = times
         return {
             "aws:SourceIp": source_ip,
-            "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "aws:EpochTime": str(int(now.timestamp())),
+            "aws:CurrentTime": times[1],
+            "aws:EpochTime": times[2],
             "aws:SecureTransport": "false",
             "aws:RequestedRegion": region,
         }

@@ -20,19 +20,44 @@ caller nothing it could not already do. Any doubt answers AccessDenied.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from lspolicy.evaluate.authorize import PolicySet
 from lspolicy.lightsail.catalog import load_catalog
-from lspolicy.lightsail.context import Instance, instance_request
-from lspolicy.model.request import ContextValue, Request
+from lspolicy.lightsail.context import Instance
+from lspolicy.model.request import ContextValue, Request, RequestPart
 from lspolicy.server.world import Principal
 
-__all__ = ["allowed_on_any_instance", "allowed_on_instance", "allowed_on_star"]
+__all__ = ["allowed_on_any_instance", "allowed_on_instance", "allowed_on_star", "decide"]
 
 _PROBE_IDS = ("00000000-0000-4000-8000-000000000000", "ffffffff-ffff-4fff-bfff-ffffffffffff")
 
 
+_CACHE_LIMIT = 4096
+"""Entries per cache below before it is emptied (a world has a few thousand principals at most)."""
+
+_PARTS: dict[int, tuple[Principal, RequestPart]] = {}
+_DEPENDS: dict[tuple[int, str], tuple[PolicySet, bool]] = {}
+
+
+def _principal_part(principal: Principal) -> RequestPart:
+    """The principal's global keys (``aws:PrincipalArn``, its tags...), normalised once per
+    principal object and joined with each request's own keys (`Request.from_parts`). Keyed by
+    the object itself (held, and compared with ``is``): another `Principal`, even one equal to
+    it, is a miss, so a world loaded again is never answered from a stale part."""
+    hit = _PARTS.get(id(principal))
+    if hit is not None and hit[0] is principal:
+        return hit[1]
+    identity = principal.identity
+    part = RequestPart(identity.context(), caller_arn=identity.arn)
+    if len(_PARTS) >= _CACHE_LIMIT:
+        _PARTS.clear()
+    _PARTS[id(principal)] = (principal, part)
+    return part
+
+
+@functools.cache
 def _resource_level(action: str) -> bool:
     """Whether the Service Authorization Reference gives ``action`` a resource type. Actions
     without one (``GetInstance``, ``GetInstanceState``) are authorized on ``*``, with no
@@ -50,10 +75,14 @@ def allowed_on_star(principal: Principal, action: str, context: Mapping[str, Con
     statement whose Resource matches ``*`` grants it.
     https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonlightsail.html
     """
-    values = {**principal.identity.context(), **context}
-    return principal.policies.is_allowed(
-        Request(action, "*", values, caller_arn=principal.identity.arn)
+    request = Request.from_parts(
+        action,
+        _principal_part(principal),
+        context=context,
+        resource="*",
+        caller_arn=principal.identity.arn,
     )
+    return principal.policies.is_allowed(request)
 
 
 def allowed_on_instance(
@@ -62,7 +91,18 @@ def allowed_on_instance(
     """The engine's decision for ``principal`` calling ``action`` on ``instance``."""
     if not _resource_level(action):
         return allowed_on_star(principal, action, context)
-    request = instance_request(action, instance, principal.identity, context=context)
+    # the keys of `instance_request`, in its order: the principal's, the instance's tags, the
+    # instance's region, then the request's own (which win)
+    keys: dict[str, ContextValue] = {f"aws:ResourceTag/{k}": v for k, v in instance.tags.items()}
+    keys["aws:RequestedRegion"] = instance.region
+    keys.update(context)
+    request = Request.from_parts(
+        action,
+        _principal_part(principal),
+        context=keys,
+        resource=instance.arn,
+        caller_arn=principal.identity.arn,
+    )
     return principal.policies.is_allowed(request)
 
 
@@ -92,6 +132,20 @@ def _pattern_treats_instances_alike(pattern: str, substitutes: bool) -> bool:
 
 
 def _depends_on_instance(policies: PolicySet, action: str) -> bool:
+    """`_statements_depend_on_instance`, once per policy set object and action (a `PolicySet`
+    is immutable; the set itself is held and compared with ``is``)."""
+    key = (id(policies), action)
+    hit = _DEPENDS.get(key)
+    if hit is not None and hit[0] is policies:
+        return hit[1]
+    answer = _statements_depend_on_instance(policies, action)
+    if len(_DEPENDS) >= _CACHE_LIMIT:
+        _DEPENDS.clear()
+    _DEPENDS[key] = (policies, answer)
+    return answer
+
+
+def _statements_depend_on_instance(policies: PolicySet, action: str) -> bool:
     lowered = action.lower()
     for st in policies.statements():
         if not st.action_match(lowered):
@@ -127,3 +181,34 @@ def allowed_on_any_instance(
         )
         for probe in _PROBE_IDS
     )
+
+
+def decide(
+    principal: Principal,
+    action: str,
+    instance: Instance,
+    *,
+    account: str,
+    region: str,
+    name: str,
+    context: Mapping[str, ContextValue],
+) -> tuple[bool, bool]:
+    """``(allowed on instance, allowed on any instance the name could denote)``: the two
+    answers the pipeline asks for every instance call, with the same work whether ``instance``
+    is the named one or the stand-in for a missing name.
+
+    For an action without a resource type both are the one decision on ``*`` (the probes would
+    ask that very request again), so it is asked once."""
+    if not _resource_level(action):
+        star = allowed_on_star(principal, action, context)
+        return star, star
+    on_instance = allowed_on_instance(principal, action, instance, context)
+    on_any = allowed_on_any_instance(
+        principal,
+        action,
+        account=account,
+        region=region,
+        name=name,
+        context=context,
+    )
+    return on_instance, on_any

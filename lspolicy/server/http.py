@@ -249,7 +249,10 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             )
             return
-        request = ReceivedRequest.from_target("POST", self.path, list(self.headers.items()), body)
+        # raw_items: the values as parsed (latin-1 text, no surrogates, which is all the email
+        # policy's items() would change)
+        headers = tuple(self.headers.raw_items())
+        request = ReceivedRequest.from_target("POST", self.path, headers, body)
         response = self.server.service.handle(request, source_ip=self.client_address[0])
         self._send(response.status, response.body, response.headers)
 

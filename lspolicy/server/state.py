@@ -17,15 +17,14 @@ import math
 import sqlite3
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from lspolicy.errors import LspolicyError
+from lspolicy.server.ids import uuid4_text
 from lspolicy.server.world import InstanceSpec
 
 __all__ = [
@@ -47,6 +46,57 @@ SCHEMA_VERSION = 1
 PLACEHOLDER_ID = "00000000-0000-4000-8000-00000000abcd"
 """The id of the stand-in evaluated for a name that matches no instance (never a real id)."""
 _TABLES = frozenset({"instances", "operations", "request_log"})
+_INSTANCE_COLUMNS = (
+    "account",
+    "region",
+    "name",
+    "id",
+    "availability_zone",
+    "tags",
+    "state",
+    "state_changed_at",
+    "settles_to",
+    "settles_at",
+    "created_at",
+)
+_NAME, _ID = _INSTANCE_COLUMNS.index("name"), _INSTANCE_COLUMNS.index("id")
+_LOOKUP = (
+    f"SELECT {', '.join('i.' + c for c in _INSTANCE_COLUMNS)} FROM (SELECT 1) LEFT JOIN"
+    " (SELECT * FROM instances WHERE account = ? AND region = ? AND name >= ?"
+    " ORDER BY name LIMIT 1) AS i UNION ALL"
+    f" SELECT {', '.join('j.' + c for c in _INSTANCE_COLUMNS)} FROM (SELECT 1) LEFT JOIN"
+    " (SELECT * FROM instances WHERE account = ? AND region = ? AND name < ?"
+    " ORDER BY name DESC LIMIT 1) AS j"
+)
+"""Two rows, always: the named instance or the first after it in name order, then the last
+before it, each all NULL when there is none. The instance itself, or the neighbour a missing
+name is evaluated as; both index seeks run and two rows come back whatever the name, so neither
+the name's existence nor its place among the names (first, last, between) changes the work."""
+_LOG_COLUMNS = (
+    "operation",
+    "principal_arn",
+    "access_key_id",
+    "account",
+    "region",
+    "instance_name",
+    "resource_arn",
+    "tags",
+    "decision",
+    "error_code",
+    "operation_id",
+)
+"""A request log entry's members, each a column of ``request_log`` (absent: NULL, but for the
+two below); other members of an entry are not stored."""
+_LOG_DEFAULTS = MappingProxyType({"operation": "", "decision": ""})
+_INSERT_LOG = (
+    f"INSERT INTO request_log (at, {', '.join(_LOG_COLUMNS)}) VALUES (?{', ?' * len(_LOG_COLUMNS)})"
+)
+_GET = (
+    f"SELECT {', '.join(_INSTANCE_COLUMNS)} FROM instances"
+    " WHERE account = ? AND region = ? AND name = ?"
+)
+_ROWS_LIMIT = 4096
+"""Checked instance rows remembered (`StateStore._checked_instance`) before the memo is emptied."""
 _OPERATION_STATUSES = frozenset({"Started", "Succeeded"})
 
 
@@ -161,6 +211,31 @@ class Transition:
     to: str
 
 
+class _Transaction:
+    """`StateStore._tx`'s context manager (a class: a generator-based one costs more per use
+    than the statements of a lookup)."""
+
+    __slots__ = ("_db", "_lock")
+
+    def __init__(self, lock: threading.Lock, db: sqlite3.Connection) -> None:
+        self._lock, self._db = lock, db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._lock.acquire()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+        return self._db
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        try:
+            self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+        finally:
+            self._lock.release()
+
+
 class StateStore:
     """The emulator's persistent state."""
 
@@ -168,6 +243,8 @@ class StateStore:
         self.path = path
         self.clock = clock
         self._lock = threading.Lock()
+        self._rows: dict[tuple[Any, ...], InstanceRow] = {}
+        self._tag_texts: dict[str, Mapping[str, str] | None] = {}
         if path != ":memory:" and Path(path).exists() and not Path(path).is_file():
             raise StateError(f"state file {path!r} is not a regular file")
         try:
@@ -184,6 +261,8 @@ class StateStore:
         except StateError:
             self._db.close()
             raise
+        self._tuples = self._db.cursor()
+        self._tuples.row_factory = None  # rows as plain tuples: `_checked_instance`'s keys
         self._due: float | None = None
         """The earliest pending transition's due time (None: nothing pending). One process owns
         the database, so this is known without asking it on every request."""
@@ -251,16 +330,23 @@ class StateStore:
         with self._lock:
             self._db.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+    def _settle_due(self) -> None:
+        """Before one read statement (the caller holds the lock): apply the transitions due by
+        now, in a transaction of their own; nothing at all when none is due. The read is then
+        its own (implicit, atomic) read transaction: no ``BEGIN``/``COMMIT`` around it."""
+        if self._due is not None and self.clock() >= self._due:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
+                self._settle(self._db, self.clock())
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    def _tx(self) -> _Transaction:
+        """``with self._tx() as db:`` one ``BEGIN IMMEDIATE`` transaction under the lock,
+        committed at the end of the block, rolled back if it raises."""
+        return _Transaction(self._lock, self._db)
 
     def seed(self, instances: tuple[InstanceSpec, ...]) -> None:
         """Add the world's instances that the database does not have yet; keep existing state.
@@ -324,6 +410,64 @@ class StateStore:
                 "settles_at": None,
             }
         )
+
+    def _checked_instance(self, values: tuple[Any, ...]) -> InstanceRow:
+        """`_instance` of a row of `_INSTANCE_COLUMNS`, remembered by the row's values: the
+        check and the parsed row are a function of them alone (`InstanceRow` is immutable), so
+        a row read again unchanged is not checked and parsed again; any changed value is a new
+        key."""
+        hit = self._rows.get(values)
+        if hit is None:
+            hit = self._valid_instance(values)
+            if hit is None:  # something is wrong: the full check says what, and raises
+                hit = self._instance(dict(zip(_INSTANCE_COLUMNS, values, strict=True)))
+            if len(self._rows) >= _ROWS_LIMIT:
+                self._rows.clear()
+            self._rows[values] = hit
+        return hit
+
+    def _valid_instance(self, values: tuple[Any, ...]) -> InstanceRow | None:
+        """The row of `_INSTANCE_COLUMNS` values when `_instance` would accept it (the same
+        checks, in one expression, without naming what failed), else None."""
+        account, region, name, ident, zone, tags_text, state, changed, to, at, created = values
+        if not (
+            isinstance(account, str)
+            and isinstance(region, str)
+            and isinstance(name, str)
+            and isinstance(ident, str)
+            and isinstance(zone, str)
+            and isinstance(tags_text, str)
+            and isinstance(state, str)
+            and state in STATE_CODES
+            and _finite(changed)
+            and _finite(created)
+            and (to is None or to in STATE_CODES)
+            and (at is None or _finite(at))
+        ):
+            return None
+        tags = self._tags(tags_text)
+        if tags is None:
+            return None
+        return InstanceRow(account, region, name, ident, zone, tags, state, changed, created)
+
+    def _tags(self, text: str) -> Mapping[str, str] | None:
+        """Stored tags (JSON text) as a read-only mapping, or None when they are not an object
+        of strings; remembered by the text."""
+        hit = self._tag_texts.get(text)
+        if hit is not None or text in self._tag_texts:
+            return hit
+        try:
+            tags = json.loads(text)
+        except ValueError:
+            tags = None
+        ok = isinstance(tags, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
+        )
+        found = MappingProxyType(tags) if ok else None
+        if len(self._tag_texts) >= _ROWS_LIMIT:
+            self._tag_texts.clear()
+        self._tag_texts[text] = found
+        return found
 
     def _instance(self, row: sqlite3.Row | Mapping[str, Any]) -> InstanceRow:
         """A stored instance, every value checked: a file edited or damaged outside lspolicy
@@ -438,26 +582,25 @@ class StateStore:
 
         The second is the instance itself when it exists, else its neighbour in name order
         (same account and region) renamed to ``name`` under a placeholder id: both cases seek
-        the index twice, fetch the same number of rows and check one, so the time of the answer
+        the index twice, fetch two rows (`_LOOKUP`) and check one, so the time of the answer
         does not say whether the name exists. With no instance in the region at all, a
-        placeholder with no tags.
+        placeholder with no tags. The check of a row is remembered by its values
+        (`_checked_instance`): a row asked for again is a hit whether it is the instance or a
+        missing name's stand-in, so the memo tells apart only names asked before from names
+        not, never existing from missing.
         """
-        with self._tx() as db:
-            self._settle(db, self.clock())
-            rows = db.execute(
-                "SELECT * FROM (SELECT * FROM instances WHERE account = ? AND region = ?"
-                " AND name >= ? ORDER BY name LIMIT 1) UNION ALL"
-                " SELECT * FROM (SELECT * FROM instances WHERE account = ? AND region = ?"
-                " AND name < ? ORDER BY name DESC LIMIT 1)",
-                (account, region, name, account, region, name),
+        with self._lock:
+            self._settle_due()
+            at_or_after, before = self._tuples.execute(
+                _LOOKUP, (account, region, name, account, region, name)
             ).fetchall()
-        if not rows:
+        first = at_or_after if at_or_after[_NAME] is not None else before
+        if first[_NAME] is None:
             return None, self.placeholder(account, region, name, PLACEHOLDER_ID, "{}")
-        values = dict(rows[0])
-        exists = values["name"] == name
-        if not exists:
-            values["name"], values["id"] = name, PLACEHOLDER_ID
-        row = self._instance(values)
+        exists = first[_NAME] == name
+        # the same tuple is built either way (for the instance itself, of its own name and id)
+        ident = first[_ID] if exists else PLACEHOLDER_ID
+        row = self._checked_instance((*first[:_NAME], name, ident, *first[_ID + 1 :]))
         return (row if exists else None), row
 
     def transition(
@@ -481,13 +624,10 @@ class StateStore:
         with self._tx() as db:
             now = self.clock()  # read under the lock: operations are dated in the order applied
             self._settle(db, now)
-            row = db.execute(
-                "SELECT * FROM instances WHERE account = ? AND region = ? AND name = ?",
-                (account, region, name),
-            ).fetchone()
+            row = self._tuples.execute(_GET, (account, region, name)).fetchone()
             if row is None:
                 return "missing"
-            before = self._instance(row)
+            before = self._checked_instance(row)
             if before.state not in change.allowed_from:
                 return before.state
             settles_at = now + delay
@@ -508,7 +648,7 @@ class StateStore:
             # the response reports a transitional change as started, even when (delay 0) it has
             # already settled by the time anyone can read it back
             op = OperationRow(
-                id=str(uuid.uuid4()),
+                id=uuid4_text(),
                 account=account,
                 region=region,
                 availability_zone=before.availability_zone,
@@ -546,33 +686,15 @@ class StateStore:
         return before, op
 
     def log(self, entry: Mapping[str, Any]) -> None:
-        """Append one served request to the request log."""
-        with self._tx() as db:
-            self._insert_log(db, entry, self.clock())
+        """Append one served request to the request log: one ``INSERT``, which SQLite runs as
+        its own (atomic) transaction."""
+        with self._lock:
+            self._insert_log(self._db, entry, self.clock())
 
     @staticmethod
     def _insert_log(db: sqlite3.Connection, entry: Mapping[str, Any], at: float) -> None:
-        db.execute(
-            "INSERT INTO request_log (at, operation, principal_arn, access_key_id, account, region,"
-            " instance_name, resource_arn, tags, decision, error_code, operation_id)"
-            " VALUES (:at, :operation, :principal_arn, :access_key_id, :account, :region,"
-            " :instance_name, :resource_arn, :tags, :decision, :error_code, :operation_id)",
-            {
-                "at": at,
-                "operation": "",
-                "principal_arn": None,
-                "access_key_id": None,
-                "account": None,
-                "region": None,
-                "instance_name": None,
-                "resource_arn": None,
-                "tags": None,
-                "decision": "",
-                "error_code": None,
-                "operation_id": None,
-                **entry,
-            },
-        )
+        get = entry.get
+        db.execute(_INSERT_LOG, (at, *[get(c, _LOG_DEFAULTS.get(c)) for c in _LOG_COLUMNS]))
 
     def operations(self, *, resource_name: str | None = None) -> list[OperationRow]:
         """Every recorded operation (optionally of one resource), oldest first."""

@@ -17,7 +17,9 @@ member, an unknown member, then a bad value), so the same body always gets the s
 (``instanceName: must match \\w[\\w\\-]*\\w``); the value the caller sent goes in the error's
 ``tip``.
 
-Schemas are read and compiled once, at import; validating a body compiles nothing.
+Schemas are read and compiled once, at import; validating a body compiles nothing. A valid body
+is recognised by a plain-Python reading of its schema (`lspolicy.server.plaincheck`); only a body
+that fails it goes through ``jsonschema``, for the error to report.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any, Final, NamedTuple
 from jsonschema import Draft202012Validator, ValidationError
 
 from lspolicy.server.errors import ApiError
+from lspolicy.server.plaincheck import Check, Unsupported, compile_check
 
 __all__ = ["MAX_BODY_BYTES", "REQUEST_SCHEMAS", "validate_body"]
 
@@ -73,6 +76,20 @@ _VALIDATORS: Final = MappingProxyType(
 )
 
 
+def _plain(schema: Mapping[str, Any]) -> Check | None:
+    try:
+        return compile_check(schema, schema.get("$defs", {}))
+    except Unsupported:
+        return None
+
+
+_PLAIN: Final[Mapping[str, Check | None]] = MappingProxyType(
+    {operation: _plain(schema) for operation, schema in REQUEST_SCHEMAS.items()}
+)
+"""Each schema as a plain-Python check (`lspolicy.server.plaincheck`): a body it passes has no
+schema error, so only a body it fails is walked by the validator, which says what is wrong."""
+
+
 def validate_body(operation: str, body: bytes) -> dict[str, Any] | ApiError:
     """Return the request's members, exactly as the body gives them, or the error to answer.
 
@@ -88,6 +105,9 @@ def validate_body(operation: str, body: bytes) -> dict[str, Any] | ApiError:
         )
     document = _parse(body)
     if isinstance(document, ApiError):
+        return document
+    plain = _PLAIN[operation]
+    if plain is not None and plain(document):
         return document
     errors = sorted(validator.iter_errors(document), key=_error_order)
     if not errors:
@@ -118,15 +138,22 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return members
 
 
+_DECODE: Final = json.JSONDecoder(
+    parse_constant=_reject_constant, object_pairs_hook=_unique_members
+).decode
+"""``json.loads(text, parse_constant=..., object_pairs_hook=...)`` with the decoder built once
+(``json.loads`` builds a new one per call when given any option)."""
+
+
 def _parse(body: bytes) -> dict[str, Any] | ApiError:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         return ApiError(_INVALID, _NOT_AN_OBJECT, f"not UTF-8: byte {error.start} is invalid")
     try:
-        document = json.loads(
-            text, parse_constant=_reject_constant, object_pairs_hook=_unique_members
-        )
+        if text.startswith("\ufeff"):  # what json.loads checks before decoding
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        document = _DECODE(text)
     except json.JSONDecodeError as error:
         reason = error.msg[:1].lower() + error.msg[1:]
         where = f"line {error.lineno}, column {error.colno}"

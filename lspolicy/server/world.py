@@ -7,12 +7,10 @@ parsed and compiled once, here, into a `PolicySet` per principal.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
-import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -28,6 +26,7 @@ from lspolicy.lightsail.context import Identity, Instance
 from lspolicy.model.policy import Policy, PolicyKind
 from lspolicy.parse import parse_policy
 from lspolicy.paths import named_path_problem
+from lspolicy.server.plaincheck import Check, Unsupported, compile_check
 from lspolicy.textfile import TooLargeError, read_bounded
 from lspolicy.yamlpos import YamlError, check_bounds
 
@@ -120,149 +119,14 @@ _FiniteValidator: Any = jsonschema.validators.extend(  # type: ignore[no-untyped
     type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("number", _finite_number),
 )
 
-Check = Callable[[Any], bool]
-
-_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "title", "description"})
-
-
-def _compile_check(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Check:
-    """A plain-Python check of ``schema`` that answers True only for an instance the JSON
-    Schema validator finds no error in (raise `_Unsupported` at a keyword it does not know).
-
-    The world schema uses a few keywords; each is checked here as draft 2020-12 defines it
-    (https://json-schema.org/draft/2020-12/json-schema-validation): ``type`` (a ``number`` is
-    finite, as `_finite_number` says; booleans are not numbers), ``enum``, ``pattern`` (searched,
-    not anchored), ``minLength``/``maxLength`` (code points), ``minimum``/``maximum``,
-    ``minItems``, ``uniqueItems`` (strings only; anything else is left to the validator),
-    ``required``, ``properties``, ``additionalProperties``, ``propertyNames``, ``items``,
-    ``oneOf`` and local ``$ref``. A False answer only means "ask the validator", which also
-    says where.
-    """
-    checks: list[Check] = []
-    for key, value in schema.items():
-        if key in _ANNOTATIONS:
-            continue
-        checks.append(_keyword(key, value, schema, defs))
-
-    def check(instance: Any) -> bool:
-        return all(c(instance) for c in checks)
-
-    return checks[0] if len(checks) == 1 else check
-
-
-class _Unsupported(Exception):
-    """A schema keyword the plain check does not model: always use the validator."""
-
-
-def _is_type(name: str, x: Any) -> bool:
-    if name == "object":
-        return isinstance(x, dict)
-    if name == "array":
-        return isinstance(x, list)
-    if name == "string":
-        return isinstance(x, str)
-    if name == "boolean":
-        return isinstance(x, bool)
-    if name == "number":
-        return (
-            isinstance(x, (int, float))
-            and not isinstance(x, bool)
-            and (not isinstance(x, float) or math.isfinite(x))
-        )
-    raise _Unsupported(name)
-
-
-def _keyword(key: str, value: Any, schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Check:
-    if key == "type":
-        if value not in ("object", "array", "string", "boolean", "number"):
-            raise _Unsupported(key)
-        return functools.partial(_is_type, value)
-    if key == "enum":
-        allowed = list(value)
-        if not all(isinstance(v, str) for v in allowed):
-            raise _Unsupported(key)
-        return lambda x: isinstance(x, str) and x in allowed
-    if key == "pattern":
-        search = re.compile(value).search
-        return lambda x: not isinstance(x, str) or search(x) is not None
-    if key in ("minLength", "maxLength"):
-        n = int(value)
-        if key == "minLength":
-            return lambda x: not isinstance(x, str) or len(x) >= n
-        return lambda x: not isinstance(x, str) or len(x) <= n
-    if key in ("minimum", "maximum"):
-        bound = value
-
-        def within(x: Any) -> bool:
-            if not _is_type("number", x):
-                return True
-            return bool(x >= bound) if key == "minimum" else bool(x <= bound)
-
-        return within
-    if key == "minItems":
-        return lambda x: not isinstance(x, list) or len(x) >= int(value)
-    if key == "uniqueItems":
-        if not value:
-            return lambda _x: True
-        return lambda x: (
-            not isinstance(x, list)
-            or (all(isinstance(v, str) for v in x) and len(set(x)) == len(x))
-        )
-    if key == "required":
-        names = tuple(value)
-        return lambda x: not isinstance(x, dict) or all(n in x for n in names)
-    if key == "properties":
-        props = {k: _compile_check(v, defs) for k, v in value.items()}
-
-        def properties(x: Any) -> bool:
-            if not isinstance(x, dict):
-                return True
-            for k, v in x.items():
-                check = props.get(k)
-                if check is not None and not check(v):
-                    return False
-            return True
-
-        return properties
-    if key == "additionalProperties":
-        known = frozenset(schema.get("properties", {}))
-        if schema.get("patternProperties"):
-            raise _Unsupported(key)
-        if value is False:
-            return lambda x: not isinstance(x, dict) or all(k in known for k in x)
-        extra = _compile_check(value, defs)
-        return lambda x: (
-            not isinstance(x, dict) or all(extra(v) for k, v in x.items() if k not in known)
-        )
-    if key == "propertyNames":
-        names_ok = _compile_check(value, defs)
-        return lambda x: not isinstance(x, dict) or all(names_ok(k) for k in x)
-    if key == "items":
-        if "prefixItems" in schema:
-            raise _Unsupported(key)
-        item = _compile_check(value, defs)
-        return lambda x: not isinstance(x, list) or all(item(v) for v in x)
-    if key == "oneOf":
-        # options of distinct types: at most one can hold, so "exactly one" is "one holds"
-        kinds = [v.get("type") for v in value]
-        if not all(isinstance(k, str) for k in kinds) or len(set(kinds)) != len(kinds):
-            raise _Unsupported(key)
-        options = [_compile_check(v, defs) for v in value]
-        return lambda x: sum(1 for o in options if o(x)) == 1
-    if key == "$ref":
-        if not value.startswith("#/$defs/") or len(schema) != 1:
-            raise _Unsupported(key)
-        return _compile_check(defs[value.removeprefix("#/$defs/")], defs)
-    raise _Unsupported(key)
-
 
 @cache
 def _plain_check() -> Check | None:
     """The world schema as a plain check, or None when it uses a keyword the check lacks."""
     schema = _schema()
     try:
-        return _compile_check(schema, schema.get("$defs", {}))
-    except _Unsupported:
+        return compile_check(schema, schema.get("$defs", {}))
+    except Unsupported:
         return None
 
 
