@@ -10,13 +10,45 @@ set (CI services set it, and ``.ci/run`` sets ``CI=1`` when it is not), else ``l
 - ``dev``: a long search, for hunting bugs before a release.
 - ``fuzz``: ``LSPOLICY_FUZZ_EXAMPLES`` inputs per test (default 10,000), for the input fuzz run
   (``HYPOTHESIS_PROFILE=fuzz pytest tests/property/test_fuzz_inputs.py``).
+
+In parallel (``pytest -n logical``, pytest-xdist, as the README's command and ``.ci/run`` run
+it), each worker is a process of its own: servers listen on port 0, files go to ``tmp_path``
+or ``tempfile``, the ``ci`` profile keeps no example database (``local``'s is safe to share).
+Tests go to whichever worker is free, one at a time, except the modules of ``ONE_WORKER``.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+ONE_WORKER = frozenset({"tests/account/test_review_engines.py"})
+"""Modules whose tests run on one worker, in file order: the review engines compare against
+serial runs made once per module, and their Ray tests need an order (the unreachable address
+and the engine's own cluster before the module's cluster starts, one cluster per machine).
+xdist's ``xdist_group`` mark would say this, but ``--dist loadgroup`` groups nothing under
+pytest 9.2 (pytest-dev/pytest-xdist#1386): the scheduler below does it from the node ids."""
+
+
+@pytest.hookimpl(optionalhook=True)  # without pytest-xdist installed, no such hook
+def pytest_xdist_make_scheduler(config: Any, log: Any) -> Any:
+    """``--dist load`` (what ``-n`` means), with the modules of ``ONE_WORKER`` kept whole:
+    every other test is its own unit, so a long test never holds a short one back. Units go
+    out largest first (xdist's ``loadscope`` order), so the whole modules start first."""
+    if config.getvalue("dist") != "load":
+        return None  # an explicit --dist other than load is the caller's choice
+    from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415 - only with -n
+
+    class WholeModules(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER else nodeid
+
+    return WholeModules(config, log)
+
 
 settings.register_profile(
     "ci",

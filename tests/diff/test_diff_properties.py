@@ -31,6 +31,9 @@ from lspolicy.model.request import ContextValue
 from lspolicy.strategies import JsonObject, policy_documents, statements
 
 HEAVY = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PAIRS = settings(HEAVY, max_examples=max(10, settings.default.max_examples // 2))
+"""Each pair is two whole diffs (about half a second on one CI core, most of it the diff's
+string classes): half the profile's examples (50 under ``ci``) keeps it under half a minute."""
 
 documents = policy_documents(max_statements=3)
 
@@ -147,7 +150,7 @@ def plain(result: DiffResult) -> list[tuple[str, tuple[str, ...], Any]]:
     return sorted(((d.direction, d.actions, d.witness) for d in result.differences), key=repr)
 
 
-@HEAVY
+@PAIRS
 @given(policy_pairs(), st.data())
 def test_witnesses_confirmed_sound_and_mirrored(
     pair: tuple[JsonObject, JsonObject], data: st.DataObject
