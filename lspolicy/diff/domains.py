@@ -173,8 +173,19 @@ def _string_classes(
     except ComplexityError as exc:
         found, complete = exc.partial, False
     out: dict[Signature, str] = {}
+    tested = [*atoms, *(a for a, _ in required)]
+    seen: set[Signature] = set()
     for text in candidates:
-        full = space.sig_of(text)
+        # the engine's own tests are cheap; the automata read each signature once, and must
+        # agree (a candidate with a signature seen before cannot become a representative)
+        full = _concrete_sig(tested, text)
+        if full in seen:
+            continue
+        seen.add(full)
+        if space.sig_of(text) != full:
+            raise DiffInternalError(
+                f"automaton and engine disagree on {text!r}: " + ", ".join(a.label for a in tested)
+            )
         if full[n:] == wants:
             out.setdefault(full[:n], text)
     extra = sorted(

@@ -850,9 +850,110 @@ def search(problem: Problem, direction: str, *, bound: int | None = None) -> Out
         saved = ev.sides
         ev.sides = ev.prune(asg, bits)
         try:
-            expand(i, cost, need)
+            if cost + floor(i, cost) < state["best_cost"]:
+                expand(i, cost, need)
         finally:
             ev.sides = saved
+
+    absent = SlotValue(absent=True)
+    least = {  # the least a slot adds when it is not absent (a list key: 101)
+        k: min((sv.cost for sv in slot.values if not sv.absent), default=0)
+        for k, slot in slots.items()
+    }
+    allowing, denying = ("new", "old") if direction == "new-access" else ("old", "new")
+
+    def floor(i: int, cost: int) -> int:
+        """A lower bound on what the slots from ``i`` on add to any solution below this
+        node, enough to tell whether one can still beat the best (0 before the first).
+
+        Each of these needs a key of its own, so the sum of their least costs (100, or 101
+        for a list key) is a bound: a slot that cannot be absent; a key whose absence
+        already makes the difference false (three-valued: whatever is chosen later); and,
+        from the statements that must all fail (the allowing side's denies; the denying side's
+        allows, or its boundary, when that alone can deny it), pairwise disjoint sets of
+        keys one of which must be present for that statement to fail (a statement that can
+        fail otherwise gives no set)."""
+        best_cost = state["best_cost"]
+        if best_cost >= 1 << 30:
+            return 0
+        wanted = best_cost - cost  # the bound prunes once it reaches this
+        total = 0
+        open_keys: list[str] = []
+        for key in order[i:]:
+            slot = slots[key]
+            if slot.absent_only:
+                continue
+            if slot.is_resource or slot.fixed is not None:
+                total += least[key]
+            else:
+                open_keys.append(key)
+        if total + sum(least[k] for k in open_keys) < wanted:
+            return total  # even every open key could not reach the bound
+        taken: set[str] = set()
+        for key in open_keys:
+            if total >= wanted:
+                return total
+            asg[key] = absent
+            if ev.goal(asg, bits, None) is False:
+                total += least[key]
+                taken.add(key)
+            del asg[key]
+        if total >= wanted:
+            return total
+        keys = set(open_keys)
+        for st in _must_fail():
+            need = _fail_keys(st, keys)
+            if need is not None and not need & taken:
+                total += min(least[k] for k in need)
+                taken |= need
+                if total >= wanted:
+                    break
+        return total
+
+    def _must_fail() -> list[Statement]:
+        sides = ev.sides
+        out = list(sides[allowing]["deny"] or ())
+        other = sides[denying]
+        if not other["deny"]:
+            if other["boundary"] is None:
+                out.extend(other["identity"] or ())
+            elif other["identity"] is None:
+                out.extend(other["boundary"])
+        return out
+
+    def _fail_keys(st: Statement, keys: set[str]) -> set[str] | None:
+        """The keys (of ``keys``, the open ones) one of which must be present for ``st`` to
+        fail; None when it can fail without any of them."""
+        if st.resource is not None:
+            sv = asg.get(RESOURCE)
+            if sv is None:
+                return None
+            matched = ev._value_matches(
+                RESOURCE, sv.classes[0], st.resource, asg=asg, bits=bits, need=None
+            )
+            if _xor(matched, st.raw.resource_negated) is not True:
+                return None
+        out: set[str] = set()
+        for cond in st.conditions:
+            if cond.slot in asg:
+                if ev.condition(cond, asg, bits, None) is not True:
+                    return None  # not yet decided (a template's boolean): may fail for free
+                continue
+            if cond.slot not in keys:
+                return None  # a key that is present anyway (or never): no new key needed
+            raw = cond.raw
+            if raw.mode == "null":
+                fails_absent = not any(raw.wants)
+            elif raw.mode == "plain":
+                fails_absent = not (raw.if_exists or raw.negated)
+            elif raw.mode == "any":
+                fails_absent = not raw.if_exists
+            else:
+                fails_absent = False
+            if fails_absent:
+                return None
+            out.add(cond.slot)
+        return out or None
 
     def expand(i: int, cost: int, need: set[BitKey]) -> None:
         pending = sorted(k for k in need if k not in bits)
