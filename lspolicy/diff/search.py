@@ -36,7 +36,7 @@ from lspolicy.budget import expired
 from lspolicy.budget import reason as budget_reason
 from lspolicy.diff.atoms import Atom, empty_atom
 from lspolicy.diff.automata import ComplexityError, Element
-from lspolicy.diff.domains import Domain, ValueClass, compute_domain
+from lspolicy.diff.domains import Domain, SharedStrings, ValueClass, compute_domain
 from lspolicy.diff.problem import RESOURCE, RawCondition, RawStatement, RawTemplate
 
 __all__ = [
@@ -283,8 +283,12 @@ class Problem:
         domains: dict[object, Domain] | None = None,
         layout: Mapping[str, SideLayout] | None = None,
         parent: Problem | None = None,
+        shared: SharedStrings | None = None,
     ) -> None:
         self.boundaries = dict(boundaries)
+        self.shared = shared
+        """The resource's classes under every kind of resource of a diff, explored at once
+        (None, or when it does not apply: the slot's own computation)."""
         self.parent = parent
         """The whole question this one is a case of: its slots' classes, projected onto this
         case's atoms, are this case's classes (no string product is explored again)."""
@@ -428,6 +432,8 @@ class Problem:
         cached = self._domains.get(key)
         if cached is None:
             cached = self._projected(slot)
+        if cached is None and slot.is_resource and self.shared is not None and not slot.fixed:
+            cached = self.shared.domain(slot.atoms, slot.required, slot.candidates)
         if cached is None:
             try:
                 cached = compute_domain(
@@ -758,11 +764,16 @@ class Outcome:
     """The witness's cost (`SlotValue.cost` summed): smaller reads better."""
 
 
-def search(problem: Problem, direction: str, *, bound: int | None = None) -> Outcome:
+def search(
+    problem: Problem, direction: str, *, bound: int | None = None, floor: bool = True
+) -> Outcome:
     """Find the smallest request with the difference (see the module docstring).
 
     ``bound``: the cost of a witness already found for the same question (another case of
-    it): only cheaper ones are looked for, within the improvement budget."""
+    it): only cheaper ones are looked for, within the improvement budget. ``floor``: cut a
+    node whose cost plus a lower bound on the keys still needed cannot beat the best
+    (False: only its own cost; the tests compare both, which give the same witness when
+    neither runs out of budget)."""
     from lspolicy.diff.realize import realize  # noqa: PLC0415 - realize imports this module
 
     ev = Evaluator(problem, direction)
@@ -850,7 +861,7 @@ def search(problem: Problem, direction: str, *, bound: int | None = None) -> Out
         saved = ev.sides
         ev.sides = ev.prune(asg, bits)
         try:
-            if cost + floor(i, cost) < state["best_cost"]:
+            if not floor or cost + least_more(i, cost) < state["best_cost"]:
                 expand(i, cost, need)
         finally:
             ev.sides = saved
@@ -862,7 +873,7 @@ def search(problem: Problem, direction: str, *, bound: int | None = None) -> Out
     }
     allowing, denying = ("new", "old") if direction == "new-access" else ("old", "new")
 
-    def floor(i: int, cost: int) -> int:
+    def least_more(i: int, cost: int) -> int:
         """A lower bound on what the slots from ``i`` on add to any solution below this
         node, enough to tell whether one can still beat the best (0 before the first).
 
