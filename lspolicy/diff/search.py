@@ -16,8 +16,14 @@ keys variables read, then the others, most-read first), "absent" and the most re
 first. After each choice both decisions are evaluated three-valued (true, false, not yet known)
 exactly as `lspolicy.evaluate.clause` and `lspolicy.evaluate.authorize` decide them, and a
 branch is cut as soon as the difference is false. The first solution found is then improved
-to the one with the fewest context keys and values (the bound). Every solution is checked by
-`lspolicy.diff.realize` before it counts.
+to the one with the fewest context keys and values (the bound), within `MAX_IMPROVE_NODES`;
+a node is cut as soon as its cost plus a lower bound on the keys it still needs cannot beat
+the best (keys that cannot be absent, or whose absence already makes the difference false,
+and disjoint sets of keys that statements which must fail need one of). The bound only cuts
+subtrees holding no cheaper solution, so the witness is the one the improvement without it
+reaches (the same, or a cheaper one when that one ran out of nodes), usually in far fewer
+nodes: it proves a witness minimal instead of trying every cheaper combination. Every
+solution is checked by `lspolicy.diff.realize` before it counts.
 
 Exactness: the classes of every slot are complete (or the slot says it is not), the product of
 classes is searched exhaustively, and "absent" is a choice for every key: so "no solution" here
