@@ -179,7 +179,10 @@ def _string_classes(
         found = explore(space.product, space.signature, alive=alive if needed else None)
     except ComplexityError as exc:
         found, complete = exc.partial, False
-    return _pick(space, found, n, (range(n, n + len(wants)), wants), candidates), complete
+    picked = _pick(
+        space, found, n, (range(n, n + len(wants)), wants), candidates, complete=complete
+    )
+    return picked, complete
 
 
 def _pick(
@@ -188,33 +191,33 @@ def _pick(
     n: int,
     restriction: tuple[Iterable[int], Sequence[bool]],
     candidates: Sequence[str],
+    *,
+    complete: bool,
 ) -> list[ValueClass]:
     """The classes over the first ``n`` atoms of ``space`` among the strings that pass its
-    atoms at the restriction's positions as its wants say: readable ``candidates`` first, then the
-    explored strings (``found``: every signature reached, with a shortest string)."""
+    atoms at the restriction's positions as its wants say: readable ``candidates`` first,
+    then the explored strings (``found``: every signature reached, with a shortest string;
+    ``complete``: the exploration finished)."""
     where = tuple(restriction[0])
     wanted = tuple(restriction[1])
+    explored: dict[Signature, str] = {}
+    for sig, text in sorted(found.items(), key=lambda item: (len(item[1]), item[1])):
+        if tuple(sig[i] for i in where) == wanted:
+            explored.setdefault(sig[:n], text)
+    tested = [*space.atoms[:n], *(space.atoms[i] for i in where)]
     out: dict[Signature, str] = {}
-    seen: set[Signature] = set()
     for text in candidates:
-        # the engine's own tests are cheap; the automata read each signature once, and must
-        # agree (a candidate with a signature seen before cannot become a representative)
-        full = _concrete_sig(space.atoms, text)
-        if full in seen:
+        # by the engine's own tests; a finished exploration reached every class, so a
+        # candidate outside them all is a disagreement of the automata with the engine
+        sig = _concrete_sig(tested, text)
+        if sig[n:] != wanted or sig[:n] in out:
             continue
-        seen.add(full)
-        if space.sig_of(text) != full:
+        if complete and sig[:n] not in explored:
             raise DiffInternalError(
-                f"automaton and engine disagree on {text!r}: "
-                + ", ".join(a.label for a in space.atoms)
+                f"automaton and engine disagree on {text!r}: " + ", ".join(a.label for a in tested)
             )
-        if tuple(full[i] for i in where) == wanted:
-            out.setdefault(full[:n], text)
-    extra = sorted(
-        ((sig[:n], text) for sig, text in found.items() if tuple(sig[i] for i in where) == wanted),
-        key=lambda item: (len(item[1]), item[1]),
-    )
-    for sig, text in extra:
+        out[sig[:n]] = text
+    for sig, text in explored.items():
         out.setdefault(sig, text)
     return [ValueClass(text, sig) for sig, text in out.items()]
 
@@ -257,7 +260,12 @@ class SharedStrings:
         n = len(atoms)
         positions = [self._where[a.key] for a, _ in required]
         classes = _pick(
-            self._space, self._found, n, (positions, [w for _, w in required]), candidates
+            self._space,
+            self._found,
+            n,
+            (positions, [w for _, w in required]),
+            candidates,
+            complete=True,
         )
         _check(atoms, required, classes)
         return Domain(tuple(classes))

@@ -17,6 +17,7 @@ import functools
 from typing import Any
 from unittest import mock
 
+import pytest
 from diffkit import confirm
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,7 +28,14 @@ import lspolicy.diff.search as search_module
 from lspolicy.diff import compare
 from lspolicy.diff.actions import ResourceKind
 from lspolicy.diff.atoms import resource_atom
-from lspolicy.diff.domains import SharedStrings, compute_domain
+from lspolicy.diff.domains import (
+    DiffInternalError,
+    SharedStrings,
+    StringSpace,
+    ValueClass,
+    _pick,
+    compute_domain,
+)
 from lspolicy.glob import tokens_of
 from lspolicy.strategies import JsonObject
 
@@ -93,3 +101,17 @@ def test_shared_resource_classes_are_each_kinds_own(
             assert all(a.test(c.rep) for a, _ in required)
             assert len(c.rep) == lengths[c.sig] or c.rep in candidates
     assert shared.domain(atoms[:-1] or atoms, [], []) is None  # not a restriction it holds
+
+
+def test_a_candidate_outside_a_finished_exploration_is_a_disagreement() -> None:
+    """Readable candidates are classed by the engine's own tests; when the automata's
+    exploration finished, each must fall in a class it reached (else the automata and the
+    engine disagree: an internal error, never a silent answer). A partial exploration
+    (cut by its budget) takes the candidate's class as found. Docs are silent: this is the
+    diff's own consistency check."""
+    atoms = [resource_atom(tokens_of("arn:aws:lightsail:*:*:Instance/*"), "r")]
+    space = StringSpace(atoms)
+    text = "arn:aws:lightsail:us-east-1:111122223333:Instance/x"
+    with pytest.raises(DiffInternalError):
+        _pick(space, {}, 1, ((), ()), [text], complete=True)
+    assert _pick(space, {}, 1, ((), ()), [text], complete=False) == [ValueClass(text, (True,))]
