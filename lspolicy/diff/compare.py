@@ -19,7 +19,7 @@ from lspolicy.budget import reason as budget_reason
 from lspolicy.diff.actions import ActionGroup, group_actions
 from lspolicy.diff.atoms import Atom, sequence_atom
 from lspolicy.diff.automata import resource_elements
-from lspolicy.diff.domains import DiffInternalError, Domain
+from lspolicy.diff.domains import DiffInternalError, Domain, SharedStrings
 from lspolicy.diff.problem import RESOURCE, RawStatement, is_multivalued, slot_keys, translate
 from lspolicy.diff.result import (
     CheckResult,
@@ -102,6 +102,8 @@ class _Comparison:
         self.domains: dict[object, Domain] = {}
         """Value classes by slot tests, shared by the groups of one comparison."""
         self.universes: dict[object, Problem] = {}
+        self.shared: SharedStrings | None = None
+        """The resource's classes for every kind the differing groups ask for, at once."""
 
     def run(self, directions: Sequence[Direction]) -> DiffResult:
         groups = group_actions(self.raw, actions=self.actions)
@@ -114,6 +116,13 @@ class _Comparison:
             )
         differences: list[Difference] = []
         undecided: list[Undecided] = []
+        kinds: dict[object, list[tuple[Atom, bool]]] = {}
+        for group in groups:
+            if not group.kind.free and self._differ([self.raw[i] for i in group.statements]):
+                key = (group.kind.types, group.kind.star)
+                kinds.setdefault(key, [*group.kind.required(), *self.scope])
+        if len(kinds) > 1:  # the prefixes every kind shares are explored once
+            self.shared = SharedStrings(list(kinds.values()))
         for group in groups:
             if expired():  # what is left stays undecided; what was decided is kept
                 undecided.extend(
@@ -121,9 +130,7 @@ class _Comparison:
                 )
                 continue
             statements = [self.raw[i] for i in group.statements]
-            if _fingerprints(statements, "old", self.boundaries["old"]) == _fingerprints(
-                statements, "new", self.boundaries["new"]
-            ):
+            if not self._differ(statements):
                 continue  # the same statements decide both sides: no difference possible
             whole: Problem | None = None
             for direction in directions:
@@ -163,6 +170,12 @@ class _Comparison:
                     undecided.append(Undecided(group.actions, direction, tuple(reasons)))
         return DiffResult(_merge(differences), tuple(undecided), len(groups))
 
+    def _differ(self, statements: Sequence[RawStatement]) -> bool:
+        """Whether the two sides' statements (and boundaries) differ at all."""
+        return _fingerprints(statements, "old", self.boundaries["old"]) != _fingerprints(
+            statements, "new", self.boundaries["new"]
+        )
+
     def universe(self, group: ActionGroup) -> Problem:
         """Every statement of both sides as one problem, per kind of resource: its classes
         are computed once and each group's are read off them (`Problem.parent`)."""
@@ -201,6 +214,7 @@ class _Comparison:
             domains=self.domains,
             layout=layout,
             parent=parent,
+            shared=self.shared,
         )
 
     def confirm(

@@ -47,7 +47,14 @@ from lspolicy.diff.automata import (
     run,
 )
 
-__all__ = ["DiffInternalError", "Domain", "StringSpace", "ValueClass", "compute_domain"]
+__all__ = [
+    "DiffInternalError",
+    "Domain",
+    "SharedStrings",
+    "StringSpace",
+    "ValueClass",
+    "compute_domain",
+]
 
 Signature = tuple[bool, ...]
 
@@ -172,18 +179,128 @@ def _string_classes(
         found = explore(space.product, space.signature, alive=alive if needed else None)
     except ComplexityError as exc:
         found, complete = exc.partial, False
+    picked = _pick(
+        space, found, n, (range(n, n + len(wants)), wants), candidates, complete=complete
+    )
+    return picked, complete
+
+
+def _pick(
+    space: StringSpace,
+    found: dict[Signature, str],
+    n: int,
+    restriction: tuple[Iterable[int], Sequence[bool]],
+    candidates: Sequence[str],
+    *,
+    complete: bool,
+) -> list[ValueClass]:
+    """The classes over the first ``n`` atoms of ``space`` among the strings that pass its
+    atoms at the restriction's positions as its wants say: readable ``candidates`` first,
+    then the explored strings (``found``: every signature reached, with a shortest string;
+    ``complete``: the exploration finished)."""
+    where = tuple(restriction[0])
+    wanted = tuple(restriction[1])
+    explored: dict[Signature, str] = {}
+    for sig, text in sorted(found.items(), key=lambda item: (len(item[1]), item[1])):
+        if tuple(sig[i] for i in where) == wanted:
+            explored.setdefault(sig[:n], text)
+    tested = [*space.atoms[:n], *(space.atoms[i] for i in where)]
     out: dict[Signature, str] = {}
     for text in candidates:
-        full = space.sig_of(text)
-        if full[n:] == wants:
-            out.setdefault(full[:n], text)
-    extra = sorted(
-        ((sig[:n], text) for sig, text in found.items() if sig[n:] == wants),
-        key=lambda item: (len(item[1]), item[1]),
-    )
-    for sig, text in extra:
+        # by the engine's own tests; a finished exploration reached every class, so a
+        # candidate outside them all is a disagreement of the automata with the engine
+        sig = _concrete_sig(tested, text)
+        if sig[n:] != wanted or sig[:n] in out:
+            continue
+        if complete and sig[:n] not in explored:
+            raise DiffInternalError(
+                f"automaton and engine disagree on {text!r}: " + ", ".join(a.label for a in tested)
+            )
+        out[sig[:n]] = text
+    for sig, text in explored.items():
         out.setdefault(sig, text)
-    return [ValueClass(text, sig) for sig, text in out.items()], complete
+    return [ValueClass(text, sig) for sig, text in out.items()]
+
+
+class SharedStrings:
+    """The classes of one string slot under several alternative restrictions (the resource
+    under each kind of resource a diff's action groups ask for), from one exploration.
+
+    The exploration expands a state while it can still pass some restriction's wanted
+    atoms, so every string passing one restriction is reached along its own path, as
+    `compute_domain` would reach it alone: the classes are the same, and a class's
+    explored representative is a shortest string of it (the same length; among equally
+    short ones, possibly another). Prefixes up to the resource type are explored once
+    instead of once per kind. `domain` answers None (compute it alone) for other atoms or
+    restrictions, non-string families, or when the shared exploration is too large."""
+
+    def __init__(self, requirements: Sequence[Sequence[tuple[Atom, bool]]]) -> None:
+        self.requirements = [tuple(r) for r in requirements]
+        self._atoms: tuple[object, ...] | None = None
+        self._space: StringSpace | None = None
+        self._found: dict[Signature, str] | None = None
+        self._where: dict[object, int] = {}
+
+    def domain(
+        self,
+        atoms: Sequence[Atom],
+        required: Sequence[tuple[Atom, bool]],
+        candidates: Sequence[str],
+    ) -> Domain | None:
+        """The classes `compute_domain` gives for these arguments, or None."""
+        asked = tuple((a.key, w) for a, w in required)
+        if not any(tuple((a.key, w) for a, w in r) == asked for r in self.requirements):
+            return None
+        key = tuple(a.key for a in atoms)
+        if self._atoms is None:
+            self._atoms = key
+            self._explore(atoms)
+        if key != self._atoms or self._space is None or self._found is None:
+            return None
+        n = len(atoms)
+        positions = [self._where[a.key] for a, _ in required]
+        classes = _pick(
+            self._space,
+            self._found,
+            n,
+            (positions, [w for _, w in required]),
+            candidates,
+            complete=True,
+        )
+        _check(atoms, required, classes)
+        return Domain(tuple(classes))
+
+    def _explore(self, atoms: Sequence[Atom]) -> None:
+        extra: dict[object, Atom] = {}
+        for r in self.requirements:
+            for a, _ in r:
+                extra.setdefault(a.key, a)
+        every = [*atoms, *extra.values()]
+        if any(a.family not in STRING_FAMILIES for a in every):
+            return
+        space = StringSpace(every)
+        n = len(atoms)
+        self._where = {k: n + i for i, k in enumerate(extra)}
+        needed: list[list[int]] = []
+        for r in self.requirements:
+            needed.append(
+                [
+                    space.nfa_index[self._where[a.key]]
+                    for a, w in r
+                    if w and self._where[a.key] in space.nfa_index
+                ]
+            )
+        alive = None
+        if all(needed):
+
+            def alive(state: tuple[State, ...]) -> bool:
+                return any(all(state[i] for i in need) for need in needed)
+
+        try:
+            self._found = explore(space.product, space.signature, alive=alive)
+        except ComplexityError:
+            return  # each restriction alone, as before
+        self._space = space
 
 
 # -- typed families ---------------------------------------------------------------------------
