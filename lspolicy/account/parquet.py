@@ -185,36 +185,7 @@ def write_dataset(
             ]
         ),
     )
-    cell_rows: dict[str, list[Any]] = {
-        "principal_class": [c.principal_class for c in matrix.cells],
-        "instance_class": [c.instance_class for c in matrix.cells],
-        "action": [c.action for c in matrix.cells],
-        "decision": [c.decision for c in matrix.cells],
-        "direct_decision": [c.direct_decision for c in matrix.cells],
-        "via": [list(c.via) for c in matrix.cells],
-        "via_length": [len(c.via) for c in matrix.cells],
-        "statements": [list(c.statements) for c in matrix.cells],
-        "conditions": [c.conditions for c in matrix.cells],
-        "incomplete": [list(c.incomplete) for c in matrix.cells],
-    }
-    _write(
-        out / "cells.parquet",
-        cell_rows,
-        pa.schema(
-            [
-                ("principal_class", i32),
-                ("instance_class", i32),
-                ("action", text),
-                ("decision", text),
-                ("direct_decision", text),
-                ("via", texts),
-                ("via_length", i32),
-                ("statements", texts),
-                ("conditions", text),
-                ("incomplete", texts),
-            ]
-        ),
-    )
+    _write_cells(out / "cells.parquet", matrix)
     esc = matrix.escalations
     _write(
         out / "escalations.parquet",
@@ -269,6 +240,51 @@ def write_dataset(
         ),
     )
     _expand(out, trail=seen is not None)
+
+
+def _write_cells(path: Path, matrix: Matrix) -> None:
+    """``cells.parquet``: each distinct answer is converted once, and the rows take theirs by
+    index (`ClassCells` holds them columnar)."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    cells = matrix.cells
+    text, i32, texts = pa.string(), pa.int32(), pa.list_(pa.string())
+    schema = pa.schema(
+        [
+            ("principal_class", i32),
+            ("instance_class", i32),
+            ("action", text),
+            ("decision", text),
+            ("direct_decision", text),
+            ("via", texts),
+            ("via_length", i32),
+            ("statements", texts),
+            ("conditions", text),
+            ("incomplete", texts),
+        ]
+    )
+    answers = cells.outcomes
+    table = pa.table(
+        {
+            "decision": pa.array([o[0] for o in answers], text),
+            "direct_decision": pa.array([o[1] for o in answers], text),
+            "via": pa.array([list(o[2]) for o in answers], texts),
+            "via_length": pa.array([len(o[2]) for o in answers], i32),
+            "statements": pa.array([list(o[3]) for o in answers], texts),
+            "conditions": pa.array([o[4] for o in answers], text),
+            "incomplete": pa.array([list(o[5]) for o in answers], texts),
+        }
+    )
+    rows = table.take(pa.array(cells.outcome, pa.int32())) if len(cells) else table.slice(0, 0)
+    actions = pa.array(list(cells.actions), text)
+    columns = {
+        "principal_class": pa.array(cells.pclass, i32),
+        "instance_class": pa.array(cells.iclass, i32),
+        "action": actions.take(pa.array(cells.action, pa.int32())),
+        **{name: rows.column(name).combine_chunks() for name in rows.column_names},
+    }
+    pq.write_table(pa.table([columns[f.name] for f in schema], schema=schema), path)
 
 
 def is_production(tags: Mapping[str, str], production: Sequence[tuple[str, str]]) -> bool:

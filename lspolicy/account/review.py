@@ -25,9 +25,10 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html#access_tags_co
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from lspolicy.account.classes import InstanceClasses, identity_key, principal_key
 from lspolicy.account.decide import Verdict
@@ -46,6 +47,7 @@ __all__ = [
     "TAG",
     "UNTAG",
     "ClassCell",
+    "ClassCells",
     "ClassReview",
     "Escalation",
     "Matrix",
@@ -85,6 +87,11 @@ class ClassReview(Review):
         self._identity_keys: dict[tuple[object, ...], int] = {}
         self._identity_reps: list[str] = []
         self._by_class: dict[tuple[int, str, int], Verdict] = {}
+        self._sig_ids: dict[tuple[object, ...], tuple[list[int], list[int]]] = {}
+        self._vectors: dict[tuple[int, str], list[int]] = {}
+        self.verdicts: list[Verdict] = []
+        """Every verdict a vector holds, by verdict id (`vector`)."""
+        self._verdict_ids: dict[int, int] = {}
 
     def identity_class(self, principal: str) -> int:
         """The identity class id of a user or role."""
@@ -113,6 +120,59 @@ class ClassReview(Review):
             rep = self._identity_reps[ident]
             got = self._by_class[key] = super().final(rep, action, self.classes.reps[iclass])
         return got
+
+    def _verdict_id(self, verdict: Verdict) -> int:
+        got = self._verdict_ids.get(id(verdict))
+        if got is None:
+            got = self._verdict_ids[id(verdict)] = len(self.verdicts)
+            self.verdicts.append(verdict)  # kept: the id of a kept object is not reused
+        return got
+
+    def _signature_ids(self, rep: str, action: str) -> tuple[list[int], list[int]]:
+        """For ``rep``'s reader of ``action``: each instance class's signature id, and the
+        first instance class of each signature. Identities whose policy sets read the same
+        keys and Resource matchers share it."""
+        self.signature(rep, action, self.classes.reps[0])  # builds the reader
+        keys, matchers, dynamic = self._readers[(rep, action)]
+        memo_key = (keys, tuple(id(m) for m in matchers), dynamic)
+        got = self._sig_ids.get(memo_key)
+        if got is None:
+            ids: dict[tuple[object, ...], int] = {}
+            firsts: list[int] = []
+            out: list[int] = []
+            for ic, inst in enumerate(self.classes.reps):
+                sig = self.signature(rep, action, inst)
+                sid = ids.setdefault(sig, len(ids))
+                if sid == len(firsts):
+                    firsts.append(ic)
+                out.append(sid)
+            got = self._sig_ids[memo_key] = (out, firsts)
+        return got
+
+    def vector(self, ident: int, action: str) -> list[int]:
+        """The identity class's own verdict (an id into `verdicts`) for every instance class,
+        in class order: ``final`` of the representatives, decided once per instance signature
+        (the same verdict objects ``final`` returns)."""
+        key = (ident, action)
+        got = self._vectors.get(key)
+        if got is None:
+            rep = self._identity_reps[ident]
+            reps = self.classes.reps
+            if self.authority.reference:
+                got = [self._verdict_id(self.final(rep, action, inst)) for inst in reps]
+            else:
+                sig_ids, firsts = self._signature_ids(rep, action)
+                by_sig = [
+                    self._verdict_id(Review.final(self, rep, action, reps[ic])) for ic in firsts
+                ]
+                got = [by_sig[s] for s in sig_ids]
+            self._vectors[key] = got
+        return got
+
+
+Outcome = tuple[str, str, tuple[str, ...], tuple[str, ...], str, tuple[str, ...]]
+"""A class cell's answer: decision, direct decision, via, statements, conditions (JSON),
+incomplete."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +229,7 @@ class Matrix:
     principal_class: dict[str, int]
     identity_class: dict[str, int]
     instances: InstanceClasses
-    cells: list[ClassCell]
+    cells: ClassCells
     escalations: list[Escalation] = field(default_factory=list)
     not_evaluated: list[dict[str, object]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -180,28 +240,163 @@ class Matrix:
         return len(set(self.principal_class.values()))
 
 
-def _cell(
-    review: Review, *, pclass: int, iclass: int, rep: str, action: str, instance: Instance
-) -> ClassCell:
-    access = review.access(rep, action, instance)
-    direct = review.final(rep, action, instance)
-    if access is None:
-        statements = tuple(dict.fromkeys(s.label for s in direct.statements))
-        missing = review.authority.actor(rep).incomplete
-        return ClassCell(
-            pclass, iclass, action, direct.answer, direct.answer, (), statements, "[]", missing
+@dataclass
+class ClassCells(Sequence[ClassCell]):
+    """Class cells, columnar: row ``n`` is principal class ``pclass[n]``, instance class
+    ``iclass[n]``, ``actions[action[n]]``, with the answer ``outcomes[outcome[n]]`` (each
+    distinct answer is held once). Rows are in class order: principal class, instance class,
+    action. A sequence of `ClassCell` for whoever reads cells one by one."""
+
+    actions: tuple[str, ...]
+    outcomes: list[Outcome] = field(default_factory=list)
+    pclass: array[int] = field(default_factory=lambda: array("i"))
+    iclass: array[int] = field(default_factory=lambda: array("i"))
+    action: array[int] = field(default_factory=lambda: array("i"))
+    outcome: array[int] = field(default_factory=lambda: array("i"))
+    _ids: dict[Outcome, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def intern(self, outcome: Outcome) -> int:
+        """The id of ``outcome`` in `outcomes` (added when new)."""
+        got = self._ids.get(outcome)
+        if got is None:
+            if not self._ids and self.outcomes:  # unpickled: the index is rebuilt
+                self._ids.update((o, i) for i, o in enumerate(self.outcomes))
+                return self.intern(outcome)
+            got = self._ids[outcome] = len(self.outcomes)
+            self.outcomes.append(outcome)
+        return got
+
+    def extend(self, other: ClassCells) -> None:
+        """Append ``other``'s rows (same actions), its answers interned into these."""
+        remap = [self.intern(o) for o in other.outcomes]
+        self.pclass.extend(other.pclass)
+        self.iclass.extend(other.iclass)
+        self.action.extend(other.action)
+        self.outcome.extend(array("i", [remap[o] for o in other.outcome]))
+
+    def __len__(self) -> int:
+        return len(self.outcome)
+
+    @overload
+    def __getitem__(self, n: int) -> ClassCell: ...
+    @overload
+    def __getitem__(self, n: slice) -> list[ClassCell]: ...
+    def __getitem__(self, n: int | slice) -> ClassCell | list[ClassCell]:
+        if isinstance(n, slice):
+            return [self[i] for i in range(*n.indices(len(self)))]
+        o = self.outcomes[self.outcome[n]]
+        return ClassCell(self.pclass[n], self.iclass[n], self.actions[self.action[n]], *o)
+
+    def __iter__(self) -> Iterator[ClassCell]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ClassCells):
+            return NotImplemented
+        return list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __getstate__(self) -> dict[str, object]:
+        return {
+            k: getattr(self, k)
+            for k in ("actions", "outcomes", "pclass", "iclass", "action", "outcome")
+        }
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for k, v in state.items():
+            setattr(self, k, v)
+        self._ids = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """One identity a principal class's representative acts as: itself (empty chain) or a
+    role it reaches, with what `Review.access` derives from the chain alone."""
+
+    ident: int
+    chain: tuple[Hop, ...]
+    chain_conditional: bool
+    via: tuple[str, ...]
+    incomplete: tuple[str, ...]
+    hop_conditions: tuple[dict[str, object], ...]
+
+
+def _targets(review: ClassReview, rep: str) -> list[_Target]:
+    """``rep`` itself, then every role it reaches (unconditional chains first), in the order
+    `Review.access` tries them, sorted stably by chain length and role ARNs: then the best
+    access for an instance is the first target that reaches without any condition, else the
+    first that reaches (`Access.key`, ties to the earlier target as `Review.access` keeps)."""
+    reached = review.reach(rep)
+    chains: list[tuple[str, tuple[Hop, ...]]] = [(rep, ())]
+    chains += [(r, c) for found in (reached.unconditional, reached.any) for r, c in found.items()]
+    own = review.authority.actor(rep).incomplete
+    out: list[_Target] = []
+    for target, chain in chains:
+        incomplete = [*own]
+        for hop in chain:
+            incomplete += review.authority.actor(hop.role).incomplete
+        out.append(
+            _Target(
+                review.identity_class(target),
+                tuple(chain),
+                any(h.verdict.answer != "allowed" for h in chain),
+                tuple(h.role for h in chain),
+                tuple(dict.fromkeys(incomplete)),
+                tuple({"step": h.role, **c.to_dict()} for h in chain for c in h.verdict.conditions),
+            )
         )
-    info = access.to_dict()
-    return ClassCell(
-        pclass,
-        iclass,
-        action,
-        str(info["decision"]),
-        direct.answer,
-        tuple(h.role for h in access.via),
-        tuple(dict.fromkeys(s.label for s in access.final.statements)),
-        json.dumps(info["conditions"], sort_keys=True),
-        access.incomplete,
+    order = sorted(range(len(out)), key=lambda i: (len(out[i].via), out[i].via, i))
+    return [out[i] for i in order]
+
+
+def _best(review: ClassReview, targets: Sequence[_Target], column: Sequence[int]) -> int | None:
+    """The index of the best target, given each target's verdict id (``column``), or None."""
+    first: int | None = None
+    verdicts = review.verdicts
+    for n, (t, vid) in enumerate(zip(targets, column, strict=True)):
+        v = verdicts[vid]
+        if not v.reaches:
+            continue
+        if v.answer == "allowed" and not t.chain_conditional:
+            return n
+        if first is None:
+            first = n
+    return first
+
+
+def _best_per_class(
+    review: ClassReview, targets: Sequence[_Target], action: str
+) -> tuple[list[int], list[tuple[int, ...]], list[int | None]]:
+    """For every instance class: a column id, and per column the targets' verdict ids and the
+    best target. Instance classes on which every target's verdict is the same share a column
+    (most do), so the best target is found once per column, not once per class."""
+    vectors = [review.vector(t.ident, action) for t in targets]
+    columns: dict[tuple[int, ...], int] = {}
+    col_of = [columns.setdefault(col, len(columns)) for col in zip(*vectors, strict=True)]
+    cols = list(columns)
+    return col_of, cols, [_best(review, targets, c) for c in cols]
+
+
+def _outcome(
+    review: ClassReview, targets: Sequence[_Target], column: Sequence[int], best: int | None
+) -> Outcome:
+    """The cell `Review.access` gives: the best target's access, else the own decision."""
+    own = review.verdicts[column[0]]
+    if best is None:
+        labels = tuple(dict.fromkeys(s.label for s in own.statements))
+        return (own.answer, own.answer, (), labels, "[]", targets[0].incomplete)
+    t, final = targets[best], review.verdicts[column[best]]
+    conditional = t.chain_conditional or final.answer != "allowed"
+    conditions = [*t.hop_conditions]
+    conditions += [{"step": "action", **c.to_dict()} for c in final.conditions]
+    return (
+        "conditional" if conditional else "allowed",
+        own.answer,
+        t.via,
+        tuple(dict.fromkeys(s.label for s in final.statements)),
+        json.dumps(conditions, sort_keys=True),
+        t.incomplete,
     )
 
 
@@ -232,13 +427,11 @@ def compute_matrix(
         principal_class[p] = got
     job = PairJob(inventory, classes, tuple(actions), max_chain, escalations)
     parts = (engine or SERIAL).run(job, list(enumerate(reps)), review=review)
+    cells = ClassCells(tuple(actions))
+    for part in parts:
+        cells.extend(part.cells)
     matrix = Matrix(
-        tuple(actions),
-        principals,
-        principal_class,
-        dict(review.identity_of),
-        classes,
-        [c for part in parts for c in part.cells],
+        tuple(actions), principals, principal_class, dict(review.identity_of), classes, cells
     )
     if escalations:
         matrix.escalations = expand_escalations(
@@ -264,21 +457,62 @@ def decide_principal_classes(
     actions: Sequence[str],
     *,
     escalations: bool,
-) -> tuple[list[ClassCell], list[tuple[int, int, Witness]]]:
+) -> tuple[ClassCells, list[tuple[int, int, Witness]]]:
     """The job unit of every engine: for each ``(principal class, representative)``, every
     instance class and action, in class order, and the escalation witnesses
-    ``(principal class, instance class, witness)``."""
-    cells: list[ClassCell] = []
+    ``(principal class, instance class, witness)``.
+
+    Vectorized: each identity's verdicts over every instance class are computed once
+    (`ClassReview.vector`, shared by every principal class reaching that identity), combined
+    per principal class by the rule of `Review.access`, and each distinct answer is built
+    once."""
+    cells = ClassCells(tuple(actions))
     witnesses: list[tuple[int, int, Witness]] = []
+    n_ic = len(review.classes.reps)
     for pc, rep in reps:
-        cells += [
-            _cell(review, pclass=pc, iclass=ic, rep=rep, action=action, instance=inst)
-            for ic, inst in enumerate(review.classes.reps)
-            for action in actions
-        ]
+        targets = _targets(review, rep)
+        per_action: list[list[int]] = []
+        stop_best: tuple[list[int], list[int | None]] | None = None
+        for action in actions:
+            col_of, cols, best = _best_per_class(review, targets, action)
+            ids = [
+                cells.intern(_outcome(review, targets, c, b))
+                for c, b in zip(cols, best, strict=True)
+            ]
+            per_action.append([ids[c] for c in col_of])
+            if action == STOP:
+                stop_best = (col_of, best)
+        cells.pclass.extend(array("i", [pc]) * (n_ic * len(actions)))
+        cells.iclass.extend(array("i", [ic for ic in range(n_ic) for _ in actions]))
+        cells.action.extend(array("i", range(len(actions))) * n_ic)
+        cells.outcome.extend(array("i", [o for row in zip(*per_action, strict=True) for o in row]))
         if escalations:
-            witnesses += [(pc, ic, w) for ic, w in rep_witnesses(review, rep)]
+            if stop_best is None:
+                col_of, cols, best = _best_per_class(review, targets, STOP)
+                stop_best = (col_of, best)
+            stop = _stop_access(review, rep, targets, stop_best)
+            witnesses += [(pc, ic, w) for ic, w in _rep_witnesses(review, rep, stop)]
     return cells, witnesses
+
+
+def _stop_access(
+    review: ClassReview,
+    rep: str,
+    targets: Sequence[_Target],
+    stop_best: tuple[Sequence[int], Sequence[int | None]],
+) -> dict[int, Access | None]:
+    """`Review.access` of ``rep`` for `STOP` on every instance class, from the best targets."""
+    col_of, best = stop_best
+    out: dict[int, Access | None] = {}
+    for ic, c in enumerate(col_of):
+        b = best[c]
+        if b is None:
+            out[ic] = None
+        else:
+            t = targets[b]
+            final = review.verdicts[review.vector(t.ident, STOP)[ic]]
+            out[ic] = Access(rep, t.chain, final, t.incomplete)
+    return out
 
 
 def expand_escalations(
@@ -355,6 +589,13 @@ def rep_witnesses(review: ClassReview, rep: str) -> list[tuple[int, Witness]]:
     policy looks, the id)."""
     classes = review.classes
     stop = {ic: review.access(rep, STOP, inst) for ic, inst in enumerate(classes.reps)}
+    return _rep_witnesses(review, rep, stop)
+
+
+def _rep_witnesses(
+    review: ClassReview, rep: str, stop: Mapping[int, Access | None]
+) -> list[tuple[int, Witness]]:
+    classes = review.classes
     can = [(ic, a) for ic, a in stop.items() if a is not None]
     if not can:
         return []
