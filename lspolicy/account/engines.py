@@ -100,7 +100,7 @@ class BatchResult:
 
     index: int
     cells: ClassCells
-    witnesses: list[tuple[int, int, Witness]]
+    witnesses: list[tuple[int, int, int, int, Witness]]
     not_evaluated: list[dict[str, object]]
     error: str | None = None
 

@@ -119,8 +119,13 @@ def write_dataset(
             "identity_class",
         )
     }
+    joins = matrix.instances.joins
+    for j in range(len(joins)):
+        rows[f"join_value_{j}"] = []
     for arn in matrix.principals:
         entity = users.get(arn) or roles[arn]
+        for j, v in enumerate(matrix.join_values.get(arn, ())):
+            rows[f"join_value_{j}"].append(v)
         rows["principal_arn"].append(arn)
         rows["principal_kind"].append("user" if arn in users else "role")
         rows["principal_name"].append(entity.name)
@@ -140,6 +145,7 @@ def write_dataset(
                 ("principal_tags", text),
                 ("principal_class", i32),
                 ("identity_class", i32),
+                *((f"join_value_{j}", text) for j in range(len(joins))),
             ]
         ),
     )
@@ -168,6 +174,8 @@ def write_dataset(
         inst_rows["production"].append(is_production(inst.tags, production))
         inst_rows["tag_group"].append(tag_group(inst.tags, group_tag))
         inst_rows["instance_class"].append(matrix.instances.of[arn])
+        for j, v in enumerate(matrix.instances.join_values.get(arn, ())):
+            inst_rows.setdefault(f"join_tag_{j}", []).append(v)
     _write(
         out / "instances.parquet",
         inst_rows,
@@ -182,6 +190,7 @@ def write_dataset(
                 ("production", flag),
                 ("tag_group", text),
                 ("instance_class", i32),
+                *((f"join_tag_{j}", text) for j in range(len(joins))),
             ]
         ),
     )
@@ -239,7 +248,7 @@ def write_dataset(
             ]
         ),
     )
-    _expand(out, trail=seen is not None)
+    _expand(out, trail=seen is not None, joins=len(joins))
 
 
 def _write_cells(path: Path, matrix: Matrix) -> None:
@@ -262,6 +271,7 @@ def _write_cells(path: Path, matrix: Matrix) -> None:
             ("statements", texts),
             ("conditions", text),
             ("incomplete", texts),
+            *((("bits", i32),) if matrix.instances.joins else ()),
         ]
     )
     answers = cells.outcomes
@@ -282,6 +292,7 @@ def _write_cells(path: Path, matrix: Matrix) -> None:
         "principal_class": pa.array(cells.pclass, i32),
         "instance_class": pa.array(cells.iclass, i32),
         "action": actions.take(pa.array(cells.action, pa.int32())),
+        "bits": pa.array(cells.bits, i32),
         **{name: rows.column(name).combine_chunks() for name in rows.column_names},
     }
     pq.write_table(pa.table([columns[f.name] for f in schema], schema=schema), path)
@@ -317,8 +328,11 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _expand(out: Path, *, trail: bool) -> None:
-    """Cells by class pair joined with membership: every (principal, instance, action) row."""
+def _expand(out: Path, *, trail: bool, joins: int = 0) -> None:
+    """Cells by class pair joined with membership: every (principal, instance, action) row.
+    With join features, a cell holds for the members whose join bits are its ``bits``: bit
+    ``j`` when the principal's ``join_value_j`` equals the instance's ``join_tag_j`` (both
+    normalised in Python by the operator's own rule, so SQL compares strings only)."""
     matrix_dir = out / "matrix"
     matrix_dir.mkdir(exist_ok=True)
     for old in matrix_dir.glob("*.parquet"):
@@ -338,6 +352,13 @@ def _expand(out: Path, *, trail: bool) -> None:
         else ""
     )
     target = _sql_text(str(matrix_dir / "part-0.parquet"))
+    bits = ""
+    if joins:
+        terms = " + ".join(
+            f"(CASE WHEN p.join_value_{j} = i.join_tag_{j} THEN {1 << j} ELSE 0 END)"
+            for j in range(joins)
+        )
+        bits = f" AND c.bits = {terms}"
     con.execute(
         f"""
         COPY (
@@ -348,7 +369,7 @@ def _expand(out: Path, *, trail: bool) -> None:
                  p.principal_class, i.instance_class
           FROM cells c
           JOIN principals p ON p.principal_class = c.principal_class
-          JOIN instances i ON i.instance_class = c.instance_class
+          JOIN instances i ON i.instance_class = c.instance_class{bits}
           {join}
         ) TO {target} (FORMAT PARQUET)
         """
