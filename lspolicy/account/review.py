@@ -79,6 +79,7 @@ its tagging (which can change every tag-based answer)."""
 REACHES = ("allowed", "conditional")
 
 
+_RESOURCE_TAG = "aws:resourcetag/"
 Bits = tuple[bool | None, ...]
 """Per join feature: whether the instance's join tag equals the identity's variable (``None``:
 one of them is absent, nothing is compared)."""
@@ -103,6 +104,7 @@ class ClassReview(Review):
         self._vectors: dict[tuple[int, str, object], list[int]] = {}
         self._memo: dict[tuple[int, str], dict[tuple[int, Bits], int]] = {}
         self._values: dict[str, tuple[str | None, ...]] = {}
+        self._rep_sigs: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
         self.verdicts: list[Verdict] = []
         """Every verdict a vector holds, by verdict id (`vector`)."""
         self._verdict_ids: dict[int, int] = {}
@@ -164,7 +166,7 @@ class ClassReview(Review):
         if self.authority.reference:
             sig, inst = ic, self.classes.reps[ic]
         else:
-            sig_ids, firsts = self._signature_ids(rep, action)
+            sig_ids, firsts = self._rep_sigs.get((rep, action)) or self._signature_ids(rep, action)
             sig = sig_ids[ic]
             inst = self.classes.reps[firsts[sig]]
         got = memo.get((sig, bits))
@@ -202,16 +204,30 @@ class ClassReview(Review):
         memo_key = (keys, tuple(id(m) for m in matchers), dynamic)
         got = self._sig_ids.get(memo_key)
         if got is None:
+            classes = self.classes
+            # a join tag's value counts by what the class key holds of it (presence, and the
+            # value when kept or a role's): the rest is the cells' bit (`_decide_bits`)
+            joined = [
+                (keys.index(_RESOURCE_TAG + f.tag), j)
+                for j, f in enumerate(self.joins)
+                if _RESOURCE_TAG + f.tag in keys
+            ]
             ids: dict[tuple[object, ...], int] = {}
             firsts: list[int] = []
             out: list[int] = []
-            for ic, inst in enumerate(self.classes.reps):
+            for ic, inst in enumerate(classes.reps):
                 sig = self.signature(rep, action, inst)
+                if joined:
+                    values = list(sig[2])  # type: ignore[call-overload]
+                    for at, j in joined:
+                        values[at] = (classes.class_has[ic][j], classes.class_join[ic][j])
+                    sig = (*sig[:2], tuple(values), *sig[3:])
                 sid = ids.setdefault(sig, len(ids))
                 if sid == len(firsts):
                     firsts.append(ic)
                 out.append(sid)
             got = self._sig_ids[memo_key] = (out, firsts)
+        self._rep_sigs[(rep, action)] = got
         return got
 
     def vector(
