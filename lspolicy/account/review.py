@@ -837,7 +837,7 @@ class _Tagging:
     ) -> None:
         self.review, self.rep, self.targets, self.combo = review, rep, targets, combo
         self._free: dict[str, bool] = {}
-        self._memo: dict[tuple[str, int], Access | None] = {}
+        self._tables: dict[str, tuple[list[int], list[tuple[int, ...]], list[int | None]]] = {}
 
     def free(self, action: str) -> bool:
         """No target reads a key the request writes."""
@@ -862,19 +862,17 @@ class _Tagging:
             if self.review.joins:
                 return None  # not searched with join features (`compute_matrix` notes it)
             return _tag_access(self.review, self.rep, action, inst, extra)
-        key = (action, ic)
-        if key in self._memo:
-            return self._memo[key]
-        review, targets = self.review, self.targets
-        column = [review.vector(targets[0].ident, action, bits=self.combo)[ic]]
-        column += [review.vector(t.ident, action, values=t.values)[ic] for t in targets[1:]]
-        best = _best(review, targets, column)
-        got = None
-        if best is not None:
-            t = targets[best]
-            got = Access(self.rep, t.chain, review.verdicts[column[best]], t.incomplete)
-        self._memo[key] = got
-        return got
+        table = self._tables.get(action)
+        if table is None:
+            col_of, cols, best = _best_per_class(self.review, self.targets, action, self.combo)
+            table = self._tables[action] = (col_of, cols, best)
+        col_of, cols, best = table
+        c = col_of[ic]
+        b = best[c]
+        if b is None:
+            return None
+        t = self.targets[b]
+        return Access(self.rep, t.chain, self.review.verdicts[cols[c][b]], t.incomplete)
 
 
 def _rep_witnesses(
