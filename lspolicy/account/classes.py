@@ -27,20 +27,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from lspolicy.account.decide import Actor, Verdict
+from lspolicy.account.decide import Actor, Authority, Verdict
 from lspolicy.account.model import Instance, Inventory, NamedPolicy
 from lspolicy.account.query import Review
 from lspolicy.account.reach import Hop, Reach
+from lspolicy.conditions.registry import OperatorRef, parse_operator
 from lspolicy.evaluate.resource import compile_resource_pattern
 from lspolicy.glob import has_wildcard, tokens_of
 from lspolicy.model.policy import Policy
-from lspolicy.variables import Literal, parse_template
+from lspolicy.variables import Literal, Variable, parse_template
 
 __all__ = [
+    "JOIN_OPERATORS",
     "InstanceClasses",
+    "JoinFeature",
     "Signature",
+    "find_join_features",
     "hop_signature",
     "identity_key",
     "inventory_policies",
@@ -91,6 +95,143 @@ def read_keys(policies: Iterable[Policy]) -> tuple[frozenset[str], bool]:
     return frozenset(keys), unknown
 
 
+JOIN_OPERATORS = frozenset(
+    {"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"}
+)
+"""Operators whose answer for ``aws:ResourceTag/t`` against ``${v}`` is a function of one
+equality (exact, or after the operator's own case folding), with or without ``IfExists``:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String"""
+_PRINCIPAL_VARIABLES = ("aws:username", "aws:userid")
+_PRINCIPAL_TAG = "aws:principaltag/"
+JOIN_MARK = "\x00other"
+"""An instance class key's value for a join tag whose value no role holds."""
+
+
+@dataclass(frozen=True, slots=True)
+class JoinFeature:
+    """A tag ``t`` that every policy compares only with one principal variable ``v``
+    (``"aws:ResourceTag/t": "${v}"`` under `JOIN_OPERATORS`): a decision depends on ``v``'s
+    value only through whether it equals the instance's ``t`` (policy variables are replaced
+    by the request's value before the comparison:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html).
+    Then ``v``'s value leaves the identity keys, ``t``'s leaves the instance keys (unless
+    ``kept``: ``t`` is also read otherwise, so its value stays), and each cell carries that
+    equality as a bit, computed by the expansion's join."""
+
+    tag: str
+    """``t``, lower case."""
+    variable: str
+    """``v``, lower case (``aws:username``, ``aws:principaltag/k``...)."""
+    ignore_case: bool
+    kept: bool
+
+    def norm(self, text: str) -> str:
+        """The operator's own normalisation (`lspolicy.conditions.string`): equal norms, equal
+        for the operator."""
+        op = parse_operator("StringEqualsIgnoreCase" if self.ignore_case else "StringEquals")
+        assert isinstance(op, OperatorRef)
+        return str(op.spec.prepare(text))
+
+
+def _join_shape(
+    cond_operator: str, values: Sequence[str], substitute: bool
+) -> tuple[str, bool] | None:
+    """``(v, ignore_case)`` when the condition is a join comparison on a principal variable."""
+    op = parse_operator(cond_operator)
+    if not isinstance(op, OperatorRef) or op.qualifier is not None:
+        return None
+    if op.spec.name not in JOIN_OPERATORS or len(values) != 1:
+        return None
+    parts = parse_template(values[0], substitute=substitute).parts
+    if len(parts) != 1 or not isinstance(parts[0], Variable) or parts[0].default is not None:
+        return None
+    key = parts[0].key
+    if key not in _PRINCIPAL_VARIABLES and not key.startswith(_PRINCIPAL_TAG):
+        return None
+    return key, op.spec.ignore_case
+
+
+def find_join_features(inventory: Inventory, authority: Authority) -> tuple[JoinFeature, ...]:
+    """The join features of the inventory's policies (trust policies aside: they decide only
+    ``sts:AssumeRole``, and reach is computed per principal). Conservative: a variable used
+    any other way (another condition, a Resource, a default, a set qualifier), read as a key
+    itself, or compared with two tags or in two ways; a tag compared with two variables; a
+    key that cannot be told (wildcards); tag keys or principal keys differing only in case:
+    no feature."""
+    policies = inventory_policies(inventory)
+    _, unknown = read_keys(policies)
+    if unknown:
+        return ()
+    uses: dict[str, set[tuple[str, bool]]] = {}
+    bad_vars: set[str] = set()
+    other_tags: set[str] = set()
+    for policy in policies:
+        sub = policy.substitutes_variables
+        for st in policy.statements:
+            for pattern in (*(st.resources or ()), *(st.not_resources or ())):
+                for v in parse_template(pattern, substitute=sub).variables:
+                    bad_vars.add(v.key)
+                    if v.key.startswith(_TAG):
+                        other_tags.add(v.key[len(_TAG) :])
+            for cond in st.conditions:
+                key = cond.key.lower()
+                shape = _join_shape(cond.operator, cond.values, sub)
+                if key.startswith(_TAG) and shape is not None:
+                    uses.setdefault(shape[0], set()).add((key[len(_TAG) :], shape[1]))
+                    continue
+                if key.startswith(_TAG):
+                    other_tags.add(key[len(_TAG) :])
+                bad_vars.add(key)
+                for value in cond.values:
+                    for v in parse_template(value, substitute=sub).variables:
+                        bad_vars.add(v.key)
+                        if v.key.startswith(_TAG):
+                            other_tags.add(v.key[len(_TAG) :])
+    by_tag: dict[str, list[str]] = {}
+    for var, found in uses.items():
+        for tag, _ in found:
+            by_tag.setdefault(tag, []).append(var)
+    twins = _case_twins(inventory, authority)
+    out: list[JoinFeature] = []
+    for var in sorted(uses):
+        found = uses[var]
+        if var in bad_vars or len(found) != 1 or var in twins:
+            continue
+        ((tag, ignore_case),) = found
+        if len(by_tag[tag]) != 1 or _TAG + tag in twins:
+            continue
+        out.append(JoinFeature(tag, var, ignore_case, tag in other_tags))
+    return tuple(out)
+
+
+def _case_twins(inventory: Inventory, authority: Authority) -> set[str]:
+    """Lower-case keys that some instance or principal carries under two spellings."""
+    twins: set[str] = set()
+    for inst in inventory.instances.values():
+        seen: set[str] = set()
+        for k in inst.tags:
+            low = k.lower()
+            if low in seen:
+                twins.add(_TAG + low)
+            seen.add(low)
+    for arn in authority.principals():
+        seen = set()
+        for k in authority.actor(arn).context:
+            low = k.lower()
+            if low in seen:
+                twins.add(low)
+            seen.add(low)
+    return twins
+
+
+def principal_value(actor: Actor, feature: JoinFeature) -> str | None:
+    """The actor's value of the feature's variable (``None``: absent or not one string)."""
+    for k, v in actor.context.items():
+        if k.lower() == feature.variable:
+            return v if isinstance(v, str) else None
+    return None
+
+
 def _matcher(pattern: str, substitute: bool) -> tuple[Callable[[str], bool], bool]:
     """The engine's own matcher for a resource pattern, and whether it has variables (then it
     matches what the pattern with each variable made ``*`` matches: a superset)."""
@@ -119,10 +260,26 @@ class InstanceClasses:
     patterns: dict[str, tuple[object, ...]]
     """By instance ARN: which resource patterns match it (and its ARN when a pattern with
     variables may: then it is a class of its own)."""
+    joins: tuple[JoinFeature, ...] = ()
+    join_values: dict[str, tuple[str | None, ...]] = field(default_factory=dict)
+    """By instance ARN: each join tag's normalised value (``None``: no such tag)."""
+    class_join: list[tuple[str | None, ...]] = field(default_factory=list)
+    """By class: each join tag's normalised value when the class key holds it, else None."""
+    class_has: list[tuple[bool, ...]] = field(default_factory=list)
+    """By class: whether its instances carry each join tag."""
+    join_raw: dict[str, tuple[tuple[str, str] | None, ...]] = field(default_factory=dict)
+    """By instance ARN (with join features): each join tag as written, ``(key, value)``."""
 
     @staticmethod
-    def build(inventory: Inventory) -> InstanceClasses:
-        """Group every instance of the inventory."""
+    def build(
+        inventory: Inventory,
+        joins: Sequence[JoinFeature] = (),
+        role_values: Sequence[frozenset[str]] = (),
+    ) -> InstanceClasses:
+        """Group every instance of the inventory; with join features, a join tag's value is
+        in the key only when the tag is ``kept`` or the value (normalised) is some role's
+        value of the variable (``role_values``: roles are targets of chains whose bit must
+        be known per class), else only its presence is."""
         policies = inventory_policies(inventory)
         keys, unknown = read_keys(policies)
         tag_keys = frozenset(k[len(_TAG) :] for k in keys if k.startswith(_TAG))
@@ -143,7 +300,11 @@ class InstanceClasses:
             own = any(h and dynamic for h, (_, dynamic) in zip(hits, matchers, strict=True))
             prefix = arn.rsplit("/", 1)[0] if "/" in arn else arn
             tags = tuple(
-                sorted((k, v) for k, v in inst.tags.items() if all_tags or k.lower() in tag_keys)
+                sorted(
+                    (k, _join_key(k, v, joins, role_values))
+                    for k, v in inst.tags.items()
+                    if all_tags or k.lower() in tag_keys
+                )
             )
             key: tuple[object, ...] = (prefix, inst.region, tags, hits, arn if own else "")
             by_arn[arn] = (hits, arn if own else "")
@@ -152,11 +313,60 @@ class InstanceClasses:
         members = list(groups.values())
         of = {arn: i for i, group in enumerate(members) for arn in group}
         reps = [inventory.instances[group[0]] for group in members]
-        return InstanceClasses(of, members, reps, tag_keys, all_tags, singletons, by_arn)
+        join_values = {arn: _join_values(inventory.instances[arn], joins) for arn in of}
+        class_has = [tuple(v is not None for v in join_values[r.arn]) for r in reps]
+        class_join = [
+            tuple(
+                v if v is not None and (f.kept or v in role_values[j]) else None
+                for j, (f, v) in enumerate(zip(joins, join_values[r.arn], strict=True))
+            )
+            for r in reps
+        ]
+        join_raw = {
+            arn: tuple(
+                next(
+                    (
+                        (k, v)
+                        for k, v in inventory.instances[arn].tags.items()
+                        if k.lower() == f.tag
+                    ),
+                    None,
+                )
+                for f in joins
+            )
+            for arn in (of if joins else ())
+        }
+        return InstanceClasses(
+            of, members, reps, tag_keys, all_tags, singletons, by_arn,
+            tuple(joins), join_values, class_join, class_has, join_raw,
+        )  # fmt: skip
 
 
-def identity_key(actor: Actor) -> tuple[object, ...]:
-    """What decides this identity's instance requests (see the module docstring)."""
+def _join_key(
+    key: str, value: str, joins: Sequence[JoinFeature], role_values: Sequence[frozenset[str]]
+) -> str:
+    low = key.lower()
+    for j, f in enumerate(joins):
+        if f.tag == low and not f.kept and f.norm(value) not in role_values[j]:
+            return JOIN_MARK
+    return value
+
+
+def _join_values(inst: Instance, joins: Sequence[JoinFeature]) -> tuple[str | None, ...]:
+    out: list[str | None] = []
+    for f in joins:
+        got = None
+        for k, v in inst.tags.items():
+            if k.lower() == f.tag:
+                got = f.norm(v)
+        out.append(got)
+    return tuple(out)
+
+
+def identity_key(actor: Actor, joins: Sequence[JoinFeature] = ()) -> tuple[object, ...]:
+    """What decides this identity's instance requests (see the module docstring); a join
+    feature's variable counts by its presence only (its value is the cells' bit)."""
+    joined = {f.variable for f in joins}
     every = [
         *actor.identity,
         *(actor.boundary or ()),
@@ -164,7 +374,7 @@ def identity_key(actor: Actor) -> tuple[object, ...]:
     ]
     keys, unknown = read_keys(every)
     context = sorted(
-        (k, json.dumps(v, sort_keys=True))
+        (k, JOIN_MARK if k.lower() in joined else json.dumps(v, sort_keys=True))
         for k, v in actor.context.items()
         if unknown or k.lower() in keys
     )

@@ -41,7 +41,7 @@ from typing import Any
 
 from lspolicy.account.classes import InstanceClasses
 from lspolicy.account.model import Inventory, _frozen
-from lspolicy.account.review import ClassCell, ClassReview, Witness, decide_principal_classes
+from lspolicy.account.review import ClassCells, ClassReview, Witness, decide_principal_classes
 from lspolicy.errors import LspolicyError
 
 __all__ = [
@@ -99,8 +99,8 @@ class BatchResult:
     ``error`` (a message) instead when the batch failed."""
 
     index: int
-    cells: list[ClassCell]
-    witnesses: list[tuple[int, int, Witness]]
+    cells: ClassCells
+    witnesses: list[tuple[int, int, int, int, Witness]]
     not_evaluated: list[dict[str, object]]
     error: str | None = None
 
@@ -131,7 +131,7 @@ def _decide(job: PairJob, review: ClassReview, index: int, reps: Sequence[Rep]) 
         first = reps[0] if reps else (-1, "")
         message = str(exc).splitlines()[0] if str(exc) else ""
         return BatchResult(
-            index, [], [], [], f"principal class {first[0]} ({first[1]}): {type(exc).__name__}"
+            index, ClassCells(job.actions), [], [], f"principal class {first[0]} ({first[1]}): {type(exc).__name__}"
             + (f": {message}" if message else ""),
         )  # fmt: skip
     notes = [n.to_dict() for n in review.authority.notes]
@@ -150,7 +150,7 @@ def _pool_init(job: PairJob, review: ClassReview | None) -> None:
 def _pool_batch(index: int, reps: Sequence[Rep]) -> BatchResult:
     got = _CACHE.get(_POOL_TOKEN[0]) if _POOL_TOKEN else None
     if got is None:
-        return BatchResult(index, [], [], [], "pool worker started without its job")
+        return BatchResult(index, ClassCells(()), [], [], "pool worker started without its job")
     return _decide(*got, index, reps)
 
 

@@ -119,8 +119,13 @@ def write_dataset(
             "identity_class",
         )
     }
+    joins = matrix.instances.joins
+    for j in range(len(joins)):
+        rows[f"join_value_{j}"] = []
     for arn in matrix.principals:
         entity = users.get(arn) or roles[arn]
+        for j, v in enumerate(matrix.join_values.get(arn, ())):
+            rows[f"join_value_{j}"].append(v)
         rows["principal_arn"].append(arn)
         rows["principal_kind"].append("user" if arn in users else "role")
         rows["principal_name"].append(entity.name)
@@ -140,6 +145,7 @@ def write_dataset(
                 ("principal_tags", text),
                 ("principal_class", i32),
                 ("identity_class", i32),
+                *((f"join_value_{j}", text) for j in range(len(joins))),
             ]
         ),
     )
@@ -168,6 +174,8 @@ def write_dataset(
         inst_rows["production"].append(is_production(inst.tags, production))
         inst_rows["tag_group"].append(tag_group(inst.tags, group_tag))
         inst_rows["instance_class"].append(matrix.instances.of[arn])
+        for j, v in enumerate(matrix.instances.join_values.get(arn, ())):
+            inst_rows.setdefault(f"join_tag_{j}", []).append(v)
     _write(
         out / "instances.parquet",
         inst_rows,
@@ -182,39 +190,11 @@ def write_dataset(
                 ("production", flag),
                 ("tag_group", text),
                 ("instance_class", i32),
+                *((f"join_tag_{j}", text) for j in range(len(joins))),
             ]
         ),
     )
-    cell_rows: dict[str, list[Any]] = {
-        "principal_class": [c.principal_class for c in matrix.cells],
-        "instance_class": [c.instance_class for c in matrix.cells],
-        "action": [c.action for c in matrix.cells],
-        "decision": [c.decision for c in matrix.cells],
-        "direct_decision": [c.direct_decision for c in matrix.cells],
-        "via": [list(c.via) for c in matrix.cells],
-        "via_length": [len(c.via) for c in matrix.cells],
-        "statements": [list(c.statements) for c in matrix.cells],
-        "conditions": [c.conditions for c in matrix.cells],
-        "incomplete": [list(c.incomplete) for c in matrix.cells],
-    }
-    _write(
-        out / "cells.parquet",
-        cell_rows,
-        pa.schema(
-            [
-                ("principal_class", i32),
-                ("instance_class", i32),
-                ("action", text),
-                ("decision", text),
-                ("direct_decision", text),
-                ("via", texts),
-                ("via_length", i32),
-                ("statements", texts),
-                ("conditions", text),
-                ("incomplete", texts),
-            ]
-        ),
-    )
+    _write_cells(out / "cells.parquet", matrix)
     esc = matrix.escalations
     _write(
         out / "escalations.parquet",
@@ -268,7 +248,54 @@ def write_dataset(
             ]
         ),
     )
-    _expand(out, trail=seen is not None)
+    _expand(out, trail=seen is not None, joins=len(joins))
+
+
+def _write_cells(path: Path, matrix: Matrix) -> None:
+    """``cells.parquet``: each distinct answer is converted once, and the rows take theirs by
+    index (`ClassCells` holds them columnar)."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    cells = matrix.cells
+    text, i32, texts = pa.string(), pa.int32(), pa.list_(pa.string())
+    schema = pa.schema(
+        [
+            ("principal_class", i32),
+            ("instance_class", i32),
+            ("action", text),
+            ("decision", text),
+            ("direct_decision", text),
+            ("via", texts),
+            ("via_length", i32),
+            ("statements", texts),
+            ("conditions", text),
+            ("incomplete", texts),
+            *((("bits", i32),) if matrix.instances.joins else ()),
+        ]
+    )
+    answers = cells.outcomes
+    table = pa.table(
+        {
+            "decision": pa.array([o[0] for o in answers], text),
+            "direct_decision": pa.array([o[1] for o in answers], text),
+            "via": pa.array([list(o[2]) for o in answers], texts),
+            "via_length": pa.array([len(o[2]) for o in answers], i32),
+            "statements": pa.array([list(o[3]) for o in answers], texts),
+            "conditions": pa.array([o[4] for o in answers], text),
+            "incomplete": pa.array([list(o[5]) for o in answers], texts),
+        }
+    )
+    rows = table.take(pa.array(cells.outcome, pa.int32())) if len(cells) else table.slice(0, 0)
+    actions = pa.array(list(cells.actions), text)
+    columns = {
+        "principal_class": pa.array(cells.pclass, i32),
+        "instance_class": pa.array(cells.iclass, i32),
+        "action": actions.take(pa.array(cells.action, pa.int32())),
+        "bits": pa.array(cells.bits, i32),
+        **{name: rows.column(name).combine_chunks() for name in rows.column_names},
+    }
+    pq.write_table(pa.table([columns[f.name] for f in schema], schema=schema), path)
 
 
 def is_production(tags: Mapping[str, str], production: Sequence[tuple[str, str]]) -> bool:
@@ -301,8 +328,11 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _expand(out: Path, *, trail: bool) -> None:
-    """Cells by class pair joined with membership: every (principal, instance, action) row."""
+def _expand(out: Path, *, trail: bool, joins: int = 0) -> None:
+    """Cells by class pair joined with membership: every (principal, instance, action) row.
+    With join features, a cell holds for the members whose join bits are its ``bits``: bit
+    ``j`` when the principal's ``join_value_j`` equals the instance's ``join_tag_j`` (both
+    normalised in Python by the operator's own rule, so SQL compares strings only)."""
     matrix_dir = out / "matrix"
     matrix_dir.mkdir(exist_ok=True)
     for old in matrix_dir.glob("*.parquet"):
@@ -322,6 +352,13 @@ def _expand(out: Path, *, trail: bool) -> None:
         else ""
     )
     target = _sql_text(str(matrix_dir / "part-0.parquet"))
+    bits = ""
+    if joins:
+        terms = " + ".join(
+            f"(CASE WHEN p.join_value_{j} = i.join_tag_{j} THEN {1 << j} ELSE 0 END)"
+            for j in range(joins)
+        )
+        bits = f" AND c.bits = {terms}"
     con.execute(
         f"""
         COPY (
@@ -332,7 +369,7 @@ def _expand(out: Path, *, trail: bool) -> None:
                  p.principal_class, i.instance_class
           FROM cells c
           JOIN principals p ON p.principal_class = c.principal_class
-          JOIN instances i ON i.instance_class = c.instance_class
+          JOIN instances i ON i.instance_class = c.instance_class{bits}
           {join}
         ) TO {target} (FORMAT PARQUET)
         """

@@ -157,6 +157,12 @@ class Review:
             tuple([m(instance.arn, _EMPTY) for m in matchers]),
         )
 
+    def reader(self, principal: str, action: str) -> tuple[tuple[str, ...], int, bool]:
+        """The keys the principal's sets read for ``action`` (built by `signature`), how many
+        Resource matchers, and whether a Resource uses policy variables."""
+        keys, matchers, dynamic = self._readers[(principal, action)]
+        return keys, len(matchers), dynamic
+
     def reach(self, principal: str) -> Reach:
         """The roles ``principal`` reaches (kept)."""
         got = self._reach.get(principal)

@@ -24,13 +24,21 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html#access_tags_co
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from array import array
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
-from lspolicy.account.classes import InstanceClasses, identity_key, principal_key
-from lspolicy.account.decide import Verdict
+from lspolicy.account.classes import (
+    InstanceClasses,
+    find_join_features,
+    identity_key,
+    principal_key,
+    principal_value,
+)
+from lspolicy.account.decide import Authority, Verdict
 from lspolicy.account.model import Instance, Inventory
 from lspolicy.account.query import Access, Review, instance_context
 from lspolicy.account.reach import DEFAULT_MAX_CHAIN, Hop
@@ -46,6 +54,7 @@ __all__ = [
     "TAG",
     "UNTAG",
     "ClassCell",
+    "ClassCells",
     "ClassReview",
     "Escalation",
     "Matrix",
@@ -54,7 +63,6 @@ __all__ = [
     "decide_principal_classes",
     "expand_escalations",
     "find_escalations",
-    "rep_witnesses",
 ]
 
 STOP, TAG, UNTAG = "lightsail:StopInstance", "lightsail:TagResource", "lightsail:UntagResource"
@@ -71,26 +79,41 @@ its tagging (which can change every tag-based answer)."""
 REACHES = ("allowed", "conditional")
 
 
+_RESOURCE_TAG = "aws:resourcetag/"
+Bits = tuple[bool | None, ...]
+"""Per join feature: whether the instance's join tag equals the identity's variable (``None``:
+one of them is absent, nothing is compared)."""
+
+
 class ClassReview(Review):
-    """`Review` whose identity decisions are made once per identity class and instance class:
-    ``final`` on any member returns the representative's verdict (exact: the class keys hold
-    everything the engine reads)."""
+    """`Review` whose identity decisions are made once per identity class and instance class
+    (and, with join features, per join bits): ``final`` on any member returns the
+    representative's verdict (exact: the class keys and the bits hold everything the engine
+    reads)."""
 
     def __init__(
         self, inventory: Inventory, classes: InstanceClasses, *, max_chain: int = DEFAULT_MAX_CHAIN
     ) -> None:
         super().__init__(inventory, max_chain=max_chain)
         self.classes = classes
+        self.joins = classes.joins
         self.identity_of: dict[str, int] = {}
         self._identity_keys: dict[tuple[object, ...], int] = {}
         self._identity_reps: list[str] = []
-        self._by_class: dict[tuple[int, str, int], Verdict] = {}
+        self._sig_ids: dict[tuple[object, ...], tuple[list[int], list[int]]] = {}
+        self._vectors: dict[tuple[int, str, object], list[int]] = {}
+        self._memo: dict[tuple[int, str], dict[tuple[int, Bits], int]] = {}
+        self._values: dict[str, tuple[str | None, ...]] = {}
+        self._rep_sigs: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
+        self.verdicts: list[Verdict] = []
+        """Every verdict a vector holds, by verdict id (`vector`)."""
+        self._verdict_ids: dict[int, int] = {}
 
     def identity_class(self, principal: str) -> int:
         """The identity class id of a user or role."""
         got = self.identity_of.get(principal)
         if got is None:
-            key = identity_key(self.authority.actor(principal))
+            key = identity_key(self.authority.actor(principal), self.joins)
             got = self._identity_keys.setdefault(key, len(self._identity_keys))
             if got == len(self._identity_reps):
                 self._identity_reps.append(principal)
@@ -102,17 +125,166 @@ class ClassReview(Review):
         """How many identity classes were formed."""
         return len(self._identity_reps)
 
+    def join_values(self, principal: str) -> tuple[str | None, ...]:
+        """The principal's normalised value of each join feature's variable."""
+        got = self._values.get(principal)
+        if got is None:
+            actor = self.authority.actor(principal)
+            got = self._values[principal] = tuple(
+                None if (v := principal_value(actor, f)) is None else f.norm(v) for f in self.joins
+            )
+        return got
+
     def final(self, principal: str, action: str, instance: Instance) -> Verdict:
         ident = self.identity_class(principal)
         iclass = self.classes.of.get(instance.arn)
         if iclass is None:  # not an inventory instance (a retagged what-if): decide it directly
             return super().final(principal, action, instance)
-        key = (ident, action, iclass)
-        got = self._by_class.get(key)
+        mine = self.join_values(principal)
+        theirs = self.classes.join_values[instance.arn]
+        bits = tuple(
+            None if a is None or b is None else a == b for a, b in zip(mine, theirs, strict=True)
+        )
+        return self.verdicts[self._at(ident, action, iclass, bits)]
+
+    def identity_rep(self, ident: int) -> str:
+        """The representative of an identity class."""
+        return self._identity_reps[ident]
+
+    def _verdict_id(self, verdict: Verdict) -> int:
+        got = self._verdict_ids.get(id(verdict))
         if got is None:
-            rep = self._identity_reps[ident]
-            got = self._by_class[key] = super().final(rep, action, self.classes.reps[iclass])
+            got = self._verdict_ids[id(verdict)] = len(self.verdicts)
+            self.verdicts.append(verdict)  # kept: the id of a kept object is not reused
         return got
+
+    def _at(self, ident: int, action: str, ic: int, bits: Bits) -> int:
+        """The verdict id of the identity class on instance class ``ic`` with join ``bits``
+        (``None`` where the identity or the class has no value)."""
+        rep = self._identity_reps[ident]
+        memo = self._memo.setdefault((ident, action), {})
+        if self.authority.reference:
+            sig, inst = ic, self.classes.reps[ic]
+        else:
+            sig_ids, firsts = self._rep_sigs.get((rep, action)) or self._signature_ids(rep, action)
+            sig = sig_ids[ic]
+            inst = self.classes.reps[firsts[sig]]
+        got = memo.get((sig, bits))
+        if got is None:
+            got = memo[(sig, bits)] = self._verdict_id(self._decide_bits(rep, action, inst, bits))
+        return got
+
+    def _decide_bits(self, rep: str, action: str, inst: Instance, bits: Bits) -> Verdict:
+        """The representative's verdict on ``inst`` with its join variables set to equal
+        (bit true) or differ from (bit false) the instance's join tags: the verdict of every
+        member of its identity class whose value stands in that relation to the tag of every
+        member of the instance class (`lspolicy.account.classes.JoinFeature`)."""
+        if all(b is None for b in bits):
+            return Review.final(self, rep, action, inst)
+        actor = self.authority.actor(rep)
+        context = dict(actor.context)
+        for f, b in zip(self.joins, bits, strict=True):
+            if b is None:
+                continue
+            tag = next((v for k, v in inst.tags.items() if k.lower() == f.tag), None)
+            if tag is None:
+                continue  # the representative instance lacks it: no policy of this set reads it
+            key = next(k for k in context if k.lower() == f.variable)
+            # an unequal value under the operator's own normalisation (NUL ends no tag value)
+            context[key] = tag if b else tag + "\x00"
+        twin = dataclasses.replace(actor, context=context, _part=None)
+        return self.authority.decide(twin, action, inst.arn, instance_context(inst))
+
+    def _signature_ids(self, rep: str, action: str) -> tuple[list[int], list[int]]:
+        """For ``rep``'s reader of ``action``: each instance class's signature id, and the
+        first instance class of each signature. Identities whose policy sets read the same
+        keys and Resource matchers share it."""
+        self.signature(rep, action, self.classes.reps[0])  # builds the reader
+        keys, matchers, dynamic = self._readers[(rep, action)]
+        memo_key = (keys, tuple(id(m) for m in matchers), dynamic)
+        got = self._sig_ids.get(memo_key)
+        if got is None:
+            classes = self.classes
+            # a join tag's value counts by what the class key holds of it (presence, and the
+            # value when kept or a role's): the rest is the cells' bit (`_decide_bits`)
+            joined = [
+                (keys.index(_RESOURCE_TAG + f.tag), j)
+                for j, f in enumerate(self.joins)
+                if _RESOURCE_TAG + f.tag in keys
+            ]
+            ids: dict[tuple[object, ...], int] = {}
+            firsts: list[int] = []
+            out: list[int] = []
+            for ic, inst in enumerate(classes.reps):
+                sig = self.signature(rep, action, inst)
+                if joined:
+                    values = list(sig[2])  # type: ignore[call-overload]
+                    for at, j in joined:
+                        values[at] = (classes.class_has[ic][j], classes.class_join[ic][j])
+                    sig = (*sig[:2], tuple(values), *sig[3:])
+                sid = ids.setdefault(sig, len(ids))
+                if sid == len(firsts):
+                    firsts.append(ic)
+                out.append(sid)
+            got = self._sig_ids[memo_key] = (out, firsts)
+        self._rep_sigs[(rep, action)] = got
+        return got
+
+    def vector(
+        self,
+        ident: int,
+        action: str,
+        bits: tuple[bool, ...] | None = None,
+        values: tuple[str | None, ...] | None = None,
+    ) -> list[int]:
+        """The identity class's own verdict (an id into `verdicts`) for every instance class,
+        in class order. ``bits``: the join bits the identity's own value gives (the same for
+        every class: the cell's bits); ``None``: those of the representative's fixed values
+        (a role reached through a chain: its value is compared with each class's kept tag
+        value, ``values``: its own, by default the representative's). Decided once per
+        instance signature and bits."""
+        key: tuple[int, str, object] = (ident, action, (bits, values) if self.joins else None)
+        got = self._vectors.get(key)
+        if got is not None:
+            return got
+        rep = self._identity_reps[ident]
+        classes = self.classes
+        n = len(classes.reps)
+        if not self.joins:
+            if self.authority.reference:
+                got = [self._verdict_id(self.final(rep, action, inst)) for inst in classes.reps]
+            else:
+                sig_ids, firsts = self._signature_ids(rep, action)
+                reps = classes.reps
+                by_sig = [
+                    self._verdict_id(Review.final(self, rep, action, reps[ic])) for ic in firsts
+                ]
+                got = [by_sig[s] for s in sig_ids]
+        else:
+            mine = values if values is not None else self.join_values(rep)
+            out: list[int] = []
+            for ic in range(n):
+                has = classes.class_has[ic]
+                if bits is None:
+                    kept = classes.class_join[ic]
+                    b: Bits = tuple(
+                        None if v is None or not h else (k is not None and k == v)
+                        for v, h, k in zip(mine, has, kept, strict=True)
+                    )
+                else:
+                    b = tuple(
+                        None if v is None or not h else bool(x)
+                        for v, h, x in zip(mine, has, bits, strict=True)
+                    )
+                out.append(self._at(ident, action, ic, b))
+            got = out
+        self._vectors[key] = got
+        return got
+
+
+Outcome = tuple[str, str, tuple[str, ...], tuple[str, ...], str, tuple[str, ...]]
+"""A class cell's answer: decision, direct decision, via, statements, conditions (JSON),
+incomplete."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +302,9 @@ class ClassCell:
     """The caller conditions (JSON list, as ``who-can --format json`` gives them)."""
     incomplete: tuple[str, ...] = ()
     """Policies of the principal (or of its chain) that could not be evaluated."""
+    bits: int = 0
+    """Join bits: bit ``j`` set when the instance's join tag ``j`` equals the principal's
+    variable (`lspolicy.account.classes.JoinFeature`); the cell holds for those members."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,10 +344,12 @@ class Matrix:
     principal_class: dict[str, int]
     identity_class: dict[str, int]
     instances: InstanceClasses
-    cells: list[ClassCell]
+    cells: ClassCells
     escalations: list[Escalation] = field(default_factory=list)
     not_evaluated: list[dict[str, object]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    join_values: dict[str, tuple[str | None, ...]] = field(default_factory=dict)
+    """By principal: its join variables' normalised values (none without join features)."""
 
     @property
     def principal_classes(self) -> int:
@@ -180,28 +357,170 @@ class Matrix:
         return len(set(self.principal_class.values()))
 
 
-def _cell(
-    review: Review, *, pclass: int, iclass: int, rep: str, action: str, instance: Instance
-) -> ClassCell:
-    access = review.access(rep, action, instance)
-    direct = review.final(rep, action, instance)
-    if access is None:
-        statements = tuple(dict.fromkeys(s.label for s in direct.statements))
-        missing = review.authority.actor(rep).incomplete
-        return ClassCell(
-            pclass, iclass, action, direct.answer, direct.answer, (), statements, "[]", missing
+@dataclass
+class ClassCells(Sequence[ClassCell]):
+    """Class cells, columnar: row ``n`` is principal class ``pclass[n]``, instance class
+    ``iclass[n]``, ``actions[action[n]]``, with the answer ``outcomes[outcome[n]]`` (each
+    distinct answer is held once). Rows are in class order: principal class, instance class,
+    action. A sequence of `ClassCell` for whoever reads cells one by one."""
+
+    actions: tuple[str, ...]
+    outcomes: list[Outcome] = field(default_factory=list)
+    pclass: array[int] = field(default_factory=lambda: array("i"))
+    iclass: array[int] = field(default_factory=lambda: array("i"))
+    action: array[int] = field(default_factory=lambda: array("i"))
+    outcome: array[int] = field(default_factory=lambda: array("i"))
+    bits: array[int] = field(default_factory=lambda: array("i"))
+    _ids: dict[Outcome, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def intern(self, outcome: Outcome) -> int:
+        """The id of ``outcome`` in `outcomes` (added when new)."""
+        got = self._ids.get(outcome)
+        if got is None:
+            if not self._ids and self.outcomes:  # unpickled: the index is rebuilt
+                self._ids.update((o, i) for i, o in enumerate(self.outcomes))
+                return self.intern(outcome)
+            got = self._ids[outcome] = len(self.outcomes)
+            self.outcomes.append(outcome)
+        return got
+
+    def extend(self, other: ClassCells) -> None:
+        """Append ``other``'s rows (same actions), its answers interned into these."""
+        remap = [self.intern(o) for o in other.outcomes]
+        self.pclass.extend(other.pclass)
+        self.iclass.extend(other.iclass)
+        self.action.extend(other.action)
+        self.outcome.extend(array("i", [remap[o] for o in other.outcome]))
+        self.bits.extend(other.bits)
+
+    def __len__(self) -> int:
+        return len(self.outcome)
+
+    @overload
+    def __getitem__(self, n: int) -> ClassCell: ...
+    @overload
+    def __getitem__(self, n: slice) -> list[ClassCell]: ...
+    def __getitem__(self, n: int | slice) -> ClassCell | list[ClassCell]:
+        if isinstance(n, slice):
+            return [self[i] for i in range(*n.indices(len(self)))]
+        o = self.outcomes[self.outcome[n]]
+        action = self.actions[self.action[n]]
+        return ClassCell(self.pclass[n], self.iclass[n], action, *o, bits=self.bits[n])
+
+    def __iter__(self) -> Iterator[ClassCell]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ClassCells):
+            return NotImplemented
+        return list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __getstate__(self) -> dict[str, object]:
+        return {
+            k: getattr(self, k)
+            for k in ("actions", "outcomes", "pclass", "iclass", "action", "outcome", "bits")
+        }
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for k, v in state.items():
+            setattr(self, k, v)
+        self._ids = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """One identity a principal class's representative acts as: itself (empty chain) or a
+    role it reaches, with what `Review.access` derives from the chain alone."""
+
+    ident: int
+    chain: tuple[Hop, ...]
+    chain_conditional: bool
+    via: tuple[str, ...]
+    incomplete: tuple[str, ...]
+    hop_conditions: tuple[dict[str, object], ...]
+    values: tuple[str | None, ...]
+    """Its join variables' values (normalised)."""
+
+
+def _targets(review: ClassReview, rep: str) -> list[_Target]:
+    """``rep`` itself, then every role it reaches (unconditional chains first), in the order
+    `Review.access` tries them, sorted stably by chain length and role ARNs: then the best
+    access for an instance is the first target that reaches without any condition, else the
+    first that reaches (`Access.key`, ties to the earlier target as `Review.access` keeps)."""
+    reached = review.reach(rep)
+    chains: list[tuple[str, tuple[Hop, ...]]] = [(rep, ())]
+    chains += [(r, c) for found in (reached.unconditional, reached.any) for r, c in found.items()]
+    own = review.authority.actor(rep).incomplete
+    out: list[_Target] = []
+    for target, chain in chains:
+        incomplete = [*own]
+        for hop in chain:
+            incomplete += review.authority.actor(hop.role).incomplete
+        out.append(
+            _Target(
+                review.identity_class(target),
+                tuple(chain),
+                any(h.verdict.answer != "allowed" for h in chain),
+                tuple(h.role for h in chain),
+                tuple(dict.fromkeys(incomplete)),
+                tuple({"step": h.role, **c.to_dict()} for h in chain for c in h.verdict.conditions),
+                review.join_values(target),
+            )
         )
-    info = access.to_dict()
-    return ClassCell(
-        pclass,
-        iclass,
-        action,
-        str(info["decision"]),
-        direct.answer,
-        tuple(h.role for h in access.via),
-        tuple(dict.fromkeys(s.label for s in access.final.statements)),
-        json.dumps(info["conditions"], sort_keys=True),
-        access.incomplete,
+    order = sorted(range(len(out)), key=lambda i: (len(out[i].via), out[i].via, i))
+    return [out[i] for i in order]
+
+
+def _best(review: ClassReview, targets: Sequence[_Target], column: Sequence[int]) -> int | None:
+    """The index of the best target, given each target's verdict id (``column``), or None."""
+    first: int | None = None
+    verdicts = review.verdicts
+    for n, (t, vid) in enumerate(zip(targets, column, strict=True)):
+        v = verdicts[vid]
+        if not v.reaches:
+            continue
+        if v.answer == "allowed" and not t.chain_conditional:
+            return n
+        if first is None:
+            first = n
+    return first
+
+
+def _best_per_class(
+    review: ClassReview, targets: Sequence[_Target], action: str, combo: tuple[bool, ...] = ()
+) -> tuple[list[int], list[tuple[int, ...]], list[int | None]]:
+    """For every instance class: a column id, and per column the targets' verdict ids and the
+    best target. Instance classes on which every target's verdict is the same share a column
+    (most do), so the best target is found once per column, not once per class."""
+    vectors = [review.vector(targets[0].ident, action, bits=combo)]
+    vectors += [review.vector(t.ident, action, values=t.values) for t in targets[1:]]
+    columns: dict[tuple[int, ...], int] = {}
+    col_of = [columns.setdefault(col, len(columns)) for col in zip(*vectors, strict=True)]
+    cols = list(columns)
+    return col_of, cols, [_best(review, targets, c) for c in cols]
+
+
+def _outcome(
+    review: ClassReview, targets: Sequence[_Target], column: Sequence[int], best: int | None
+) -> Outcome:
+    """The cell `Review.access` gives: the best target's access, else the own decision."""
+    own = review.verdicts[column[0]]
+    if best is None:
+        labels = tuple(dict.fromkeys(s.label for s in own.statements))
+        return (own.answer, own.answer, (), labels, "[]", targets[0].incomplete)
+    t, final = targets[best], review.verdicts[column[best]]
+    conditional = t.chain_conditional or final.answer != "allowed"
+    conditions = [*t.hop_conditions]
+    conditions += [{"step": "action", **c.to_dict()} for c in final.conditions]
+    return (
+        "conditional" if conditional else "allowed",
+        own.answer,
+        t.via,
+        tuple(dict.fromkeys(s.label for s in final.statements)),
+        json.dumps(conditions, sort_keys=True),
+        t.incomplete,
     )
 
 
@@ -218,7 +537,15 @@ def compute_matrix(
     classes, and merged in class order (the same matrix whatever the engine)."""
     from lspolicy.account.engines import SERIAL, PairJob  # noqa: PLC0415 - engines imports us
 
-    classes = InstanceClasses.build(inventory)
+    authority = Authority(inventory)
+    joins = find_join_features(inventory, authority)
+    role_values = [
+        frozenset(
+            f.norm(v) for r in inventory.roles if (v := principal_value(authority.actor(r), f))
+        )
+        for f in joins
+    ]
+    classes = InstanceClasses.build(inventory, joins, role_values)
     review = ClassReview(inventory, classes, max_chain=max_chain)
     principals = review.authority.principals()
     keys: dict[tuple[object, ...], int] = {}
@@ -232,23 +559,32 @@ def compute_matrix(
         principal_class[p] = got
     job = PairJob(inventory, classes, tuple(actions), max_chain, escalations)
     parts = (engine or SERIAL).run(job, list(enumerate(reps)), review=review)
+    cells = ClassCells(tuple(actions))
+    for part in parts:
+        cells.extend(part.cells)
     matrix = Matrix(
-        tuple(actions),
-        principals,
-        principal_class,
-        dict(review.identity_of),
-        classes,
-        [c for part in parts for c in part.cells],
+        tuple(actions), principals, principal_class, dict(review.identity_of), classes, cells
     )
     if escalations:
         matrix.escalations = expand_escalations(
-            classes, principal_class, [w for part in parts for w in part.witnesses]
+            classes,
+            principal_class,
+            [w for part in parts for w in part.witnesses],
+            review.join_values,
         )
     seen: dict[tuple[object, ...], dict[str, object]] = {}
     for n in [*review.not_evaluated(), *(n for part in parts for n in part.not_evaluated)]:
         seen.setdefault(tuple(n.values()), n)
     matrix.not_evaluated = list(seen.values())
     matrix.notes = review.notes()
+    if joins:
+        matrix.join_values = {p: review.join_values(p) for p in principals}
+    if joins and escalations:
+        tags = ", ".join(sorted({f.tag for f in joins}))
+        matrix.notes.append(
+            f"tag escalation: retagging a tag compared with a principal variable ({tags}) is "
+            "not searched, nor tagging that policies decide by the tags it writes"
+        )
     return matrix
 
 
@@ -264,36 +600,170 @@ def decide_principal_classes(
     actions: Sequence[str],
     *,
     escalations: bool,
-) -> tuple[list[ClassCell], list[tuple[int, int, Witness]]]:
+) -> tuple[ClassCells, list[tuple[int, int, int, int, Witness]]]:
     """The job unit of every engine: for each ``(principal class, representative)``, every
     instance class and action, in class order, and the escalation witnesses
-    ``(principal class, instance class, witness)``."""
-    cells: list[ClassCell] = []
-    witnesses: list[tuple[int, int, Witness]] = []
+    ``(principal class, instance class, witness)``.
+
+    Vectorized: each identity's verdicts over every instance class are computed once
+    (`ClassReview.vector`, shared by every principal class reaching that identity), combined
+    per principal class by the rule of `Review.access`, and each distinct answer is built
+    once."""
+    cells = ClassCells(tuple(actions))
+    witnesses: list[tuple[int, int, int, int, Witness]] = []
+    classes = review.classes
+    n_ic = len(classes.reps)
     for pc, rep in reps:
-        cells += [
-            _cell(review, pclass=pc, iclass=ic, rep=rep, action=action, instance=inst)
-            for ic, inst in enumerate(review.classes.reps)
-            for action in actions
-        ]
+        targets = _targets(review, rep)
+        combos = _combos(targets[0].values)
+        # per combo and action: the outcome id of every instance class
+        table: list[list[list[int]]] = []
+        stops: list[tuple[list[int], list[int | None]] | None] = []
+        for combo in combos:
+            per_action: list[list[int]] = []
+            stop_best: tuple[list[int], list[int | None]] | None = None
+            for action in actions:
+                col_of, cols, best = _best_per_class(review, targets, action, combo)
+                ids = [
+                    cells.intern(_outcome(review, targets, c, b))
+                    for c, b in zip(cols, best, strict=True)
+                ]
+                per_action.append([ids[c] for c in col_of])
+                if action == STOP:
+                    stop_best = (col_of, best)
+            table.append(per_action)
+            stops.append(stop_best)
+        masks = [sum(1 << j for j, b in enumerate(combo) if b) for combo in combos]
+        if len(combos) == 1:
+            cells.pclass.extend(array("i", [pc]) * (n_ic * len(actions)))
+            cells.iclass.extend(array("i", [ic for ic in range(n_ic) for _ in actions]))
+            cells.action.extend(array("i", range(len(actions))) * n_ic)
+            rows = zip(*table[0], strict=True)
+            cells.outcome.extend(array("i", [o for row in rows for o in row]))
+            cells.bits.extend(array("i", [masks[0]]) * (n_ic * len(actions)))
+        else:
+            for ic in range(n_ic):
+                has = classes.class_has[ic]
+                for ci, combo in enumerate(combos):
+                    if any(b and not h for b, h in zip(combo, has, strict=True)):
+                        continue  # no member of the class carries that tag: never this bit
+                    for a in range(len(actions)):
+                        cells.pclass.append(pc)
+                        cells.iclass.append(ic)
+                        cells.action.append(a)
+                        cells.outcome.append(table[ci][a][ic])
+                        cells.bits.append(masks[ci])
         if escalations:
-            witnesses += [(pc, ic, w) for ic, w in rep_witnesses(review, rep)]
+            stop_by: list[dict[int, Access | None]] = []
+            for ci, combo in enumerate(combos):
+                stop_best = stops[ci]
+                if stop_best is None:
+                    col_of, cols, best = _best_per_class(review, targets, STOP, combo)
+                    stop_best = (col_of, best)
+                stop_by.append(_stop_access(review, rep, targets, stop_best, combo))
+            taggings = [_Tagging(review, rep, targets, combo) for combo in combos]
+            found = _rep_witnesses(review, combos, stop_by, taggings)
+            witnesses += [(pc, ic, masks[ci], masks[cj], w) for ic, ci, cj, w in found]
     return cells, witnesses
+
+
+def _combos(values: tuple[str | None, ...]) -> list[tuple[bool, ...]]:
+    """Every join bit combination a principal with these values can have (a variable it does
+    not carry: always false)."""
+    out: list[tuple[bool, ...]] = [()]
+    for v in values:
+        out = [(*c, b) for c in out for b in ((False, True) if v is not None else (False,))]
+    return out
+
+
+def _stop_access(
+    review: ClassReview,
+    rep: str,
+    targets: Sequence[_Target],
+    stop_best: tuple[Sequence[int], Sequence[int | None]],
+    combo: tuple[bool, ...] = (),
+) -> dict[int, Access | None]:
+    """`Review.access` of ``rep`` for `STOP` on every instance class, from the best targets."""
+    col_of, best = stop_best
+    out: dict[int, Access | None] = {}
+    for ic, c in enumerate(col_of):
+        b = best[c]
+        if b is None:
+            out[ic] = None
+        else:
+            t = targets[b]
+            if b == 0:
+                final = review.verdicts[review.vector(t.ident, STOP, bits=combo)[ic]]
+            else:
+                final = review.verdicts[review.vector(t.ident, STOP, values=t.values)[ic]]
+            out[ic] = Access(rep, t.chain, final, t.incomplete)
+    return out
+
+
+def _bits(mine: Sequence[str | None], classes: InstanceClasses, arn: str) -> int:
+    """The join bits of a principal (its normalised values) and an instance."""
+    theirs = classes.join_values[arn]
+    return sum(
+        1 << j
+        for j, (a, b) in enumerate(zip(mine, theirs, strict=True))
+        if a is not None and a == b
+    )
 
 
 def expand_escalations(
     classes: InstanceClasses,
     principal_class: Mapping[str, int],
-    witnesses: Sequence[tuple[int, int, Witness]],
+    witnesses: Sequence[tuple[int, int, int, int, Witness]],
+    join_values: Callable[[str], Sequence[str | None]] = lambda p: (),
 ) -> list[Escalation]:
-    """Each class witness for every member of its principal and instance class, sorted."""
+    """Each class witness ``(principal class, instance class, bits, like bits, witness)`` for
+    every member of its principal and instance class with those bits; with join features the
+    like instance is the first of its class with the like bits for that principal, and the
+    join tags to rewrite are added per instance (`_join_retag`), sorted."""
     members: dict[int, list[str]] = {}
     for p, pc in principal_class.items():
         members.setdefault(pc, []).append(p)
     found: list[Escalation] = []
-    for pc, ic, esc in witnesses:
-        for arn in classes.members[ic]:
-            found += [Escalation(p, arn, *esc[1:]) for p in sorted(members[pc])]
+    joins = classes.joins
+    for pc, ic, bits, like_bits, esc in witnesses:
+        if not joins:
+            for arn in classes.members[ic]:
+                found += [Escalation(p, arn, *esc[1:]) for p in sorted(members[pc])]
+            continue
+        jc = classes.of[esc[1]]
+        now = tuple(bool(bits >> j & 1) for j in range(len(joins)))
+        then = tuple(bool(like_bits >> j & 1) for j in range(len(joins)))
+        set_j, remove_j = _join_retag(classes, ic, jc, now, then)
+        for p in sorted(members[pc]):
+            mine = join_values(p)
+            like = next(
+                (a for a in classes.members[jc] if _bits(mine, classes, a) == like_bits), None
+            )
+            if like is None:
+                continue  # no instance of that class stands in that relation to this principal
+            like_tags = classes.join_raw[like]
+            for arn in classes.members[ic]:
+                if _bits(mine, classes, arn) != bits:
+                    continue
+                tags = classes.join_raw[arn]
+                set_tags = dict(esc[2])
+                remove = set(esc[3])
+                for j in set_j:
+                    got = like_tags[j]
+                    if got is not None and tags[j] != got:
+                        set_tags[got[0]] = got[1]
+                for j in remove_j:
+                    now_tag = tags[j]
+                    if now_tag is not None:
+                        remove.add(now_tag[0])
+                if not set_tags and not remove:
+                    continue
+                found.append(
+                    Escalation(
+                        p, arn, like, tuple(sorted(set_tags.items())), tuple(sorted(remove)),
+                        *esc[4:],
+                    )
+                )  # fmt: skip
     found.sort(key=lambda e: (e.principal, e.instance))
     return found
 
@@ -345,64 +815,175 @@ def find_escalations(
 ) -> list[Escalation]:
     """Every (principal, instance) where the principal cannot stop the instance but can tag it
     into the state of one it can stop (the first such instance by class, per instance)."""
-    witnesses = [(pc, ic, w) for pc, rep in enumerate(reps) for ic, w in rep_witnesses(review, rep)]
-    return expand_escalations(review.classes, principal_class, witnesses)
+    _, witnesses = decide_principal_classes(
+        review, list(enumerate(reps)), (STOP,), escalations=True
+    )
+    return expand_escalations(review.classes, principal_class, witnesses, review.join_values)
 
 
-def rep_witnesses(review: ClassReview, rep: str) -> list[tuple[int, Witness]]:
-    """For one principal class representative: each instance class it cannot stop but can
-    retag into one it can, with the witness (one per class: its members differ only where no
-    policy looks, the id)."""
+class _Tagging:
+    """`_tag_access` for one representative, answered from the identity vectors when no
+    target's policies read the keys a tagging request writes (``aws:RequestTag/*``,
+    ``aws:TagKeys``): then the written tags change no decision, and the answer is that of
+    the instance class, the same for every retagging (kept per class). Otherwise each
+    request is decided as `_tag_access` does."""
+
+    def __init__(
+        self,
+        review: ClassReview,
+        rep: str,
+        targets: Sequence[_Target],
+        combo: tuple[bool, ...] = (),
+    ) -> None:
+        self.review, self.rep, self.targets, self.combo = review, rep, targets, combo
+        self._free: dict[str, bool] = {}
+        self._tables: dict[str, tuple[list[int], list[tuple[int, ...]], list[int | None]]] = {}
+
+    def free(self, action: str) -> bool:
+        """No target reads a key the request writes."""
+        got = self._free.get(action)
+        if got is None:
+            review = self.review
+            got = True
+            for t in self.targets:
+                rep = review.identity_rep(t.ident)
+                review.signature(rep, action, review.classes.reps[0])  # builds the reader
+                if any(_written(k) for k in review.reader(rep, action)[0]):
+                    got = False
+                    break
+            self._free[action] = got
+        return got
+
+    def access(
+        self, action: str, ic: int, inst: Instance, extra: dict[str, ContextValue]
+    ) -> Access | None:
+        """`_tag_access` of the representative on ``inst`` (of class ``ic``)."""
+        if not self.free(action):
+            if self.review.joins:
+                return None  # not searched with join features (`compute_matrix` notes it)
+            return _tag_access(self.review, self.rep, action, inst, extra)
+        table = self._tables.get(action)
+        if table is None:
+            col_of, cols, best = _best_per_class(self.review, self.targets, action, self.combo)
+            table = self._tables[action] = (col_of, cols, best)
+        col_of, cols, best = table
+        c = col_of[ic]
+        b = best[c]
+        if b is None:
+            return None
+        t = self.targets[b]
+        return Access(self.rep, t.chain, self.review.verdicts[cols[c][b]], t.incomplete)
+
+
+def _rep_witnesses(
+    review: ClassReview,
+    combos: Sequence[tuple[bool, ...]],
+    stop_by: Sequence[Mapping[int, Access | None]],
+    taggings: Sequence[_Tagging],
+) -> list[tuple[int, int, int, Witness]]:
+    """Per instance class and join bits the representative cannot stop: the first class and
+    bits it can stop that a retagging reaches, as ``(class, bits, like bits, witness)``."""
     classes = review.classes
-    stop = {ic: review.access(rep, STOP, inst) for ic, inst in enumerate(classes.reps)}
-    can = [(ic, a) for ic, a in stop.items() if a is not None]
-    if not can:
+    groups: dict[tuple[object, ...], list[tuple[int, int, Access]]] = {}
+    for ic in range(len(classes.reps)):
+        for ci, combo in enumerate(combos):
+            a = stop_by[ci][ic]
+            if a is not None and _carries(classes, ic, combo):
+                groups.setdefault(_group(classes, ic), []).append((ic, ci, a))
+    if not groups:
         return []
-    out: list[tuple[int, Witness]] = []
-    for ic, access in stop.items():
-        if access is None:
-            esc = _witness(review, rep, classes.reps[ic], can)
-            if esc is not None:
-                out.append((ic, esc))
+    out: list[tuple[int, int, int, Witness]] = []
+    for ic in range(len(classes.reps)):
+        can = groups.get(_group(classes, ic))
+        if not can:
+            continue
+        for ci, combo in enumerate(combos):
+            if stop_by[ci][ic] is not None or not _carries(classes, ic, combo):
+                continue
+            got = _witness(review, ic, (combos, ci), can, taggings[ci])
+            if got is not None:
+                out.append((ic, ci, got[0], got[1]))
     return out
 
 
+def _carries(classes: InstanceClasses, ic: int, combo: tuple[bool, ...]) -> bool:
+    """Whether members of the class can have these join bits (a bit needs the tag)."""
+    return not any(b and not h for b, h in zip(combo, classes.class_has[ic], strict=False))
+
+
+def _group(classes: InstanceClasses, ic: int) -> tuple[object, ...]:
+    """What a retagging cannot change: the ARN prefix, the region, the patterns matched."""
+    inst = classes.reps[ic]
+    return (inst.arn.rsplit("/", 1)[0], inst.region, classes.patterns[inst.arn])
+
+
+def _join_retag(
+    classes: InstanceClasses, ic: int, jc: int, now: tuple[bool, ...], like: tuple[bool, ...]
+) -> tuple[list[int], list[int]]:
+    """The join tags to set (to the like instance's value) and to remove, so that a member of
+    ``ic`` with bits ``now`` lands in ``jc`` with bits ``like``: a tag the class key or the
+    bits tell apart is rewritten; one equal in both is kept (its value is no role's and its
+    bit is the same)."""
+    set_j: list[int] = []
+    remove_j: list[int] = []
+    for j in range(len(classes.joins)):
+        has_i, has_j = classes.class_has[ic][j], classes.class_has[jc][j]
+        if not has_j:
+            if has_i:
+                remove_j.append(j)
+        elif not (
+            has_i and classes.class_join[ic][j] == classes.class_join[jc][j] and now[j] == like[j]
+        ):
+            set_j.append(j)
+    return set_j, remove_j
+
+
 def _witness(
-    review: ClassReview, rep: str, inst: Instance, can: Sequence[tuple[int, Access]]
-) -> Witness | None:
-    """``inst`` retagged like an instance ``rep`` can stop is in that instance's class when
-    the ARN prefix, the region and the patterns its ARN matches are the same (the tags are the
-    only difference): then the class's answer is the answer after retagging."""
+    review: ClassReview,
+    ic: int,
+    combos: tuple[Sequence[tuple[bool, ...]], int],
+    can: Sequence[tuple[int, int, Access]],
+    tagging: _Tagging,
+) -> tuple[int, Witness] | None:
+    """``inst`` retagged like an instance the representative can stop is in that instance's
+    class (with its join bits) when the ARN prefix, the region and the patterns its ARN
+    matches are the same (the tags are the only difference; ``can`` holds only such classes):
+    then the class's answer is the answer after retagging. Join tags are set per principal
+    and instance when expanded (`expand_escalations`)."""
     classes = review.classes
-    prefix = inst.arn.rsplit("/", 1)[0]
-    sig = classes.patterns[inst.arn]
-    if sig[1]:
+    every, ci = combos
+    inst = classes.reps[ic]
+    if classes.patterns[inst.arn][1]:
         return None  # a pattern with variables may name this ARN: no class speaks for it
-    for jc, after in can:
+    no_tag = tagging.free(TAG) and tagging.access(TAG, ic, inst, {}) is None
+    no_untag = tagging.free(UNTAG) and tagging.access(UNTAG, ic, inst, {}) is None
+    if no_tag and no_untag:
+        return None
+    read = classes.tag_keys - {f.tag for f in classes.joins}
+    for jc, cj, after in can:
         like = classes.reps[jc]
-        if like.arn.rsplit("/", 1)[0] != prefix or like.region != inst.region:
-            continue
-        if classes.patterns[like.arn] != sig:
-            continue
-        set_tags, remove = _retag(inst.tags, like.tags, classes.tag_keys, classes.all_tags)
-        if not set_tags and not remove:
+        set_tags, remove = _retag(inst.tags, like.tags, read, classes.all_tags)
+        set_j, remove_j = _join_retag(classes, ic, jc, every[ci], every[cj])
+        if not set_tags and not remove and not set_j and not remove_j:
             continue
         tag_via: tuple[str, ...] = ()
         conditional = after.conditional
-        if set_tags:
+        if ((set_tags or set_j) and no_tag) or ((remove or remove_j) and no_untag):
+            continue
+        if set_tags or set_j:
             extra: dict[str, ContextValue] = {f"aws:RequestTag/{k}": v for k, v in set_tags}
             extra["aws:TagKeys"] = [k for k, _ in set_tags]
-            tagged = _tag_access(review, rep, TAG, inst, extra)
+            tagged = tagging.access(TAG, ic, inst, extra)
             if tagged is None:
                 continue
             tag_via = tuple(h.role for h in tagged.via)
             conditional = conditional or tagged.conditional
-        if remove:
-            untagged = _tag_access(review, rep, UNTAG, inst, {"aws:TagKeys": list(remove)})
+        if remove or remove_j:
+            untagged = tagging.access(UNTAG, ic, inst, {"aws:TagKeys": list(remove)})
             if untagged is None:
                 continue
             tag_via = tag_via or tuple(h.role for h in untagged.via)
             conditional = conditional or untagged.conditional
         stop_via = tuple(h.role for h in after.via)
-        return (inst.arn, like.arn, set_tags, remove, tag_via, stop_via, conditional)
+        return cj, (inst.arn, like.arn, set_tags, remove, tag_via, stop_via, conditional)
     return None

@@ -295,7 +295,7 @@ def test_a_failing_batch_is_one_line_and_exit_2(
 ) -> None:
     """A batch that raises in a worker (forked: the patch is inherited) comes back as data:
     the engine, the principal class and the error, on one line; exit 2."""
-    monkeypatch.setattr(review, "_cell", _boom)
+    monkeypatch.setattr(review, "_outcome", _boom)
     code = main(
         ["review", *example_inputs(), "--out", str(tmp_path / "o"), "--engine", engine]
         + (["--workers", "2"] if engine == "pool" else [])
