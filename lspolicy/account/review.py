@@ -583,7 +583,10 @@ def compute_matrix(
         tags = ", ".join(sorted({f.tag for f in joins}))
         matrix.notes.append(
             f"tag escalation: retagging a tag compared with a principal variable ({tags}) is "
-            "not searched, nor tagging that policies decide by the tags it writes"
+            "not searched, nor tagging that policies decide by the tags it writes; and a "
+            "principal is shown an escalation only when an instance of its class "
+            "representative's model instance stands in the same relation to it, so the "
+            "escalations listed may be incomplete"
         )
     return matrix
 
