@@ -242,7 +242,8 @@ def render(summary: dict[str, Any]) -> str:
         parts.append(_table(["what", "name", "why", "where"], rows, tid="problems-table"))
     else:
         parts.append("<p>Everything was evaluated.</p>")
-    if s["notes"]:
-        parts.append("<ul id=notes>" + "".join(f"<li>{_e(n)}</li>" for n in s["notes"]) + "</ul>")
+    notes = [*s["notes"], *s.get("escalation_notes", ())]
+    if notes:
+        parts.append("<ul id=notes>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
     parts.append("</body></html>")
     return "\n".join(p for p in parts if p)

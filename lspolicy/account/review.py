@@ -348,6 +348,8 @@ class Matrix:
     escalations: list[Escalation] = field(default_factory=list)
     not_evaluated: list[dict[str, object]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    escalation_notes: list[str] = field(default_factory=list)
+    """What the escalation search did not cover (the review's own: who-can has no such search)."""
     join_values: dict[str, tuple[str | None, ...]] = field(default_factory=dict)
     """By principal: its join variables' normalised values (none without join features)."""
 
@@ -581,7 +583,7 @@ def compute_matrix(
         matrix.join_values = {p: review.join_values(p) for p in principals}
     if joins and escalations:
         tags = ", ".join(sorted({f.tag for f in joins}))
-        matrix.notes.append(
+        matrix.escalation_notes.append(
             f"tag escalation: retagging a tag compared with a principal variable ({tags}) is "
             "not searched, nor tagging that policies decide by the tags it writes; and a "
             "principal is shown an escalation only when an instance of its class "

@@ -231,6 +231,7 @@ def run_review(args: argparse.Namespace) -> int:
             production=production,
             group_tag=group_tag,
             notes=matrix.notes,
+            escalation_notes=matrix.escalation_notes,
             trail=trail_info,
         )
         (out / "report.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")

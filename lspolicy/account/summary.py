@@ -40,6 +40,7 @@ def summarize(
     production: Sequence[tuple[str, str]],
     group_tag: str,
     notes: Sequence[str],
+    escalation_notes: Sequence[str] = (),
     trail: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """The summary of the dataset in ``out`` (``focus``: the action of the production list and
@@ -165,4 +166,5 @@ def summarize(
         },
         "not_evaluated": problems,
         "notes": list(notes),
+        "escalation_notes": list(escalation_notes),
     }

@@ -433,3 +433,20 @@ def test_readme_who_can_review_prints_the_readme_output(
     got = capsys.readouterr().out
     # the sample's review was written from absolute paths; the README's from relative ones
     assert got.replace(str(EXAMPLE.parent) + "/", "examples/") == shown
+
+
+def test_escalation_notes_are_the_reviews_own(
+    capsys: pytest.CaptureFixture[str], sample: Path
+) -> None:
+    """The review says where its escalation search is incomplete (join features: ``team`` is
+    compared with ``${aws:PrincipalTag/team}`` in the sample) in ``report.json`` and the HTML,
+    under ``escalation_notes``; ``who-can --review`` keeps to ``who-can``'s own notes, since
+    who-can runs no escalation search. The documentation is silent on reviews; this is our own
+    report contract."""
+    report = json.loads((sample / "report.json").read_text())
+    assert any("(team)" in n for n in report["escalation_notes"])
+    assert not any("tag escalation" in n for n in report["notes"])
+    assert "escalations listed may be incomplete" in (sample / "report.html").read_text()
+    code, out, _ = run(capsys, "who-can", STOP, "--instance", "web-1", "--review", str(sample))
+    assert code == 0
+    assert "tag escalation" not in out
