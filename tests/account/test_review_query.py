@@ -40,14 +40,15 @@ STOP, START = "lightsail:StopInstance", "lightsail:StartInstance"
 INSTANCES = ("web-1", "web-2", "db-1", "staging-web", "prod-web", "prod-db")
 
 
-def example_inputs() -> list[str]:
+def example_inputs(folder: Path = EXAMPLE) -> list[str]:
+    """The review's arguments for the sample export (or a copy of it in ``folder``)."""
     return [
         "--auth-details",
-        *sorted(str(p) for p in EXAMPLE.glob("auth-details-*.json")),
+        *sorted(str(p) for p in folder.glob("auth-details-*.json")),
         "--instances",
-        *sorted(str(p) for p in EXAMPLE.glob("instances-*.json")),
+        *sorted(str(p) for p in folder.glob("instances-*.json")),
         "--organization",
-        str(EXAMPLE / "organization.json"),
+        str(folder / "organization.json"),
     ]
 
 

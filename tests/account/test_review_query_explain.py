@@ -18,30 +18,27 @@ from typing import Any
 
 import duckdb
 import pytest
+from test_review_query import (  # same folder (rootdir import)
+    BOB,
+    BREAKGLASS,
+    CAROL,
+    DAVE,
+    DEPLOYER,
+    ERIN,
+    EXAMPLE,
+    PRODOP,
+    ROOT,
+    STOP,
+    B,
+)
+from test_review_query import example_inputs as inputs
 
 from lspolicy.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "account"
-A, B = "arn:aws:iam::111111111111:", "arn:aws:iam::222222222222:"
-BOB, CAROL, DAVE, ERIN = A + "user/bob", A + "user/carol", A + "user/dave", B + "user/erin"
-DEPLOYER, PRODOP, BREAKGLASS = A + "role/Deployer", B + "role/ProdOperator", B + "role/BreakGlass"
-STOP = "lightsail:StopInstance"
 SCP_DENY = (
     "arn:aws:organizations::999999999999:policy/o-exmpl12345/service_control_policy/"
     "p-denyprodstop/NoStoppingProd"
 )
-
-
-def inputs(folder: Path) -> list[str]:
-    return [
-        "--auth-details",
-        *sorted(str(p) for p in folder.glob("auth-details-*.json")),
-        "--instances",
-        *sorted(str(p) for p in folder.glob("instances-*.json")),
-        "--organization",
-        str(folder / "organization.json"),
-    ]
 
 
 @pytest.fixture(scope="module")
