@@ -256,24 +256,13 @@ def _invalid(access_key_id: str) -> ApiError:
 
 
 _PARSED_LIMIT = 1024
-"""Entries per parse memo below before it is emptied."""
-_SIGNED_NAMES: dict[str, tuple[str, ...] | ApiError] = {}
-_SCOPES: dict[str, tuple[str, str, str, str] | ApiError] = {}
+"""Entries per parse memo below (least recently used ones go first)."""
 
 
+@functools.lru_cache(maxsize=_PARSED_LIMIT)
 def _signed_header_names(value: str) -> tuple[str, ...] | ApiError:
     """``SignedHeaders``' names, or why they are refused: a function of the text alone, so
     remembered (a client sends the same list with every request)."""
-    hit = _SIGNED_NAMES.get(value)
-    if hit is None:
-        hit = _read_signed_header_names(value)
-        if len(_SIGNED_NAMES) >= _PARSED_LIMIT:
-            _SIGNED_NAMES.clear()
-        _SIGNED_NAMES[value] = hit
-    return hit
-
-
-def _read_signed_header_names(value: str) -> tuple[str, ...] | ApiError:
     names = value.split(";")
     if len(names) > MAX_SIGNED_HEADERS:
         return _denied(
@@ -288,19 +277,10 @@ def _read_signed_header_names(value: str) -> tuple[str, ...] | ApiError:
     return tuple(names)
 
 
+@functools.lru_cache(maxsize=_PARSED_LIMIT)
 def _credential_scope(value: str) -> tuple[str, str, str, str] | ApiError:
     """``Credential``'s access key id, date, region and service, or why it is refused;
     remembered like `_signed_header_names`."""
-    hit = _SCOPES.get(value)
-    if hit is None:
-        hit = _read_credential_scope(value)
-        if len(_SCOPES) >= _PARSED_LIMIT:
-            _SCOPES.clear()
-        _SCOPES[value] = hit
-    return hit
-
-
-def _read_credential_scope(value: str) -> tuple[str, str, str, str] | ApiError:
     scope = value.split("/")
     if len(scope) != 5 or scope[4] != "aws4_request":
         return _denied(f"the credential scope {_show(value)} is malformed", _FORMAT_TIP)
