@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Any
 
 from lspolicy.evaluate.clause import CompiledCondition
@@ -35,7 +34,6 @@ from lspolicy.evaluate.codegen import (
     compile_layered_decider,
     generic_decider,
 )
-from lspolicy.evaluate.columns import PlanMasks, decide_columns
 from lspolicy.evaluate.principal import Caller, GrantKind
 from lspolicy.evaluate.statement import CompiledStatement, StatementCore, statement_core
 from lspolicy.model.decision import Decision, DecisionName, FailedCondition, NearMiss, StatementRef
@@ -147,39 +145,10 @@ class _Plan:
     layouts: dict[tuple[str, ...], _Layout] = field(default_factory=dict)
     """Request contexts' key names, as given, -> which of them the plan reads (`_layout`):
     a batch normalises only those."""
-    masks: PlanMasks | None = None
-    """The plan's statements as bits (`columns.PlanMasks`), built when a batch first needs it."""
 
 
 _Layout = tuple[tuple[str, str], ...]
 _MAX_LAYOUTS = 256
-
-
-_COLUMNS_FROM = 32
-"""Requests of one action in a batch from which `columns.decide_columns` takes them."""
-_TUPLE_ONLY = {tuple}
-_THREE = {3}
-_PART_ONLY = {RequestPart}
-_DICT_ONLY = frozenset({dict})
-_NONE_ONLY = {None}
-_NO_CONTEXT: dict[str, ContextValue] = {}
-_values_of = attrgetter("values")
-_duplicates_of = attrgetter("duplicates")
-_caller_of = attrgetter("caller_arn")
-_account_of = attrgetter("resource_account")
-
-
-def _spellings(plan: _Plan, given: set[str]) -> dict[str, str] | None:
-    """The spelling of each key the plan reads among the context key names ``given`` (lower
-    case -> as given); None when some key comes in two spellings, whose value then depends
-    on the request."""
-    reads = plan.reads
-    spelled: dict[str, str] = {}
-    for name in given:
-        lower = lower_key(name)
-        if lower in reads and spelled.setdefault(lower, name) != name:
-            return None
-    return spelled
 
 
 def _layout(names: tuple[str, ...], reads: frozenset[str]) -> _Layout:
@@ -432,7 +401,8 @@ class PolicySet:
             and not principal.duplicates
             and self.resource_owner is None
         ):
-            return self._many_columns(requests, principal)
+            self._many_from_parts(requests, principal, out)
+            return out
         for item in requests:
             if isinstance(item, Request):
                 append(is_allowed(item))
@@ -443,137 +413,6 @@ class PolicySet:
             else:
                 append(is_allowed(build(action, principal, part, context=context)))
         return out
-
-    def _many_columns(
-        self,
-        requests: Iterable[Request | tuple[str, RequestPart, Mapping[str, ContextValue] | None]],
-        principal: RequestPart,
-    ) -> list[bool]:
-        """`is_allowed_many` for an ordinary caller (not the account root), column-wise: the
-        items are grouped by action, and each group's requests in the caller's account are
-        decided by `columns.decide_columns` (statement masks per value of each varying
-        feature, the decision per applying mask); the rest take ``is_allowed``. Items that are
-        not all plain ``(action, part, dict)`` tuples take `_many_from_parts`."""
-        items = requests if isinstance(requests, list) else list(requests)
-        out: list[bool] = []
-        n = len(items)
-        if not n:
-            return out
-        if set(map(type, items)) != _TUPLE_ONLY or set(map(len, items)) != _THREE:
-            self._many_from_parts(items, principal, out)
-            return out
-        actions, parts, contexts = zip(*items, strict=True)
-        if None in contexts:
-            contexts = tuple(_NO_CONTEXT if c is None else c for c in contexts)
-        values = list(set(parts))  # parts hash by identity
-        if set(map(type, values)) != _PART_ONLY or not _DICT_ONLY.issuperset(
-            set(map(type, contexts))
-        ):
-            self._many_from_parts(items, principal, out)
-            return out
-        caller_account = principal.caller_account
-        # requests the columns cannot take (an instance in another account, a part naming a
-        # caller or giving a key in two spellings): ``is_allowed`` on the built request
-        alone: set[int] | None = None
-        if (
-            any(map(_duplicates_of, values))
-            or set(map(_caller_of, values)) != _NONE_ONLY
-            or not {None, caller_account}.issuperset(set(map(_account_of, values)))
-        ):
-            odd = {
-                id(p)
-                for p in values
-                if p.duplicates
-                or p.caller_arn is not None
-                or (
-                    p.resource_account is not None
-                    and caller_account is not None
-                    and p.resource_account != caller_account
-                )
-            }
-            alone = {i for i, p in enumerate(parts) if id(p) in odd}
-        # every spelling some context gives (one per key, else the request decides which
-        # spelling wins: those requests take ``is_allowed``)
-        given = set().union(*contexts)
-        arn = principal.caller_arn
-        caller = None
-        if arn is not None:
-            caller = self._callers.get(arn)
-            if caller is None:
-                caller = Caller.from_arn(arn)
-                if len(self._callers) < _MAX_PLANS:
-                    self._callers[arn] = caller
-        instance_keys = set().union(*map(_values_of, values))
-        groups: dict[str, list[int]] = {}
-        if len(set(actions)) == 1:
-            groups[actions[0]] = list(range(n))
-        else:
-            for i, a in enumerate(actions):
-                g = groups.get(a)
-                if g is None:
-                    g = groups[a] = []
-                g.append(i)
-        answers: list[Any] = [None] * n
-        build = Request.from_parts
-        few: list[int] = []
-        for action, idx in groups.items():
-            if alone:
-                for i in idx:
-                    if i in alone:
-                        answers[i] = self.is_allowed(
-                            build(action, principal, parts[i], context=contexts[i])
-                        )
-                idx = [i for i in idx if i not in alone]
-                if not idx:
-                    continue
-            if len(idx) < _COLUMNS_FROM:
-                # a few requests: the plan's decision function per request costs less than
-                # the columns' setup
-                few.extend(idx)
-                continue
-            key = action.lower()
-            plan = self._plans.get(key) or self._plan(key)
-            spelled = _spellings(plan, given)
-            if spelled is None:  # one key in two spellings: the request decides which wins
-                for i in idx:
-                    answers[i] = self.is_allowed(
-                        build(action, principal, parts[i], context=contexts[i])
-                    )
-                continue
-            masks = plan.masks
-            if masks is None:
-                masks = plan.masks = PlanMasks(
-                    plan.denies,
-                    plan.identity,
-                    plan.boundary,
-                    plan.session,
-                    plan.scps,
-                    plan.resource,
-                )
-            if len(idx) == n:
-                got = decide_columns(
-                    masks, principal, caller, parts, contexts, spelled, instance_keys
-                )
-                if alone is None:
-                    return got
-            else:
-                got = decide_columns(
-                    masks,
-                    principal,
-                    caller,
-                    list(map(parts.__getitem__, idx)),
-                    list(map(contexts.__getitem__, idx)),
-                    spelled,
-                    instance_keys,
-                )
-            for i, d in zip(idx, got, strict=True):
-                answers[i] = d
-        if few:
-            got = []
-            self._many_from_parts(list(map(items.__getitem__, few)), principal, got)
-            for i, d in zip(few, got, strict=True):
-                answers[i] = d
-        return answers
 
     def _many_from_parts(
         self,
@@ -593,8 +432,7 @@ class PolicySet:
         build = Request.from_parts
         values = principal.values
         caller_account = principal.caller_account
-        arn = principal.caller_arn
-        caller = None if arn is None else (self._callers.get(arn) or Caller.from_arn(arn))
+        caller = None if principal.caller_arn is None else Caller.from_arn(principal.caller_arn)
         plans = self._plans
         # action name as given -> (plan, whether it reads the caller, its context layouts)
         seen: dict[str, tuple[_Plan, bool, dict[tuple[str, ...], _Layout]]] = {}
