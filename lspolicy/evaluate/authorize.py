@@ -343,8 +343,11 @@ class PolicySet:
 
     def _caller(self, request: Request) -> Caller | None:
         arn = request.caller_arn
-        if arn is None:
-            return None
+        return None if arn is None else self._caller_of(arn)
+
+    def _caller_of(self, arn: str) -> Caller:
+        """The caller parsed from ``arn``, remembered per set (a batch asks once per call;
+        parsing costs tens of microseconds)."""
         caller = self._callers.get(arn)
         if caller is None:
             caller = Caller.from_arn(arn)
@@ -432,7 +435,7 @@ class PolicySet:
         build = Request.from_parts
         values = principal.values
         caller_account = principal.caller_account
-        caller = None if principal.caller_arn is None else Caller.from_arn(principal.caller_arn)
+        caller = None if principal.caller_arn is None else self._caller_of(principal.caller_arn)
         plans = self._plans
         # action name as given -> (plan, whether it reads the caller, its context layouts)
         seen: dict[str, tuple[_Plan, bool, dict[tuple[str, ...], _Layout]]] = {}
@@ -521,7 +524,7 @@ class PolicySet:
             return simple
         if caller_arn is None:
             return lambda r, c: simple(r, c, None)
-        caller = self._callers.get(caller_arn) or Caller.from_arn(caller_arn)
+        caller = self._caller_of(caller_arn)
         return lambda r, c: simple(r, c, caller)
 
     def keys_read(self, action: str) -> tuple[frozenset[str], tuple[CompiledStatement, ...]]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from lspolicy.conditions.base import OperatorSpec, ValueType
 from lspolicy.conditions.registry import OPERATORS, OperatorRef
+from lspolicy.evaluate.dates import canonical_test
 from lspolicy.glob import Token
 from lspolicy.model.policy import Condition
 from lspolicy.variables import Template, parse_template
@@ -155,6 +156,9 @@ class CompiledCondition:
         if static is not None and len(static) == 1:
             only = static[0]
             test = spec.test
+            if spec.value_type is ValueType.DATE:
+                # request times rarely repeat: compare the canonical form as text
+                test = canonical_test(spec.name, only, test)
             self.shape = ("single", only, test)
 
             def single(context: Context) -> bool:
