@@ -5,6 +5,7 @@ Usage (from the repository root)::
     python3 bench/engine.py                    # both workloads, 3 passes each
     python3 bench/engine.py --quick            # 20,000 harder requests, 3 passes
     python3 bench/engine.py --workload standard --passes 5
+    python3 bench/engine.py --quick --modes batch --compare /tmp/ref --rounds 4
 
 What is timed (CPU time, ``time.process_time``, collector off, median of ``--passes`` passes):
 every request starts as plain dicts, as a user holds them — the principal's context (ARN, account,
@@ -28,6 +29,13 @@ apart. The modes, each measured in the same run:
     per-request keys (no source IP, no time); ``compact``: the same with
     ``decide_matrix_compact`` (answers per group of instances, no Python object per cell).
 
+``--compare REF``: the same bench for the library in ``REF`` (another checkout of this
+repository, e.g. ``git worktree add /tmp/ref <commit>``) and for this one, alternately in child
+processes (``--rounds`` times each, REF first in odd rounds), with the median per mode of each
+child's median and the ratio this / REF: before and after measured in the same run, under the
+same load. ``--modes`` limits the modes (``matrix`` included; without ``general`` the ratio
+column is left out).
+
 Agreement: every mode's answers are compared with the explained path (``PolicySet.evaluate``,
 the oracle), and on the standard workload with ``expected.json`` too. Exit 1 on any difference.
 """
@@ -37,8 +45,11 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,7 +57,9 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+LIBRARY = Path(os.environ.get("LSPOLICY_BENCH_LIB") or REPO_ROOT)
+"""The checkout whose ``lspolicy`` is measured (``--compare`` sets it in its children)."""
+sys.path.insert(0, str(LIBRARY))
 
 import harder  # noqa: E402
 
@@ -301,7 +314,9 @@ def matrix(case: Case, action: str, passes: int) -> dict[str, Any] | None:
     return out
 
 
-def run_case(case: Case, passes: int, say: Callable[[str], None]) -> dict[str, Any]:
+def run_case(
+    case: Case, passes: int, say: Callable[[str], None], only: set[str] | None = None
+) -> dict[str, Any]:
     n = len(case.requests)
     say(f"{case.name}: {n:,} requests, {len(case.sets)} principals, {len(case.arns):,} instances")
     say(f"  compile (parse + PolicySet) {case.compile_seconds * 1e3:,.0f} ms CPU")
@@ -314,7 +329,7 @@ def run_case(case: Case, passes: int, say: Callable[[str], None]) -> dict[str, A
             truth = case.expected
     say(f"  allowed by the oracle: {sum(truth):,}/{n:,}")
     results: dict[str, Any] = {}
-    modes = [m for m in MODES if available(m)]
+    modes = [m for m in MODES if available(m) and (only is None or m in only)]
     times: dict[str, list[float]] = {m: [] for m in modes}
     agree: dict[str, int] = {}
     for _ in range(passes):
@@ -324,15 +339,18 @@ def run_case(case: Case, passes: int, say: Callable[[str], None]) -> dict[str, A
             agree[m] = min(
                 agree.get(m, n), sum(a == b for a, b in zip(answers, truth, strict=True))
             )
-    base = n / statistics.median(times["general"])
+    base = n / statistics.median(times["general"]) if "general" in times else None
     say(f"  {'mode':<9}{'decisions/s (median)':>22}{'best':>12}{'vs general':>12}{'agreement':>16}")
     for m in modes:
         med = n / statistics.median(times[m])
         best = n / min(times[m])
         pct = 100.0 * agree[m] / n
-        say(f"  {m:<9}{med:>22,.0f}{best:>12,.0f}{med / base:>11.1f}x{pct:>15.3f}%")
+        ratio = f"{med / base:>11.1f}x" if base else f"{'':>12}"
+        say(f"  {m:<9}{med:>22,.0f}{best:>12,.0f}{ratio}{pct:>15.3f}%")
         results[m] = {"median_dps": med, "best_dps": best, "agree": agree[m]}
-    got = matrix(case, "lightsail:StopInstance", passes)
+    got = None
+    if only is None or "matrix" in only:
+        got = matrix(case, "lightsail:StopInstance", passes)
     if got is not None:
         shape = f"StopInstance, {len(case.sets)} x {len(case.arns):,}"
         say(f"  matrix   {got['cells_per_s']:>22,.0f} cells/s ({shape}, decide_matrix); "
@@ -341,6 +359,10 @@ def run_case(case: Case, passes: int, say: Callable[[str], None]) -> dict[str, A
             say(f"  compact  {got['compact_cells_per_s']:>22,.0f} cells/s ({shape}, decide_matrix_compact)")  # fmt: skip
         results["matrix"] = got
     results["ok"] = all(agree[m] == n for m in modes) and (got is None or got["ok"])
+    if got is not None:
+        results["matrix_cells_per_s"] = got["cells_per_s"]
+        if "compact_cells_per_s" in got:
+            results["compact_cells_per_s"] = got["compact_cells_per_s"]
     return results
 
 
@@ -354,8 +376,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--standard", type=Path, default=STANDARD, metavar="DIR", help="the standard workload"
     )
+    parser.add_argument("--modes", help="comma-separated modes to run (default: all, matrix too)")
+    parser.add_argument("--compare", type=Path, metavar="REF", help="another checkout to compare")
+    parser.add_argument("--rounds", type=int, default=3, help="child runs per tree with --compare")
     args = parser.parse_args(argv)
     requests = 20_000 if args.quick else args.requests
+    only = set(args.modes.split(",")) if args.modes else None
+    if args.compare is not None:
+        return compare(args, requests)
 
     def say(line: str) -> None:
         print(line, flush=True)
@@ -363,14 +391,73 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(f"bench/engine.py: CPU time, median of {args.passes} passes, gc off in the timed loops")
     figures: dict[str, Any] = {}
     if args.workload in ("standard", "both"):
-        figures["standard"] = run_case(load_standard(args.standard), args.passes, say)
+        figures["standard"] = run_case(load_standard(args.standard), args.passes, say, only)
     if args.workload in ("harder", "both"):
-        figures["harder"] = run_case(load_harder(requests), args.passes, say)
+        figures["harder"] = run_case(load_harder(requests), args.passes, say, only)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     ok = all(f["ok"] for f in figures.values())
     if not ok:
         say("DISAGREEMENT: some mode differs from the oracle")
+    return 0 if ok else 1
+
+
+def compare(args: argparse.Namespace, requests: int) -> int:
+    """Run this bench for ``args.compare``'s library and this one alternately (child
+    processes, one workload each), and print the medians per mode and their ratio."""
+    trees = {"ref": args.compare.resolve(), "this": LIBRARY}
+    if not (trees["ref"] / "lspolicy" / "__init__.py").is_file():
+        print(f"bench/engine.py: {trees['ref']}: no lspolicy package there", file=sys.stderr)
+        return 2
+    workloads = ["standard", "harder"] if args.workload == "both" else [args.workload]
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    ok = True
+    with tempfile.TemporaryDirectory() as scratch:
+        for r in range(args.rounds):
+            for workload in workloads:
+                order = ["ref", "this"] if r % 2 == 0 else ["this", "ref"]
+                for name in order:
+                    out = Path(scratch) / f"{name}-{workload}-{r}.json"
+                    cmd = [
+                        sys.executable,
+                        str(Path(__file__).resolve()),
+                        "--workload", workload,
+                        "--passes", str(args.passes),
+                        "--requests", str(requests),
+                        "--standard", str(args.standard),
+                        "--json", str(out),
+                    ]  # fmt: skip
+                    if args.modes:
+                        cmd += ["--modes", args.modes]
+                    env = {**os.environ, "LSPOLICY_BENCH_LIB": str(trees[name])}
+                    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+                    if not out.is_file():
+                        print(done.stdout + done.stderr, file=sys.stderr)
+                        return 2
+                    got = json.loads(out.read_text(encoding="utf-8"))[workload]
+                    ok = ok and bool(got["ok"])
+                    runs.setdefault((workload, name), []).append(got)
+                    print(f"round {r + 1} {workload} {name}: done", flush=True)
+    print(f"bench/engine.py --compare: ref = {trees['ref']}, this = {trees['this']}")
+    print(f"{args.rounds} rounds, each child the median of {args.passes} passes (CPU time)")
+    for workload in workloads:
+        ref_runs, this_runs = runs[(workload, "ref")], runs[(workload, "this")]
+        keys = [k for k in this_runs[0] if k in ref_runs[0] and k not in ("ok", "matrix")]
+        print(f"{workload}: {'mode':<10}{'ref (median)':>16}{'this (median)':>16}{'this/ref':>10}"
+              f"{'per round this/ref':>28}")  # fmt: skip
+        for k in keys:
+
+            def value(run: dict[str, Any], key: str = k) -> float:
+                v = run[key]
+                return float(v["median_dps"] if isinstance(v, dict) else v)
+
+            a = [value(x) for x in ref_runs]
+            b = [value(x) for x in this_runs]
+            per = " ".join(f"{y / x:.2f}" for x, y in zip(a, b, strict=True))
+            ma, mb = statistics.median(a), statistics.median(b)
+            print(f"{'':<9} {k:<10}{ma:>16,.0f}{mb:>16,.0f}{mb / ma:>9.2f}x{per:>28}")
+    if not ok:
+        print("DISAGREEMENT: some mode differs from the oracle")
     return 0 if ok else 1
 
 
