@@ -23,6 +23,7 @@ error, a wrong state); 2 when the workload cannot be read or a server does not s
 from __future__ import annotations
 
 import argparse
+import email.utils
 import gc
 import json
 import math
@@ -41,6 +42,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
@@ -273,16 +275,17 @@ def serve_floor(deny_key: str, region: str, instance: str, caller: str) -> int:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        # TCP_NODELAY on the accepted socket: the headers and the body go out in two writes,
-        # and with Nagle on the second one waits for the client's delayed ACK (~40 ms on Linux)
+        # TCP_NODELAY on the accepted socket, as lspolicy's front sets it
         disable_nagle_algorithm = True
+        date: tuple[int, str] = (-1, "")
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def do_POST(self) -> None:
-            # The same HTTP work as lspolicy's front (server/http.py): read the body by its
-            # length, one send_response/send_header/end_headers and one body write; no
+            # The same HTTP work as lspolicy's front (server/http.py): the stdlib's request
+            # parsing, the body read by its length, the same headers (Server, Date formatted
+            # once per second, the request id) and the head and body in one write; no
             # signature check, no validation, no authorization, no state.
             length = int(self.headers.get("Content-Length") or 0)
             if length:
@@ -292,14 +295,18 @@ def serve_floor(deny_key: str, region: str, instance: str, caller: str) -> int:
             if deny_marker in (self.headers.get("Authorization") or ""):
                 operation = "AccessDenied"
             status, body = replies.get(operation, replies["GetInstanceState"])
-            self.send_response(status)
-            self.send_header("Content-Type", JSON_TYPE)
-            if status != 200:
-                self.send_header("x-amzn-ErrorType", "AccessDeniedException")
-            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.log_request(status)
+            now = time.time()
+            if Handler.date[0] != int(now):
+                Handler.date = (int(now), email.utils.formatdate(now, usegmt=True))
+            head = (
+                f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+                f"Server: {self.version_string()}\r\nDate: {Handler.date[1]}\r\n"
+                f"Content-Type: {JSON_TYPE}\r\n"
+                + ("x-amzn-ErrorType: AccessDeniedException\r\n" if status != 200 else "")
+                + f"x-amzn-RequestId: {uuid.uuid4()}\r\nContent-Length: {len(body)}\r\n\r\n"
+            )
+            self.wfile.write(head.encode("latin-1") + body)
 
     class Server(ThreadingHTTPServer):
         daemon_threads = True

@@ -101,7 +101,8 @@ _GET = (
     " WHERE account = ? AND region = ? AND name = ?"
 )
 _ROWS_LIMIT = 4096
-"""Checked instance rows remembered (`StateStore._checked_instance`) before the memo is emptied."""
+"""Checked instance rows remembered (`StateStore._checked_instance`) before the memo is emptied;
+likewise lookup answers (`StateStore.lookup`)."""
 _OPERATION_STATUSES = frozenset({"Started", "Succeeded"})
 
 
@@ -249,6 +250,11 @@ class StateStore:
         self.clock = clock
         self._lock = threading.Lock()
         self._rows: dict[tuple[Any, ...], InstanceRow] = {}
+        self._answers: dict[tuple[str, str, str], tuple[InstanceRow | None, InstanceRow]] = {}
+        """`lookup`'s answers, valid while the database is as `_answers_stamp` saw it."""
+        self._answers_stamp: tuple[int, int] | None = None
+        """``(total_changes, data_version)`` when `_answers` was last known valid; None: empty
+        it before the next use."""
         self._tag_texts: dict[str, Mapping[str, str] | None] = {}
         if path != ":memory:" and Path(path).exists() and not Path(path).is_file():
             raise StateError(f"state file {path!r} is not a regular file")
@@ -348,6 +354,15 @@ class StateStore:
                 raise
             self._db.execute("COMMIT")
 
+    def _stamp(self) -> tuple[int, int]:
+        """What any change to the database since the last look changes (the caller holds the
+        lock): this connection's count of changed rows (a statement of its own, ours or not)
+        and ``PRAGMA data_version``, which moves when another connection commits (a private
+        ``:memory:`` database has none)."""
+        if self.path == ":memory:":
+            return self._db.total_changes, 0
+        return self._db.total_changes, self._tuples.execute("PRAGMA data_version").fetchone()[0]
+
     def _tx(self) -> _Transaction:
         """``with self._tx() as db:`` one ``BEGIN IMMEDIATE`` transaction under the lock,
         committed at the end of the block, rolled back if it raises."""
@@ -361,6 +376,7 @@ class StateStore:
         """
         now = self.clock()
         with self._tx() as db:
+            self._answers_stamp = None
             for spec in instances:
                 inst = spec.instance
                 tags = json.dumps(dict(inst.tags), sort_keys=True)
@@ -385,6 +401,7 @@ class StateStore:
     def _settle(self, db: sqlite3.Connection, now: float) -> None:
         if self._due is None or now < self._due:
             return  # nothing is due: no scan at all (the common case, and every case at delay 0)
+        self._answers_stamp = None
         db.execute(
             "UPDATE instances SET state = settles_to, state_changed_at = settles_at,"
             " settles_to = NULL, settles_at = NULL WHERE settles_to IS NOT NULL AND settles_at <= ?",
@@ -593,20 +610,46 @@ class StateStore:
         (`_checked_instance`): a row asked for again is a hit whether it is the instance or a
         missing name's stand-in, so the memo tells apart only names asked before from names
         not, never existing from missing.
-        """
+
+        The answer is remembered by the name while the database does not change: every lookup
+        first asks whether anything changed since (`_stamp`: this connection's change count,
+        and ``PRAGMA data_version`` for another connection's commit, another process's
+        included), and forgets every remembered answer if so, so a value changed behind the
+        server's back is read and checked again by the next lookup. The log rows this server
+        appends are the one change that keeps them (they touch no instance); any change to an
+        instance, the server's own included, forgets them all at once, never one name's (which
+        would time that name apart)."""
+        key = (account, region, name)
         with self._lock:
             self._settle_due()
+            stamp = self._stamp()
+            if stamp != self._answers_stamp:
+                self._answers.clear()
+                self._answers_stamp = stamp
+            else:
+                hit = self._answers.get(key)
+                if hit is not None:
+                    return hit
             at_or_after, before = self._tuples.execute(
                 _LOOKUP, (account, region, name, account, region) * 2
             ).fetchall()
-        first = at_or_after if at_or_after[_NAME] is not None else before
-        if first[_NAME] is None:
-            return None, self.placeholder(account, region, name, PLACEHOLDER_ID, "{}")
-        exists = first[_NAME] == name
-        # the same tuple is built either way (for the instance itself, of its own name and id)
-        ident = first[_ID] if exists else PLACEHOLDER_ID
-        row = self._checked_instance((*first[:_NAME], name, ident, *first[_ID + 1 :]))
-        return (row if exists else None), row
+            first = at_or_after if at_or_after[_NAME] is not None else before
+            if first[_NAME] is None:
+                answer: tuple[InstanceRow | None, InstanceRow] = (
+                    None,
+                    self.placeholder(account, region, name, PLACEHOLDER_ID, "{}"),
+                )
+            else:
+                exists = first[_NAME] == name
+                # the same tuple is built either way (for the instance itself, of its own name
+                # and id)
+                ident = first[_ID] if exists else PLACEHOLDER_ID
+                row = self._checked_instance((*first[:_NAME], name, ident, *first[_ID + 1 :]))
+                answer = ((row if exists else None), row)
+            if len(self._answers) >= _ROWS_LIMIT:
+                self._answers.clear()
+            self._answers[key] = answer
+            return answer
 
     def transition(
         self,
@@ -628,6 +671,7 @@ class StateStore:
         --from-log`` would miss it) or a log row naming an operation that does not exist."""
         with self._tx() as db:
             now = self.clock()  # read under the lock: operations are dated in the order applied
+            self._answers_stamp = None  # whatever it changes, remembered lookups go
             self._settle(db, now)
             row = self._tuples.execute(_GET, (account, region, name)).fetchone()
             if row is None:
@@ -694,7 +738,14 @@ class StateStore:
         """Append one served request to the request log: one ``INSERT``, which SQLite runs as
         its own (atomic) transaction."""
         with self._lock:
+            changes = self._db.total_changes
             self._insert_log(self._db, entry, self.clock())
+            stamp = self._answers_stamp
+            if stamp is not None and stamp[0] == changes:
+                # nothing else changed since the lookups were stamped, and a log row touches no
+                # instance: they stay valid (another connection's commit still shows in
+                # data_version, which this insert does not move)
+                self._answers_stamp = (self._db.total_changes, stamp[1])
 
     @staticmethod
     def _insert_log(db: sqlite3.Connection, entry: Mapping[str, Any], at: float) -> None:
