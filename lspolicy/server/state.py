@@ -253,6 +253,9 @@ class StateStore:
         self._answers: dict[tuple[str, str, str], tuple[InstanceRow | None, InstanceRow]] = {}
         """`lookup`'s answers, valid while the database is as `_answers_stamp` saw it."""
         self._answers_stamp: tuple[int, int] | None = None
+        self._derived: dict[tuple[str, str, str], list[tuple[str, str, str]]] = {}
+        """Per instance (account, region, name): the `_answers` keys whose row is made of its
+        values (its own name, and the missing names it stands in for)."""
         """``(total_changes, data_version)`` when `_answers` was last known valid; None: empty
         it before the next use."""
         self._tag_texts: dict[str, Mapping[str, str] | None] = {}
@@ -615,16 +618,17 @@ class StateStore:
         first asks whether anything changed since (`_stamp`: this connection's change count,
         and ``PRAGMA data_version`` for another connection's commit, another process's
         included), and forgets every remembered answer if so, so a value changed behind the
-        server's back is read and checked again by the next lookup. The log rows this server
-        appends are the one change that keeps them (they touch no instance); any change to an
-        instance, the server's own included, forgets them all at once, never one name's (which
-        would time that name apart)."""
+        server's back is read and checked again by the next lookup. The server's own changes keep
+        them: a log row touches no instance, and a stop or start rebuilds the answers made of
+        the instance it changed from the values it wrote (`_renew_answers`). Any other change
+        forgets them all at once; never is one name's answer dropped alone, which would time
+        that name apart from the others."""
         key = (account, region, name)
         with self._lock:
             self._settle_due()
             stamp = self._stamp()
             if stamp != self._answers_stamp:
-                self._answers.clear()
+                self._forget_answers()
                 self._answers_stamp = stamp
             else:
                 hit = self._answers.get(key)
@@ -634,22 +638,44 @@ class StateStore:
                 _LOOKUP, (account, region, name, account, region) * 2
             ).fetchall()
             first = at_or_after if at_or_after[_NAME] is not None else before
+            if len(self._answers) >= _ROWS_LIMIT:
+                self._forget_answers()
             if first[_NAME] is None:
                 answer: tuple[InstanceRow | None, InstanceRow] = (
                     None,
                     self.placeholder(account, region, name, PLACEHOLDER_ID, "{}"),
                 )
             else:
-                exists = first[_NAME] == name
-                # the same tuple is built either way (for the instance itself, of its own name
-                # and id)
-                ident = first[_ID] if exists else PLACEHOLDER_ID
-                row = self._checked_instance((*first[:_NAME], name, ident, *first[_ID + 1 :]))
-                answer = ((row if exists else None), row)
-            if len(self._answers) >= _ROWS_LIMIT:
-                self._answers.clear()
+                answer = self._answer(first, name)
+                self._derived.setdefault((account, region, first[_NAME]), []).append(key)
             self._answers[key] = answer
             return answer
+
+    def _answer(self, source: tuple[Any, ...], name: str) -> tuple[InstanceRow | None, InstanceRow]:
+        """`lookup`'s answer for ``name`` from the stored row ``source`` (`_INSTANCE_COLUMNS`):
+        the instance itself when it is named ``name``, else its values under ``name`` and the
+        placeholder id (the same tuple is built either way)."""
+        exists = source[_NAME] == name
+        ident = source[_ID] if exists else PLACEHOLDER_ID
+        row = self._checked_instance((*source[:_NAME], name, ident, *source[_ID + 1 :]))
+        return (row if exists else None), row
+
+    def _forget_answers(self) -> None:
+        self._answers.clear()
+        self._derived.clear()
+
+    def _renew_answers(self, source: tuple[Any, ...], changes: int, stamp: tuple[int, int]) -> None:
+        """After this server's own change to one instance, committed (the caller holds the
+        lock): when the database is otherwise as ``stamp`` saw it and this connection's change
+        count is the commit's, the answers made of that instance are rebuilt from its new
+        values ``source`` and every other answer is kept — so no name's next lookup costs more
+        than another's. Otherwise every answer is forgotten (the next lookup's stamp differs)."""
+        if self._answers_stamp is not None or self._db.total_changes != changes:
+            return  # a lookup since has stamped fresh answers, or something else changed
+        key = (source[0], source[1], source[_NAME])
+        for derived in self._derived.get(key, ()):
+            self._answers[derived] = self._answer(source, derived[2])
+        self._answers_stamp = (changes, stamp[1])
 
     def transition(
         self,
@@ -671,7 +697,6 @@ class StateStore:
         --from-log`` would miss it) or a log row naming an operation that does not exist."""
         with self._tx() as db:
             now = self.clock()  # read under the lock: operations are dated in the order applied
-            self._answers_stamp = None  # whatever it changes, remembered lookups go
             self._settle(db, now)
             row = self._tuples.execute(_GET, (account, region, name)).fetchone()
             if row is None:
@@ -679,6 +704,10 @@ class StateStore:
             before = self._checked_instance(row)
             if before.state not in change.allowed_from:
                 return before.state
+            stamp = self._answers_stamp
+            if stamp is not None and stamp[0] != db.total_changes:
+                stamp = None  # something changed since the answers were stamped: they all go
+            self._answers_stamp = None  # until the change is committed and they are renewed
             settles_at = now + delay
             immediate = change.through is None or delay <= 0
             if immediate:
@@ -732,6 +761,17 @@ class StateStore:
                 self._insert_log(db, {**log_entry, "operation_id": op.id}, now)
             if not immediate:
                 self._due = settles_at if self._due is None else min(self._due, settles_at)
+            changes = db.total_changes
+        if stamp is not None:
+            # the row as stored now (REAL columns read back as floats)
+            state, to, at = (
+                (change.to, None, None)
+                if immediate
+                else (change.through, change.to, float(settles_at))
+            )
+            source = (*row[:6], state, float(now), to, at, row[10])
+            with self._lock:
+                self._renew_answers(source, changes, stamp)
         return before, op
 
     def log(self, entry: Mapping[str, Any]) -> None:

@@ -105,16 +105,35 @@ def test_a_change_before_a_log_row_is_still_seen() -> None:
     assert found is not None and found.state == "stopped"
 
 
-def test_an_instance_change_forgets_every_answer_at_once() -> None:
-    """After the server stops one instance, every name is read again, an existing other one
-    and a missing one alike: no name's lookup is faster than another's because of a change to
-    some instance (a time that would tell which names exist)."""
+def test_the_servers_own_change_renews_the_answers_it_touches() -> None:
+    """After the server stops one instance, every name asked before is still answered without
+    reading the table — the instance, a missing name it stands in for, another instance alike,
+    so that no name's lookup costs more than another's after a change to some instance (a time
+    that would tell which names exist) — and each answer is the one a fresh read gives."""
+    names = ("web-dev", "data-dev", "nope-dev")  # nope-dev: web-dev is its neighbour
     with file_store() as (store, _):
-        for name in ("web-dev", "data-dev", "nope-dev"):
+        for name in names:
             store.lookup(ACCOUNT, REGION, name)
         assert store.transition(ACCOUNT, REGION, "web-dev", STOP, 0) != "running"
-        for name in ("data-dev", "nope-dev", "web-dev"):
-            assert lookup_statements(store, name), name
+        for name in names:
+            assert lookup_statements(store, name) == [], name
+        kept = {name: store.lookup(ACCOUNT, REGION, name) for name in names}
+        store._answers_stamp = None  # forget: read afresh
+        fresh = {name: store.lookup(ACCOUNT, REGION, name) for name in names}
+        assert kept == fresh
+        assert kept["web-dev"][0] is not None and kept["web-dev"][0].state == "stopped"
+        assert kept["nope-dev"][0] is None and kept["nope-dev"][1].state == "stopped"
+
+
+def test_a_change_before_the_servers_own_forgets_every_answer() -> None:
+    """A statement on the connection changed another instance before the server's stop: the
+    answers are not renewed but forgotten, and the other instance's change is seen."""
+    store = Service(load_world(WORLD), StateStore(":memory:")).store
+    store.lookup(ACCOUNT, REGION, "data-dev")
+    store._db.execute("UPDATE instances SET state = 'stopped' WHERE name = 'data-dev'")
+    assert store.transition(ACCOUNT, REGION, "web-dev", STOP, 0) != "running"
+    found, _ = store.lookup(ACCOUNT, REGION, "data-dev")
+    assert found is not None and found.state == "stopped"
 
 
 NAMES = st.sampled_from(["web-dev", "web-prod", "data-dev", "nope-dev", "", "zzzz"])
