@@ -23,6 +23,7 @@ error, a wrong state); 2 when the workload cannot be read or a server does not s
 from __future__ import annotations
 
 import argparse
+import email.utils
 import gc
 import json
 import math
@@ -41,6 +42,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
@@ -273,16 +275,17 @@ def serve_floor(deny_key: str, region: str, instance: str, caller: str) -> int:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        # TCP_NODELAY on the accepted socket: the headers and the body go out in two writes,
-        # and with Nagle on the second one waits for the client's delayed ACK (~40 ms on Linux)
+        # TCP_NODELAY on the accepted socket, as lspolicy's front sets it
         disable_nagle_algorithm = True
+        date: tuple[int, str] = (-1, "")
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def do_POST(self) -> None:
-            # The same HTTP work as lspolicy's front (server/http.py): read the body by its
-            # length, one send_response/send_header/end_headers and one body write; no
+            # The same HTTP work as lspolicy's front (server/http.py): the stdlib's request
+            # parsing, the body read by its length, the same headers (Server, Date formatted
+            # once per second, the request id) and the head and body in one write; no
             # signature check, no validation, no authorization, no state.
             length = int(self.headers.get("Content-Length") or 0)
             if length:
@@ -292,14 +295,18 @@ def serve_floor(deny_key: str, region: str, instance: str, caller: str) -> int:
             if deny_marker in (self.headers.get("Authorization") or ""):
                 operation = "AccessDenied"
             status, body = replies.get(operation, replies["GetInstanceState"])
-            self.send_response(status)
-            self.send_header("Content-Type", JSON_TYPE)
-            if status != 200:
-                self.send_header("x-amzn-ErrorType", "AccessDeniedException")
-            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.log_request(status)
+            now = time.time()
+            if Handler.date[0] != int(now):
+                Handler.date = (int(now), email.utils.formatdate(now, usegmt=True))
+            head = (
+                f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+                f"Server: {self.version_string()}\r\nDate: {Handler.date[1]}\r\n"
+                f"Content-Type: {JSON_TYPE}\r\n"
+                + ("x-amzn-ErrorType: AccessDeniedException\r\n" if status != 200 else "")
+                + f"x-amzn-RequestId: {uuid.uuid4()}\r\nContent-Length: {len(body)}\r\n\r\n"
+            )
+            self.wfile.write(head.encode("latin-1") + body)
 
     class Server(ThreadingHTTPServer):
         daemon_threads = True
@@ -476,12 +483,23 @@ def one_call(target: Target, scenario: str, instance: str) -> int:
 
 def run_block(target: Target, scenario: str, instance: str, count: int) -> None:
     """``count`` calls of one scenario, collector off (as timeit does)."""
-    cycle = scenario == "cycle"
+    run_interleaved([target], scenario, instance, count)
+
+
+def run_interleaved(targets: Sequence[Target], scenario: str, instance: str, count: int) -> None:
+    """``count`` calls of one scenario on every target, one call each in turn (the order
+    rotated by one after every turn, so that no server always follows the same one): calls
+    made within milliseconds of each other, so that the machine's load, which on a shared
+    machine swings over seconds, falls on every server alike. Collector off (as timeit does)."""
+    step = "StopInstance" if scenario == "cycle" else scenario
+    n = len(targets)
     gc.collect()
     gc.disable()
     try:
-        for _ in range(count):
-            one_call(target, "StopInstance" if cycle else scenario, instance)
+        for i in range(count):
+            k = i % n
+            for target in [*targets[k:], *targets[:k]]:
+                one_call(target, step, instance)
     finally:
         gc.enable()
 
@@ -640,7 +658,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         say(
             f"  calls      {warmup} warm-up + {calls:,} timed per scenario and server, in {rounds}"
-            " round-robin rounds; client collector off while timing"
+            " rounds, the servers' calls interleaved one by one; client collector off while timing"
         )
         say()
 
@@ -804,17 +822,20 @@ def run(
         for scenario, total in plan:
             per_round = [total // rounds + (i < total % rounds) for i in range(rounds)]
             for r, count in enumerate(per_round):
-                # rotate the order so that no server always runs first or last in a round
-                for t in targets[r % len(targets) :] + targets[: r % len(targets)]:
-                    before = {s: len(t.samples[s]) for s in SCENARIOS}
-                    cpu_before = process_cpu(t.process.pid)
-                    run_block(t, scenario, world.instance, count)
+                order = targets[r % len(targets) :] + targets[: r % len(targets)]
+                before = {t.name: {s: len(t.samples[s]) for s in SCENARIOS} for t in targets}
+                cpu_before = {t.name: process_cpu(t.process.pid) for t in targets}
+                # the servers' calls interleaved one by one: a server waits, blocked, while the
+                # others are called, so its CPU time over the round is its own calls'
+                run_interleaved(order, scenario, world.instance, count)
+                for t in targets:
                     cpu_after = process_cpu(t.process.pid)
-                    if cpu_before is not None and cpu_after is not None:
+                    start = cpu_before[t.name]
+                    if start is not None and cpu_after is not None:
                         used = t.cpu.setdefault(scenario, [0.0, 0.0])
-                        used[0] += cpu_after - cpu_before
+                        used[0] += cpu_after - start
                         used[1] += count
-                    new = [x for s in SCENARIOS for x in t.samples[s][before[s] :]]
+                    new = [x for s in SCENARIOS for x in t.samples[s][before[t.name][s] :]]
                     p50 = percentile(sorted(new), 50) / 1e6
                     t.rounds.setdefault(scenario, []).append((p50, t.operations))
     except Disagreement as exc:
@@ -859,14 +880,18 @@ def summarize(
     )
     say(
         f"  {'scenario':<36}{'server':<28}{'p50 +ms':>9}{'p99 +ms':>9}{'mean +ms':>10}"
-        f"{'p50 x':>8}{'p99 x':>8}"
+        f"{'p50 x':>8}{'p99 x':>8}{'paired +ms':>12}"
     )
     above: list[str] = []
+    floor_samples = next(t for t in targets if t.name == "floor").samples
     for s in SCENARIOS:
         for t in targets:
             if not t.emulates_state:
                 continue
             st, fl = results[t.name][s], floor[s]
+            # the i-th call to this server and the i-th to the floor were made one turn apart
+            # (run_interleaved): the median of their differences
+            pairs = sorted(a - b for a, b in zip(t.samples[s], floor_samples[s], strict=True))
             o = overhead.setdefault(t.name, {})[s] = {
                 "p50_ms": st.p50_ms - fl.p50_ms,
                 "p99_ms": st.p99_ms - fl.p99_ms,
@@ -874,6 +899,7 @@ def summarize(
                 "ratio_p50": st.p50_ms / fl.p50_ms,
                 "ratio_p99": st.p99_ms / fl.p99_ms,
                 "within_target_p50": st.p50_ms - fl.p50_ms < OVERHEAD_TARGET_MS,
+                "paired_p50_ms": percentile(pairs, 50) / 1e6,
             }
             mark = "" if o["within_target_p50"] else "  above target"
             if not o["within_target_p50"]:
@@ -881,7 +907,7 @@ def summarize(
             say(
                 f"  {SCENARIO_TITLES[s]:<36}{t.name:<28}"
                 f"{o['p50_ms']:9.3f}{o['p99_ms']:9.3f}{o['mean_ms']:10.3f}"
-                f"{o['ratio_p50']:7.2f}x{o['ratio_p99']:7.2f}x{mark}"
+                f"{o['ratio_p50']:7.2f}x{o['ratio_p99']:7.2f}x{o['paired_p50_ms']:12.3f}{mark}"
             )
     if above:
         pairs = sum(len(by) for by in overhead.values())

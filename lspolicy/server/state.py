@@ -101,7 +101,8 @@ _GET = (
     " WHERE account = ? AND region = ? AND name = ?"
 )
 _ROWS_LIMIT = 4096
-"""Checked instance rows remembered (`StateStore._checked_instance`) before the memo is emptied."""
+"""Checked instance rows remembered (`StateStore._checked_instance`) before the memo is emptied;
+likewise lookup answers (`StateStore.lookup`)."""
 _OPERATION_STATUSES = frozenset({"Started", "Succeeded"})
 
 
@@ -249,6 +250,14 @@ class StateStore:
         self.clock = clock
         self._lock = threading.Lock()
         self._rows: dict[tuple[Any, ...], InstanceRow] = {}
+        self._answers: dict[tuple[str, str, str], tuple[InstanceRow | None, InstanceRow]] = {}
+        """`lookup`'s answers, valid while the database is as `_answers_stamp` saw it."""
+        self._answers_stamp: tuple[int, int] | None = None
+        self._derived: dict[tuple[str, str, str], list[tuple[str, str, str]]] = {}
+        """Per instance (account, region, name): the `_answers` keys whose row is made of its
+        values (its own name, and the missing names it stands in for)."""
+        """``(total_changes, data_version)`` when `_answers` was last known valid; None: empty
+        it before the next use."""
         self._tag_texts: dict[str, Mapping[str, str] | None] = {}
         if path != ":memory:" and Path(path).exists() and not Path(path).is_file():
             raise StateError(f"state file {path!r} is not a regular file")
@@ -348,6 +357,15 @@ class StateStore:
                 raise
             self._db.execute("COMMIT")
 
+    def _stamp(self) -> tuple[int, int]:
+        """What any change to the database since the last look changes (the caller holds the
+        lock): this connection's count of changed rows (a statement of its own, ours or not)
+        and ``PRAGMA data_version``, which moves when another connection commits (a private
+        ``:memory:`` database has none)."""
+        if self.path == ":memory:":
+            return self._db.total_changes, 0
+        return self._db.total_changes, self._tuples.execute("PRAGMA data_version").fetchone()[0]
+
     def _tx(self) -> _Transaction:
         """``with self._tx() as db:`` one ``BEGIN IMMEDIATE`` transaction under the lock,
         committed at the end of the block, rolled back if it raises."""
@@ -361,6 +379,7 @@ class StateStore:
         """
         now = self.clock()
         with self._tx() as db:
+            self._answers_stamp = None
             for spec in instances:
                 inst = spec.instance
                 tags = json.dumps(dict(inst.tags), sort_keys=True)
@@ -385,6 +404,7 @@ class StateStore:
     def _settle(self, db: sqlite3.Connection, now: float) -> None:
         if self._due is None or now < self._due:
             return  # nothing is due: no scan at all (the common case, and every case at delay 0)
+        self._answers_stamp = None
         db.execute(
             "UPDATE instances SET state = settles_to, state_changed_at = settles_at,"
             " settles_to = NULL, settles_at = NULL WHERE settles_to IS NOT NULL AND settles_at <= ?",
@@ -593,20 +613,69 @@ class StateStore:
         (`_checked_instance`): a row asked for again is a hit whether it is the instance or a
         missing name's stand-in, so the memo tells apart only names asked before from names
         not, never existing from missing.
-        """
+
+        The answer is remembered by the name while the database does not change: every lookup
+        first asks whether anything changed since (`_stamp`: this connection's change count,
+        and ``PRAGMA data_version`` for another connection's commit, another process's
+        included), and forgets every remembered answer if so, so a value changed behind the
+        server's back is read and checked again by the next lookup. The server's own changes keep
+        them: a log row touches no instance, and a stop or start rebuilds the answers made of
+        the instance it changed from the values it wrote (`_renew_answers`). Any other change
+        forgets them all at once; never is one name's answer dropped alone, which would time
+        that name apart from the others."""
+        key = (account, region, name)
         with self._lock:
             self._settle_due()
+            stamp = self._stamp()
+            if stamp != self._answers_stamp:
+                self._forget_answers()
+                self._answers_stamp = stamp
+            else:
+                hit = self._answers.get(key)
+                if hit is not None:
+                    return hit
             at_or_after, before = self._tuples.execute(
                 _LOOKUP, (account, region, name, account, region) * 2
             ).fetchall()
-        first = at_or_after if at_or_after[_NAME] is not None else before
-        if first[_NAME] is None:
-            return None, self.placeholder(account, region, name, PLACEHOLDER_ID, "{}")
-        exists = first[_NAME] == name
-        # the same tuple is built either way (for the instance itself, of its own name and id)
-        ident = first[_ID] if exists else PLACEHOLDER_ID
-        row = self._checked_instance((*first[:_NAME], name, ident, *first[_ID + 1 :]))
+            first = at_or_after if at_or_after[_NAME] is not None else before
+            if len(self._answers) >= _ROWS_LIMIT:
+                self._forget_answers()
+            if first[_NAME] is None:
+                answer: tuple[InstanceRow | None, InstanceRow] = (
+                    None,
+                    self.placeholder(account, region, name, PLACEHOLDER_ID, "{}"),
+                )
+            else:
+                answer = self._answer(first, name)
+                self._derived.setdefault((account, region, first[_NAME]), []).append(key)
+            self._answers[key] = answer
+            return answer
+
+    def _answer(self, source: tuple[Any, ...], name: str) -> tuple[InstanceRow | None, InstanceRow]:
+        """`lookup`'s answer for ``name`` from the stored row ``source`` (`_INSTANCE_COLUMNS`):
+        the instance itself when it is named ``name``, else its values under ``name`` and the
+        placeholder id (the same tuple is built either way)."""
+        exists = source[_NAME] == name
+        ident = source[_ID] if exists else PLACEHOLDER_ID
+        row = self._checked_instance((*source[:_NAME], name, ident, *source[_ID + 1 :]))
         return (row if exists else None), row
+
+    def _forget_answers(self) -> None:
+        self._answers.clear()
+        self._derived.clear()
+
+    def _renew_answers(self, source: tuple[Any, ...], changes: int, stamp: tuple[int, int]) -> None:
+        """After this server's own change to one instance, committed (the caller holds the
+        lock): when the database is otherwise as ``stamp`` saw it and this connection's change
+        count is the commit's, the answers made of that instance are rebuilt from its new
+        values ``source`` and every other answer is kept — so no name's next lookup costs more
+        than another's. Otherwise every answer is forgotten (the next lookup's stamp differs)."""
+        if self._answers_stamp is not None or self._db.total_changes != changes:
+            return  # a lookup since has stamped fresh answers, or something else changed
+        key = (source[0], source[1], source[_NAME])
+        for derived in self._derived.get(key, ()):
+            self._answers[derived] = self._answer(source, derived[2])
+        self._answers_stamp = (changes, stamp[1])
 
     def transition(
         self,
@@ -635,6 +704,10 @@ class StateStore:
             before = self._checked_instance(row)
             if before.state not in change.allowed_from:
                 return before.state
+            stamp = self._answers_stamp
+            if stamp is not None and stamp[0] != db.total_changes:
+                stamp = None  # something changed since the answers were stamped: they all go
+            self._answers_stamp = None  # until the change is committed and they are renewed
             settles_at = now + delay
             immediate = change.through is None or delay <= 0
             if immediate:
@@ -688,13 +761,31 @@ class StateStore:
                 self._insert_log(db, {**log_entry, "operation_id": op.id}, now)
             if not immediate:
                 self._due = settles_at if self._due is None else min(self._due, settles_at)
+            changes = db.total_changes
+        if stamp is not None:
+            # the row as stored now (REAL columns read back as floats)
+            state, to, at = (
+                (change.to, None, None)
+                if immediate
+                else (change.through, change.to, float(settles_at))
+            )
+            source = (*row[:6], state, float(now), to, at, row[10])
+            with self._lock:
+                self._renew_answers(source, changes, stamp)
         return before, op
 
     def log(self, entry: Mapping[str, Any]) -> None:
         """Append one served request to the request log: one ``INSERT``, which SQLite runs as
         its own (atomic) transaction."""
         with self._lock:
+            changes = self._db.total_changes
             self._insert_log(self._db, entry, self.clock())
+            stamp = self._answers_stamp
+            if stamp is not None and stamp[0] == changes:
+                # nothing else changed since the lookups were stamped, and a log row touches no
+                # instance: they stay valid (another connection's commit still shows in
+                # data_version, which this insert does not move)
+                self._answers_stamp = (self._db.total_changes, stamp[1])
 
     @staticmethod
     def _insert_log(db: sqlite3.Connection, entry: Mapping[str, Any], at: float) -> None:
