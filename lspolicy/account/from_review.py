@@ -169,8 +169,9 @@ class ReviewData:
             raise ReviewDataError(f"--review {where!r}: {exc}") from None
         if layout is None:
             raise ReviewDataError(
-                f"--review {where!r} is not a review's output (no matrix/*.parquet nor "
-                f"dataset.json): write one with `lspolicy review ... --out {where}`"
+                f"--review {where!r} is not a review's output (no matrix/*.parquet), nor a "
+                f"factorized one (no dataset.json): write one with `lspolicy review ... --out "
+                f"{where}`"
             )
         self.report = self._json("report.json")
         self.inputs = self._json(INPUTS_FILE)

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -102,6 +102,8 @@ MATRIX_COLUMNS = (
 MEMORY_LIMIT = "2GB"
 """DuckDB's memory for the expansion; past it, it spills to ``DIR/.duckdb-tmp`` (removed after)."""
 TABLES = ("matrix", *_FILES)
+CELL_ROWS = 1 << 18
+"""Class cells per row group of ``cells.parquet`` (and per batch converted from `ClassCells`)."""
 MATERIALIZE = ("auto", "always", "never")
 """``--materialize``: write ``matrix/*.parquet`` always, never (``matrix`` is a view), or when
 the matrix has fewer than `AUTO_ROWS` rows (auto, the default)."""
@@ -116,6 +118,23 @@ def _write(path: Path, columns: Mapping[str, Sequence[Any]], schema: Any) -> Non
 
     table = pa.Table.from_pydict(dict(columns), schema=schema)
     pq.write_table(table, path)
+
+
+def _write_batches(
+    path: Path,
+    items: Sequence[Any],
+    columns: Callable[[Sequence[Any]], Mapping[str, Sequence[Any]]],
+    schema: Any,
+) -> None:
+    """``items`` converted by ``columns`` and written CELL_ROWS at a time (one account's
+    300,000 escalations as Python lists of strings at once were some 100 MB)."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    with pq.ParquetWriter(path, schema) as writer:
+        for lo in range(0, max(len(items), 1), CELL_ROWS):
+            batch = columns(items[lo : lo + CELL_ROWS])
+            writer.write_table(pa.Table.from_pydict(dict(batch), schema=schema))
 
 
 def write_dataset(
@@ -229,10 +248,10 @@ def write_dataset(
         ),
     )
     _write_cells(out / "cells.parquet", matrix)
-    esc = matrix.escalations
-    _write(
+    _write_batches(
         out / "escalations.parquet",
-        {
+        matrix.escalations,
+        lambda esc: {
             "principal_arn": [e.principal for e in esc],
             "instance_arn": [e.instance for e in esc],
             "like_instance_arn": [e.like for e in esc],
@@ -338,16 +357,23 @@ def _write_cells(path: Path, matrix: Matrix) -> None:
             "incomplete": pa.array([list(o[5]) for o in answers], texts),
         }
     )
-    rows = table.take(pa.array(cells.outcome, pa.int32())) if len(cells) else table.slice(0, 0)
     actions = pa.array(list(cells.actions), text)
-    columns = {
-        "principal_class": pa.array(cells.pclass, i32),
-        "instance_class": pa.array(cells.iclass, i32),
-        "action": actions.take(pa.array(cells.action, pa.int32())),
-        "bits": pa.array(cells.bits, i32),
-        **{name: rows.column(name).combine_chunks() for name in rows.column_names},
-    }
-    pq.write_table(pa.table([columns[f.name] for f in schema], schema=schema), path)
+    joins = bool(matrix.instances.joins)
+    # by row groups of CELL_ROWS: taking every row's answer at once repeated each answer's
+    # strings and lists for every cell (1.2 GB peak for 2.2 million cells, bench/README.md)
+    with pq.ParquetWriter(path, schema) as writer:
+        for lo in range(0, max(len(cells), 1), CELL_ROWS):
+            hi = min(lo + CELL_ROWS, len(cells))
+            rows = table.take(pa.array(cells.outcome[lo:hi], pa.int32()))
+            columns = {
+                "principal_class": pa.array(cells.pclass[lo:hi], i32),
+                "instance_class": pa.array(cells.iclass[lo:hi], i32),
+                "action": actions.take(pa.array(cells.action[lo:hi], pa.int32())),
+                **{name: rows.column(name).combine_chunks() for name in rows.column_names},
+            }
+            if joins:
+                columns["bits"] = pa.array(cells.bits[lo:hi], i32)
+            writer.write_table(pa.table([columns[f.name] for f in schema], schema=schema))
 
 
 def is_production(tags: Mapping[str, str], production: Sequence[tuple[str, str]]) -> bool:
@@ -386,8 +412,19 @@ def matrix_rows(matrix: Matrix) -> int:
         sizes[c] = sizes.get(c, 0) + 1
     members = matrix.instances.members
     cells = matrix.cells
-    seen = set(zip(cells.pclass, cells.iclass, cells.action, strict=True))
-    return sum(sizes.get(p, 0) * len(members[i]) for p, i, _ in seen)
+    # rows are in class order (principal class, instance class): the actions of a class pair
+    # are adjacent, so no set of millions of tuples (350 MB for one account's 2.2 million cells)
+    total, last = 0, (-1, -1)
+    actions: set[int] = set()
+    for p, i, a in zip(cells.pclass, cells.iclass, cells.action, strict=True):
+        if (p, i) != last:
+            if actions:
+                total += sizes.get(last[0], 0) * len(members[last[1]]) * len(actions)
+            actions, last = set(), (p, i)
+        actions.add(a)
+    if actions:
+        total += sizes.get(last[0], 0) * len(members[last[1]]) * len(actions)
+    return total
 
 
 def _expand(out: Path, layout: Layout) -> None:

@@ -153,13 +153,16 @@ def summarize(
         for r in by_decision:
             if r["n"]:
                 decisions.setdefault(r["action"], {})[r["decision"]] = int(r["n"])
-        prod = _production(con, joins, focus)
+        prod, prod_total = _production(con, joins, focus)
+        # only the rows the report shows are fetched (one account's 300,000 escalations as
+        # Python dicts were 700 MB); the totals are counted by DuckDB
+        escalations_total = one("SELECT count(*) FROM escalations").fetchone()[0]
         escalations = _rows(
             con,
             "SELECT e.*, i.instance_name, l.instance_name AS like_instance_name "
             "FROM escalations e JOIN instances i USING (instance_arn) "
             "JOIN instances l ON l.instance_arn = e.like_instance_arn "
-            "ORDER BY e.principal_arn, e.instance_arn",
+            f"ORDER BY e.principal_arn, e.instance_arn LIMIT {LIST_ROWS}",
         )
         for e in escalations:
             e["set_tags"] = json.loads(e["set_tags"])
@@ -169,18 +172,22 @@ def summarize(
             cell_keys=[("c.action", "action"), ("array_to_string(c.via, ' -> ')", "chain")],
             where=f"{reach} AND c.direct_decision NOT IN {_REACH}",
         )
+        con.execute(f"CREATE TEMP TABLE chain_only AS {chains}")
+        chain_only_total = int(
+            one("SELECT coalesce(sum(n), 0) FROM chain_only WHERE n > 0").fetchone()[0]
+        )
         chain_only = _rows(
             con,
             f"""
             SELECT principal_arn, action, CAST(sum(n) AS BIGINT) AS instances,
                    list(chain ORDER BY chain) AS chains
-            FROM ({chains}) WHERE n > 0 GROUP BY 1, 2 ORDER BY 1, 2
+            FROM chain_only WHERE n > 0 GROUP BY 1, 2 ORDER BY 1, 2 LIMIT {LIST_ROWS}
             """,
         )
-        chain_only_total = sum(int(r["instances"]) for r in chain_only)
         unused: list[dict[str, Any]] | None = None
+        unused_total: int | None = None
         if trail is not None:
-            unused = _unused(con, joins)
+            unused, unused_total = _unused(con, joins)
         groups = _rows(
             con, "SELECT tag_group, count(*) AS instances FROM instances GROUP BY 1 ORDER BY 1"
         )
@@ -214,14 +221,14 @@ def summarize(
         "group_tag": group_tag,
         "counts": counts,
         "decisions": decisions,
-        "production": prod[:LIST_ROWS],
-        "production_total": len(prod),
-        "escalations": escalations[:LIST_ROWS],
-        "escalations_total": len(escalations),
-        "chain_only": chain_only[:LIST_ROWS],
+        "production": prod,
+        "production_total": prod_total,
+        "escalations": escalations,
+        "escalations_total": escalations_total,
+        "chain_only": chain_only,
         "chain_only_total": chain_only_total,
-        "unused": None if unused is None else unused[:LIST_ROWS],
-        "unused_total": None if unused is None else len(unused),
+        "unused": unused,
+        "unused_total": unused_total,
         "trail": trail,
         "heatmap": {
             "groups": groups,
@@ -237,7 +244,7 @@ def summarize(
     }
 
 
-def _production(con: Any, joins: int, focus: str) -> list[dict[str, Any]]:
+def _production(con: Any, joins: int, focus: str) -> tuple[list[dict[str, Any]], int]:
     """Production instances by how many principals reach ``focus`` on them (counted from the
     classes); the principals themselves are listed for the first `LIST_ROWS` instances only,
     each by a join of that instance's class cells with the members (selective)."""
@@ -248,6 +255,7 @@ def _production(con: Any, joins: int, focus: str) -> list[dict[str, Any]]:
         where=f"c.decision IN {_REACH} AND c.action = {sql_text(focus)}",
         members="production",
     )
+    total = con.execute("SELECT count(*) FROM instances WHERE production").fetchone()[0]
     prod = _rows(
         con,
         f"""
@@ -261,9 +269,10 @@ def _production(con: Any, joins: int, focus: str) -> list[dict[str, Any]]:
         WHERE i.production
         GROUP BY ALL
         ORDER BY allowed + conditional DESC, i.instance_arn
+        LIMIT {LIST_ROWS}
         """,
     )
-    shown = [r["instance_arn"] for r in prod[:LIST_ROWS]]
+    shown = [r["instance_arn"] for r in prod]
     bits = f" AND c.bits = {bits_sql(joins)}" if joins else ""
     listed = {
         str(r[0]): list(r[1] or ())
@@ -282,19 +291,19 @@ def _production(con: Any, joins: int, focus: str) -> list[dict[str, Any]]:
     for r in prod:
         r["tags"] = json.loads(r["tags"])
         r["principals"] = listed.get(r["instance_arn"], [])[:LIST_ROWS]
-    return prod
+    return prod, int(total)
 
 
-def _unused(con: Any, joins: int) -> list[dict[str, Any]]:
+def _unused(con: Any, joins: int) -> tuple[list[dict[str, Any]], int]:
     """Per principal and action: the instances it reaches (from the classes), how many of
     those the trail shows it calling (the observed calls joined to their cells), the rest."""
     granted = counts_sql(
         "principal", joins, cell_keys=[("c.action", "action")], where=f"c.decision IN {_REACH}"
     )
     bits = f" AND c.bits = {bits_sql(joins)}" if joins else ""
-    return _rows(
-        con,
+    con.execute(
         f"""
+        CREATE TEMP TABLE unused AS
         WITH granted AS ({granted}),
         used AS (
           SELECT o.principal_arn, o.action, count(*) AS n
@@ -311,6 +320,7 @@ def _unused(con: Any, joins: int) -> list[dict[str, Any]]:
                CAST(g.n - coalesce(u.n, 0) AS BIGINT) AS unused
         FROM granted g LEFT JOIN used u USING (principal_arn, action)
         WHERE g.n - coalesce(u.n, 0) > 0
-        ORDER BY 1, 2
-        """,
+        """
     )
+    total = con.execute("SELECT count(*) FROM unused").fetchone()[0]
+    return _rows(con, f"SELECT * FROM unused ORDER BY 1, 2 LIMIT {LIST_ROWS}"), int(total)
