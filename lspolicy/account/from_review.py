@@ -253,7 +253,8 @@ class ReviewData:
                 got = got.get(k) if isinstance(got, dict) else None
             if isinstance(got, list) and all(isinstance(a, str) for a in got) and got:
                 return tuple(got)
-        return tuple(r[0] for r in self._rows("SELECT DISTINCT action FROM matrix ORDER BY 1"))
+        table = "matrix" if self._joins is None else "cells"  # the view would expand
+        return tuple(r[0] for r in self._rows(f"SELECT DISTINCT action FROM {table} ORDER BY 1"))
 
     def close(self) -> None:
         """Release the connection."""
