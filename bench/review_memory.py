@@ -15,6 +15,7 @@ written by ``bench/orggen.py`` (``auth-details-*.json``, ``instances-*.json``,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import resource
 import sys
 import time
@@ -32,10 +33,8 @@ def _status() -> tuple[float, float]:
 
 
 def _reset_peak() -> None:
-    try:
+    with contextlib.suppress(OSError):  # not Linux, or not allowed: peaks are cumulative
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:  # not Linux, or not allowed: peaks are then cumulative
-        pass
 
 
 def main(argv: list[str] | None = None) -> int:

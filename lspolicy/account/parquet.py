@@ -301,12 +301,14 @@ def write_dataset(
             ]
         ),
     )
-    rows = matrix_rows(matrix)
+    # Arrow's allocator (mimalloc) keeps freed pages: hand them back before DuckDB's turn
+    pa.default_memory_pool().release_unused()
+    size = matrix_rows(matrix)
     layout = Layout(
-        materialized=materialize == "always" or (materialize == "auto" and rows < AUTO_ROWS),
+        materialized=materialize == "always" or (materialize == "auto" and size < AUTO_ROWS),
         joins=len(joins),
         trail=seen is not None,
-        rows=rows,
+        rows=size,
     )
     sql = matrix_sql(joins=layout.joins, trail=layout.trail)
     (out / MATRIX_SQL_FILE).write_text(
