@@ -1,7 +1,10 @@
 """``who-can`` and ``what-can`` answered from a review's dataset (``lspolicy review --out DIR``)
 with DuckDB, instead of reading the exports and deciding again.
 
-The review wrote one row per (principal, instance, action) in ``DIR/matrix/*.parquet``: the
+The review's matrix has one row per (principal, instance, action), in ``DIR/matrix/*.parquet``
+when it was materialized, else as a join of the class cells with the members
+(`lspolicy.account.views`; a question then joins just the one instance's or principal's class
+cells, so the answer costs about what it costs from the files). Each row holds the
 decision (``allowed``, ``conditional``, ``explicitDeny``, ``implicitDeny``), the best chain of
 roles (``via``), the deciding statements (``POLICY/Sid`` labels), the caller conditions (JSON,
 as ``who-can --format json`` gives them) and the policies not evaluated (``incomplete``). An

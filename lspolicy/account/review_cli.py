@@ -47,8 +47,10 @@ def register(subparsers: Any) -> None:
         "review",
         help=REVIEW_HELP,
         description="Decide every (principal, instance, action) of AWS's own exports, directly "
-        "and through role chains, and write DIR/matrix/*.parquet (one row per cell), "
-        "DIR/principals.parquet, DIR/instances.parquet, DIR/report.json, DIR/report.html and "
+        "and through role chains, and write DIR/cells.parquet (one row per class pair), "
+        "DIR/principals.parquet, DIR/instances.parquet (the classes' members; the matrix is "
+        "their join, the view DIR/matrix.sql, also written as DIR/matrix/*.parquet, one row "
+        "per cell, when small: --materialize), DIR/report.json, DIR/report.html and "
         "DIR/inputs.json (each input file's sha256, for `lspolicy explain --review`). "
         "Each class pair is decided once, in this process, on a process pool, or on Ray "
         "(--engine); every engine writes the same rows. "
