@@ -406,9 +406,9 @@ def connect(out: Path) -> Any:
 
 
 def matrix_rows(matrix: Matrix) -> int:
-    """How many rows the expanded matrix has at most: each class cell times its classes' sizes,
-    a cell counted once per (principal class, instance class, action) — exact without join
-    features, an upper bound with them (a cell then holds only for the pairs with its bits)."""
+    """How many rows the expanded matrix has: the matrix is full (one row per principal,
+    instance and action), so each (principal class, instance class, action) of the cells
+    counts its classes' sizes once, whatever join bits its cells carry."""
     sizes: dict[int, int] = {}
     for c in matrix.principal_class.values():
         sizes[c] = sizes.get(c, 0) + 1

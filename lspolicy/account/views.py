@@ -9,7 +9,7 @@ the table names, so another engine (Spark) registers the Parquet files as views 
 ``DIR/dataset.json`` says which form was written (``lspolicy-review-dataset/1``)::
 
     {"format": "lspolicy-review-dataset/1", "matrix": "view" | "materialized",
-     "rows": 4000000000, "joins": 2, "trail": false}
+     "rows": 2500000, "joins": 2, "trail": false}
 
 A dataset written before this file existed has ``matrix/*.parquet`` and no ``dataset.json``.
 
