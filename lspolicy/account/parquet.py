@@ -102,8 +102,9 @@ MATRIX_COLUMNS = (
 MEMORY_LIMIT = "2GB"
 """DuckDB's memory for the expansion; past it, it spills to ``DIR/.duckdb-tmp`` (removed after)."""
 TABLES = ("matrix", *_FILES)
-CELL_ROWS = 1 << 18
-"""Class cells per row group of ``cells.parquet`` (and per batch converted from `ClassCells`)."""
+CELL_ROWS = 1 << 16
+"""Class cells per row group of ``cells.parquet`` (and per batch converted from `ClassCells`):
+the unit DuckDB skips when a question's instance class is outside a group's range."""
 MATERIALIZE = ("auto", "always", "never")
 """``--materialize``: write ``matrix/*.parquet`` always, never (``matrix`` is a view), or when
 the matrix has fewer than `AUTO_ROWS` rows (auto, the default)."""
@@ -326,8 +327,10 @@ def write_dataset(
 
 def _write_cells(path: Path, matrix: Matrix) -> None:
     """``cells.parquet``: each distinct answer is converted once, and the rows take theirs by
-    index (`ClassCells` holds them columnar)."""
+    index (`ClassCells` holds them columnar); rows ordered by instance class, then principal
+    class."""
     import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     cells = matrix.cells
@@ -361,20 +364,30 @@ def _write_cells(path: Path, matrix: Matrix) -> None:
     )
     actions = pa.array(list(cells.actions), text)
     joins = bool(matrix.instances.joins)
-    # by row groups of CELL_ROWS: taking every row's answer at once repeated each answer's
-    # strings and lists for every cell (1.2 GB peak for 2.2 million cells, bench/README.md)
+    # clustered by instance class (stable: principal class, then the compute order), in row
+    # groups of CELL_ROWS: who-can joins one instance's class cells, and DuckDB skips every
+    # row group whose instance_class range misses it (bench/README.md, "factorized dataset")
+    keys = pa.table({"i": pa.array(cells.iclass, i32), "p": pa.array(cells.pclass, i32)})
+    order = pc.sort_indices(keys, sort_keys=[("i", "ascending"), ("p", "ascending")])
+    iclass, pclass = keys.column("i").take(order), keys.column("p").take(order)
+    del keys
+    outcome = pa.array(cells.outcome, pa.int32()).take(order)
+    action = pa.array(cells.action, pa.int32()).take(order)
+    bits = pa.array(cells.bits, i32).take(order) if joins else None
+    # by row groups: taking every row's answer at once repeated each answer's strings and
+    # lists for every cell (+266 MB for one account's 2.2 million cells, bench/README.md)
     with pq.ParquetWriter(path, schema) as writer:
         for lo in range(0, max(len(cells), 1), CELL_ROWS):
-            hi = min(lo + CELL_ROWS, len(cells))
-            rows = table.take(pa.array(cells.outcome[lo:hi], pa.int32()))
+            n = min(CELL_ROWS, len(cells) - lo)
+            rows = table.take(outcome.slice(lo, n))
             columns = {
-                "principal_class": pa.array(cells.pclass[lo:hi], i32),
-                "instance_class": pa.array(cells.iclass[lo:hi], i32),
-                "action": actions.take(pa.array(cells.action[lo:hi], pa.int32())),
+                "principal_class": pclass.slice(lo, n).combine_chunks(),
+                "instance_class": iclass.slice(lo, n).combine_chunks(),
+                "action": actions.take(action.slice(lo, n)),
                 **{name: rows.column(name).combine_chunks() for name in rows.column_names},
             }
-            if joins:
-                columns["bits"] = pa.array(cells.bits[lo:hi], i32)
+            if bits is not None:
+                columns["bits"] = bits.slice(lo, n)
             writer.write_table(pa.table([columns[f.name] for f in schema], schema=schema))
 
 
