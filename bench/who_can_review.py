@@ -62,7 +62,11 @@ def main() -> None:
     principal = con.execute(
         f"SELECT principal_arn FROM '{review / 'principals.parquet'}' ORDER BY 1 LIMIT 1"
     ).fetchone()[0]
-    cells = con.execute(f"SELECT count(*) FROM '{review / 'matrix'}/*.parquet'").fetchone()[0]
+    con.close()
+    from lspolicy.account.parquet import connect  # noqa: PLC0415
+
+    con = connect(review)  # matrix/ or, for a factorized review, the view
+    cells = con.execute("SELECT count(*) FROM matrix").fetchone()[0]
     con.close()
     exe = shutil.which("lspolicy", path=str(Path(sys.executable).parent)) or "lspolicy"
     print(f"{review}: {cells:,} cells, {len(names):,} instances; {args.runs} runs each")

@@ -1,7 +1,10 @@
 """``who-can`` and ``what-can`` answered from a review's dataset (``lspolicy review --out DIR``)
 with DuckDB, instead of reading the exports and deciding again.
 
-The review wrote one row per (principal, instance, action) in ``DIR/matrix/*.parquet``: the
+The review's matrix has one row per (principal, instance, action), in ``DIR/matrix/*.parquet``
+when it was materialized, else as a join of the class cells with the members
+(`lspolicy.account.views`; a question then joins just the one instance's or principal's class
+cells, so the answer costs about what it costs from the files). Each row holds the
 decision (``allowed``, ``conditional``, ``explicitDeny``, ``implicitDeny``), the best chain of
 roles (``via``), the deciding statements (``POLICY/Sid`` labels), the caller conditions (JSON,
 as ``who-can --format json`` gives them) and the policies not evaluated (``incomplete``). An
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from lspolicy.account.review_inputs import INPUTS_FILE
+from lspolicy.account.views import DatasetError, attach, bits_sql, read_layout
 from lspolicy.errors import LspolicyError
 
 __all__ = [
@@ -162,21 +166,35 @@ class ReviewData:
         where = str(directory)
         if not self.path.is_dir():
             raise ReviewDataError(f"--review {where!r}: no such directory")
-        parts = sorted((self.path / "matrix").glob("*.parquet"))
-        if not parts:
+        try:
+            layout = read_layout(self.path)
+        except DatasetError as exc:
+            raise ReviewDataError(f"--review {where!r}: {exc}") from None
+        if layout is None:
             raise ReviewDataError(
-                f"--review {where!r} is not a review's output (no matrix/*.parquet): write one "
-                f"with `lspolicy review ... --out {where}`"
+                f"--review {where!r} is not a review's output (no matrix/*.parquet), nor a "
+                f"factorized one (no dataset.json): write one with `lspolicy review ... --out "
+                f"{where}`"
             )
         self.report = self._json("report.json")
         self.inputs = self._json(INPUTS_FILE)
         self._con = duckdb.connect()
+        self._joins: int | None = None if layout.materialized else layout.joins
+        """With the matrix a view: the join features' count (the questions then join the
+        instance's or principal's class cells with the members, selectively)."""
+        if self._joins is not None:
+            try:
+                attach(self._con, self.path, layout=layout)
+            except DatasetError as exc:
+                self.close()
+                raise ReviewDataError(f"--review {where!r}: {exc}") from None
         try:
-            self._con.execute(
-                "CREATE VIEW matrix AS SELECT * FROM read_parquet("
-                + _sql_text(str(self.path / "matrix" / "*.parquet"))
-                + ")"
-            )
+            if self._joins is None:
+                self._con.execute(
+                    "CREATE VIEW matrix AS SELECT * FROM read_parquet("
+                    + _sql_text(str(self.path / "matrix" / "*.parquet"))
+                    + ")"
+                )
             described = self._con.execute("DESCRIBE matrix").fetchall()
         except duckdb.Error as exc:
             self.close()
@@ -222,7 +240,8 @@ class ReviewData:
             return None
         try:
             self._con.execute(
-                f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_text(str(path))})"
+                f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM "
+                f"read_parquet({_sql_text(str(path))})"
             )
             have = {str(r[0]) for r in self._con.execute(f"DESCRIBE {name}").fetchall()}
         except self._duckdb_error as exc:
@@ -237,7 +256,8 @@ class ReviewData:
                 got = got.get(k) if isinstance(got, dict) else None
             if isinstance(got, list) and all(isinstance(a, str) for a in got) and got:
                 return tuple(got)
-        return tuple(r[0] for r in self._rows("SELECT DISTINCT action FROM matrix ORDER BY 1"))
+        table = "matrix" if self._joins is None else "cells"  # the view would expand
+        return tuple(r[0] for r in self._rows(f"SELECT DISTINCT action FROM {table} ORDER BY 1"))
 
     def close(self) -> None:
         """Release the connection."""
@@ -332,11 +352,41 @@ class ReviewData:
             tuple(incomplete or ()),
         )
 
+    def _cells(self, *, principal: bool, instance: bool) -> str:
+        """The matrix rows of one principal and/or one instance (``?`` parameters, in that
+        order): over ``matrix/`` when materialized, else the member's class cells first, then
+        the other side's members (the view's join, made selective by hand)."""
+        if self._joins is None:
+            where = [
+                w
+                for w, on in (("m.principal_arn = ?", principal), ("m.instance_arn = ?", instance))
+                if on
+            ]
+            return f"matrix m WHERE {' AND '.join(where)}"
+        p = "(SELECT * FROM principals WHERE principal_arn = ?)" if principal else "principals"
+        i = "(SELECT * FROM instances WHERE instance_arn = ?)" if instance else "instances"
+        bits = f" AND c.bits = {bits_sql(self._joins)}" if self._joins else ""
+        first, second = (
+            (f"{p} p JOIN cells c ON c.principal_class = p.principal_class",
+             f"JOIN {i} i ON i.instance_class = c.instance_class{bits}")
+            if principal
+            else (f"{i} i JOIN cells c ON c.instance_class = i.instance_class",
+                  f"JOIN {p} p ON p.principal_class = c.principal_class{bits}")
+        )  # fmt: skip
+        return f"{first} {second} WHERE TRUE"
+
+    def _columns(self, names: str) -> str:
+        """``names`` (comma-separated matrix columns) qualified for `_cells`."""
+        if self._joins is None:
+            return ", ".join(f"m.{n.strip()}" for n in names.split(","))
+        side = {"principal_arn": "p", "instance_arn": "i", "instance_name": "i"}
+        return ", ".join(f"{side.get(n.strip(), 'c')}.{n.strip()}" for n in names.split(","))
+
     def who_can(self, action: str, instance_arn: str) -> list[Answer]:
         """Every principal that reaches ``action`` on the instance, by ARN."""
         rows = self._rows(
-            f"SELECT {_ROW} FROM matrix WHERE instance_arn = ? AND action = ? "
-            "AND decision IN ('allowed', 'conditional') ORDER BY principal_arn",
+            f"SELECT {self._columns(_ROW)} FROM {self._cells(principal=False, instance=True)} "
+            "AND action = ? AND decision IN ('allowed', 'conditional') ORDER BY 1",
             instance_arn,
             action,
         )
@@ -348,10 +398,10 @@ class ReviewData:
         """Every ``(instance ARN, instance name, action, answer)`` the principal reaches, by
         instance ARN then action in the order given."""
         rows = self._rows(
-            f"SELECT instance_arn, instance_name, action, {_ROW} FROM matrix "
-            "WHERE principal_arn = ? AND list_contains(?, action) "
-            "AND decision IN ('allowed', 'conditional') "
-            "ORDER BY instance_arn, list_position(?, action)",
+            f"SELECT {self._columns('instance_arn, instance_name, action, ' + _ROW)} "
+            f"FROM {self._cells(principal=True, instance=False)} "
+            "AND list_contains(?, action) AND decision IN ('allowed', 'conditional') "
+            "ORDER BY 1, list_position(?, action)",
             principal,
             list(actions),
             list(actions),
@@ -360,16 +410,6 @@ class ReviewData:
 
     def cell(self, principal: str, instance_arn: str, action: str) -> dict[str, Any] | None:
         """The stored row of one cell (``None`` when the review has none)."""
-        rows = self._rows(
-            "SELECT principal_arn, instance_arn, instance_name, action, decision, "
-            "direct_decision, via, statements, conditions, incomplete FROM matrix "
-            "WHERE principal_arn = ? AND instance_arn = ? AND action = ?",
-            principal,
-            instance_arn,
-            action,
-        )
-        if not rows:
-            return None
         names = [
             "principal_arn",
             "instance_arn",
@@ -382,6 +422,15 @@ class ReviewData:
             "conditions",
             "incomplete",
         ]
+        rows = self._rows(
+            f"SELECT {self._columns(', '.join(names))} "
+            f"FROM {self._cells(principal=True, instance=True)} AND action = ?",
+            principal,
+            instance_arn,
+            action,
+        )
+        if not rows:
+            return None
         out = dict(zip(names, rows[0], strict=True))
         out["via"] = list(out["via"] or ())
         out["statements"] = list(out["statements"] or ())

@@ -1,10 +1,16 @@
 """The review's dataset: Parquet files that DuckDB and Spark read unchanged.
 
-Written by pyarrow (class tables and membership) and expanded to cells by DuckDB, the embedded
-default query engine, with a join (``cells ⋈ principals ⋈ instances``), never held whole in
-memory. Plain types only: strings, 32/64-bit integers, booleans, and lists of strings.
+Written by pyarrow: the class cells (``cells.parquet``: one row per principal class x instance
+class x action, with the answer) and membership (``principals.parquet``, ``instances.parquet``:
+each member with its class id and join values) are the stored truth. The matrix is their join
+(``cells ⋈ principals ⋈ instances``, `lspolicy.account.views.matrix_sql`, also written to
+``DIR/matrix.sql``): a DuckDB view that expands on query, and written out as
+``DIR/matrix/part-0.parquet`` by DuckDB only when ``materialize`` says so (`MATERIALIZE`; by
+default below `AUTO_ROWS` rows: a whole organization's 4x10^9 cells are never written, only
+queried). ``DIR/dataset.json`` records which. Plain types only: strings, 32/64-bit integers,
+booleans, and lists of strings.
 
-``DIR/matrix/part-0.parquet`` — one row per (principal, instance, action), in no particular
+The matrix (view or ``matrix/part-0.parquet``) — one row per (principal, instance, action), in no particular
 order (``ORDER BY`` in the query that reads it):
 
 =================  =============  ===============================================================
@@ -37,19 +43,35 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from lspolicy.account.model import Inventory
-from lspolicy.account.review import Matrix
+from lspolicy.account.views import (
+    DATASET_FILE,
+    MATRIX_SQL_FILE,
+    Layout,
+    attach,
+    matrix_sql,
+    sql_text,
+)
+from lspolicy.account.views import (
+    TABLES as _FILES,
+)
+
+if TYPE_CHECKING:
+    from lspolicy.account.model import Inventory
+    from lspolicy.account.review import Matrix
 
 __all__ = [
+    "AUTO_ROWS",
+    "MATERIALIZE",
     "MATRIX_COLUMNS",
     "MEMORY_LIMIT",
     "TABLES",
     "connect",
     "is_production",
+    "matrix_rows",
     "run_query",
     "tag_group",
     "write_dataset",
@@ -79,7 +101,16 @@ MATRIX_COLUMNS = (
 )
 MEMORY_LIMIT = "2GB"
 """DuckDB's memory for the expansion; past it, it spills to ``DIR/.duckdb-tmp`` (removed after)."""
-TABLES = ("matrix", "principals", "instances", "cells", "escalations", "problems", "observed")
+TABLES = ("matrix", *_FILES)
+CELL_ROWS = 1 << 16
+"""Class cells per row group of ``cells.parquet`` (and per batch converted from `ClassCells`):
+the unit DuckDB skips when a question's instance class is outside a group's range."""
+MATERIALIZE = ("auto", "always", "never")
+"""``--materialize``: write ``matrix/*.parquet`` always, never (``matrix`` is a view), or when
+the matrix has fewer than `AUTO_ROWS` rows (auto, the default)."""
+AUTO_ROWS = 10_000_000
+"""Below this many rows ``--materialize auto`` writes ``matrix/`` (about 15 MB of Parquet and
+some seconds of DuckDB at 10^7); above it, the matrix is only a view."""
 
 
 def _write(path: Path, columns: Mapping[str, Sequence[Any]], schema: Any) -> None:
@@ -90,6 +121,23 @@ def _write(path: Path, columns: Mapping[str, Sequence[Any]], schema: Any) -> Non
     pq.write_table(table, path)
 
 
+def _write_batches(
+    path: Path,
+    items: Sequence[Any],
+    columns: Callable[[Sequence[Any]], Mapping[str, Sequence[Any]]],
+    schema: Any,
+) -> None:
+    """``items`` converted by ``columns`` and written CELL_ROWS at a time (one account's
+    300,000 escalations as Python lists of strings at once were some 100 MB)."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    with pq.ParquetWriter(path, schema) as writer:
+        for lo in range(0, max(len(items), 1), CELL_ROWS):
+            batch = columns(items[lo : lo + CELL_ROWS])
+            writer.write_table(pa.Table.from_pydict(dict(batch), schema=schema))
+
+
 def write_dataset(
     out: Path,
     inventory: Inventory,
@@ -98,12 +146,18 @@ def write_dataset(
     production: Sequence[tuple[str, str]],
     group_tag: str,
     observed: Iterable[tuple[str, str, str, int]] | None,
-) -> None:
+    materialize: Literal["auto", "always", "never"] = "auto",
+) -> Layout:
     """Write principals, instances, class cells, escalations, problems (and observed calls),
-    then the expanded matrix."""
+    ``dataset.json`` and ``matrix.sql``, then the expanded matrix when ``materialize`` says so
+    (`MATERIALIZE`). Returns what was written."""
     import pyarrow as pa  # noqa: PLC0415
 
     out.mkdir(parents=True, exist_ok=True)
+    # a matrix of an earlier review here would be read instead of this one's view
+    for old in (out / "matrix").glob("*.parquet"):
+        old.unlink()
+    (out / DATASET_FILE).unlink(missing_ok=True)
     text, i32, flag = pa.string(), pa.int32(), pa.bool_()
     texts = pa.list_(pa.string())
     users, roles = inventory.users, inventory.roles
@@ -195,10 +249,10 @@ def write_dataset(
         ),
     )
     _write_cells(out / "cells.parquet", matrix)
-    esc = matrix.escalations
-    _write(
+    _write_batches(
         out / "escalations.parquet",
-        {
+        matrix.escalations,
+        lambda esc: {
             "principal_arn": [e.principal for e in esc],
             "instance_arn": [e.instance for e in esc],
             "like_instance_arn": [e.like for e in esc],
@@ -248,13 +302,35 @@ def write_dataset(
             ]
         ),
     )
-    _expand(out, trail=seen is not None, joins=len(joins))
+    # Arrow's allocator (mimalloc) keeps freed pages: hand them back before DuckDB's turn
+    pa.default_memory_pool().release_unused()
+    size = matrix_rows(matrix)
+    layout = Layout(
+        materialized=materialize == "always" or (materialize == "auto" and size < AUTO_ROWS),
+        joins=len(joins),
+        trail=seen is not None,
+        rows=size,
+    )
+    sql = matrix_sql(joins=layout.joins, trail=layout.trail)
+    (out / MATRIX_SQL_FILE).write_text(
+        "-- the review's matrix: run over views named after DIR/*.parquet "
+        "(cells, principals, instances, observed)\n" + sql + "\n",
+        encoding="utf-8",
+    )
+    if layout.materialized:
+        _expand(out, layout)
+    elif (out / "matrix").is_dir():
+        shutil.rmtree(out / "matrix")
+    (out / DATASET_FILE).write_text(json.dumps(layout.to_dict(), indent=2) + "\n")
+    return layout
 
 
 def _write_cells(path: Path, matrix: Matrix) -> None:
     """``cells.parquet``: each distinct answer is converted once, and the rows take theirs by
-    index (`ClassCells` holds them columnar)."""
+    index (`ClassCells` holds them columnar); rows ordered by instance class, then principal
+    class."""
     import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     cells = matrix.cells
@@ -286,16 +362,33 @@ def _write_cells(path: Path, matrix: Matrix) -> None:
             "incomplete": pa.array([list(o[5]) for o in answers], texts),
         }
     )
-    rows = table.take(pa.array(cells.outcome, pa.int32())) if len(cells) else table.slice(0, 0)
     actions = pa.array(list(cells.actions), text)
-    columns = {
-        "principal_class": pa.array(cells.pclass, i32),
-        "instance_class": pa.array(cells.iclass, i32),
-        "action": actions.take(pa.array(cells.action, pa.int32())),
-        "bits": pa.array(cells.bits, i32),
-        **{name: rows.column(name).combine_chunks() for name in rows.column_names},
-    }
-    pq.write_table(pa.table([columns[f.name] for f in schema], schema=schema), path)
+    joins = bool(matrix.instances.joins)
+    # clustered by instance class (stable: principal class, then the compute order), in row
+    # groups of CELL_ROWS: who-can joins one instance's class cells, and DuckDB skips every
+    # row group whose instance_class range misses it (bench/README.md, "factorized dataset")
+    keys = pa.table({"i": pa.array(cells.iclass, i32), "p": pa.array(cells.pclass, i32)})
+    order = pc.sort_indices(keys, sort_keys=[("i", "ascending"), ("p", "ascending")])
+    iclass, pclass = keys.column("i").take(order), keys.column("p").take(order)
+    del keys
+    outcome = pa.array(cells.outcome, pa.int32()).take(order)
+    action = pa.array(cells.action, pa.int32()).take(order)
+    bits = pa.array(cells.bits, i32).take(order) if joins else None
+    # by row groups: taking every row's answer at once repeated each answer's strings and
+    # lists for every cell (+266 MB for one account's 2.2 million cells, bench/README.md)
+    with pq.ParquetWriter(path, schema) as writer:
+        for lo in range(0, max(len(cells), 1), CELL_ROWS):
+            n = min(CELL_ROWS, len(cells) - lo)
+            rows = table.take(outcome.slice(lo, n))
+            columns = {
+                "principal_class": pclass.slice(lo, n).combine_chunks(),
+                "instance_class": iclass.slice(lo, n).combine_chunks(),
+                "action": actions.take(action.slice(lo, n)),
+                **{name: rows.column(name).combine_chunks() for name in rows.column_names},
+            }
+            if bits is not None:
+                columns["bits"] = bits.slice(lo, n)
+            writer.write_table(pa.table([columns[f.name] for f in schema], schema=schema))
 
 
 def is_production(tags: Mapping[str, str], production: Sequence[tuple[str, str]]) -> bool:
@@ -310,69 +403,67 @@ def tag_group(tags: Mapping[str, str], key: str) -> str:
 
 
 def connect(out: Path) -> Any:
-    """A DuckDB connection with a view per table of the dataset (``matrix``, ``principals``...)."""
+    """A DuckDB connection with a view per table of the dataset (``matrix``, ``principals``...):
+    ``matrix`` over ``matrix/*.parquet`` when materialized, else the view expanding the class
+    cells (`lspolicy.account.views`). A factorized dataset with a missing or corrupt class file
+    raises `DatasetError`."""
     import duckdb  # noqa: PLC0415 - the query engine, loaded only for the dataset
 
     con = duckdb.connect()
-    for name in TABLES:
-        path = out / "matrix" / "*.parquet" if name == "matrix" else out / f"{name}.parquet"
-        if name == "matrix" and not any((out / "matrix").glob("*.parquet")):
-            continue
-        if name != "matrix" and not path.is_file():
-            continue
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_text(str(path))})")
+    try:
+        attach(con, out)
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def matrix_rows(matrix: Matrix) -> int:
+    """How many rows the expanded matrix has: the matrix is full (one row per principal,
+    instance and action), so each (principal class, instance class, action) of the cells
+    counts its classes' sizes once, whatever join bits its cells carry."""
+    sizes: dict[int, int] = {}
+    for c in matrix.principal_class.values():
+        sizes[c] = sizes.get(c, 0) + 1
+    members = matrix.instances.members
+    cells = matrix.cells
+    # rows are in class order (principal class, instance class): the actions of a class pair
+    # are adjacent, so no set of millions of tuples (350 MB for one account's 2.2 million cells)
+    total, last = 0, (-1, -1)
+    actions: set[int] = set()
+    for p, i, a in zip(cells.pclass, cells.iclass, cells.action, strict=True):
+        if (p, i) != last:
+            if actions:
+                total += sizes.get(last[0], 0) * len(members[last[1]]) * len(actions)
+            actions, last = set(), (p, i)
+        actions.add(a)
+    if actions:
+        total += sizes.get(last[0], 0) * len(members[last[1]]) * len(actions)
+    return total
 
 
-def _expand(out: Path, *, trail: bool, joins: int = 0) -> None:
-    """Cells by class pair joined with membership: every (principal, instance, action) row.
-    With join features, a cell holds for the members whose join bits are its ``bits``: bit
-    ``j`` when the principal's ``join_value_j`` equals the instance's ``join_tag_j`` (both
-    normalised in Python by the operator's own rule, so SQL compares strings only)."""
+def _expand(out: Path, layout: Layout) -> None:
+    """Cells by class pair joined with membership: every (principal, instance, action) row,
+    written to ``matrix/part-0.parquet`` by the view's own SELECT (`matrix_sql`)."""
+    import duckdb  # noqa: PLC0415
+
     matrix_dir = out / "matrix"
     matrix_dir.mkdir(exist_ok=True)
-    for old in matrix_dir.glob("*.parquet"):
-        old.unlink()
-    con = connect(out)
+    con = duckdb.connect()
+    attach(
+        con,
+        out,
+        layout=Layout(materialized=False, joins=layout.joins, trail=layout.trail, rows=None),
+    )
     # bounded memory: DuckDB spills past the limit; rows are written as the join yields them
     # (no global sort: 10^7 wide rows sorted in memory took gigabytes)
     spill = out / ".duckdb-tmp"
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    con.execute(f"SET temp_directory = {_sql_text(str(spill))}")
+    con.execute(f"SET temp_directory = {sql_text(str(spill))}")
     con.execute("SET preserve_insertion_order = false")
-    used = "(o.calls IS NOT NULL) AS used" if trail else "CAST(NULL AS BOOLEAN) AS used"
-    join = (
-        "LEFT JOIN observed o ON o.principal_arn = p.principal_arn "
-        "AND o.instance_arn = i.instance_arn AND o.action = c.action"
-        if trail
-        else ""
-    )
-    target = _sql_text(str(matrix_dir / "part-0.parquet"))
-    bits = ""
-    if joins:
-        terms = " + ".join(
-            f"(CASE WHEN p.join_value_{j} = i.join_tag_{j} THEN {1 << j} ELSE 0 END)"
-            for j in range(joins)
-        )
-        bits = f" AND c.bits = {terms}"
+    target = sql_text(str(matrix_dir / "part-0.parquet"))
     con.execute(
-        f"""
-        COPY (
-          SELECT p.principal_arn, p.principal_kind, p.principal_account,
-                 i.instance_arn, i.instance_name, i.instance_account, i.region,
-                 i.production, i.tag_group, c.action, c.decision, c.direct_decision,
-                 c.via, c.via_length, c.statements, c.conditions, c.incomplete, {used},
-                 p.principal_class, i.instance_class
-          FROM cells c
-          JOIN principals p ON p.principal_class = c.principal_class
-          JOIN instances i ON i.instance_class = c.instance_class{bits}
-          {join}
-        ) TO {target} (FORMAT PARQUET)
-        """
+        f"COPY ({matrix_sql(joins=layout.joins, trail=layout.trail)}) TO {target} (FORMAT PARQUET)"
     )
     con.close()
     if spill.is_dir():

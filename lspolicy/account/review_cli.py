@@ -47,8 +47,10 @@ def register(subparsers: Any) -> None:
         "review",
         help=REVIEW_HELP,
         description="Decide every (principal, instance, action) of AWS's own exports, directly "
-        "and through role chains, and write DIR/matrix/*.parquet (one row per cell), "
-        "DIR/principals.parquet, DIR/instances.parquet, DIR/report.json, DIR/report.html and "
+        "and through role chains, and write DIR/cells.parquet (one row per class pair), "
+        "DIR/principals.parquet, DIR/instances.parquet (the classes' members; the matrix is "
+        "their join, the view DIR/matrix.sql, also written as DIR/matrix/*.parquet, one row "
+        "per cell, when small: --materialize), DIR/report.json, DIR/report.html and "
         "DIR/inputs.json (each input file's sha256, for `lspolicy explain --review`). "
         "Each class pair is decided once, in this process, on a process pool, or on Ray "
         "(--engine); every engine writes the same rows. "
@@ -86,6 +88,12 @@ def register(subparsers: Any) -> None:
         "--address", metavar="ADDR",
         help="an existing Ray cluster, with --engine ray: HOST:6379 from a node of the cluster, "
         "or ray://HOST:10001 (Ray Client: pip install 'ray[client]')",
+    )  # fmt: skip
+    parser.add_argument(
+        "--materialize", choices=("auto", "always", "never"), default="auto",
+        help="write the expanded matrix as DIR/matrix/*.parquet: always, never (matrix is then "
+        "a view over the class cells and membership, DIR/matrix.sql), or auto (default): when "
+        "it has fewer than 10,000,000 rows",
     )  # fmt: skip
     parser.add_argument(
         "--query", metavar="SQL", help="after writing, run SQL over the dataset and print it"
@@ -215,13 +223,14 @@ def run_review(args: argparse.Namespace) -> int:
         out = Path(args.out)
         if out.exists() and not out.is_dir():
             raise AccountUsageError(f"--out {args.out!r} exists and is not a directory")
-        write_dataset(
+        layout = write_dataset(
             out,
             inventory,
             matrix,
             production=production,
             group_tag=group_tag,
             observed=observed,
+            materialize=getattr(args, "materialize", "auto"),
         )
         focus = STOP if STOP in actions else actions[0]
         summary = summarize(
@@ -241,12 +250,16 @@ def run_review(args: argparse.Namespace) -> int:
         sys.stderr.write("".join(f"lspolicy: {line}\n" for line in str(exc).splitlines()))
         return EXIT_ERROR
     c = summary["counts"]
+    where = (
+        f"{out / 'matrix'}/" if layout.materialized else f"{out / 'matrix.sql'} (matrix: a view)"
+    )
     if args.format == "json":  # the counts and where things are, for scripts
         payload = {
             "counts": c,
             "not_evaluated": len(summary["not_evaluated"]),
             "out": str(out),
-            "matrix": str(out / "matrix"),
+            "matrix": str(out / "matrix") if layout.materialized else None,
+            "matrix_sql": str(out / "matrix.sql"),
             "report_json": str(out / "report.json"),
             "report_html": str(out / "report.html"),
             "inputs_json": str(out / "inputs.json"),
@@ -258,7 +271,7 @@ def run_review(args: argparse.Namespace) -> int:
         f"{len(actions)} actions = {c['cells']} cells ({c['principal_classes']} principal "
         f"classes x {c['instance_classes']} instance classes); "
         f"{len(summary['not_evaluated'])} not evaluated\n"
-        f"wrote {out / 'matrix'}/, principals.parquet, instances.parquet, report.json, "
+        f"wrote {where}, cells.parquet, principals.parquet, instances.parquet, report.json, "
         "report.html, inputs.json\n"
     )
     if args.query:
@@ -270,12 +283,16 @@ def _print_query(out: Path, sql: str, fmt: str) -> int:
     import duckdb  # noqa: PLC0415
 
     from lspolicy.account.parquet import run_query  # noqa: PLC0415
+    from lspolicy.account.views import DatasetError  # noqa: PLC0415
 
     try:
         names, rows = run_query(out, sql)
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         sys.stderr.write(f"lspolicy: query failed: {first}\n")
+        return EXIT_ERROR
+    except DatasetError as exc:
+        sys.stderr.write(f"lspolicy: {exc}\n")
         return EXIT_ERROR
     if fmt == "json":
         json.dump(
@@ -303,10 +320,12 @@ def _print_query(out: Path, sql: str, fmt: str) -> int:
 
 def run_query_command(args: argparse.Namespace) -> int:
     """``lspolicy query DIR SQL``."""
+    from lspolicy.account.views import DATASET_FILE  # noqa: PLC0415
+
     out = Path(args.dir)
-    if not (out / "matrix").is_dir():
+    if not (out / "matrix").is_dir() and not (out / DATASET_FILE).is_file():
         raise _NoDataset(
-            f"{args.dir!r} holds no review dataset (no matrix/): run `lspolicy review --out {args.dir}` first"
+            f"{args.dir!r} holds no review dataset (no matrix/ nor dataset.json): run `lspolicy review --out {args.dir}` first"
         )
     return _print_query(out, args.sql, args.format)
 

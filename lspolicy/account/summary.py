@@ -16,8 +16,9 @@ from typing import Any
 
 from lspolicy.account.parquet import connect
 from lspolicy.account.review import Matrix
+from lspolicy.account.views import bits_sql, sql_text
 
-__all__ = ["HEATMAP_ROWS", "LIST_ROWS", "summarize"]
+__all__ = ["HEATMAP_ROWS", "LIST_ROWS", "counts_sql", "summarize"]
 
 HEATMAP_ROWS = 200
 """Principals shown in the heatmap at most (the most access first); the dataset has them all."""
@@ -30,6 +31,85 @@ def _rows(con: Any, sql: str, *params: object) -> list[dict[str, Any]]:
     cur = con.execute(sql, list(params))
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+_SIDES = {
+    "principal": ("principals", "principal_arn", "principal_class", "join_value_",
+                  "instances", "instance_class", "join_tag_"),
+    "instance": ("instances", "instance_arn", "instance_class", "join_tag_",
+                 "principals", "principal_class", "join_value_"),
+}  # fmt: skip
+
+
+def _subsets(joins: int) -> list[int]:
+    """Every non-empty set of join features, as a bit mask."""
+    return list(range(1, 1 << joins))
+
+
+def counts_sql(
+    side: str,
+    joins: int,
+    *,
+    cell_keys: Sequence[tuple[str, str]] = (),
+    other_keys: Sequence[str] = (),
+    where: str = "TRUE",
+    members: str = "TRUE",
+) -> str:
+    """SQL giving, for each member of ``side`` (``principal`` or ``instance``, those matching
+    ``members``), how many matrix rows it has whose class cell matches ``where`` (over ``c``),
+    grouped by ``cell_keys`` (``(expression over c, alias)``) and the other side's columns
+    ``other_keys``: ``(ARN, *aliases, *other_keys, n)``. Computed from class sizes, never by
+    expanding the matrix.
+
+    A cell with join bits ``b`` holds for the pairs whose bits are exactly ``b``. With ``N(S)``
+    the number of the other side's class members that match the member on every join of
+    ``S`` (an equality join: selective), Möbius inversion on the subsets gives the count of
+    exactly ``b``: ``sum over S ⊇ b of (-1)^(|S|-|b|) N(S)``. ``N(∅)`` is the class size: the
+    same for every member of a class, so that term is summed per class, then given to each
+    member; the others are sparse (only matching values)."""
+    a, a_id, a_cls, a_join, b, b_cls, b_join = _SIDES[side]
+    ck = [f"{expr} AS {alias}" for expr, alias in cell_keys]
+    aliases = [alias for _, alias in cell_keys]
+    okeys = list(other_keys)
+    keys = [*aliases, *okeys]
+    key_list = "".join(f", {k}" for k in keys)
+    sel_g = "".join(f", g.{k}" for k in okeys)
+    sel_c = "".join(f", {k}" for k in ck)
+    zero = " AND c.bits = 0" if joins else ""
+    base = f"""
+      SELECT a.{a_id}{key_list}, k.n FROM (SELECT {a_id}, {a_cls} FROM {a} WHERE {members}) a
+      JOIN (
+        SELECT c.{a_cls}{sel_c}{sel_g}, sum(g.n) AS n
+        FROM cells c
+        JOIN (SELECT {b_cls}{"".join(f", {k}" for k in okeys)}, count(*) AS n FROM {b}
+              GROUP BY ALL) g ON g.{b_cls} = c.{b_cls}
+        WHERE ({where}){zero}
+        GROUP BY ALL
+      ) k ON k.{a_cls} = a.{a_cls}"""
+    parts = [base]
+    for mask in _subsets(joins):
+        js = [j for j in range(joins) if mask >> j & 1]
+        a_cols = "".join(f", {a_join}{j}" for j in js)
+        b_cols = "".join(f", {b_join}{j}" for j in js)
+        on = " AND ".join(f"g.{b_join}{j} = a.{a_join}{j}" for j in js)
+        notnull = " AND ".join(f"{b_join}{j} IS NOT NULL" for j in js)
+        parts.append(f"""
+      SELECT a.{a_id}{sel_c}{sel_g},
+             sum(CASE WHEN ({len(js)} - bit_count(c.bits)) % 2 = 0 THEN g.n ELSE -g.n END) AS n
+      FROM (SELECT {a_id}, {a_cls}{a_cols} FROM {a} WHERE {members}) a
+      JOIN (SELECT {b_cls}{"".join(f", {k}" for k in okeys)}{b_cols}, count(*) AS n FROM {b}
+            WHERE {notnull} GROUP BY ALL) g ON {on}
+      JOIN cells c ON c.{a_cls} = a.{a_cls} AND c.{b_cls} = g.{b_cls} AND (c.bits & {mask}) = c.bits
+      WHERE {where}
+      GROUP BY ALL""")
+    union = "\n      UNION ALL".join(parts)
+    return f"SELECT {a_id}{key_list}, CAST(sum(n) AS BIGINT) AS n FROM ({union}\n) GROUP BY ALL"
+
+
+def _joins(con: Any) -> int:
+    """How many join features the dataset's cells carry (``join_tag_J`` columns)."""
+    cols = [str(r[0]) for r in con.execute("DESCRIBE instances").fetchall()]
+    return sum(1 for c in cols if c.startswith("join_tag_"))
 
 
 def summarize(
@@ -48,11 +128,21 @@ def summarize(
     con = connect(out)
     try:
         one = con.execute
+        joins = _joins(con)
+        reach = f"c.decision IN {_REACH}"
+        by_decision = _rows(
+            con,
+            "SELECT action, decision, sum(n) AS n FROM ("
+            + counts_sql(
+                "principal", joins, cell_keys=[("c.action", "action"), ("c.decision", "decision")]
+            )
+            + ") GROUP BY 1, 2 ORDER BY 1, 2",
+        )
         counts = {
             "principals": one("SELECT count(*) FROM principals").fetchone()[0],
             "instances": one("SELECT count(*) FROM instances").fetchone()[0],
             "actions": list(matrix.actions),
-            "cells": one("SELECT count(*) FROM matrix").fetchone()[0],
+            "cells": sum(int(r["n"]) for r in by_decision),
             "principal_classes": matrix.principal_classes,
             "identity_classes": len(set(matrix.identity_class.values())),
             "instance_classes": len(matrix.instances.members),
@@ -60,85 +150,69 @@ def summarize(
             "instance_singletons": matrix.instances.singletons,
         }
         decisions: dict[str, dict[str, int]] = {}
-        for r in _rows(
-            con, "SELECT action, decision, count(*) AS n FROM matrix GROUP BY 1, 2 ORDER BY 1, 2"
-        ):
-            decisions.setdefault(r["action"], {})[r["decision"]] = r["n"]
-        prod = _rows(
-            con,
-            f"""
-            SELECT i.instance_arn, i.instance_name, i.instance_account, i.region, i.tags,
-                   count(*) FILTER (WHERE m.decision = 'allowed') AS allowed,
-                   count(*) FILTER (WHERE m.decision = 'conditional') AS conditional,
-                   count(*) FILTER (WHERE m.decision IN {_REACH} AND m.via_length > 0) AS via_chain,
-                   list(m.principal_arn ORDER BY m.principal_arn)
-                     FILTER (WHERE m.decision IN {_REACH}) AS principals
-            FROM instances i JOIN matrix m ON m.instance_arn = i.instance_arn AND m.action = ?
-            WHERE i.production
-            GROUP BY ALL
-            ORDER BY allowed + conditional DESC, i.instance_arn
-            """,
-            focus,
-        )
-        for r in prod:
-            r["tags"] = json.loads(r["tags"])
-            r["principals"] = (r["principals"] or [])[:LIST_ROWS]
+        for r in by_decision:
+            if r["n"]:
+                decisions.setdefault(r["action"], {})[r["decision"]] = int(r["n"])
+        prod, prod_total = _production(con, joins, focus)
+        # only the rows the report shows are fetched (one account's 300,000 escalations as
+        # Python dicts were 700 MB); the totals are counted by DuckDB
+        escalations_total = one("SELECT count(*) FROM escalations").fetchone()[0]
         escalations = _rows(
             con,
             "SELECT e.*, i.instance_name, l.instance_name AS like_instance_name "
             "FROM escalations e JOIN instances i USING (instance_arn) "
             "JOIN instances l ON l.instance_arn = e.like_instance_arn "
-            "ORDER BY e.principal_arn, e.instance_arn",
+            f"ORDER BY e.principal_arn, e.instance_arn LIMIT {LIST_ROWS}",
         )
         for e in escalations:
             e["set_tags"] = json.loads(e["set_tags"])
-        chain_only_total = one(
-            f"SELECT count(*) FROM matrix WHERE decision IN {_REACH} "
-            f"AND direct_decision NOT IN {_REACH}"
-        ).fetchone()[0]
+        chains = counts_sql(
+            "principal",
+            joins,
+            cell_keys=[("c.action", "action"), ("array_to_string(c.via, ' -> ')", "chain")],
+            where=f"{reach} AND c.direct_decision NOT IN {_REACH}",
+        )
+        con.execute(f"CREATE TEMP TABLE chain_only AS {chains}")
+        chain_only_total = int(
+            one("SELECT coalesce(sum(n), 0) FROM chain_only WHERE n > 0").fetchone()[0]
+        )
         chain_only = _rows(
             con,
             f"""
-            SELECT principal_arn, action, count(*) AS instances,
-                   list(DISTINCT array_to_string(via, ' -> ') ORDER BY array_to_string(via, ' -> ')) AS chains
-            FROM matrix WHERE decision IN {_REACH} AND direct_decision NOT IN {_REACH}
-            GROUP BY 1, 2 ORDER BY 1, 2
+            SELECT principal_arn, action, CAST(sum(n) AS BIGINT) AS instances,
+                   list(chain ORDER BY chain) AS chains
+            FROM chain_only WHERE n > 0 GROUP BY 1, 2 ORDER BY 1, 2 LIMIT {LIST_ROWS}
             """,
         )
         unused: list[dict[str, Any]] | None = None
+        unused_total: int | None = None
         if trail is not None:
-            unused = _rows(
-                con,
-                f"""
-                SELECT principal_arn, action,
-                       count(*) FILTER (WHERE decision IN {_REACH}) AS granted,
-                       count(*) FILTER (WHERE decision IN {_REACH} AND used) AS used,
-                       count(*) FILTER (WHERE decision IN {_REACH} AND NOT used) AS unused
-                FROM matrix GROUP BY 1, 2
-                HAVING count(*) FILTER (WHERE decision IN {_REACH} AND NOT used) > 0
-                ORDER BY 1, 2
-                """,
-            )
+            unused, unused_total = _unused(con, joins)
         groups = _rows(
             con, "SELECT tag_group, count(*) AS instances FROM instances GROUP BY 1 ORDER BY 1"
         )
         heat = _rows(
             con,
-            f"""
-            SELECT principal_arn, tag_group,
-                   count(*) FILTER (WHERE decision IN {_REACH}) AS n
-            FROM matrix WHERE action = ? GROUP BY 1, 2
-            """,
-            focus,
+            counts_sql(
+                "principal",
+                joins,
+                other_keys=["tag_group"],
+                where=f"{reach} AND c.action = {sql_text(focus)}",
+            ),
         )
+        principals = [r[0] for r in one("SELECT principal_arn FROM principals").fetchall()]
         problems = _rows(con, "SELECT * FROM problems")
     finally:
         con.close()
-    totals: dict[str, int] = {}
-    cells: dict[str, dict[str, int]] = {}
+    # the matrix is full (a row per principal, instance and action): every principal has a
+    # count for every group, 0 where it reaches none of it
+    totals: dict[str, int] = dict.fromkeys(principals, 0)
+    cells: dict[str, dict[str, int]] = {
+        p: {str(g["tag_group"]): 0 for g in groups} for p in principals
+    }
     for h in heat:
-        cells.setdefault(h["principal_arn"], {})[h["tag_group"]] = h["n"]
-        totals[h["principal_arn"]] = totals.get(h["principal_arn"], 0) + h["n"]
+        cells[h["principal_arn"]][h["tag_group"]] = int(h["n"])
+        totals[h["principal_arn"]] += int(h["n"])
     ranked = sorted(totals, key=lambda p: (-totals[p], p))
     return {
         "format": "lspolicy-review/1",
@@ -147,14 +221,14 @@ def summarize(
         "group_tag": group_tag,
         "counts": counts,
         "decisions": decisions,
-        "production": prod[:LIST_ROWS],
-        "production_total": len(prod),
-        "escalations": escalations[:LIST_ROWS],
-        "escalations_total": len(escalations),
-        "chain_only": chain_only[:LIST_ROWS],
+        "production": prod,
+        "production_total": prod_total,
+        "escalations": escalations,
+        "escalations_total": escalations_total,
+        "chain_only": chain_only,
         "chain_only_total": chain_only_total,
-        "unused": None if unused is None else unused[:LIST_ROWS],
-        "unused_total": None if unused is None else len(unused),
+        "unused": unused,
+        "unused_total": unused_total,
         "trail": trail,
         "heatmap": {
             "groups": groups,
@@ -168,3 +242,85 @@ def summarize(
         "notes": list(notes),
         "escalation_notes": list(escalation_notes),
     }
+
+
+def _production(con: Any, joins: int, focus: str) -> tuple[list[dict[str, Any]], int]:
+    """Production instances by how many principals reach ``focus`` on them (counted from the
+    classes); the principals themselves are listed for the first `LIST_ROWS` instances only,
+    each by a join of that instance's class cells with the members (selective)."""
+    counts = counts_sql(
+        "instance",
+        joins,
+        cell_keys=[("c.decision", "decision"), ("c.via_length > 0", "chained")],
+        where=f"c.decision IN {_REACH} AND c.action = {sql_text(focus)}",
+        members="production",
+    )
+    total = con.execute("SELECT count(*) FROM instances WHERE production").fetchone()[0]
+    prod = _rows(
+        con,
+        f"""
+        SELECT i.instance_arn, i.instance_name, i.instance_account, i.region, i.tags,
+               CAST(coalesce(sum(k.n) FILTER (WHERE k.decision = 'allowed'), 0) AS BIGINT)
+                 AS allowed,
+               CAST(coalesce(sum(k.n) FILTER (WHERE k.decision = 'conditional'), 0) AS BIGINT)
+                 AS conditional,
+               CAST(coalesce(sum(k.n) FILTER (WHERE k.chained), 0) AS BIGINT) AS via_chain
+        FROM instances i LEFT JOIN ({counts}) k USING (instance_arn)
+        WHERE i.production
+        GROUP BY ALL
+        ORDER BY allowed + conditional DESC, i.instance_arn
+        LIMIT {LIST_ROWS}
+        """,
+    )
+    shown = [r["instance_arn"] for r in prod]
+    bits = f" AND c.bits = {bits_sql(joins)}" if joins else ""
+    listed = {
+        str(r[0]): list(r[1] or ())
+        for r in con.execute(
+            f"""
+            SELECT i.instance_arn, list(p.principal_arn ORDER BY p.principal_arn)
+            FROM (SELECT * FROM instances WHERE list_contains(?, instance_arn)) i
+            JOIN cells c ON c.instance_class = i.instance_class AND c.action = ?
+              AND c.decision IN {_REACH}
+            JOIN principals p ON p.principal_class = c.principal_class{bits}
+            GROUP BY 1
+            """,
+            [shown, focus],
+        ).fetchall()
+    }
+    for r in prod:
+        r["tags"] = json.loads(r["tags"])
+        r["principals"] = listed.get(r["instance_arn"], [])[:LIST_ROWS]
+    return prod, int(total)
+
+
+def _unused(con: Any, joins: int) -> tuple[list[dict[str, Any]], int]:
+    """Per principal and action: the instances it reaches (from the classes), how many of
+    those the trail shows it calling (the observed calls joined to their cells), the rest."""
+    granted = counts_sql(
+        "principal", joins, cell_keys=[("c.action", "action")], where=f"c.decision IN {_REACH}"
+    )
+    bits = f" AND c.bits = {bits_sql(joins)}" if joins else ""
+    con.execute(
+        f"""
+        CREATE TEMP TABLE unused AS
+        WITH granted AS ({granted}),
+        used AS (
+          SELECT o.principal_arn, o.action, count(*) AS n
+          FROM observed o
+          JOIN principals p ON p.principal_arn = o.principal_arn
+          JOIN instances i ON i.instance_arn = o.instance_arn
+          JOIN cells c ON c.principal_class = p.principal_class
+            AND c.instance_class = i.instance_class AND c.action = o.action{bits}
+          WHERE c.decision IN {_REACH}
+          GROUP BY 1, 2
+        )
+        SELECT g.principal_arn, g.action, g.n AS granted,
+               CAST(coalesce(u.n, 0) AS BIGINT) AS used,
+               CAST(g.n - coalesce(u.n, 0) AS BIGINT) AS unused
+        FROM granted g LEFT JOIN used u USING (principal_arn, action)
+        WHERE g.n - coalesce(u.n, 0) > 0
+        """
+    )
+    total = con.execute("SELECT count(*) FROM unused").fetchone()[0]
+    return _rows(con, f"SELECT * FROM unused ORDER BY 1, 2 LIMIT {LIST_ROWS}"), int(total)

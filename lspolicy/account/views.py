@@ -1,0 +1,229 @@
+"""How a review's dataset is opened: one DuckDB view per table, and ``matrix`` either over the
+files of ``DIR/matrix/`` (materialized) or as a view that expands the class cells on query.
+
+The stored truth is factorized: ``cells.parquet`` (one row per principal class x instance
+class x action, with the answer and, with join features, the join bits it holds for),
+``principals.parquet`` and ``instances.parquet`` (each member with its class id and join
+values). ``matrix`` is their join (`matrix_sql`); ``DIR/matrix.sql`` holds the same SELECT over
+the table names, so another engine (Spark) registers the Parquet files as views and runs it.
+``DIR/dataset.json`` says which form was written (``lspolicy-review-dataset/1``)::
+
+    {"format": "lspolicy-review-dataset/1", "matrix": "view" | "materialized",
+     "rows": 2500000, "joins": 2, "trail": false}
+
+A dataset written before this file existed has ``matrix/*.parquet`` and no ``dataset.json``.
+
+Only ``duckdb`` and the standard library are imported: ``who-can --review`` starts here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from lspolicy.errors import LspolicyError
+
+__all__ = [
+    "DATASET_FILE",
+    "DATASET_FORMAT",
+    "MATRIX_SQL_FILE",
+    "TABLES",
+    "DatasetError",
+    "Layout",
+    "attach",
+    "bits_sql",
+    "matrix_sql",
+    "read_layout",
+    "sql_text",
+]
+
+DATASET_FILE = "dataset.json"
+DATASET_FORMAT = "lspolicy-review-dataset/1"
+MATRIX_SQL_FILE = "matrix.sql"
+TABLES = ("principals", "instances", "cells", "escalations", "problems", "observed")
+"""The files ``DIR/NAME.parquet``; ``matrix`` comes after them."""
+_NEEDED: Mapping[str, tuple[str, ...]] = {
+    "cells": (
+        "principal_class",
+        "instance_class",
+        "action",
+        "decision",
+        "direct_decision",
+        "via",
+        "via_length",
+        "statements",
+        "conditions",
+        "incomplete",
+    ),
+    "principals": ("principal_arn", "principal_kind", "principal_account", "principal_class"),
+    "instances": (
+        "instance_arn",
+        "instance_name",
+        "instance_account",
+        "region",
+        "production",
+        "tag_group",
+        "instance_class",
+    ),
+}
+"""What the view reads of each class file (the join columns are added by ``joins``)."""
+
+
+class DatasetError(LspolicyError):
+    """A review directory whose class files are missing, corrupt or foreign (exit 2)."""
+
+
+class Layout:
+    """What ``dataset.json`` says (or, without it, what the directory holds)."""
+
+    __slots__ = ("joins", "materialized", "rows", "trail")
+
+    def __init__(self, *, materialized: bool, joins: int, trail: bool, rows: int | None) -> None:
+        self.materialized = materialized
+        self.joins = joins
+        self.trail = trail
+        self.rows = rows
+
+    def to_dict(self) -> dict[str, object]:
+        """``dataset.json``'s content."""
+        return {
+            "format": DATASET_FORMAT,
+            "matrix": "materialized" if self.materialized else "view",
+            "rows": self.rows,
+            "joins": self.joins,
+            "trail": self.trail,
+        }
+
+
+def sql_text(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def bits_sql(joins: int, p: str = "p", i: str = "i") -> str:
+    """The join bits of a (principal, instance) pair: bit ``j`` when the principal's
+    ``join_value_j`` equals the instance's ``join_tag_j`` (both normalised when written, so
+    SQL compares strings; a missing value or tag matches nothing)."""
+    return " + ".join(
+        f"(CASE WHEN {p}.join_value_{j} = {i}.join_tag_{j} THEN {1 << j} ELSE 0 END)"
+        for j in range(joins)
+    )
+
+
+def matrix_sql(*, joins: int, trail: bool) -> str:
+    """The matrix as a SELECT over the tables ``cells``, ``principals``, ``instances`` (and
+    ``observed`` with a trail): standard SQL that DuckDB and Spark SQL both run."""
+    used = "(o.calls IS NOT NULL) AS used" if trail else "CAST(NULL AS BOOLEAN) AS used"
+    bits = f"\n  AND c.bits = {bits_sql(joins)}" if joins else ""
+    observed = (
+        "\nLEFT JOIN observed o ON o.principal_arn = p.principal_arn"
+        " AND o.instance_arn = i.instance_arn AND o.action = c.action"
+        if trail
+        else ""
+    )
+    return (
+        "SELECT p.principal_arn, p.principal_kind, p.principal_account,\n"
+        "       i.instance_arn, i.instance_name, i.instance_account, i.region,\n"
+        "       i.production, i.tag_group, c.action, c.decision, c.direct_decision,\n"
+        "       c.via, c.via_length, c.statements, c.conditions, c.incomplete,\n"
+        f"       {used},\n"
+        "       p.principal_class, i.instance_class\n"
+        "FROM cells c\n"
+        "JOIN principals p ON p.principal_class = c.principal_class\n"
+        f"JOIN instances i ON i.instance_class = c.instance_class{bits}{observed}"
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def read_layout(out: Path) -> Layout | None:
+    """The dataset's layout (``None``: no ``dataset.json`` and no ``matrix/*.parquet``)."""
+    path = out / DATASET_FILE
+    if not path.is_file():
+        if any((out / "matrix").glob("*.parquet")):
+            return Layout(materialized=True, joins=0, trail=False, rows=None)
+        return None
+    try:
+        got: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetError(f"{path}: not readable JSON: {_first_line(exc)}") from None
+    if not isinstance(got, dict) or got.get("format") != DATASET_FORMAT:
+        raise DatasetError(f"{path}: not a review's dataset record (format {DATASET_FORMAT!r})")
+    joins, trail, rows = got.get("joins"), got.get("trail"), got.get("rows")
+    if (
+        got.get("matrix") not in ("view", "materialized")
+        or not isinstance(joins, int)
+        or isinstance(joins, bool)
+        or not 0 <= joins < 31
+        or not isinstance(trail, bool)
+        or not (rows is None or (isinstance(rows, int) and not isinstance(rows, bool)))
+    ):
+        raise DatasetError(f"{path}: unexpected content (matrix, joins, trail or rows)")
+    return Layout(materialized=got["matrix"] == "materialized", joins=joins, trail=trail, rows=rows)
+
+
+def attach(con: Any, out: Path, *, layout: Layout | None = None) -> Layout | None:
+    """Create a view per table file of ``out`` on the DuckDB connection ``con``, then
+    ``matrix``: over ``matrix/*.parquet`` when materialized, else the expanding view. A
+    factorized dataset whose class files are missing, corrupt or lack a column the view reads
+    raises `DatasetError` (one line naming the file). ``None``: not a review's dataset."""
+    import duckdb  # noqa: PLC0415 - the caller has it loaded already
+
+    layout = layout or read_layout(out)
+    factorized = layout is not None and not layout.materialized
+    for name in TABLES:
+        path = out / f"{name}.parquet"
+        needed = _needed(name, layout) if factorized else None
+        if not path.is_file():
+            if needed is not None or (factorized and name == "observed" and layout.trail):  # type: ignore[union-attr]
+                raise DatasetError(
+                    f"{path}: missing; the review's matrix is a view over it "
+                    "(run `lspolicy review` again)"
+                )
+            continue
+        try:
+            con.execute(
+                f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({sql_text(str(path))})"
+            )
+            have = {str(r[0]) for r in con.execute(f"DESCRIBE {name}").fetchall()}
+        except duckdb.Error as exc:
+            if needed is None:
+                con.execute(f"DROP VIEW IF EXISTS {name}")
+                continue
+            raise DatasetError(f"{path}: not readable Parquet: {_first_line(exc)}") from None
+        lacking = [c for c in needed or () if c not in have]
+        if lacking:
+            raise DatasetError(
+                f"{path}: not a review's {name} table (no column {', '.join(lacking)})"
+            )
+    if layout is None:
+        return None
+    if layout.materialized:
+        matrix = out / "matrix" / "*.parquet"
+        if not any((out / "matrix").glob("*.parquet")):
+            raise DatasetError(f"{out / 'matrix'}: no Parquet files, though {DATASET_FILE} says so")
+        con.execute(
+            f"CREATE OR REPLACE VIEW matrix AS SELECT * FROM read_parquet({sql_text(str(matrix))})"
+        )
+    else:
+        con.execute(
+            "CREATE OR REPLACE VIEW matrix AS " + matrix_sql(joins=layout.joins, trail=layout.trail)
+        )
+    return layout
+
+
+def _needed(name: str, layout: Layout | None) -> tuple[str, ...] | None:
+    base = _NEEDED.get(name)
+    if base is None or layout is None:
+        return None
+    joins = range(layout.joins)
+    if name == "cells":
+        return (*base, "bits") if layout.joins else base
+    if name == "principals":
+        return (*base, *(f"join_value_{j}" for j in joins))
+    return (*base, *(f"join_tag_{j}" for j in joins))
