@@ -35,13 +35,18 @@ from lspolicy.account.classes import (
     InstanceClasses,
     find_join_features,
     identity_key,
+    inventory_policies,
+    outcome_keys,
+    outcomes,
     principal_key,
     principal_value,
+    read_keys,
 )
 from lspolicy.account.decide import Authority, Verdict
 from lspolicy.account.model import Instance, Inventory
 from lspolicy.account.query import Access, Review, instance_context
 from lspolicy.account.reach import DEFAULT_MAX_CHAIN, Hop
+from lspolicy.evaluate.clause import CompiledCondition
 from lspolicy.model.request import ContextValue
 
 if TYPE_CHECKING:
@@ -108,6 +113,11 @@ class ClassReview(Review):
         self.verdicts: list[Verdict] = []
         """Every verdict a vector holds, by verdict id (`vector`)."""
         self._verdict_ids: dict[int, int] = {}
+        self._reducible = frozenset(
+            () if classes.all_tags else outcome_keys(inventory_policies(inventory), self.joins)
+        )
+        """Keys every policy reads only through variable-free conditions (or, for a join tag,
+        its join comparison): a reader's signature holds its own conditions' outcomes."""
 
     def identity_class(self, principal: str) -> int:
         """The identity class id of a user or role."""
@@ -201,26 +211,39 @@ class ClassReview(Review):
         keys and Resource matchers share it."""
         self.signature(rep, action, self.classes.reps[0])  # builds the reader
         keys, matchers, dynamic = self._readers[(rep, action)]
-        memo_key = (keys, tuple(id(m) for m in matchers), dynamic)
+        reduced = [] if dynamic else self._reader_conditions(rep, action, keys)
+        memo_key = (
+            keys,
+            tuple(id(m) for m in matchers),
+            dynamic,
+            tuple((at, tuple(id(c) for c in conds)) for at, conds in reduced),
+        )
         got = self._sig_ids.get(memo_key)
         if got is None:
             classes = self.classes
-            # a join tag's value counts by what the class key holds of it (presence, and the
-            # value when kept or a role's): the rest is the cells' bit (`_decide_bits`)
-            joined = [
-                (keys.index(_RESOURCE_TAG + f.tag), j)
-                for j, f in enumerate(self.joins)
-                if _RESOURCE_TAG + f.tag in keys
-            ]
+            # a join tag counts by what the class key holds of it (presence, and the value
+            # when kept or a role's, or its conditions' outcomes): the rest is the cells' bit
+            # (`_decide_bits`); a key read only by variable-free conditions counts by the
+            # outcomes of this reader's conditions on it (`outcome_keys`)
+            join_of = {_RESOURCE_TAG + f.tag: j for j, f in enumerate(self.joins)}
             ids: dict[tuple[object, ...], int] = {}
             firsts: list[int] = []
             out: list[int] = []
+            joined = [(keys.index(k), j) for k, j in join_of.items() if k in keys]
             for ic, inst in enumerate(classes.reps):
                 sig = self.signature(rep, action, inst)
-                if joined:
+                if joined or reduced:
                     values = list(sig[2])  # type: ignore[call-overload]
+                    for at, conds in reduced:
+                        v = values[at]
+                        if v is not None:
+                            values[at] = outcomes(conds, {keys[at]: v})
                     for at, j in joined:
-                        values[at] = (classes.class_has[ic][j], classes.class_join[ic][j])
+                        if classes.outcome_tags and self.joins[j].tag in classes.outcome_tags:
+                            part: object = (classes.class_join[ic][j], values[at])
+                        else:
+                            part = classes.class_join_key[ic][j]
+                        values[at] = (classes.class_has[ic][j], part)
                     sig = (*sig[:2], tuple(values), *sig[3:])
                 sid = ids.setdefault(sig, len(ids))
                 if sid == len(firsts):
@@ -229,6 +252,32 @@ class ClassReview(Review):
             got = self._sig_ids[memo_key] = (out, firsts)
         self._rep_sigs[(rep, action)] = got
         return got
+
+    def _reader_conditions(
+        self, rep: str, action: str, keys: Sequence[str]
+    ) -> list[tuple[int, tuple[CompiledCondition, ...]]]:
+        """For each key ``rep``'s reader reads that counts by outcomes: its index in ``keys``
+        and the variable-free conditions on it of every set the decision consults (strict,
+        relaxed, probe: `Authority.decide`)."""
+        if not self._reducible:
+            return []
+        sets = self.authority.actor(rep).sets(action.lower().startswith("sts:"), None)
+        by_keys = [
+            ps.conditions_by_key(action)[0]
+            for ps in (sets.strict, sets.relaxed, sets.probe)
+            if ps is not None
+        ]
+        out: list[tuple[int, tuple[CompiledCondition, ...]]] = []
+        for at, key in enumerate(keys):
+            if key not in self._reducible:
+                continue
+            found: dict[int, CompiledCondition] = {}
+            for by_key in by_keys:
+                for c in by_key.get(key, ()):
+                    if not c.variable_keys:
+                        found.setdefault(id(c), c)
+            out.append((at, tuple(found.values())))
+        return out
 
     def vector(
         self,
@@ -554,7 +603,10 @@ def compute_matrix(
     principal_class: dict[str, int] = {}
     reps: list[str] = []
     for p in principals:
-        key = principal_key(review, p, review.identity_class(p))
+        # which join variables it carries: the bit combinations its cells need (two members
+        # of an identity class may differ there when no policy of theirs reads the variable)
+        presence = tuple(v is not None for v in review.join_values(p))
+        key = (*principal_key(review, p, review.identity_class(p)), presence)
         got = keys.setdefault(key, len(keys))
         if got == len(reps):
             reps.append(p)
@@ -573,6 +625,7 @@ def compute_matrix(
             principal_class,
             [w for part in parts for w in part.witnesses],
             review.join_values,
+            None if _reads_written(inventory) else (lambda a: inventory.instances[a].tags),
         )
     seen: dict[tuple[object, ...], dict[str, object]] = {}
     for n in [*review.not_evaluated(), *(n for part in parts for n in part.not_evaluated)]:
@@ -715,11 +768,28 @@ def _bits(mine: Sequence[str | None], classes: InstanceClasses, arn: str) -> int
     )
 
 
+def _member_sets(
+    classes: InstanceClasses,
+    tags: Mapping[str, str] | None,
+    set_tags: tuple[tuple[str, str], ...],
+) -> tuple[tuple[str, str], ...]:
+    """The representative's tags to set, less those a member already carries: members of a
+    class may differ in a tag that counts by its conditions' outcomes (`outcome_tags`), and a
+    member retagged with the rest is in the like instance's class all the same (each kept tag
+    has the representative's outcomes, which are the like instance's). ``tags`` is None when
+    some policy reads the keys a tagging request writes: then the request decided (the
+    representative's, which the member may make too) is the one listed."""
+    if not classes.outcome_tags or tags is None:
+        return set_tags
+    return tuple((k, v) for k, v in set_tags if tags.get(k) != v)
+
+
 def expand_escalations(
     classes: InstanceClasses,
     principal_class: Mapping[str, int],
     witnesses: Sequence[tuple[int, int, int, int, Witness]],
     join_values: Callable[[str], Sequence[str | None]] = lambda p: (),
+    inventory_tags: Callable[[str], Mapping[str, str]] | None = None,
 ) -> list[Escalation]:
     """Each class witness ``(principal class, instance class, bits, like bits, witness)`` for
     every member of its principal and instance class with those bits; with join features the
@@ -733,7 +803,10 @@ def expand_escalations(
     for pc, ic, bits, like_bits, esc in witnesses:
         if not joins:
             for arn in classes.members[ic]:
-                found += [Escalation(p, arn, *esc[1:]) for p in sorted(members[pc])]
+                sets = _member_sets(classes, inventory_tags and inventory_tags(arn), esc[2])
+                if not sets and not esc[3]:
+                    continue
+                found += [Escalation(p, arn, esc[1], sets, *esc[3:]) for p in sorted(members[pc])]
             continue
         jc = classes.of[esc[1]]
         now = tuple(bool(bits >> j & 1) for j in range(len(joins)))
@@ -751,7 +824,9 @@ def expand_escalations(
                 if _bits(mine, classes, arn) != bits:
                     continue
                 tags = classes.join_raw[arn]
-                set_tags = dict(esc[2])
+                set_tags = dict(
+                    _member_sets(classes, inventory_tags and inventory_tags(arn), esc[2])
+                )
                 remove = set(esc[3])
                 for j in set_j:
                     got = like_tags[j]
@@ -799,6 +874,12 @@ def _tag_access(
     return best
 
 
+def _reads_written(inventory: Inventory) -> bool:
+    """Some policy reads a key a tagging request writes (or a key that cannot be told)."""
+    keys, unknown = read_keys(inventory_policies(inventory))
+    return unknown or any(_written(k) for k in keys)
+
+
 def _written(key: str) -> bool:
     """A request key the tagging request sets: ``aws:TagKeys`` and ``aws:RequestTag/*``."""
     lower = key.lower()
@@ -823,7 +904,15 @@ def find_escalations(
     _, witnesses = decide_principal_classes(
         review, list(enumerate(reps)), (STOP,), escalations=True
     )
-    return expand_escalations(review.classes, principal_class, witnesses, review.join_values)
+    return expand_escalations(
+        review.classes,
+        principal_class,
+        witnesses,
+        review.join_values,
+        None
+        if _reads_written(review.inventory)
+        else (lambda a: review.inventory.instances[a].tags),
+    )
 
 
 class _Tagging:
@@ -937,7 +1026,9 @@ def _join_retag(
             if has_i:
                 remove_j.append(j)
         elif not (
-            has_i and classes.class_join[ic][j] == classes.class_join[jc][j] and now[j] == like[j]
+            has_i
+            and classes.class_join_key[ic][j] == classes.class_join_key[jc][j]
+            and now[j] == like[j]
         ):
             set_j.append(j)
     return set_j, remove_j
