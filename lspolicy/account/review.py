@@ -85,6 +85,7 @@ REACHES = ("allowed", "conditional")
 
 
 _RESOURCE_TAG = "aws:resourcetag/"
+_KINDS = {"allowed": 2, "conditional": 1}
 Bits = tuple[bool | None, ...]
 """Per join feature: whether the instance's join tag equals the identity's variable (``None``:
 one of them is absent, nothing is compared)."""
@@ -113,6 +114,10 @@ class ClassReview(Review):
         self.verdicts: list[Verdict] = []
         """Every verdict a vector holds, by verdict id (`vector`)."""
         self._verdict_ids: dict[int, int] = {}
+        self.kinds: list[int] = []
+        """By verdict id: 2 allowed, 1 conditional, 0 neither (`_best`'s reading)."""
+        self.role_tables: dict[tuple[object, ...], _RoleTable] = {}
+        """`_role_table`'s tables, by action and role targets."""
         self._reducible = frozenset(
             () if classes.all_tags else outcome_keys(inventory_policies(inventory), self.joins)
         )
@@ -166,6 +171,7 @@ class ClassReview(Review):
         if got is None:
             got = self._verdict_ids[id(verdict)] = len(self.verdicts)
             self.verdicts.append(verdict)  # kept: the id of a kept object is not reused
+            self.kinds.append(_KINDS.get(verdict.answer, 0))
         return got
 
     def _at(self, ident: int, action: str, ic: int, bits: Bits) -> int:
@@ -311,9 +317,22 @@ class ClassReview(Review):
                 got = [by_sig[s] for s in sig_ids]
         else:
             mine = values if values is not None else self.join_values(rep)
+            if self.authority.reference:
+                sig_of: Sequence[int] = range(n)
+            else:
+                sig_of = (self._rep_sigs.get((rep, action)) or self._signature_ids(rep, action))[0]
+            # the verdict is a function of the signature and the bits, which are a function of
+            # what the class holds of the join tags: decided once per distinct such triple
+            seen: dict[tuple[object, ...], int] = {}
             out: list[int] = []
             for ic in range(n):
                 has = classes.class_has[ic]
+                kept = classes.class_join[ic] if bits is None else None
+                triple = (sig_of[ic], has, kept)
+                vid = seen.get(triple)
+                if vid is not None:
+                    out.append(vid)
+                    continue
                 if bits is None:
                     kept = classes.class_join[ic]
                     b: Bits = tuple(
@@ -325,7 +344,8 @@ class ClassReview(Review):
                         None if v is None or not h else bool(x)
                         for v, h, x in zip(mine, has, bits, strict=True)
                     )
-                out.append(self._at(ident, action, ic, b))
+                vid = seen[triple] = self._at(ident, action, ic, b)
+                out.append(vid)
             got = out
         self._vectors[key] = got
         return got
@@ -539,22 +559,104 @@ def _best(review: ClassReview, targets: Sequence[_Target], column: Sequence[int]
     return first
 
 
-def _best_per_class(
-    review: ClassReview, targets: Sequence[_Target], action: str, combo: tuple[bool, ...] = ()
-) -> tuple[list[int], list[tuple[int, ...]], list[int | None]]:
-    """For every instance class: a column id, and per column the targets' verdict ids and the
-    best target. Instance classes on which every target's verdict is the same share a column
-    (most do), so the best target is found once per column, not once per class."""
-    vectors = [review.vector(targets[0].ident, action, bits=combo)]
-    vectors += [review.vector(t.ident, action, values=t.values) for t in targets[1:]]
+class _Column:
+    """The targets' verdict ids on one column of instance classes: the representative's own,
+    then each role's (read from the role vectors at the column's first instance class)."""
+
+    __slots__ = ("ic", "own", "roles")
+
+    def __init__(self, own: int, ic: int, roles: Sequence[Sequence[int]]) -> None:
+        self.own, self.ic, self.roles = own, ic, roles
+
+    def __getitem__(self, n: int) -> int:
+        return self.own if n == 0 else self.roles[n - 1][self.ic]
+
+
+@dataclass(frozen=True, slots=True)
+class _RoleTable:
+    """For a sequence of role targets and an action: each instance class's column id (classes
+    on which every role's verdict is the same share one), and per column the first role that
+    allows without any condition on it or its chain, and the first that reaches (indices into
+    the roles, or None). Shared by every principal class reaching the same roles in the same
+    order with the same chain conditions."""
+
+    vectors: list[list[int]]
+    col_of: list[int]
+    uncond: list[int | None]
+    reach: list[int | None]
+
+
+def _role_table(review: ClassReview, roles: Sequence[_Target], action: str) -> _RoleTable:
+    key = (action, tuple((t.ident, t.values, t.chain_conditional) for t in roles))
+    got = review.role_tables.get(key)
+    if got is not None:
+        return got
+    vectors = [review.vector(t.ident, action, values=t.values) for t in roles]
+    n_ic = len(review.classes.reps)
+    if not vectors:
+        got = review.role_tables[key] = _RoleTable([], [0] * n_ic, [None], [None])
+        return got
     columns: dict[tuple[int, ...], int] = {}
     col_of = [columns.setdefault(col, len(columns)) for col in zip(*vectors, strict=True)]
-    cols = list(columns)
-    return col_of, cols, [_best(review, targets, c) for c in cols]
+    kinds = review.kinds
+    uncond: list[int | None] = []
+    reach: list[int | None] = []
+    for col in columns:
+        first_u: int | None = None
+        first_r: int | None = None
+        for n, (t, vid) in enumerate(zip(roles, col, strict=True)):
+            k = kinds[vid]
+            if not k:
+                continue
+            if first_r is None:
+                first_r = n
+            if k == 2 and not t.chain_conditional:
+                first_u = n
+                break
+        uncond.append(first_u)
+        reach.append(first_r)
+    got = review.role_tables[key] = _RoleTable(vectors, col_of, uncond, reach)
+    return got
+
+
+def _best_per_class(
+    review: ClassReview, targets: Sequence[_Target], action: str, combo: tuple[bool, ...] = ()
+) -> tuple[list[int], list[_Column], list[int | None]]:
+    """For every instance class: a column id, and per column the targets' verdict ids and the
+    best target (`_best`'s rule). Instance classes on which every target's verdict is the same
+    share a column (most do), so the best target is found once per column, not once per
+    class; the roles' part (`_RoleTable`) is found once for every principal class reaching
+    the same roles. The representative itself is the first target (its chain is empty), so
+    the best is: itself when it is allowed; else the first role allowed with no condition
+    on it or its chain; else itself when it reaches; else the first role that reaches."""
+    own = review.vector(targets[0].ident, action, bits=combo)
+    table = _role_table(review, targets[1:], action)
+    columns: dict[tuple[int, int], int] = {}
+    col_of = [columns.setdefault(k, len(columns)) for k in zip(own, table.col_of, strict=True)]
+    firsts: dict[int, int] = {}
+    for ic, c in enumerate(col_of):
+        firsts.setdefault(c, ic)
+    kinds = review.kinds
+    cols: list[_Column] = []
+    best: list[int | None] = []
+    for (o, r), c in columns.items():
+        cols.append(_Column(o, firsts[c], table.vectors))
+        k = kinds[o]
+        u = table.uncond[r]
+        if k == 2:
+            best.append(0)
+        elif u is not None:
+            best.append(u + 1)
+        elif k == 1:
+            best.append(0)
+        else:
+            f = table.reach[r]
+            best.append(None if f is None else f + 1)
+    return col_of, cols, best
 
 
 def _outcome(
-    review: ClassReview, targets: Sequence[_Target], column: Sequence[int], best: int | None
+    review: ClassReview, targets: Sequence[_Target], column: _Column, best: int | None
 ) -> Outcome:
     """The cell `Review.access` gives: the best target's access, else the own decision."""
     own = review.verdicts[column[0]]
@@ -931,7 +1033,7 @@ class _Tagging:
     ) -> None:
         self.review, self.rep, self.targets, self.combo = review, rep, targets, combo
         self._free: dict[str, bool] = {}
-        self._tables: dict[str, tuple[list[int], list[tuple[int, ...]], list[int | None]]] = {}
+        self._tables: dict[str, tuple[list[int], list[_Column], list[int | None]]] = {}
 
     def free(self, action: str) -> bool:
         """No target reads a key the request writes."""
