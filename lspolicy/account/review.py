@@ -245,9 +245,14 @@ class ClassReview(Review):
                         if v is not None:
                             values[at] = outcomes(conds, {keys[at]: v})
                     for at, j in joined:
-                        if classes.outcome_tags and self.joins[j].tag in classes.outcome_tags:
-                            part: object = (classes.class_join[ic][j], values[at])
-                        else:
+                        # given the bits (the memo's other half), the join comparison is
+                        # answered; the tag's value matters only through the other
+                        # conditions on it: their outcomes, or its value when kept raw
+                        f = self.joins[j]
+                        part: object = ()
+                        if f.tag in classes.outcome_tags:
+                            part = values[at]
+                        elif f.kept:
                             part = classes.class_join_key[ic][j]
                         values[at] = (classes.class_has[ic][j], part)
                     sig = (*sig[:2], tuple(values), *sig[3:])
