@@ -115,6 +115,7 @@ class ClassReview(Review):
         """Every verdict a vector holds, by verdict id (`vector`)."""
         self._verdict_ids: dict[int, int] = {}
         self.kinds: list[int] = []
+        self._retag_groups: list[tuple[object, ...]] | None = None
         """By verdict id: 2 allowed, 1 conditional, 0 neither (`_best`'s reading)."""
         self.role_tables: dict[tuple[object, ...], _RoleTable] = {}
         """`_role_table`'s tables, by action and role targets."""
@@ -161,6 +162,12 @@ class ClassReview(Review):
             None if a is None or b is None else a == b for a, b in zip(mine, theirs, strict=True)
         )
         return self.verdicts[self._at(ident, action, iclass, bits)]
+
+    def retag_groups(self) -> list[tuple[object, ...]]:
+        """By instance class: what a retagging cannot change (`_group`), computed once."""
+        if self._retag_groups is None:
+            self._retag_groups = [_group(self.classes, ic) for ic in range(len(self.classes.reps))]
+        return self._retag_groups
 
     def identity_rep(self, ident: int) -> str:
         """The representative of an identity class."""
@@ -783,10 +790,10 @@ def decide_principal_classes(
         combos = _combos(targets[0].values)
         # per combo and action: the outcome id of every instance class
         table: list[list[list[int]]] = []
-        stops: list[tuple[list[int], list[int | None]] | None] = []
+        stops: list[tuple[list[int], list[_Column], list[int | None]] | None] = []
         for combo in combos:
             per_action: list[list[int]] = []
-            stop_best: tuple[list[int], list[int | None]] | None = None
+            stop_best: tuple[list[int], list[_Column], list[int | None]] | None = None
             for action in actions:
                 col_of, cols, best = _best_per_class(review, targets, action, combo)
                 ids = [
@@ -795,7 +802,7 @@ def decide_principal_classes(
                 ]
                 per_action.append([ids[c] for c in col_of])
                 if action == STOP:
-                    stop_best = (col_of, best)
+                    stop_best = (col_of, cols, best)
             table.append(per_action)
             stops.append(stop_best)
         masks = [sum(1 << j for j, b in enumerate(combo) if b) for combo in combos]
@@ -819,13 +826,12 @@ def decide_principal_classes(
                         cells.outcome.append(table[ci][a][ic])
                         cells.bits.append(masks[ci])
         if escalations:
-            stop_by: list[dict[int, Access | None]] = []
+            stop_by: list[list[Access | None]] = []
             for ci, combo in enumerate(combos):
                 stop_best = stops[ci]
                 if stop_best is None:
-                    col_of, cols, best = _best_per_class(review, targets, STOP, combo)
-                    stop_best = (col_of, best)
-                stop_by.append(_stop_access(review, rep, targets, stop_best, combo))
+                    stop_best = _best_per_class(review, targets, STOP, combo)
+                stop_by.append(_stop_access(review, rep, targets, stop_best))
             taggings = [_Tagging(review, rep, targets, combo) for combo in combos]
             found = _rep_witnesses(review, combos, stop_by, taggings)
             witnesses += [(pc, ic, masks[ci], masks[cj], w) for ic, ci, cj, w in found]
@@ -845,24 +851,19 @@ def _stop_access(
     review: ClassReview,
     rep: str,
     targets: Sequence[_Target],
-    stop_best: tuple[Sequence[int], Sequence[int | None]],
-    combo: tuple[bool, ...] = (),
-) -> dict[int, Access | None]:
-    """`Review.access` of ``rep`` for `STOP` on every instance class, from the best targets."""
-    col_of, best = stop_best
-    out: dict[int, Access | None] = {}
-    for ic, c in enumerate(col_of):
-        b = best[c]
+    stop_best: tuple[Sequence[int], Sequence[_Column], Sequence[int | None]],
+) -> list[Access | None]:
+    """`Review.access` of ``rep`` for `STOP` on every instance class, from the best targets
+    (one `Access` per column: the classes of a column share every target's verdict)."""
+    col_of, cols, best = stop_best
+    per_col: list[Access | None] = []
+    for c, b in enumerate(best):
         if b is None:
-            out[ic] = None
+            per_col.append(None)
         else:
             t = targets[b]
-            if b == 0:
-                final = review.verdicts[review.vector(t.ident, STOP, bits=combo)[ic]]
-            else:
-                final = review.verdicts[review.vector(t.ident, STOP, values=t.values)[ic]]
-            out[ic] = Access(rep, t.chain, final, t.incomplete)
-    return out
+            per_col.append(Access(rep, t.chain, review.verdicts[cols[c][b]], t.incomplete))
+    return [per_col[c] for c in col_of]
 
 
 def _bits(mine: Sequence[str | None], classes: InstanceClasses, arn: str) -> int:
@@ -907,6 +908,15 @@ def expand_escalations(
         members.setdefault(pc, []).append(p)
     found: list[Escalation] = []
     joins = classes.joins
+    memo: dict[tuple[object, ...], int] = {}
+
+    def bits_of(mine: Sequence[str | None], arn: str) -> int:
+        key = (tuple(mine), classes.join_values[arn])
+        got = memo.get(key)
+        if got is None:
+            got = memo[key] = _bits(mine, classes, arn)
+        return got
+
     for pc, ic, bits, like_bits, esc in witnesses:
         if not joins:
             for arn in classes.members[ic]:
@@ -921,14 +931,12 @@ def expand_escalations(
         set_j, remove_j = _join_retag(classes, ic, jc, now, then)
         for p in sorted(members[pc]):
             mine = join_values(p)
-            like = next(
-                (a for a in classes.members[jc] if _bits(mine, classes, a) == like_bits), None
-            )
+            like = next((a for a in classes.members[jc] if bits_of(mine, a) == like_bits), None)
             if like is None:
                 continue  # no instance of that class stands in that relation to this principal
             like_tags = classes.join_raw[like]
             for arn in classes.members[ic]:
-                if _bits(mine, classes, arn) != bits:
+                if bits_of(mine, arn) != bits:
                     continue
                 tags = classes.join_raw[arn]
                 set_tags = dict(
@@ -1039,6 +1047,7 @@ class _Tagging:
         self.review, self.rep, self.targets, self.combo = review, rep, targets, combo
         self._free: dict[str, bool] = {}
         self._tables: dict[str, tuple[list[int], list[_Column], list[int | None]]] = {}
+        self._denied: list[bool] | None = None
 
     def free(self, action: str) -> bool:
         """No target reads a key the request writes."""
@@ -1055,6 +1064,29 @@ class _Tagging:
             self._free[action] = got
         return got
 
+    def may_retag(self, ic: int) -> bool:
+        """False when `_witness` finds at once that the representative can neither tag nor
+        untag class ``ic`` (both answered from the vectors, neither reaches)."""
+        if self._denied is None:
+            self._denied = [True] * len(self.review.classes.reps)
+            for action in (TAG, UNTAG):
+                if not self.free(action):
+                    self._denied = [False] * len(self._denied)
+                    break
+                col_of, _, best = self._table(action)
+                self._denied = [
+                    d and best[c] is None for d, c in zip(self._denied, col_of, strict=True)
+                ]
+        return not self._denied[ic]
+
+    def _table(self, action: str) -> tuple[list[int], list[_Column], list[int | None]]:
+        table = self._tables.get(action)
+        if table is None:
+            table = self._tables[action] = _best_per_class(
+                self.review, self.targets, action, self.combo
+            )
+        return table
+
     def access(
         self, action: str, ic: int, inst: Instance, extra: dict[str, ContextValue]
     ) -> Access | None:
@@ -1063,11 +1095,7 @@ class _Tagging:
             if self.review.joins:
                 return None  # not searched with join features (`compute_matrix` notes it)
             return _tag_access(self.review, self.rep, action, inst, extra)
-        table = self._tables.get(action)
-        if table is None:
-            col_of, cols, best = _best_per_class(self.review, self.targets, action, self.combo)
-            table = self._tables[action] = (col_of, cols, best)
-        col_of, cols, best = table
+        col_of, cols, best = self._table(action)
         c = col_of[ic]
         b = best[c]
         if b is None:
@@ -1079,28 +1107,31 @@ class _Tagging:
 def _rep_witnesses(
     review: ClassReview,
     combos: Sequence[tuple[bool, ...]],
-    stop_by: Sequence[Mapping[int, Access | None]],
+    stop_by: Sequence[Sequence[Access | None]],
     taggings: Sequence[_Tagging],
 ) -> list[tuple[int, int, int, Witness]]:
     """Per instance class and join bits the representative cannot stop: the first class and
     bits it can stop that a retagging reaches, as ``(class, bits, like bits, witness)``."""
     classes = review.classes
+    group_of = review.retag_groups()
     groups: dict[tuple[object, ...], list[tuple[int, int, Access]]] = {}
     for ic in range(len(classes.reps)):
         for ci, combo in enumerate(combos):
             a = stop_by[ci][ic]
             if a is not None and _carries(classes, ic, combo):
-                groups.setdefault(_group(classes, ic), []).append((ic, ci, a))
+                groups.setdefault(group_of[ic], []).append((ic, ci, a))
     if not groups:
         return []
     out: list[tuple[int, int, int, Witness]] = []
     for ic in range(len(classes.reps)):
-        can = groups.get(_group(classes, ic))
+        can = groups.get(group_of[ic])
         if not can:
             continue
         for ci, combo in enumerate(combos):
             if stop_by[ci][ic] is not None or not _carries(classes, ic, combo):
                 continue
+            if not taggings[ci].may_retag(ic):
+                continue  # `_witness` would find it can neither tag nor untag the class
             got = _witness(review, ic, (combos, ci), can, taggings[ci])
             if got is not None:
                 out.append((ic, ci, got[0], got[1]))
