@@ -814,17 +814,27 @@ def decide_principal_classes(
             cells.outcome.extend(array("i", [o for row in rows for o in row]))
             cells.bits.extend(array("i", [masks[0]]) * (n_ic * len(actions)))
         else:
+            # a combination whose bit needs a tag no member of the class carries never occurs
+            ok: dict[tuple[tuple[bool, ...], int], bool] = {}
+            pairs: list[tuple[int, int]] = []
             for ic in range(n_ic):
                 has = classes.class_has[ic]
                 for ci, combo in enumerate(combos):
-                    if any(b and not h for b, h in zip(combo, has, strict=True)):
-                        continue  # no member of the class carries that tag: never this bit
-                    for a in range(len(actions)):
-                        cells.pclass.append(pc)
-                        cells.iclass.append(ic)
-                        cells.action.append(a)
-                        cells.outcome.append(table[ci][a][ic])
-                        cells.bits.append(masks[ci])
+                    got = ok.get((has, ci))
+                    if got is None:
+                        got = ok[(has, ci)] = not any(
+                            b and not h for b, h in zip(combo, has, strict=True)
+                        )
+                    if got:
+                        pairs.append((ic, ci))
+            n_a = len(actions)
+            cells.pclass.extend(array("i", [pc]) * (len(pairs) * n_a))
+            cells.iclass.extend(array("i", [ic for ic, _ in pairs for _ in actions]))
+            cells.action.extend(array("i", range(n_a)) * len(pairs))
+            cells.outcome.extend(
+                array("i", [table[ci][a][ic] for ic, ci in pairs for a in range(n_a)])
+            )
+            cells.bits.extend(array("i", [masks[ci] for _, ci in pairs for _ in actions]))
         if escalations:
             stop_by: list[list[Access | None]] = []
             for ci, combo in enumerate(combos):
