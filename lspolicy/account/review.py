@@ -1124,11 +1124,20 @@ def _rep_witnesses(
     bits it can stop that a retagging reaches, as ``(class, bits, like bits, witness)``."""
     classes = review.classes
     group_of = review.retag_groups()
+    carry: dict[tuple[tuple[bool, ...], int], bool] = {}
+
+    def carries(ic: int, ci: int) -> bool:
+        key = (classes.class_has[ic], ci)
+        got = carry.get(key)
+        if got is None:
+            got = carry[key] = _carries(classes, ic, combos[ci])
+        return got
+
     groups: dict[tuple[object, ...], list[tuple[int, int, Access]]] = {}
     for ic in range(len(classes.reps)):
-        for ci, combo in enumerate(combos):
+        for ci in range(len(combos)):
             a = stop_by[ci][ic]
-            if a is not None and _carries(classes, ic, combo):
+            if a is not None and carries(ic, ci):
                 groups.setdefault(group_of[ic], []).append((ic, ci, a))
     if not groups:
         return []
@@ -1137,8 +1146,8 @@ def _rep_witnesses(
         can = groups.get(group_of[ic])
         if not can:
             continue
-        for ci, combo in enumerate(combos):
-            if stop_by[ci][ic] is not None or not _carries(classes, ic, combo):
+        for ci in range(len(combos)):
+            if stop_by[ci][ic] is not None or not carries(ic, ci):
                 continue
             if not taggings[ci].may_retag(ic):
                 continue  # `_witness` would find it can neither tag nor untag the class
