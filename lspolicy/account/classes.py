@@ -34,7 +34,9 @@ from lspolicy.account.model import Instance, Inventory, NamedPolicy
 from lspolicy.account.query import Review
 from lspolicy.account.reach import Hop, Reach
 from lspolicy.conditions.registry import OperatorRef, parse_operator
+from lspolicy.evaluate.clause import CompiledCondition
 from lspolicy.evaluate.resource import compile_resource_pattern
+from lspolicy.evaluate.statement import statement_core
 from lspolicy.glob import has_wildcard, tokens_of
 from lspolicy.model.policy import Policy
 from lspolicy.variables import Literal, Variable, parse_template
@@ -43,11 +45,13 @@ __all__ = [
     "JOIN_OPERATORS",
     "InstanceClasses",
     "JoinFeature",
+    "OutcomeKeys",
     "Signature",
     "find_join_features",
     "hop_signature",
     "identity_key",
     "inventory_policies",
+    "outcome_keys",
     "principal_key",
     "reach_signature",
     "read_keys",
@@ -149,6 +153,60 @@ def _join_shape(
     if key not in _PRINCIPAL_VARIABLES and not key.startswith(_PRINCIPAL_TAG):
         return None
     return key, op.spec.ignore_case
+
+
+OutcomeKeys = dict[str, tuple[CompiledCondition, ...]]
+"""Request keys (lower case) that the policies read only through variable-free conditions ->
+those distinct conditions (compiled by the engine's own compiler, `statement_core`)."""
+
+
+def outcome_keys(policies: Iterable[Policy], joins: Sequence[JoinFeature] = ()) -> OutcomeKeys:
+    """The keys whose value bears on every decision under ``policies`` only through the
+    outcomes of the conditions on them, with those conditions.
+
+    A condition reads its key and the keys of its values' policy variables, nothing else
+    (IAM User Guide, "IAM JSON policy elements: Condition operators"); a statement applies when
+    all its conditions hold ("Creating a condition with multiple keys or values": AND across
+    conditions). So two values of such a key that give every such condition the same outcome
+    give every statement, hence every decision, the same outcome. Left out (their value is
+    read otherwise): a key some policy reads as a policy variable (in a condition's values or
+    a Resource), a key with a condition whose values hold a variable (except a join feature's
+    own comparison on its tag: the cell's bit answers it), and every key when some condition
+    key cannot be told (wildcards: then nothing is returned). Conditions are distinct by
+    operator (with its set qualifier and ``IfExists``), key, values and whether the policy
+    substitutes variables."""
+    found: dict[str, dict[tuple[object, ...], CompiledCondition]] = {}
+    raw: set[str] = set()
+    join_of = {_TAG + f.tag: f for f in joins}
+    for policy in policies:
+        sub = policy.substitutes_variables
+        for st in policy.statements:
+            for pattern in (*(st.resources or ()), *(st.not_resources or ())):
+                raw.update(v.key for v in parse_template(pattern, substitute=sub).variables)
+            core = statement_core(st, sub)
+            for cond, c in zip(st.conditions, core.conditions, strict=True):
+                key = c.key
+                if any(ch in key for ch in "*?$"):
+                    return {}
+                if c.variable_keys:
+                    raw.update(c.variable_keys)
+                    f = join_of.get(key)
+                    shape = _join_shape(cond.operator, cond.values, sub)
+                    if f is None or shape != (f.variable, f.ignore_case):
+                        raw.add(key)
+                    continue
+                found.setdefault(key, {}).setdefault(
+                    (cond.operator, key, tuple(cond.values), sub), c
+                )
+    return {k: tuple(v.values()) for k, v in found.items() if k not in raw}
+
+
+def outcomes(
+    conditions: Sequence[CompiledCondition], values: Mapping[str, tuple[str, ...]]
+) -> tuple[bool, ...]:
+    """Each condition's outcome on a normalised context (`RequestPart.values`): a key missing
+    from ``values`` is absent from the request (``...IfExists`` and ``Null`` see that)."""
+    return tuple([c.holds(values) for c in conditions])
 
 
 def find_join_features(inventory: Inventory, authority: Authority) -> tuple[JoinFeature, ...]:
@@ -269,6 +327,11 @@ class InstanceClasses:
     """By class: whether its instances carry each join tag."""
     join_raw: dict[str, tuple[tuple[str, str] | None, ...]] = field(default_factory=dict)
     """By instance ARN (with join features): each join tag as written, ``(key, value)``."""
+    class_join_key: list[tuple[object, ...]] = field(default_factory=list)
+    """By class: what its key holds of each join tag (``None``: absent, or two spellings)."""
+    outcome_tags: frozenset[str] = frozenset()
+    """Tags (lower case) that count by the outcomes of the conditions on them
+    (`outcome_keys`), not by their value: members of a class may differ in those values."""
 
     @staticmethod
     def build(
@@ -291,24 +354,44 @@ class InstanceClasses:
                     if pattern != "*":
                         patterns[(pattern, policy.substitutes_variables)] = None
         matchers = [_matcher(p, s) for p, s in patterns]
+        reducible = {} if all_tags else outcome_keys(policies, joins)
+        tag_conds = {k[len(_TAG) :]: v for k, v in reducible.items() if k.startswith(_TAG)}
+        join_at = {f.tag: j for j, f in enumerate(joins)}
+        raw_kept = tuple(f.kept and f.tag not in tag_conds for f in joins)
         groups: dict[tuple[object, ...], list[str]] = {}
         by_arn: dict[str, tuple[object, ...]] = {}
+        parts: dict[str, dict[str, object]] = {}
         singletons = 0
         for arn in sorted(inventory.instances):
             inst = inventory.instances[arn]
             hits = tuple(m(arn) for m, _ in matchers)
             own = any(h and dynamic for h, (_, dynamic) in zip(hits, matchers, strict=True))
             prefix = arn.rsplit("/", 1)[0] if "/" in arn else arn
-            tags = tuple(
-                sorted(
-                    (k, _join_key(k, v, joins, role_values))
-                    for k, v in inst.tags.items()
-                    if all_tags or k.lower() in tag_keys
-                )
-            )
+            read = [(k, v) for k, v in inst.tags.items() if all_tags or k.lower() in tag_keys]
+            lows = [k.lower() for k, _ in read]
+            tags: tuple[object, ...]
+            if len(set(lows)) < len(lows):
+                # two spellings of one key: the engine's merge depends on the order, kept
+                tags = ("\x00twins", tuple(read))
+                part: dict[str, object] = {f.tag: tags for f in joins}
+            else:
+                part = {
+                    low: _tag_part(
+                        low,
+                        v,
+                        tag_conds=tag_conds,
+                        join_at=join_at,
+                        joins=joins,
+                        raw_kept=raw_kept,
+                        role_values=role_values,
+                    )
+                    for low, (_, v) in zip(lows, read, strict=True)
+                }
+                tags = tuple(sorted((k, part[low]) for low, (k, _) in zip(lows, read, strict=True)))
             key: tuple[object, ...] = (prefix, inst.region, tags, hits, arn if own else "")
             by_arn[arn] = (hits, arn if own else "")
             singletons += own
+            parts[arn] = part
             groups.setdefault(key, []).append(arn)
         members = list(groups.values())
         of = {arn: i for i, group in enumerate(members) for arn in group}
@@ -317,11 +400,12 @@ class InstanceClasses:
         class_has = [tuple(v is not None for v in join_values[r.arn]) for r in reps]
         class_join = [
             tuple(
-                v if v is not None and (f.kept or v in role_values[j]) else None
-                for j, (f, v) in enumerate(zip(joins, join_values[r.arn], strict=True))
+                v if v is not None and (raw_kept[j] or v in role_values[j]) else None
+                for j, v in enumerate(join_values[r.arn])
             )
             for r in reps
         ]
+        class_join_key = [tuple(parts[r.arn].get(f.tag) for f in joins) for r in reps]
         join_raw = {
             arn: tuple(
                 next(
@@ -338,18 +422,39 @@ class InstanceClasses:
         }
         return InstanceClasses(
             of, members, reps, tag_keys, all_tags, singletons, by_arn,
-            tuple(joins), join_values, class_join, class_has, join_raw,
+            tuple(joins), join_values, class_join, class_has, join_raw, class_join_key,
+            frozenset(tag_conds),
         )  # fmt: skip
 
 
-def _join_key(
-    key: str, value: str, joins: Sequence[JoinFeature], role_values: Sequence[frozenset[str]]
-) -> str:
-    low = key.lower()
-    for j, f in enumerate(joins):
-        if f.tag == low and not f.kept and f.norm(value) not in role_values[j]:
-            return JOIN_MARK
-    return value
+def _tag_part(
+    low: str,
+    value: str,
+    *,
+    tag_conds: Mapping[str, Sequence[CompiledCondition]],
+    join_at: Mapping[str, int],
+    joins: Sequence[JoinFeature],
+    raw_kept: Sequence[bool],
+    role_values: Sequence[frozenset[str]],
+) -> object:
+    """What a class key holds of the tag ``low`` (lower case) with ``value``: the outcomes of
+    the conditions on it where only those read it (`outcome_keys`); for a join tag, the
+    normalised value when some role holds it (a chain's target compares its own value), else
+    `JOIN_MARK`; the value itself otherwise."""
+    j = join_at.get(low)
+    conds = tag_conds.get(low)
+    if j is None:
+        if conds is None:
+            return value
+        return outcomes(conds, {_TAG + low: (value,)})
+    f = joins[j]
+    if raw_kept[j]:
+        return value
+    norm = f.norm(value)
+    role: str = norm if norm in role_values[j] else JOIN_MARK
+    if conds is None:
+        return role
+    return (role, outcomes(conds, {_TAG + low: (value,)}))
 
 
 def _join_values(inst: Instance, joins: Sequence[JoinFeature]) -> tuple[str | None, ...]:
@@ -365,7 +470,10 @@ def _join_values(inst: Instance, joins: Sequence[JoinFeature]) -> tuple[str | No
 
 def identity_key(actor: Actor, joins: Sequence[JoinFeature] = ()) -> tuple[object, ...]:
     """What decides this identity's instance requests (see the module docstring); a join
-    feature's variable counts by its presence only (its value is the cells' bit)."""
+    feature's variable counts by its presence only (its value is the cells' bit), and a key
+    that the identity's policies read only through variable-free conditions
+    (`outcome_keys`: ``aws:PrincipalArn`` under ``ArnNotLike`` in an SCP) by those
+    conditions' outcomes on its value."""
     joined = {f.variable for f in joins}
     every = [
         *actor.identity,
@@ -373,11 +481,21 @@ def identity_key(actor: Actor, joins: Sequence[JoinFeature] = ()) -> tuple[objec
         *(p for lvl in actor.scps or () for p in lvl),
     ]
     keys, unknown = read_keys(every)
-    context = sorted(
-        (k, JOIN_MARK if k.lower() in joined else json.dumps(v, sort_keys=True))
-        for k, v in actor.context.items()
-        if unknown or k.lower() in keys
-    )
+    part = actor.part()
+    # with two spellings of one key the engine's merge depends on their order: values kept
+    reducible = {} if unknown or part.duplicates else _outcome_keys_of(every)
+    context: list[tuple[str, object]] = []
+    for k, v in actor.context.items():
+        low = k.lower()
+        if not unknown and low not in keys:
+            continue
+        if low in joined:
+            context.append((k, JOIN_MARK))
+        elif low in reducible:
+            context.append((k, outcomes(reducible[low], part.values)))
+        else:
+            context.append((k, json.dumps(v, sort_keys=True)))
+    context.sort(key=lambda kv: kv[0])
     caller_account = actor.caller_arn.split(":")[4] if actor.caller_arn.count(":") >= 5 else ""
     return (
         actor.kind,
@@ -387,6 +505,21 @@ def identity_key(actor: Actor, joins: Sequence[JoinFeature] = ()) -> tuple[objec
         None if actor.scps is None else tuple(tuple(id(p) for p in lvl) for lvl in actor.scps),
         tuple(context),
     )
+
+
+_OUTCOME_KEYS: dict[tuple[int, ...], tuple[list[Policy], OutcomeKeys]] = {}
+"""Policy object ids -> (the policies, their `outcome_keys`): computed once per set of
+policies, not once per principal (the entry holds the policies, so their ids are not reused)."""
+
+
+def _outcome_keys_of(policies: list[Policy]) -> OutcomeKeys:
+    ids = tuple(id(p) for p in policies)
+    hit = _OUTCOME_KEYS.get(ids)
+    if hit is None:
+        if len(_OUTCOME_KEYS) >= 1 << 12:
+            _OUTCOME_KEYS.clear()
+        hit = _OUTCOME_KEYS[ids] = (policies, outcome_keys(policies))
+    return hit[1]
 
 
 def verdict_signature(verdict: Verdict) -> list[object]:

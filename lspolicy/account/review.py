@@ -35,13 +35,18 @@ from lspolicy.account.classes import (
     InstanceClasses,
     find_join_features,
     identity_key,
+    inventory_policies,
+    outcome_keys,
+    outcomes,
     principal_key,
     principal_value,
+    read_keys,
 )
 from lspolicy.account.decide import Authority, Verdict
 from lspolicy.account.model import Instance, Inventory
 from lspolicy.account.query import Access, Review, instance_context
 from lspolicy.account.reach import DEFAULT_MAX_CHAIN, Hop
+from lspolicy.evaluate.clause import CompiledCondition
 from lspolicy.model.request import ContextValue
 
 if TYPE_CHECKING:
@@ -80,6 +85,7 @@ REACHES = ("allowed", "conditional")
 
 
 _RESOURCE_TAG = "aws:resourcetag/"
+_KINDS = {"allowed": 2, "conditional": 1}
 Bits = tuple[bool | None, ...]
 """Per join feature: whether the instance's join tag equals the identity's variable (``None``:
 one of them is absent, nothing is compared)."""
@@ -108,6 +114,16 @@ class ClassReview(Review):
         self.verdicts: list[Verdict] = []
         """Every verdict a vector holds, by verdict id (`vector`)."""
         self._verdict_ids: dict[int, int] = {}
+        self.kinds: list[int] = []
+        self._retag_groups: list[tuple[object, ...]] | None = None
+        """By verdict id: 2 allowed, 1 conditional, 0 neither (`_best`'s reading)."""
+        self.role_tables: dict[tuple[object, ...], _RoleTable] = {}
+        """`_role_table`'s tables, by action and role targets."""
+        self._reducible = frozenset(
+            () if classes.all_tags else outcome_keys(inventory_policies(inventory), self.joins)
+        )
+        """Keys every policy reads only through variable-free conditions (or, for a join tag,
+        its join comparison): a reader's signature holds its own conditions' outcomes."""
 
     def identity_class(self, principal: str) -> int:
         """The identity class id of a user or role."""
@@ -147,6 +163,12 @@ class ClassReview(Review):
         )
         return self.verdicts[self._at(ident, action, iclass, bits)]
 
+    def retag_groups(self) -> list[tuple[object, ...]]:
+        """By instance class: what a retagging cannot change (`_group`), computed once."""
+        if self._retag_groups is None:
+            self._retag_groups = [_group(self.classes, ic) for ic in range(len(self.classes.reps))]
+        return self._retag_groups
+
     def identity_rep(self, ident: int) -> str:
         """The representative of an identity class."""
         return self._identity_reps[ident]
@@ -156,6 +178,7 @@ class ClassReview(Review):
         if got is None:
             got = self._verdict_ids[id(verdict)] = len(self.verdicts)
             self.verdicts.append(verdict)  # kept: the id of a kept object is not reused
+            self.kinds.append(_KINDS.get(verdict.answer, 0))
         return got
 
     def _at(self, ident: int, action: str, ic: int, bits: Bits) -> int:
@@ -201,26 +224,44 @@ class ClassReview(Review):
         keys and Resource matchers share it."""
         self.signature(rep, action, self.classes.reps[0])  # builds the reader
         keys, matchers, dynamic = self._readers[(rep, action)]
-        memo_key = (keys, tuple(id(m) for m in matchers), dynamic)
+        reduced = [] if dynamic else self._reader_conditions(rep, action, keys)
+        memo_key = (
+            keys,
+            tuple(id(m) for m in matchers),
+            dynamic,
+            tuple((at, tuple(id(c) for c in conds)) for at, conds in reduced),
+        )
         got = self._sig_ids.get(memo_key)
         if got is None:
             classes = self.classes
-            # a join tag's value counts by what the class key holds of it (presence, and the
-            # value when kept or a role's): the rest is the cells' bit (`_decide_bits`)
-            joined = [
-                (keys.index(_RESOURCE_TAG + f.tag), j)
-                for j, f in enumerate(self.joins)
-                if _RESOURCE_TAG + f.tag in keys
-            ]
+            # a join tag counts by what the class key holds of it (presence, and the value
+            # when kept or a role's, or its conditions' outcomes): the rest is the cells' bit
+            # (`_decide_bits`); a key read only by variable-free conditions counts by the
+            # outcomes of this reader's conditions on it (`outcome_keys`)
+            join_of = {_RESOURCE_TAG + f.tag: j for j, f in enumerate(self.joins)}
             ids: dict[tuple[object, ...], int] = {}
             firsts: list[int] = []
             out: list[int] = []
+            joined = [(keys.index(k), j) for k, j in join_of.items() if k in keys]
             for ic, inst in enumerate(classes.reps):
                 sig = self.signature(rep, action, inst)
-                if joined:
+                if joined or reduced:
                     values = list(sig[2])  # type: ignore[call-overload]
+                    for at, conds in reduced:
+                        v = values[at]
+                        if v is not None:
+                            values[at] = outcomes(conds, {keys[at]: v})
                     for at, j in joined:
-                        values[at] = (classes.class_has[ic][j], classes.class_join[ic][j])
+                        # given the bits (the memo's other half), the join comparison is
+                        # answered; the tag's value matters only through the other
+                        # conditions on it: their outcomes, or its value when kept raw
+                        f = self.joins[j]
+                        part: object = ()
+                        if f.tag in classes.outcome_tags:
+                            part = values[at]
+                        elif f.kept:
+                            part = classes.class_join_key[ic][j]
+                        values[at] = (classes.class_has[ic][j], part)
                     sig = (*sig[:2], tuple(values), *sig[3:])
                 sid = ids.setdefault(sig, len(ids))
                 if sid == len(firsts):
@@ -229,6 +270,32 @@ class ClassReview(Review):
             got = self._sig_ids[memo_key] = (out, firsts)
         self._rep_sigs[(rep, action)] = got
         return got
+
+    def _reader_conditions(
+        self, rep: str, action: str, keys: Sequence[str]
+    ) -> list[tuple[int, tuple[CompiledCondition, ...]]]:
+        """For each key ``rep``'s reader reads that counts by outcomes: its index in ``keys``
+        and the variable-free conditions on it of every set the decision consults (strict,
+        relaxed, probe: `Authority.decide`)."""
+        if not self._reducible:
+            return []
+        sets = self.authority.actor(rep).sets(action.lower().startswith("sts:"), None)
+        by_keys = [
+            ps.conditions_by_key(action)[0]
+            for ps in (sets.strict, sets.relaxed, sets.probe)
+            if ps is not None
+        ]
+        out: list[tuple[int, tuple[CompiledCondition, ...]]] = []
+        for at, key in enumerate(keys):
+            if key not in self._reducible:
+                continue
+            found: dict[int, CompiledCondition] = {}
+            for by_key in by_keys:
+                for c in by_key.get(key, ()):
+                    if not c.variable_keys:
+                        found.setdefault(id(c), c)
+            out.append((at, tuple(found.values())))
+        return out
 
     def vector(
         self,
@@ -262,9 +329,22 @@ class ClassReview(Review):
                 got = [by_sig[s] for s in sig_ids]
         else:
             mine = values if values is not None else self.join_values(rep)
+            if self.authority.reference:
+                sig_of: Sequence[int] = range(n)
+            else:
+                sig_of = (self._rep_sigs.get((rep, action)) or self._signature_ids(rep, action))[0]
+            # the verdict is a function of the signature and the bits, which are a function of
+            # what the class holds of the join tags: decided once per distinct such triple
+            seen: dict[tuple[object, ...], int] = {}
             out: list[int] = []
             for ic in range(n):
                 has = classes.class_has[ic]
+                kept = classes.class_join[ic] if bits is None else None
+                triple = (sig_of[ic], has, kept)
+                vid = seen.get(triple)
+                if vid is not None:
+                    out.append(vid)
+                    continue
                 if bits is None:
                     kept = classes.class_join[ic]
                     b: Bits = tuple(
@@ -276,7 +356,8 @@ class ClassReview(Review):
                         None if v is None or not h else bool(x)
                         for v, h, x in zip(mine, has, bits, strict=True)
                     )
-                out.append(self._at(ident, action, ic, b))
+                vid = seen[triple] = self._at(ident, action, ic, b)
+                out.append(vid)
             got = out
         self._vectors[key] = got
         return got
@@ -490,22 +571,104 @@ def _best(review: ClassReview, targets: Sequence[_Target], column: Sequence[int]
     return first
 
 
-def _best_per_class(
-    review: ClassReview, targets: Sequence[_Target], action: str, combo: tuple[bool, ...] = ()
-) -> tuple[list[int], list[tuple[int, ...]], list[int | None]]:
-    """For every instance class: a column id, and per column the targets' verdict ids and the
-    best target. Instance classes on which every target's verdict is the same share a column
-    (most do), so the best target is found once per column, not once per class."""
-    vectors = [review.vector(targets[0].ident, action, bits=combo)]
-    vectors += [review.vector(t.ident, action, values=t.values) for t in targets[1:]]
+class _Column:
+    """The targets' verdict ids on one column of instance classes: the representative's own,
+    then each role's (read from the role vectors at the column's first instance class)."""
+
+    __slots__ = ("ic", "own", "roles")
+
+    def __init__(self, own: int, ic: int, roles: Sequence[Sequence[int]]) -> None:
+        self.own, self.ic, self.roles = own, ic, roles
+
+    def __getitem__(self, n: int) -> int:
+        return self.own if n == 0 else self.roles[n - 1][self.ic]
+
+
+@dataclass(frozen=True, slots=True)
+class _RoleTable:
+    """For a sequence of role targets and an action: each instance class's column id (classes
+    on which every role's verdict is the same share one), and per column the first role that
+    allows without any condition on it or its chain, and the first that reaches (indices into
+    the roles, or None). Shared by every principal class reaching the same roles in the same
+    order with the same chain conditions."""
+
+    vectors: list[list[int]]
+    col_of: list[int]
+    uncond: list[int | None]
+    reach: list[int | None]
+
+
+def _role_table(review: ClassReview, roles: Sequence[_Target], action: str) -> _RoleTable:
+    key = (action, tuple((t.ident, t.values, t.chain_conditional) for t in roles))
+    got = review.role_tables.get(key)
+    if got is not None:
+        return got
+    vectors = [review.vector(t.ident, action, values=t.values) for t in roles]
+    n_ic = len(review.classes.reps)
+    if not vectors:
+        got = review.role_tables[key] = _RoleTable([], [0] * n_ic, [None], [None])
+        return got
     columns: dict[tuple[int, ...], int] = {}
     col_of = [columns.setdefault(col, len(columns)) for col in zip(*vectors, strict=True)]
-    cols = list(columns)
-    return col_of, cols, [_best(review, targets, c) for c in cols]
+    kinds = review.kinds
+    uncond: list[int | None] = []
+    reach: list[int | None] = []
+    for col in columns:
+        first_u: int | None = None
+        first_r: int | None = None
+        for n, (t, vid) in enumerate(zip(roles, col, strict=True)):
+            k = kinds[vid]
+            if not k:
+                continue
+            if first_r is None:
+                first_r = n
+            if k == 2 and not t.chain_conditional:
+                first_u = n
+                break
+        uncond.append(first_u)
+        reach.append(first_r)
+    got = review.role_tables[key] = _RoleTable(vectors, col_of, uncond, reach)
+    return got
+
+
+def _best_per_class(
+    review: ClassReview, targets: Sequence[_Target], action: str, combo: tuple[bool, ...] = ()
+) -> tuple[list[int], list[_Column], list[int | None]]:
+    """For every instance class: a column id, and per column the targets' verdict ids and the
+    best target (`_best`'s rule). Instance classes on which every target's verdict is the same
+    share a column (most do), so the best target is found once per column, not once per
+    class; the roles' part (`_RoleTable`) is found once for every principal class reaching
+    the same roles. The representative itself is the first target (its chain is empty), so
+    the best is: itself when it is allowed; else the first role allowed with no condition
+    on it or its chain; else itself when it reaches; else the first role that reaches."""
+    own = review.vector(targets[0].ident, action, bits=combo)
+    table = _role_table(review, targets[1:], action)
+    columns: dict[tuple[int, int], int] = {}
+    col_of = [columns.setdefault(k, len(columns)) for k in zip(own, table.col_of, strict=True)]
+    firsts: dict[int, int] = {}
+    for ic, c in enumerate(col_of):
+        firsts.setdefault(c, ic)
+    kinds = review.kinds
+    cols: list[_Column] = []
+    best: list[int | None] = []
+    for (o, r), c in columns.items():
+        cols.append(_Column(o, firsts[c], table.vectors))
+        k = kinds[o]
+        u = table.uncond[r]
+        if k == 2:
+            best.append(0)
+        elif u is not None:
+            best.append(u + 1)
+        elif k == 1:
+            best.append(0)
+        else:
+            f = table.reach[r]
+            best.append(None if f is None else f + 1)
+    return col_of, cols, best
 
 
 def _outcome(
-    review: ClassReview, targets: Sequence[_Target], column: Sequence[int], best: int | None
+    review: ClassReview, targets: Sequence[_Target], column: _Column, best: int | None
 ) -> Outcome:
     """The cell `Review.access` gives: the best target's access, else the own decision."""
     own = review.verdicts[column[0]]
@@ -554,7 +717,10 @@ def compute_matrix(
     principal_class: dict[str, int] = {}
     reps: list[str] = []
     for p in principals:
-        key = principal_key(review, p, review.identity_class(p))
+        # which join variables it carries: the bit combinations its cells need (two members
+        # of an identity class may differ there when no policy of theirs reads the variable)
+        presence = tuple(v is not None for v in review.join_values(p))
+        key = (*principal_key(review, p, review.identity_class(p)), presence)
         got = keys.setdefault(key, len(keys))
         if got == len(reps):
             reps.append(p)
@@ -573,6 +739,7 @@ def compute_matrix(
             principal_class,
             [w for part in parts for w in part.witnesses],
             review.join_values,
+            None if _reads_written(inventory) else (lambda a: inventory.instances[a].tags),
         )
     seen: dict[tuple[object, ...], dict[str, object]] = {}
     for n in [*review.not_evaluated(), *(n for part in parts for n in part.not_evaluated)]:
@@ -623,10 +790,10 @@ def decide_principal_classes(
         combos = _combos(targets[0].values)
         # per combo and action: the outcome id of every instance class
         table: list[list[list[int]]] = []
-        stops: list[tuple[list[int], list[int | None]] | None] = []
+        stops: list[tuple[list[int], list[_Column], list[int | None]] | None] = []
         for combo in combos:
             per_action: list[list[int]] = []
-            stop_best: tuple[list[int], list[int | None]] | None = None
+            stop_best: tuple[list[int], list[_Column], list[int | None]] | None = None
             for action in actions:
                 col_of, cols, best = _best_per_class(review, targets, action, combo)
                 ids = [
@@ -635,7 +802,7 @@ def decide_principal_classes(
                 ]
                 per_action.append([ids[c] for c in col_of])
                 if action == STOP:
-                    stop_best = (col_of, best)
+                    stop_best = (col_of, cols, best)
             table.append(per_action)
             stops.append(stop_best)
         masks = [sum(1 << j for j, b in enumerate(combo) if b) for combo in combos]
@@ -647,25 +814,34 @@ def decide_principal_classes(
             cells.outcome.extend(array("i", [o for row in rows for o in row]))
             cells.bits.extend(array("i", [masks[0]]) * (n_ic * len(actions)))
         else:
+            # a combination whose bit needs a tag no member of the class carries never occurs
+            ok: dict[tuple[tuple[bool, ...], int], bool] = {}
+            pairs: list[tuple[int, int]] = []
             for ic in range(n_ic):
                 has = classes.class_has[ic]
                 for ci, combo in enumerate(combos):
-                    if any(b and not h for b, h in zip(combo, has, strict=True)):
-                        continue  # no member of the class carries that tag: never this bit
-                    for a in range(len(actions)):
-                        cells.pclass.append(pc)
-                        cells.iclass.append(ic)
-                        cells.action.append(a)
-                        cells.outcome.append(table[ci][a][ic])
-                        cells.bits.append(masks[ci])
+                    got = ok.get((has, ci))
+                    if got is None:
+                        got = ok[(has, ci)] = not any(
+                            b and not h for b, h in zip(combo, has, strict=True)
+                        )
+                    if got:
+                        pairs.append((ic, ci))
+            n_a = len(actions)
+            cells.pclass.extend(array("i", [pc]) * (len(pairs) * n_a))
+            cells.iclass.extend(array("i", [ic for ic, _ in pairs for _ in actions]))
+            cells.action.extend(array("i", range(n_a)) * len(pairs))
+            cells.outcome.extend(
+                array("i", [table[ci][a][ic] for ic, ci in pairs for a in range(n_a)])
+            )
+            cells.bits.extend(array("i", [masks[ci] for _, ci in pairs for _ in actions]))
         if escalations:
-            stop_by: list[dict[int, Access | None]] = []
+            stop_by: list[list[Access | None]] = []
             for ci, combo in enumerate(combos):
                 stop_best = stops[ci]
                 if stop_best is None:
-                    col_of, cols, best = _best_per_class(review, targets, STOP, combo)
-                    stop_best = (col_of, best)
-                stop_by.append(_stop_access(review, rep, targets, stop_best, combo))
+                    stop_best = _best_per_class(review, targets, STOP, combo)
+                stop_by.append(_stop_access(review, rep, targets, stop_best))
             taggings = [_Tagging(review, rep, targets, combo) for combo in combos]
             found = _rep_witnesses(review, combos, stop_by, taggings)
             witnesses += [(pc, ic, masks[ci], masks[cj], w) for ic, ci, cj, w in found]
@@ -685,24 +861,19 @@ def _stop_access(
     review: ClassReview,
     rep: str,
     targets: Sequence[_Target],
-    stop_best: tuple[Sequence[int], Sequence[int | None]],
-    combo: tuple[bool, ...] = (),
-) -> dict[int, Access | None]:
-    """`Review.access` of ``rep`` for `STOP` on every instance class, from the best targets."""
-    col_of, best = stop_best
-    out: dict[int, Access | None] = {}
-    for ic, c in enumerate(col_of):
-        b = best[c]
+    stop_best: tuple[Sequence[int], Sequence[_Column], Sequence[int | None]],
+) -> list[Access | None]:
+    """`Review.access` of ``rep`` for `STOP` on every instance class, from the best targets
+    (one `Access` per column: the classes of a column share every target's verdict)."""
+    col_of, cols, best = stop_best
+    per_col: list[Access | None] = []
+    for c, b in enumerate(best):
         if b is None:
-            out[ic] = None
+            per_col.append(None)
         else:
             t = targets[b]
-            if b == 0:
-                final = review.verdicts[review.vector(t.ident, STOP, bits=combo)[ic]]
-            else:
-                final = review.verdicts[review.vector(t.ident, STOP, values=t.values)[ic]]
-            out[ic] = Access(rep, t.chain, final, t.incomplete)
-    return out
+            per_col.append(Access(rep, t.chain, review.verdicts[cols[c][b]], t.incomplete))
+    return [per_col[c] for c in col_of]
 
 
 def _bits(mine: Sequence[str | None], classes: InstanceClasses, arn: str) -> int:
@@ -715,11 +886,28 @@ def _bits(mine: Sequence[str | None], classes: InstanceClasses, arn: str) -> int
     )
 
 
+def _member_sets(
+    classes: InstanceClasses,
+    tags: Mapping[str, str] | None,
+    set_tags: tuple[tuple[str, str], ...],
+) -> tuple[tuple[str, str], ...]:
+    """The representative's tags to set, less those a member already carries: members of a
+    class may differ in a tag that counts by its conditions' outcomes (`outcome_tags`), and a
+    member retagged with the rest is in the like instance's class all the same (each kept tag
+    has the representative's outcomes, which are the like instance's). ``tags`` is None when
+    some policy reads the keys a tagging request writes: then the request decided (the
+    representative's, which the member may make too) is the one listed."""
+    if not classes.outcome_tags or tags is None:
+        return set_tags
+    return tuple((k, v) for k, v in set_tags if tags.get(k) != v)
+
+
 def expand_escalations(
     classes: InstanceClasses,
     principal_class: Mapping[str, int],
     witnesses: Sequence[tuple[int, int, int, int, Witness]],
     join_values: Callable[[str], Sequence[str | None]] = lambda p: (),
+    inventory_tags: Callable[[str], Mapping[str, str]] | None = None,
 ) -> list[Escalation]:
     """Each class witness ``(principal class, instance class, bits, like bits, witness)`` for
     every member of its principal and instance class with those bits; with join features the
@@ -730,10 +918,22 @@ def expand_escalations(
         members.setdefault(pc, []).append(p)
     found: list[Escalation] = []
     joins = classes.joins
+    memo: dict[tuple[object, ...], int] = {}
+
+    def bits_of(mine: Sequence[str | None], arn: str) -> int:
+        key = (tuple(mine), classes.join_values[arn])
+        got = memo.get(key)
+        if got is None:
+            got = memo[key] = _bits(mine, classes, arn)
+        return got
+
     for pc, ic, bits, like_bits, esc in witnesses:
         if not joins:
             for arn in classes.members[ic]:
-                found += [Escalation(p, arn, *esc[1:]) for p in sorted(members[pc])]
+                sets = _member_sets(classes, inventory_tags and inventory_tags(arn), esc[2])
+                if not sets and not esc[3]:
+                    continue
+                found += [Escalation(p, arn, esc[1], sets, *esc[3:]) for p in sorted(members[pc])]
             continue
         jc = classes.of[esc[1]]
         now = tuple(bool(bits >> j & 1) for j in range(len(joins)))
@@ -741,17 +941,17 @@ def expand_escalations(
         set_j, remove_j = _join_retag(classes, ic, jc, now, then)
         for p in sorted(members[pc]):
             mine = join_values(p)
-            like = next(
-                (a for a in classes.members[jc] if _bits(mine, classes, a) == like_bits), None
-            )
+            like = next((a for a in classes.members[jc] if bits_of(mine, a) == like_bits), None)
             if like is None:
                 continue  # no instance of that class stands in that relation to this principal
             like_tags = classes.join_raw[like]
             for arn in classes.members[ic]:
-                if _bits(mine, classes, arn) != bits:
+                if bits_of(mine, arn) != bits:
                     continue
                 tags = classes.join_raw[arn]
-                set_tags = dict(esc[2])
+                set_tags = dict(
+                    _member_sets(classes, inventory_tags and inventory_tags(arn), esc[2])
+                )
                 remove = set(esc[3])
                 for j in set_j:
                     got = like_tags[j]
@@ -799,6 +999,12 @@ def _tag_access(
     return best
 
 
+def _reads_written(inventory: Inventory) -> bool:
+    """Some policy reads a key a tagging request writes (or a key that cannot be told)."""
+    keys, unknown = read_keys(inventory_policies(inventory))
+    return unknown or any(_written(k) for k in keys)
+
+
 def _written(key: str) -> bool:
     """A request key the tagging request sets: ``aws:TagKeys`` and ``aws:RequestTag/*``."""
     lower = key.lower()
@@ -823,7 +1029,15 @@ def find_escalations(
     _, witnesses = decide_principal_classes(
         review, list(enumerate(reps)), (STOP,), escalations=True
     )
-    return expand_escalations(review.classes, principal_class, witnesses, review.join_values)
+    return expand_escalations(
+        review.classes,
+        principal_class,
+        witnesses,
+        review.join_values,
+        None
+        if _reads_written(review.inventory)
+        else (lambda a: review.inventory.instances[a].tags),
+    )
 
 
 class _Tagging:
@@ -842,7 +1056,8 @@ class _Tagging:
     ) -> None:
         self.review, self.rep, self.targets, self.combo = review, rep, targets, combo
         self._free: dict[str, bool] = {}
-        self._tables: dict[str, tuple[list[int], list[tuple[int, ...]], list[int | None]]] = {}
+        self._tables: dict[str, tuple[list[int], list[_Column], list[int | None]]] = {}
+        self._denied: list[bool] | None = None
 
     def free(self, action: str) -> bool:
         """No target reads a key the request writes."""
@@ -859,6 +1074,29 @@ class _Tagging:
             self._free[action] = got
         return got
 
+    def may_retag(self, ic: int) -> bool:
+        """False when `_witness` finds at once that the representative can neither tag nor
+        untag class ``ic`` (both answered from the vectors, neither reaches)."""
+        if self._denied is None:
+            self._denied = [True] * len(self.review.classes.reps)
+            for action in (TAG, UNTAG):
+                if not self.free(action):
+                    self._denied = [False] * len(self._denied)
+                    break
+                col_of, _, best = self._table(action)
+                self._denied = [
+                    d and best[c] is None for d, c in zip(self._denied, col_of, strict=True)
+                ]
+        return not self._denied[ic]
+
+    def _table(self, action: str) -> tuple[list[int], list[_Column], list[int | None]]:
+        table = self._tables.get(action)
+        if table is None:
+            table = self._tables[action] = _best_per_class(
+                self.review, self.targets, action, self.combo
+            )
+        return table
+
     def access(
         self, action: str, ic: int, inst: Instance, extra: dict[str, ContextValue]
     ) -> Access | None:
@@ -867,11 +1105,7 @@ class _Tagging:
             if self.review.joins:
                 return None  # not searched with join features (`compute_matrix` notes it)
             return _tag_access(self.review, self.rep, action, inst, extra)
-        table = self._tables.get(action)
-        if table is None:
-            col_of, cols, best = _best_per_class(self.review, self.targets, action, self.combo)
-            table = self._tables[action] = (col_of, cols, best)
-        col_of, cols, best = table
+        col_of, cols, best = self._table(action)
         c = col_of[ic]
         b = best[c]
         if b is None:
@@ -883,28 +1117,40 @@ class _Tagging:
 def _rep_witnesses(
     review: ClassReview,
     combos: Sequence[tuple[bool, ...]],
-    stop_by: Sequence[Mapping[int, Access | None]],
+    stop_by: Sequence[Sequence[Access | None]],
     taggings: Sequence[_Tagging],
 ) -> list[tuple[int, int, int, Witness]]:
     """Per instance class and join bits the representative cannot stop: the first class and
     bits it can stop that a retagging reaches, as ``(class, bits, like bits, witness)``."""
     classes = review.classes
+    group_of = review.retag_groups()
+    carry: dict[tuple[tuple[bool, ...], int], bool] = {}
+
+    def carries(ic: int, ci: int) -> bool:
+        key = (classes.class_has[ic], ci)
+        got = carry.get(key)
+        if got is None:
+            got = carry[key] = _carries(classes, ic, combos[ci])
+        return got
+
     groups: dict[tuple[object, ...], list[tuple[int, int, Access]]] = {}
     for ic in range(len(classes.reps)):
-        for ci, combo in enumerate(combos):
+        for ci in range(len(combos)):
             a = stop_by[ci][ic]
-            if a is not None and _carries(classes, ic, combo):
-                groups.setdefault(_group(classes, ic), []).append((ic, ci, a))
+            if a is not None and carries(ic, ci):
+                groups.setdefault(group_of[ic], []).append((ic, ci, a))
     if not groups:
         return []
     out: list[tuple[int, int, int, Witness]] = []
     for ic in range(len(classes.reps)):
-        can = groups.get(_group(classes, ic))
+        can = groups.get(group_of[ic])
         if not can:
             continue
-        for ci, combo in enumerate(combos):
-            if stop_by[ci][ic] is not None or not _carries(classes, ic, combo):
+        for ci in range(len(combos)):
+            if stop_by[ci][ic] is not None or not carries(ic, ci):
                 continue
+            if not taggings[ci].may_retag(ic):
+                continue  # `_witness` would find it can neither tag nor untag the class
             got = _witness(review, ic, (combos, ci), can, taggings[ci])
             if got is not None:
                 out.append((ic, ci, got[0], got[1]))
@@ -937,7 +1183,9 @@ def _join_retag(
             if has_i:
                 remove_j.append(j)
         elif not (
-            has_i and classes.class_join[ic][j] == classes.class_join[jc][j] and now[j] == like[j]
+            has_i
+            and classes.class_join_key[ic][j] == classes.class_join_key[jc][j]
+            and now[j] == like[j]
         ):
             set_j.append(j)
     return set_j, remove_j
