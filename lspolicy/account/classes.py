@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from lspolicy.account.decide import Actor, Authority, Verdict
 from lspolicy.account.model import Instance, Inventory, NamedPolicy
+from lspolicy.account.patterns import PatternIndex
 from lspolicy.account.query import Review
 from lspolicy.account.reach import Hop, Reach
 from lspolicy.conditions.registry import OperatorRef, parse_operator
@@ -316,8 +317,8 @@ class InstanceClasses:
     all_tags: bool
     singletons: int
     patterns: dict[str, tuple[object, ...]]
-    """By instance ARN: which resource patterns match it (and its ARN when a pattern with
-    variables may: then it is a class of its own)."""
+    """By instance ARN: the positions of the resource patterns that match it (`PatternIndex`),
+    and its ARN when a pattern with variables may: then it is a class of its own."""
     joins: tuple[JoinFeature, ...] = ()
     join_values: dict[str, tuple[str | None, ...]] = field(default_factory=dict)
     """By instance ARN: each join tag's normalised value (``None``: no such tag)."""
@@ -354,6 +355,8 @@ class InstanceClasses:
                     if pattern != "*":
                         patterns[(pattern, policy.substitutes_variables)] = None
         matchers = [_matcher(p, s) for p, s in patterns]
+        index = PatternIndex([p for p, _ in patterns], [m for m, _ in matchers])
+        dynamic = [i for i, (_, d) in enumerate(matchers) if d]
         reducible = {} if all_tags else outcome_keys(policies, joins)
         tag_conds = {k[len(_TAG) :]: v for k, v in reducible.items() if k.startswith(_TAG)}
         join_at = {f.tag: j for j, f in enumerate(joins)}
@@ -364,8 +367,8 @@ class InstanceClasses:
         singletons = 0
         for arn in sorted(inventory.instances):
             inst = inventory.instances[arn]
-            hits = tuple(m(arn) for m, _ in matchers)
-            own = any(h and dynamic for h, (_, dynamic) in zip(hits, matchers, strict=True))
+            hits = index.hits(arn)
+            own = bool(dynamic) and any(matchers[i][1] for i in hits)
             prefix = arn.rsplit("/", 1)[0] if "/" in arn else arn
             read = [(k, v) for k, v in inst.tags.items() if all_tags or k.lower() in tag_keys]
             lows = [k.lower() for k, _ in read]
