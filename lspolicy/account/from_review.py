@@ -180,6 +180,9 @@ class ReviewData:
         self.inputs = self._json(INPUTS_FILE)
         self._con = duckdb.connect()
         self._joins: int | None = None if layout.materialized else layout.joins
+        self._reaching = "reaching" if layout.reaching else "cells"
+        """The table ``what_can`` reads: the reaching cells clustered by principal class,
+        when the review wrote them (`lspolicy.account.views.REACHING_FILE`)."""
         """With the matrix a view: the join features' count (the questions then join the
         instance's or principal's class cells with the members, selectively)."""
         if self._joins is not None:
@@ -352,10 +355,11 @@ class ReviewData:
             tuple(incomplete or ()),
         )
 
-    def _cells(self, *, principal: bool, instance: bool) -> str:
+    def _cells(self, *, principal: bool, instance: bool, cells: str = "cells") -> str:
         """The matrix rows of one principal and/or one instance (``?`` parameters, in that
-        order): over ``matrix/`` when materialized, else the member's class cells first, then
-        the other side's members (the view's join, made selective by hand)."""
+        order): over ``matrix/`` when materialized, else the member's class cells first (from
+        the table ``cells``), then the other side's members (the view's join, made selective
+        by hand)."""
         if self._joins is None:
             where = [
                 w
@@ -367,10 +371,10 @@ class ReviewData:
         i = "(SELECT * FROM instances WHERE instance_arn = ?)" if instance else "instances"
         bits = f" AND c.bits = {bits_sql(self._joins)}" if self._joins else ""
         first, second = (
-            (f"{p} p JOIN cells c ON c.principal_class = p.principal_class",
+            (f"{p} p JOIN {cells} c ON c.principal_class = p.principal_class",
              f"JOIN {i} i ON i.instance_class = c.instance_class{bits}")
             if principal
-            else (f"{i} i JOIN cells c ON c.instance_class = i.instance_class",
+            else (f"{i} i JOIN {cells} c ON c.instance_class = i.instance_class",
                   f"JOIN {p} p ON p.principal_class = c.principal_class{bits}")
         )  # fmt: skip
         return f"{first} {second} WHERE TRUE"
@@ -396,10 +400,12 @@ class ReviewData:
         self, principal: str, actions: Sequence[str]
     ) -> list[tuple[str, str, str, Answer]]:
         """Every ``(instance ARN, instance name, action, answer)`` the principal reaches, by
-        instance ARN then action in the order given."""
+        instance ARN then action in the order given (from the reaching cells clustered by
+        principal class, when the review wrote them: one or two row groups are read)."""
+        cells = self._cells(principal=True, instance=False, cells=self._reaching)
         rows = self._rows(
             f"SELECT {self._columns('instance_arn, instance_name, action, ' + _ROW)} "
-            f"FROM {self._cells(principal=True, instance=False)} "
+            f"FROM {cells} "
             "AND list_contains(?, action) AND decision IN ('allowed', 'conditional') "
             "ORDER BY 1, list_position(?, action)",
             principal,
