@@ -51,7 +51,8 @@ def register(subparsers: Any) -> None:
         "DIR/principals.parquet, DIR/instances.parquet (the classes' members; the matrix is "
         "their join, the view DIR/matrix.sql, also written as DIR/matrix/*.parquet, one row "
         "per cell, when small: --materialize), DIR/report.json, DIR/report.html and "
-        "DIR/inputs.json (each input file's sha256, for `lspolicy explain --review`). "
+        "DIR/inputs.json (each input file's sha256, the --trail file's too, for `lspolicy "
+        "explain --review`). "
         "Each class pair is decided once, in this process, on a process pool, or on Ray "
         "(--engine); every engine writes the same rows. "
         "Exit 0 written, 2 bad input or an engine that failed.",
@@ -206,6 +207,7 @@ def run_review(args: argparse.Namespace) -> int:
             instances=args.instances,
             actions=actions,
             max_chain=args.max_chain,
+            trail=args.trail,
         )
         review = _load(args)
         inventory = review.inventory
