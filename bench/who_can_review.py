@@ -9,7 +9,8 @@ with the floors measured in the same run: ``python -c pass`` and ``python -c "im
 
 Prints, per command, the median, min and max wall seconds and the median CPU seconds (user +
 system of the child). On a loaded machine wall time exceeds CPU time; CPU time is what the
-command itself costs.
+command itself costs. ``what-can`` is timed for the first principal by ARN and for the one
+that reaches the most (instance, action) pairs (the longest answer).
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("review", help="the review's --out directory")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--source",
+        metavar="DIR",
+        help="run the lspolicy package found in DIR (e.g. `git archive REV lspolicy | tar -x "
+        "-C DIR`: an earlier revision) instead of the installed command",
+    )
     args = parser.parse_args()
     import duckdb  # noqa: PLC0415
 
@@ -67,8 +74,16 @@ def main() -> None:
 
     con = connect(review)  # matrix/ or, for a factorized review, the view
     cells = con.execute("SELECT count(*) FROM matrix").fetchone()[0]
+    busiest, reached = con.execute(
+        "SELECT principal_arn, count(*) FROM matrix WHERE decision IN ('allowed', 'conditional')"
+        " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
+    ).fetchone() or (principal, 0)
     con.close()
     exe = shutil.which("lspolicy", path=str(Path(sys.executable).parent)) or "lspolicy"
+    command = [exe]
+    if args.source:
+        start = f"import sys; sys.path.insert(0, {args.source!r}); from lspolicy.cli import main"
+        command = [sys.executable, "-c", f"{start}; sys.exit(main(sys.argv[1:]))"]
     print(f"{review}: {cells:,} cells, {len(names):,} instances; {args.runs} runs each")
     py = sys.executable
     _row("floor: python -c pass", [py, "-c", "pass"], args.runs)
@@ -76,17 +91,32 @@ def main() -> None:
     stop = "lightsail:StopInstance"
     _row(
         f"who-can --instance {names[len(names) // 2]} (by name)",
-        [exe, "who-can", stop, "--instance", names[len(names) // 2], "--review", str(review)],
+        [*command, "who-can", stop, "--instance", names[len(names) // 2], "--review", str(review)],
         args.runs,
     )
     _row(
         "who-can --instance ARN --format json",
-        [exe, "who-can", stop, "--instance", arns[-1], "--review", str(review), "--format", "json"],
+        [
+            *command,
+            "who-can",
+            stop,
+            "--instance",
+            arns[-1],
+            "--review",
+            str(review),
+            "--format",
+            "json",
+        ],
         args.runs,
     )
     _row(
         "what-can PRINCIPAL (every instance)",
-        [exe, "what-can", principal, "--review", str(review)],
+        [*command, "what-can", principal, "--review", str(review)],
+        args.runs,
+    )
+    _row(
+        f"what-can PRINCIPAL ({reached:,} reached, the most)",
+        [*command, "what-can", busiest, "--review", str(review)],
         args.runs,
     )
 

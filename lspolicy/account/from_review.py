@@ -64,6 +64,7 @@ MATRIX_TYPES: dict[str, str] = {
 documents every column): a Parquet file without them is not a review's."""
 _INDEX_LABEL = re.compile(r"Statement\[(\d+)\]")
 _ROW = "principal_arn, via, decision, statements, conditions, incomplete"
+_NOTES_KEY = '\n  "notes": '
 
 
 class ReviewDataError(LspolicyError):
@@ -176,12 +177,17 @@ class ReviewData:
                 f"factorized one (no dataset.json): write one with `lspolicy review ... --out "
                 f"{where}`"
             )
-        self.report = self._json("report.json")
+        self._report: dict[str, Any] | None = None
+        """``report.json``, read when its notes or (without inputs.json) actions are asked:
+        one account's is 3 MB, 0.1 s of JSON for who-can and what-can."""
         self.inputs = self._json(INPUTS_FILE)
         self._con = duckdb.connect()
         self._joins: int | None = None if layout.materialized else layout.joins
         """With the matrix a view: the join features' count (the questions then join the
         instance's or principal's class cells with the members, selectively)."""
+        self._reaching = "reaching" if layout.reaching else "cells"
+        """The table ``what_can`` reads: the reaching cells clustered by principal class,
+        when the review wrote them (`lspolicy.account.views.REACHING_FILE`)."""
         if self._joins is not None:
             try:
                 attach(self._con, self.path, layout=layout)
@@ -220,13 +226,27 @@ class ReviewData:
 
     # -- opening ----------------------------------------------------------------------------
 
+    @property
+    def report(self) -> dict[str, Any] | None:
+        """``DIR/report.json`` (``None`` when there is none)."""
+        if self._report is None:
+            self._report = self._json("report.json")
+        return self._report
+
+    @staticmethod
+    def _text(path: Path) -> str:
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ReviewDataError(f"{path}: not readable JSON: {_first_line(exc)}") from None
+
     def _json(self, name: str) -> dict[str, Any] | None:
         path = self.path / name
         if not path.is_file():
             return None
         try:
-            got = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            got = json.loads(self._text(path))
+        except json.JSONDecodeError as exc:
             raise ReviewDataError(f"{path}: not readable JSON: {_first_line(exc)}") from None
         if not isinstance(got, dict):
             raise ReviewDataError(f"{path}: expected a JSON object")
@@ -250,8 +270,8 @@ class ReviewData:
         return name if set(columns) <= have else None
 
     def _actions(self) -> tuple[str, ...]:
-        for record, keys in ((self.inputs, ("actions",)), (self.report, ("counts", "actions"))):
-            got: Any = record
+        for keys in (("actions",), ("counts", "actions")):
+            got: Any = self.inputs if keys == ("actions",) else self.report  # read if needed
             for k in keys:
                 got = got.get(k) if isinstance(got, dict) else None
             if isinstance(got, list) and all(isinstance(a, str) for a in got) and got:
@@ -341,21 +361,40 @@ class ReviewData:
     # -- answers ----------------------------------------------------------------------------
 
     @staticmethod
-    def _answer(row: Sequence[Any]) -> Answer:
-        principal, via, decision, statements, conditions, incomplete = row
-        return Answer(
-            str(principal),
-            tuple(via or ()),
-            str(decision),
-            tuple(dict.fromkeys(statements or ())),
-            tuple(json.loads(conditions) if conditions else ()),
-            tuple(incomplete or ()),
-        )
+    def _answers(rows: Sequence[Sequence[Any]], start: int) -> list[Answer]:
+        """Each row's answer (its columns from ``start``: `_ROW`'s); rows with the same answer
+        share one `Answer`, its conditions' JSON parsed once (one principal's thousands of
+        rows hold a few distinct answers)."""
+        made: dict[tuple[Any, ...], Answer] = {}
+        out: list[Answer] = []
+        for row in rows:
+            principal, via, decision, statements, conditions, incomplete = row[start : start + 6]
+            key = (
+                principal,
+                decision,
+                conditions,
+                tuple(via or ()),
+                tuple(statements or ()),
+                tuple(incomplete or ()),
+            )
+            answer = made.get(key)
+            if answer is None:
+                answer = made[key] = Answer(
+                    str(principal),
+                    key[3],
+                    str(decision),
+                    tuple(dict.fromkeys(key[4])),
+                    tuple(json.loads(conditions) if conditions else ()),
+                    key[5],
+                )
+            out.append(answer)
+        return out
 
-    def _cells(self, *, principal: bool, instance: bool) -> str:
+    def _cells(self, *, principal: bool, instance: bool, cells: str = "cells") -> str:
         """The matrix rows of one principal and/or one instance (``?`` parameters, in that
-        order): over ``matrix/`` when materialized, else the member's class cells first, then
-        the other side's members (the view's join, made selective by hand)."""
+        order): over ``matrix/`` when materialized, else the member's class cells first (from
+        the table ``cells``), then the other side's members (the view's join, made selective
+        by hand)."""
         if self._joins is None:
             where = [
                 w
@@ -367,10 +406,10 @@ class ReviewData:
         i = "(SELECT * FROM instances WHERE instance_arn = ?)" if instance else "instances"
         bits = f" AND c.bits = {bits_sql(self._joins)}" if self._joins else ""
         first, second = (
-            (f"{p} p JOIN cells c ON c.principal_class = p.principal_class",
+            (f"{p} p JOIN {cells} c ON c.principal_class = p.principal_class",
              f"JOIN {i} i ON i.instance_class = c.instance_class{bits}")
             if principal
-            else (f"{i} i JOIN cells c ON c.instance_class = i.instance_class",
+            else (f"{i} i JOIN {cells} c ON c.instance_class = i.instance_class",
                   f"JOIN {p} p ON p.principal_class = c.principal_class{bits}")
         )  # fmt: skip
         return f"{first} {second} WHERE TRUE"
@@ -390,23 +429,26 @@ class ReviewData:
             instance_arn,
             action,
         )
-        return [self._answer(r) for r in rows]
+        return self._answers(rows, 0)
 
     def what_can(
         self, principal: str, actions: Sequence[str]
     ) -> list[tuple[str, str, str, Answer]]:
         """Every ``(instance ARN, instance name, action, answer)`` the principal reaches, by
-        instance ARN then action in the order given."""
+        instance ARN then action in the order given (from the reaching cells clustered by
+        principal class, when the review wrote them: one or two row groups are read)."""
+        cells = self._cells(principal=True, instance=False, cells=self._reaching)
         rows = self._rows(
             f"SELECT {self._columns('instance_arn, instance_name, action, ' + _ROW)} "
-            f"FROM {self._cells(principal=True, instance=False)} "
+            f"FROM {cells} "
             "AND list_contains(?, action) AND decision IN ('allowed', 'conditional') "
             "ORDER BY 1, list_position(?, action)",
             principal,
             list(actions),
             list(actions),
         )
-        return [(str(r[0]), str(r[1]), str(r[2]), self._answer(r[3:])) for r in rows]
+        answers = self._answers(rows, 3)
+        return [(str(r[0]), str(r[1]), str(r[2]), a) for r, a in zip(rows, answers, strict=True)]
 
     def cell(self, principal: str, instance_arn: str, action: str) -> dict[str, Any] | None:
         """The stored row of one cell (``None`` when the review has none)."""
@@ -450,5 +492,18 @@ class ReviewData:
 
     def notes(self) -> list[str]:
         """What the review assumed or did not traverse (``report.json``'s notes)."""
+        path = self.path / "report.json"
+        if self._report is None and path.is_file():
+            # `lspolicy review` writes it with indent 2: a top-level key is the only text
+            # "\n  KEY": (a JSON string holds no raw newline); decode just that value
+            text = self._text(path)
+            at = text.rfind(_NOTES_KEY)
+            if at >= 0:
+                try:
+                    got, _ = json.JSONDecoder().raw_decode(text, at + len(_NOTES_KEY))
+                except json.JSONDecodeError:
+                    got = None
+                if isinstance(got, list):
+                    return [str(n) for n in got]
         got = (self.report or {}).get("notes")
         return [str(n) for n in got] if isinstance(got, list) else []

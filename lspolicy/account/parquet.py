@@ -7,8 +7,10 @@ each member with its class id and join values) are the stored truth. The matrix 
 ``DIR/matrix.sql``): a DuckDB view that expands on query, and written out as
 ``DIR/matrix/part-0.parquet`` by DuckDB only when ``materialize`` says so (`MATERIALIZE`; by
 default below `AUTO_ROWS` rows: a whole organization's 4x10^9 cells are never written, only
-queried). ``DIR/dataset.json`` records which. Plain types only: strings, 32/64-bit integers,
-booleans, and lists of strings.
+queried). ``DIR/dataset.json`` records which. ``cells.parquet`` is clustered by instance
+class; ``reaching.parquet`` holds its rows that reach (``allowed``, ``conditional``), same
+columns, clustered by principal class (``what-can``'s copy, `lspolicy.account.views`). Plain
+types only: strings, 32/64-bit integers, booleans, and lists of strings.
 
 The matrix (view or ``matrix/part-0.parquet``) — one row per (principal, instance, action), in no particular
 order (``ORDER BY`` in the query that reads it):
@@ -47,9 +49,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from lspolicy.account.from_review import REACHES
 from lspolicy.account.views import (
     DATASET_FILE,
     MATRIX_SQL_FILE,
+    REACHING_FILE,
     Layout,
     attach,
     matrix_sql,
@@ -310,6 +314,7 @@ def write_dataset(
         joins=len(joins),
         trail=seen is not None,
         rows=size,
+        reaching=True,
     )
     sql = matrix_sql(joins=layout.joins, trail=layout.trail)
     (out / MATRIX_SQL_FILE).write_text(
@@ -328,10 +333,10 @@ def write_dataset(
 def _write_cells(path: Path, matrix: Matrix) -> None:
     """``cells.parquet``: each distinct answer is converted once, and the rows take theirs by
     index (`ClassCells` holds them columnar); rows ordered by instance class, then principal
-    class."""
+    class. Next to it, `REACHING_FILE`: the same rows whose decision reaches (`REACHES`),
+    ordered by principal class, then instance class, then action (what-can's ordering)."""
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.compute as pc  # noqa: PLC0415
-    import pyarrow.parquet as pq  # noqa: PLC0415
 
     cells = matrix.cells
     text, i32, texts = pa.string(), pa.int32(), pa.list_(pa.string())
@@ -363,31 +368,55 @@ def _write_cells(path: Path, matrix: Matrix) -> None:
         }
     )
     actions = pa.array(list(cells.actions), text)
-    joins = bool(matrix.instances.joins)
+    keys = pa.table(
+        {
+            "i": pa.array(cells.iclass, i32),
+            "p": pa.array(cells.pclass, i32),
+            "a": pa.array(cells.action, i32),
+            "o": pa.array(cells.outcome, i32),
+            **({"b": pa.array(cells.bits, i32)} if matrix.instances.joins else {}),
+        }
+    )
     # clustered by instance class (stable: principal class, then the compute order), in row
     # groups of CELL_ROWS: who-can joins one instance's class cells, and DuckDB skips every
     # row group whose instance_class range misses it (bench/README.md, "factorized dataset")
-    keys = pa.table({"i": pa.array(cells.iclass, i32), "p": pa.array(cells.pclass, i32)})
     order = pc.sort_indices(keys, sort_keys=[("i", "ascending"), ("p", "ascending")])
-    iclass, pclass = keys.column("i").take(order), keys.column("p").take(order)
+    _write_rows(path, keys.take(order), table, actions, schema)
+    del order
+    # what-can joins one principal's class cells: in the order above every row group holds
+    # every principal class, so its own copy, of the cells that reach only (what-can asks for
+    # no other), clustered by principal class (bench/README.md, "who-can on a review")
+    reaches = pa.array([o[0] in REACHES for o in answers], pa.bool_())
+    reaching = keys.take(pc.indices_nonzero(reaches.take(keys.column("o"))))
     del keys
-    outcome = pa.array(cells.outcome, pa.int32()).take(order)
-    action = pa.array(cells.action, pa.int32()).take(order)
-    bits = pa.array(cells.bits, i32).take(order) if joins else None
-    # by row groups: taking every row's answer at once repeated each answer's strings and
-    # lists for every cell (+266 MB for one account's 2.2 million cells, bench/README.md)
+    order = pc.sort_indices(
+        reaching, sort_keys=[("p", "ascending"), ("i", "ascending"), ("a", "ascending")]
+    )
+    _write_rows(path.with_name(REACHING_FILE), reaching.take(order), table, actions, schema)
+
+
+def _write_rows(path: Path, keys: Any, answers: Any, actions: Any, schema: Any) -> None:
+    """Class cells given as ``keys`` (columns ``p``, ``i``, ``a``, ``o`` and ``b`` when there
+    are join bits: class ids, action index, answer index, bits; in the order to write) with
+    the ``answers`` table and the ``actions`` array they index, written by row groups of
+    CELL_ROWS: taking every row's answer at once repeated each answer's strings and lists for
+    every cell (+266 MB for one account's 2.2 million cells, bench/README.md)."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
     with pq.ParquetWriter(path, schema) as writer:
-        for lo in range(0, max(len(cells), 1), CELL_ROWS):
-            n = min(CELL_ROWS, len(cells) - lo)
-            rows = table.take(outcome.slice(lo, n))
+        for lo in range(0, max(len(keys), 1), CELL_ROWS):
+            n = min(CELL_ROWS, len(keys) - lo)
+            part = keys.slice(lo, n)
+            rows = answers.take(part.column("o"))
             columns = {
-                "principal_class": pclass.slice(lo, n).combine_chunks(),
-                "instance_class": iclass.slice(lo, n).combine_chunks(),
-                "action": actions.take(action.slice(lo, n)),
+                "principal_class": part.column("p").combine_chunks(),
+                "instance_class": part.column("i").combine_chunks(),
+                "action": actions.take(part.column("a")),
                 **{name: rows.column(name).combine_chunks() for name in rows.column_names},
             }
-            if bits is not None:
-                columns["bits"] = bits.slice(lo, n)
+            if "b" in part.column_names:
+                columns["bits"] = part.column("b").combine_chunks()
             writer.write_table(pa.table([columns[f.name] for f in schema], schema=schema))
 
 

@@ -47,11 +47,13 @@ def register(subparsers: Any) -> None:
         "review",
         help=REVIEW_HELP,
         description="Decide every (principal, instance, action) of AWS's own exports, directly "
-        "and through role chains, and write DIR/cells.parquet (one row per class pair), "
+        "and through role chains, and write DIR/cells.parquet (one row per class pair; "
+        "DIR/reaching.parquet: those that reach, by principal class, for what-can), "
         "DIR/principals.parquet, DIR/instances.parquet (the classes' members; the matrix is "
         "their join, the view DIR/matrix.sql, also written as DIR/matrix/*.parquet, one row "
         "per cell, when small: --materialize), DIR/report.json, DIR/report.html and "
-        "DIR/inputs.json (each input file's sha256, for `lspolicy explain --review`). "
+        "DIR/inputs.json (each input file's sha256, the --trail file's too, for `lspolicy "
+        "explain --review`). "
         "Each class pair is decided once, in this process, on a process pool, or on Ray "
         "(--engine); every engine writes the same rows. "
         "Exit 0 written, 2 bad input or an engine that failed.",
@@ -107,7 +109,7 @@ def register_query(subparsers: Any) -> None:
         "query",
         help=QUERY_HELP,
         description="Run SQL over the dataset `lspolicy review` wrote in DIR, with DuckDB. "
-        "Views: matrix, principals, instances, cells, escalations, problems, observed. "
+        "Views: matrix, principals, instances, cells, reaching, escalations, problems, observed. "
         "Exit 0 answered, 2 bad query or directory.",
     )
     parser.add_argument("dir", metavar="DIR", help="the review's --out directory")
@@ -206,6 +208,7 @@ def run_review(args: argparse.Namespace) -> int:
             instances=args.instances,
             actions=actions,
             max_chain=args.max_chain,
+            trail=args.trail,
         )
         review = _load(args)
         inventory = review.inventory
@@ -271,7 +274,8 @@ def run_review(args: argparse.Namespace) -> int:
         f"{len(actions)} actions = {c['cells']} cells ({c['principal_classes']} principal "
         f"classes x {c['instance_classes']} instance classes); "
         f"{len(summary['not_evaluated'])} not evaluated\n"
-        f"wrote {where}, cells.parquet, principals.parquet, instances.parquet, report.json, "
+        f"wrote {where}, cells.parquet, reaching.parquet, principals.parquet, "
+        "instances.parquet, report.json, "
         "report.html, inputs.json\n"
     )
     if args.query:

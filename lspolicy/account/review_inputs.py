@@ -11,8 +11,10 @@ noticed instead of explained.
      "max_chain": 5}
 
 Files are listed in the order the review read them (the organization file first, then
-``--auth-details``, then ``--instances``, as `lspolicy.account.cli` reads them), each hashed
-before it is read.
+``--auth-details``, then ``--instances``, as `lspolicy.account.cli` reads them, then the
+``--trail`` file when one was given: it marks the cells' ``used``), each hashed before it is
+read. ``explain --review`` refuses a review any of whose files is gone or changed, the trail
+included (`changed_files`); it re-reads only the exports.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from lspolicy.errors import LspolicyError
 __all__ = [
     "FORMAT",
     "INPUTS_FILE",
+    "OPTIONS",
     "InputsError",
     "changed_files",
     "read_inputs",
@@ -39,6 +42,8 @@ __all__ = [
 INPUTS_FILE = "inputs.json"
 FORMAT = "lspolicy-review-inputs/1"
 _CHUNK = 1 << 20
+OPTIONS = ("--organization", "--auth-details", "--instances", "--trail")
+"""The review's options that name a file recorded here."""
 
 
 class InputsError(LspolicyError):
@@ -61,6 +66,7 @@ def record_inputs(
     instances: Sequence[str],
     actions: Sequence[str],
     max_chain: int,
+    trail: str | None = None,
 ) -> dict[str, Any]:
     """The record of a review's inputs (unreadable files are left for the readers to report:
     they are hashed as ``null``)."""
@@ -68,6 +74,7 @@ def record_inputs(
     named = [("--organization", organization)] if organization else []
     named += [("--auth-details", p) for p in auth_details]
     named += [("--instances", p) for p in instances]
+    named += [("--trail", trail)] if trail else []
     for option, given in named:
         path = Path(given)
         try:
@@ -109,7 +116,7 @@ def read_inputs(directory: str | Path) -> dict[str, Any]:
     files = record.get("files")
     ok = isinstance(files, list) and all(
         isinstance(f, dict)
-        and f.get("option") in ("--organization", "--auth-details", "--instances")
+        and f.get("option") in OPTIONS
         and isinstance(f.get("path"), str)
         and isinstance(f.get("sha256"), str)
         for f in files

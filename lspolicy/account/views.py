@@ -9,9 +9,15 @@ the table names, so another engine (Spark) registers the Parquet files as views 
 ``DIR/dataset.json`` says which form was written (``lspolicy-review-dataset/1``)::
 
     {"format": "lspolicy-review-dataset/1", "matrix": "view" | "materialized",
-     "rows": 2500000, "joins": 2, "trail": false}
+     "rows": 2500000, "joins": 2, "trail": false, "reaching": true}
 
 A dataset written before this file existed has ``matrix/*.parquet`` and no ``dataset.json``.
+
+``cells.parquet`` is clustered by instance class (``who-can`` reads one instance class's row
+groups). ``reaching.parquet`` (`REACHING_FILE`, when ``"reaching"`` is true; datasets written
+before it have none and ``what-can`` scans ``cells``) holds the class cells whose decision
+reaches (``allowed``, ``conditional``), same columns, clustered by principal class: ``what-can``
+reads one principal class's row groups.
 
 Only ``duckdb`` and the standard library are imported: ``who-can --review`` starts here.
 """
@@ -29,6 +35,7 @@ __all__ = [
     "DATASET_FILE",
     "DATASET_FORMAT",
     "MATRIX_SQL_FILE",
+    "REACHING_FILE",
     "TABLES",
     "DatasetError",
     "Layout",
@@ -42,7 +49,9 @@ __all__ = [
 DATASET_FILE = "dataset.json"
 DATASET_FORMAT = "lspolicy-review-dataset/1"
 MATRIX_SQL_FILE = "matrix.sql"
-TABLES = ("principals", "instances", "cells", "escalations", "problems", "observed")
+REACHING_FILE = "reaching.parquet"
+"""The class cells that reach, clustered by principal class (``what-can``'s copy)."""
+TABLES = ("principals", "instances", "cells", "reaching", "escalations", "problems", "observed")
 """The files ``DIR/NAME.parquet``; ``matrix`` comes after them."""
 _NEEDED: Mapping[str, tuple[str, ...]] = {
     "cells": (
@@ -78,13 +87,23 @@ class DatasetError(LspolicyError):
 class Layout:
     """What ``dataset.json`` says (or, without it, what the directory holds)."""
 
-    __slots__ = ("joins", "materialized", "rows", "trail")
+    __slots__ = ("joins", "materialized", "reaching", "rows", "trail")
 
-    def __init__(self, *, materialized: bool, joins: int, trail: bool, rows: int | None) -> None:
+    def __init__(
+        self,
+        *,
+        materialized: bool,
+        joins: int,
+        trail: bool,
+        rows: int | None,
+        reaching: bool = False,
+    ) -> None:
         self.materialized = materialized
         self.joins = joins
         self.trail = trail
         self.rows = rows
+        self.reaching = reaching
+        """``REACHING_FILE`` was written with the cells (else it is absent, or stale)."""
 
     def to_dict(self) -> dict[str, object]:
         """``dataset.json``'s content."""
@@ -94,6 +113,7 @@ class Layout:
             "rows": self.rows,
             "joins": self.joins,
             "trail": self.trail,
+            "reaching": self.reaching,
         }
 
 
@@ -155,6 +175,7 @@ def read_layout(out: Path) -> Layout | None:
     if not isinstance(got, dict) or got.get("format") != DATASET_FORMAT:
         raise DatasetError(f"{path}: not a review's dataset record (format {DATASET_FORMAT!r})")
     joins, trail, rows = got.get("joins"), got.get("trail"), got.get("rows")
+    reaching = got.get("reaching", False)  # absent: written before reaching.parquet existed
     if (
         got.get("matrix") not in ("view", "materialized")
         or not isinstance(joins, int)
@@ -162,9 +183,16 @@ def read_layout(out: Path) -> Layout | None:
         or not 0 <= joins < 31
         or not isinstance(trail, bool)
         or not (rows is None or (isinstance(rows, int) and not isinstance(rows, bool)))
+        or not isinstance(reaching, bool)
     ):
-        raise DatasetError(f"{path}: unexpected content (matrix, joins, trail or rows)")
-    return Layout(materialized=got["matrix"] == "materialized", joins=joins, trail=trail, rows=rows)
+        raise DatasetError(f"{path}: unexpected content (matrix, joins, trail, rows or reaching)")
+    return Layout(
+        materialized=got["matrix"] == "materialized",
+        joins=joins,
+        trail=trail,
+        rows=rows,
+        reaching=reaching,
+    )
 
 
 def attach(con: Any, out: Path, *, layout: Layout | None = None) -> Layout | None:
@@ -178,6 +206,9 @@ def attach(con: Any, out: Path, *, layout: Layout | None = None) -> Layout | Non
     factorized = layout is not None and not layout.materialized
     for name in TABLES:
         path = out / f"{name}.parquet"
+        if name == "reaching" and not (layout is not None and layout.reaching):
+            con.execute(f"DROP VIEW IF EXISTS {name}")  # absent, or another review's
+            continue
         needed = _needed(name, layout) if factorized else None
         if not path.is_file():
             if needed is not None or (factorized and name == "observed" and layout.trail):  # type: ignore[union-attr]
@@ -218,11 +249,11 @@ def attach(con: Any, out: Path, *, layout: Layout | None = None) -> Layout | Non
 
 
 def _needed(name: str, layout: Layout | None) -> tuple[str, ...] | None:
-    base = _NEEDED.get(name)
+    base = _NEEDED.get("cells" if name == "reaching" else name)
     if base is None or layout is None:
         return None
     joins = range(layout.joins)
-    if name == "cells":
+    if name in ("cells", "reaching"):
         return (*base, "bits") if layout.joins else base
     if name == "principals":
         return (*base, *(f"join_value_{j}" for j in joins))

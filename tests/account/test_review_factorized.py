@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from test_account_properties import MAX_CHAIN  # same folder (rootdir import)
 from test_review_joins import joined
 from test_review_properties import ACTIONS
-from test_review_query import ALICE, STOP, example_inputs
+from test_review_query import ALICE, CAROL, STOP, example_inputs
 
 from lspolicy.account import parquet
 from lspolicy.account.from_review import ReviewData
@@ -212,6 +212,13 @@ def test_factorized_and_materialized_give_the_same_rows_answers_and_report(
         rows = all_rows(full)
         assert len(rows) == len(principals) * len(instances) * len(ACTIONS)
         assert all_rows(view) == rows
+        # what-can's copy: exactly the cells that reach, clustered by principal class
+        for d in (full, view):
+            reaching = all_rows(d, "SELECT * FROM reaching")
+            want = f"SELECT * FROM cells WHERE decision IN {_REACH} ORDER BY ALL"
+            assert all_rows(d, "SELECT * FROM reaching ORDER BY ALL") == all_rows(d, want)
+            keys = [(r[0], r[1]) for r in reaching]  # principal_class, instance_class
+            assert keys == sorted(keys)
         # report.json's numbers: equal to the expanded counts, and the same from either form
         assert full_report == view_report
         want = expanded_numbers(full, ACTIONS[0], trail=observed is not None)
@@ -337,6 +344,7 @@ def test_auto_materializes_only_below_the_threshold(
         "rows": 360,
         "joins": 1,
         "trail": False,
+        "reaching": True,
     }
     # a review written again over a materialized one leaves no stale matrix/ behind
     assert main(["review", *example_inputs(), "--out", str(small)]) == 0
@@ -345,11 +353,41 @@ def test_auto_materializes_only_below_the_threshold(
     assert "FROM cells c" in sql and "JOIN principals p" in sql
 
 
+def test_what_can_without_the_reaching_copy_scans_the_cells(
+    capsys: pytest.CaptureFixture[str], both: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A dataset written before ``reaching.parquet`` existed (no ``"reaching"`` in
+    dataset.json) answers what-can from ``cells.parquet``, the same answer; a
+    ``reaching.parquet`` that dataset.json does not vouch for (left by another review) is not
+    read, even when it is not Parquet at all."""
+    view = both[1]
+    assert json.loads((view / "dataset.json").read_text())["reaching"] is True
+    older = tmp_path / "older"
+    shutil.copytree(view, older)
+    record = json.loads((older / "dataset.json").read_text())
+    del record["reaching"]
+    (older / "dataset.json").write_text(json.dumps(record))
+    (older / "reaching.parquet").write_bytes(b"PAR1 stale PAR1")
+    for principal in (ALICE, CAROL):
+        answers = []
+        for d in (view, older):
+            code, out, err = run(capsys, "what-can", principal, "--review", str(d))
+            assert code == 0, err
+            answers.append(out.replace(str(d), "DIR"))
+        assert answers[0] == answers[1]
+        assert answers[0].startswith(f"{principal}: ")
+    # carol reaches 4 (test_review_query.test_what_can_carol_from_the_review, by hand)
+    assert answers[0].startswith(f"{CAROL}: 4 instance actions")
+    code, _, err = run(capsys, "query", str(older), "SELECT count(*) FROM reaching")
+    assert code == 2  # no view over a file dataset.json does not vouch for
+    assert "reaching" in err
+
+
 # -- bad input -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt", "foreign"])
-@pytest.mark.parametrize("table", ["cells", "principals", "instances"])
+@pytest.mark.parametrize("table", ["cells", "reaching", "principals", "instances"])
 def test_a_damaged_class_file_is_exit_2_with_one_line(
     capsys: pytest.CaptureFixture[str],
     both: tuple[Path, Path],

@@ -171,6 +171,46 @@ def test_changed_export_is_refused_with_exit_2(
     assert "cannot be read" in err
 
 
+def test_changed_trail_is_refused_with_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The ``--trail`` file marks which cells were used, so it is an input of the review like
+    the exports: recorded last with its path and SHA-256, and a changed or removed trail is
+    refused like a changed export. (CloudTrail's record format is the one `read_trail` cites;
+    how a review records its inputs is this project's convention, the docs are silent.)"""
+    import hashlib  # noqa: PLC0415
+
+    trail = tmp_path / "trail.json"
+    shutil.copyfile(Path(__file__).parent / "data" / "review-trail.json", trail)
+    out = tmp_path / "review"
+    argv = ["review", *inputs(EXAMPLE), "--trail", str(trail), "--out", str(out), "--actions", STOP]
+    assert main(argv) == 0
+    record = json.loads((out / "inputs.json").read_text())
+    last = record["files"][-1]
+    assert last == {
+        "option": "--trail",
+        "path": str(trail.resolve()),
+        "given": str(trail),
+        "sha256": hashlib.sha256(trail.read_bytes()).hexdigest(),
+        "bytes": trail.stat().st_size,
+    }
+    assert [f["option"] for f in record["files"]].count("--trail") == 1
+    capsys.readouterr()
+    code, stdout, err = explain(capsys, out, CAROL, "staging-web")
+    assert code == 0, err  # unchanged: explained
+    assert stdout
+    trail.write_text(trail.read_text().replace("web-a", "web-b"))
+    code, stdout, err = explain(capsys, out, CAROL, "staging-web")
+    assert code == 2
+    assert stdout == ""
+    assert f"{trail.resolve()} (--trail): changed since the review" in err
+    assert "Traceback" not in err
+    trail.unlink()
+    code, _, err = explain(capsys, out, CAROL, "staging-web")
+    assert code == 2
+    assert f"{trail.resolve()} (--trail): cannot be read" in err
+
+
 def test_stored_cell_that_is_not_the_engines_exits_1(
     capsys: pytest.CaptureFixture[str], sample: Path, tmp_path: Path
 ) -> None:
