@@ -1030,8 +1030,20 @@ def search(
                 if state["stop"]:
                     return
             return
-        if forward:  # the resource, then the most constrained slot (fewest choices left)
-            key = min(dom, key=lambda k: (k != RESOURCE, len(dom[k]), rank[k]))
+        if forward:
+            # the resource; a slot with one choice left; the slots a statement that must
+            # apply reads (a template they test is decided as soon as they are chosen);
+            # then the most constrained slot (fewest choices left)
+            key = min(
+                dom,
+                key=lambda k: (
+                    k != RESOURCE,
+                    len(dom[k]) > 1,
+                    k not in must,
+                    len(dom[k]),
+                    rank[k],
+                ),
+            )
         else:
             key = min(dom, key=rank.__getitem__)
         rest = {k: v for k, v in dom.items() if k != key}
