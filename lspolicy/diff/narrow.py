@@ -349,15 +349,16 @@ class Narrowing:
             table = self.table(key)
             alike = not impure and key not in self.involved
             kept: dict[tuple[int, int], SlotValue] = {}
+            dead: set[tuple[int, int]] = set()
             for n, sv in enumerate(choices):
                 false, made = table[id(sv)]
                 false &= touched
                 if alike:
                     # the same effect on every undecided statement as a choice already kept
-                    # (and no realisation to tell them apart): interchangeable below here
+                    # or dropped (and no realisation to tell them apart): interchangeable
                     sig = (false, made & touched)
                     have = kept.get(sig)
-                    if have is not None and have.cost <= sv.cost:
+                    if sig in dead or (have is not None and have.cost <= sv.cost):
                         continue
                 else:
                     sig = (n, 0)
@@ -368,6 +369,8 @@ class Narrowing:
                     made |= t
                 if possible(true | made, open_ & ~(false | made)):
                     kept[sig] = sv
+                else:
+                    dead.add(sig)
             if not kept:
                 return None
             chosen = {id(sv) for sv in kept.values()}

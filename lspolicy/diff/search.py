@@ -36,7 +36,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from lspolicy.budget import expired
 from lspolicy.budget import reason as budget_reason
@@ -305,6 +305,7 @@ class Problem:
         self.memo: dict[object, object] = {}
         """Work shared by the leaves of a search (automata, solved variable sub-problems)."""
         self._domains = {} if domains is None else domains
+        self._atom_at: dict[str, dict[tuple[Any, ...], int]] = {}
         atoms: dict[str, dict[tuple[Any, ...], Atom]] = {}
         templates: dict[int, RawTemplate] = {}
         qualified: set[str] = set()
@@ -348,7 +349,17 @@ class Problem:
                 empty = empty_atom()
                 bucket.setdefault(empty.key, empty)
             slot_atoms = tuple(sorted(bucket.values(), key=lambda a: a.sort_key))
-            if key == RESOURCE:
+            # the same tests give the same candidates: built once per comparison
+            memo = (
+                "candidates",
+                key,
+                tuple(a.key for a in slot_atoms),
+                *((tuple(resource_candidates), tuple(resource_types)) if key == RESOURCE else ()),
+            )
+            cached = self._domains.get(memo)
+            if cached is not None:
+                candidates = list(cast(tuple[str, ...], cached))
+            elif key == RESOURCE:
                 candidates = _dedup(
                     [
                         *resource_candidates[:1],
@@ -357,7 +368,6 @@ class Problem:
                         *resource_candidates,
                     ]
                 )
-                required = tuple(resource_required)
             else:
                 candidates = _dedup(
                     [
@@ -366,7 +376,9 @@ class Problem:
                         *_FILLERS,
                     ]
                 )
-                required = ()
+            if cached is None:
+                self._domains[memo] = tuple(candidates)  # type: ignore[assignment]
+            required = tuple(resource_required) if key == RESOURCE else ()
             self.slots[key] = Slot(
                 key=key,
                 name=names.get(key, key) if key != RESOURCE else "Resource",
@@ -423,10 +435,10 @@ class Problem:
                 )
 
     def _atom_index(self, slot: str, atom: Atom) -> int:
-        for i, a in enumerate(self.slots[slot].atoms):
-            if a.key == atom.key:
-                return i
-        raise KeyError(atom.key)
+        where = self._atom_at.get(slot)
+        if where is None:
+            where = self._atom_at[slot] = {a.key: i for i, a in enumerate(self.slots[slot].atoms)}
+        return where[atom.key]
 
     def _compute(self, slot: Slot) -> None:
         # groups of actions often test a slot alike: its classes are computed once per diff
@@ -862,8 +874,6 @@ def search(
             if state["stop"]:
                 return
 
-    templated = bool(problem.templates)
-
     def dfs(dom: Domains, cost: int, masks: Masks) -> None:
         if state["stop"] or cost >= state["best_cost"]:
             return
@@ -876,7 +886,8 @@ def search(
             masks = narrowing.refresh(masks, asg, bits)
             if not narrowing.possible(*masks):
                 return
-            if templated and ev.goal(asg, bits, need) is False:  # the booleans to branch on
+            # the template booleans to branch on (only undecided statements test them)
+            if masks[1] & narrowing.impure_statements and ev.goal(asg, bits, need) is False:
                 return
         elif ev.goal(asg, bits, need) is False:
             return
