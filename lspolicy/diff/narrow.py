@@ -221,6 +221,9 @@ class Narrowing:
         slot = self.problem.slots[key]
         sigs = [c.sig for c in slot.domain.classes]
         pure = self.reading.get(key, 0) & ~self.impure.get(key, 0)
+        if key == RESOURCE:
+            self._resource_table(got, slot.values, sigs, pure)
+            return got
         mine: list[tuple[int, list[tuple[_Part, list[bool]]]]] = []
         for i in _members(pure):
             parts = []
@@ -240,6 +243,33 @@ class Narrowing:
                     true |= bit
             got[id(sv)] = (false, true)
         return got
+
+    def _resource_table(
+        self,
+        got: dict[int, tuple[int, int]],
+        values: Sequence[SlotValue],
+        sigs: Sequence[Sequence[bool]],
+        pure: int,
+    ) -> None:
+        """`table` for the resource, by masks: a statement's resource test passes when one
+        of its atoms does (then negated for ``NotResource``), so a class's passing
+        statements are the union of its passing atoms' statements."""
+        by_atom: dict[int, int] = {}
+        negated = 0
+        for i in _members(pure):
+            st = self.problem.statements[i]
+            for _, j in st.resource or ():
+                by_atom[j] = by_atom.get(j, 0) | 1 << i
+            if st.raw.resource_negated:
+                negated |= 1 << i
+        for sv in values:
+            sig = sigs[sv.classes[0]]
+            hit = 0
+            for j, mask in by_atom.items():
+                if sig[j]:
+                    hit |= mask
+            passes = (hit ^ negated) & pure
+            got[id(sv)] = (pure & ~passes, passes)
 
     # -- the state of a node
 

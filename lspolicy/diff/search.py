@@ -783,6 +783,11 @@ class Outcome:
     """The witness's cost (`SlotValue.cost` summed): smaller reads better."""
 
 
+def _reasons_of(problem: Problem) -> list[str]:
+    """Why a search of ``problem`` that found nothing is not a proof, before it starts."""
+    return _dedup(problem.inexact)
+
+
 def search(
     problem: Problem,
     direction: str,
@@ -820,6 +825,9 @@ def search(
         ),
     )
     rank = {k: n for n, k in enumerate(order)}
+    if forward and ev.goal({}, {}, None) is False:
+        # no request at all (most cases of most groups): nothing to narrow
+        return Outcome(None, not _reasons_of(problem), _reasons_of(problem), 1)
     narrowing = Narrowing(ev, problem)
     asg: dict[str, SlotValue] = {}
     bits: Bits = {}
