@@ -11,11 +11,16 @@ each side depends only on
 - for each value tested against a policy variable: whether it matches the resolved template
   (a boolean the search chooses; `lspolicy.diff.realize` then proves the choice can be met).
 
-The search is a depth-first branch and bound over these, slot by slot (the resource, then the
-keys variables read, then the others, most-read first), "absent" and the most readable classes
-first. After each choice both decisions are evaluated three-valued (true, false, not yet known)
-exactly as `lspolicy.evaluate.clause` and `lspolicy.evaluate.authorize` decide them, and a
-branch is cut as soon as the difference is false. The first solution found is then improved
+The search is a depth-first branch and bound over these, "absent" and the most readable
+classes first. After each choice both decisions are evaluated three-valued (true, false, not
+yet known) exactly as `lspolicy.evaluate.clause` and `lspolicy.evaluate.authorize` decide
+them, and a branch is cut as soon as the difference is false. With forward checking (the
+default, `lspolicy.diff.narrow`) every unassigned slot's choices are narrowed at each node to
+those that keep the difference possible, a node is cut when a slot has none left, and the
+search branches on the resource, then a slot with one choice, then the slots a must-apply
+statement reads, then the slot with the fewest choices; without it (``forward=False``, kept
+for the tests) slots go in a fixed order (the resource, the keys variables read, the
+must-apply statement's keys, then the most-read). The first solution found is then improved
 to the one with the fewest context keys and values (the bound), within `MAX_IMPROVE_NODES`;
 a node is cut as soon as its cost plus a lower bound on the keys it still needs cannot beat
 the best (keys that cannot be absent, or whose absence already makes the difference false,
