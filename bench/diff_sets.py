@@ -4,6 +4,7 @@ Usage (from the repository root)::
 
     python3 bench/diff_sets.py                       # N = 5, 10, 20, 40; 3 passes
     python3 bench/diff_sets.py --sizes 5 10 --passes 1 --timeout 60 --json
+    python3 bench/diff_sets.py --seeds 1 2 3 --passes 1 --timeout 600   # several seeds
 
 Pairs come from a seeded generator over the two workloads: a principal of the harder workload
 (`bench/harder.py`: 10-50 identity policies, every condition family, policy variables, 40% with
@@ -285,6 +286,41 @@ def run_pair(pair: Pair, passes: int, timeout: float) -> tuple[DiffResult, list[
     return result, times
 
 
+def run_and_check(
+    pair: Pair,
+    work: harder.HardWorkload,
+    args: argparse.Namespace,
+    seed: int,
+    check_seed: int,
+) -> dict[str, Any]:
+    """One pair: timed, checked, and printed as one row."""
+    report = sys.stderr if args.json else sys.stdout
+    result, times = run_pair(pair, args.passes, args.timeout)
+    ok, note = check(pair, result, work, args.samples, check_seed)
+    row = {
+        "seed": seed,
+        "size": pair.size,
+        "change": pair.change,
+        "seconds": statistics.median(times),
+        "new_access": len(result.new_access),
+        "removed_access": len(result.removed_access),
+        "undecided": len(result.undecided),
+        "undecided_reasons": sorted({r for u in result.undecided for r in u.reasons}),
+        "checked": ok,
+        "check": note,
+    }
+    print(
+        f"{seed:>10}  {pair.size:4}  {pair.change:14} {row['seconds']:8.2f}  "
+        f"{row['new_access']:4} {row['removed_access']:8}  {row['undecided']:9}  "
+        f"{'ok' if ok else 'FAIL'} {note}",
+        file=report,
+        flush=True,
+    )
+    for r in row["undecided_reasons"]:
+        print(f"          undecided: {r}", file=report)
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5, 10, 20, 40])
@@ -293,38 +329,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="diff budget per pair (s)")
     parser.add_argument("--samples", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        help="several generator seeds, a set of pairs each (default: --seed alone)",
+    )
     parser.add_argument("--workload", type=Path, default=DEFAULT_WORKLOAD)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     report = sys.stderr if args.json else sys.stdout
-    pairs, work = build_pairs(args.sizes, args.pairs, args.workload, args.seed)
+    seeds = args.seeds or [args.seed]
     rows: list[dict[str, Any]] = []
     print(
-        "   N  change          seconds  +new -removed  undecided  check",
+        "      seed     N  change          seconds  +new -removed  undecided  check",
         file=report,
     )
-    for i, pair in enumerate(pairs):
-        result, times = run_pair(pair, args.passes, args.timeout)
-        ok, note = check(pair, result, work, args.samples, args.seed + i)
-        row = {
-            "size": pair.size,
-            "change": pair.change,
-            "seconds": statistics.median(times),
-            "new_access": len(result.new_access),
-            "removed_access": len(result.removed_access),
-            "undecided": len(result.undecided),
-            "undecided_reasons": sorted({r for u in result.undecided for r in u.reasons}),
-            "checked": ok,
-            "check": note,
-        }
-        rows.append(row)
-        print(
-            f"{pair.size:4}  {pair.change:14} {row['seconds']:8.2f}  {row['new_access']:4} "
-            f"{row['removed_access']:8}  {row['undecided']:9}  {'ok' if ok else 'FAIL'} {note}",
-            file=report,
-        )
-        for r in row["undecided_reasons"]:
-            print(f"          undecided: {r}", file=report)
+    for seed in seeds:
+        pairs, work = build_pairs(args.sizes, args.pairs, args.workload, seed)
+        for i, pair in enumerate(pairs):
+            rows.append(run_and_check(pair, work, args, seed, seed + i))
     print("\nper N: median / max seconds, decided pairs, undecided questions, checks", file=report)
     summary: dict[str, Any] = {}
     for size in args.sizes:

@@ -11,11 +11,16 @@ each side depends only on
 - for each value tested against a policy variable: whether it matches the resolved template
   (a boolean the search chooses; `lspolicy.diff.realize` then proves the choice can be met).
 
-The search is a depth-first branch and bound over these, slot by slot (the resource, then the
-keys variables read, then the others, most-read first), "absent" and the most readable classes
-first. After each choice both decisions are evaluated three-valued (true, false, not yet known)
-exactly as `lspolicy.evaluate.clause` and `lspolicy.evaluate.authorize` decide them, and a
-branch is cut as soon as the difference is false. The first solution found is then improved
+The search is a depth-first branch and bound over these, "absent" and the most readable
+classes first. After each choice both decisions are evaluated three-valued (true, false, not
+yet known) exactly as `lspolicy.evaluate.clause` and `lspolicy.evaluate.authorize` decide
+them, and a branch is cut as soon as the difference is false. With forward checking (the
+default, `lspolicy.diff.narrow`) every unassigned slot's choices are narrowed at each node to
+those that keep the difference possible, a node is cut when a slot has none left, and the
+search branches on the resource, then a slot with one choice, then the slots a must-apply
+statement reads, then the slot with the fewest choices; without it (``forward=False``, kept
+for the tests) slots go in a fixed order (the resource, the keys variables read, the
+must-apply statement's keys, then the most-read). The first solution found is then improved
 to the one with the fewest context keys and values (the bound), within `MAX_IMPROVE_NODES`;
 a node is cut as soon as its cost plus a lower bound on the keys it still needs cannot beat
 the best (keys that cannot be absent, or whose absence already makes the difference false,
@@ -36,13 +41,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from lspolicy.budget import expired
 from lspolicy.budget import reason as budget_reason
 from lspolicy.diff.atoms import Atom, empty_atom
 from lspolicy.diff.automata import ComplexityError, Element
 from lspolicy.diff.domains import Domain, SharedStrings, ValueClass, compute_domain
+from lspolicy.diff.narrow import Domains, Masks, Narrowing
 from lspolicy.diff.problem import RESOURCE, RawCondition, RawStatement, RawTemplate
 
 __all__ = [
@@ -304,6 +310,7 @@ class Problem:
         self.memo: dict[object, object] = {}
         """Work shared by the leaves of a search (automata, solved variable sub-problems)."""
         self._domains = {} if domains is None else domains
+        self._atom_at: dict[str, dict[tuple[Any, ...], int]] = {}
         atoms: dict[str, dict[tuple[Any, ...], Atom]] = {}
         templates: dict[int, RawTemplate] = {}
         qualified: set[str] = set()
@@ -347,7 +354,17 @@ class Problem:
                 empty = empty_atom()
                 bucket.setdefault(empty.key, empty)
             slot_atoms = tuple(sorted(bucket.values(), key=lambda a: a.sort_key))
-            if key == RESOURCE:
+            # the same tests give the same candidates: built once per comparison
+            memo = (
+                "candidates",
+                key,
+                tuple(a.key for a in slot_atoms),
+                *((tuple(resource_candidates), tuple(resource_types)) if key == RESOURCE else ()),
+            )
+            cached = self._domains.get(memo)
+            if cached is not None:
+                candidates = list(cast(tuple[str, ...], cached))
+            elif key == RESOURCE:
                 candidates = _dedup(
                     [
                         *resource_candidates[:1],
@@ -356,7 +373,6 @@ class Problem:
                         *resource_candidates,
                     ]
                 )
-                required = tuple(resource_required)
             else:
                 candidates = _dedup(
                     [
@@ -365,7 +381,9 @@ class Problem:
                         *_FILLERS,
                     ]
                 )
-                required = ()
+            if cached is None:
+                self._domains[memo] = tuple(candidates)  # type: ignore[assignment]
+            required = tuple(resource_required) if key == RESOURCE else ()
             self.slots[key] = Slot(
                 key=key,
                 name=names.get(key, key) if key != RESOURCE else "Resource",
@@ -422,10 +440,10 @@ class Problem:
                 )
 
     def _atom_index(self, slot: str, atom: Atom) -> int:
-        for i, a in enumerate(self.slots[slot].atoms):
-            if a.key == atom.key:
-                return i
-        raise KeyError(atom.key)
+        where = self._atom_at.get(slot)
+        if where is None:
+            where = self._atom_at[slot] = {a.key: i for i, a in enumerate(self.slots[slot].atoms)}
+        return where[atom.key]
 
     def _compute(self, slot: Slot) -> None:
         # groups of actions often test a slot alike: its classes are computed once per diff
@@ -770,8 +788,18 @@ class Outcome:
     """The witness's cost (`SlotValue.cost` summed): smaller reads better."""
 
 
+def _reasons_of(problem: Problem) -> list[str]:
+    """Why a search of ``problem`` that found nothing is not a proof, before it starts."""
+    return _dedup(problem.inexact)
+
+
 def search(
-    problem: Problem, direction: str, *, bound: int | None = None, floor: bool = True
+    problem: Problem,
+    direction: str,
+    *,
+    bound: int | None = None,
+    floor: bool = True,
+    forward: bool = True,
 ) -> Outcome:
     """Find the smallest request with the difference (see the module docstring).
 
@@ -779,7 +807,10 @@ def search(
     it): only cheaper ones are looked for, within the improvement budget. ``floor``: cut a
     node whose cost plus a lower bound on the keys still needed cannot beat the best
     (False: only its own cost; the tests compare both, which give the same witness when
-    neither runs out of budget)."""
+    neither runs out of budget). ``forward``: narrow every unassigned slot's choices at
+    each node to those that keep the difference possible, cut the node when a slot has
+    none left, and branch on the slot with the fewest (False: every choice, slots in a
+    fixed order; the tests compare both, which find a witness for the same questions)."""
     from lspolicy.diff.realize import realize  # noqa: PLC0415 - realize imports this module
 
     ev = Evaluator(problem, direction)
@@ -798,6 +829,11 @@ def search(
             k,
         ),
     )
+    rank = {k: n for n, k in enumerate(order)}
+    if forward and ev.goal({}, {}, None) is False:
+        # no request at all (most cases of most groups): nothing to narrow
+        return Outcome(None, not _reasons_of(problem), _reasons_of(problem), 1)
+    narrowing = Narrowing(ev, problem)
     asg: dict[str, SlotValue] = {}
     bits: Bits = {}
     reasons: list[str] = list(problem.inexact)
@@ -851,7 +887,7 @@ def search(
             if state["stop"]:
                 return
 
-    def dfs(i: int, cost: int) -> None:
+    def dfs(dom: Domains, cost: int, masks: Masks) -> None:
         if state["stop"] or cost >= state["best_cost"]:
             return
         state["nodes"] += 1
@@ -859,16 +895,31 @@ def search(
             state["stop"] = True
             return
         need: set[BitKey] = set()
-        if ev.goal(asg, bits, need) is False:
+        if forward:
+            masks = narrowing.refresh(masks, asg, bits)
+            if not narrowing.possible(*masks):
+                return
+            # the template booleans to branch on (only undecided statements test them)
+            if masks[1] & narrowing.impure_statements and ev.goal(asg, bits, need) is False:
+                return
+        elif ev.goal(asg, bits, need) is False:
             return
-        if i == len(order):
+        if not dom:
             assign_bits(cost)
+            return
+        if forward:
+            narrowed = narrowing.narrow(dom, masks, asg, bits)
+            if narrowed is None:
+                return
+            dom, alone = narrowed
+            if not floor or cost + least_more(dom, cost, masks) < state["best_cost"]:
+                expand(dom, cost, need, masks, alone)
             return
         saved = ev.sides
         ev.sides = ev.prune(asg, bits)
         try:
-            if not floor or cost + least_more(i, cost) < state["best_cost"]:
-                expand(i, cost, need)
+            if not floor or cost + least_more(dom, cost, masks) < state["best_cost"]:
+                expand(dom, cost, need, masks, {})
         finally:
             ev.sides = saved
 
@@ -879,46 +930,54 @@ def search(
     }
     allowing, denying = ("new", "old") if direction == "new-access" else ("old", "new")
 
-    def least_more(i: int, cost: int) -> int:
-        """A lower bound on what the slots from ``i`` on add to any solution below this
+    def least_more(dom: Domains, cost: int, masks: Masks) -> int:
+        """A lower bound on what the unassigned slots add to any solution below this
         node, enough to tell whether one can still beat the best (0 before the first).
 
         Each of these needs a key of its own, so the sum of their least costs (100, or 101
         for a list key) is a bound: a slot that cannot be absent; a key whose absence
-        already makes the difference false (three-valued: whatever is chosen later); and,
-        from the statements that must all fail (the allowing side's denies; the denying side's
-        allows, or its boundary, when that alone can deny it), pairwise disjoint sets of
-        keys one of which must be present for that statement to fail (a statement that can
-        fail otherwise gives no set)."""
+        already makes the difference false (three-valued: whatever is chosen later; with
+        ``forward`` each slot's narrowed choices say both, at their least cost); and,
+        from the statements that must all fail (the allowing side's denies; the denying
+        side's allows, or its boundary, when that alone can deny it), pairwise disjoint sets
+        of keys one of which must be present for that statement to fail (a statement that
+        can fail otherwise gives no set)."""
         best_cost = state["best_cost"]
         if best_cost >= 1 << 30:
             return 0
         wanted = best_cost - cost  # the bound prunes once it reaches this
         total = 0
         open_keys: list[str] = []
-        for key in order[i:]:
+        for key in dom:
             slot = slots[key]
             if slot.absent_only:
                 continue
             if slot.is_resource or slot.fixed is not None:
-                total += least[key]
+                total += min((sv.cost for sv in dom[key]), default=0) if forward else least[key]
             else:
                 open_keys.append(key)
-        if total + sum(least[k] for k in open_keys) < wanted:
-            return total  # even every open key could not reach the bound
         taken: set[str] = set()
-        for key in open_keys:
-            if total >= wanted:
-                return total
-            asg[key] = absent
-            if ev.goal(asg, bits, None) is False:
-                total += least[key]
-                taken.add(key)
-            del asg[key]
+        if forward:
+            for key in open_keys:
+                lowest = min((sv.cost for sv in dom[key]), default=0)
+                if lowest:
+                    total += lowest
+                    taken.add(key)
+        else:
+            if total + sum(least[k] for k in open_keys) < wanted:
+                return total  # even every open key could not reach the bound
+            for key in open_keys:
+                if total >= wanted:
+                    return total
+                asg[key] = absent
+                if ev.goal(asg, bits, None) is False:
+                    total += least[key]
+                    taken.add(key)
+                del asg[key]
         if total >= wanted:
             return total
         keys = set(open_keys)
-        for st in _must_fail():
+        for st in _must_fail(masks):
             need = _fail_keys(st, keys)
             if need is not None and not need & taken:
                 total += min(least[k] for k in need)
@@ -927,8 +986,16 @@ def search(
                     break
         return total
 
-    def _must_fail() -> list[Statement]:
+    def _must_fail(masks: Masks) -> list[Statement]:
         sides = ev.sides
+        if forward:  # the evaluator's sides are not pruned: keep what may still apply
+            sides = {
+                side: {
+                    role: None if sts is None else [st for st in sts if narrowing.live(st, masks)]
+                    for role, sts in groups.items()
+                }
+                for side, groups in sides.items()
+            }
         out = list(sides[allowing]["deny"] or ())
         other = sides[denying]
         if not other["deny"]:
@@ -972,7 +1039,9 @@ def search(
             out.add(cond.slot)
         return out or None
 
-    def expand(i: int, cost: int, need: set[BitKey]) -> None:
+    def expand(
+        dom: Domains, cost: int, need: set[BitKey], masks: Masks, alone: Mapping[str, int]
+    ) -> None:
         pending = sorted(k for k in need if k not in bits)
         if pending:
             # a template's boolean whose slots are all chosen: branch on it now, so that a
@@ -980,20 +1049,43 @@ def search(
             bit = pending[0]
             for value in (True, False):
                 bits[bit] = value
-                dfs(i, cost)
+                dfs(dom, cost, masks)
                 del bits[bit]
                 if state["stop"]:
                     return
             return
-        key = order[i]
-        for sv in slots[key].values:
+        if forward:
+            # the resource; a slot with one choice left; the slots a statement that must
+            # apply reads (a template they test is decided as soon as they are chosen);
+            # then the most constrained slot (fewest choices left)
+            key = min(
+                dom,
+                key=lambda k: (
+                    k != RESOURCE,
+                    len(dom[k]) > 1,
+                    k not in must,
+                    len(dom[k]),
+                    rank[k],
+                ),
+            )
+        else:
+            key = min(dom, key=rank.__getitem__)
+        rest = {k: v for k, v in dom.items() if k != key}
+        mine = alone.get(key, 0)
+        for sv in dom[key]:
             asg[key] = sv
-            dfs(i + 1, cost + sv.cost)
+            child = narrowing.assign(masks, key, sv, mine) if forward else masks
+            dfs(rest, cost + sv.cost, child)
             if state["stop"]:
                 break
         asg.pop(key, None)  # a slot may have no value at all (a case no resource can meet)
 
-    dfs(0, 0)
+    if forward:
+        start = narrowing.root(asg, bits)
+        dfs({k: slots[k].values for k in order}, 0, start)
+    else:
+        dfs({k: slots[k].values for k in order}, 0, (0, 0))
+
     if best:
         return Outcome(best[0], True, [], state["nodes"], state["best_cost"])
     if state.get("timed_out"):
