@@ -636,7 +636,7 @@ def invalid_policy_documents(*, grammar_only: bool = False) -> SearchStrategy[Js
 # -- requests --------------------------------------------------------------------------------
 
 
-_CONTEXT_KEYS: Final = st.fixed_dictionaries(
+_CONTEXT_KEYS: Final[SearchStrategy[dict[str, ContextValue]]] = st.fixed_dictionaries(
     {},
     optional={
         "aws:username": st.sampled_from(_USERNAMES),
