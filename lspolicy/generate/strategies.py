@@ -13,6 +13,7 @@ each new strategy object and computes its label and emptiness the first time it 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -289,49 +290,72 @@ not reused; equal pools are not trusted to be the same: ``0 == 0.0``)."""
 _PROBES_KEPT = 64
 
 
+@dataclass(frozen=True, slots=True)
+class _ProbeDraws:
+    """The strategies a probe of one pools is drawn from (None: that pool is empty)."""
+
+    pools: Pools
+    account: SearchStrategy[str]
+    region: SearchStrategy[str]
+    tags: SearchStrategy[dict[str, str]]
+    caller: SearchStrategy[dict[str, str]]
+    arn: SearchStrategy[str]
+    ip: SearchStrategy[str | None]
+    time: SearchStrategy[str | None]
+    mfa_age: SearchStrategy[Any] | None
+    org_id: SearchStrategy[Any] | None
+    source_identity: SearchStrategy[Any] | None
+    instance_id: SearchStrategy[str]
+    action: SearchStrategy[str]
+
+
 def _probes(pools: Pools) -> SearchStrategy[Probe]:
-    """`probes`, built once per pools: equal pools draw from the same strategy objects."""
-    account_s = st.sampled_from((pools.account, pools.account, pools.other_account))
-    region_s = st.sampled_from(pools.regions)
-    tags_s = _tag_sets(pools.instance_tag_keys, pools.tag_values)
-    caller_s = _tag_sets(pools.principal_tag_keys, pools.tag_values)
-    arn_s = st.sampled_from(pools.principal_arns)
-    ip_s = st.sampled_from(pools.ips)
-    time_s = st.sampled_from(pools.times)
+    """`probes`, built once per pools (one module-level composite: decorating a new one per
+    pools costs more than its draws)."""
     extra = pools.request_values
-    mfa_age_s = _optional(extra.mfa_ages)
-    org_id_s = _optional(extra.org_ids)
-    source_identity_s = _optional(extra.source_identities)
-    id_s = st.sampled_from(pools.instance_ids)
-    action_s = st.sampled_from(pools.actions)
-
-    @st.composite
-    def draw_probe(draw: DrawFn) -> Probe:
-        account = draw(account_s)
-        region = draw(region_s)
-        tags = draw(tags_s)
-        caller = draw(caller_s)
-        for instance_key, principal_key in pools.principal_tag_pairs:
-            if instance_key in tags and draw(_BOOLEANS):
-                caller = {
-                    k: v for k, v in caller.items() if k.casefold() != principal_key.casefold()
-                }
-                caller[principal_key] = tags[instance_key]
-        identity = pools.identity(draw(arn_s), caller)
-        c = Circumstances(
-            mfa=draw(_MFA),
-            source_ip=draw(ip_s),
-            current_time=draw(time_s),
-            mfa_age=draw(mfa_age_s) if mfa_age_s is not None else None,
-            org_id=draw(org_id_s) if org_id_s is not None else None,
-            source_identity=draw(source_identity_s) if source_identity_s is not None else None,
+    return _probe(
+        _ProbeDraws(
+            pools=pools,
+            account=st.sampled_from((pools.account, pools.account, pools.other_account)),
+            region=st.sampled_from(pools.regions),
+            tags=_tag_sets(pools.instance_tag_keys, pools.tag_values),
+            caller=_tag_sets(pools.principal_tag_keys, pools.tag_values),
+            arn=st.sampled_from(pools.principal_arns),
+            ip=st.sampled_from(pools.ips),
+            time=st.sampled_from(pools.times),
+            mfa_age=_optional(extra.mfa_ages),
+            org_id=_optional(extra.org_ids),
+            source_identity=_optional(extra.source_identities),
+            instance_id=st.sampled_from(pools.instance_ids),
+            action=st.sampled_from(pools.actions),
         )
-        if draw(_ONE_IN_16) == 0:
-            action, resource = draw(_NON_INSTANCE)
-            if resource != "*":
-                resource = f"arn:aws:lightsail:{region}:{account}:{resource}"
-            return Probe(action, identity, c, None, resource)
-        instance = Instance(id=draw(id_s), region=region, account=account, tags=tags)
-        return Probe(draw(action_s), identity, c, instance)
+    )
 
-    return draw_probe()
+
+@st.composite
+def _probe(draw: DrawFn, s: _ProbeDraws) -> Probe:
+    pools = s.pools
+    account = draw(s.account)
+    region = draw(s.region)
+    tags = draw(s.tags)
+    caller = draw(s.caller)
+    for instance_key, principal_key in pools.principal_tag_pairs:
+        if instance_key in tags and draw(_BOOLEANS):
+            caller = {k: v for k, v in caller.items() if k.casefold() != principal_key.casefold()}
+            caller[principal_key] = tags[instance_key]
+    identity = pools.identity(draw(s.arn), caller)
+    c = Circumstances(
+        mfa=draw(_MFA),
+        source_ip=draw(s.ip),
+        current_time=draw(s.time),
+        mfa_age=draw(s.mfa_age) if s.mfa_age is not None else None,
+        org_id=draw(s.org_id) if s.org_id is not None else None,
+        source_identity=draw(s.source_identity) if s.source_identity is not None else None,
+    )
+    if draw(_ONE_IN_16) == 0:
+        action, resource = draw(_NON_INSTANCE)
+        if resource != "*":
+            resource = f"arn:aws:lightsail:{region}:{account}:{resource}"
+        return Probe(action, identity, c, None, resource)
+    instance = Instance(id=draw(s.instance_id), region=region, account=account, tags=tags)
+    return Probe(draw(s.action), identity, c, instance)
