@@ -636,34 +636,40 @@ def invalid_policy_documents(*, grammar_only: bool = False) -> SearchStrategy[Js
 # -- requests --------------------------------------------------------------------------------
 
 
+_CONTEXT_KEYS: Final[SearchStrategy[dict[str, ContextValue]]] = st.fixed_dictionaries(
+    {},
+    optional={
+        "aws:username": st.sampled_from(_USERNAMES),
+        "aws:PrincipalArn": st.sampled_from(_PRINCIPAL_ARNS),
+        "aws:SourceIp": st.sampled_from(_IP_ADDRESSES),
+        "aws:CurrentTime": st.sampled_from(_TIMES),
+        "aws:EpochTime": st.sampled_from(_EPOCHS),
+        "aws:MultiFactorAuthPresent": st.booleans() | st.sampled_from(("true", "false")),
+        "aws:MultiFactorAuthAge": st.sampled_from(_AGES),
+        "aws:SecureTransport": st.booleans(),
+        "aws:RequestedRegion": st.sampled_from(_REGIONS),
+        "aws:PrincipalTag/cert": st.sampled_from(_BINARY),
+    },
+)
+_CONTEXT_TAG_KEYS: Final = st.lists(st.sampled_from(_TAG_KEYS), unique=True, max_size=3)
+_CONTEXT_TAG_VALUE: Final = st.sampled_from(_TAG_VALUES)
+_CONTEXT_REQUEST_TAGS: Final = st.dictionaries(
+    st.sampled_from(_TAG_KEYS), _CONTEXT_TAG_VALUE, max_size=3
+)
+
+
 @st.composite
 def _context(draw: DrawFn, resource_tags: bool) -> dict[str, ContextValue]:
-    ctx: dict[str, ContextValue] = draw(
-        st.fixed_dictionaries(
-            {},
-            optional={
-                "aws:username": st.sampled_from(_USERNAMES),
-                "aws:PrincipalArn": st.sampled_from(_PRINCIPAL_ARNS),
-                "aws:SourceIp": st.sampled_from(_IP_ADDRESSES),
-                "aws:CurrentTime": st.sampled_from(_TIMES),
-                "aws:EpochTime": st.sampled_from(_EPOCHS),
-                "aws:MultiFactorAuthPresent": st.booleans() | st.sampled_from(("true", "false")),
-                "aws:MultiFactorAuthAge": st.sampled_from(_AGES),
-                "aws:SecureTransport": st.booleans(),
-                "aws:RequestedRegion": st.sampled_from(_REGIONS),
-                "aws:PrincipalTag/cert": st.sampled_from(_BINARY),
-            },
-        )
-    )
-    for key in draw(st.lists(st.sampled_from(_TAG_KEYS), unique=True, max_size=3)):
-        ctx[f"aws:PrincipalTag/{key}"] = draw(st.sampled_from(_TAG_VALUES))
+    # the strategies are built once, above: hypothesis validates each new strategy object on
+    # first use, which costs more than the draw
+    ctx: dict[str, ContextValue] = draw(_CONTEXT_KEYS)
+    for key in draw(_CONTEXT_TAG_KEYS):
+        ctx[f"aws:PrincipalTag/{key}"] = draw(_CONTEXT_TAG_VALUE)
     if resource_tags:
-        for key in draw(st.lists(st.sampled_from(_TAG_KEYS), unique=True, max_size=3)):
-            ctx[f"aws:ResourceTag/{key}"] = draw(st.sampled_from(_TAG_VALUES))
-    if draw(st.integers(0, 3)) == 0:  # a tagging request: its tags and their keys
-        request_tags = draw(
-            st.dictionaries(st.sampled_from(_TAG_KEYS), st.sampled_from(_TAG_VALUES), max_size=3)
-        )
+        for key in draw(_CONTEXT_TAG_KEYS):
+            ctx[f"aws:ResourceTag/{key}"] = draw(_CONTEXT_TAG_VALUE)
+    if draw(_ONE_IN[4]) == 0:  # a tagging request: its tags and their keys
+        request_tags = draw(_CONTEXT_REQUEST_TAGS)
         for key, value in request_tags.items():
             ctx[f"aws:RequestTag/{key}"] = value
         ctx["aws:TagKeys"] = list(request_tags)

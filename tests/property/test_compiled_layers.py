@@ -51,11 +51,19 @@ PRINCIPALS: tuple[Any, ...] = (
 BROAD_ACTIONS = ("*", "lightsail:*", "lightsail:StopInstance", "lightsail:Get*")
 
 
+# Strategies are built once, at import: hypothesis validates every new strategy object on its
+# first draw, which costs more than the draw (same strategies, same draws, same order).
+RESOURCE_DOCUMENTS = policy_documents(max_statements=3)
+BROAD_ACTION = st.sampled_from(BROAD_ACTIONS)
+NOT_PRINCIPAL = st.sampled_from(PRINCIPALS[2:])
+PRINCIPAL = st.sampled_from(PRINCIPALS)
+
+
 @st.composite
 def resource_policies(draw: st.DrawFn) -> JsonObject:
     """A resource-based policy: generated statements (often widened to apply: a broad Action,
     ``Resource: "*"``), each given a Principal or (Deny only) a NotPrincipal."""
-    doc = draw(policy_documents(max_statements=3))
+    doc = draw(RESOURCE_DOCUMENTS)
     items = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
     out = []
     for item in items:
@@ -63,30 +71,34 @@ def resource_policies(draw: st.DrawFn) -> JsonObject:
         if draw(st.booleans()):
             item.pop("NotAction", None)
             item.pop("NotResource", None)
-            item["Action"] = draw(st.sampled_from(BROAD_ACTIONS))
+            item["Action"] = draw(BROAD_ACTION)
             item["Resource"] = "*"
             if draw(st.booleans()):
                 item.pop("Condition", None)
         if item["Effect"] == "Deny" and draw(st.booleans()):
-            item["NotPrincipal"] = draw(st.sampled_from(PRINCIPALS[2:]))
+            item["NotPrincipal"] = draw(NOT_PRINCIPAL)
         else:
-            item["Principal"] = draw(st.sampled_from(PRINCIPALS))
+            item["Principal"] = draw(PRINCIPAL)
         out.append(item)
     return {**doc, "Statement": out}
 
 
 docs = st.lists(policy_documents(), min_size=0, max_size=3)
+MAYBE_DOCS = st.none() | docs
+SCPS = st.lists(st.lists(policy_documents(), min_size=1, max_size=2), max_size=3)
+MAYBE_RESOURCE = st.none() | resource_policies()
+OWNERS = st.sampled_from([None, None, ACCOUNT, OTHER])
 
 
 @st.composite
 def policy_sets(draw: st.DrawFn) -> PolicySet:
     parse = lspolicy.parse_policy
     identity = [parse(d) for d in draw(docs)]
-    boundary = draw(st.none() | docs)
-    session = draw(st.none() | docs)
-    scps = draw(st.lists(st.lists(policy_documents(), min_size=1, max_size=2), max_size=3))
-    resource = draw(st.none() | resource_policies())
-    owner = draw(st.sampled_from([None, None, ACCOUNT, OTHER]))
+    boundary = draw(MAYBE_DOCS)
+    session = draw(MAYBE_DOCS)
+    scps = draw(SCPS)
+    resource = draw(MAYBE_RESOURCE)
+    owner = draw(OWNERS)
     return PolicySet(
         identity,
         boundary=None if boundary is None else [parse(d) for d in boundary],
@@ -97,11 +109,16 @@ def policy_sets(draw: st.DrawFn) -> PolicySet:
     )
 
 
+BASE_REQUESTS = requests_()
+CALLER = st.sampled_from(CALLERS)
+RESOURCE_INDEX = st.integers(0, 2)  # what sampled_from draws for its three items
+
+
 @st.composite
 def requests(draw: st.DrawFn) -> Request:
-    base = draw(requests_())
-    caller = draw(st.sampled_from(CALLERS))
-    resource = draw(st.sampled_from([base.resource, base.resource, "*"]))
+    base = draw(BASE_REQUESTS)
+    caller = draw(CALLER)
+    resource = (base.resource, base.resource, "*")[draw(RESOURCE_INDEX)]
     return Request(base.action, resource, _plain(base), caller_arn=caller)
 
 
@@ -261,12 +278,17 @@ TAG_READERS = [
 ]
 
 
+CHOSEN_READERS = st.lists(st.sampled_from(TAG_READERS), min_size=1, max_size=3)
+EXTRA_DOCS = st.lists(policy_documents(), max_size=1)
+MAYBE_READER_BOUNDARY = st.none() | st.just([TAG_READERS[3]])
+
+
 @st.composite
 def tag_reading_sets(draw: st.DrawFn) -> PolicySet:
     """Identity policies that read instance tags and ARNs, sometimes with generated ones."""
-    chosen = draw(st.lists(st.sampled_from(TAG_READERS), min_size=1, max_size=3))
-    extra = [lspolicy.parse_policy(d) for d in draw(st.lists(policy_documents(), max_size=1))]
-    boundary = draw(st.none() | st.just([TAG_READERS[3]]))
+    chosen = draw(CHOSEN_READERS)
+    extra = [lspolicy.parse_policy(d) for d in draw(EXTRA_DOCS)]
+    boundary = draw(MAYBE_READER_BOUNDARY)
     return PolicySet([*chosen, *extra], boundary=boundary)
 
 

@@ -36,17 +36,24 @@ SPECIALS = [
 ]  # fmt: skip
 
 
+# built once: hypothesis validates every new strategy object on its first draw
+EDITS = st.integers(1, 6)
+OPS = st.sampled_from(["insert", "delete", "replace"])
+PIECES = st.sampled_from(SPECIALS) | st.binary(min_size=1, max_size=4)
+CUTS = st.integers(1, 8)
+
+
 @st.composite
 def mutated(draw: st.DrawFn, seed: bytes) -> bytes:
     data = bytearray(seed)
-    for _ in range(draw(st.integers(1, 6))):
+    for _ in range(draw(EDITS)):
         at = draw(st.integers(0, len(data)))
-        op = draw(st.sampled_from(["insert", "delete", "replace"]))
-        piece = draw(st.sampled_from(SPECIALS) | st.binary(min_size=1, max_size=4))
+        op = draw(OPS)
+        piece = draw(PIECES)
         if op == "insert":
             data[at:at] = piece
         elif op == "delete":
-            data[at : at + draw(st.integers(1, 8))] = b""
+            data[at : at + draw(CUTS)] = b""
         else:
             data[at : at + len(piece)] = piece
     return bytes(data)

@@ -42,16 +42,20 @@ CLASSES = settings(
 )
 
 
+# built once: hypothesis validates every new strategy object on its first draw
+SOME_REQUEST_KEYS = request_key_documents().filter(bool)
+
+
 @st.composite
 def keyed_intents(draw: DrawFn) -> dict[str, Any]:
     """An intent (`intent_documents`, which draws none of the request keys) whose first grant,
     and often an exclusion's ``unless``, use the request keys."""
     doc: dict[str, Any] = draw(intent_documents(max_grants=2, max_exclusions=2))
-    keys = draw(request_key_documents().filter(bool))
+    keys = draw(SOME_REQUEST_KEYS)
     doc["grants"][0]["require"] = {**doc["grants"][0].get("require", {}), **keys}
     for exclusion in doc.get("exclude", []):
         if draw(st.booleans()):
-            more = draw(request_key_documents().filter(bool))
+            more = draw(SOME_REQUEST_KEYS)
             exclusion["unless"] = {**exclusion.get("unless", {}), **more}
     return doc
 
@@ -71,11 +75,14 @@ AGES = st.one_of(
 )
 
 
+WORLD_TAGS = st.dictionaries(st.sampled_from(TAG_KEYS), st.sampled_from(TAG_VALUES), max_size=3)
+
+
 @st.composite
 def world_probes(draw: DrawFn, doc: dict[str, Any], pools: Any) -> Probe:
     """A request on an instance of a random world, with random request keys."""
     base = draw(probes(pools))
-    tags = draw(st.dictionaries(st.sampled_from(TAG_KEYS), st.sampled_from(TAG_VALUES), max_size=3))
+    tags = draw(WORLD_TAGS)
     instance = Instance(
         id=draw(st.sampled_from(pools.instance_ids)),
         region=draw(st.sampled_from(pools.regions)),
