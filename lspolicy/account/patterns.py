@@ -32,8 +32,9 @@ def _plain(segment: str) -> bool:
 
 class PatternIndex:
     """``hits(arn)``: the positions in ``texts`` of the patterns whose ``matchers`` accept
-    ``arn``, ascending. ``texts[i]`` is pattern ``i`` as written (its variables made no
-    difference to where it is filed: a segment with ``$`` is never filed)."""
+    ``arn``, ascending. ``texts[i]`` is pattern ``i`` as written: a pattern with ``$`` (a policy
+    variable) in its account segment or before it is tried everywhere; variables after it make
+    no difference to where it is filed."""
 
     __slots__ = ("_by_account", "_by_place", "_candidates", "_everywhere", "_matchers", "_reaching")
 
