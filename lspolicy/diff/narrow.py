@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from lspolicy.diff.logic import and3, condition_outcome
 from lspolicy.diff.problem import RESOURCE
 
 if TYPE_CHECKING:  # the search imports this module
@@ -93,38 +94,14 @@ def _members(mask: int) -> Iterable[int]:
         mask ^= low
 
 
-def _pure_value(p: _Part, sv: SlotValue, passes: Sequence[bool]) -> bool:
+def _pure_value(p: _Part, sv: SlotValue, passes: Sequence[bool]) -> bool | None:
     """A part testing no template, for its slot's choice ``sv`` (``passes``: for each class
     of the slot, whether its values pass one of the part's tests), exactly as
-    `lspolicy.diff.search.Evaluator.condition` (and its resource test) decides it."""
+    `lspolicy.diff.search.Evaluator.condition` (and its resource test) decides it: from known
+    passes the answer is never None."""
     if p.cond is None:
         return passes[sv.classes[0]] != p.statement.raw.resource_negated
-    raw = p.cond.raw
-    if raw.mode == "null":
-        absent = sv.absent or sv.empty
-        return any(w == absent for w in raw.wants)
-    if sv.absent:
-        if raw.mode == "plain":
-            return raw.if_exists or raw.negated
-        if raw.mode == "any":
-            return raw.if_exists
-        return True
-    if raw.mode == "plain":
-        return any(passes[c] for c in sv.classes) != raw.negated
-    if sv.empty or sv.nullset:
-        return raw.mode == "all"
-    per_value = (passes[c] != raw.negated for c in sv.classes)
-    return any(per_value) if raw.mode == "any" else all(per_value)
-
-
-def _and(values: Iterable[bool | None]) -> bool | None:
-    unknown = False
-    for v in values:
-        if v is False:
-            return False
-        if v is None:
-            unknown = True
-    return None if unknown else True
+    return condition_outcome(p.cond.raw, sv, (passes[c] for c in sv.classes))
 
 
 Masks = tuple[int, int]
@@ -308,7 +285,7 @@ class Narrowing:
         true, open_ = masks
         which = open_ & self.impure_statements
         for i in _members(which):
-            value = _and(self.value(p, asg, bits) for p in self.parts[i])
+            value = and3(self.value(p, asg, bits) for p in self.parts[i])
             if value is not None:
                 open_ &= ~(1 << i)
                 if value:
@@ -416,7 +393,7 @@ class Narrowing:
         asg[key] = sv
         try:
             for i in _members(which):
-                value = _and(self.value(p, asg, bits) for p in self.parts[i])
+                value = and3(self.value(p, asg, bits) for p in self.parts[i])
                 if value is False:
                     false |= 1 << i
                 elif value is True:

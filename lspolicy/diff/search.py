@@ -48,6 +48,7 @@ from lspolicy.budget import reason as budget_reason
 from lspolicy.diff.atoms import Atom, empty_atom
 from lspolicy.diff.automata import ComplexityError, Element
 from lspolicy.diff.domains import Domain, SharedStrings, ValueClass, compute_domain
+from lspolicy.diff.logic import and3, condition_outcome, or3, xor3
 from lspolicy.diff.narrow import Domains, Masks, Narrowing
 from lspolicy.diff.problem import RESOURCE, RawCondition, RawStatement, RawTemplate
 
@@ -545,30 +546,6 @@ _STATIC: Final = "static"
 _DEP: Final = "dep"
 
 
-def _or(values: Iterable[bool | None]) -> bool | None:
-    unknown = False
-    for v in values:
-        if v is True:
-            return True
-        if v is None:
-            unknown = True
-    return None if unknown else False
-
-
-def _and(values: Iterable[bool | None]) -> bool | None:
-    unknown = False
-    for v in values:
-        if v is False:
-            return False
-        if v is None:
-            unknown = True
-    return None if unknown else True
-
-
-def _xor(value: bool | None, flip: bool) -> bool | None:
-    return None if value is None else value != flip
-
-
 class Evaluator:
     """Both sides' decisions, three-valued, for a partial assignment."""
 
@@ -689,35 +666,17 @@ class Evaluator:
         self, cond: Condition, asg: Mapping[str, SlotValue], bits: Bits, need: set[BitKey] | None
     ) -> bool | None:
         """One condition, exactly as `lspolicy.evaluate.clause` decides it."""
-        raw = cond.raw
         sv = asg.get(cond.slot)
         if sv is None:
             return None
-        if raw.mode == "null":
-            absent = sv.absent or sv.empty
-            return any(w == absent for w in raw.wants)
-        if sv.absent:
-            if raw.mode == "plain":
-                return raw.if_exists or raw.negated
-            if raw.mode == "any":
-                return raw.if_exists
-            return True
-        if raw.mode == "plain":
-            matched = _or(
+        return condition_outcome(
+            cond.raw,
+            sv,
+            (
                 self._value_matches(cond.slot, c, cond.preds, asg=asg, bits=bits, need=need)
                 for c in sv.classes
-            )
-            return _xor(matched, raw.negated)
-        if sv.empty or sv.nullset:
-            return raw.mode == "all"
-        per_value = (
-            _xor(
-                self._value_matches(cond.slot, c, cond.preds, asg=asg, bits=bits, need=need),
-                raw.negated,
-            )
-            for c in sv.classes
+            ),
         )
-        return _or(per_value) if raw.mode == "any" else _and(per_value)
 
     def applies(
         self, st: Statement, asg: Mapping[str, SlotValue], bits: Bits, need: set[BitKey] | None
@@ -732,7 +691,7 @@ class Evaluator:
                 matched = self._value_matches(
                     RESOURCE, sv.classes[0], st.resource, asg=asg, bits=bits, need=need
                 )
-                parts.append(_xor(matched, st.raw.resource_negated))
+                parts.append(xor3(matched, st.raw.resource_negated))
             if parts[-1] is False:
                 return False
         for cond in st.conditions:
@@ -740,26 +699,26 @@ class Evaluator:
             if v is False:
                 return False
             parts.append(v)
-        return _and(parts)
+        return and3(parts)
 
     def decision(
         self, side: str, asg: Mapping[str, SlotValue], bits: Bits, need: set[BitKey] | None
     ) -> bool | None:
         """Allowed? (`lspolicy.evaluate.authorize` for identity policies and a boundary.)"""
         groups = self.sides[side]
-        denied = _or(self.applies(st, asg, bits, need) for st in groups["deny"] or ())
-        parts = [_xor(denied, True)]
+        denied = or3(self.applies(st, asg, bits, need) for st in groups["deny"] or ())
+        parts = [xor3(denied, True)]
         if parts[0] is False:
             return False
         identity = groups["identity"]
         if identity is not None:
-            parts.append(_or(self.applies(st, asg, bits, need) for st in identity))
+            parts.append(or3(self.applies(st, asg, bits, need) for st in identity))
             if parts[-1] is False:
                 return False
         boundary = groups["boundary"]
         if boundary is not None:
-            parts.append(_or(self.applies(st, asg, bits, need) for st in boundary))
-        return _and(parts)
+            parts.append(or3(self.applies(st, asg, bits, need) for st in boundary))
+        return and3(parts)
 
     def goal(
         self, asg: Mapping[str, SlotValue], bits: Bits, need: set[BitKey] | None = None
@@ -770,7 +729,7 @@ class Evaluator:
         if a is False:
             return False
         d = self.decision(deny, asg, bits, need)
-        return _and([a, _xor(d, True)])
+        return and3([a, xor3(d, True)])
 
 
 # -- the search -------------------------------------------------------------------------------
@@ -1015,7 +974,7 @@ def search(
             matched = ev._value_matches(
                 RESOURCE, sv.classes[0], st.resource, asg=asg, bits=bits, need=None
             )
-            if _xor(matched, st.raw.resource_negated) is not True:
+            if xor3(matched, st.raw.resource_negated) is not True:
                 return None
         out: set[str] = set()
         for cond in st.conditions:
