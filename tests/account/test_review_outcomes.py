@@ -29,20 +29,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import tempfile
-from pathlib import Path
 
-import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_account_properties import MAX_CHAIN  # same folder (rootdir import)
-from test_review_joins import _reference
+from test_review_joins import _reference, assert_cells_are_the_reference, expanded_cells
 from test_review_properties import ACTIONS, reviewed
 
 from lspolicy import parse_policy
 from lspolicy.account.classes import outcome_keys
 from lspolicy.account.model import Instance, Inventory, ManagedPolicy
-from lspolicy.account.parquet import write_dataset
 from lspolicy.account.review import STOP, TAG, UNTAG, _tag_access, compute_matrix
 
 TAG_CONDITIONS: list[dict[str, dict[str, object]]] = [
@@ -143,44 +139,12 @@ def outcomed(draw: st.DrawFn) -> Inventory:
     return inv
 
 
-def _cells(inv: Inventory, escalations: bool) -> tuple[list[tuple[object, ...]], object]:
-    matrix = compute_matrix(inv, ACTIONS, max_chain=MAX_CHAIN, escalations=escalations)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp)
-        write_dataset(
-            out, inv, matrix, production=[("env", "prod")], group_tag="env", observed=None
-        )
-        con = duckdb.connect()
-        cells = con.execute(
-            "SELECT principal_arn, instance_arn, action, decision, direct_decision, via, "
-            f"statements, conditions FROM read_parquet('{out}/matrix/*.parquet')"
-        ).fetchall()
-        con.close()
-    return cells, matrix
-
-
 @settings(max_examples=30, deadline=None)
 @given(outcomed())
 def test_every_cell_with_outcome_keys_is_the_reference_answer(inv: Inventory) -> None:
-    cells, matrix = _cells(inv, escalations=True)
-    principals = sorted([*inv.users, *inv.roles])
-    assert len(cells) == len(principals) * len(inv.instances) * len(ACTIONS)
-    ref = _reference(inv)
-    for principal, arn, action, decision, own, via, statements, conditions in cells:
-        instance = inv.instances[arn]
-        access = ref.access(principal, action, instance)
-        final = ref.final(principal, action, instance)
-        assert own == final.answer
-        if access is None:
-            assert (decision, via, conditions) == (final.answer, [], "[]")
-            assert statements == list(dict.fromkeys(s.label for s in final.statements))
-        else:
-            info = access.to_dict()
-            assert decision == info["decision"]
-            assert via == [h.role for h in access.via]
-            assert statements == list(dict.fromkeys(s.label for s in access.final.statements))
-            assert conditions == json.dumps(info["conditions"], sort_keys=True)
-    for esc in matrix.escalations[:12]:  # type: ignore[attr-defined]
+    matrix = compute_matrix(inv, ACTIONS, max_chain=MAX_CHAIN, escalations=True)
+    ref = assert_cells_are_the_reference(inv, expanded_cells(inv, matrix))
+    for esc in matrix.escalations[:12]:
         inst, like = inv.instances[esc.instance], inv.instances[esc.like]
         assert ref.access(esc.principal, STOP, inst) is None
         assert ref.access(esc.principal, STOP, like) is not None

@@ -13,6 +13,12 @@ arrays of strings and ``production``/``used`` booleans in Spark's schema; and th
 (who stops ``staging-web`` only through a role chain) gives the same rows in Spark as in DuckDB.
 Parquet's logical types are Apache Parquet's (https://parquet.apache.org/docs/file-format/types/);
 AWS's documentation has nothing on this, it concerns only the file format.
+
+And Spark gets the matrix of a factorized review (``--materialize never``: no ``matrix/``) as
+the README says: the class files registered as views, then ``DIR/matrix.sql`` run by Spark SQL,
+giving the rows DuckDB's view gives. The SQL is standard (joins, CASE, CAST), which Spark SQL
+runs as written (Spark SQL reference, "SELECT":
+https://spark.apache.org/docs/latest/sql-ref-syntax-qry-select.html).
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ from typing import Any
 
 import duckdb
 import pytest
+from test_review_query import example_inputs
 
+from lspolicy.account.parquet import connect
 from lspolicy.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "account"
@@ -108,3 +116,28 @@ def test_spark_schema_and_readme_query_match_duckdb(spark: Any, out: Path) -> No
     ]
     assert got == want
     assert got, "the sample export has access through a role chain to staging-web"
+
+
+COLUMNS = "principal_arn, instance_arn, action, decision, via, statements"
+
+
+def test_spark_runs_matrix_sql_over_the_class_files(spark: Any, tmp_path: Path) -> None:
+    """A factorized review's ``matrix.sql`` over its class files gives DuckDB's view's rows."""
+    out = tmp_path / "review"
+    assert main(["review", *example_inputs(), "--out", str(out), "--materialize", "never"]) == 0
+    assert not (out / "matrix").exists()
+    for name in ("cells", "principals", "instances", "observed"):
+        spark.read.parquet(str(out / f"{name}.parquet")).createOrReplaceTempView(name)
+    sql = (out / "matrix.sql").read_text()
+    got = sorted(
+        (r[0], r[1], r[2], r[3], list(r[4]), list(r[5]))
+        for r in spark.sql(f"SELECT {COLUMNS} FROM ({sql})").collect()
+    )
+    con = connect(out)
+    want = sorted(
+        (r[0], r[1], r[2], r[3], list(r[4]), list(r[5]))
+        for r in con.execute(f"SELECT {COLUMNS} FROM matrix").fetchall()
+    )
+    con.close()
+    assert len(got) == 360
+    assert got == want
