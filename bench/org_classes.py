@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from lspolicy.account.authdetails import read_auth_details
-from lspolicy.account.classes import InstanceClasses, find_join_features, principal_value
+from lspolicy.account.classes import InstanceClasses, find_join_features, role_values
 from lspolicy.account.decide import Authority
 from lspolicy.account.instances import read_instances
 from lspolicy.account.organization import read_organization
@@ -39,13 +39,7 @@ def main() -> None:
     )
     authority = Authority(inventory)
     joins = find_join_features(inventory, authority)
-    role_values = [
-        frozenset(
-            f.norm(v) for r in inventory.roles if (v := principal_value(authority.actor(r), f))
-        )
-        for f in joins
-    ]
-    classes = InstanceClasses.build(inventory, joins, role_values)
+    classes = InstanceClasses.build(inventory, joins, role_values(inventory, authority, joins))
     done = time.process_time()
     print(
         f"build with join features {[(f.tag, f.variable, f.kept) for f in joins]}: "

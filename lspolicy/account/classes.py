@@ -283,6 +283,20 @@ def _case_twins(inventory: Inventory, authority: Authority) -> set[str]:
     return twins
 
 
+def role_values(
+    inventory: Inventory, authority: Authority, joins: Sequence[JoinFeature]
+) -> list[frozenset[str]]:
+    """Per join feature, the values (normalised) its variable takes for the inventory's roles:
+    a role reached through a chain compares its own value, so `InstanceClasses.build` keeps
+    these values in the class key."""
+    return [
+        frozenset(
+            f.norm(v) for r in inventory.roles if (v := principal_value(authority.actor(r), f))
+        )
+        for f in joins
+    ]
+
+
 def principal_value(actor: Actor, feature: JoinFeature) -> str | None:
     """The actor's value of the feature's variable (``None``: absent or not one string)."""
     for k, v in actor.context.items():

@@ -41,6 +41,7 @@ from lspolicy.account.classes import (
     principal_key,
     principal_value,
     read_keys,
+    role_values,
 )
 from lspolicy.account.decide import Authority, Verdict
 from lspolicy.account.model import Instance, Inventory
@@ -704,13 +705,7 @@ def compute_matrix(
 
     authority = Authority(inventory)
     joins = find_join_features(inventory, authority)
-    role_values = [
-        frozenset(
-            f.norm(v) for r in inventory.roles if (v := principal_value(authority.actor(r), f))
-        )
-        for f in joins
-    ]
-    classes = InstanceClasses.build(inventory, joins, role_values)
+    classes = InstanceClasses.build(inventory, joins, role_values(inventory, authority, joins))
     review = ClassReview(inventory, classes, max_chain=max_chain)
     principals = review.authority.principals()
     keys: dict[tuple[object, ...], int] = {}
