@@ -35,6 +35,7 @@ from typing import Any
 from lspolicy.account.review_inputs import INPUTS_FILE
 from lspolicy.account.views import DatasetError, attach, bits_sql, read_layout
 from lspolicy.errors import LspolicyError
+from lspolicy.textfile import read_text
 
 __all__ = [
     "INPUTS_FILE",
@@ -65,6 +66,9 @@ documents every column): a Parquet file without them is not a review's."""
 _INDEX_LABEL = re.compile(r"Statement\[(\d+)\]")
 _ROW = "principal_arn, via, decision, statements, conditions, incomplete"
 _NOTES_KEY = '\n  "notes": '
+MAX_REVIEW_JSON_BYTES = 256 << 20
+"""``report.json`` and ``inputs.json`` are read whole, up to this size, and refused while read
+beyond it (the orggen account's report is 3 MB)."""
 
 
 class ReviewDataError(LspolicyError):
@@ -235,14 +239,11 @@ class ReviewData:
 
     @staticmethod
     def _text(path: Path) -> str:
-        try:
-            return path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ReviewDataError(f"{path}: not readable JSON: {_first_line(exc)}") from None
+        return read_text(path, limit=MAX_REVIEW_JSON_BYTES, error=ReviewDataError)
 
     def _json(self, name: str) -> dict[str, Any] | None:
         path = self.path / name
-        if not path.is_file():
+        if not path.exists():  # present but no regular file: refused by `_text`
             return None
         try:
             got = json.loads(self._text(path))
@@ -493,7 +494,7 @@ class ReviewData:
     def notes(self) -> list[str]:
         """What the review assumed or did not traverse (``report.json``'s notes)."""
         path = self.path / "report.json"
-        if self._report is None and path.is_file():
+        if self._report is None and path.exists():
             # `lspolicy review` writes it with indent 2: a top-level key is the only text
             # "\n  KEY": (a JSON string holds no raw newline); decode just that value
             text = self._text(path)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lspolicy.errors import LspolicyError
+from lspolicy.textfile import read_text
 
 __all__ = [
     "FORMAT",
@@ -102,14 +103,15 @@ def write_inputs(out: Path, record: dict[str, Any]) -> None:
 def read_inputs(directory: str | Path) -> dict[str, Any]:
     """``DIR/inputs.json``, checked for the fields `changed_files` and the re-reading use."""
     path = Path(directory) / INPUTS_FILE
-    if not path.is_file():
+    if not path.exists():
         raise InputsError(
             f"{path}: no record of the review's inputs (reviews written before lspolicy "
             "recorded them have none): run `lspolicy review` again"
         )
+    text = read_text(path, error=InputsError)
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise InputsError(f"{path}: not readable JSON: {exc}") from None
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise InputsError(f"{path}: not a {FORMAT} record")

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from lspolicy.errors import LspolicyError
+from lspolicy.textfile import read_text
 
 __all__ = [
     "DATASET_FILE",
@@ -48,6 +49,8 @@ __all__ = [
 
 DATASET_FILE = "dataset.json"
 DATASET_FORMAT = "lspolicy-review-dataset/1"
+MAX_DATASET_RECORD_BYTES = 1 << 20
+"""``dataset.json`` is a few hundred bytes; a larger one is refused while it is read."""
 MATRIX_SQL_FILE = "matrix.sql"
 REACHING_FILE = "reaching.parquet"
 """The class cells that reach, clustered by principal class (``what-can``'s copy)."""
@@ -164,13 +167,14 @@ def _first_line(exc: BaseException) -> str:
 def read_layout(out: Path) -> Layout | None:
     """The dataset's layout (``None``: no ``dataset.json`` and no ``matrix/*.parquet``)."""
     path = out / DATASET_FILE
-    if not path.is_file():
+    if not path.exists():
         if any((out / "matrix").glob("*.parquet")):
             return Layout(materialized=True, joins=0, trail=False, rows=None)
         return None
+    text = read_text(path, limit=MAX_DATASET_RECORD_BYTES, error=DatasetError)
     try:
-        got: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        got: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise DatasetError(f"{path}: not readable JSON: {_first_line(exc)}") from None
     if not isinstance(got, dict) or got.get("format") != DATASET_FORMAT:
         raise DatasetError(f"{path}: not a review's dataset record (format {DATASET_FORMAT!r})")

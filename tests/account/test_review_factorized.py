@@ -22,6 +22,7 @@ lossless. A factorized dataset whose class file is missing or corrupt is exit 2 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -36,7 +37,7 @@ from test_review_joins import joined
 from test_review_properties import ACTIONS
 from test_review_query import ALICE, CAROL, STOP, example_inputs
 
-from lspolicy.account import parquet
+from lspolicy.account import from_review, parquet, views
 from lspolicy.account.from_review import ReviewData
 from lspolicy.account.model import Inventory
 from lspolicy.account.parquet import write_dataset
@@ -429,4 +430,45 @@ def test_a_corrupt_dataset_record_is_exit_2(
     code, _, err = run(capsys, "who-can", STOP, "--instance", "web-1", "--review", str(broken))
     assert code == 2
     assert "dataset.json: not a review's dataset record" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["dataset.json", "inputs.json", "report.json"])
+def test_a_review_record_that_is_not_a_regular_file_is_exit_2(
+    capsys: pytest.CaptureFixture[str], both: tuple[Path, Path], tmp_path: Path, name: str
+) -> None:
+    """A FIFO in place of a record the command reads: refused at once (opened without
+    blocking, checked on the descriptor), one line, no traceback, no hang."""
+    broken = tmp_path / "broken"
+    shutil.copytree(both[1], broken)
+    (broken / name).unlink()
+    os.mkfifo(broken / name)
+    code, _, err = run(capsys, "who-can", STOP, "--instance", "web-1", "--review", str(broken))
+    assert code == 2
+    assert name in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("name", ["dataset.json", "report.json"])
+def test_an_oversized_review_record_is_refused_while_read(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    both: tuple[Path, Path],
+    tmp_path: Path,
+    name: str,
+) -> None:
+    """Records are read with a bound (``dataset.json`` 1 MiB; ``report.json`` 256 MiB, lowered
+    here so the test need not write that much): a larger one is exit 2 saying so."""
+    monkeypatch.setattr(from_review, "MAX_REVIEW_JSON_BYTES", 4096)
+    broken = tmp_path / "broken"
+    shutil.copytree(both[1], broken)
+    path = broken / name
+    limit = views.MAX_DATASET_RECORD_BYTES if name == "dataset.json" else 4096
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps(record) + " " * limit)  # still valid JSON, one byte too many
+    code, _, err = run(capsys, "who-can", STOP, "--instance", "web-1", "--review", str(broken))
+    assert code == 2
+    assert name in err
+    assert f"larger than {limit} bytes" in err
     assert "Traceback" not in err
