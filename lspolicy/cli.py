@@ -397,9 +397,7 @@ def _parser(command: str | None = None, *, full: bool = True) -> argparse.Argume
     parser = Parser(
         prog="lspolicy", description="Policy-as-code for Amazon Lightsail access control."
     )
-    parser.add_argument(
-        "--version", action="version", version=f"lspolicy {_version()}", help="print the version"
-    )
+    parser.add_argument("--version", action=_VersionAction, help="print the version")
     sub: Any = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = sub.add_parser(
@@ -595,6 +593,25 @@ COLORS = ("auto", "always", "never")
 COLOR_HELP = "colour the output: auto (on a terminal, unless NO_COLOR is set), always, never"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: the version is read from the package metadata only when asked for (it
+    costs ~10 ms, every other command line does without it)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs=0, default=argparse.SUPPRESS)
+        super().__init__(option_strings, argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        sys.stdout.write(f"lspolicy {_version()}\n")
+        parser.exit()
+
+
 def _version() -> str:
     """The installed distribution's version (package metadata), or the module's own."""
     from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
@@ -624,6 +641,12 @@ def _check_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_BUILT: dict[tuple[str | None, bool], argparse.ArgumentParser] = {}
+"""The parsers `main` has built, reused by later calls in the same process (a pre-commit hook
+or a test calling `main` many times): building one costs ~25 ms, and parsing leaves it as it
+was."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     for stream in (sys.stdout, sys.stderr):
@@ -642,7 +665,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command in _ALONE and not wants_help and words[0] == command:
             parser = _alone_parser(command)
         else:
-            parser = _parser(command, full=wants_help or command not in _FAST)
+            full = wants_help or command not in _FAST
+            key = (command if not full else None, full)
+            parser = _BUILT.get(key) or _BUILT.setdefault(key, _parser(command, full=full))
     try:
         args, extras = parser.parse_known_args(argv)
         if extras:
