@@ -481,7 +481,10 @@ class PolicySet:
             # `context_values`, inlined: into their own mapping for the layered function
             # (which reads it first, then the instance's values, then the principal's), else
             # into the merged values
-            own = {} if layered is not None else values | part.values
+            given = part._values
+            if given is None:  # normalised when first read
+                given = part.values
+            own = {} if layered is not None else values | given
             if context:
                 names = tuple(context)
                 layout = layouts.get(names)
@@ -500,9 +503,9 @@ class PolicySet:
                         own[lk] = tuple(text(x) for x in v)
             if layered is not None:
                 if needs_caller:
-                    append(layered(resource, own, part.values, values, caller))
+                    append(layered(resource, own, given, values, caller))
                 else:
-                    append(layered(resource, own, part.values, values))
+                    append(layered(resource, own, given, values))
             elif needs_caller:
                 append(simple(resource, own, caller))
             else:

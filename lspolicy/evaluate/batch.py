@@ -162,19 +162,33 @@ def decide_matrix_compact(
     distinct: dict[Any, list[Any]] = {}
     """Feature -> its distinct values, in the order of their codes."""
 
-    def column(feature: Any, values: list[Any]) -> None:
+    def column(feature: Any, values: list[Any], *, plain: bool = False) -> bool:
+        """With ``plain``: False (and no column) when some value is not a plain string."""
         seen = dict.fromkeys(values)
+        if plain:
+            if not _PLAIN_TYPES.issuperset(map(type, seen)):
+                return False
+            if len(seen) > 1:
+                # coded by the plain strings (whose hashes are cached); the conditions
+                # read the values as `RequestPart.values` holds them
+                code = {v: n for n, v in enumerate(seen)}
+                columns[feature] = (list(map(code.__getitem__, values)), len(code))
+                distinct[feature] = [None if v is None else (v,) for v in seen]
+            return True
         if len(seen) > 1:
             code = {v: n for n, v in enumerate(seen)}
             columns[feature] = (list(map(code.__getitem__, values)), len(code))
             distinct[feature] = list(seen)
+        return True
 
     column(("account",), [part.resource_account for part in instances])
     if any(dynamic for _, _, dynamic in rows):
         column(("arn",), arns)
-    tables = [part.values for part in instances]
+    plain = _PlainColumns(instances)
     for key in keys:
-        column(("key", key), list(map(dict.get, tables, repeat(key))))
+        if not column(("key", key), plain.column(key), plain=True):
+            # not every value a plain string: the normalised values
+            column(("key", key), [part.values.get(key) for part in instances])
     # Resource verdicts: one joint column (each instance's tuple of every matcher's verdict:
     # a fleet's ARNs take few combinations); a row reads its own matchers' part of it
     verdict_lists: list[list[bool]] = []
@@ -211,7 +225,7 @@ def decide_matrix_compact(
         """Some instance gives a value for ``key``."""
         hit = given_memo.get(key)
         if hit is None:
-            hit = given_memo[key] = any(map(dict.__contains__, tables, repeat(key)))
+            hit = given_memo[key] = plain.given(key)
         return hit
 
     groupings: dict[Any, tuple[Sequence[Hashable], dict[Any, int]]] = {}
@@ -276,6 +290,45 @@ def decide_matrix_compact(
         group_rows.append(sigs)
         answer_rows.append(_group_answers(ps, action, principal, instances, first, context=context))
     return Matrix(group_rows, answer_rows, count)
+
+
+class _PlainColumns:
+    """The instances' values of one key at a time, read from the contexts as given
+    (`RequestPart.raw`) instead of normalising every instance's context: parts with the same
+    key names share a layout (``RequestPart._lowered``), so each layout maps a lower-case key
+    to the name it was given under."""
+
+    __slots__ = ("_layouts", "_names", "_raws")
+
+    def __init__(self, instances: Sequence[RequestPart]) -> None:
+        self._raws = [part.raw for part in instances]
+        self._layouts = [id(part._lowered) for part in instances]
+        self._names: dict[int, dict[str, str]] = {}
+        """Layout -> lower-case key -> the name given (the later of two spellings)."""
+        for part in instances:
+            if id(part._lowered) not in self._names:
+                self._names[id(part._lowered)] = dict(zip(part._lowered, part.raw, strict=True))
+
+    def given(self, key: str) -> bool:
+        """Some instance gives a value for ``key``."""
+        return any(key in names for names in self._names.values())
+
+    def column(self, key: str) -> list[Any]:
+        """Each instance's value for ``key`` as it was given (None where it gives none):
+        usable where every value is a plain string (`RequestPart.values` otherwise)."""
+        layouts = self._names
+        if len(layouts) == 1:
+            name = next(iter(layouts.values())).get(key)
+            if name is None:
+                return [None] * len(self._raws)
+            got = list(map(dict.get, self._raws, repeat(name)))
+        else:
+            by_layout = {layout: names.get(key) for layout, names in layouts.items()}
+            got = list(map(dict.get, self._raws, map(by_layout.__getitem__, self._layouts)))
+        return got
+
+
+_PLAIN_TYPES = frozenset({str, type(None)})
 
 
 def _dense(values: list[Any]) -> tuple[int, ...]:
