@@ -186,7 +186,10 @@ def decide_matrix_compact(
         column(("arn",), arns)
     plain = _PlainColumns(instances)
     for key in keys:
-        if not column(("key", key), plain.column(key), plain=True):
+        got = plain.column(key)
+        if got is None:  # no instance gives it: one value (none) for every instance
+            continue
+        if not column(("key", key), got, plain=True):
             # not every value a plain string: the normalised values
             column(("key", key), [part.values.get(key) for part in instances])
     # Resource verdicts: one joint column (each instance's tuple of every matcher's verdict:
@@ -294,38 +297,42 @@ def decide_matrix_compact(
 
 class _PlainColumns:
     """The instances' values of one key at a time, read from the contexts as given
-    (`RequestPart.raw`) instead of normalising every instance's context: parts with the same
-    key names share a layout (``RequestPart._lowered``), so each layout maps a lower-case key
-    to the name it was given under."""
+    (`RequestPart.raw`) instead of normalising every instance's context. Parts with the
+    same key names share their lower-cased names (``RequestPart._lowered``, a layout); each
+    layout maps a lower-case key to the name it was given under (the later of two spellings,
+    as in `RequestPart.values`)."""
 
-    __slots__ = ("_layouts", "_names", "_raws")
+    __slots__ = ("_layout_of", "_names", "_raws")
 
     def __init__(self, instances: Sequence[RequestPart]) -> None:
         self._raws = [part.raw for part in instances]
-        self._layouts = [id(part._lowered) for part in instances]
-        self._names: dict[int, dict[str, str]] = {}
-        """Layout -> lower-case key -> the name given (the later of two spellings)."""
-        for part in instances:
-            if id(part._lowered) not in self._names:
-                self._names[id(part._lowered)] = dict(zip(part._lowered, part.raw, strict=True))
+        lowered = [part._lowered for part in instances]
+        ids = list(map(id, lowered))
+        first = dict(zip(ids, lowered, strict=True))  # each layout once (the parts hold them)
+        number = {ident: n for n, ident in enumerate(first)}
+        self._names = [
+            dict(zip(low, raw, strict=True))
+            for low, raw in zip(
+                first.values(), (self._raws[ids.index(i)] for i in first), strict=True
+            )
+        ]
+        """Per layout: lower-case key -> the name given."""
+        self._layout_of = list(map(number.__getitem__, ids)) if len(first) > 1 else None
 
     def given(self, key: str) -> bool:
         """Some instance gives a value for ``key``."""
-        return any(key in names for names in self._names.values())
+        return any(key in names for names in self._names)
 
-    def column(self, key: str) -> list[Any]:
-        """Each instance's value for ``key`` as it was given (None where it gives none):
-        usable where every value is a plain string (`RequestPart.values` otherwise)."""
-        layouts = self._names
-        if len(layouts) == 1:
-            name = next(iter(layouts.values())).get(key)
-            if name is None:
-                return [None] * len(self._raws)
-            got = list(map(dict.get, self._raws, repeat(name)))
-        else:
-            by_layout = {layout: names.get(key) for layout, names in layouts.items()}
-            got = list(map(dict.get, self._raws, map(by_layout.__getitem__, self._layouts)))
-        return got
+    def column(self, key: str) -> list[Any] | None:
+        """Each instance's value for ``key`` as it was given (None where it gives none),
+        usable where every value is a plain string (`RequestPart.values` otherwise); None
+        when no instance gives the key."""
+        names = [layout.get(key) for layout in self._names]
+        if names.count(None) == len(names):
+            return None
+        if self._layout_of is None:
+            return list(map(dict.get, self._raws, repeat(names[0])))
+        return list(map(dict.get, self._raws, map(names.__getitem__, self._layout_of)))
 
 
 _PLAIN_TYPES = frozenset({str, type(None)})
