@@ -164,8 +164,11 @@ def decide_matrix_compact(
 
     def column(feature: Any, values: list[Any], *, plain: bool = False) -> bool:
         """With ``plain``: False (and no column) when some value is not a plain string."""
-        seen = dict.fromkeys(values)
         if plain:
+            try:
+                seen = dict.fromkeys(values)
+            except TypeError:  # a list
+                return False
             if not _PLAIN_TYPES.issuperset(map(type, seen)):
                 return False
             if len(seen) > 1:
@@ -175,6 +178,7 @@ def decide_matrix_compact(
                 columns[feature] = (list(map(code.__getitem__, values)), len(code))
                 distinct[feature] = [None if v is None else (v,) for v in seen]
             return True
+        seen = dict.fromkeys(values)
         if len(seen) > 1:
             code = {v: n for n, v in enumerate(seen)}
             columns[feature] = (list(map(code.__getitem__, values)), len(code))
