@@ -210,7 +210,19 @@ def decide_matrix_compact(
                     compute(a, _EMPTY) if v is None else v for a, v in zip(arns, got, strict=True)
                 ]
         verdict_lists.append(got)
-    if verdict_lists:
+    if 0 < len(verdict_lists) <= 8:
+        # each instance's verdicts as the bits of one byte (big integers added in C: no
+        # carry crosses instances), then decoded per distinct byte
+        bits = 0
+        for m, got in enumerate(verdict_lists):
+            bits += int.from_bytes(bytes(got), "big") << m
+        column(("resources",), list(bits.to_bytes(len(arns), "big")))
+        if ("resources",) in distinct:
+            width = range(len(verdict_lists))
+            distinct[("resources",)] = [
+                tuple(bool(v >> m & 1) for m in width) for v in distinct[("resources",)]
+            ]
+    elif verdict_lists:
         column(("resources",), list(zip(*verdict_lists, strict=True)))
     # instances decided one by one: a part giving two spellings of one key (the merge then
     # depends on the dicts' order, `RequestPart.duplicates`) or naming a caller
