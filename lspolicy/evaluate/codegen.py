@@ -11,11 +11,18 @@ Safety: the generated source contains only identifiers, operators and literals t
 writes itself. Every value that comes from a policy (keys, strings, sets, compiled patterns) is
 passed in through the function's namespace under a generated name (``n0``, ``n1``...), never
 spliced into source text, so no policy content can change the code that runs.
+
+Shared by shape: since no policy value is in the source, the source is the plan's *shape* (which
+tests, in which order, on which of its namespace names); plans of one shape share one compiled
+code object (`_CODE`, keyed by the source), each executed into its own namespace. Compiling is
+most of what generating a function costs, so a plan whose shape was seen costs only writing its
+source.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from types import CodeType
 from typing import Any
 
 from lspolicy.evaluate.clause import CompiledCondition
@@ -33,6 +40,28 @@ Context = Mapping[str, Sequence[str]]
 _LAYERED_LOOKUPS = 12
 Decider = Callable[..., bool]
 """``decide(resource, context, caller=None) -> bool``."""
+
+_CODE: dict[str, CodeType] = {}
+"""Generated source -> its compiled module (bounded): one compile per shape."""
+_CODE_LIMIT = 4096
+SHAPES = {"compiled": 0, "shared": 0}
+"""How many functions were compiled and how many reused a compiled shape (for tests and
+benchmarks)."""
+
+
+def _define(source: str, namespace: dict[str, Any], filename: str) -> None:
+    """Execute ``source`` into ``namespace`` (its constants), compiling it only if no source
+    of the same text (shape) was compiled before."""
+    code = _CODE.get(source)
+    if code is None:
+        code = compile(source, filename, "exec")
+        if len(_CODE) >= _CODE_LIMIT:
+            _CODE.clear()
+        _CODE[source] = code
+        SHAPES["compiled"] += 1
+    else:
+        SHAPES["shared"] += 1
+    exec(code, namespace)  # see the module docstring
 
 
 class _Writer:
@@ -258,7 +287,7 @@ def compile_decider(
     lines.extend(body)
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = dict(w.namespace)
-    exec(compile(source, "<lspolicy plan>", "exec"), namespace)  # see the module docstring
+    _define(source, namespace, "<lspolicy plan>")
     decide: Decider = namespace["decide"]
     decide.__doc__ = source  # the generated code, for debugging and review
     return decide
@@ -295,7 +324,7 @@ def compile_layered_decider(
     lines.extend(body)
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = dict(w.namespace)
-    exec(compile(source, "<lspolicy layered plan>", "exec"), namespace)  # see the module docstring
+    _define(source, namespace, "<lspolicy layered plan>")
     decide: Callable[..., bool] = namespace["decide"]
     decide.__doc__ = source
     return decide

@@ -229,6 +229,7 @@ class RequestPart:
     """
 
     __slots__ = (
+        "_direct",
         "_lowered",
         "_multivalued",
         "_names",
@@ -285,6 +286,12 @@ class RequestPart:
         self._names: dict[str, str] | None = None
         self.resource = resource
         self.resource_account = None if resource is None else _account(resource)
+        self._direct = (
+            None if duplicates or caller_arn is not None else "*" if resource is None else resource
+        )
+        """The resource (``*`` for none) when a batch may combine this part's normalised
+        values with another's directly (`PolicySet.is_allowed_many`): it names no caller and
+        gives no key twice; None otherwise."""
 
     @property
     def values(self) -> dict[str, tuple[str, ...]]:
