@@ -353,6 +353,17 @@ def statement_predicates(sts: Sequence[CompiledStatement]) -> None:
         st.core.predicate = namespace[f"p{n}"]
 
 
+def _always(st: CompiledStatement) -> bool:
+    """The statement applies to every request (of its action): any Resource, no condition,
+    no principal element."""
+    return (
+        st.resource_shape[0] == "any"
+        and not st.resource_negated
+        and not st.conditions
+        and not _names_principals(st)
+    )
+
+
 def _names_principals(st: CompiledStatement) -> bool:
     return st.principal is not None or st.not_principal is not None
 
@@ -387,10 +398,16 @@ def generic_decider(
     plain_denies = preds([st for st in denies if not _names_principals(st)])
     named_denies = tuple((pred(st), st.grant) for st in denies if _names_principals(st))
     # every group must hold a statement that applies: the SCP levels, then (without a
-    # resource-based policy) the identity policies, the boundary and the session policy
-    groups = [preds(level) for level in scps]
+    # resource-based policy) the identity policies, the boundary and the session policy; a
+    # group holding a statement that applies to every request (an SCP allowing everything)
+    # is left out, as the inlined function leaves it out (`_any`)
+    groups = [preds(level) for level in scps if not any(map(_always, level))]
     if resource is None:
-        groups.extend(preds(sts) for sts in (allows, boundary, session) if sts is not None)
+        groups.extend(
+            preds(sts)
+            for sts in (allows, boundary, session)
+            if sts is not None and not any(map(_always, sts))
+        )
         must = tuple(groups)
 
         def decide(r: str, c: Context, k: Any = None) -> bool:
@@ -411,9 +428,9 @@ def generic_decider(
         return decide
     levels = tuple(groups)
     grants = tuple((pred(st), st.grant) for st in resource)
-    ident = preds(allows)
-    bound = None if boundary is None else preds(boundary)
-    sess = None if session is None else preds(session)
+    ident = None if any(map(_always, allows)) else preds(allows)
+    bound = None if boundary is None or any(map(_always, boundary)) else preds(boundary)
+    sess = None if session is None or any(map(_always, session)) else preds(session)
 
     def holds(group: tuple[Callable[[str, Context], bool], ...] | None, r: str, c: Context) -> bool:
         if group is None:
