@@ -22,7 +22,7 @@ source.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from types import CodeType
+from types import CodeType, FunctionType
 from typing import Any
 
 from lspolicy.evaluate.clause import CompiledCondition
@@ -44,6 +44,8 @@ Decider = Callable[..., bool]
 _CODE: dict[str, CodeType] = {}
 """Generated source -> its compiled module (bounded): one compile per shape."""
 _CODE_LIMIT = 4096
+_PREDICATES: dict[str, CodeType] = {}
+"""A statement predicate's source -> its function's code (bounded): one compile per shape."""
 SHAPES = {"compiled": 0, "shared": 0}
 """How many functions were compiled and how many reused a compiled shape (for tests and
 benchmarks)."""
@@ -62,6 +64,10 @@ def _define(source: str, namespace: dict[str, Any], filename: str) -> None:
     else:
         SHAPES["shared"] += 1
     exec(code, namespace)  # see the module docstring
+
+
+class _NotLayered(Exception):
+    """The plan's layered function would make too many lookups or read the whole context."""
 
 
 class _Writer:
@@ -85,8 +91,15 @@ class _Writer:
         self.lookups += 1
         if not self.layered:
             return f"g({key})"
+        if self.lookups > _LAYERED_LOOKUPS:
+            raise _NotLayered  # `compile_layered_decider` gives up: no need to write the rest
         t = self.temp()
         return f"({t} if ({t} := gx({key})) is not None else ({t} if ({t} := g({key})) is not None else q({key})))"
+
+    def whole_context(self) -> None:
+        self.reads_whole_context = True
+        if self.layered:
+            raise _NotLayered
 
     def const(self, value: Any) -> str:
         """A namespace name bound to ``value`` (shared by identity)."""
@@ -151,7 +164,7 @@ class _Writer:
             if cond.negated:
                 test = f"not ({test})"
             return f"({missing} if ({vals} := {self.get(key)}) is None else {test})"
-        self.reads_whole_context = True
+        self.whole_context()
         return f"{self.const(cond.holds)}(c)"
 
     def statement(self, st: CompiledStatement) -> str:
@@ -160,7 +173,7 @@ class _Writer:
         kind = shape[0]
         if kind == "dynamic":
             # the statement's own matcher, which already applies NotResource's negation
-            self.reads_whole_context = True
+            self.whole_context()
             parts.append(f"{self.const(st.resource_match)}(r, c)")
         elif kind == "any":
             if st.resource_negated:
@@ -309,16 +322,17 @@ def compile_layered_decider(
     ``_LAYERED_LOOKUPS`` lookups: each costs up to three ``get`` calls instead of one, which
     outweighs not merging the mappings (measured: a 30-statement plan ran slower layered)."""
     w = _Writer(layered=True)
-    body = _body(
-        w,
-        denies=denies,
-        allows=allows,
-        boundary=boundary,
-        session=session,
-        scps=scps,
-        resource=resource,
-    )
-    if w.reads_whole_context or w.lookups > _LAYERED_LOOKUPS:
+    try:
+        body = _body(
+            w,
+            denies=denies,
+            allows=allows,
+            boundary=boundary,
+            session=session,
+            scps=scps,
+            resource=resource,
+        )
+    except _NotLayered:
         return None
     lines = ["def decide(r, x, c, p, k=None):", "    gx = x.get", "    g = c.get", "    q = p.get"]
     lines.extend(body)
@@ -333,24 +347,38 @@ def compile_layered_decider(
 def statement_predicates(sts: Sequence[CompiledStatement]) -> None:
     """Give every statement's shared core its ``predicate(resource, context)`` (the
     statement's Resource and Condition test, as the plan function inlines it; the principal
-    element is the caller of the predicate's business). The missing ones are generated in one
-    module: a core compiles once, whichever principal or plan holds it."""
+    element is the caller of the predicate's business). A core gets its predicate once,
+    whichever principal or plan holds it; statements of one shape share the compiled code
+    (`_define`), so only new shapes compile (the missing ones together)."""
     todo: dict[int, CompiledStatement] = {}
     for st in sts:
         if st.core.predicate is None and id(st.core) not in todo:
             todo[id(st.core)] = st
     if not todo:
         return
-    w = _Writer()
-    lines: list[str] = []
-    for n, st in enumerate(todo.values()):
-        lines.append(f"def p{n}(r, c):")
-        lines.append("    g = c.get")
-        lines.append(f"    return {w.statement(st)}")
-    namespace: dict[str, Any] = dict(w.namespace)
-    exec(compile("\n".join(lines) + "\n", "<lspolicy statements>", "exec"), namespace)
-    for n, st in enumerate(todo.values()):
-        st.core.predicate = namespace[f"p{n}"]
+    if len(_PREDICATES) + len(todo) > _CODE_LIMIT:
+        _PREDICATES.clear()
+    written = []
+    new: dict[str, None] = {}
+    for st in todo.values():
+        w = _Writer()
+        source = f"def p(r, c):\n    g = c.get\n    return {w.statement(st)}\n"
+        written.append((st, source, w.namespace))
+        if source not in _PREDICATES:
+            new[source] = None
+    if new:
+        # the new shapes compiled in one module (one ``compile`` call costs less than many),
+        # each function's code then kept under its own source
+        module = "".join(source.replace("def p(", f"def p{n}(", 1) for n, source in enumerate(new))
+        space: dict[str, Any] = {}
+        exec(compile(module, "<lspolicy statements>", "exec"), space)  # see the docstring
+        for n, source in enumerate(new):
+            _PREDICATES[source] = space[f"p{n}"].__code__.replace(co_name="p", co_qualname="p")
+        SHAPES["compiled"] += len(new)
+    SHAPES["shared"] += len(written) - len(new)
+    for st, source, namespace in written:
+        namespace["__builtins__"] = __builtins__
+        st.core.predicate = FunctionType(_PREDICATES[source], namespace, "p")
 
 
 def _always(st: CompiledStatement) -> bool:

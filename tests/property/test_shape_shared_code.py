@@ -160,3 +160,31 @@ def test_one_shape_two_plans_each_with_its_own_values() -> None:
         assert data.is_allowed(req) is data_ok
         assert web.evaluate(req).allowed is web_ok
         assert data.evaluate(req).allowed is data_ok
+
+
+@settings(max_examples=40)
+@given(
+    st.lists(policy_sets(), min_size=2, max_size=4),
+    st.lists(requests(), min_size=1, max_size=4),
+)
+def test_shared_statement_predicates_answer_as_evaluate(
+    sets: list[PolicySet], reqs: list[Request]
+) -> None:
+    """The generic decision function (a loop over the statements' predicates, whose code is
+    shared by statement shape): every set's plans start on it (no plan inlined at first use
+    here), and its answers equal ``evaluate``. Every predicate is made again first, so that
+    later sets' statements reuse the shapes of earlier ones."""
+    for rules in sets:
+        for statement in rules.statements():
+            statement.core.predicate = None
+    eager = authorize._EAGER
+    authorize._EAGER = -1
+    authorize._DECIDERS.clear()
+    try:
+        for rules in sets:
+            rules._plans = {}
+            got = [rules.is_allowed(r) for r in reqs]
+            assert not any(plan.inlined for plan in rules._plans.values())
+            assert got == [rules.evaluate(r).allowed for r in reqs]
+    finally:
+        authorize._EAGER = eager
