@@ -321,7 +321,7 @@ class _PlainColumns:
     __slots__ = ("_layout_of", "_names", "_raws")
 
     def __init__(self, instances: Sequence[RequestPart]) -> None:
-        self._raws = [part.raw for part in instances]
+        self._raws: list[dict[Any, Any]] = [part.raw for part in instances]
         lowered = [part._lowered for part in instances]
         ids = list(map(id, lowered))
         first = dict(zip(ids, lowered, strict=True))  # each layout once (the parts hold them)
@@ -343,7 +343,7 @@ class _PlainColumns:
         """Each instance's value for ``key`` as it was given (None where it gives none),
         usable where every value is a plain string (`RequestPart.values` otherwise); None
         when no instance gives the key."""
-        names = [layout.get(key) for layout in self._names]
+        names: list[Any] = [layout.get(key) for layout in self._names]
         if names.count(None) == len(names):
             return None
         if self._layout_of is None:
