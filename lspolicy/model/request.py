@@ -378,12 +378,15 @@ def _from_parts(
     caller_part: RequestPart | None = None
     size = 0
     for part in parts:
-        size += len(part.values)
+        given = part._values
+        if given is None:  # normalised when first read
+            given = part._normalise()
+        size += len(given)
         if multi:
-            multi = multi - part.values.keys()
-        values.update(part.values)
-        if part.multivalued:
-            multi = multi | part.multivalued
+            multi = multi - given.keys()
+        values.update(given)
+        if part._multivalued:
+            multi = multi | part._multivalued
         if part.resource is not None:
             res_part = part
         if part.caller_arn is not None:
