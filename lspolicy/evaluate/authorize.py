@@ -56,6 +56,22 @@ shared predicates, `codegen.generic_decider`) before its own inlined function is
 generating one costs 0.2-8 ms (Python's ``compile`` on a large plan), which pays only on a plan
 that serves hundreds of requests."""
 
+_EAGER = 8
+"""Plans of at most this many statements get their inlined function at once: writing a small
+plan's source costs tens of microseconds, and plans of one shape share the compiled code
+(`codegen._define`), so most of them compile nothing."""
+
+
+def _size(plan: _Plan) -> int:
+    return (
+        len(plan.denies)
+        + len(plan.identity)
+        + len(plan.boundary or ())
+        + len(plan.session or ())
+        + sum(map(len, plan.scps))
+        + len(plan.resource or ())
+    )
+
 
 _SHARED_LIMIT = 1 << 14
 _UNSET: Any = object()
@@ -148,6 +164,9 @@ class _Plan:
 
 
 _Layout = tuple[tuple[str, str], ...]
+_BatchEntry = tuple["_Plan", Callable[..., bool], bool, bool, dict[tuple[str, ...], _Layout], bool]
+"""(plan, its decision function, whether that function is layered, whether it reads the
+caller, the plan's context layouts, whether the plan is still cold)."""
 _MAX_LAYOUTS = 256
 
 
@@ -326,7 +345,9 @@ class PolicySet:
         plan.needs_caller = needs_caller
         plan.reads = frozenset(k for st in _plan_statements(plan) for k in st.condition_keys)
         cached = _cached_decider(plan)
-        if cached is None:
+        if cached is None and _size(plan) <= _EAGER:
+            _inline(plan)
+        elif cached is None:
             plan.simple = generic_decider(
                 plan.denies,
                 plan.identity,
@@ -436,9 +457,8 @@ class PolicySet:
         values = principal.values
         caller_account = principal.caller_account
         caller = None if principal.caller_arn is None else self._caller_of(principal.caller_arn)
-        plans = self._plans
-        # action name as given -> (plan, whether it reads the caller, its context layouts)
-        seen: dict[str, tuple[_Plan, bool, dict[tuple[str, ...], _Layout]]] = {}
+        # action name as given -> what its plan calls (`_BatchEntry`)
+        seen: dict[str, _BatchEntry] = {}
         scalars = _SCALARS
         text = to_context_string
         for item in requests:
@@ -448,40 +468,32 @@ class PolicySet:
             action, part, context = item  # type: ignore[misc]
             entry = seen.get(action)
             if entry is None:
-                key = action.lower()
-                plan = plans.get(key) or self._plan(key)
-                entry = seen[action] = (plan, plan.needs_caller, plan.layouts)
-            plan, needs_caller, layouts = entry
-            simple = plan.simple
-            if not plan.inlined:
+                entry = seen[action] = self._batch_entry(action)
+            plan, decide, layered, needs_caller, layouts, cold = entry
+            if cold:
                 plan.uses += 1
-                if plan.uses >= _HOT:
-                    simple = _inline(plan)
-            account = part.resource_account
-            if (
-                simple is None
-                or part.caller_arn is not None
-                or part.duplicates
-                or (
-                    account is not None and caller_account is not None and account != caller_account
-                )
+                if plan.uses >= _HOT or plan.inlined:
+                    if not plan.inlined:
+                        _inline(plan)
+                    entry = seen[action] = self._batch_entry(action)
+                    plan, decide, layered, needs_caller, layouts, cold = entry
+            resource = part._direct  # None: the part takes the general path
+            if resource is None or (
+                caller_account is not None
+                and (account := part.resource_account) is not None
+                and account != caller_account
             ):
                 append(is_allowed(build(action, principal, part, context=context)))
                 continue
-            resource = part.resource
-            if resource is None:
-                resource = "*"
-            layered = None
-            if plan.inlined:
-                layered = plan.layered
-                if layered is _UNSET:
-                    layered = _layered(plan)
+            given = part._values
+            if given is None:  # normalised when first read
+                given = part.values
             # the request's own keys that the plan reads (the decision functions read no
             # other), found by the layout of the context's key names; normalising them is
             # `context_values`, inlined: into their own mapping for the layered function
             # (which reads it first, then the instance's values, then the principal's), else
             # into the merged values
-            own = {} if layered is not None else values | part.values
+            own = {} if layered else values | given
             if context:
                 names = tuple(context)
                 layout = layouts.get(names)
@@ -498,15 +510,38 @@ class PolicySet:
                         own[lk] = (text(v),)
                     else:
                         own[lk] = tuple(text(x) for x in v)
-            if layered is not None:
+            if layered:
                 if needs_caller:
-                    append(layered(resource, own, part.values, values, caller))
+                    append(decide(resource, own, given, values, caller))
                 else:
-                    append(layered(resource, own, part.values, values))
+                    append(decide(resource, own, given, values))
             elif needs_caller:
-                append(simple(resource, own, caller))
+                append(decide(resource, own, caller))
             else:
-                append(simple(resource, own))
+                append(decide(resource, own))
+
+    def _batch_entry(self, action: str) -> _BatchEntry:
+        """What `_many_from_parts` calls for ``action``: the plan's layered function where it
+        has one (hot plans), else its current function on the merged context."""
+        key = action.lower()
+        plan = self._plans.get(key) or self._plan(key)
+        decide = plan.simple
+        assert decide is not None
+        layered = None
+        if plan.inlined:
+            layered = plan.layered
+            if layered is _UNSET:
+                layered = _layered(plan)
+        if layered is not None:
+            decide = layered
+        return (
+            plan,
+            decide,
+            layered is not None,
+            plan.needs_caller,
+            plan.layouts,
+            not plan.inlined,
+        )
 
     def _compiled_for(
         self, action: str, caller_arn: str | None, *, inline: bool = True

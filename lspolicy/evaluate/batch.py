@@ -162,19 +162,40 @@ def decide_matrix_compact(
     distinct: dict[Any, list[Any]] = {}
     """Feature -> its distinct values, in the order of their codes."""
 
-    def column(feature: Any, values: list[Any]) -> None:
+    def column(feature: Any, values: list[Any], *, plain: bool = False) -> bool:
+        """With ``plain``: False (and no column) when some value is not a plain string."""
+        if plain:
+            try:
+                seen = dict.fromkeys(values)
+            except TypeError:  # a list
+                return False
+            if not _PLAIN_TYPES.issuperset(map(type, seen)):
+                return False
+            if len(seen) > 1:
+                # coded by the plain strings (whose hashes are cached); the conditions
+                # read the values as `RequestPart.values` holds them
+                code = {v: n for n, v in enumerate(seen)}
+                columns[feature] = (list(map(code.__getitem__, values)), len(code))
+                distinct[feature] = [None if v is None else (v,) for v in seen]
+            return True
         seen = dict.fromkeys(values)
         if len(seen) > 1:
             code = {v: n for n, v in enumerate(seen)}
             columns[feature] = (list(map(code.__getitem__, values)), len(code))
             distinct[feature] = list(seen)
+        return True
 
     column(("account",), [part.resource_account for part in instances])
     if any(dynamic for _, _, dynamic in rows):
         column(("arn",), arns)
-    tables = [part.values for part in instances]
+    plain = _PlainColumns(instances)
     for key in keys:
-        column(("key", key), list(map(dict.get, tables, repeat(key))))
+        got = plain.column(key)
+        if got is None:  # no instance gives it: one value (none) for every instance
+            continue
+        if not column(("key", key), got, plain=True):
+            # not every value a plain string: the normalised values
+            column(("key", key), [part.values.get(key) for part in instances])
     # Resource verdicts: one joint column (each instance's tuple of every matcher's verdict:
     # a fleet's ARNs take few combinations); a row reads its own matchers' part of it
     verdict_lists: list[list[bool]] = []
@@ -189,7 +210,19 @@ def decide_matrix_compact(
                     compute(a, _EMPTY) if v is None else v for a, v in zip(arns, got, strict=True)
                 ]
         verdict_lists.append(got)
-    if verdict_lists:
+    if 0 < len(verdict_lists) <= 8:
+        # each instance's verdicts as the bits of one byte (big integers added in C: no
+        # carry crosses instances), then decoded per distinct byte
+        bits = 0
+        for m, got in enumerate(verdict_lists):
+            bits += int.from_bytes(bytes(got), "big") << m
+        column(("resources",), list(bits.to_bytes(len(arns), "big")))
+        if ("resources",) in distinct:
+            width = range(len(verdict_lists))
+            distinct[("resources",)] = [
+                tuple(bool(v >> m & 1) for m in width) for v in distinct[("resources",)]
+            ]
+    elif verdict_lists:
         column(("resources",), list(zip(*verdict_lists, strict=True)))
     # instances decided one by one: a part giving two spellings of one key (the merge then
     # depends on the dicts' order, `RequestPart.duplicates`) or naming a caller
@@ -211,7 +244,7 @@ def decide_matrix_compact(
         """Some instance gives a value for ``key``."""
         hit = given_memo.get(key)
         if hit is None:
-            hit = given_memo[key] = any(map(dict.__contains__, tables, repeat(key)))
+            hit = given_memo[key] = plain.given(key)
         return hit
 
     groupings: dict[Any, tuple[Sequence[Hashable], dict[Any, int]]] = {}
@@ -276,6 +309,49 @@ def decide_matrix_compact(
         group_rows.append(sigs)
         answer_rows.append(_group_answers(ps, action, principal, instances, first, context=context))
     return Matrix(group_rows, answer_rows, count)
+
+
+class _PlainColumns:
+    """The instances' values of one key at a time, read from the contexts as given
+    (`RequestPart.raw`) instead of normalising every instance's context. Parts with the
+    same key names share their lower-cased names (``RequestPart._lowered``, a layout); each
+    layout maps a lower-case key to the name it was given under (the later of two spellings,
+    as in `RequestPart.values`)."""
+
+    __slots__ = ("_layout_of", "_names", "_raws")
+
+    def __init__(self, instances: Sequence[RequestPart]) -> None:
+        self._raws: list[dict[Any, Any]] = [part.raw for part in instances]
+        lowered = [part._lowered for part in instances]
+        ids = list(map(id, lowered))
+        first = dict(zip(ids, lowered, strict=True))  # each layout once (the parts hold them)
+        number = {ident: n for n, ident in enumerate(first)}
+        self._names = [
+            dict(zip(low, raw, strict=True))
+            for low, raw in zip(
+                first.values(), (self._raws[ids.index(i)] for i in first), strict=True
+            )
+        ]
+        """Per layout: lower-case key -> the name given."""
+        self._layout_of = list(map(number.__getitem__, ids)) if len(first) > 1 else None
+
+    def given(self, key: str) -> bool:
+        """Some instance gives a value for ``key``."""
+        return any(key in names for names in self._names)
+
+    def column(self, key: str) -> list[Any] | None:
+        """Each instance's value for ``key`` as it was given (None where it gives none),
+        usable where every value is a plain string (`RequestPart.values` otherwise); None
+        when no instance gives the key."""
+        names: list[Any] = [layout.get(key) for layout in self._names]
+        if names.count(None) == len(names):
+            return None
+        if self._layout_of is None:
+            return list(map(dict.get, self._raws, repeat(names[0])))
+        return list(map(dict.get, self._raws, map(names.__getitem__, self._layout_of)))
+
+
+_PLAIN_TYPES = frozenset({str, type(None)})
 
 
 def _dense(values: list[Any]) -> tuple[int, ...]:

@@ -11,11 +11,18 @@ Safety: the generated source contains only identifiers, operators and literals t
 writes itself. Every value that comes from a policy (keys, strings, sets, compiled patterns) is
 passed in through the function's namespace under a generated name (``n0``, ``n1``...), never
 spliced into source text, so no policy content can change the code that runs.
+
+Shared by shape: since no policy value is in the source, the source is the plan's *shape* (which
+tests, in which order, on which of its namespace names); plans of one shape share one compiled
+code object (`_CODE`, keyed by the source), each executed into its own namespace. Compiling is
+most of what generating a function costs, so a plan whose shape was seen costs only writing its
+source.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from types import CodeType, FunctionType
 from typing import Any
 
 from lspolicy.evaluate.clause import CompiledCondition
@@ -33,6 +40,34 @@ Context = Mapping[str, Sequence[str]]
 _LAYERED_LOOKUPS = 12
 Decider = Callable[..., bool]
 """``decide(resource, context, caller=None) -> bool``."""
+
+_CODE: dict[str, CodeType] = {}
+"""Generated source -> its compiled module (bounded): one compile per shape."""
+_CODE_LIMIT = 4096
+_PREDICATES: dict[str, CodeType] = {}
+"""A statement predicate's source -> its function's code (bounded): one compile per shape."""
+SHAPES = {"compiled": 0, "shared": 0}
+"""How many functions were compiled and how many reused a compiled shape (for tests and
+benchmarks)."""
+
+
+def _define(source: str, namespace: dict[str, Any], filename: str) -> None:
+    """Execute ``source`` into ``namespace`` (its constants), compiling it only if no source
+    of the same text (shape) was compiled before."""
+    code = _CODE.get(source)
+    if code is None:
+        code = compile(source, filename, "exec")
+        if len(_CODE) >= _CODE_LIMIT:
+            _CODE.clear()
+        _CODE[source] = code
+        SHAPES["compiled"] += 1
+    else:
+        SHAPES["shared"] += 1
+    exec(code, namespace)  # see the module docstring
+
+
+class _NotLayered(Exception):
+    """The plan's layered function would make too many lookups or read the whole context."""
 
 
 class _Writer:
@@ -56,8 +91,15 @@ class _Writer:
         self.lookups += 1
         if not self.layered:
             return f"g({key})"
+        if self.lookups > _LAYERED_LOOKUPS:
+            raise _NotLayered  # `compile_layered_decider` gives up: no need to write the rest
         t = self.temp()
         return f"({t} if ({t} := gx({key})) is not None else ({t} if ({t} := g({key})) is not None else q({key})))"
+
+    def whole_context(self) -> None:
+        self.reads_whole_context = True
+        if self.layered:
+            raise _NotLayered
 
     def const(self, value: Any) -> str:
         """A namespace name bound to ``value`` (shared by identity)."""
@@ -122,7 +164,7 @@ class _Writer:
             if cond.negated:
                 test = f"not ({test})"
             return f"({missing} if ({vals} := {self.get(key)}) is None else {test})"
-        self.reads_whole_context = True
+        self.whole_context()
         return f"{self.const(cond.holds)}(c)"
 
     def statement(self, st: CompiledStatement) -> str:
@@ -131,7 +173,7 @@ class _Writer:
         kind = shape[0]
         if kind == "dynamic":
             # the statement's own matcher, which already applies NotResource's negation
-            self.reads_whole_context = True
+            self.whole_context()
             parts.append(f"{self.const(st.resource_match)}(r, c)")
         elif kind == "any":
             if st.resource_negated:
@@ -258,7 +300,7 @@ def compile_decider(
     lines.extend(body)
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = dict(w.namespace)
-    exec(compile(source, "<lspolicy plan>", "exec"), namespace)  # see the module docstring
+    _define(source, namespace, "<lspolicy plan>")
     decide: Decider = namespace["decide"]
     decide.__doc__ = source  # the generated code, for debugging and review
     return decide
@@ -280,22 +322,23 @@ def compile_layered_decider(
     ``_LAYERED_LOOKUPS`` lookups: each costs up to three ``get`` calls instead of one, which
     outweighs not merging the mappings (measured: a 30-statement plan ran slower layered)."""
     w = _Writer(layered=True)
-    body = _body(
-        w,
-        denies=denies,
-        allows=allows,
-        boundary=boundary,
-        session=session,
-        scps=scps,
-        resource=resource,
-    )
-    if w.reads_whole_context or w.lookups > _LAYERED_LOOKUPS:
+    try:
+        body = _body(
+            w,
+            denies=denies,
+            allows=allows,
+            boundary=boundary,
+            session=session,
+            scps=scps,
+            resource=resource,
+        )
+    except _NotLayered:
         return None
     lines = ["def decide(r, x, c, p, k=None):", "    gx = x.get", "    g = c.get", "    q = p.get"]
     lines.extend(body)
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = dict(w.namespace)
-    exec(compile(source, "<lspolicy layered plan>", "exec"), namespace)  # see the module docstring
+    _define(source, namespace, "<lspolicy layered plan>")
     decide: Callable[..., bool] = namespace["decide"]
     decide.__doc__ = source
     return decide
@@ -304,24 +347,49 @@ def compile_layered_decider(
 def statement_predicates(sts: Sequence[CompiledStatement]) -> None:
     """Give every statement's shared core its ``predicate(resource, context)`` (the
     statement's Resource and Condition test, as the plan function inlines it; the principal
-    element is the caller of the predicate's business). The missing ones are generated in one
-    module: a core compiles once, whichever principal or plan holds it."""
+    element is the caller of the predicate's business). A core gets its predicate once,
+    whichever principal or plan holds it; statements of one shape share the compiled code
+    (`_define`), so only new shapes compile (the missing ones together)."""
     todo: dict[int, CompiledStatement] = {}
     for st in sts:
         if st.core.predicate is None and id(st.core) not in todo:
             todo[id(st.core)] = st
     if not todo:
         return
-    w = _Writer()
-    lines: list[str] = []
-    for n, st in enumerate(todo.values()):
-        lines.append(f"def p{n}(r, c):")
-        lines.append("    g = c.get")
-        lines.append(f"    return {w.statement(st)}")
-    namespace: dict[str, Any] = dict(w.namespace)
-    exec(compile("\n".join(lines) + "\n", "<lspolicy statements>", "exec"), namespace)
-    for n, st in enumerate(todo.values()):
-        st.core.predicate = namespace[f"p{n}"]
+    if len(_PREDICATES) + len(todo) > _CODE_LIMIT:
+        _PREDICATES.clear()
+    written = []
+    new: dict[str, None] = {}
+    for st in todo.values():
+        w = _Writer()
+        source = f"def p(r, c):\n    g = c.get\n    return {w.statement(st)}\n"
+        written.append((st, source, w.namespace))
+        if source not in _PREDICATES:
+            new[source] = None
+    if new:
+        # the new shapes compiled in one module (one ``compile`` call costs less than many),
+        # each function's code then kept under its own source
+        module = "".join(source.replace("def p(", f"def p{n}(", 1) for n, source in enumerate(new))
+        space: dict[str, Any] = {}
+        exec(compile(module, "<lspolicy statements>", "exec"), space)  # see the docstring
+        for n, source in enumerate(new):
+            _PREDICATES[source] = space[f"p{n}"].__code__.replace(co_name="p", co_qualname="p")
+        SHAPES["compiled"] += len(new)
+    SHAPES["shared"] += len(written) - len(new)
+    for st, source, namespace in written:
+        namespace["__builtins__"] = __builtins__
+        st.core.predicate = FunctionType(_PREDICATES[source], namespace, "p")
+
+
+def _always(st: CompiledStatement) -> bool:
+    """The statement applies to every request (of its action): any Resource, no condition,
+    no principal element."""
+    return (
+        st.resource_shape[0] == "any"
+        and not st.resource_negated
+        and not st.conditions
+        and not _names_principals(st)
+    )
 
 
 def _names_principals(st: CompiledStatement) -> bool:
@@ -358,10 +426,16 @@ def generic_decider(
     plain_denies = preds([st for st in denies if not _names_principals(st)])
     named_denies = tuple((pred(st), st.grant) for st in denies if _names_principals(st))
     # every group must hold a statement that applies: the SCP levels, then (without a
-    # resource-based policy) the identity policies, the boundary and the session policy
-    groups = [preds(level) for level in scps]
+    # resource-based policy) the identity policies, the boundary and the session policy; a
+    # group holding a statement that applies to every request (an SCP allowing everything)
+    # is left out, as the inlined function leaves it out (`_any`)
+    groups = [preds(level) for level in scps if not any(map(_always, level))]
     if resource is None:
-        groups.extend(preds(sts) for sts in (allows, boundary, session) if sts is not None)
+        groups.extend(
+            preds(sts)
+            for sts in (allows, boundary, session)
+            if sts is not None and not any(map(_always, sts))
+        )
         must = tuple(groups)
 
         def decide(r: str, c: Context, k: Any = None) -> bool:
@@ -382,9 +456,9 @@ def generic_decider(
         return decide
     levels = tuple(groups)
     grants = tuple((pred(st), st.grant) for st in resource)
-    ident = preds(allows)
-    bound = None if boundary is None else preds(boundary)
-    sess = None if session is None else preds(session)
+    ident = None if any(map(_always, allows)) else preds(allows)
+    bound = None if boundary is None or any(map(_always, boundary)) else preds(boundary)
+    sess = None if session is None or any(map(_always, session)) else preds(session)
 
     def holds(group: tuple[Callable[[str, Context], bool], ...] | None, r: str, c: Context) -> bool:
         if group is None:

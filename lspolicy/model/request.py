@@ -51,8 +51,19 @@ def _account(arn: str) -> str | None:
 
 _LOWER: dict[str, str] = {}
 _LOWER_LIMIT = 1 << 14
-_LOWER_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
 _NORMAL_NAMES: dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, str]]] = {}
+_PART_NAMES: dict[tuple[str, ...], tuple[tuple[str, ...], bool]] = {}
+
+
+def _part_names(names: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    """``names`` lower-cased, and whether two of them differ only in case (remembered,
+    bounded: `RequestPart` asks once per part)."""
+    lowered = tuple(map(lower_key, names))
+    hit = (lowered, len(set(lowered)) < len(lowered))
+    if len(_PART_NAMES) >= _LOWER_LIMIT:
+        _PART_NAMES.clear()
+    _PART_NAMES[names] = hit
+    return hit
 
 
 def lower_key(key: str) -> str:
@@ -218,16 +229,18 @@ class RequestPart:
     """
 
     __slots__ = (
+        "_direct",
+        "_lowered",
+        "_multivalued",
         "_names",
+        "_values",
         "caller_account",
         "caller_arn",
         "caller_is_root",
         "duplicates",
-        "multivalued",
         "raw",
         "resource",
         "resource_account",
-        "values",
     )  # fmt: skip
 
     def __init__(
@@ -237,45 +250,75 @@ class RequestPart:
         caller_arn: str | None = None,
         resource: str | None = None,
     ) -> None:
-        raw: dict[str, ContextValue] = dict(context) if context else {}
-        if raw and set(map(type, raw.values())) == _STR_ONLY:
-            # the common case, every value one string: the lower-cased key names remembered
-            # per tuple of names (parts of a fleet share their key names), the values' 1-tuples
-            # made by ``zip``: no Python-level loop
+        # the values are normalised when first read (`values`): a matrix reads most
+        # instances' values only as columns of the plain strings (`plain_column`)
+        if context:
+            raw: dict[str, ContextValue] = dict(context)
             names = tuple(raw)
-            lowered = _LOWER_NAMES.get(names)
-            if lowered is None:
-                lowered = tuple(map(lower_key, names))
-                if len(_LOWER_NAMES) >= _LOWER_LIMIT:
-                    _LOWER_NAMES.clear()
-                _LOWER_NAMES[names] = lowered
-            pairs = zip(lowered, zip(raw.values(), strict=True), strict=True)
-            values: dict[str, tuple[str, ...]] = dict(pairs)  # type: ignore[arg-type]
-            multi = _NO_KEYS
+            hit = _PART_NAMES.get(names)
+            if hit is None:
+                hit = _part_names(names)
+            lowered, duplicates = hit
         else:
-            values, multi, _ = normalize_context(raw)
-        self.duplicates = len(values) < len(raw)
+            raw, lowered, duplicates = {}, (), False
+        self.duplicates = duplicates
         """Two of the context's key names differ only in case: combining the part with
         another that gives one of them depends on the dicts' order (`Request.from_parts`
         merges the plain dicts then), so the shortcuts that merge normalised values skip it."""
-        if caller_arn is not None and "aws:principalarn" not in values:
-            values["aws:principalarn"] = (caller_arn,)
-            raw["aws:PrincipalArn"] = caller_arn
+        self.caller_arn = caller_arn
+        if caller_arn is not None:
+            self.caller_account = _account(caller_arn)
+            self.caller_is_root = caller_arn.startswith("arn:") and caller_arn.endswith(":root")
+            if "aws:principalarn" not in lowered:
+                raw["aws:PrincipalArn"] = caller_arn
+                lowered = (*lowered, "aws:principalarn")
+        else:
+            self.caller_account = None
+            self.caller_is_root = False
         self.raw = raw
         """The context as given (with the caller's ``aws:PrincipalArn``): merged again when
         parts share a key, as the plain constructor would merge dicts."""
-        self.values: dict[str, tuple[str, ...]] = values
-        self.multivalued = multi
+        self._lowered = lowered
+        """The lower-case form of each of ``raw``'s key names, in order (shared by parts
+        with the same key names)."""
+        self._values: dict[str, tuple[str, ...]] | None = None
+        self._multivalued: frozenset[str] = _NO_KEYS
         self._names: dict[str, str] | None = None
-        self.caller_arn = caller_arn
         self.resource = resource
-        self.caller_account = _account(caller_arn) if caller_arn else None
-        self.caller_is_root = (
-            caller_arn is not None
-            and caller_arn.startswith("arn:")
-            and caller_arn.endswith(":root")
+        self.resource_account = None if resource is None else _account(resource)
+        self._direct = (
+            None if duplicates or caller_arn is not None else "*" if resource is None else resource
         )
-        self.resource_account = _account(resource) if resource is not None else None
+        """The resource (``*`` for none) when a batch may combine this part's normalised
+        values with another's directly (`PolicySet.is_allowed_many`): it names no caller and
+        gives no key twice; None otherwise."""
+
+    @property
+    def values(self) -> dict[str, tuple[str, ...]]:
+        """Lower-case key -> the key's values as strings (`normalize_context`; normalised
+        when first read)."""
+        values = self._values
+        if values is None:
+            values = self._normalise()
+        return values
+
+    @property
+    def multivalued(self) -> frozenset[str]:
+        """The keys given as lists."""
+        if self._values is None:
+            self._normalise()
+        return self._multivalued
+
+    def _normalise(self) -> dict[str, tuple[str, ...]]:
+        raw = self.raw
+        given = raw.values()
+        if given and _STR_ONLY.issuperset(map(type, given)):
+            # the common case, every value one string: the values' 1-tuples made by ``zip``
+            values: dict[str, tuple[str, ...]] = dict(zip(self._lowered, zip(given), strict=False))  # type: ignore[arg-type]
+        else:
+            values, self._multivalued, _ = normalize_context(raw)
+        self._values = values
+        return values
 
     @property
     def names(self) -> dict[str, str]:
@@ -335,12 +378,15 @@ def _from_parts(
     caller_part: RequestPart | None = None
     size = 0
     for part in parts:
-        size += len(part.values)
+        given = part._values
+        if given is None:  # normalised when first read
+            given = part._normalise()
+        size += len(given)
         if multi:
-            multi = multi - part.values.keys()
-        values.update(part.values)
-        if part.multivalued:
-            multi = multi | part.multivalued
+            multi = multi - given.keys()
+        values.update(given)
+        if part._multivalued:
+            multi = multi | part._multivalued
         if part.resource is not None:
             res_part = part
         if part.caller_arn is not None:
