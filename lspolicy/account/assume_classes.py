@@ -1,0 +1,336 @@
+"""One-hop assumptions decided once per caller class and trust view, not once per principal.
+
+`lspolicy.account.reach.edges` asks the engine ``sts:AssumeRole`` for every (principal, role
+whose trust policy may name it). In an organization whose trust policies name their account
+(``arn:aws:iam::ACCOUNT:root``), every principal of the account is a candidate for every such
+role: thousands of principals times dozens of roles. Exact by construction, two callers get the
+same decision (answer, deciding statements, caller conditions) on a role when everything the
+engine reads of them for that request is equal:
+
+- their **caller class** (`CallerClasses`): the same kind (user or role session), account,
+  identity policy objects, boundary and SCP levels (the same objects: the same compiled layers
+  and statement references), and, for the statements of those layers that apply to
+  ``sts:AssumeRole`` (`lspolicy.evaluate.authorize.PolicySet.conditions_by_key`), the same
+  value of every request key read raw (a policy variable, a condition whose values hold one)
+  and the same outcome of every other condition on their own context. Callers whose keys
+  cannot be told (a wildcard in a key name) or who carry two spellings of one key are classes
+  of their own;
+- their **trust view** of the role: how each trust statement's ``Principal``/``NotPrincipal``
+  names them (`lspolicy.evaluate.principal.match_principal`), which for a caller that no
+  statement names by ARN or role name (`reach.TrustIndex`'s keys) depends only on its account
+  and kind (an account id or root ARN names every caller of the account: "How IAM roles
+  differ from resource-based policies", "Cross account resource access in IAM", IAM User
+  Guide), and the values of the request keys the trust policy reads (``aws:PrincipalArn``,
+  ``aws:PrincipalTag/*``, ...). A caller the trust policy names by ARN, or a trust policy
+  whose keys cannot be told, is decided for that caller alone.
+
+The rules themselves (a trust naming the caller suffices within the account; naming the account
+needs the caller's own permissions; across accounts both) stay in `reach.edges` and the engine:
+each key's decision is made once, by the first caller that has it, by exactly that code.
+`tests/account/test_assume_classes.py` checks, on random organizations, that every principal
+gets the same edges, reach and principal class as the per-principal reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from lspolicy.account.classes import read_keys
+from lspolicy.account.decide import Actor, Authority, Verdict
+from lspolicy.account.model import Role
+from lspolicy.account.reach import (
+    ASSUME_ROLE,
+    Graph,
+    Hop,
+    TrustIndex,
+    _caller_keys,
+    _entry_keys,
+    _names_directly,
+    assume,
+)
+from lspolicy.evaluate.clause import CompiledCondition
+from lspolicy.evaluate.principal import Caller
+from lspolicy.evaluate.statement import statement_core
+from lspolicy.model.policy import Policy, Statement
+
+__all__ = ["CallerClasses", "fill_edges"]
+
+_Values = tuple[object, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Reader:
+    """What a caller's statements for ``sts:AssumeRole`` read of its context: keys read raw,
+    and the conditions on the other keys (their outcomes count); ``exact`` False: a key cannot
+    be told."""
+
+    raw: tuple[str, ...]
+    conditions: tuple[CompiledCondition, ...]
+    exact: bool
+
+
+_ACTION = ASSUME_ROLE.lower()
+_Layer = tuple[tuple[int, int, tuple[int, ...]], ...]
+
+
+def _reader(statements: Iterable[tuple[Statement, bool]]) -> _Reader:
+    """As `PolicySet.keys_read` and `PolicySet.conditions_by_key` read the statements of a
+    plan (the engine's own compiled statements, `statement_core`): a key is read raw when it is
+    a policy variable (in a condition's values or a Resource), has a condition whose values
+    hold a variable, or is read otherwise than by a condition."""
+    raw: set[str] = set()
+    conds: dict[int, CompiledCondition] = {}
+    tested: set[str] = set()
+    read: set[str] = set()
+    for st, sub in statements:
+        core = statement_core(st, sub)
+        read.update(core.condition_keys)
+        for c in core.conditions:
+            tested.add(c.key)
+            if c.variable_keys:
+                raw.update(c.variable_keys)
+                raw.add(c.key)
+            conds.setdefault(id(c), c)
+        if core.resource_shape[0] == "dynamic":
+            raw.update(core.condition_keys)
+    raw |= read - tested
+    exact = not any(ch in k for k in (*read, *tested) for ch in "*?$")
+    kept = sorted((c for c in conds.values() if c.key not in raw), key=lambda c: c.key)
+    return _Reader(tuple(sorted(raw)), tuple(kept), exact)
+
+
+class CallerClasses:
+    """Caller class ids for ``sts:AssumeRole`` (module docstring)."""
+
+    def __init__(self) -> None:
+        self._applies: dict[int, tuple[Policy, tuple[int, ...]]] = {}
+        self._readers: dict[tuple[object, ...], tuple[Actor, _Reader]] = {}
+        self._ids: dict[tuple[object, ...], int] = {}
+
+    def _applicable(self, policy: Policy) -> tuple[int, ...]:
+        """The positions of the policy's statements whose Action names ``sts:AssumeRole``
+        (the engine's plan for the action holds those: `PolicySet._plan`)."""
+        hit = self._applies.get(id(policy))
+        if hit is None:
+            sub = policy.substitutes_variables
+            found = tuple(
+                i
+                for i, st in enumerate(policy.statements)
+                if statement_core(st, sub).action_match(_ACTION)
+            )
+            hit = self._applies[id(policy)] = (policy, found)
+        return hit[1]
+
+    def _layer(self, policies: Sequence[Policy]) -> _Layer:
+        """A layer as the plan sees it: each policy with applicable statements, by its place
+        in the layer (deciding statements carry it) and its object."""
+        return tuple(
+            (i, id(p), found) for i, p in enumerate(policies) if (found := self._applicable(p))
+        )
+
+    def of(self, actor: Actor) -> int:
+        """The actor's caller class id."""
+        every = [
+            *actor.identity,
+            *(actor.boundary or ()),
+            *(p for lvl in actor.scps or () for p in lvl),
+        ]
+        sources: dict[str, int] = {}
+        clash = any(sources.setdefault(p.source, id(p)) != id(p) for p in every)
+        layers = (
+            self._layer(actor.identity),
+            None if actor.boundary is None else self._layer(actor.boundary),
+            None if actor.scps is None else tuple(self._layer(lvl) for lvl in actor.scps),
+        )
+        hit = self._readers.get(layers)
+        if hit is None:
+            statements = [
+                (p.statements[i], p.substitutes_variables)
+                for p in every
+                for i in self._applicable(p)
+            ]
+            # the entry holds an actor with these policies: their ids stay theirs
+            hit = self._readers[layers] = (actor, _reader(statements))
+        reader = hit[1]
+        part = actor.part()
+        key: tuple[object, ...]
+        if not reader.exact or part.duplicates or clash:
+            # keys that cannot be told, two spellings of one key, or two policies with one
+            # source name (deciding statements are looked up by it): a class of its own
+            key = ("alone", actor.principal_arn)
+        else:
+            values = part.values
+            key = (
+                actor.kind,
+                part.caller_account,
+                layers,
+                tuple([values.get(k) for k in reader.raw]),
+                tuple([c.holds(values) for c in reader.conditions]),
+            )
+        return self._ids.setdefault(key, len(self._ids))
+
+    @property
+    def count(self) -> int:
+        """How many caller classes were formed."""
+        return len(self._ids)
+
+
+@dataclass(frozen=True, slots=True)
+class _Trust:
+    """A trust policy as a reader of callers: the index keys naming callers individually (by
+    ARN or role name, in any statement's Principal or NotPrincipal), and the request keys its
+    conditions and variables read (``None``: some cannot be told)."""
+
+    specific: frozenset[tuple[str, ...]]
+    reads: tuple[str, ...] | None
+
+
+def _trust(role: Role) -> _Trust:
+    specific: set[tuple[str, ...]] = set()
+    trust = role.trust
+    if trust is None:
+        return _Trust(frozenset(), ())
+    for st in trust.statements:
+        for principal in (st.principal, st.not_principal):
+            if principal is None:
+                continue
+            for kind, values in principal.entries:
+                for value in values:
+                    for key in _entry_keys(kind, value) or ():
+                        if key[0] != "account":
+                            specific.add(key)
+    keys, unknown = read_keys([trust])
+    return _Trust(frozenset(specific), None if unknown else tuple(sorted(keys)))
+
+
+_NONE = object()
+"""A decision key's cached answer when the hop does not reach."""
+
+
+class _Edges:
+    """`fill_edges`' state: decisions by (caller class, role, trust view) and shared lists."""
+
+    def __init__(self, authority: Authority, index: TrustIndex) -> None:
+        self.authority = authority
+        self.index = index
+        self.roles = authority.inventory.roles
+        self.callers = CallerClasses()
+        self.trusts = {arn: _trust(role) for arn, role in self.roles.items()}
+        self.by_key: dict[tuple[str, ...], set[str]] = {}
+        for arn, t in self.trusts.items():
+            for k in t.specific:
+                self.by_key.setdefault(k, set()).add(arn)
+        self.groups: dict[str | None, list[tuple[tuple[str, ...], list[str]]]] = {}
+        """By caller account: the roles whose trust may name every caller of the account (an
+        account entry, ``"*"``, ``NotPrincipal``), grouped by the keys the trust reads, each
+        group sorted by ARN; roles whose reads cannot be told are left to `_alone`."""
+        self.alone: dict[str | None, list[str]] = {}
+        self.every: dict[str | None, set[str]] = {}
+        self.hops: dict[tuple[object, ...], object] = {}
+        self.lists: dict[tuple[object, ...], list[Hop]] = {}
+        self.shared: dict[tuple[int, ...], list[Hop]] = {}
+
+    def _account_groups(
+        self, account: str | None
+    ) -> tuple[list[tuple[tuple[str, ...], list[str]]], list[str], set[str]]:
+        got = self.groups.get(account)
+        if got is None:
+            every = set(self.index.anyone)
+            if account is not None:
+                every |= self.index.named.get(("account", account), set())
+            by_reads: dict[tuple[str, ...], list[str]] = {}
+            alone: list[str] = []
+            for arn in sorted(every):
+                reads = self.trusts[arn].reads
+                if reads is None:
+                    alone.append(arn)
+                else:
+                    by_reads.setdefault(reads, []).append(arn)
+            got = self.groups[account] = sorted(by_reads.items())
+            self.alone[account] = alone
+            self.every[account] = every
+        return got, self.alone[account], self.every[account]
+
+    def _hop(self, key: tuple[object, ...], actor: Actor, arn: str, own: bool) -> Hop | None:
+        """The hop for a decision key, decided for ``actor`` the first time (as `reach.edges`
+        does for one candidate role)."""
+        got = self.hops.get(key)
+        if got is None:
+            role = self.roles[arn]
+            hop: object = _NONE
+            if own or _names_directly(role, Caller.from_arn(actor.caller_arn)):
+                verdict: Verdict = assume(self.authority, actor, role, reaching_only=True)
+                if verdict.reaches:
+                    hop = Hop(arn, verdict)
+            got = self.hops[key] = hop
+        return got if isinstance(got, Hop) else None
+
+    def edges(self, principal: str) -> list[Hop]:
+        """`reach.edges` for ``principal``, from the decisions of its caller class."""
+        actor = self.authority.actor(principal)
+        cid = self.callers.of(actor)
+        caller = Caller.from_arn(actor.caller_arn)
+        own = actor.may_allow(ASSUME_ROLE)
+        values = actor.part().values
+        groups, alone, every = self._account_groups(caller.account)
+        mine = [k for k in _caller_keys(caller) if k[0] != "account"]
+        named: set[str] = set()
+        candidates: set[str] = set()
+        for k in mine:
+            named |= self.by_key.get(k, set())
+            candidates |= self.index.named.get(k, set())
+        parts: list[list[Hop]] = []
+        for reads, arns in groups:
+            view = tuple([values.get(k) for k in reads])
+            group_key = (cid, reads, view)
+            whole = self.lists.get(group_key)
+            apart = principal in arns or not named.isdisjoint(arns)
+            if whole is None:
+                whole = [
+                    h
+                    for arn in arns
+                    if arn not in named
+                    and arn != principal
+                    and (h := self._hop((cid, arn, view), actor, arn, own)) is not None
+                ]
+                if not apart:
+                    self.lists[group_key] = whole
+            elif apart:
+                # the shared list holds every role of the group: leave out this caller's own
+                whole = [h for h in whole if h.role not in named and h.role != principal]
+            parts.append(whole)
+        # trusts naming this caller itself, and trusts whose keys cannot be told: decided for
+        # this caller alone
+        singled = sorted((named & (candidates | every)) | set(alone))
+        parts.append(
+            [
+                h
+                for arn in singled
+                if arn != principal
+                and (h := self._hop((cid, arn, principal), actor, arn, own)) is not None
+            ]
+        )
+        return self._share(parts)
+
+    def _share(self, parts: Iterable[list[Hop]]) -> list[Hop]:
+        """One sorted list of the parts' hops; equal lists are one object."""
+        nonempty = [p for p in parts if p]
+        if len(nonempty) == 1:
+            merged = nonempty[0]
+        else:
+            merged = sorted((h for p in nonempty for h in p), key=lambda h: h.role)
+        key = tuple(map(id, merged))
+        got = self.shared.get(key)
+        if got is None:
+            got = self.shared[key] = merged
+        return got
+
+
+def fill_edges(graph: Graph, principals: Sequence[str]) -> None:
+    """Compute every principal's one-hop assumptions by caller class (module docstring) and
+    keep them in ``graph`` (`Graph.put`): the same lists `Graph.edges` would compute one
+    principal at a time."""
+    state = _Edges(graph.authority, graph.index)
+    for p in principals:
+        graph.put(p, state.edges(p))
