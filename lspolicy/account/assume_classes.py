@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from lspolicy.account.classes import read_keys
 from lspolicy.account.decide import Actor, Authority, Verdict
-from lspolicy.account.model import Role
+from lspolicy.account.model import Role, account_of
 from lspolicy.account.reach import (
     ASSUME_ROLE,
     Graph,
@@ -48,11 +48,13 @@ from lspolicy.account.reach import (
     _entry_keys,
     _names_directly,
     assume,
+    role_context,
 )
 from lspolicy.evaluate.clause import CompiledCondition
 from lspolicy.evaluate.principal import Caller
 from lspolicy.evaluate.statement import statement_core
 from lspolicy.model.policy import Policy, Statement
+from lspolicy.model.request import Request
 
 __all__ = ["CallerClasses", "fill_edges"]
 
@@ -259,12 +261,29 @@ class _Edges:
         if got is None:
             role = self.roles[arn]
             hop: object = _NONE
-            if own or _names_directly(role, Caller.from_arn(actor.caller_arn)):
+            caller = Caller.from_arn(actor.caller_arn)
+            if _names_directly(role, caller) or (own and self._own_side(actor, role, caller)):
                 verdict: Verdict = assume(self.authority, actor, role, reaching_only=True)
                 if verdict.reaches:
                     hop = Hop(arn, verdict)
             got = self.hops[key] = hop
         return got if isinstance(got, Hop) else None
+
+    def _own_side(self, actor: Actor, role: Role, caller: Caller) -> bool:
+        """Whether the caller's own layers could let it assume ``role`` when the trust policy
+        at most names its account (`_names_directly` false): within the account the request
+        is then allowed only as an identity-based request would be (the caller's identity
+        policy, boundary and SCPs must allow and nothing deny: "Policy evaluation logic",
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html),
+        so the caller's relaxed set without the trust policy, whose plan is compiled once per
+        caller, answers for every role; across accounts the trust policy must allow as well
+        and the full decision is made."""
+        if account_of(role.arn) != caller.account:
+            return True
+        request = Request.from_parts(
+            ASSUME_ROLE, actor.part(), context=role_context(role), resource=role.arn
+        )
+        return actor.sets(True, None).relaxed.is_allowed(request)
 
     def edges(self, principal: str) -> list[Hop]:
         """`reach.edges` for ``principal``, from the decisions of its caller class."""
