@@ -41,11 +41,14 @@ class PrincipalClasses:
 
 
 class _ReachIds:
-    """Interned reach ids: equal ids exactly when `classes.reach_signature` is equal."""
+    """Interned reach ids: equal ids exactly when `classes.reach_signature` is equal (a reach
+    is its chains, a chain its hops, a hop its role and its verdict's signature)."""
 
     def __init__(self) -> None:
         self._verdicts: dict[int, tuple[Verdict, int]] = {}
         self._signatures: dict[str, int] = {}
+        self._hops: dict[int, tuple[Hop, int]] = {}
+        self._hop_ids: dict[tuple[str, int], int] = {}
         self._reaches: dict[int, tuple[Reach, int]] = {}
         self._ids: dict[tuple[object, ...], int] = {}
 
@@ -59,11 +62,17 @@ class _ReachIds:
             )
         return hit[1]
 
-    def _chains(self, found: dict[str, tuple[Hop, ...]]) -> tuple[object, ...]:
-        return tuple(
-            (role, tuple([(h.role, self._verdict(h.verdict)) for h in found[role]]))
-            for role in sorted(found)
-        )
+    def _hop(self, hop: Hop) -> int:
+        hit = self._hops.get(id(hop))
+        if hit is None:
+            key = (hop.role, self._verdict(hop.verdict))
+            hit = self._hops[id(hop)] = (hop, self._hop_ids.setdefault(key, len(self._hop_ids)))
+        return hit[1]
+
+    def _chains(self, found: dict[str, tuple[Hop, ...]]) -> tuple[tuple[int, ...], ...]:
+        # a chain ends with its role: the hops name it
+        hop = self._hop
+        return tuple([tuple([hop(h) for h in found[role]]) for role in sorted(found)])
 
     def of(self, reached: Reach) -> int:
         hit = self._reaches.get(id(reached))
