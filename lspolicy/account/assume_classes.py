@@ -33,11 +33,14 @@ gets the same edges, reach and principal class as the per-principal reference.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from lspolicy.account.classes import read_keys
-from lspolicy.account.decide import Actor, Authority, Verdict
+from lspolicy.account.decide import Actor, Authority, CallerCondition, Verdict
 from lspolicy.account.model import Role, account_of
 from lspolicy.account.reach import (
     ASSUME_ROLE,
@@ -52,7 +55,8 @@ from lspolicy.account.reach import (
 )
 from lspolicy.evaluate.clause import CompiledCondition
 from lspolicy.evaluate.principal import Caller
-from lspolicy.evaluate.statement import statement_core
+from lspolicy.evaluate.statement import StatementCore, statement_core
+from lspolicy.model.decision import StatementRef
 from lspolicy.model.policy import Policy, Statement
 from lspolicy.model.request import Request
 
@@ -70,6 +74,10 @@ class _Reader:
     raw: tuple[str, ...]
     conditions: tuple[CompiledCondition, ...]
     exact: bool
+    cores: tuple[StatementCore, ...] = ()
+    """The applicable statements, compiled (their Resource elements are matched per role)."""
+    read: frozenset[str] = frozenset()
+    """Every key the applicable statements read."""
 
 
 _ACTION = ASSUME_ROLE.lower()
@@ -85,8 +93,10 @@ def _reader(statements: Iterable[tuple[Statement, bool]]) -> _Reader:
     conds: dict[int, CompiledCondition] = {}
     tested: set[str] = set()
     read: set[str] = set()
+    cores: list[StatementCore] = []
     for st, sub in statements:
         core = statement_core(st, sub)
+        cores.append(core)
         read.update(core.condition_keys)
         for c in core.conditions:
             tested.add(c.key)
@@ -99,7 +109,7 @@ def _reader(statements: Iterable[tuple[Statement, bool]]) -> _Reader:
     raw |= read - tested
     exact = not any(ch in k for k in (*read, *tested) for ch in "*?$")
     kept = sorted((c for c in conds.values() if c.key not in raw), key=lambda c: c.key)
-    return _Reader(tuple(sorted(raw)), tuple(kept), exact)
+    return _Reader(tuple(sorted(raw)), tuple(kept), exact, tuple(cores), frozenset(read | tested))
 
 
 class CallerClasses:
@@ -109,6 +119,10 @@ class CallerClasses:
         self._applies: dict[int, tuple[Policy, tuple[int, ...]]] = {}
         self._readers: dict[tuple[object, ...], tuple[Actor, _Reader]] = {}
         self._ids: dict[tuple[object, ...], int] = {}
+        self.readers: list[_Reader | None] = []
+        """By caller class id: its reader and (``sources``) its policies' source names;
+        ``None`` for a class of its own."""
+        self.sources: list[frozenset[str]] = []
 
     def _applicable(self, policy: Policy) -> tuple[int, ...]:
         """The positions of the policy's statements whose Action names ``sts:AssumeRole``
@@ -157,7 +171,8 @@ class CallerClasses:
         reader = hit[1]
         part = actor.part()
         key: tuple[object, ...]
-        if not reader.exact or part.duplicates or clash:
+        alone = not reader.exact or part.duplicates or clash
+        if alone:
             # keys that cannot be told, two spellings of one key, or two policies with one
             # source name (deciding statements are looked up by it): a class of its own
             key = ("alone", actor.principal_arn)
@@ -170,7 +185,11 @@ class CallerClasses:
                 tuple([values.get(k) for k in reader.raw]),
                 tuple([c.holds(values) for c in reader.conditions]),
             )
-        return self._ids.setdefault(key, len(self._ids))
+        got = self._ids.setdefault(key, len(self._ids))
+        if got == len(self.readers):
+            self.readers.append(None if alone else reader)
+            self.sources.append(frozenset(sources))
+        return got
 
     @property
     def count(self) -> int:
@@ -232,6 +251,9 @@ class _Edges:
         self.hops: dict[tuple[object, ...], object] = {}
         self.lists: dict[tuple[object, ...], list[Hop]] = {}
         self.shared: dict[tuple[int, ...], list[Hop]] = {}
+        self.role_classes: dict[tuple[object, ...], tuple[Role, object]] = {}
+        self.contents: dict[str, int | None] = {}
+        self.content_ids: dict[tuple[object, ...], int] = {}
 
     def _account_groups(
         self, account: str | None
@@ -254,36 +276,117 @@ class _Edges:
             self.every[account] = every
         return got, self.alone[account], self.every[account]
 
-    def _hop(self, key: tuple[object, ...], actor: Actor, arn: str, own: bool) -> Hop | None:
-        """The hop for a decision key, decided for ``actor`` the first time (as `reach.edges`
-        does for one candidate role)."""
+    def _hop(
+        self,
+        key: tuple[object, ...],
+        actor: Actor,
+        arn: str,
+        own: bool,
+        view: _Values | None = None,
+    ) -> Hop | None:
+        """The hop for a decision key (``key[0]`` the caller class), decided for ``actor`` the
+        first time, as `reach.edges` does for one candidate role; ``view``: the values the
+        trust policy reads, when the trust does not single the caller out."""
         got = self.hops.get(key)
         if got is None:
-            role = self.roles[arn]
-            hop: object = _NONE
-            caller = Caller.from_arn(actor.caller_arn)
-            if _names_directly(role, caller) or (own and self._own_side(actor, role, caller)):
-                verdict: Verdict = assume(self.authority, actor, role, reaching_only=True)
-                if verdict.reaches:
-                    hop = Hop(arn, verdict)
-            got = self.hops[key] = hop
+            got = self.hops[key] = self._decide(
+                cast(int, key[0]), actor, self.roles[arn], own, view
+            )
         return got if isinstance(got, Hop) else None
 
-    def _own_side(self, actor: Actor, role: Role, caller: Caller) -> bool:
-        """Whether the caller's own layers could let it assume ``role`` when the trust policy
-        at most names its account (`_names_directly` false): within the account the request
-        is then allowed only as an identity-based request would be (the caller's identity
-        policy, boundary and SCPs must allow and nothing deny: "Policy evaluation logic",
-        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html),
-        so the caller's relaxed set without the trust policy, whose plan is compiled once per
-        caller, answers for every role; across accounts the trust policy must allow as well
-        and the full decision is made."""
+    def _assume(self, actor: Actor, role: Role) -> object:
+        verdict = assume(self.authority, actor, role, reaching_only=True)
+        return Hop(role.arn, verdict) if verdict.reaches else _NONE
+
+    def _decide(
+        self, cid: int, actor: Actor, role: Role, own: bool, view: _Values | None
+    ) -> object:
+        caller = Caller.from_arn(actor.caller_arn)
+        if _names_directly(role, caller):
+            return self._assume(actor, role)
+        if not own:
+            # the trust policy at most delegates to the caller's account (or the role is in
+            # another account): the caller's identity policies must allow, and none names
+            # sts:AssumeRole (`reach.edges`)
+            return _NONE
         if account_of(role.arn) != caller.account:
-            return True
+            return self._assume(actor, role)
+        # Within the account, a trust policy naming at most the account lets the caller in
+        # only as its own layers would (identity policy, boundary and SCPs allow, nothing
+        # denies: "Policy evaluation logic", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html):
+        # the caller's relaxed set without the trust policy, compiled once per caller, says
+        # no for most roles at once.
         request = Request.from_parts(
             ASSUME_ROLE, actor.part(), context=role_context(role), resource=role.arn
         )
-        return actor.sets(True, None).relaxed.is_allowed(request)
+        if not actor.sets(True, None).relaxed.is_allowed(request):
+            return _NONE
+        group = None if view is None else self._role_class(cid, role, request, view)
+        if group is None:
+            return self._assume(actor, role)
+        hit = self.role_classes.get(group)
+        if hit is None:
+            got = self._assume(actor, role)
+            self.role_classes[group] = (role, got)
+            return got
+        first, hop = hit
+        if not isinstance(hop, Hop):
+            return _NONE
+        assert first.trust is not None and role.trust is not None
+        return Hop(role.arn, _transplant(hop.verdict, first.trust, role.trust))
+
+    def _role_class(
+        self, cid: int, role: Role, request: Request, view: _Values
+    ) -> tuple[object, ...] | None:
+        """What the engine reads of ``role`` for this caller class when the trust policy does
+        not single the caller out: the trust policy's content (not its name), the role's
+        account, the tags the caller's statements or the trust read, and the verdict of each
+        of the caller's statements' Resource on the role's ARN. Roles equal in all of it get
+        one decision, up to the trust policy's name in the deciding statements
+        (`_transplant`). ``None``: the role is decided alone."""
+        reader = self.callers.readers[cid]
+        content = self._content(role)
+        if reader is None or content is None or role.trust is None:
+            return None
+        if role.trust.source in self.callers.sources[cid]:
+            return None
+        lows: dict[str, str] = {}
+        for k, v in role.tags.items():
+            if lows.setdefault(k.lower(), v) is not v:
+                return None  # two spellings of one tag key
+        reads = self.trusts[role.arn].reads or ()
+        tags = tuple(
+            sorted(
+                (k, lows.get(k.split("/", 1)[1]))
+                for k in {*reader.read, *reads}
+                if k.startswith(_ROLE_TAGS)
+            )
+        )
+        context = request.context
+        matches = tuple([core.resource_match(role.arn, context) for core in reader.cores])
+        return (cid, view, account_of(role.arn), content, tags, matches)
+
+    def _content(self, role: Role) -> int | None:
+        """The trust policy's content as an interned id (``None``: no trust policy, or one
+        with a Resource element, matched against the role's ARN)."""
+        if role.arn in self.contents:
+            return self.contents[role.arn]
+        trust = role.trust
+        got: int | None = None
+        if trust is not None and all(
+            st.resources is None and st.not_resources is None for st in trust.statements
+        ):
+            key = (
+                trust.kind,
+                trust.version,
+                trust.id,
+                tuple(
+                    (st.index, json.dumps(st.to_json(), sort_keys=True)) for st in trust.statements
+                ),
+            )
+            got = self.content_ids.setdefault(key, len(self.content_ids))
+        self.contents[role.arn] = got
+        return got
 
     def edges(self, principal: str) -> list[Hop]:
         """`reach.edges` for ``principal``, from the decisions of its caller class."""
@@ -311,7 +414,7 @@ class _Edges:
                     for arn in arns
                     if arn not in named
                     and arn != principal
-                    and (h := self._hop((cid, arn, view), actor, arn, own)) is not None
+                    and (h := self._hop((cid, arn, view), actor, arn, own, view)) is not None
                 ]
                 if not apart:
                     self.lists[group_key] = whole
@@ -344,6 +447,34 @@ class _Edges:
         if got is None:
             got = self.shared[key] = merged
         return got
+
+
+_ROLE_TAGS = ("aws:resourcetag/", "iam:resourcetag/")
+
+
+def _transplant(verdict: Verdict, src: Policy, dst: Policy) -> Verdict:
+    """``verdict``, decided with the trust policy ``src``, as the engine gives it with ``dst``
+    of the same content: the deciding statements and caller conditions of ``src`` become
+    ``dst``'s (its name, its statement's source position and condition objects)."""
+    src_at = {st.index: st for st in src.statements}
+    dst_at = {st.index: st for st in dst.statements}
+
+    def ref(r: StatementRef) -> StatementRef:
+        if r.policy != src.source or r.index not in dst_at:
+            return r
+        return dataclasses.replace(r, policy=dst.source, span=dst_at[r.index].span)
+
+    conditions: list[CallerCondition] = []
+    for c in verdict.conditions:
+        if c.statement.policy != src.source or c.statement.index not in dst_at:
+            conditions.append(c)
+            continue
+        before = src_at[c.statement.index].conditions
+        at = next(i for i, x in enumerate(before) if x is c.condition or x == c.condition)
+        conditions.append(
+            CallerCondition(ref(c.statement), dst_at[c.statement.index].conditions[at], c.reason)
+        )
+    return Verdict(verdict.answer, tuple(ref(r) for r in verdict.statements), tuple(conditions))
 
 
 def fill_edges(graph: Graph, principals: Sequence[str]) -> None:

@@ -97,6 +97,18 @@ def assume_organizations(draw: st.DrawFn) -> Inventory:
     if condition is not None:
         statement["Condition"] = condition
     shared = [statement]
+    # a statement on one role: roles whose trust policies are alike must still be told apart
+    # by the caller's Resource elements
+    extra = draw(st.sampled_from([None, "Allow", "Deny"]))
+    if extra is not None:
+        one: dict[str, object] = {
+            "Effect": extra,
+            "Action": "sts:AssumeRole",
+            "Resource": draw(st.sampled_from(roles)),
+        }
+        if extra == "Deny":
+            one["Condition"] = {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
+        shared.append(one)
     if draw(st.booleans()):
         shared.append({"Effect": "Allow", "Action": "lightsail:StopInstance", "Resource": "*"})
     inv.policies[SHARED] = ManagedPolicy(SHARED, "Assume", _policy(shared, SHARED))
@@ -329,3 +341,44 @@ def test_callers_differing_in_a_value_their_policy_compares_with_the_role(
     assert formed.of[users[0]] != formed.of[users[1]]
     slow = _class_review(inv)
     assert reference_principal_classes(slow, slow.identity_class) == formed
+
+
+def test_roles_with_alike_trust_policies_differ_by_the_callers_resource() -> None:
+    """Two roles of one account whose trust policies are the same document naming the account:
+    the caller's identity policy decides ("AWS JSON policy elements: Principal"). It allows
+    ``sts:AssumeRole`` on every role with MFA (a caller key: allowed if it holds, see
+    `lspolicy.account.callerkeys`) and on ``R1`` without: ``R1`` is allowed, ``R2`` only
+    conditional, each with its own trust policy among the deciding statements, as the
+    per-principal reference says."""
+    account = "111111111111"
+    inv = Inventory()
+    user = f"arn:aws:iam::{account}:user/u"
+    roles = [f"arn:aws:iam::{account}:role/R{n}" for n in (1, 2)]
+    policy = _policy(
+        [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+            },
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": roles[0]},
+        ],
+        user + "#p",
+    )
+    inv.users[user] = User(user, "u", user_id="AIDA1", inline=(NamedPolicy("p", policy),))
+    for n, arn in enumerate(roles):
+        trust = _policy(
+            [{"Effect": "Allow", "Principal": {"AWS": account}, "Action": "sts:AssumeRole"}],
+            arn + "#trust",
+            "resource",
+        )
+        inv.roles[arn] = Role(arn=arn, name=f"R{n + 1}", role_id=f"AROA{n}", trust=trust)
+    review = _class_review(inv)
+    form_principal_classes(review, review.identity_class)
+    hops = {h.role: h.verdict for h in review.graph.edges(user)}
+    assert {r: v.answer for r, v in hops.items()} == {roles[0]: "allowed", roles[1]: "conditional"}
+    for arn, verdict in hops.items():
+        assert arn + "#trust" in {s.policy for s in verdict.statements}
+    one = edges(review.authority, user, index=review.graph.index)
+    assert _edge_view(review.graph.edges(user)) == _edge_view(one)  # type: ignore[arg-type]
