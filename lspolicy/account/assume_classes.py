@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -78,6 +78,8 @@ class _Reader:
     """The applicable statements, compiled (their Resource elements are matched per role)."""
     read: frozenset[str] = frozenset()
     """Every key the applicable statements read."""
+    dynamic: bool = False
+    """Some applicable Resource element holds a policy variable (matched with the context)."""
 
 
 _ACTION = ASSUME_ROLE.lower()
@@ -109,7 +111,10 @@ def _reader(statements: Iterable[tuple[Statement, bool]]) -> _Reader:
     raw |= read - tested
     exact = not any(ch in k for k in (*read, *tested) for ch in "*?$")
     kept = sorted((c for c in conds.values() if c.key not in raw), key=lambda c: c.key)
-    return _Reader(tuple(sorted(raw)), tuple(kept), exact, tuple(cores), frozenset(read | tested))
+    dynamic = any(core.resource_shape[0] == "dynamic" for core in cores)
+    return _Reader(
+        tuple(sorted(raw)), tuple(kept), exact, tuple(cores), frozenset(read | tested), dynamic
+    )
 
 
 class CallerClasses:
@@ -225,6 +230,8 @@ def _trust(role: Role) -> _Trust:
     return _Trust(frozenset(specific), None if unknown else tuple(sorted(keys)))
 
 
+_ROLE_TAGS = ("aws:resourcetag/", "iam:resourcetag/")
+_EMPTY: dict[str, tuple[str, ...]] = {}
 _NONE = object()
 """A decision key's cached answer when the hop does not reach."""
 
@@ -252,6 +259,7 @@ class _Edges:
         self.lists: dict[tuple[object, ...], list[Hop]] = {}
         self.shared: dict[tuple[int, ...], list[Hop]] = {}
         self.role_classes: dict[tuple[object, ...], tuple[Role, object]] = {}
+        self.directly: dict[tuple[str, str | None], bool] = {}
         self.contents: dict[str, int | None] = {}
         self.content_ids: dict[tuple[object, ...], int] = {}
 
@@ -302,7 +310,7 @@ class _Edges:
         self, cid: int, actor: Actor, role: Role, own: bool, view: _Values | None
     ) -> object:
         caller = Caller.from_arn(actor.caller_arn)
-        if _names_directly(role, caller):
+        if self._directly(role, caller, generic=view is not None):
             return self._assume(actor, role)
         if not own:
             # the trust policy at most delegates to the caller's account (or the role is in
@@ -311,6 +319,15 @@ class _Edges:
             return _NONE
         if account_of(role.arn) != caller.account:
             return self._assume(actor, role)
+        group = None if view is None else self._role_class(cid, actor, role, view)
+        if group is not None:
+            hit = self.role_classes.get(group)
+            if hit is not None:
+                first, hop = hit
+                if not isinstance(hop, Hop):
+                    return _NONE
+                assert first.trust is not None and role.trust is not None
+                return Hop(role.arn, _transplant(hop.verdict, first.trust, role.trust))
         # Within the account, a trust policy naming at most the account lets the caller in
         # only as its own layers would (identity policy, boundary and SCPs allow, nothing
         # denies: "Policy evaluation logic", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html):
@@ -319,31 +336,36 @@ class _Edges:
         request = Request.from_parts(
             ASSUME_ROLE, actor.part(), context=role_context(role), resource=role.arn
         )
-        if not actor.sets(True, None).relaxed.is_allowed(request):
-            return _NONE
-        group = None if view is None else self._role_class(cid, role, request, view)
-        if group is None:
-            return self._assume(actor, role)
-        hit = self.role_classes.get(group)
-        if hit is None:
-            got = self._assume(actor, role)
+        got = (
+            self._assume(actor, role)
+            if actor.sets(True, None).relaxed.is_allowed(request)
+            else _NONE
+        )
+        if group is not None:
             self.role_classes[group] = (role, got)
-            return got
-        first, hop = hit
-        if not isinstance(hop, Hop):
-            return _NONE
-        assert first.trust is not None and role.trust is not None
-        return Hop(role.arn, _transplant(hop.verdict, first.trust, role.trust))
+        return got
+
+    def _directly(self, role: Role, caller: Caller, *, generic: bool) -> bool:
+        """`reach._names_directly`; for a caller the trust policy does not name by ARN or
+        role name, a function of the caller's account alone (only ``"*"`` or
+        ``NotPrincipal`` can name it more directly than its account), kept per account."""
+        if not generic:
+            return _names_directly(role, caller)
+        key = (role.arn, caller.account)
+        got = self.directly.get(key)
+        if got is None:
+            got = self.directly[key] = _names_directly(role, caller)
+        return got
 
     def _role_class(
-        self, cid: int, role: Role, request: Request, view: _Values
+        self, cid: int, actor: Actor, role: Role, view: _Values
     ) -> tuple[object, ...] | None:
         """What the engine reads of ``role`` for this caller class when the trust policy does
         not single the caller out: the trust policy's content (not its name), the role's
         account, the tags the caller's statements or the trust read, and the verdict of each
         of the caller's statements' Resource on the role's ARN. Roles equal in all of it get
-        one decision, up to the trust policy's name in the deciding statements
-        (`_transplant`). ``None``: the role is decided alone."""
+        one decision (and one answer from the caller's own layers), up to the trust policy's
+        name in the deciding statements (`_transplant`). ``None``: the role is decided alone."""
         reader = self.callers.readers[cid]
         content = self._content(role)
         if reader is None or content is None or role.trust is None:
@@ -352,8 +374,9 @@ class _Edges:
             return None
         lows: dict[str, str] = {}
         for k, v in role.tags.items():
-            if lows.setdefault(k.lower(), v) is not v:
+            if k.lower() in lows:
                 return None  # two spellings of one tag key
+            lows[k.lower()] = v
         reads = self.trusts[role.arn].reads or ()
         tags = tuple(
             sorted(
@@ -362,7 +385,11 @@ class _Edges:
                 if k.startswith(_ROLE_TAGS)
             )
         )
-        context = request.context
+        context: Mapping[str, tuple[str, ...]] = _EMPTY
+        if reader.dynamic:
+            context = Request.from_parts(
+                ASSUME_ROLE, actor.part(), context=role_context(role), resource=role.arn
+            ).context
         matches = tuple([core.resource_match(role.arn, context) for core in reader.cores])
         return (cid, view, account_of(role.arn), content, tags, matches)
 
@@ -447,9 +474,6 @@ class _Edges:
         if got is None:
             got = self.shared[key] = merged
         return got
-
-
-_ROLE_TAGS = ("aws:resourcetag/", "iam:resourcetag/")
 
 
 def _transplant(verdict: Verdict, src: Policy, dst: Policy) -> Verdict:
