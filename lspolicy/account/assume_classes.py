@@ -260,7 +260,10 @@ class _Edges:
         self.shared: dict[tuple[int, ...], list[Hop]] = {}
         self.role_classes: dict[tuple[object, ...], tuple[Role, object]] = {}
         self.directly: dict[tuple[str, str | None], bool] = {}
-        self.contents: dict[str, int | None] = {}
+        self.accounts = {arn: account_of(arn) for arn in self.roles}
+        self.lows: dict[str, dict[str, str] | None] = {}
+        self.tag_keys: dict[tuple[int, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
+        self.contents: dict[tuple[str, str | None], int | None] = {}
         self.content_ids: dict[tuple[object, ...], int] = {}
 
     def _account_groups(
@@ -288,7 +291,9 @@ class _Edges:
         self,
         key: tuple[object, ...],
         actor: Actor,
+        caller: Caller,
         arn: str,
+        *,
         own: bool,
         view: _Values | None = None,
     ) -> Hop | None:
@@ -298,7 +303,7 @@ class _Edges:
         got = self.hops.get(key)
         if got is None:
             got = self.hops[key] = self._decide(
-                cast(int, key[0]), actor, self.roles[arn], own, view
+                cast(int, key[0]), actor, caller, self.roles[arn], own=own, view=view
             )
         return got if isinstance(got, Hop) else None
 
@@ -307,9 +312,8 @@ class _Edges:
         return Hop(role.arn, verdict) if verdict.reaches else _NONE
 
     def _decide(
-        self, cid: int, actor: Actor, role: Role, own: bool, view: _Values | None
+        self, cid: int, actor: Actor, caller: Caller, role: Role, *, own: bool, view: _Values | None
     ) -> object:
-        caller = Caller.from_arn(actor.caller_arn)
         if self._directly(role, caller, generic=view is not None):
             return self._assume(actor, role)
         if not own:
@@ -317,7 +321,7 @@ class _Edges:
             # another account): the caller's identity policies must allow, and none names
             # sts:AssumeRole (`reach.edges`)
             return _NONE
-        if account_of(role.arn) != caller.account:
+        if self.accounts[role.arn] != caller.account:
             return self._assume(actor, role)
         group = None if view is None else self._role_class(cid, actor, role, view)
         if group is not None:
@@ -367,37 +371,56 @@ class _Edges:
         one decision (and one answer from the caller's own layers), up to the trust policy's
         name in the deciding statements (`_transplant`). ``None``: the role is decided alone."""
         reader = self.callers.readers[cid]
-        content = self._content(role)
+        content = self._content(role, self.accounts[role.arn])
         if reader is None or content is None or role.trust is None:
             return None
         if role.trust.source in self.callers.sources[cid]:
             return None
-        lows: dict[str, str] = {}
-        for k, v in role.tags.items():
-            if k.lower() in lows:
-                return None  # two spellings of one tag key
-            lows[k.lower()] = v
+        lows = self._tags(role)
+        if lows is None:
+            return None  # two spellings of one tag key
         reads = self.trusts[role.arn].reads or ()
-        tags = tuple(
-            sorted(
-                (k, lows.get(k.split("/", 1)[1]))
-                for k in {*reader.read, *reads}
-                if k.startswith(_ROLE_TAGS)
+        wanted = self.tag_keys.get((id(reader), reads))
+        if wanted is None:
+            wanted = self.tag_keys[(id(reader), reads)] = tuple(
+                sorted(
+                    (k, k.split("/", 1)[1])
+                    for k in {*reader.read, *reads}
+                    if k.startswith(_ROLE_TAGS)
+                )
             )
-        )
+        tags = tuple([(k, lows.get(t)) for k, t in wanted])
         context: Mapping[str, tuple[str, ...]] = _EMPTY
         if reader.dynamic:
             context = Request.from_parts(
                 ASSUME_ROLE, actor.part(), context=role_context(role), resource=role.arn
             ).context
         matches = tuple([core.resource_match(role.arn, context) for core in reader.cores])
-        return (cid, view, account_of(role.arn), content, tags, matches)
+        return (cid, view, self.accounts[role.arn], content, tags, matches)
 
-    def _content(self, role: Role) -> int | None:
-        """The trust policy's content as an interned id (``None``: no trust policy, or one
-        with a Resource element, matched against the role's ARN)."""
-        if role.arn in self.contents:
-            return self.contents[role.arn]
+    def _tags(self, role: Role) -> dict[str, str] | None:
+        """The role's tags by lower-case key (``None``: two spellings of one key)."""
+        if role.arn in self.lows:
+            return self.lows[role.arn]
+        lows: dict[str, str] | None = {}
+        for k, v in role.tags.items():
+            if lows is not None and k.lower() in lows:
+                lows = None
+            elif lows is not None:
+                lows[k.lower()] = v
+        self.lows[role.arn] = lows
+        return lows
+
+    def _content(self, role: Role, account: str | None) -> int | None:
+        """The trust policy's content as an interned id, as a caller of ``account`` that no
+        statement names by ARN or role name sees it: a statement whose Principal names
+        neither everyone nor that account never applies to such a caller (its principal
+        match is none, `match_principal`), so it is left out; the others by their place and
+        text. ``None``: no trust policy, or one with a Resource element (matched against the
+        role's ARN)."""
+        key_in = (role.arn, account)
+        if key_in in self.contents:
+            return self.contents[key_in]
         trust = role.trust
         got: int | None = None
         if trust is not None and all(
@@ -408,11 +431,13 @@ class _Edges:
                 trust.version,
                 trust.id,
                 tuple(
-                    (st.index, json.dumps(st.to_json(), sort_keys=True)) for st in trust.statements
+                    (st.index, json.dumps(st.to_json(), sort_keys=True))
+                    for st in trust.statements
+                    if _may_apply(st, account)
                 ),
             )
             got = self.content_ids.setdefault(key, len(self.content_ids))
-        self.contents[role.arn] = got
+        self.contents[key_in] = got
         return got
 
     def edges(self, principal: str) -> list[Hop]:
@@ -441,7 +466,8 @@ class _Edges:
                     for arn in arns
                     if arn not in named
                     and arn != principal
-                    and (h := self._hop((cid, arn, view), actor, arn, own, view)) is not None
+                    and (h := self._hop((cid, arn, view), actor, caller, arn, own=own, view=view))
+                    is not None
                 ]
                 if not apart:
                     self.lists[group_key] = whole
@@ -457,7 +483,7 @@ class _Edges:
                 h
                 for arn in singled
                 if arn != principal
-                and (h := self._hop((cid, arn, principal), actor, arn, own)) is not None
+                and (h := self._hop((cid, arn, principal), actor, caller, arn, own=own)) is not None
             ]
         )
         return self._share(parts)
@@ -474,6 +500,19 @@ class _Edges:
         if got is None:
             got = self.shared[key] = merged
         return got
+
+
+def _may_apply(st: Statement, account: str | None) -> bool:
+    """Whether the trust statement may apply to a caller of ``account`` that it does not name
+    by ARN or role name: no Principal element, a NotPrincipal, everyone, or the account."""
+    if st.principal is None or st.not_principal is not None or st.principal.wildcard:
+        return True
+    for kind, values in st.principal.entries:
+        for value in values:
+            keys = _entry_keys(kind, value)
+            if keys is None or ("account", account) in keys:
+                return True
+    return False
 
 
 def _transplant(verdict: Verdict, src: Policy, dst: Policy) -> Verdict:
