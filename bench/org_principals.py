@@ -5,14 +5,16 @@
     python bench/org_principals.py DIR --compare REF_TREE   # also REF_TREE's loop, in a child
 
 Reads the exports as `lspolicy review` does (`organization.json`, `auth-details-*.json`; the
-instances are not read: principal classes do not depend on them, except through the join
-features, found from the policies), then forms the principal classes as `compute_matrix`
-does: identity classes with the review's join features, reach, unevaluated policies and which
-join variables each principal carries. Prints the counts, the CPU seconds of the formation
-and the peak RSS of the process. ``--dump FILE`` writes the partition (principal -> class id)
-as JSON; ``--compare REF_TREE`` runs ``--reference`` on REF_TREE's ``lspolicy`` (a tree of
-this repository, e.g. from ``git archive``) in a child process and checks that both partitions
-are the same.
+instances are not read: principal classes do not depend on them, but the join features are
+then found without the instances' tag spellings), then forms the principal classes as
+`compute_matrix` does: identity classes with the review's join features, reach, unevaluated
+policies and which join variables each principal carries. Prints the counts, the CPU seconds
+of reading and of forming, and the peak RSS of the process.
+
+``--dump FILE`` writes the partition (principal -> class id) and the representatives as JSON;
+``--against FILE`` checks this run's against such a file; ``--compare REF_TREE`` runs
+``--reference`` on REF_TREE's ``lspolicy`` (a tree of this repository, e.g. from
+``git archive``) in a child process and checks that both partitions are the same.
 """
 
 from __future__ import annotations
@@ -92,12 +94,19 @@ def main() -> None:
     parser.add_argument("--reference", action="store_true")
     parser.add_argument("--compare", type=Path, metavar="REF_TREE")
     parser.add_argument("--dump", type=Path)
+    parser.add_argument("--against", type=Path, metavar="DUMP", help="a --dump to compare with")
     args = parser.parse_args()
     of, reps, stats = _form(args.dir, reference=args.reference)
     stats["tree"] = str(Path(sys.modules["lspolicy"].__file__ or "").parent.parent)
     print(json.dumps(stats))
     if args.dump:
         args.dump.write_text(json.dumps({"of": of, "reps": reps}))
+    if args.against:
+        ref = json.loads(args.against.read_text())
+        same = ref["of"] == of and ref["reps"] == reps
+        print(json.dumps({"same_partition_as": str(args.against), "same": same}))
+        if not same:
+            sys.exit(1)
     if args.compare:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "ref.json"
