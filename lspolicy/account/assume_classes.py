@@ -128,6 +128,8 @@ class CallerClasses:
         """By caller class id: its reader and (``sources``) its policies' source names;
         ``None`` for a class of its own."""
         self.sources: list[frozenset[str]] = []
+        self.reps: list[Actor] = []
+        """By caller class id: its first actor (whose compiled layers the class shares)."""
 
     def _applicable(self, policy: Policy) -> tuple[int, ...]:
         """The positions of the policy's statements whose Action names ``sts:AssumeRole``
@@ -194,6 +196,7 @@ class CallerClasses:
         if got == len(self.readers):
             self.readers.append(None if alone else reader)
             self.sources.append(frozenset(sources))
+            self.reps.append(actor)
         return got
 
     @property
@@ -260,6 +263,7 @@ class _Edges:
         self.shared: dict[tuple[int, ...], list[Hop]] = {}
         self.role_classes: dict[tuple[object, ...], tuple[Role, object]] = {}
         self.directly: dict[tuple[str, str | None], bool] = {}
+        self.proxies: dict[str, Actor] = {}
         self.accounts = {arn: account_of(arn) for arn in self.roles}
         self.lows: dict[str, dict[str, str] | None] = {}
         self.tag_keys: dict[tuple[int, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
@@ -287,6 +291,23 @@ class _Edges:
             self.every[account] = every
         return got, self.alone[account], self.every[account]
 
+    def _caller(self, cid: int, actor: Actor) -> Actor:
+        """``actor`` deciding ``sts:AssumeRole`` with its class representative's compiled
+        layers: the plan for the action holds only the statements applicable to it, which are
+        the same policy objects at the same places for every member (`CallerClasses.of`), so
+        the decisions are the same while the layers are compiled once per class. The
+        request is still the actor's own (its ARN, context). Nothing is changed on either
+        actor."""
+        rep = self.callers.reps[cid]
+        if rep is actor:
+            return actor
+        hit = self.proxies.get(actor.principal_arn)
+        if hit is None:
+            hit = self.proxies[actor.principal_arn] = dataclasses.replace(
+                actor, _sets={True: rep.sets(True, None)}, _actions={}
+            )
+        return hit
+
     def _hop(
         self,
         key: tuple[object, ...],
@@ -302,13 +323,14 @@ class _Edges:
         trust policy reads, when the trust does not single the caller out."""
         got = self.hops.get(key)
         if got is None:
+            cid = cast(int, key[0])
             got = self.hops[key] = self._decide(
-                cast(int, key[0]), actor, caller, self.roles[arn], own=own, view=view
+                cid, self._caller(cid, actor), caller, self.roles[arn], own=own, view=view
             )
         return got if isinstance(got, Hop) else None
 
     def _assume(self, actor: Actor, role: Role) -> object:
-        verdict = assume(self.authority, actor, role, reaching_only=True)
+        verdict = assume(self.authority, actor, role, reaching_only=True)  # a `_caller` proxy
         return Hop(role.arn, verdict) if verdict.reaches else _NONE
 
     def _decide(
