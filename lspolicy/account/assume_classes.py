@@ -8,13 +8,14 @@ same decision (answer, deciding statements, caller conditions) on a role when ev
 engine reads of them for that request is equal:
 
 - their **caller class** (`CallerClasses`): the same kind (user or role session), account,
-  identity policy objects, boundary and SCP levels (the same objects: the same compiled layers
-  and statement references), and, for the statements of those layers that apply to
-  ``sts:AssumeRole`` (`lspolicy.evaluate.authorize.PolicySet.conditions_by_key`), the same
+  and, per layer (identity, boundary, SCP levels), the same policy objects with statements
+  applicable to ``sts:AssumeRole`` at the same places (the engine's plan for the action holds
+  only those; deciding statements carry the place), and, for those statements, the same
   value of every request key read raw (a policy variable, a condition whose values hold one)
   and the same outcome of every other condition on their own context. Callers whose keys
-  cannot be told (a wildcard in a key name) or who carry two spellings of one key are classes
-  of their own;
+  cannot be told (a wildcard in a key name), who carry two spellings of one key or hold two
+  policies of one source name are classes of their own. Members decide with the class's
+  compiled layers (`_Edges._caller`);
 - their **trust view** of the role: how each trust statement's ``Principal``/``NotPrincipal``
   names them (`lspolicy.evaluate.principal.match_principal`), which for a caller that no
   statement names by ARN or role name (`reach.TrustIndex`'s keys) depends only on its account
@@ -23,6 +24,12 @@ engine reads of them for that request is equal:
   Guide), and the values of the request keys the trust policy reads (``aws:PrincipalArn``,
   ``aws:PrincipalTag/*``, ...). A caller the trust policy names by ARN, or a trust policy
   whose keys cannot be told, is decided for that caller alone.
+
+Within the account, a trust that at most names the account lets the caller in only as its own
+layers would, so the caller's relaxed set without the trust answers first; and roles alike for
+a caller class (trust content as the class's callers see it, account, tags read, the verdicts
+of the class's Resource elements on the ARN: `_Edges._role_class`) share one decision, the
+trust policy's name transplanted into the deciding statements (`_transplant`).
 
 The rules themselves (a trust naming the caller suffices within the account; naming the account
 needs the caller's own permissions; across accounts both) stay in `reach.edges` and the engine:
