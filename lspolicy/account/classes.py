@@ -497,7 +497,7 @@ def identity_key(actor: Actor, joins: Sequence[JoinFeature] = ()) -> tuple[objec
         *(actor.boundary or ()),
         *(p for lvl in actor.scps or () for p in lvl),
     ]
-    keys, unknown = read_keys(every)
+    keys, unknown = _read_keys_of(every)
     part = actor.part()
     # with two spellings of one key the engine's merge depends on their order: values kept
     reducible = {} if unknown or part.duplicates else _outcome_keys_of(every)
@@ -527,6 +527,20 @@ def identity_key(actor: Actor, joins: Sequence[JoinFeature] = ()) -> tuple[objec
 _OUTCOME_KEYS: dict[tuple[int, ...], tuple[list[Policy], OutcomeKeys]] = {}
 """Policy object ids -> (the policies, their `outcome_keys`): computed once per set of
 policies, not once per principal (the entry holds the policies, so their ids are not reused)."""
+
+
+_READ_KEYS: dict[tuple[int, ...], tuple[list[Policy], tuple[frozenset[str], bool]]] = {}
+"""Policy object ids -> (the policies, their `read_keys`): once per set of policies."""
+
+
+def _read_keys_of(policies: list[Policy]) -> tuple[frozenset[str], bool]:
+    ids = tuple(id(p) for p in policies)
+    hit = _READ_KEYS.get(ids)
+    if hit is None:
+        if len(_READ_KEYS) >= 1 << 14:
+            _READ_KEYS.clear()
+        hit = _READ_KEYS[ids] = (policies, read_keys(policies))
+    return hit[1]
 
 
 def _outcome_keys_of(policies: list[Policy]) -> OutcomeKeys:

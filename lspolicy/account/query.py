@@ -170,6 +170,11 @@ class Review:
             got = self._reach[principal] = reach(self.graph, principal, max_chain=self.max_chain)
         return got
 
+    def remember_reach(self, principal: str, reached: Reach) -> None:
+        """Keep ``reached`` as the principal's reach (computed by the caller, e.g. once for
+        principals with equal edges: `lspolicy.account.principal_classes`)."""
+        self._reach[principal] = reached
+
     def access(self, principal: str, action: str, instance: Instance) -> Access | None:
         """The best way ``principal`` performs ``action`` on ``instance`` (``None``: it cannot)."""
         reached = self.reach(principal)

@@ -218,6 +218,19 @@ class Graph:
         self._edges: dict[str, list[Hop]] = {}
         self._index: TrustIndex | None = None
 
+    @property
+    def index(self) -> TrustIndex:
+        """The trust index of the inventory's roles (built once)."""
+        if self._index is None:
+            self._index = TrustIndex(self.authority.inventory.roles)
+        return self._index
+
+    def put(self, principal_arn: str, hops: list[Hop]) -> None:
+        """Keep ``hops`` as the principal's one-hop assumptions (computed by the caller, e.g.
+        once per caller class: `lspolicy.account.assume_classes`); equal lists may be one
+        shared object, never mutated."""
+        self._edges[principal_arn] = hops
+
     def edges(self, principal_arn: str) -> list[Hop]:
         """Every role the principal can assume in one hop, sorted by role ARN."""
         got = self._edges.get(principal_arn)

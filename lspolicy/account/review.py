@@ -38,13 +38,13 @@ from lspolicy.account.classes import (
     inventory_policies,
     outcome_keys,
     outcomes,
-    principal_key,
     principal_value,
     read_keys,
     role_values,
 )
 from lspolicy.account.decide import Authority, Verdict
 from lspolicy.account.model import Instance, Inventory
+from lspolicy.account.principal_classes import form_principal_classes
 from lspolicy.account.query import Access, Review, instance_context
 from lspolicy.account.reach import DEFAULT_MAX_CHAIN, Hop
 from lspolicy.evaluate.clause import CompiledCondition
@@ -708,18 +708,15 @@ def compute_matrix(
     classes = InstanceClasses.build(inventory, joins, role_values(inventory, authority, joins))
     review = ClassReview(inventory, classes, max_chain=max_chain)
     principals = review.authority.principals()
-    keys: dict[tuple[object, ...], int] = {}
-    principal_class: dict[str, int] = {}
-    reps: list[str] = []
-    for p in principals:
-        # which join variables it carries: the bit combinations its cells need (two members
-        # of an identity class may differ there when no policy of theirs reads the variable)
-        presence = tuple(v is not None for v in review.join_values(p))
-        key = (*principal_key(review, p, review.identity_class(p)), presence)
-        got = keys.setdefault(key, len(keys))
-        if got == len(reps):
-            reps.append(p)
-        principal_class[p] = got
+    # the class key also holds which join variables a principal carries: the bit combinations
+    # its cells need (two members of an identity class may differ there when no policy of
+    # theirs reads the variable)
+    formed = form_principal_classes(
+        review,
+        review.identity_class,
+        lambda p: tuple(v is not None for v in review.join_values(p)),
+    )
+    principal_class, reps = formed.of, formed.reps
     job = PairJob(inventory, classes, tuple(actions), max_chain, escalations)
     parts = (engine or SERIAL).run(job, list(enumerate(reps)), review=review)
     cells = ClassCells(tuple(actions))
