@@ -29,7 +29,7 @@ from lspolicy.diff.result import (
     Undecided,
     Witness,
 )
-from lspolicy.diff.search import Outcome, Problem, SideLayout, search
+from lspolicy.diff.search import Outcome, Problem, SideLayout, SlotChoices, search
 from lspolicy.diff.split import cases
 from lspolicy.evaluate.authorize import PolicySet
 from lspolicy.glob import tokens_of
@@ -101,6 +101,8 @@ class _Comparison:
         self.unsupported = sorted({u for st in raw for u in st.unsupported})
         self.domains: dict[object, Domain] = {}
         """Value classes by slot tests, shared by the groups of one comparison."""
+        self.choices: dict[object, SlotChoices] = {}
+        """Each slot's choices by its classes and shape, shared likewise."""
         self.universes: dict[object, Problem] = {}
         self.shared: SharedStrings | None = None
         """The resource's classes for every kind the differing groups ask for, at once."""
@@ -215,6 +217,7 @@ class _Comparison:
             layout=layout,
             parent=parent,
             shared=self.shared,
+            values=self.choices,
         )
 
     def confirm(

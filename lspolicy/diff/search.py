@@ -57,6 +57,7 @@ __all__ = [
     "Problem",
     "SideLayout",
     "Slot",
+    "SlotChoices",
     "SlotValue",
     "TemplateInfo",
     "instantiate",
@@ -279,6 +280,17 @@ class SideLayout:
     """Statements that must apply for a solution (searched first: their slots prune most)."""
 
 
+@dataclass(frozen=True)
+class SlotChoices:
+    """A slot's choices (`Problem._values`) for one domain."""
+
+    domain: Domain
+    """Kept so that its ``id`` in the memo's key stays its own."""
+    values: tuple[SlotValue, ...]
+    capped: bool
+    """Lists were cut at 3 classes (the problem is then inexact)."""
+
+
 class Problem:
     """The statements of one group of actions, with every slot they read and its classes."""
 
@@ -297,6 +309,7 @@ class Problem:
         layout: Mapping[str, SideLayout] | None = None,
         parent: Problem | None = None,
         shared: SharedStrings | None = None,
+        values: dict[object, SlotChoices] | None = None,
     ) -> None:
         self.boundaries = dict(boundaries)
         self.shared = shared
@@ -311,6 +324,11 @@ class Problem:
         self.memo: dict[object, object] = {}
         """Work shared by the leaves of a search (automata, solved variable sub-problems)."""
         self._domains = {} if domains is None else domains
+        self._choices: dict[object, SlotChoices] = {} if values is None else values
+        """A slot's choices by its domain and shape, shared like ``domains``."""
+        self._projections: dict[object, Domain | None] = {}
+        """The classes of a case's slot read off this problem's (`_projected`), by the
+        slot's tests: every case of a group asks for the same few."""
         self._atom_at: dict[str, dict[tuple[Any, ...], int]] = {}
         atoms: dict[str, dict[tuple[Any, ...], Atom]] = {}
         templates: dict[int, RawTemplate] = {}
@@ -477,7 +495,18 @@ class Problem:
         for i, a in enumerate(slot.atoms):
             if a.family == "eq" and a.text == "":
                 slot.empty_index = i
-        slot.values = tuple(self._values(slot))
+        # the choices depend on the classes and the slot's shape alone: built once per diff
+        shape = (id(slot.domain), slot.key == RESOURCE, slot.multi, slot.fixed, slot.absent_only)
+        memo = (*shape, slot.empty_index)
+        choices = self._choices.get(memo)
+        if choices is None or choices.domain is not slot.domain:
+            before = len(self.inexact)
+            values = tuple(self._values(slot))
+            choices = SlotChoices(slot.domain, values, len(self.inexact) > before)
+            self._choices[memo] = choices
+        elif choices.capped:
+            self.inexact.append(f"{slot.name}: lists of more than 3 distinct kinds of value")
+        slot.values = choices.values
 
     def _projected(self, slot: Slot) -> Domain | None:
         """The slot's classes read off the parent's (a finer partition of the same values:
@@ -487,7 +516,21 @@ class Problem:
         parent = self.parent
         if parent is None or slot.key not in parent.slots:
             return None
-        theirs = parent.slots[slot.key]
+        memo = (
+            slot.key,
+            tuple(a.key for a in slot.atoms),
+            tuple((a.key, w) for a, w in slot.required),
+            slot.fixed,
+        )
+        if memo in parent._projections:
+            return parent._projections[memo]
+        got = parent._projected_for(slot)
+        parent._projections[memo] = got
+        return got
+
+    def _projected_for(self, slot: Slot) -> Domain | None:
+        """`_projected` for a case's ``slot``, computed from this problem's slot."""
+        theirs = self.slots[slot.key]
         if (
             not theirs.domain.exact
             or theirs.fixed != slot.fixed
