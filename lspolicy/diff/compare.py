@@ -73,6 +73,7 @@ class _Comparison:
         tags: Mapping[str, str] | None,
         context: Mapping[str, str | None] | None = None,
         split: bool = True,
+        share: bool = True,
     ) -> None:
         self.split = split
         """Split each question into the cases of `lspolicy.diff.split` (False: ask it whole;
@@ -101,6 +102,9 @@ class _Comparison:
         self.unsupported = sorted({u for st in raw for u in st.unsupported})
         self.domains: dict[object, Domain] = {}
         """Value classes by slot tests, shared by the groups of one comparison."""
+        self.share = share
+        """Reuse slots' projected classes and choices across problems (False: the property
+        tests' reference, each problem building its own)."""
         self.choices: dict[object, SlotChoices] = {}
         """Each slot's choices by its classes and shape, shared likewise."""
         self.universes: dict[object, Problem] = {}
@@ -218,6 +222,7 @@ class _Comparison:
             parent=parent,
             shared=self.shared,
             values=self.choices,
+            share=self.share,
         )
 
     def confirm(

@@ -258,13 +258,13 @@ def _string_classes(
     except ComplexityError as exc:
         found, complete = exc.partial, False
     picked = _pick(
-        space.atoms, found, n, (range(n, n + len(wants)), wants), candidates, complete=complete
+        space, found, n, (range(n, n + len(wants)), wants), candidates, complete=complete
     )
     return picked, complete
 
 
 def _pick(
-    atoms: Sequence[Atom],
+    space: StringSpace | _Explorer,
     found: dict[Signature, str],
     n: int,
     restriction: tuple[Iterable[int], Sequence[bool]],
@@ -273,7 +273,7 @@ def _pick(
     complete: bool,
     sigs: dict[str, Signature] | None = None,
 ) -> list[ValueClass]:
-    """The classes over the first ``n`` of ``atoms`` among the strings that pass the
+    """The classes over the first ``n`` atoms of ``space`` among the strings that pass its
     atoms at the restriction's positions as its wants say: readable ``candidates`` first,
     then the explored strings (``found``: every signature reached, with a shortest string;
     ``complete``: the exploration finished; ``sigs``: each text's signature over the first
@@ -284,8 +284,8 @@ def _pick(
     for sig, text in sorted(found.items(), key=lambda item: (len(item[1]), item[1])):
         if tuple(sig[i] for i in where) == wanted:
             explored.setdefault(sig[:n], text)
-    own = atoms[:n]
-    restricting = [atoms[i] for i in where]
+    own = space.atoms[:n]
+    restricting = [space.atoms[i] for i in where]
     if sigs is None:
         sigs = {}
     out: dict[Signature, str] = {}
@@ -350,7 +350,7 @@ class SharedStrings:
         n = len(atoms)
         positions = [self._where[a.key] for a, _ in required]
         classes = _pick(
-            self._space.atoms,
+            self._space,
             self._found,
             n,
             (positions, [w for _, w in required]),

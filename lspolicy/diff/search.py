@@ -310,6 +310,7 @@ class Problem:
         parent: Problem | None = None,
         shared: SharedStrings | None = None,
         values: dict[object, SlotChoices] | None = None,
+        share: bool = True,
     ) -> None:
         self.boundaries = dict(boundaries)
         self.shared = shared
@@ -324,7 +325,10 @@ class Problem:
         self.memo: dict[object, object] = {}
         """Work shared by the leaves of a search (automata, solved variable sub-problems)."""
         self._domains = {} if domains is None else domains
-        self._choices: dict[object, SlotChoices] = {} if values is None else values
+        self.share = share
+        """Reuse a slot's projected classes and choices across the problems that ask for
+        the same (False: build them for each, as the property tests compare)."""
+        self._choices: dict[object, SlotChoices] = {} if values is None or not share else values
         """A slot's choices by its domain and shape, shared like ``domains``."""
         self._projections: dict[object, Domain | None] = {}
         """The classes of a case's slot read off this problem's (`_projected`), by the
@@ -498,7 +502,7 @@ class Problem:
         # the choices depend on the classes and the slot's shape alone: built once per diff
         shape = (id(slot.domain), slot.key == RESOURCE, slot.multi, slot.fixed, slot.absent_only)
         memo = (*shape, slot.empty_index)
-        choices = self._choices.get(memo)
+        choices = self._choices.get(memo) if self.share else None
         if choices is None or choices.domain is not slot.domain:
             before = len(self.inexact)
             values = tuple(self._values(slot))
@@ -522,6 +526,8 @@ class Problem:
             tuple((a.key, w) for a, w in slot.required),
             slot.fixed,
         )
+        if not self.share:
+            return parent._projected_for(slot)
         if memo in parent._projections:
             return parent._projections[memo]
         got = parent._projected_for(slot)
