@@ -106,7 +106,7 @@ class _Comparison:
         """Reuse slots' projected classes and choices across problems (False: the property
         tests' reference, each problem building its own)."""
         self.choices: dict[object, SlotChoices] = {}
-        """Each slot's choices by its classes and shape, shared likewise."""
+        """Slots' choices by number of classes and shape, shared likewise."""
         self.universes: dict[object, Problem] = {}
         self.shared: SharedStrings | None = None
         """The resource's classes for every kind the differing groups ask for, at once."""

@@ -188,18 +188,19 @@ class SlotValue:
     """The list ``["", ""]``: like ``[""]`` but not the "null dataset"."""
     nullset: bool = False
     """Exactly ``[""]`` (a single empty string): ForAnyValue false, ForAllValues true."""
+    cost: int = field(init=False, compare=False, repr=False)
+    """How much the value adds to a witness: keys first, then values (read at every node
+    of a search: computed once)."""
+
+    def __post_init__(self) -> None:
+        n = len(self.classes)
+        cost = 0 if self.absent else 100 + (n - 1 if n > 1 else 0) + (1 if self.many else 0)
+        object.__setattr__(self, "cost", cost)
 
     @property
     def empty(self) -> bool:
         """An empty list."""
         return self.many and not self.classes
-
-    @property
-    def cost(self) -> int:
-        """How much the value adds to a witness: keys first, then values."""
-        if self.absent:
-            return 0
-        return 100 + max(0, len(self.classes) - 1) + (1 if self.many else 0)
 
     @property
     def variable_kind(self) -> str:
@@ -282,10 +283,8 @@ class SideLayout:
 
 @dataclass(frozen=True)
 class SlotChoices:
-    """A slot's choices (`Problem._values`) for one domain."""
+    """A slot's choices (`Problem._values`) for one number of classes and shape."""
 
-    domain: Domain
-    """Kept so that its ``id`` in the memo's key stays its own."""
     values: tuple[SlotValue, ...]
     capped: bool
     """Lists were cut at 3 classes (the problem is then inexact)."""
@@ -329,7 +328,7 @@ class Problem:
         """Reuse a slot's projected classes and choices across the problems that ask for
         the same (False: build them for each, as the property tests compare)."""
         self._choices: dict[object, SlotChoices] = {} if values is None or not share else values
-        """A slot's choices by its domain and shape, shared like ``domains``."""
+        """A slot's choices by its number of classes and shape, shared like ``domains``."""
         self._projections: dict[object, Domain | None] = {}
         """The classes of a case's slot read off this problem's (`_projected`), by the
         slot's tests: every case of a group asks for the same few."""
@@ -499,14 +498,26 @@ class Problem:
         for i, a in enumerate(slot.atoms):
             if a.family == "eq" and a.text == "":
                 slot.empty_index = i
-        # the choices depend on the classes and the slot's shape alone: built once per diff
-        shape = (id(slot.domain), slot.key == RESOURCE, slot.multi, slot.fixed, slot.absent_only)
-        memo = (*shape, slot.empty_index)
+        # the choices are class numbers: they depend on how many classes there are, which
+        # hold the empty string, and the slot's shape alone (built once per diff)
+        classes = slot.domain.classes
+        empty = slot.empty_index
+        memo = (
+            slot.is_resource,
+            slot.multi,
+            slot.fixed is None,
+            slot.absent_only,
+            len(classes),
+            () if empty is None else tuple(n for n, c in enumerate(classes) if c.sig[empty]),
+        )
         choices = self._choices.get(memo) if self.share else None
-        if choices is None or choices.domain is not slot.domain:
+        if choices is None:
             before = len(self.inexact)
             values = tuple(self._values(slot))
-            choices = SlotChoices(slot.domain, values, len(self.inexact) > before)
+            if any(a.cost > b.cost for a, b in itertools.pairwise(values)):
+                # the search reads a slot's cheapest choice as its first
+                raise AssertionError(f"{slot.name}: choices not cheapest first")
+            choices = SlotChoices(values, len(self.inexact) > before)
             self._choices[memo] = choices
         elif choices.capped:
             self.inexact.append(f"{slot.name}: lists of more than 3 distinct kinds of value")
@@ -555,6 +566,7 @@ class Problem:
         return Domain(tuple(classes.values()), theirs.domain.exact, theirs.domain.reason)
 
     def _values(self, slot: Slot) -> Iterable[SlotValue]:
+        """The slot's choices, cheapest first: absent, one value, then larger lists."""
         classes = slot.domain.classes
         empty = slot.empty_index
 
@@ -961,13 +973,14 @@ def search(
             if slot.absent_only:
                 continue
             if slot.is_resource or slot.fixed is not None:
-                total += min((sv.cost for sv in dom[key]), default=0) if forward else least[key]
+                # choices come cheapest first (`Problem._values`)
+                total += (dom[key][0].cost if dom[key] else 0) if forward else least[key]
             else:
                 open_keys.append(key)
         taken: set[str] = set()
         if forward:
             for key in open_keys:
-                lowest = min((sv.cost for sv in dom[key]), default=0)
+                lowest = dom[key][0].cost if dom[key] else 0
                 if lowest:
                     total += lowest
                     taken.add(key)
@@ -995,22 +1008,28 @@ def search(
         return total
 
     def _must_fail(masks: Masks) -> list[Statement]:
-        sides = ev.sides
-        if forward:  # the evaluator's sides are not pruned: keep what may still apply
-            sides = {
-                side: {
-                    role: None if sts is None else [st for st in sts if narrowing.live(st, masks)]
-                    for role, sts in groups.items()
-                }
-                for side, groups in sides.items()
-            }
-        out = list(sides[allowing]["deny"] or ())
-        other = sides[denying]
-        if not other["deny"]:
+        mine, other = ev.sides[allowing], ev.sides[denying]
+        if not forward:
+            out = list(mine["deny"] or ())
+            if not other["deny"]:
+                if other["boundary"] is None:
+                    out.extend(other["identity"] or ())
+                elif other["identity"] is None:
+                    out.extend(other["boundary"])
+            return out
+        # the evaluator's sides are not pruned: keep what may still apply
+        live = masks[0] | masks[1]
+        index = narrowing.index
+
+        def keep(sts: list[Statement]) -> list[Statement]:
+            return [st for st in sts if live >> index[id(st)] & 1]
+
+        out = keep(mine["deny"] or [])
+        if not keep(other["deny"] or []):
             if other["boundary"] is None:
-                out.extend(other["identity"] or ())
+                out.extend(keep(other["identity"] or []))
             elif other["identity"] is None:
-                out.extend(other["boundary"])
+                out.extend(keep(other["boundary"]))
         return out
 
     def _fail_keys(st: Statement, keys: set[str]) -> set[str] | None:
