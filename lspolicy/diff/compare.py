@@ -29,7 +29,14 @@ from lspolicy.diff.result import (
     Undecided,
     Witness,
 )
-from lspolicy.diff.search import Outcome, Problem, SideLayout, SlotChoices, search
+from lspolicy.diff.search import (
+    AtomMemo,
+    Outcome,
+    Problem,
+    SideLayout,
+    SlotChoices,
+    search,
+)
 from lspolicy.diff.split import cases
 from lspolicy.evaluate.authorize import PolicySet
 from lspolicy.glob import tokens_of
@@ -107,6 +114,8 @@ class _Comparison:
         tests' reference, each problem building its own)."""
         self.choices: dict[object, SlotChoices] = {}
         """Slots' choices by number of classes and shape, shared likewise."""
+        self.per_atom: AtomMemo = {}
+        """Candidate values read off each atom, shared likewise."""
         self.universes: dict[object, Problem] = {}
         self.shared: SharedStrings | None = None
         """The resource's classes for every kind the differing groups ask for, at once."""
@@ -223,6 +232,7 @@ class _Comparison:
             shared=self.shared,
             values=self.choices,
             share=self.share,
+            per_atom=self.per_atom,
         )
 
     def confirm(

@@ -294,9 +294,9 @@ def _pick(
         # candidate outside them all is a disagreement of the automata with the engine
         if _concrete_sig(restricting, text) != wanted:
             continue
-        sig = sigs.get(text)
-        if sig is None:
-            sig = sigs[text] = _concrete_sig(own, text)
+        known = sigs.get(text)
+        sig = known if known is not None else _concrete_sig(own, text)
+        sigs[text] = sig
         if sig in out:
             continue
         if complete and sig not in explored:

@@ -39,7 +39,7 @@ node budget ran out, each of which is reported as "unknown" with its cause.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
@@ -53,6 +53,7 @@ from lspolicy.diff.narrow import Domains, Masks, Narrowing
 from lspolicy.diff.problem import RESOURCE, RawCondition, RawStatement, RawTemplate
 
 __all__ = [
+    "AtomMemo",
     "Outcome",
     "Problem",
     "SideLayout",
@@ -124,24 +125,52 @@ def _segments(elements: Sequence[Element]) -> list[list[Element]]:
     return out
 
 
-def _structured_resources(atoms: Iterable[Atom], types: Sequence[str]) -> list[str]:
+AtomMemo = dict[tuple[str, tuple[Any, ...]], tuple[Any, ...]]
+"""What `_structured_resources` and `_atom_candidates` read off one atom, by its key (an
+atom's key fixes its test, and so its text and elements)."""
+
+
+def _arn_parts(a: Atom) -> tuple[tuple[int, str], ...]:
+    """The ARN parts an atom names, in order: (0 partition, 1 region, 2 account, 3 resource
+    type, 4 id; the text)."""
+    out: list[tuple[int, str]] = []
+    for branch in a.elements or ((("l", c) for c in a.text),) if a.text else ():
+        segments = _segments(list(branch))
+        if len(segments) < 6:
+            continue
+        for slot, segment in zip((0, 1, 2), (1, 3, 4), strict=True):
+            text = instantiate(segments[segment], "x")
+            if text and all(el[0] == "l" for el in segments[segment]):
+                out.append((slot, text))
+        last = ":".join(instantiate(s, "x") for s in segments[5:])
+        kind, _, ident = last.partition("/")
+        if ident:
+            out.append((3, kind))
+            out.append((4, ident))
+    return tuple(out)
+
+
+def _per_atom(
+    memo: AtomMemo | None, what: str, a: Atom, make: Callable[[Atom], tuple[Any, ...]]
+) -> tuple[Any, ...]:
+    if memo is None:
+        return make(a)
+    key = (what, a.key)
+    got = memo.get(key)
+    if got is None:
+        got = memo[key] = make(a)
+    return got
+
+
+def _structured_resources(
+    atoms: Iterable[Atom], types: Sequence[str], memo: AtomMemo | None = None
+) -> list[str]:
     """Lightsail ARNs built from the parts the policies name: their partitions, regions,
     accounts and ids, then common ones."""
     parts: list[list[str]] = [["aws"], [], [], [], []]
     for a in atoms:
-        for branch in a.elements or ((("l", c) for c in a.text),) if a.text else ():
-            segments = _segments(list(branch))
-            if len(segments) < 6:
-                continue
-            for slot, segment in zip((0, 1, 2), (1, 3, 4), strict=True):
-                text = instantiate(segments[segment], "x")
-                if text and all(el[0] == "l" for el in segments[segment]):
-                    parts[slot].append(text)
-            last = ":".join(instantiate(s, "x") for s in segments[5:])
-            kind, _, ident = last.partition("/")
-            if ident:
-                parts[3].append(kind)
-                parts[4].append(ident)
+        for slot, text in _per_atom(memo, "arn-parts", a, _arn_parts):
+            parts[slot].append(text)
     partitions = _dedup([*parts[0]])
     regions = _dedup([*parts[1], *_REGIONS])
     accounts = _dedup([*parts[2], *_ACCOUNTS])
@@ -156,17 +185,20 @@ def _structured_resources(atoms: Iterable[Atom], types: Sequence[str]) -> list[s
     return out
 
 
-def _atom_candidates(atoms: Iterable[Atom]) -> list[str]:
+def _one_atom_candidates(a: Atom) -> tuple[str, ...]:
     out: list[str] = []
-    for a in atoms:
-        if a.family in ("eq", "ieq") and a.text:
-            out.append(a.text)
-        elif a.elements is not None and a.family in ("glob", "arn", "res"):
-            for branch in a.elements:
-                out.append(instantiate(branch, "x"))
-                out.append(instantiate(branch, "x", 1))
-                out.append(instantiate(branch, ""))
-    return [c for c in out if c]
+    if a.family in ("eq", "ieq") and a.text:
+        out.append(a.text)
+    elif a.elements is not None and a.family in ("glob", "arn", "res"):
+        for branch in a.elements:
+            out.append(instantiate(branch, "x"))
+            out.append(instantiate(branch, "x", 1))
+            out.append(instantiate(branch, ""))
+    return tuple(c for c in out if c)
+
+
+def _atom_candidates(atoms: Iterable[Atom], memo: AtomMemo | None = None) -> list[str]:
+    return [c for a in atoms for c in _per_atom(memo, "candidates", a, _one_atom_candidates)]
 
 
 def _dedup(items: Iterable[str]) -> list[str]:
@@ -310,6 +342,7 @@ class Problem:
         shared: SharedStrings | None = None,
         values: dict[object, SlotChoices] | None = None,
         share: bool = True,
+        per_atom: AtomMemo | None = None,
     ) -> None:
         self.boundaries = dict(boundaries)
         self.shared = shared
@@ -329,6 +362,8 @@ class Problem:
         the same (False: build them for each, as the property tests compare)."""
         self._choices: dict[object, SlotChoices] = {} if values is None or not share else values
         """A slot's choices by its number of classes and shape, shared like ``domains``."""
+        self._per_atom: AtomMemo = {} if per_atom is None else per_atom
+        """Candidate values read off each atom, shared like ``domains``."""
         self._projections: dict[object, Domain | None] = {}
         """The classes of a case's slot read off this problem's (`_projected`), by the
         slot's tests: every case of a group asks for the same few."""
@@ -390,15 +425,15 @@ class Problem:
                 candidates = _dedup(
                     [
                         *resource_candidates[:1],
-                        *_atom_candidates(slot_atoms),
-                        *_structured_resources(slot_atoms, resource_types),
+                        *_atom_candidates(slot_atoms, self._per_atom),
+                        *_structured_resources(slot_atoms, resource_types, self._per_atom),
                         *resource_candidates,
                     ]
                 )
             else:
                 candidates = _dedup(
                     [
-                        *_atom_candidates(slot_atoms),
+                        *_atom_candidates(slot_atoms, self._per_atom),
                         *_KEY_DEFAULTS.get(key, ()),
                         *_FILLERS,
                     ]
