@@ -324,24 +324,37 @@ class Narrowing:
         # choice alone: true when its parts reading ``k`` are
         alone: dict[str, int] = {}
         impure_all = self.impure_statements
-        for i in _members(open_):
-            if impure_all >> i & 1:
-                common: set[str] | None = None
-                for p in self.parts[i]:
-                    if self.value(p, asg, bits) is None:
-                        common = set(p.reads) if common is None else common & p.reads
-                unread = [k for k in common or () if k in dom]
-            else:  # pure parts are unknown exactly when their slot is unassigned
-                unread = [k for k in self.keys[i] if k in dom]
-                if len(unread) != 1:
-                    continue
-            for k in unread:
-                alone[k] = alone.get(k, 0) | 1 << i
+        reading = self.reading
+        # pure parts are unknown exactly when their slot is unassigned: a statement testing
+        # no template is decided by ``k`` alone when ``k`` is the one unassigned slot it
+        # reads (by masks: the statements read by exactly one slot of ``dom``)
+        pure_open = open_ & ~impure_all
+        if pure_open:
+            once = twice = 0
+            for k in dom:
+                r = reading.get(k, 0) & pure_open
+                if r:
+                    twice |= once & r
+                    once |= r
+            single = once & ~twice
+            if single:
+                for k in dom:
+                    r = reading.get(k, 0) & single
+                    if r:
+                        alone[k] = r
+        for i in _members(open_ & impure_all):
+            common: set[str] | None = None
+            for p in self.parts[i]:
+                if self.value(p, asg, bits) is None:
+                    common = set(p.reads) if common is None else common & p.reads
+            for k in common or ():
+                if k in dom:
+                    alone[k] = alone.get(k, 0) | 1 << i
         found: Domains = {}
         # `possible`, inlined: it is asked of every choice of every slot at every node
         a_deny, a_identity, a_boundary = self.shape[self.allow]
         d_deny, d_identity, d_boundary = self.shape[self.deny]
-        reading, impure_of, involved = self.reading, self.impure, self.involved
+        impure_of, involved = self.impure, self.involved
         for key in sorted(dom, key=lambda k: len(dom[k])):  # the likeliest to run out first
             choices = dom[key]
             touched = open_ & reading.get(key, 0)
