@@ -41,6 +41,7 @@ __all__ = [
     "LowerEq",
     "Product",
     "SeqNFA",
+    "TaggedNFA",
     "arn_elements",
     "coreachable",
     "explore",
@@ -190,6 +191,68 @@ class SeqNFA:
                     out.add(el[1])
                 elif not el[1]:
                     out.add(":")
+        return out
+
+
+class TaggedNFA:
+    """Several `SeqNFA` run as one: a state is the tuple of ``(number, state)`` of the
+    automata whose own state is not empty, in order, so that an automaton that can never
+    accept again costs nothing. It stands for exactly the tuple of every automaton's state
+    (the others' being empty), so a product holding this in place of them visits the same
+    states in the same order."""
+
+    __slots__ = ("_accepting", "_interesting", "_memo", "automata", "chars", "start")
+
+    def __init__(self, automata: Sequence[SeqNFA]) -> None:
+        self.automata = tuple(automata)
+        self.chars = frozenset(ch for a in automata for ch in a.chars)
+        self._memo: dict[tuple[State, str], State] = {}
+        self._accepting: dict[tuple[int, State], bool] = {}
+        self._interesting: dict[tuple[int, State], frozenset[str]] = {}
+        self.start: tuple[tuple[int, State], ...] = tuple(
+            (t, a.start) for t, a in enumerate(automata) if a.start
+        )
+
+    def step(self, state: State, ch: str) -> State:
+        """Each automaton's `SeqNFA.step`; those left with an empty state are dropped."""
+        key = (state, ch)
+        hit = self._memo.get(key)
+        if hit is not None:
+            return hit
+        automata = self.automata
+        out = []
+        for t, own in state:
+            nxt = automata[t].step(own, ch)
+            if nxt:
+                out.append((t, nxt))
+        got = tuple(out)
+        self._memo[key] = got
+        return got
+
+    def accepting(self, state: State) -> list[int]:
+        """The automata (by number) that accept in ``state``."""
+        memo = self._accepting
+        out: list[int] = []
+        for pair in state:
+            hit = memo.get(pair)
+            if hit is None:
+                hit = memo[pair] = self.automata[pair[0]].accepts(pair[1])
+            if hit:
+                out.append(pair[0])
+        return out
+
+    def live(self, state: State) -> frozenset[int]:
+        """The automata (by number) whose own state is not empty."""
+        return frozenset(t for t, _ in state)
+
+    def interesting(self, state: State) -> Iterable[str]:
+        memo = self._interesting
+        out: set[str] = set()
+        for pair in state:
+            hit = memo.get(pair)
+            if hit is None:
+                hit = memo[pair] = frozenset(self.automata[pair[0]].interesting(pair[1]))
+            out |= hit
         return out
 
 

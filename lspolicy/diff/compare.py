@@ -29,7 +29,14 @@ from lspolicy.diff.result import (
     Undecided,
     Witness,
 )
-from lspolicy.diff.search import Outcome, Problem, SideLayout, search
+from lspolicy.diff.search import (
+    AtomMemo,
+    Outcome,
+    Problem,
+    SideLayout,
+    SlotChoices,
+    search,
+)
 from lspolicy.diff.split import cases
 from lspolicy.evaluate.authorize import PolicySet
 from lspolicy.glob import tokens_of
@@ -73,6 +80,7 @@ class _Comparison:
         tags: Mapping[str, str] | None,
         context: Mapping[str, str | None] | None = None,
         split: bool = True,
+        share: bool = True,
     ) -> None:
         self.split = split
         """Split each question into the cases of `lspolicy.diff.split` (False: ask it whole;
@@ -101,6 +109,13 @@ class _Comparison:
         self.unsupported = sorted({u for st in raw for u in st.unsupported})
         self.domains: dict[object, Domain] = {}
         """Value classes by slot tests, shared by the groups of one comparison."""
+        self.share = share
+        """Reuse slots' projected classes and choices across problems (False: the property
+        tests' reference, each problem building its own)."""
+        self.choices: dict[object, SlotChoices] = {}
+        """Slots' choices by number of classes and shape, shared likewise."""
+        self.per_atom: AtomMemo = {}
+        """Candidate values read off each atom, shared likewise."""
         self.universes: dict[object, Problem] = {}
         self.shared: SharedStrings | None = None
         """The resource's classes for every kind the differing groups ask for, at once."""
@@ -215,6 +230,9 @@ class _Comparison:
             layout=layout,
             parent=parent,
             shared=self.shared,
+            values=self.choices,
+            share=self.share,
+            per_atom=self.per_atom,
         )
 
     def confirm(

@@ -42,6 +42,7 @@ from lspolicy.diff.automata import (
     Product,
     SeqNFA,
     State,
+    TaggedNFA,
     explore,
     find,
     run,
@@ -146,6 +147,87 @@ class StringSpace:
         return find(self.product, goal, candidates=candidates)
 
 
+class _Explorer:
+    """`StringSpace`'s product for `explore`, with every `SeqNFA` atom run in one
+    `TaggedNFA`: its states stand for exactly the states of the product of separate automata
+    (the same characters tried, the same successors, the same signatures), so the
+    exploration finds the same classes with the same strings, without stepping automata that
+    can never accept again."""
+
+    def __init__(self, atoms: Sequence[Atom]) -> None:
+        self.atoms = tuple(atoms)
+        automata: list[Any] = []
+        self._views: list[tuple[int, Callable[[tuple[State, ...]], bool]]] = []
+        words = [a.text for a in self.atoms if a.family == "eq"]
+        ends: tuple[int, ...] = ()
+        literal_index = -1
+        if words:
+            literal = LiteralSet([w for w in words if w is not None])
+            literal_index = len(automata)
+            automata.append(literal)
+            ends = literal.ends
+        word_no = 0
+        seqs: list[SeqNFA] = []
+        self.tag_of: dict[int, int] = {}
+        """Atom position -> its automaton's number in the tagged NFA."""
+        self._literal = literal_index
+        self._words: dict[int, list[int]] = {}
+        """The trie's state -> the positions of the words that end there."""
+        for pos, atom in enumerate(self.atoms):
+            if atom.family == "eq":
+                self._words.setdefault(ends[word_no], []).append(pos)
+                word_no += 1
+            elif atom.family == "set":
+                assert atom.words is not None
+                words_set = LiteralSet(atom.words)
+                self._views.append((pos, _set_view(len(automata), frozenset(words_set.ends))))
+                automata.append(words_set)
+            elif atom.family == "ieq":
+                assert atom.text is not None
+                lower = LowerEq(atom.text)
+                self._views.append((pos, _accept_view(len(automata), lower.accepts)))
+                automata.append(lower)
+            elif atom.family in STRING_FAMILIES:
+                assert atom.elements is not None
+                self.tag_of[pos] = len(seqs)
+                seqs.append(SeqNFA(atom.elements))
+            else:
+                raise ValueError(f"not a string atom: {atom.label}")
+        self.tagged = TaggedNFA(seqs)
+        self._at = len(automata)
+        automata.append(self.tagged)
+        self._position = tuple(sorted(self.tag_of, key=self.tag_of.__getitem__))
+        self.product = Product(automata)
+
+    def signature(self, state: tuple[State, ...]) -> Signature:
+        """Which atoms the string that reached ``state`` passes."""
+        out = [False] * len(self.atoms)
+        position = self._position
+        for tag in self.tagged.accepting(state[self._at]):
+            out[position[tag]] = True
+        if self._literal >= 0:
+            for pos in self._words.get(state[self._literal], ()):
+                out[pos] = True
+        for pos, view in self._views:
+            out[pos] = view(state)
+        return tuple(out)
+
+    def alive(self, needs: Sequence[Iterable[int]]) -> Callable[[tuple[State, ...]], bool] | None:
+        """A state is alive while, for some need, every automaton of that need's atoms (by
+        position; only atoms run as a `SeqNFA` count) can still accept; None when some need
+        names no such atom (every state is then alive; with no need, none is)."""
+        sets = [frozenset(self.tag_of[p] for p in need if p in self.tag_of) for need in needs]
+        if not all(sets):
+            return None
+        if not sets:  # no need at all can be met
+            return lambda _state: False
+        tagged, at = self.tagged, self._at
+        if len(sets) == 1:
+            (only,) = sets
+            return lambda state: only <= tagged.live(state[at])
+        return lambda state: any(need <= tagged.live(state[at]) for need in sets)
+
+
 def _literal_view(index: int, end: int) -> Callable[[tuple[State, ...]], bool]:
     return lambda state: state[index] == end
 
@@ -164,19 +246,15 @@ def _string_classes(
     atoms: Sequence[Atom], required: Sequence[tuple[Atom, bool]], candidates: Sequence[str]
 ) -> tuple[list[ValueClass], bool]:
     """The classes, and whether the exploration finished (else: those found so far)."""
-    space = StringSpace([*atoms, *(a for a, _ in required)])
+    space = _Explorer([*atoms, *(a for a, _ in required)])
     n = len(atoms)
     wants = tuple(w for _, w in required)
     complete = True
     # a string whose required pattern automaton has died can never pass it, nor can any
     # continuation: its states need not be explored (their signatures are dropped below)
-    needed = [space.nfa_index[n + i] for i, w in enumerate(wants) if w and n + i in space.nfa_index]
-
-    def alive(state: tuple[State, ...]) -> bool:
-        return all(state[i] for i in needed)
-
+    alive = space.alive([[n + i for i, w in enumerate(wants) if w]])
     try:
-        found = explore(space.product, space.signature, alive=alive if needed else None)
+        found = explore(space.product, space.signature, alive=alive)
     except ComplexityError as exc:
         found, complete = exc.partial, False
     picked = _pick(
@@ -186,37 +264,47 @@ def _string_classes(
 
 
 def _pick(
-    space: StringSpace,
+    space: StringSpace | _Explorer,
     found: dict[Signature, str],
     n: int,
     restriction: tuple[Iterable[int], Sequence[bool]],
     candidates: Sequence[str],
     *,
     complete: bool,
+    sigs: dict[str, Signature] | None = None,
 ) -> list[ValueClass]:
     """The classes over the first ``n`` atoms of ``space`` among the strings that pass its
     atoms at the restriction's positions as its wants say: readable ``candidates`` first,
     then the explored strings (``found``: every signature reached, with a shortest string;
-    ``complete``: the exploration finished)."""
+    ``complete``: the exploration finished; ``sigs``: each text's signature over the first
+    ``n`` atoms, kept across calls on the same ``space`` and ``n``)."""
     where = tuple(restriction[0])
     wanted = tuple(restriction[1])
     explored: dict[Signature, str] = {}
     for sig, text in sorted(found.items(), key=lambda item: (len(item[1]), item[1])):
         if tuple(sig[i] for i in where) == wanted:
             explored.setdefault(sig[:n], text)
-    tested = [*space.atoms[:n], *(space.atoms[i] for i in where)]
+    own = space.atoms[:n]
+    restricting = [space.atoms[i] for i in where]
+    if sigs is None:
+        sigs = {}
     out: dict[Signature, str] = {}
     for text in candidates:
         # by the engine's own tests; a finished exploration reached every class, so a
         # candidate outside them all is a disagreement of the automata with the engine
-        sig = _concrete_sig(tested, text)
-        if sig[n:] != wanted or sig[:n] in out:
+        if _concrete_sig(restricting, text) != wanted:
             continue
-        if complete and sig[:n] not in explored:
+        known = sigs.get(text)
+        sig = known if known is not None else _concrete_sig(own, text)
+        sigs[text] = sig
+        if sig in out:
+            continue
+        if complete and sig not in explored:
             raise DiffInternalError(
-                f"automaton and engine disagree on {text!r}: " + ", ".join(a.label for a in tested)
+                f"automaton and engine disagree on {text!r}: "
+                + ", ".join(a.label for a in (*own, *restricting))
             )
-        out[sig[:n]] = text
+        out[sig] = text
     for sig, text in explored.items():
         out.setdefault(sig, text)
     return [ValueClass(text, sig) for sig, text in out.items()]
@@ -237,9 +325,11 @@ class SharedStrings:
     def __init__(self, requirements: Sequence[Sequence[tuple[Atom, bool]]]) -> None:
         self.requirements = [tuple(r) for r in requirements]
         self._atoms: tuple[object, ...] | None = None
-        self._space: StringSpace | None = None
+        self._space: _Explorer | None = None
         self._found: dict[Signature, str] | None = None
         self._where: dict[object, int] = {}
+        self._sigs: dict[str, Signature] = {}
+        """Each text's signature over the explored atoms (the kinds share most candidates)."""
 
     def domain(
         self,
@@ -266,8 +356,9 @@ class SharedStrings:
             (positions, [w for _, w in required]),
             candidates,
             complete=True,
+            sigs=self._sigs,
         )
-        _check(atoms, required, classes)
+        _check(atoms, required, classes, self._sigs)
         return Domain(tuple(classes))
 
     def _explore(self, atoms: Sequence[Atom]) -> None:
@@ -278,24 +369,10 @@ class SharedStrings:
         every = [*atoms, *extra.values()]
         if any(a.family not in STRING_FAMILIES for a in every):
             return
-        space = StringSpace(every)
+        space = _Explorer(every)
         n = len(atoms)
         self._where = {k: n + i for i, k in enumerate(extra)}
-        needed: list[list[int]] = []
-        for r in self.requirements:
-            needed.append(
-                [
-                    space.nfa_index[self._where[a.key]]
-                    for a, w in r
-                    if w and self._where[a.key] in space.nfa_index
-                ]
-            )
-        alive = None
-        if all(needed):
-
-            def alive(state: tuple[State, ...]) -> bool:
-                return any(all(state[i] for i in need) for need in needed)
-
+        alive = space.alive([[self._where[a.key] for a, w in r if w] for r in self.requirements])
         try:
             self._found = explore(space.product, space.signature, alive=alive)
         except ComplexityError:
@@ -484,11 +561,20 @@ def compute_domain(
 
 
 def _check(
-    atoms: Sequence[Atom], required: Sequence[tuple[Atom, bool]], classes: Sequence[ValueClass]
+    atoms: Sequence[Atom],
+    required: Sequence[tuple[Atom, bool]],
+    classes: Sequence[ValueClass],
+    sigs: dict[str, Signature] | None = None,
 ) -> None:
-    """Every representative passes, by the engine's own tests, what its automaton said."""
+    """Every representative passes, by the engine's own tests, what its automaton said
+    (``sigs``: signatures over ``atoms`` the engine gave, kept across calls)."""
     for c in classes:
-        if _concrete_sig(atoms, c.rep) != c.sig or not all(a.test(c.rep) == w for a, w in required):
+        sig = None if sigs is None else sigs.get(c.rep)
+        if sig is None:
+            sig = _concrete_sig(atoms, c.rep)
+            if sigs is not None:
+                sigs[c.rep] = sig
+        if sig != c.sig or not all(a.test(c.rep) == w for a, w in required):
             raise DiffInternalError(
                 f"automaton and engine disagree on {c.rep!r}: " + ", ".join(a.label for a in atoms)
             )

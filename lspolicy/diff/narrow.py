@@ -324,39 +324,56 @@ class Narrowing:
         # choice alone: true when its parts reading ``k`` are
         alone: dict[str, int] = {}
         impure_all = self.impure_statements
-        for i in _members(open_):
-            if impure_all >> i & 1:
-                common: set[str] | None = None
-                for p in self.parts[i]:
-                    if self.value(p, asg, bits) is None:
-                        common = set(p.reads) if common is None else common & p.reads
-                unread = [k for k in common or () if k in dom]
-            else:  # pure parts are unknown exactly when their slot is unassigned
-                unread = [k for k in self.keys[i] if k in dom]
-                if len(unread) != 1:
-                    continue
-            for k in unread:
-                alone[k] = alone.get(k, 0) | 1 << i
-        possible = self.possible
+        reading = self.reading
+        # pure parts are unknown exactly when their slot is unassigned: a statement testing
+        # no template is decided by ``k`` alone when ``k`` is the one unassigned slot it
+        # reads (by masks: the statements read by exactly one slot of ``dom``)
+        pure_open = open_ & ~impure_all
+        if pure_open:
+            once = twice = 0
+            for k in dom:
+                r = reading.get(k, 0) & pure_open
+                if r:
+                    twice |= once & r
+                    once |= r
+            single = once & ~twice
+            if single:
+                for k in dom:
+                    r = reading.get(k, 0) & single
+                    if r:
+                        alone[k] = r
+        for i in _members(open_ & impure_all):
+            common: set[str] | None = None
+            for p in self.parts[i]:
+                if self.value(p, asg, bits) is None:
+                    common = set(p.reads) if common is None else common & p.reads
+            for k in common or ():
+                if k in dom:
+                    alone[k] = alone.get(k, 0) | 1 << i
         found: Domains = {}
+        # `possible`, inlined: it is asked of every choice of every slot at every node
+        a_deny, a_identity, a_boundary = self.shape[self.allow]
+        d_deny, d_identity, d_boundary = self.shape[self.deny]
+        impure_of, involved = self.impure, self.involved
         for key in sorted(dom, key=lambda k: len(dom[k])):  # the likeliest to run out first
             choices = dom[key]
-            touched = open_ & self.reading.get(key, 0)
+            touched = open_ & reading.get(key, 0)
             if not touched:
-                if key in self.involved:
+                if key in involved:
                     found[key] = choices
                     continue
-                cheapest = min(choices, key=lambda sv: sv.cost, default=None)
-                if cheapest is None:
+                if not choices:
                     return None
-                found[key] = (cheapest,)
+                # choices come cheapest first (`Problem._values`): the first is the cheapest
+                found[key] = choices[:1]
                 continue
-            impure = touched & self.impure.get(key, 0)
+            impure = touched & impure_of.get(key, 0)
             by_key = alone.get(key, 0) & ~impure
-            table = self.table(key)
-            alike = not impure and key not in self.involved
+            table = self._tables.get(key) or self.table(key)
+            alike = not impure and key not in involved
             kept: dict[tuple[int, int], SlotValue] = {}
             dead: set[tuple[int, int]] = set()
+            reordered = False
             for n, sv in enumerate(choices):
                 false, made = table[id(sv)]
                 false &= touched
@@ -364,9 +381,13 @@ class Narrowing:
                     # the same effect on every undecided statement as a choice already kept
                     # or dropped (and no realisation to tell them apart): interchangeable
                     sig = (false, made & touched)
-                    have = kept.get(sig)
-                    if sig in dead or (have is not None and have.cost <= sv.cost):
+                    if sig in dead:
                         continue
+                    have = kept.get(sig)
+                    if have is not None:
+                        if have.cost <= sv.cost:
+                            continue
+                        reordered = True
                 else:
                     sig = (n, 0)
                 made &= by_key
@@ -374,14 +395,30 @@ class Narrowing:
                     f, t = self._impure(impure, key, sv, asg, bits)
                     false |= f
                     made |= t
-                if possible(true | made, open_ & ~(false | made)):
-                    kept[sig] = sv
-                else:
+                now_true = true | made
+                now_live = now_true | (open_ & ~(false | made))
+                if (
+                    (a_deny is not None and a_deny & now_true)
+                    or (a_identity is not None and not a_identity & now_live)
+                    or (a_boundary is not None and not a_boundary & now_live)
+                    or not (
+                        (d_deny is not None and d_deny & now_live)
+                        or (d_identity is not None and not d_identity & now_true)
+                        or (d_boundary is not None and not d_boundary & now_true)
+                    )
+                ):
                     dead.add(sig)
+                else:
+                    kept[sig] = sv
             if not kept:
                 return None
-            chosen = {id(sv) for sv in kept.values()}
-            found[key] = tuple(sv for sv in choices if id(sv) in chosen)
+            if len(kept) == len(choices):
+                found[key] = choices
+            elif reordered:  # a cheaper one took an earlier one's place: keep their order
+                chosen = {id(sv) for sv in kept.values()}
+                found[key] = tuple(sv for sv in choices if id(sv) in chosen)
+            else:
+                found[key] = tuple(kept.values())
         out = {key: found[key] for key in dom}
         return out, {k: m & ~impure_all for k, m in alone.items()}
 

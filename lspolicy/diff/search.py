@@ -39,7 +39,7 @@ node budget ran out, each of which is reported as "unknown" with its cause.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
@@ -53,10 +53,12 @@ from lspolicy.diff.narrow import Domains, Masks, Narrowing
 from lspolicy.diff.problem import RESOURCE, RawCondition, RawStatement, RawTemplate
 
 __all__ = [
+    "AtomMemo",
     "Outcome",
     "Problem",
     "SideLayout",
     "Slot",
+    "SlotChoices",
     "SlotValue",
     "TemplateInfo",
     "instantiate",
@@ -123,24 +125,52 @@ def _segments(elements: Sequence[Element]) -> list[list[Element]]:
     return out
 
 
-def _structured_resources(atoms: Iterable[Atom], types: Sequence[str]) -> list[str]:
+AtomMemo = dict[tuple[str, tuple[Any, ...]], tuple[Any, ...]]
+"""What `_structured_resources` and `_atom_candidates` read off one atom, by its key (an
+atom's key fixes its test, and so its text and elements)."""
+
+
+def _arn_parts(a: Atom) -> tuple[tuple[int, str], ...]:
+    """The ARN parts an atom names, in order: (0 partition, 1 region, 2 account, 3 resource
+    type, 4 id; the text)."""
+    out: list[tuple[int, str]] = []
+    for branch in a.elements or ((("l", c) for c in a.text),) if a.text else ():
+        segments = _segments(list(branch))
+        if len(segments) < 6:
+            continue
+        for slot, segment in zip((0, 1, 2), (1, 3, 4), strict=True):
+            text = instantiate(segments[segment], "x")
+            if text and all(el[0] == "l" for el in segments[segment]):
+                out.append((slot, text))
+        last = ":".join(instantiate(s, "x") for s in segments[5:])
+        kind, _, ident = last.partition("/")
+        if ident:
+            out.append((3, kind))
+            out.append((4, ident))
+    return tuple(out)
+
+
+def _per_atom(
+    memo: AtomMemo | None, what: str, a: Atom, make: Callable[[Atom], tuple[Any, ...]]
+) -> tuple[Any, ...]:
+    if memo is None:
+        return make(a)
+    key = (what, a.key)
+    got = memo.get(key)
+    if got is None:
+        got = memo[key] = make(a)
+    return got
+
+
+def _structured_resources(
+    atoms: Iterable[Atom], types: Sequence[str], memo: AtomMemo | None = None
+) -> list[str]:
     """Lightsail ARNs built from the parts the policies name: their partitions, regions,
     accounts and ids, then common ones."""
     parts: list[list[str]] = [["aws"], [], [], [], []]
     for a in atoms:
-        for branch in a.elements or ((("l", c) for c in a.text),) if a.text else ():
-            segments = _segments(list(branch))
-            if len(segments) < 6:
-                continue
-            for slot, segment in zip((0, 1, 2), (1, 3, 4), strict=True):
-                text = instantiate(segments[segment], "x")
-                if text and all(el[0] == "l" for el in segments[segment]):
-                    parts[slot].append(text)
-            last = ":".join(instantiate(s, "x") for s in segments[5:])
-            kind, _, ident = last.partition("/")
-            if ident:
-                parts[3].append(kind)
-                parts[4].append(ident)
+        for slot, text in _per_atom(memo, "arn-parts", a, _arn_parts):
+            parts[slot].append(text)
     partitions = _dedup([*parts[0]])
     regions = _dedup([*parts[1], *_REGIONS])
     accounts = _dedup([*parts[2], *_ACCOUNTS])
@@ -155,17 +185,20 @@ def _structured_resources(atoms: Iterable[Atom], types: Sequence[str]) -> list[s
     return out
 
 
-def _atom_candidates(atoms: Iterable[Atom]) -> list[str]:
+def _one_atom_candidates(a: Atom) -> tuple[str, ...]:
     out: list[str] = []
-    for a in atoms:
-        if a.family in ("eq", "ieq") and a.text:
-            out.append(a.text)
-        elif a.elements is not None and a.family in ("glob", "arn", "res"):
-            for branch in a.elements:
-                out.append(instantiate(branch, "x"))
-                out.append(instantiate(branch, "x", 1))
-                out.append(instantiate(branch, ""))
-    return [c for c in out if c]
+    if a.family in ("eq", "ieq") and a.text:
+        out.append(a.text)
+    elif a.elements is not None and a.family in ("glob", "arn", "res"):
+        for branch in a.elements:
+            out.append(instantiate(branch, "x"))
+            out.append(instantiate(branch, "x", 1))
+            out.append(instantiate(branch, ""))
+    return tuple(c for c in out if c)
+
+
+def _atom_candidates(atoms: Iterable[Atom], memo: AtomMemo | None = None) -> list[str]:
+    return [c for a in atoms for c in _per_atom(memo, "candidates", a, _one_atom_candidates)]
 
 
 def _dedup(items: Iterable[str]) -> list[str]:
@@ -187,18 +220,19 @@ class SlotValue:
     """The list ``["", ""]``: like ``[""]`` but not the "null dataset"."""
     nullset: bool = False
     """Exactly ``[""]`` (a single empty string): ForAnyValue false, ForAllValues true."""
+    cost: int = field(init=False, compare=False, repr=False)
+    """How much the value adds to a witness: keys first, then values (read at every node
+    of a search: computed once)."""
+
+    def __post_init__(self) -> None:
+        n = len(self.classes)
+        cost = 0 if self.absent else 100 + (n - 1 if n > 1 else 0) + (1 if self.many else 0)
+        object.__setattr__(self, "cost", cost)
 
     @property
     def empty(self) -> bool:
         """An empty list."""
         return self.many and not self.classes
-
-    @property
-    def cost(self) -> int:
-        """How much the value adds to a witness: keys first, then values."""
-        if self.absent:
-            return 0
-        return 100 + max(0, len(self.classes) - 1) + (1 if self.many else 0)
 
     @property
     def variable_kind(self) -> str:
@@ -279,6 +313,15 @@ class SideLayout:
     """Statements that must apply for a solution (searched first: their slots prune most)."""
 
 
+@dataclass(frozen=True)
+class SlotChoices:
+    """A slot's choices (`Problem._values`) for one number of classes and shape."""
+
+    values: tuple[SlotValue, ...]
+    capped: bool
+    """Lists were cut at 3 classes (the problem is then inexact)."""
+
+
 class Problem:
     """The statements of one group of actions, with every slot they read and its classes."""
 
@@ -297,6 +340,9 @@ class Problem:
         layout: Mapping[str, SideLayout] | None = None,
         parent: Problem | None = None,
         shared: SharedStrings | None = None,
+        values: dict[object, SlotChoices] | None = None,
+        share: bool = True,
+        per_atom: AtomMemo | None = None,
     ) -> None:
         self.boundaries = dict(boundaries)
         self.shared = shared
@@ -311,6 +357,16 @@ class Problem:
         self.memo: dict[object, object] = {}
         """Work shared by the leaves of a search (automata, solved variable sub-problems)."""
         self._domains = {} if domains is None else domains
+        self.share = share
+        """Reuse a slot's projected classes and choices across the problems that ask for
+        the same (False: build them for each, as the property tests compare)."""
+        self._choices: dict[object, SlotChoices] = {} if values is None or not share else values
+        """A slot's choices by its number of classes and shape, shared like ``domains``."""
+        self._per_atom: AtomMemo = {} if per_atom is None else per_atom
+        """Candidate values read off each atom, shared like ``domains``."""
+        self._projections: dict[object, Domain | None] = {}
+        """The classes of a case's slot read off this problem's (`_projected`), by the
+        slot's tests: every case of a group asks for the same few."""
         self._atom_at: dict[str, dict[tuple[Any, ...], int]] = {}
         atoms: dict[str, dict[tuple[Any, ...], Atom]] = {}
         templates: dict[int, RawTemplate] = {}
@@ -369,15 +425,15 @@ class Problem:
                 candidates = _dedup(
                     [
                         *resource_candidates[:1],
-                        *_atom_candidates(slot_atoms),
-                        *_structured_resources(slot_atoms, resource_types),
+                        *_atom_candidates(slot_atoms, self._per_atom),
+                        *_structured_resources(slot_atoms, resource_types, self._per_atom),
                         *resource_candidates,
                     ]
                 )
             else:
                 candidates = _dedup(
                     [
-                        *_atom_candidates(slot_atoms),
+                        *_atom_candidates(slot_atoms, self._per_atom),
                         *_KEY_DEFAULTS.get(key, ()),
                         *_FILLERS,
                     ]
@@ -477,7 +533,30 @@ class Problem:
         for i, a in enumerate(slot.atoms):
             if a.family == "eq" and a.text == "":
                 slot.empty_index = i
-        slot.values = tuple(self._values(slot))
+        # the choices are class numbers: they depend on how many classes there are, which
+        # hold the empty string, and the slot's shape alone (built once per diff)
+        classes = slot.domain.classes
+        empty = slot.empty_index
+        memo = (
+            slot.is_resource,
+            slot.multi,
+            slot.fixed is None,
+            slot.absent_only,
+            len(classes),
+            () if empty is None else tuple(n for n, c in enumerate(classes) if c.sig[empty]),
+        )
+        choices = self._choices.get(memo) if self.share else None
+        if choices is None:
+            before = len(self.inexact)
+            values = tuple(self._values(slot))
+            if any(a.cost > b.cost for a, b in itertools.pairwise(values)):
+                # the search reads a slot's cheapest choice as its first
+                raise AssertionError(f"{slot.name}: choices not cheapest first")
+            choices = SlotChoices(values, len(self.inexact) > before)
+            self._choices[memo] = choices
+        elif choices.capped:
+            self.inexact.append(f"{slot.name}: lists of more than 3 distinct kinds of value")
+        slot.values = choices.values
 
     def _projected(self, slot: Slot) -> Domain | None:
         """The slot's classes read off the parent's (a finer partition of the same values:
@@ -487,7 +566,23 @@ class Problem:
         parent = self.parent
         if parent is None or slot.key not in parent.slots:
             return None
-        theirs = parent.slots[slot.key]
+        memo = (
+            slot.key,
+            tuple(a.key for a in slot.atoms),
+            tuple((a.key, w) for a, w in slot.required),
+            slot.fixed,
+        )
+        if not self.share:
+            return parent._projected_for(slot)
+        if memo in parent._projections:
+            return parent._projections[memo]
+        got = parent._projected_for(slot)
+        parent._projections[memo] = got
+        return got
+
+    def _projected_for(self, slot: Slot) -> Domain | None:
+        """`_projected` for a case's ``slot``, computed from this problem's slot."""
+        theirs = self.slots[slot.key]
         if (
             not theirs.domain.exact
             or theirs.fixed != slot.fixed
@@ -506,6 +601,7 @@ class Problem:
         return Domain(tuple(classes.values()), theirs.domain.exact, theirs.domain.reason)
 
     def _values(self, slot: Slot) -> Iterable[SlotValue]:
+        """The slot's choices, cheapest first: absent, one value, then larger lists."""
         classes = slot.domain.classes
         empty = slot.empty_index
 
@@ -912,13 +1008,14 @@ def search(
             if slot.absent_only:
                 continue
             if slot.is_resource or slot.fixed is not None:
-                total += min((sv.cost for sv in dom[key]), default=0) if forward else least[key]
+                # choices come cheapest first (`Problem._values`)
+                total += (dom[key][0].cost if dom[key] else 0) if forward else least[key]
             else:
                 open_keys.append(key)
         taken: set[str] = set()
         if forward:
             for key in open_keys:
-                lowest = min((sv.cost for sv in dom[key]), default=0)
+                lowest = dom[key][0].cost if dom[key] else 0
                 if lowest:
                     total += lowest
                     taken.add(key)
@@ -946,22 +1043,28 @@ def search(
         return total
 
     def _must_fail(masks: Masks) -> list[Statement]:
-        sides = ev.sides
-        if forward:  # the evaluator's sides are not pruned: keep what may still apply
-            sides = {
-                side: {
-                    role: None if sts is None else [st for st in sts if narrowing.live(st, masks)]
-                    for role, sts in groups.items()
-                }
-                for side, groups in sides.items()
-            }
-        out = list(sides[allowing]["deny"] or ())
-        other = sides[denying]
-        if not other["deny"]:
+        mine, other = ev.sides[allowing], ev.sides[denying]
+        if not forward:
+            out = list(mine["deny"] or ())
+            if not other["deny"]:
+                if other["boundary"] is None:
+                    out.extend(other["identity"] or ())
+                elif other["identity"] is None:
+                    out.extend(other["boundary"])
+            return out
+        # the evaluator's sides are not pruned: keep what may still apply
+        live = masks[0] | masks[1]
+        index = narrowing.index
+
+        def keep(sts: list[Statement]) -> list[Statement]:
+            return [st for st in sts if live >> index[id(st)] & 1]
+
+        out = keep(mine["deny"] or [])
+        if not keep(other["deny"] or []):
             if other["boundary"] is None:
-                out.extend(other["identity"] or ())
+                out.extend(keep(other["identity"] or []))
             elif other["identity"] is None:
-                out.extend(other["boundary"])
+                out.extend(keep(other["boundary"]))
         return out
 
     def _fail_keys(st: Statement, keys: set[str]) -> set[str] | None:
