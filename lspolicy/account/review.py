@@ -45,10 +45,10 @@ from lspolicy.account.classes import (
 )
 from lspolicy.account.decide import Authority, Verdict
 from lspolicy.account.model import Instance, Inventory
-from lspolicy.account.query import Access, Review, instance_context
+from lspolicy.account.query import _EMPTY, Access, Review, instance_context
 from lspolicy.account.reach import DEFAULT_MAX_CHAIN, Hop
 from lspolicy.evaluate.clause import CompiledCondition
-from lspolicy.model.request import ContextValue
+from lspolicy.model.request import ContextValue, RequestPart
 
 if TYPE_CHECKING:
     from lspolicy.account.engines import Engine
@@ -171,6 +171,9 @@ class ClassReview(Review):
         self._meets: dict[tuple[int, int], Partition] = {}
         self._join_parts: dict[tuple[int, bool], Partition] = {}
         self._whole: Partition | None = None
+        self._component_parts: dict[tuple[object, ...], Partition] = {}
+        self._component_refs: list[object] = []
+        """What `_component_parts` keys by id, kept alive (an id is not reused meanwhile)."""
         self.verdicts: list[Verdict] = []
         """Every verdict a vector holds, by verdict id (`vector`)."""
         self._verdict_ids: dict[int, int] = {}
@@ -337,43 +340,141 @@ class ClassReview(Review):
         )
         got = self._sig_ids.get(memo_key)
         if got is None:
-            classes = self.classes
-            # a join tag counts by what the class key holds of it (presence, and the value
-            # when kept or a role's, or its conditions' outcomes): the rest is the cells' bit
-            # (`_decide_bits`); a key read only by variable-free conditions counts by the
-            # outcomes of this reader's conditions on it (`outcome_keys`)
-            join_of = {_RESOURCE_TAG + f.tag: j for j, f in enumerate(self.joins)}
-            ids: dict[tuple[object, ...], int] = {}
-            firsts: list[int] = []
-            out = array("i")
-            joined = [(keys.index(k), j) for k, j in join_of.items() if k in keys]
-            for ic, inst in enumerate(classes.reps):
-                sig = self.signature(rep, action, inst)
-                if joined or reduced:
-                    values = list(sig[2])  # type: ignore[call-overload]
-                    for at, conds in reduced:
-                        v = values[at]
-                        if v is not None:
-                            values[at] = outcomes(conds, {keys[at]: v})
-                    for at, j in joined:
-                        # given the bits (the memo's other half), the join comparison is
-                        # answered; the tag's value matters only through the other
-                        # conditions on it: their outcomes, or its value when kept raw
-                        f = self.joins[j]
-                        part: object = ()
-                        if f.tag in classes.outcome_tags:
-                            part = values[at]
-                        elif f.kept:
-                            part = classes.class_join_key[ic][j]
-                        values[at] = (classes.class_has[ic][j], part)
-                    sig = (*sig[:2], tuple(values), *sig[3:])
-                sid = ids.setdefault(sig, len(ids))
-                if sid == len(firsts):
-                    firsts.append(ic)
-                out.append(sid)
-            got = self._sig_ids[memo_key] = self.partition(Partition(out, firsts))
+            if dynamic:
+                got = self._signature_loop(rep, action, keys, reduced)
+            else:
+                got = self._signature_meet(keys, matchers, reduced)
+            self._sig_ids[memo_key] = got
         self._rep_sigs[(rep, action)] = got
         return got
+
+    def _signature_meet(
+        self,
+        keys: Sequence[str],
+        matchers: Sequence[Callable[..., bool]],
+        reduced: Sequence[tuple[int, tuple[CompiledCondition, ...]]],
+    ) -> Partition:
+        """`_signature_loop`'s partition, as the meet of one partition per part of the
+        signature (the account, each key read, each Resource matcher), each kept for every
+        reader that has that part: two classes have equal signatures exactly when every part
+        is equal."""
+        by_at = dict(reduced)
+        join_of = {_RESOURCE_TAG + f.tag: j for j, f in enumerate(self.joins)}
+        parts = [self._account_partition()]
+        parts += [
+            self._key_partition(k, by_at.get(at), join_of.get(k)) for at, k in enumerate(keys)
+        ]
+        parts += [self._matcher_partition(m) for m in matchers]
+        got = self.whole()
+        for part in sorted(parts, key=id):
+            got = self.meet(got, part)
+        return got
+
+    def _rep_part(self, inst: Instance) -> RequestPart:
+        """The request part of an instance (as `Review.signature` builds and keeps it)."""
+        part = self._parts.get(inst.arn)
+        if part is None or part[0] is not inst:
+            part = self._parts[inst.arn] = (
+                inst,
+                RequestPart(instance_context(inst), resource=inst.arn),
+            )
+        return part[1]
+
+    def _account_partition(self) -> Partition:
+        got = self._component_parts.get(("account",))
+        if got is None:
+            reps = self.classes.reps
+            got = self._component_parts[("account",)] = self.partition(
+                _partition(self._rep_part(inst).resource_account for inst in reps)
+            )
+        return got
+
+    def _matcher_partition(self, matcher: Callable[..., bool]) -> Partition:
+        key = ("matcher", id(matcher))
+        got = self._component_parts.get(key)
+        if got is None:
+            reps = self.classes.reps
+            got = self.partition(_partition(matcher(inst.arn, _EMPTY) for inst in reps))
+            self._component_parts[key] = got
+            self._component_refs.append(matcher)  # its id stays its own
+        return got
+
+    def _key_partition(
+        self, key: str, conds: tuple[CompiledCondition, ...] | None, j: int | None
+    ) -> Partition:
+        """The classes by what a signature holds of ``key``: its value, or with ``conds``
+        the outcomes of those conditions on it; for join tag ``j``, its presence with those
+        outcomes (or its value) when the tag counts by outcomes, else the kept value."""
+        memo = ("key", key, None if conds is None else tuple(id(c) for c in conds), j)
+        got = self._component_parts.get(memo)
+        if got is not None:
+            return got
+        classes = self.classes
+        column: list[object] = [self._rep_part(inst).values.get(key) for inst in classes.reps]
+        if conds is not None:
+            seen: dict[object, object] = {}
+            for n, v in enumerate(column):
+                if v is not None:
+                    got_v = seen.get(v)
+                    if got_v is None:
+                        got_v = seen[v] = outcomes(conds, {key: v})  # type: ignore[dict-item]
+                    column[n] = got_v
+            self._component_refs.append(conds)
+        if j is not None:
+            f = self.joins[j]
+            has = [h[j] for h in classes.class_has]
+            if f.tag in classes.outcome_tags:
+                column = list(zip(has, column, strict=True))
+            elif f.kept:
+                column = [(h, k[j]) for h, k in zip(has, classes.class_join_key, strict=True)]
+            else:
+                column = [(h, ()) for h in has]
+        got = self._component_parts[memo] = self.partition(_partition(column))  # type: ignore[arg-type]
+        return got
+
+    def _signature_loop(
+        self,
+        rep: str,
+        action: str,
+        keys: Sequence[str],
+        reduced: Sequence[tuple[int, tuple[CompiledCondition, ...]]],
+    ) -> Partition:
+        """The partition of the classes by ``rep``'s signature, class by class."""
+        classes = self.classes
+        # a join tag counts by what the class key holds of it (presence, and the value
+        # when kept or a role's, or its conditions' outcomes): the rest is the cells' bit
+        # (`_decide_bits`); a key read only by variable-free conditions counts by the
+        # outcomes of this reader's conditions on it (`outcome_keys`)
+        join_of = {_RESOURCE_TAG + f.tag: j for j, f in enumerate(self.joins)}
+        ids: dict[tuple[object, ...], int] = {}
+        firsts: list[int] = []
+        out = array("i")
+        joined = [(keys.index(k), j) for k, j in join_of.items() if k in keys]
+        for ic, inst in enumerate(classes.reps):
+            sig = self.signature(rep, action, inst)
+            if joined or reduced:
+                values = list(sig[2])  # type: ignore[call-overload]
+                for at, conds in reduced:
+                    v = values[at]
+                    if v is not None:
+                        values[at] = outcomes(conds, {keys[at]: v})
+                for at, j in joined:
+                    # given the bits (the memo's other half), the join comparison is
+                    # answered; the tag's value matters only through the other
+                    # conditions on it: their outcomes, or its value when kept raw
+                    f = self.joins[j]
+                    part: object = ()
+                    if f.tag in classes.outcome_tags:
+                        part = values[at]
+                    elif f.kept:
+                        part = classes.class_join_key[ic][j]
+                    values[at] = (classes.class_has[ic][j], part)
+                sig = (*sig[:2], tuple(values), *sig[3:])
+            sid = ids.setdefault(sig, len(ids))
+            if sid == len(firsts):
+                firsts.append(ic)
+            out.append(sid)
+        return self.partition(Partition(out, firsts))
 
     def _reader_conditions(
         self, rep: str, action: str, keys: Sequence[str]
