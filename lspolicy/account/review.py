@@ -109,15 +109,11 @@ class Partition:
 
 def _partition(keys: Iterable[Hashable]) -> Partition:
     """The partition of the classes by ``keys`` (one per instance class, in class order)."""
-    ids: dict[Hashable, int] = {}
-    firsts: list[int] = []
-    of = array("i")
-    for ic, k in enumerate(keys):
-        p = ids.setdefault(k, len(ids))
-        if p == len(firsts):
-            firsts.append(ic)
-        of.append(p)
-    return Partition(of, firsts)
+    first: dict[Hashable, int] = {}
+    at = [first.setdefault(k, ic) for ic, k in enumerate(keys)]  # each class's part's first
+    firsts = list(first.values())
+    rank = dict(zip(firsts, range(len(firsts)), strict=True))
+    return Partition(array("i", map(rank.__getitem__, at)), firsts)
 
 
 class Vector(Sequence[int]):
@@ -173,6 +169,7 @@ class ClassReview(Review):
         self._whole: Partition | None = None
         self._component_parts: dict[tuple[object, ...], Partition] = {}
         self._component_refs: list[object] = []
+        self._part_members: dict[int, list[list[int]]] = {}
         """What `_component_parts` keys by id, kept alive (an id is not reused meanwhile)."""
         self.verdicts: list[Verdict] = []
         """Every verdict a vector holds, by verdict id (`vector`)."""
@@ -303,8 +300,18 @@ class ClassReview(Review):
         if got is None:
             width = len(b)
             got = self._meets[key] = self.partition(
-                _partition(x * width + y for x, y in zip(a.of, b.of, strict=True))
+                _partition([x * width + y for x, y in zip(a.of, b.of, strict=True)])
             )
+        return got
+
+    def members(self, part: Partition) -> list[list[int]]:
+        """The instance classes of each part (kept per partition)."""
+        got = self._part_members.get(id(part))
+        if got is None:
+            got = [[] for _ in part.firsts]
+            for ic, p in enumerate(part.of):
+                got[p].append(ic)
+            self._part_members[id(part)] = got
         return got
 
     def has_partition(self) -> Partition:
@@ -830,7 +837,9 @@ def _best(review: ClassReview, targets: Sequence[_Target], column: Sequence[int]
 
 class _Column:
     """The targets' verdict ids on one column of instance classes: the representative's own,
-    then each role's (read from the role vectors at the column's first instance class)."""
+    then each role's (read from the role vectors at the column's first instance class). The
+    representative's own and the best target's are those of every class of the column (what
+    `_outcome` and the escalation search read); another role's may differ between them."""
 
     __slots__ = ("ic", "own", "roles")
 
@@ -844,8 +853,8 @@ class _Column:
 @dataclass(frozen=True, slots=True)
 class _RoleTable:
     """For a sequence of role targets and an action: a partition of the instance classes
-    (``part``: the meet of the roles' vectors' partitions, so every role's verdict is the same
-    on a part), and per part the first role that allows without any condition on it or its
+    (``part``: classes alike in the first role allowed without condition, the first role that
+    reaches, and those two roles' verdicts), and per part the first role that allows without any condition on it or its
     chain, and the first that reaches (indices into the roles, or None). Shared by every
     principal class reaching the same roles in the same order with the same chain
     conditions."""
@@ -867,26 +876,38 @@ def _role_table(review: ClassReview, roles: Sequence[_Target], action: str) -> _
     if got is not None:
         return got
     vectors = [review.vector(t.ident, action, values=t.values) for t in roles]
-    part = review.whole()
-    for v in vectors:
-        part = review.meet(part, v.part)
     kinds = review.kinds
-    uncond: list[int | None] = []
-    reach: list[int | None] = []
-    for ic in part.firsts:
-        first_u: int | None = None
-        first_r: int | None = None
-        for n, (t, v) in enumerate(zip(roles, vectors, strict=True)):
-            k = kinds[v.vals[v.part.of[ic]]]
+    # the classes each role reaches are few (its account's, those its conditions allow):
+    # walk those only, per part of its vector, in the roles' order
+    first_r: dict[int, int] = {}
+    first_u: dict[int, int] = {}
+    for r, (t, v) in enumerate(zip(roles, vectors, strict=True)):
+        members: list[list[int]] | None = None
+        for p, vid in enumerate(v.vals):
+            k = kinds[vid]
             if not k:
                 continue
-            if first_r is None:
-                first_r = n
+            if members is None:
+                members = review.members(v.part)
+            for ic in members[p]:
+                if ic not in first_r:
+                    first_r[ic] = r
             if k == 2 and not t.chain_conditional:
-                first_u = n
-                break
-        uncond.append(first_u)
-        reach.append(first_r)
+                for ic in members[p]:
+                    if ic not in first_u:
+                        first_u[ic] = r
+    if first_r:
+        # a column: the classes alike in the first role allowed without condition, the first
+        # that reaches, and those roles' verdicts (all the best target needs)
+        keys: list[object] = [None] * len(review.classes.reps)
+        for ic, r in first_r.items():
+            u = first_u.get(ic)
+            keys[ic] = (u, None if u is None else vectors[u][ic], r, vectors[r][ic])
+        part = review.partition(_partition(keys))  # type: ignore[arg-type]
+    else:
+        part = review.whole()
+    uncond: list[int | None] = [first_u.get(ic) for ic in part.firsts]
+    reach: list[int | None] = [first_r.get(ic) for ic in part.firsts]
     got = review.role_tables[key] = _RoleTable(vectors, part, uncond, reach)
     return got
 
