@@ -417,26 +417,47 @@ class ClassReview(Review):
         if got is not None:
             return got
         classes = self.classes
-        column: list[object] = [self._rep_part(inst).values.get(key) for inst in classes.reps]
+        raw = self._component_parts.get(("raw", key))
+        if raw is None:
+            column = [self._rep_part(inst).values.get(key) for inst in classes.reps]
+            raw = self._component_parts[("raw", key)] = self.partition(_partition(column))
+        got = raw
         if conds is not None:
-            seen: dict[object, object] = {}
-            for n, v in enumerate(column):
-                if v is not None:
-                    got_v = seen.get(v)
-                    if got_v is None:
-                        got_v = seen[v] = outcomes(conds, {key: v})  # type: ignore[dict-item]
-                    column[n] = got_v
+            # the outcomes of the conditions, per distinct value (a coarsening of ``raw``)
+            reps = classes.reps
+            by_part = []
+            for ic in raw.firsts:
+                v = self._rep_part(reps[ic]).values.get(key)
+                by_part.append(None if v is None else outcomes(conds, {key: v}))
+            if len(set(by_part)) < len(by_part):
+                got = self.partition(_partition(list(map(by_part.__getitem__, raw.of))))
             self._component_refs.append(conds)
         if j is not None:
             f = self.joins[j]
-            has = [h[j] for h in classes.class_has]
             if f.tag in classes.outcome_tags:
-                column = list(zip(has, column, strict=True))
+                got = self.meet(self._join_tag_partition(j, False), got)
             elif f.kept:
-                column = [(h, k[j]) for h, k in zip(has, classes.class_join_key, strict=True)]
+                got = self._join_tag_partition(j, True)
             else:
-                column = [(h, ()) for h in has]
-        got = self._component_parts[memo] = self.partition(_partition(column))  # type: ignore[arg-type]
+                got = self._join_tag_partition(j, False)
+        self._component_parts[memo] = got
+        return got
+
+    def _join_tag_partition(self, j: int, kept: bool) -> Partition:
+        """The classes by whether they carry join tag ``j`` (and with ``kept``, by what the
+        class key holds of its value)."""
+        got = self._component_parts.get(("join", j, kept))
+        if got is None:
+            classes = self.classes
+            if kept:
+                column: list[object] = [
+                    (h[j], k[j])
+                    for h, k in zip(classes.class_has, classes.class_join_key, strict=True)
+                ]
+            else:
+                column = [h[j] for h in classes.class_has]
+            got = self.partition(_partition(column))  # type: ignore[arg-type]
+            self._component_parts[("join", j, kept)] = got
         return got
 
     def _signature_loop(
