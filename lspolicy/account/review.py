@@ -169,7 +169,7 @@ class ClassReview(Review):
         self._whole: Partition | None = None
         self._component_parts: dict[tuple[object, ...], Partition] = {}
         self._component_refs: list[object] = []
-        self._part_members: dict[int, list[list[int]]] = {}
+        self._part_members: dict[int, list[array[int]]] = {}
         """What `_component_parts` keys by id, kept alive (an id is not reused meanwhile)."""
         self.verdicts: list[Verdict] = []
         """Every verdict a vector holds, by verdict id (`vector`)."""
@@ -272,7 +272,12 @@ class ClassReview(Review):
             tag = next((v for k, v in inst.tags.items() if k.lower() == f.tag), None)
             if tag is None:
                 continue  # the representative instance lacks it: no policy of this set reads it
-            key = next(k for k in context if k.lower() == f.variable)
+            key = next((k for k in context if k.lower() == f.variable), None)
+            if key is None:
+                # the representative lacks the variable while the member (a role reached
+                # through a chain, its own value) carries it: then no policy of the class
+                # reads it (`identity_key` holds the presence of every variable read)
+                continue
             # an unequal value under the operator's own normalisation (NUL ends no tag value)
             context[key] = tag if b else tag + "\x00"
         twin = dataclasses.replace(actor, context=context, _part=None)
@@ -304,11 +309,11 @@ class ClassReview(Review):
             )
         return got
 
-    def members(self, part: Partition) -> list[list[int]]:
-        """The instance classes of each part (kept per partition)."""
+    def members(self, part: Partition) -> list[array[int]]:
+        """The instance classes of each part (kept per partition, as compact arrays)."""
         got = self._part_members.get(id(part))
         if got is None:
-            got = [[] for _ in part.firsts]
+            got = [array("i") for _ in part.firsts]
             for ic, p in enumerate(part.of):
                 got[p].append(ic)
             self._part_members[id(part)] = got
@@ -903,7 +908,7 @@ def _role_table(review: ClassReview, roles: Sequence[_Target], action: str) -> _
     first_r: dict[int, int] = {}
     first_u: dict[int, int] = {}
     for r, (t, v) in enumerate(zip(roles, vectors, strict=True)):
-        members: list[list[int]] | None = None
+        members: list[array[int]] | None = None
         for p, vid in enumerate(v.vals):
             k = kinds[vid]
             if not k:
