@@ -461,7 +461,7 @@ class ClassReview(Review):
                 ]
             else:
                 column = [h[j] for h in classes.class_has]
-            got = self.partition(_partition(column))  # type: ignore[arg-type]
+            got = self.partition(_partition(column))
             self._component_parts[("join", j, kept)] = got
         return got
 
@@ -929,7 +929,7 @@ def _role_table(review: ClassReview, roles: Sequence[_Target], action: str) -> _
         for ic, r in first_r.items():
             u = first_u.get(ic)
             keys[ic] = (u, None if u is None else vectors[u][ic], r, vectors[r][ic])
-        part = review.partition(_partition(keys))  # type: ignore[arg-type]
+        part = review.partition(_partition(keys))
     else:
         part = review.whole()
     uncond: list[int | None] = [first_u.get(ic) for ic in part.firsts]
