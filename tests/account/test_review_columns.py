@@ -149,3 +149,59 @@ def test_equal_maps_are_held_once_and_merged_in_order() -> None:
         (2, 0, "implicitDeny"), (2, 2, "implicitDeny"),
     ]  # fmt: skip
     assert len(a) == 8  # principal class 2's column 1 has no row: nothing stands for it
+
+
+def _doc(statements: list[dict[str, object]], source: str, kind: str = "identity") -> Any:
+    import json  # noqa: PLC0415
+
+    from lspolicy import parse_policy  # noqa: PLC0415
+
+    text = json.dumps({"Version": "2012-10-17", "Statement": statements})
+    return parse_policy(text, source=source, kind=kind, max_size=0)  # type: ignore[arg-type]
+
+
+def test_a_role_carrying_a_variable_its_class_representative_lacks() -> None:
+    """Two roles with the same policies, neither reading ``${aws:PrincipalTag/team}``, are one
+    identity class; only the one a user reaches carries ``team``. The class's representative
+    (the other, first by ARN) lacks the variable while the reached role's join bit is set:
+    its verdict is decided without the variable (no policy of the class reads it), and every
+    expanded cell is the reference's. Found at the organization's scale (a `StopIteration`).
+    IAM User Guide, "IAM policy elements: Variables and tags" (a principal tag compared with a
+    resource tag); "How IAM roles differ from resource-based policies" (a trust policy naming
+    a user of the same account lets it assume the role)."""
+    from test_review_joins import assert_cells_are_the_reference, expanded_cells  # noqa: PLC0415
+
+    from lspolicy.account.model import Instance, ManagedPolicy, Role, User  # noqa: PLC0415
+
+    acct = "111111111111"
+    user = f"arn:aws:iam::{acct}:user/u"
+    tagged, untagged = f"arn:aws:iam::{acct}:role/b-tagged", f"arn:aws:iam::{acct}:role/a-untagged"
+    team = f"arn:aws:iam::{acct}:policy/Team"
+    stop = f"arn:aws:iam::{acct}:policy/Stop"
+    inv = Inventory()
+    inv.policies[team] = ManagedPolicy(team, "Team", _doc([{
+        "Effect": "Allow", "Action": "lightsail:StopInstance", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}},
+    }, {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}], team))  # fmt: skip
+    inv.policies[stop] = ManagedPolicy(stop, "Stop", _doc([{
+        "Effect": "Allow", "Action": "lightsail:StopInstance", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:ResourceTag/env": "dev"}},
+    }], stop))  # fmt: skip
+    inv.users[user] = User(user, "u", managed=(team,), tags={"team": "a"})
+    trust = _doc([{"Effect": "Allow", "Principal": {"AWS": user}, "Action": "sts:AssumeRole"}],
+                 f"{tagged}#trust", "resource")  # fmt: skip
+    inv.roles[tagged] = Role(tagged, "b-tagged", trust=trust, managed=(stop,), tags={"team": "a"})
+    inv.roles[untagged] = Role(untagged, "a-untagged", managed=(stop,))
+    for name, tags in (("i1", {"team": "a", "env": "dev"}), ("i2", {"team": "b", "env": "dev"}),
+                       ("i3", {"team": "a", "env": "prod"}), ("i4", {"env": "dev"})):  # fmt: skip
+        arn = f"arn:aws:lightsail:us-east-1:{acct}:Instance/{name}"
+        inv.instances[arn] = Instance(name, arn, "us-east-1", tags=tags)
+    matrix = compute_matrix(inv, ACTIONS, max_chain=MAX_CHAIN, escalations=False)
+    assert [f.variable for f in matrix.instances.joins] == ["aws:principaltag/team"]
+    assert matrix.identity_class[tagged] == matrix.identity_class[untagged]
+    ref = assert_cells_are_the_reference(inv, expanded_cells(inv, matrix))
+    # the user stops i1 (its own team) directly, and i2/i4 (dev) through the role
+    access = ref.access(
+        user, ACTIONS[0], inv.instances[f"arn:aws:lightsail:us-east-1:{acct}:Instance/i2"]
+    )
+    assert access is not None and [h.role for h in access.via] == [tagged]
