@@ -49,11 +49,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from lspolicy.account.from_review import REACHES
 from lspolicy.account.views import (
+    CLASS_MAPS_FILE,
+    COLUMN_MAPS_FILE,
+    COLUMNS_FILE,
     DATASET_FILE,
+    INSTANCE_COLUMNS_FILE,
     MATRIX_SQL_FILE,
-    REACHING_FILE,
     Layout,
     attach,
     matrix_sql,
@@ -162,6 +164,8 @@ def write_dataset(
     for old in (out / "matrix").glob("*.parquet"):
         old.unlink()
     (out / DATASET_FILE).unlink(missing_ok=True)
+    for old_name in ("cells.parquet", "reaching.parquet"):  # an earlier layout's class cells
+        (out / old_name).unlink(missing_ok=True)
     text, i32, flag = pa.string(), pa.int32(), pa.bool_()
     texts = pa.list_(pa.string())
     users, roles = inventory.users, inventory.roles
@@ -252,7 +256,7 @@ def write_dataset(
             ]
         ),
     )
-    _write_cells(out / "cells.parquet", matrix)
+    _write_cells(out, matrix)
     _write_batches(
         out / "escalations.parquet",
         matrix.escalations,
@@ -315,8 +319,9 @@ def write_dataset(
         trail=seen is not None,
         rows=size,
         reaching=True,
+        columns=True,
     )
-    sql = matrix_sql(joins=layout.joins, trail=layout.trail)
+    sql = matrix_sql(joins=layout.joins, trail=layout.trail, columns=True)
     (out / MATRIX_SQL_FILE).write_text(
         "-- the review's matrix: run over views named after DIR/*.parquet "
         "(cells, principals, instances, observed)\n" + sql + "\n",
@@ -330,20 +335,24 @@ def write_dataset(
     return layout
 
 
-def _write_cells(path: Path, matrix: Matrix) -> None:
-    """``cells.parquet``: each distinct answer is converted once, and the rows take theirs by
-    index (`ClassCells` holds them columnar); rows ordered by instance class, then principal
-    class. Next to it, `REACHING_FILE`: the same rows whose decision reaches (`REACHES`),
-    ordered by principal class, then instance class, then action (what-can's ordering)."""
+def _write_cells(out: Path, matrix: Matrix) -> None:
+    """The class cells, factorized (`lspolicy.account.views`): ``columns.parquet`` (one row per
+    principal class, column, bits and action, with the answer: each distinct answer converted
+    once, the rows take theirs by index; ordered by principal class), ``class_maps.parquet``
+    (each principal class's column map) and the maps (each instance class's column per map)
+    twice: ``column_maps.parquet`` ordered by map (what-can reads one principal's map) and
+    `INSTANCE_COLUMNS_FILE` ordered by instance class (who-can reads one instance's class)."""
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.compute as pc  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
 
     cells = matrix.cells
     text, i32, texts = pa.string(), pa.int32(), pa.list_(pa.string())
+    joins = bool(matrix.instances.joins)
     schema = pa.schema(
         [
             ("principal_class", i32),
-            ("instance_class", i32),
+            ("column_id", i32),
             ("action", text),
             ("decision", text),
             ("direct_decision", text),
@@ -352,7 +361,7 @@ def _write_cells(path: Path, matrix: Matrix) -> None:
             ("statements", texts),
             ("conditions", text),
             ("incomplete", texts),
-            *((("bits", i32),) if matrix.instances.joins else ()),
+            *((("bits", i32),) if joins else ()),
         ]
     )
     answers = cells.outcomes
@@ -368,56 +377,38 @@ def _write_cells(path: Path, matrix: Matrix) -> None:
         }
     )
     actions = pa.array(list(cells.actions), text)
-    keys = pa.table(
-        {
-            "i": pa.array(cells.iclass, i32),
-            "p": pa.array(cells.pclass, i32),
-            "a": pa.array(cells.action, i32),
-            "o": pa.array(cells.outcome, i32),
-            **({"b": pa.array(cells.bits, i32)} if matrix.instances.joins else {}),
-        }
-    )
-    # clustered by instance class (stable: principal class, then the compute order), in row
-    # groups of CELL_ROWS: who-can joins one instance's class cells, and DuckDB skips every
-    # row group whose instance_class range misses it (bench/README.md, "factorized dataset")
-    order = pc.sort_indices(keys, sort_keys=[("i", "ascending"), ("p", "ascending")])
-    _write_rows(path, keys.take(order), table, actions, schema)
-    del order
-    # what-can joins one principal's class cells: in the order above every row group holds
-    # every principal class, so its own copy, of the cells that reach only (what-can asks for
-    # no other), clustered by principal class (bench/README.md, "who-can on a review")
-    reaches = pa.array([o[0] in REACHES for o in answers], pa.bool_())
-    reaching = keys.take(pc.indices_nonzero(reaches.take(keys.column("o"))))
-    del keys
-    order = pc.sort_indices(
-        reaching, sort_keys=[("p", "ascending"), ("i", "ascending"), ("a", "ascending")]
-    )
-    _write_rows(path.with_name(REACHING_FILE), reaching.take(order), table, actions, schema)
-
-
-def _write_rows(path: Path, keys: Any, answers: Any, actions: Any, schema: Any) -> None:
-    """Class cells given as ``keys`` (columns ``p``, ``i``, ``a``, ``o`` and ``b`` when there
-    are join bits: class ids, action index, answer index, bits; in the order to write) with
-    the ``answers`` table and the ``actions`` array they index, written by row groups of
-    CELL_ROWS: taking every row's answer at once repeated each answer's strings and lists for
-    every cell (+266 MB for one account's 2.2 million cells, bench/README.md)."""
-    import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.parquet as pq  # noqa: PLC0415
-
-    with pq.ParquetWriter(path, schema) as writer:
-        for lo in range(0, max(len(keys), 1), CELL_ROWS):
-            n = min(CELL_ROWS, len(keys) - lo)
-            part = keys.slice(lo, n)
-            rows = answers.take(part.column("o"))
+    with pq.ParquetWriter(out / COLUMNS_FILE, schema) as writer:
+        total = len(cells.outcome)
+        for lo in range(0, max(total, 1), CELL_ROWS):
+            hi = min(total, lo + CELL_ROWS)
+            rows = table.take(pa.array(cells.outcome[lo:hi], i32))
             columns = {
-                "principal_class": part.column("p").combine_chunks(),
-                "instance_class": part.column("i").combine_chunks(),
-                "action": actions.take(part.column("a")),
+                "principal_class": pa.array(cells.pclass[lo:hi], i32),
+                "column_id": pa.array(cells.column[lo:hi], i32),
+                "action": actions.take(pa.array(cells.action[lo:hi], i32)),
                 **{name: rows.column(name).combine_chunks() for name in rows.column_names},
+                "bits": pa.array(cells.bits[lo:hi], i32),
             }
-            if "b" in part.column_names:
-                columns["bits"] = part.column("b").combine_chunks()
             writer.write_table(pa.table([columns[f.name] for f in schema], schema=schema))
+    del table
+    _write(
+        out / CLASS_MAPS_FILE,
+        {"principal_class": list(cells.map_of), "map": list(cells.map_of.values())},
+        pa.schema([("principal_class", i32), ("map", i32)]),
+    )
+    map_schema = pa.schema([("map", i32), ("instance_class", i32), ("column_id", i32)])
+    used = sorted(set(cells.map_of.values()))
+    n_ic = len(matrix.instances.reps)
+    ics = pa.array(range(n_ic), i32)
+    parts = [
+        pa.table([pa.array([m] * n_ic, i32), ics, pa.array(cells.maps[m], i32)], schema=map_schema)
+        for m in used
+    ]
+    maps = pa.concat_tables(parts) if parts else map_schema.empty_table()
+    del parts
+    pq.write_table(maps, out / COLUMN_MAPS_FILE, row_group_size=CELL_ROWS)
+    order = pc.sort_indices(maps, sort_keys=[("instance_class", "ascending"), ("map", "ascending")])
+    pq.write_table(maps.take(order), out / INSTANCE_COLUMNS_FILE, row_group_size=CELL_ROWS)
 
 
 def is_production(tags: Mapping[str, str], production: Sequence[tuple[str, str]]) -> bool:
@@ -449,25 +440,38 @@ def connect(out: Path) -> Any:
 
 def matrix_rows(matrix: Matrix) -> int:
     """How many rows the expanded matrix has: the matrix is full (one row per principal,
-    instance and action), so each (principal class, instance class, action) of the cells
-    counts its classes' sizes once, whatever join bits its cells carry."""
+    instance and action), so each (principal class, column, action) of the cells counts its
+    principal class's size times the instances of its column's classes once, whatever join
+    bits its cells carry."""
     sizes: dict[int, int] = {}
     for c in matrix.principal_class.values():
         sizes[c] = sizes.get(c, 0) + 1
     members = matrix.instances.members
     cells = matrix.cells
-    # rows are in class order (principal class, instance class): the actions of a class pair
-    # are adjacent, so no set of millions of tuples (350 MB for one account's 2.2 million cells)
+    per_map: dict[int, list[int]] = {}
+    for m in set(cells.map_of.values()):
+        counts: list[int] = []
+        for ic, col in enumerate(cells.maps[m]):
+            if col >= len(counts):
+                counts.extend([0] * (col + 1 - len(counts)))
+            counts[col] += len(members[ic])
+        per_map[m] = counts
+    # rows are in class order (principal class, column): the actions of a column are adjacent
     total, last = 0, (-1, -1)
     actions: set[int] = set()
-    for p, i, a in zip(cells.pclass, cells.iclass, cells.action, strict=True):
-        if (p, i) != last:
+
+    def flush() -> int:
+        pc, col = last
+        return sizes.get(pc, 0) * per_map[cells.map_of[pc]][col] * len(actions)
+
+    for p, c, a in zip(cells.pclass, cells.column, cells.action, strict=True):
+        if (p, c) != last:
             if actions:
-                total += sizes.get(last[0], 0) * len(members[last[1]]) * len(actions)
-            actions, last = set(), (p, i)
+                total += flush()
+            actions, last = set(), (p, c)
         actions.add(a)
     if actions:
-        total += sizes.get(last[0], 0) * len(members[last[1]]) * len(actions)
+        total += flush()
     return total
 
 
@@ -482,7 +486,13 @@ def _expand(out: Path, layout: Layout) -> None:
     attach(
         con,
         out,
-        layout=Layout(materialized=False, joins=layout.joins, trail=layout.trail, rows=None),
+        layout=Layout(
+            materialized=False,
+            joins=layout.joins,
+            trail=layout.trail,
+            rows=None,
+            columns=layout.columns,
+        ),
     )
     # bounded memory: DuckDB spills past the limit; rows are written as the join yields them
     # (no global sort: 10^7 wide rows sorted in memory took gigabytes)

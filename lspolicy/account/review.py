@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, overload
 
@@ -45,10 +45,10 @@ from lspolicy.account.classes import (
 from lspolicy.account.decide import Authority, Verdict
 from lspolicy.account.model import Instance, Inventory
 from lspolicy.account.principal_classes import form_principal_classes
-from lspolicy.account.query import Access, Review, instance_context
+from lspolicy.account.query import _EMPTY, Access, Review, instance_context
 from lspolicy.account.reach import DEFAULT_MAX_CHAIN, Hop
 from lspolicy.evaluate.clause import CompiledCondition
-from lspolicy.model.request import ContextValue
+from lspolicy.model.request import ContextValue, RequestPart
 
 if TYPE_CHECKING:
     from lspolicy.account.engines import Engine
@@ -92,6 +92,57 @@ Bits = tuple[bool | None, ...]
 one of them is absent, nothing is compared)."""
 
 
+class Partition:
+    """A partition of the instance classes: ``of[ic]`` is the part of class ``ic``, numbered by
+    first occurrence (so equal partitions have equal arrays), ``firsts[p]`` the first class of
+    part ``p``. Interned per review (`ClassReview.partition`): one object per distinct content,
+    so memos may key on ``id``."""
+
+    __slots__ = ("firsts", "of")
+
+    def __init__(self, of: array[int], firsts: list[int]) -> None:
+        self.of, self.firsts = of, firsts
+
+    def __len__(self) -> int:
+        return len(self.firsts)
+
+
+def _partition(keys: Iterable[Hashable]) -> Partition:
+    """The partition of the classes by ``keys`` (one per instance class, in class order)."""
+    first: dict[Hashable, int] = {}
+    at = [first.setdefault(k, ic) for ic, k in enumerate(keys)]  # each class's part's first
+    firsts = list(first.values())
+    rank = dict(zip(firsts, range(len(firsts)), strict=True))
+    return Partition(array("i", map(rank.__getitem__, at)), firsts)
+
+
+class Vector(Sequence[int]):
+    """An identity's verdict id on every instance class, held per part of a partition (the
+    classes its reader cannot tell apart): ``vals[part.of[ic]]``. Many identities share one
+    partition (those with the same reader), so a vector costs its parts, not its classes."""
+
+    __slots__ = ("part", "vals")
+
+    def __init__(self, part: Partition, vals: list[int]) -> None:
+        self.part, self.vals = part, vals
+
+    def __len__(self) -> int:
+        return len(self.part.of)
+
+    @overload
+    def __getitem__(self, ic: int) -> int: ...
+    @overload
+    def __getitem__(self, ic: slice) -> list[int]: ...
+    def __getitem__(self, ic: int | slice) -> int | list[int]:
+        if isinstance(ic, slice):
+            return [self.vals[p] for p in self.part.of[ic]]
+        return self.vals[self.part.of[ic]]
+
+    def __iter__(self) -> Iterator[int]:
+        vals = self.vals
+        return (vals[p] for p in self.part.of)
+
+
 class ClassReview(Review):
     """`Review` whose identity decisions are made once per identity class and instance class
     (and, with join features, per join bits): ``final`` on any member returns the
@@ -107,11 +158,19 @@ class ClassReview(Review):
         self.identity_of: dict[str, int] = {}
         self._identity_keys: dict[tuple[object, ...], int] = {}
         self._identity_reps: list[str] = []
-        self._sig_ids: dict[tuple[object, ...], tuple[list[int], list[int]]] = {}
-        self._vectors: dict[tuple[int, str, object], list[int]] = {}
+        self._sig_ids: dict[tuple[object, ...], Partition] = {}
+        self._vectors: dict[tuple[int, str, object], Vector] = {}
         self._memo: dict[tuple[int, str], dict[tuple[int, Bits], int]] = {}
         self._values: dict[str, tuple[str | None, ...]] = {}
-        self._rep_sigs: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
+        self._rep_sigs: dict[tuple[str, str], Partition] = {}
+        self._partitions: dict[bytes, Partition] = {}
+        self._meets: dict[tuple[int, int], Partition] = {}
+        self._join_parts: dict[tuple[int, bool], Partition] = {}
+        self._whole: Partition | None = None
+        self._component_parts: dict[tuple[object, ...], Partition] = {}
+        self._component_refs: list[object] = []
+        self._part_members: dict[int, list[array[int]]] = {}
+        """What `_component_parts` keys by id, kept alive (an id is not reused meanwhile)."""
         self.verdicts: list[Verdict] = []
         """Every verdict a vector holds, by verdict id (`vector`)."""
         self._verdict_ids: dict[int, int] = {}
@@ -190,9 +249,9 @@ class ClassReview(Review):
         if self.authority.reference:
             sig, inst = ic, self.classes.reps[ic]
         else:
-            sig_ids, firsts = self._rep_sigs.get((rep, action)) or self._signature_ids(rep, action)
-            sig = sig_ids[ic]
-            inst = self.classes.reps[firsts[sig]]
+            part = self._rep_sigs.get((rep, action)) or self._signature_ids(rep, action)
+            sig = part.of[ic]
+            inst = self.classes.reps[part.firsts[sig]]
         got = memo.get((sig, bits))
         if got is None:
             got = memo[(sig, bits)] = self._verdict_id(self._decide_bits(rep, action, inst, bits))
@@ -213,16 +272,75 @@ class ClassReview(Review):
             tag = next((v for k, v in inst.tags.items() if k.lower() == f.tag), None)
             if tag is None:
                 continue  # the representative instance lacks it: no policy of this set reads it
-            key = next(k for k in context if k.lower() == f.variable)
+            key = next((k for k in context if k.lower() == f.variable), None)
+            if key is None:
+                # the representative lacks the variable while the member (a role reached
+                # through a chain, its own value) carries it: then no policy of the class
+                # reads it (`identity_key` holds the presence of every variable read)
+                continue
             # an unequal value under the operator's own normalisation (NUL ends no tag value)
             context[key] = tag if b else tag + "\x00"
         twin = dataclasses.replace(actor, context=context, _part=None)
         return self.authority.decide(twin, action, inst.arn, instance_context(inst))
 
-    def _signature_ids(self, rep: str, action: str) -> tuple[list[int], list[int]]:
-        """For ``rep``'s reader of ``action``: each instance class's signature id, and the
-        first instance class of each signature. Identities whose policy sets read the same
-        keys and Resource matchers share it."""
+    def partition(self, part: Partition) -> Partition:
+        """The interned partition equal to ``part`` (one object per content)."""
+        return self._partitions.setdefault(part.of.tobytes(), part)
+
+    def whole(self) -> Partition:
+        """The partition with one part (every class alike)."""
+        if self._whole is None:
+            n = len(self.classes.reps)
+            self._whole = self.partition(Partition(array("i", bytes(4 * n)), [0] if n else []))
+        return self._whole
+
+    def meet(self, a: Partition, b: Partition) -> Partition:
+        """The coarsest partition finer than both (interned; kept per pair)."""
+        if a is b or len(b) <= 1:
+            return a
+        if len(a) <= 1:
+            return b
+        key = (id(a), id(b)) if id(a) < id(b) else (id(b), id(a))
+        got = self._meets.get(key)
+        if got is None:
+            width = len(b)
+            got = self._meets[key] = self.partition(
+                _partition([x * width + y for x, y in zip(a.of, b.of, strict=True)])
+            )
+        return got
+
+    def members(self, part: Partition) -> list[array[int]]:
+        """The instance classes of each part (kept per partition, as compact arrays)."""
+        got = self._part_members.get(id(part))
+        if got is None:
+            got = [array("i") for _ in part.firsts]
+            for ic, p in enumerate(part.of):
+                got[p].append(ic)
+            self._part_members[id(part)] = got
+        return got
+
+    def has_partition(self) -> Partition:
+        """The classes by which join tags they carry."""
+        return self._join_partition(self.whole(), False)
+
+    def _join_partition(self, sig: Partition, kept: bool) -> Partition:
+        """``sig`` refined by what each class holds of the join tags (presence; with
+        ``kept``, the kept values too): a vector's verdict is a function of those."""
+        key = (id(sig), kept)
+        got = self._join_parts.get(key)
+        if got is None:
+            classes = self.classes
+            if kept:
+                by: Iterable[Hashable] = zip(classes.class_has, classes.class_join, strict=True)
+            else:
+                by = classes.class_has
+            got = self._join_parts[key] = self.meet(sig, self.partition(_partition(by)))
+        return got
+
+    def _signature_ids(self, rep: str, action: str) -> Partition:
+        """For ``rep``'s reader of ``action``: the partition of the instance classes by
+        signature (its firsts: the first instance class of each signature). Identities whose
+        policy sets read the same keys and Resource matchers share it."""
         self.signature(rep, action, self.classes.reps[0])  # builds the reader
         keys, matchers, dynamic = self._readers[(rep, action)]
         reduced = [] if dynamic else self._reader_conditions(rep, action, keys)
@@ -234,43 +352,162 @@ class ClassReview(Review):
         )
         got = self._sig_ids.get(memo_key)
         if got is None:
-            classes = self.classes
-            # a join tag counts by what the class key holds of it (presence, and the value
-            # when kept or a role's, or its conditions' outcomes): the rest is the cells' bit
-            # (`_decide_bits`); a key read only by variable-free conditions counts by the
-            # outcomes of this reader's conditions on it (`outcome_keys`)
-            join_of = {_RESOURCE_TAG + f.tag: j for j, f in enumerate(self.joins)}
-            ids: dict[tuple[object, ...], int] = {}
-            firsts: list[int] = []
-            out: list[int] = []
-            joined = [(keys.index(k), j) for k, j in join_of.items() if k in keys]
-            for ic, inst in enumerate(classes.reps):
-                sig = self.signature(rep, action, inst)
-                if joined or reduced:
-                    values = list(sig[2])  # type: ignore[call-overload]
-                    for at, conds in reduced:
-                        v = values[at]
-                        if v is not None:
-                            values[at] = outcomes(conds, {keys[at]: v})
-                    for at, j in joined:
-                        # given the bits (the memo's other half), the join comparison is
-                        # answered; the tag's value matters only through the other
-                        # conditions on it: their outcomes, or its value when kept raw
-                        f = self.joins[j]
-                        part: object = ()
-                        if f.tag in classes.outcome_tags:
-                            part = values[at]
-                        elif f.kept:
-                            part = classes.class_join_key[ic][j]
-                        values[at] = (classes.class_has[ic][j], part)
-                    sig = (*sig[:2], tuple(values), *sig[3:])
-                sid = ids.setdefault(sig, len(ids))
-                if sid == len(firsts):
-                    firsts.append(ic)
-                out.append(sid)
-            got = self._sig_ids[memo_key] = (out, firsts)
+            if dynamic:
+                got = self._signature_loop(rep, action, keys, reduced)
+            else:
+                got = self._signature_meet(keys, matchers, reduced)
+            self._sig_ids[memo_key] = got
         self._rep_sigs[(rep, action)] = got
         return got
+
+    def _signature_meet(
+        self,
+        keys: Sequence[str],
+        matchers: Sequence[Callable[..., bool]],
+        reduced: Sequence[tuple[int, tuple[CompiledCondition, ...]]],
+    ) -> Partition:
+        """`_signature_loop`'s partition, as the meet of one partition per part of the
+        signature (the account, each key read, each Resource matcher), each kept for every
+        reader that has that part: two classes have equal signatures exactly when every part
+        is equal."""
+        by_at = dict(reduced)
+        join_of = {_RESOURCE_TAG + f.tag: j for j, f in enumerate(self.joins)}
+        parts = [self._account_partition()]
+        parts += [
+            self._key_partition(k, by_at.get(at), join_of.get(k)) for at, k in enumerate(keys)
+        ]
+        parts += [self._matcher_partition(m) for m in matchers]
+        got = self.whole()
+        for part in sorted(parts, key=id):
+            got = self.meet(got, part)
+        return got
+
+    def _rep_part(self, inst: Instance) -> RequestPart:
+        """The request part of an instance (as `Review.signature` builds and keeps it)."""
+        part = self._parts.get(inst.arn)
+        if part is None or part[0] is not inst:
+            part = self._parts[inst.arn] = (
+                inst,
+                RequestPart(instance_context(inst), resource=inst.arn),
+            )
+        return part[1]
+
+    def _account_partition(self) -> Partition:
+        got = self._component_parts.get(("account",))
+        if got is None:
+            reps = self.classes.reps
+            got = self._component_parts[("account",)] = self.partition(
+                _partition(self._rep_part(inst).resource_account for inst in reps)
+            )
+        return got
+
+    def _matcher_partition(self, matcher: Callable[..., bool]) -> Partition:
+        key = ("matcher", id(matcher))
+        got = self._component_parts.get(key)
+        if got is None:
+            reps = self.classes.reps
+            got = self.partition(_partition(matcher(inst.arn, _EMPTY) for inst in reps))
+            self._component_parts[key] = got
+            self._component_refs.append(matcher)  # its id stays its own
+        return got
+
+    def _key_partition(
+        self, key: str, conds: tuple[CompiledCondition, ...] | None, j: int | None
+    ) -> Partition:
+        """The classes by what a signature holds of ``key``: its value, or with ``conds``
+        the outcomes of those conditions on it; for join tag ``j``, its presence with those
+        outcomes (or its value) when the tag counts by outcomes, else the kept value."""
+        memo = ("key", key, None if conds is None else tuple(id(c) for c in conds), j)
+        got = self._component_parts.get(memo)
+        if got is not None:
+            return got
+        classes = self.classes
+        raw = self._component_parts.get(("raw", key))
+        if raw is None:
+            column = [self._rep_part(inst).values.get(key) for inst in classes.reps]
+            raw = self._component_parts[("raw", key)] = self.partition(_partition(column))
+        got = raw
+        if conds is not None:
+            # the outcomes of the conditions, per distinct value (a coarsening of ``raw``)
+            reps = classes.reps
+            by_part = []
+            for ic in raw.firsts:
+                v = self._rep_part(reps[ic]).values.get(key)
+                by_part.append(None if v is None else outcomes(conds, {key: v}))
+            if len(set(by_part)) < len(by_part):
+                got = self.partition(_partition(list(map(by_part.__getitem__, raw.of))))
+            self._component_refs.append(conds)
+        if j is not None:
+            f = self.joins[j]
+            if f.tag in classes.outcome_tags:
+                got = self.meet(self._join_tag_partition(j, False), got)
+            elif f.kept:
+                got = self._join_tag_partition(j, True)
+            else:
+                got = self._join_tag_partition(j, False)
+        self._component_parts[memo] = got
+        return got
+
+    def _join_tag_partition(self, j: int, kept: bool) -> Partition:
+        """The classes by whether they carry join tag ``j`` (and with ``kept``, by what the
+        class key holds of its value)."""
+        got = self._component_parts.get(("join", j, kept))
+        if got is None:
+            classes = self.classes
+            if kept:
+                column: list[object] = [
+                    (h[j], k[j])
+                    for h, k in zip(classes.class_has, classes.class_join_key, strict=True)
+                ]
+            else:
+                column = [h[j] for h in classes.class_has]
+            got = self.partition(_partition(column))
+            self._component_parts[("join", j, kept)] = got
+        return got
+
+    def _signature_loop(
+        self,
+        rep: str,
+        action: str,
+        keys: Sequence[str],
+        reduced: Sequence[tuple[int, tuple[CompiledCondition, ...]]],
+    ) -> Partition:
+        """The partition of the classes by ``rep``'s signature, class by class."""
+        classes = self.classes
+        # a join tag counts by what the class key holds of it (presence, and the value
+        # when kept or a role's, or its conditions' outcomes): the rest is the cells' bit
+        # (`_decide_bits`); a key read only by variable-free conditions counts by the
+        # outcomes of this reader's conditions on it (`outcome_keys`)
+        join_of = {_RESOURCE_TAG + f.tag: j for j, f in enumerate(self.joins)}
+        ids: dict[tuple[object, ...], int] = {}
+        firsts: list[int] = []
+        out = array("i")
+        joined = [(keys.index(k), j) for k, j in join_of.items() if k in keys]
+        for ic, inst in enumerate(classes.reps):
+            sig = self.signature(rep, action, inst)
+            if joined or reduced:
+                values = list(sig[2])  # type: ignore[call-overload]
+                for at, conds in reduced:
+                    v = values[at]
+                    if v is not None:
+                        values[at] = outcomes(conds, {keys[at]: v})
+                for at, j in joined:
+                    # given the bits (the memo's other half), the join comparison is
+                    # answered; the tag's value matters only through the other
+                    # conditions on it: their outcomes, or its value when kept raw
+                    f = self.joins[j]
+                    part: object = ()
+                    if f.tag in classes.outcome_tags:
+                        part = values[at]
+                    elif f.kept:
+                        part = classes.class_join_key[ic][j]
+                    values[at] = (classes.class_has[ic][j], part)
+                sig = (*sig[:2], tuple(values), *sig[3:])
+            sid = ids.setdefault(sig, len(ids))
+            if sid == len(firsts):
+                firsts.append(ic)
+            out.append(sid)
+        return self.partition(Partition(out, firsts))
 
     def _reader_conditions(
         self, rep: str, action: str, keys: Sequence[str]
@@ -304,13 +541,14 @@ class ClassReview(Review):
         action: str,
         bits: tuple[bool, ...] | None = None,
         values: tuple[str | None, ...] | None = None,
-    ) -> list[int]:
+    ) -> Vector:
         """The identity class's own verdict (an id into `verdicts`) for every instance class,
         in class order. ``bits``: the join bits the identity's own value gives (the same for
         every class: the cell's bits); ``None``: those of the representative's fixed values
         (a role reached through a chain: its value is compared with each class's kept tag
         value, ``values``: its own, by default the representative's). Decided once per
-        instance signature and bits."""
+        part of the partition its verdict is a function of (signature, and what the class
+        holds of the join tags), and held per part (`Vector`)."""
         key: tuple[int, str, object] = (ident, action, (bits, values) if self.joins else None)
         got = self._vectors.get(key)
         if got is not None:
@@ -318,34 +556,27 @@ class ClassReview(Review):
         rep = self._identity_reps[ident]
         classes = self.classes
         n = len(classes.reps)
+        if self.authority.reference:
+            sig = self.partition(Partition(array("i", range(n)), list(range(n))))
+        else:
+            sig = self._rep_sigs.get((rep, action)) or self._signature_ids(rep, action)
         if not self.joins:
+            reps = classes.reps
             if self.authority.reference:
-                got = [self._verdict_id(self.final(rep, action, inst)) for inst in classes.reps]
+                vals = [self._verdict_id(self.final(rep, action, inst)) for inst in reps]
             else:
-                sig_ids, firsts = self._signature_ids(rep, action)
-                reps = classes.reps
-                by_sig = [
-                    self._verdict_id(Review.final(self, rep, action, reps[ic])) for ic in firsts
+                vals = [
+                    self._verdict_id(Review.final(self, rep, action, reps[ic])) for ic in sig.firsts
                 ]
-                got = [by_sig[s] for s in sig_ids]
+            got = Vector(sig, vals)
         else:
             mine = values if values is not None else self.join_values(rep)
-            if self.authority.reference:
-                sig_of: Sequence[int] = range(n)
-            else:
-                sig_of = (self._rep_sigs.get((rep, action)) or self._signature_ids(rep, action))[0]
             # the verdict is a function of the signature and the bits, which are a function of
-            # what the class holds of the join tags: decided once per distinct such triple
-            seen: dict[tuple[object, ...], int] = {}
-            out: list[int] = []
-            for ic in range(n):
+            # what the class holds of the join tags: decided once per part
+            part = self._join_partition(sig, bits is None)
+            vals = []
+            for ic in part.firsts:
                 has = classes.class_has[ic]
-                kept = classes.class_join[ic] if bits is None else None
-                triple = (sig_of[ic], has, kept)
-                vid = seen.get(triple)
-                if vid is not None:
-                    out.append(vid)
-                    continue
                 if bits is None:
                     kept = classes.class_join[ic]
                     b: Bits = tuple(
@@ -357,9 +588,8 @@ class ClassReview(Review):
                         None if v is None or not h else bool(x)
                         for v, h, x in zip(mine, has, bits, strict=True)
                     )
-                vid = seen[triple] = self._at(ident, action, ic, b)
-                out.append(vid)
-            got = out
+                vals.append(self._at(ident, action, ic, b))
+            got = Vector(part, vals)
         self._vectors[key] = got
         return got
 
@@ -443,19 +673,30 @@ class Matrix:
 
 @dataclass
 class ClassCells(Sequence[ClassCell]):
-    """Class cells, columnar: row ``n`` is principal class ``pclass[n]``, instance class
-    ``iclass[n]``, ``actions[action[n]]``, with the answer ``outcomes[outcome[n]]`` (each
-    distinct answer is held once). Rows are in class order: principal class, instance class,
-    action. A sequence of `ClassCell` for whoever reads cells one by one."""
+    """Class cells, factorized by column maps. Each principal class has a column map
+    (``maps[map_of[pc]]``: each instance class's column; principal classes whose targets' readers
+    tell the same instance classes apart share one map, held once); a stored row ``n`` is
+    principal class ``pclass[n]``, column ``column[n]``, ``actions[action[n]]``, join bits
+    ``bits[n]``, with the answer ``outcomes[outcome[n]]`` (each distinct answer is held once),
+    and stands for every instance class of that column. Rows are in class order (principal
+    class, column, action). As a sequence: the class cells expanded (principal class,
+    instance class, bits, action), for whoever reads cells one by one (tests, small reviews)."""
 
     actions: tuple[str, ...]
     outcomes: list[Outcome] = field(default_factory=list)
+    maps: list[array[int]] = field(default_factory=list)
+    map_of: dict[int, int] = field(default_factory=dict)
+    """By principal class (in class order): its map id."""
     pclass: array[int] = field(default_factory=lambda: array("i"))
-    iclass: array[int] = field(default_factory=lambda: array("i"))
+    column: array[int] = field(default_factory=lambda: array("i"))
     action: array[int] = field(default_factory=lambda: array("i"))
     outcome: array[int] = field(default_factory=lambda: array("i"))
     bits: array[int] = field(default_factory=lambda: array("i"))
     _ids: dict[Outcome, int] = field(default_factory=dict, repr=False, compare=False)
+    _map_ids: dict[bytes, int] = field(default_factory=dict, repr=False, compare=False)
+    _by_object: dict[int, tuple[Partition, int]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def intern(self, outcome: Outcome) -> int:
         """The id of ``outcome`` in `outcomes` (added when new)."""
@@ -468,31 +709,76 @@ class ClassCells(Sequence[ClassCell]):
             self.outcomes.append(outcome)
         return got
 
+    def add_map(self, columns: array[int]) -> int:
+        """The id of the column map ``columns`` in `maps` (added when new; equal maps share)."""
+        if not self._map_ids and self.maps:  # unpickled: the index is rebuilt
+            self._map_ids.update((m.tobytes(), i) for i, m in enumerate(self.maps))
+        key = columns.tobytes()
+        got = self._map_ids.get(key)
+        if got is None:
+            got = self._map_ids[key] = len(self.maps)
+            self.maps.append(columns)
+        return got
+
+    def map_id(self, part: Partition) -> int:
+        """`add_map` of an interned partition (kept by object: no hashing of its content)."""
+        got = self._by_object.get(id(part))
+        if got is None:
+            got = self._by_object[id(part)] = (part, self.add_map(part.of))
+        return got[1]
+
     def extend(self, other: ClassCells) -> None:
-        """Append ``other``'s rows (same actions), its answers interned into these."""
+        """Append ``other``'s rows (same actions), its answers and maps interned into these."""
         remap = [self.intern(o) for o in other.outcomes]
+        maps = [self.add_map(m) for m in other.maps]
+        for pc, m in other.map_of.items():
+            self.map_of[pc] = maps[m]
         self.pclass.extend(other.pclass)
-        self.iclass.extend(other.iclass)
+        self.column.extend(other.column)
         self.action.extend(other.action)
         self.outcome.extend(array("i", [remap[o] for o in other.outcome]))
         self.bits.extend(other.bits)
 
-    def __len__(self) -> int:
+    @property
+    def stored(self) -> int:
+        """How many rows are stored (one per principal class, column, bits and action)."""
         return len(self.outcome)
 
-    @overload
-    def __getitem__(self, n: int) -> ClassCell: ...
-    @overload
-    def __getitem__(self, n: slice) -> list[ClassCell]: ...
-    def __getitem__(self, n: int | slice) -> ClassCell | list[ClassCell]:
-        if isinstance(n, slice):
-            return [self[i] for i in range(*n.indices(len(self)))]
-        o = self.outcomes[self.outcome[n]]
-        action = self.actions[self.action[n]]
-        return ClassCell(self.pclass[n], self.iclass[n], action, *o, bits=self.bits[n])
+    def column_sizes(self, map_id: int) -> list[int]:
+        """How many instance classes each column of a map holds."""
+        sizes: list[int] = []
+        for c in self.maps[map_id]:
+            if c >= len(sizes):
+                sizes.extend([0] * (c + 1 - len(sizes)))
+            sizes[c] += 1
+        return sizes
+
+    def __len__(self) -> int:
+        sizes = {m: self.column_sizes(m) for m in set(self.map_of.values())}
+        map_of = self.map_of
+        return sum(sizes[map_of[p]][c] for p, c in zip(self.pclass, self.column, strict=True))
+
+    def rows(self) -> Iterator[tuple[int, int, int, int, int]]:
+        """The expanded class cells as ``(principal class, instance class, action, outcome,
+        bits)`` ids, in class order (principal class, instance class, then as stored)."""
+        n, total = 0, len(self.outcome)
+        while n < total:
+            pc = self.pclass[n]
+            by_column: dict[int, list[int]] = {}
+            while n < total and self.pclass[n] == pc:
+                by_column.setdefault(self.column[n], []).append(n)
+                n += 1
+            for ic, c in enumerate(self.maps[self.map_of[pc]]):
+                for r in by_column.get(c, ()):
+                    yield pc, ic, self.action[r], self.outcome[r], self.bits[r]
+
+    def __getitem__(self, n: int | slice) -> ClassCell | list[ClassCell]:  # type: ignore[override]
+        cells = list(self)
+        return cells[n]
 
     def __iter__(self) -> Iterator[ClassCell]:
-        return (self[i] for i in range(len(self)))
+        for pc, ic, a, o, b in self.rows():
+            yield ClassCell(pc, ic, self.actions[a], *self.outcomes[o], bits=b)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ClassCells):
@@ -504,13 +790,16 @@ class ClassCells(Sequence[ClassCell]):
     def __getstate__(self) -> dict[str, object]:
         return {
             k: getattr(self, k)
-            for k in ("actions", "outcomes", "pclass", "iclass", "action", "outcome", "bits")
-        }
+            for k in (
+                "actions", "outcomes", "maps", "map_of", "pclass", "column", "action", "outcome",
+                "bits",
+            )
+        }  # fmt: skip
 
     def __setstate__(self, state: dict[str, object]) -> None:
         for k, v in state.items():
             setattr(self, k, v)
-        self._ids = {}
+        self._ids, self._map_ids, self._by_object = {}, {}, {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -574,7 +863,9 @@ def _best(review: ClassReview, targets: Sequence[_Target], column: Sequence[int]
 
 class _Column:
     """The targets' verdict ids on one column of instance classes: the representative's own,
-    then each role's (read from the role vectors at the column's first instance class)."""
+    then each role's (read from the role vectors at the column's first instance class). The
+    representative's own and the best target's are those of every class of the column (what
+    `_outcome` and the escalation search read); another role's may differ between them."""
 
     __slots__ = ("ic", "own", "roles")
 
@@ -587,16 +878,22 @@ class _Column:
 
 @dataclass(frozen=True, slots=True)
 class _RoleTable:
-    """For a sequence of role targets and an action: each instance class's column id (classes
-    on which every role's verdict is the same share one), and per column the first role that
-    allows without any condition on it or its chain, and the first that reaches (indices into
-    the roles, or None). Shared by every principal class reaching the same roles in the same
-    order with the same chain conditions."""
+    """For a sequence of role targets and an action: a partition of the instance classes
+    (``part``: classes alike in the first role allowed without condition, the first role that
+    reaches, and those two roles' verdicts), and per part the first role that allows without any condition on it or its
+    chain, and the first that reaches (indices into the roles, or None). Shared by every
+    principal class reaching the same roles in the same order with the same chain
+    conditions."""
 
-    vectors: list[list[int]]
-    col_of: list[int]
+    vectors: list[Vector]
+    part: Partition
     uncond: list[int | None]
     reach: list[int | None]
+
+    @property
+    def col_of(self) -> array[int]:
+        """Each instance class's part."""
+        return self.part.of
 
 
 def _role_table(review: ClassReview, roles: Sequence[_Target], action: str) -> _RoleTable:
@@ -605,55 +902,56 @@ def _role_table(review: ClassReview, roles: Sequence[_Target], action: str) -> _
     if got is not None:
         return got
     vectors = [review.vector(t.ident, action, values=t.values) for t in roles]
-    n_ic = len(review.classes.reps)
-    if not vectors:
-        got = review.role_tables[key] = _RoleTable([], [0] * n_ic, [None], [None])
-        return got
-    columns: dict[tuple[int, ...], int] = {}
-    col_of = [columns.setdefault(col, len(columns)) for col in zip(*vectors, strict=True)]
     kinds = review.kinds
-    uncond: list[int | None] = []
-    reach: list[int | None] = []
-    for col in columns:
-        first_u: int | None = None
-        first_r: int | None = None
-        for n, (t, vid) in enumerate(zip(roles, col, strict=True)):
+    # the classes each role reaches are few (its account's, those its conditions allow):
+    # walk those only, per part of its vector, in the roles' order
+    first_r: dict[int, int] = {}
+    first_u: dict[int, int] = {}
+    for r, (t, v) in enumerate(zip(roles, vectors, strict=True)):
+        members: list[array[int]] | None = None
+        for p, vid in enumerate(v.vals):
             k = kinds[vid]
             if not k:
                 continue
-            if first_r is None:
-                first_r = n
+            if members is None:
+                members = review.members(v.part)
+            for ic in members[p]:
+                if ic not in first_r:
+                    first_r[ic] = r
             if k == 2 and not t.chain_conditional:
-                first_u = n
-                break
-        uncond.append(first_u)
-        reach.append(first_r)
-    got = review.role_tables[key] = _RoleTable(vectors, col_of, uncond, reach)
+                for ic in members[p]:
+                    if ic not in first_u:
+                        first_u[ic] = r
+    if first_r:
+        # a column: the classes alike in the first role allowed without condition, the first
+        # that reaches, and those roles' verdicts (all the best target needs)
+        keys: list[object] = [None] * len(review.classes.reps)
+        for ic, r in first_r.items():
+            u = first_u.get(ic)
+            keys[ic] = (u, None if u is None else vectors[u][ic], r, vectors[r][ic])
+        part = review.partition(_partition(keys))
+    else:
+        part = review.whole()
+    uncond: list[int | None] = [first_u.get(ic) for ic in part.firsts]
+    reach: list[int | None] = [first_r.get(ic) for ic in part.firsts]
+    got = review.role_tables[key] = _RoleTable(vectors, part, uncond, reach)
     return got
 
 
-def _best_per_class(
+def _best_columns(
     review: ClassReview, targets: Sequence[_Target], action: str, combo: tuple[bool, ...] = ()
-) -> tuple[list[int], list[_Column], list[int | None]]:
-    """For every instance class: a column id, and per column the targets' verdict ids and the
-    best target (`_best`'s rule). Instance classes on which every target's verdict is the same
-    share a column (most do), so the best target is found once per column, not once per
-    class; the roles' part (`_RoleTable`) is found once for every principal class reaching
-    the same roles. The representative itself is the first target (its chain is empty), so
-    the best is: itself when it is allowed; else the first role allowed with no condition
-    on it or its chain; else itself when it reaches; else the first role that reaches."""
+) -> tuple[Partition, list[_Column], list[int | None]]:
+    """`_best_per_class` with the columns as a `Partition` (no per-class list is built)."""
     own = review.vector(targets[0].ident, action, bits=combo)
     table = _role_table(review, targets[1:], action)
-    columns: dict[tuple[int, int], int] = {}
-    col_of = [columns.setdefault(k, len(columns)) for k in zip(own, table.col_of, strict=True)]
-    firsts: dict[int, int] = {}
-    for ic, c in enumerate(col_of):
-        firsts.setdefault(c, ic)
+    part = review.meet(own.part, table.part)
     kinds = review.kinds
     cols: list[_Column] = []
     best: list[int | None] = []
-    for (o, r), c in columns.items():
-        cols.append(_Column(o, firsts[c], table.vectors))
+    own_of, own_vals, role_of = own.part.of, own.vals, table.part.of
+    for ic in part.firsts:
+        o, r = own_vals[own_of[ic]], role_of[ic]
+        cols.append(_Column(o, ic, table.vectors))
         k = kinds[o]
         u = table.uncond[r]
         if k == 2:
@@ -665,7 +963,21 @@ def _best_per_class(
         else:
             f = table.reach[r]
             best.append(None if f is None else f + 1)
-    return col_of, cols, best
+    return part, cols, best
+
+
+def _best_per_class(
+    review: ClassReview, targets: Sequence[_Target], action: str, combo: tuple[bool, ...] = ()
+) -> tuple[list[int], list[_Column], list[int | None]]:
+    """For every instance class: a column id, and per column the targets' verdict ids and the
+    best target (`_best`'s rule). Instance classes that no target's reader tells apart share
+    a column (most do), so the best target is found once per column, not once per class;
+    the roles' part (`_RoleTable`) is found once for every principal class reaching the same
+    roles. The representative itself is the first target (its chain is empty), so the best
+    is: itself when it is allowed; else the first role allowed with no condition on it or
+    its chain; else itself when it reaches; else the first role that reaches."""
+    part, cols, best = _best_columns(review, targets, action, combo)
+    return part.of.tolist(), cols, best
 
 
 def _outcome(
@@ -776,57 +1088,54 @@ def decide_principal_classes(
     cells = ClassCells(tuple(actions))
     witnesses: list[tuple[int, int, int, int, Witness]] = []
     classes = review.classes
-    n_ic = len(classes.reps)
     for pc, rep in reps:
         targets = _targets(review, rep)
         combos = _combos(targets[0].values)
-        # per combo and action: the outcome id of every instance class
-        table: list[list[list[int]]] = []
-        stops: list[tuple[list[int], list[_Column], list[int | None]] | None] = []
+        # per combo and action: the columns (a partition of the instance classes) and the
+        # outcome id of each column; the principal class's map is the meet of them all
+        table: list[list[tuple[Partition, list[int]]]] = []
+        stops: list[tuple[Sequence[int], list[_Column], list[int | None]] | None] = []
+        whole = review.whole()
         for combo in combos:
-            per_action: list[list[int]] = []
-            stop_best: tuple[list[int], list[_Column], list[int | None]] | None = None
+            per_action: list[tuple[Partition, list[int]]] = []
+            stop_best: tuple[Sequence[int], list[_Column], list[int | None]] | None = None
             for action in actions:
-                col_of, cols, best = _best_per_class(review, targets, action, combo)
+                part, cols, best = _best_columns(review, targets, action, combo)
                 ids = [
                     cells.intern(_outcome(review, targets, c, b))
                     for c, b in zip(cols, best, strict=True)
                 ]
-                per_action.append([ids[c] for c in col_of])
+                per_action.append((part, ids))
+                whole = review.meet(whole, part)
                 if action == STOP:
-                    stop_best = (col_of, cols, best)
+                    stop_best = (part.of, cols, best)
             table.append(per_action)
             stops.append(stop_best)
         masks = [sum(1 << j for j, b in enumerate(combo) if b) for combo in combos]
-        if len(combos) == 1:
-            cells.pclass.extend(array("i", [pc]) * (n_ic * len(actions)))
-            cells.iclass.extend(array("i", [ic for ic in range(n_ic) for _ in actions]))
-            cells.action.extend(array("i", range(len(actions))) * n_ic)
-            rows = zip(*table[0], strict=True)
-            cells.outcome.extend(array("i", [o for row in rows for o in row]))
-            cells.bits.extend(array("i", [masks[0]]) * (n_ic * len(actions)))
-        else:
-            # a combination whose bit needs a tag no member of the class carries never occurs
-            ok: dict[tuple[tuple[bool, ...], int], bool] = {}
-            pairs: list[tuple[int, int]] = []
-            for ic in range(n_ic):
-                has = classes.class_has[ic]
-                for ci, combo in enumerate(combos):
-                    got = ok.get((has, ci))
-                    if got is None:
-                        got = ok[(has, ci)] = not any(
-                            b and not h for b, h in zip(combo, has, strict=True)
-                        )
-                    if got:
-                        pairs.append((ic, ci))
-            n_a = len(actions)
-            cells.pclass.extend(array("i", [pc]) * (len(pairs) * n_a))
-            cells.iclass.extend(array("i", [ic for ic, _ in pairs for _ in actions]))
-            cells.action.extend(array("i", range(n_a)) * len(pairs))
-            cells.outcome.extend(
-                array("i", [table[ci][a][ic] for ic, ci in pairs for a in range(n_a)])
-            )
-            cells.bits.extend(array("i", [masks[ci] for _, ci in pairs for _ in actions]))
+        if len(combos) > 1:
+            # a combination whose bit needs a tag no member of the class carries never occurs:
+            # each column holds classes alike in which join tags they carry
+            whole = review.meet(whole, review.has_partition())
+        cells.map_of[pc] = cells.map_id(whole)
+        n_a = len(actions)
+        ok: dict[tuple[tuple[bool, ...], int], bool] = {}
+        for column, ic in enumerate(whole.firsts):
+            has = classes.class_has[ic] if classes.joins else ()
+            for ci, combo in enumerate(combos):
+                got = ok.get((has, ci))
+                if got is None:
+                    got = ok[(has, ci)] = not any(
+                        b and not h for b, h in zip(combo, has, strict=False)
+                    )
+                if not got:
+                    continue
+                for a in range(n_a):
+                    part, ids = table[ci][a]
+                    cells.pclass.append(pc)
+                    cells.column.append(column)
+                    cells.action.append(a)
+                    cells.outcome.append(ids[part.of[ic]])
+                    cells.bits.append(masks[ci])
         if escalations:
             stop_by: list[list[Access | None]] = []
             for ci, combo in enumerate(combos):

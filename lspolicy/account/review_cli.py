@@ -47,8 +47,10 @@ def register(subparsers: Any) -> None:
         "review",
         help=REVIEW_HELP,
         description="Decide every (principal, instance, action) of AWS's own exports, directly "
-        "and through role chains, and write DIR/cells.parquet (one row per class pair; "
-        "DIR/reaching.parquet: those that reach, by principal class, for what-can), "
+        "and through role chains, and write the class cells by columns: "
+        "DIR/class_columns.parquet (one answer per principal class, column and action), "
+        "DIR/class_maps.parquet, DIR/column_maps.parquet and DIR/instance_columns.parquet "
+        "(each instance class's column per map; the views cells and reaching join them), "
         "DIR/principals.parquet, DIR/instances.parquet (the classes' members; the matrix is "
         "their join, the view DIR/matrix.sql, also written as DIR/matrix/*.parquet, one row "
         "per cell, when small: --materialize), DIR/report.json, DIR/report.html and "
@@ -274,7 +276,8 @@ def run_review(args: argparse.Namespace) -> int:
         f"{len(actions)} actions = {c['cells']} cells ({c['principal_classes']} principal "
         f"classes x {c['instance_classes']} instance classes); "
         f"{len(summary['not_evaluated'])} not evaluated\n"
-        f"wrote {where}, cells.parquet, reaching.parquet, principals.parquet, "
+        f"wrote {where}, class_columns.parquet, class_maps.parquet, column_maps.parquet, "
+        "instance_columns.parquet, principals.parquet, "
         "instances.parquet, report.json, "
         "report.html, inputs.json\n"
     )

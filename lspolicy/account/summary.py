@@ -54,6 +54,7 @@ def counts_sql(
     other_keys: Sequence[str] = (),
     where: str = "TRUE",
     members: str = "TRUE",
+    columns: bool = False,
 ) -> str:
     """SQL giving, for each member of ``side`` (``principal`` or ``instance``, those matching
     ``members``), how many matrix rows it has whose class cell matches ``where`` (over ``c``),
@@ -66,7 +67,11 @@ def counts_sql(
     ``S`` (an equality join: selective), Möbius inversion on the subsets gives the count of
     exactly ``b``: ``sum over S ⊇ b of (-1)^(|S|-|b|) N(S)``. ``N(∅)`` is the class size: the
     same for every member of a class, so that term is summed per class, then given to each
-    member; the others are sparse (only matching values)."""
+    member; the others are sparse (only matching values).
+
+    With ``columns`` (the class cells stored by columns, `lspolicy.account.views`), that
+    class-level term is summed per column of each map, never per instance class of each
+    principal class (a whole organization's 10^8 class cells)."""
     a, a_id, a_cls, a_join, b, b_cls, b_join = _SIDES[side]
     ck = [f"{expr} AS {alias}" for expr, alias in cell_keys]
     aliases = [alias for _, alias in cell_keys]
@@ -76,7 +81,40 @@ def counts_sql(
     sel_g = "".join(f", g.{k}" for k in okeys)
     sel_c = "".join(f", {k}" for k in ck)
     zero = " AND c.bits = 0" if joins else ""
-    base = f"""
+    groups = f"""(SELECT {b_cls}{"".join(f", {k}" for k in okeys)}, count(*) AS n FROM {b}
+              GROUP BY ALL)"""
+    okeys_g0 = "".join(f", g0.{k}" for k in okeys)
+    if columns and side == "principal":
+        base = f"""
+      SELECT a.{a_id}{key_list}, k.n FROM (SELECT {a_id}, {a_cls} FROM {a} WHERE {members}) a
+      JOIN (
+        SELECT c.{a_cls}{sel_c}{sel_g}, sum(g.n) AS n
+        FROM class_columns c
+        JOIN class_maps cm ON cm.principal_class = c.principal_class
+        JOIN (SELECT m.map, m.column_id{okeys_g0}, sum(g0.n) AS n FROM column_maps m
+              JOIN {groups} g0 ON g0.{b_cls} = m.instance_class GROUP BY ALL) g
+          ON g.map = cm.map AND g.column_id = c.column_id
+        WHERE ({where}){zero}
+        GROUP BY ALL
+      ) k ON k.{a_cls} = a.{a_cls}"""
+    elif columns:
+        base = f"""
+      SELECT a.{a_id}{key_list}, k.n FROM (SELECT {a_id}, {a_cls} FROM {a} WHERE {members}) a
+      JOIN (
+        SELECT m.instance_class{"".join(f", t.{x}" for x in keys)}, sum(t.n) AS n
+        FROM (
+          SELECT cm.map, c.column_id{sel_c}{sel_g}, sum(g.n) AS n
+          FROM class_columns c
+          JOIN class_maps cm ON cm.principal_class = c.principal_class
+          JOIN {groups} g ON g.{b_cls} = c.principal_class
+          WHERE ({where}){zero}
+          GROUP BY ALL
+        ) t
+        JOIN instance_columns m ON m.map = t.map AND m.column_id = t.column_id
+        GROUP BY ALL
+      ) k ON k.{a_cls} = a.{a_cls}"""
+    else:
+        base = f"""
       SELECT a.{a_id}{key_list}, k.n FROM (SELECT {a_id}, {a_cls} FROM {a} WHERE {members}) a
       JOIN (
         SELECT c.{a_cls}{sel_c}{sel_g}, sum(g.n) AS n
@@ -106,6 +144,14 @@ def counts_sql(
     return f"SELECT {a_id}{key_list}, CAST(sum(n) AS BIGINT) AS n FROM ({union}\n) GROUP BY ALL"
 
 
+def _columns(con: Any) -> bool:
+    """Whether the dataset's class cells are stored by columns (``class_columns`` exists)."""
+    got = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = 'class_columns'"
+    ).fetchone()
+    return bool(got and got[0])
+
+
 def _joins(con: Any) -> int:
     """How many join features the dataset's cells carry (``join_tag_J`` columns)."""
     cols = [str(r[0]) for r in con.execute("DESCRIBE instances").fetchall()]
@@ -129,12 +175,16 @@ def summarize(
     try:
         one = con.execute
         joins = _joins(con)
+        cols = _columns(con)
         reach = f"c.decision IN {_REACH}"
         by_decision = _rows(
             con,
             "SELECT action, decision, sum(n) AS n FROM ("
             + counts_sql(
-                "principal", joins, cell_keys=[("c.action", "action"), ("c.decision", "decision")]
+                "principal",
+                joins,
+                cell_keys=[("c.action", "action"), ("c.decision", "decision")],
+                columns=cols,
             )
             + ") GROUP BY 1, 2 ORDER BY 1, 2",
         )
@@ -153,7 +203,7 @@ def summarize(
         for r in by_decision:
             if r["n"]:
                 decisions.setdefault(r["action"], {})[r["decision"]] = int(r["n"])
-        prod, prod_total = _production(con, joins, focus)
+        prod, prod_total = _production(con, joins, focus, cols)
         # only the rows the report shows are fetched (one account's 300,000 escalations as
         # Python dicts were 700 MB); the totals are counted by DuckDB
         escalations_total = one("SELECT count(*) FROM escalations").fetchone()[0]
@@ -171,6 +221,7 @@ def summarize(
             joins,
             cell_keys=[("c.action", "action"), ("array_to_string(c.via, ' -> ')", "chain")],
             where=f"{reach} AND c.direct_decision NOT IN {_REACH}",
+            columns=cols,
         )
         con.execute(f"CREATE TEMP TABLE chain_only AS {chains}")
         chain_only_total = int(
@@ -187,7 +238,7 @@ def summarize(
         unused: list[dict[str, Any]] | None = None
         unused_total: int | None = None
         if trail is not None:
-            unused, unused_total = _unused(con, joins)
+            unused, unused_total = _unused(con, joins, cols)
         groups = _rows(
             con, "SELECT tag_group, count(*) AS instances FROM instances GROUP BY 1 ORDER BY 1"
         )
@@ -198,6 +249,7 @@ def summarize(
                 joins,
                 other_keys=["tag_group"],
                 where=f"{reach} AND c.action = {sql_text(focus)}",
+                columns=cols,
             ),
         )
         principals = [r[0] for r in one("SELECT principal_arn FROM principals").fetchall()]
@@ -244,7 +296,9 @@ def summarize(
     }
 
 
-def _production(con: Any, joins: int, focus: str) -> tuple[list[dict[str, Any]], int]:
+def _production(
+    con: Any, joins: int, focus: str, columns: bool = False
+) -> tuple[list[dict[str, Any]], int]:
     """Production instances by how many principals reach ``focus`` on them (counted from the
     classes); the principals themselves are listed for the first `LIST_ROWS` instances only,
     each by a join of that instance's class cells with the members (selective)."""
@@ -254,6 +308,7 @@ def _production(con: Any, joins: int, focus: str) -> tuple[list[dict[str, Any]],
         cell_keys=[("c.decision", "decision"), ("c.via_length > 0", "chained")],
         where=f"c.decision IN {_REACH} AND c.action = {sql_text(focus)}",
         members="production",
+        columns=columns,
     )
     total = con.execute("SELECT count(*) FROM instances WHERE production").fetchone()[0]
     prod = _rows(
@@ -294,11 +349,15 @@ def _production(con: Any, joins: int, focus: str) -> tuple[list[dict[str, Any]],
     return prod, int(total)
 
 
-def _unused(con: Any, joins: int) -> tuple[list[dict[str, Any]], int]:
+def _unused(con: Any, joins: int, columns: bool = False) -> tuple[list[dict[str, Any]], int]:
     """Per principal and action: the instances it reaches (from the classes), how many of
     those the trail shows it calling (the observed calls joined to their cells), the rest."""
     granted = counts_sql(
-        "principal", joins, cell_keys=[("c.action", "action")], where=f"c.decision IN {_REACH}"
+        "principal",
+        joins,
+        cell_keys=[("c.action", "action")],
+        where=f"c.decision IN {_REACH}",
+        columns=columns,
     )
     bits = f" AND c.bits = {bits_sql(joins)}" if joins else ""
     con.execute(

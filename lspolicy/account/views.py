@@ -13,6 +13,16 @@ the table names, so another engine (Spark) registers the Parquet files as views 
 
 A dataset written before this file existed has ``matrix/*.parquet`` and no ``dataset.json``.
 
+The class cells themselves are factorized (``"cells": "columns"`` in ``dataset.json``): a
+principal class's targets tell apart only the instance classes their own readers do, so its
+instance classes fall in a few *columns* with one answer each. Stored: `COLUMNS_FILE` (one row
+per principal class, column, join bits and action, with the answer; ordered by principal
+class), `CLASS_MAPS_FILE` (each principal class's column map id: many share one) and the maps
+(each instance class's column, per map) twice, `COLUMN_MAPS_FILE` ordered by map and
+`INSTANCE_COLUMNS_FILE` ordered by instance class. ``cells`` (the old ``cells.parquet``'s
+columns) and ``reaching`` are views joining them (`cells_sql`); datasets written before have
+``cells.parquet`` and ``reaching.parquet`` files.
+
 ``cells.parquet`` is clustered by instance class (``who-can`` reads one instance class's row
 groups). ``reaching.parquet`` (`REACHING_FILE`, when ``"reaching"`` is true; datasets written
 before it have none and ``what-can`` scans ``cells``) holds the class cells whose decision
@@ -33,8 +43,13 @@ from lspolicy.errors import LspolicyError
 from lspolicy.textfile import read_text
 
 __all__ = [
+    "CLASS_MAPS_FILE",
+    "COLUMNS_FILE",
+    "COLUMN_MAPS_FILE",
+    "COLUMN_TABLES",
     "DATASET_FILE",
     "DATASET_FORMAT",
+    "INSTANCE_COLUMNS_FILE",
     "MATRIX_SQL_FILE",
     "REACHING_FILE",
     "TABLES",
@@ -42,6 +57,7 @@ __all__ = [
     "Layout",
     "attach",
     "bits_sql",
+    "cells_sql",
     "matrix_sql",
     "read_layout",
     "sql_text",
@@ -53,9 +69,29 @@ MAX_DATASET_RECORD_BYTES = 1 << 20
 """``dataset.json`` is a few hundred bytes; a larger one is refused while it is read."""
 MATRIX_SQL_FILE = "matrix.sql"
 REACHING_FILE = "reaching.parquet"
-"""The class cells that reach, clustered by principal class (``what-can``'s copy)."""
-TABLES = ("principals", "instances", "cells", "reaching", "escalations", "problems", "observed")
-"""The files ``DIR/NAME.parquet``; ``matrix`` comes after them."""
+"""The class cells that reach, clustered by principal class (``what-can``'s copy; a view over
+the columns in datasets with ``"cells": "columns"``)."""
+COLUMNS_FILE = "class_columns.parquet"
+"""One row per principal class, column, join bits and action: the answer."""
+CLASS_MAPS_FILE = "class_maps.parquet"
+"""Each principal class's column map id."""
+COLUMN_MAPS_FILE = "column_maps.parquet"
+"""Per map, each instance class's column, ordered by map (what-can's)."""
+INSTANCE_COLUMNS_FILE = "instance_columns.parquet"
+"""The same rows ordered by instance class (who-can's)."""
+COLUMN_TABLES = ("class_columns", "class_maps", "column_maps", "instance_columns")
+TABLES = (
+    "principals",
+    "instances",
+    "cells",
+    "reaching",
+    *COLUMN_TABLES,
+    "escalations",
+    "problems",
+    "observed",
+)
+"""The files ``DIR/NAME.parquet`` (``cells`` and ``reaching`` are views over the
+`COLUMN_TABLES` when the dataset says so); ``matrix`` comes after them."""
 _NEEDED: Mapping[str, tuple[str, ...]] = {
     "cells": (
         "principal_class",
@@ -69,6 +105,21 @@ _NEEDED: Mapping[str, tuple[str, ...]] = {
         "conditions",
         "incomplete",
     ),
+    "class_columns": (
+        "principal_class",
+        "column_id",
+        "action",
+        "decision",
+        "direct_decision",
+        "via",
+        "via_length",
+        "statements",
+        "conditions",
+        "incomplete",
+    ),
+    "class_maps": ("principal_class", "map"),
+    "column_maps": ("map", "instance_class", "column_id"),
+    "instance_columns": ("map", "instance_class", "column_id"),
     "principals": ("principal_arn", "principal_kind", "principal_account", "principal_class"),
     "instances": (
         "instance_arn",
@@ -90,7 +141,7 @@ class DatasetError(LspolicyError):
 class Layout:
     """What ``dataset.json`` says (or, without it, what the directory holds)."""
 
-    __slots__ = ("joins", "materialized", "reaching", "rows", "trail")
+    __slots__ = ("columns", "joins", "materialized", "reaching", "rows", "trail")
 
     def __init__(
         self,
@@ -100,6 +151,7 @@ class Layout:
         trail: bool,
         rows: int | None,
         reaching: bool = False,
+        columns: bool = False,
     ) -> None:
         self.materialized = materialized
         self.joins = joins
@@ -107,6 +159,8 @@ class Layout:
         self.rows = rows
         self.reaching = reaching
         """``REACHING_FILE`` was written with the cells (else it is absent, or stale)."""
+        self.columns = columns
+        """The class cells are stored by columns (`COLUMN_TABLES`; ``cells`` is a view)."""
 
     def to_dict(self) -> dict[str, object]:
         """``dataset.json``'s content."""
@@ -117,6 +171,7 @@ class Layout:
             "joins": self.joins,
             "trail": self.trail,
             "reaching": self.reaching,
+            "cells": "columns" if self.columns else "file",
         }
 
 
@@ -135,9 +190,25 @@ def bits_sql(joins: int, p: str = "p", i: str = "i") -> str:
     )
 
 
-def matrix_sql(*, joins: int, trail: bool) -> str:
+def cells_sql(*, joins: int, maps: str = "instance_columns", where: str = "") -> str:
+    """The class cells (the columns of ``cells.parquet``) as a SELECT over the tables
+    `COLUMN_TABLES`: each stored answer for every instance class of its column, through the
+    principal class's map (``maps``: ``instance_columns`` or ``column_maps``, the same rows in
+    another order)."""
+    bits = ", k.bits" if joins else ""
+    return (
+        "SELECT k.principal_class, m.instance_class, k.action, k.decision, k.direct_decision,\n"
+        f"       k.via, k.via_length, k.statements, k.conditions, k.incomplete{bits}\n"
+        "FROM class_columns k\n"
+        "JOIN class_maps cm ON cm.principal_class = k.principal_class\n"
+        f"JOIN {maps} m ON m.map = cm.map AND m.column_id = k.column_id{where}"
+    )
+
+
+def matrix_sql(*, joins: int, trail: bool, columns: bool = False) -> str:
     """The matrix as a SELECT over the tables ``cells``, ``principals``, ``instances`` (and
-    ``observed`` with a trail): standard SQL that DuckDB and Spark SQL both run."""
+    ``observed`` with a trail): standard SQL that DuckDB and Spark SQL both run. With
+    ``columns``, ``cells`` is defined in a ``WITH`` over `COLUMN_TABLES` (`cells_sql`)."""
     used = "(o.calls IS NOT NULL) AS used" if trail else "CAST(NULL AS BOOLEAN) AS used"
     bits = f"\n  AND c.bits = {bits_sql(joins)}" if joins else ""
     observed = (
@@ -146,7 +217,8 @@ def matrix_sql(*, joins: int, trail: bool) -> str:
         if trail
         else ""
     )
-    return (
+    with_cells = f"WITH cells AS (\n{cells_sql(joins=joins)}\n)\n" if columns else ""
+    return with_cells + (
         "SELECT p.principal_arn, p.principal_kind, p.principal_account,\n"
         "       i.instance_arn, i.instance_name, i.instance_account, i.region,\n"
         "       i.production, i.tag_group, c.action, c.decision, c.direct_decision,\n"
@@ -180,6 +252,7 @@ def read_layout(out: Path) -> Layout | None:
         raise DatasetError(f"{path}: not a review's dataset record (format {DATASET_FORMAT!r})")
     joins, trail, rows = got.get("joins"), got.get("trail"), got.get("rows")
     reaching = got.get("reaching", False)  # absent: written before reaching.parquet existed
+    cells = got.get("cells", "file")  # absent: written before the columns
     if (
         got.get("matrix") not in ("view", "materialized")
         or not isinstance(joins, int)
@@ -188,6 +261,7 @@ def read_layout(out: Path) -> Layout | None:
         or not isinstance(trail, bool)
         or not (rows is None or (isinstance(rows, int) and not isinstance(rows, bool)))
         or not isinstance(reaching, bool)
+        or cells not in ("file", "columns")
     ):
         raise DatasetError(f"{path}: unexpected content (matrix, joins, trail, rows or reaching)")
     return Layout(
@@ -196,6 +270,7 @@ def read_layout(out: Path) -> Layout | None:
         trail=trail,
         rows=rows,
         reaching=reaching,
+        columns=cells == "columns",
     )
 
 
@@ -208,8 +283,13 @@ def attach(con: Any, out: Path, *, layout: Layout | None = None) -> Layout | Non
 
     layout = layout or read_layout(out)
     factorized = layout is not None and not layout.materialized
+    columns = layout is not None and layout.columns
     for name in TABLES:
         path = out / f"{name}.parquet"
+        if columns and name in ("cells", "reaching"):
+            continue  # views over the columns, below
+        if not columns and name in COLUMN_TABLES:
+            continue
         if name == "reaching" and not (layout is not None and layout.reaching):
             con.execute(f"DROP VIEW IF EXISTS {name}")  # absent, or another review's
             continue
@@ -238,6 +318,14 @@ def attach(con: Any, out: Path, *, layout: Layout | None = None) -> Layout | Non
             )
     if layout is None:
         return None
+    if columns:
+        con.execute(f"CREATE OR REPLACE VIEW cells AS {cells_sql(joins=layout.joins)}")
+        reaching = cells_sql(
+            joins=layout.joins,
+            maps="column_maps",
+            where="\nWHERE k.decision IN ('allowed', 'conditional')",
+        )
+        con.execute(f"CREATE OR REPLACE VIEW reaching AS {reaching}")
     if layout.materialized:
         matrix = out / "matrix" / "*.parquet"
         if not any((out / "matrix").glob("*.parquet")):
@@ -257,8 +345,10 @@ def _needed(name: str, layout: Layout | None) -> tuple[str, ...] | None:
     if base is None or layout is None:
         return None
     joins = range(layout.joins)
-    if name in ("cells", "reaching"):
+    if name in ("cells", "reaching", "class_columns"):
         return (*base, "bits") if layout.joins else base
     if name == "principals":
         return (*base, *(f"join_value_{j}" for j in joins))
+    if name in COLUMN_TABLES:
+        return base
     return (*base, *(f"join_tag_{j}" for j in joins))

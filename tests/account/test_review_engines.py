@@ -45,7 +45,10 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "account"
 DATA = Path(__file__).resolve().parent / "data"
 PYARROW_FILES = (
-    "cells.parquet",
+    "class_columns.parquet",
+    "class_maps.parquet",
+    "column_maps.parquet",
+    "instance_columns.parquet",
     "principals.parquet",
     "instances.parquet",
     "escalations.parquet",

@@ -213,13 +213,18 @@ def test_factorized_and_materialized_give_the_same_rows_answers_and_report(
         rows = all_rows(full)
         assert len(rows) == len(principals) * len(instances) * len(ACTIONS)
         assert all_rows(view) == rows
-        # what-can's copy: exactly the cells that reach, clustered by principal class
+        # what-can's view: exactly the cells that reach; the stored columns clustered by
+        # principal class, the maps by map (what-can's) and by instance class (who-can's)
         for d in (full, view):
-            reaching = all_rows(d, "SELECT * FROM reaching")
             want = f"SELECT * FROM cells WHERE decision IN {_REACH} ORDER BY ALL"
             assert all_rows(d, "SELECT * FROM reaching ORDER BY ALL") == all_rows(d, want)
-            keys = [(r[0], r[1]) for r in reaching]  # principal_class, instance_class
-            assert keys == sorted(keys)
+            for table, key in (
+                ("class_columns", "principal_class, column_id"),
+                ("column_maps", "map, instance_class"),
+                ("instance_columns", "instance_class, map"),
+            ):
+                keys = all_rows(d, f"SELECT {key} FROM read_parquet('{d}/{table}.parquet')")
+                assert keys == sorted(keys)
         # report.json's numbers: equal to the expanded counts, and the same from either form
         assert full_report == view_report
         want = expanded_numbers(full, ACTIONS[0], trail=observed is not None)
@@ -346,27 +351,38 @@ def test_auto_materializes_only_below_the_threshold(
         "joins": 1,
         "trail": False,
         "reaching": True,
+        "cells": "columns",
     }
     # a review written again over a materialized one leaves no stale matrix/ behind
     assert main(["review", *example_inputs(), "--out", str(small)]) == 0
     assert not (small / "matrix").exists()
     sql = (big / "matrix.sql").read_text()
     assert "FROM cells c" in sql and "JOIN principals p" in sql
+    assert "FROM class_columns k" in sql  # the class cells' own join, for Spark
 
 
 def test_what_can_without_the_reaching_copy_scans_the_cells(
     capsys: pytest.CaptureFixture[str], both: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    """A dataset written before ``reaching.parquet`` existed (no ``"reaching"`` in
-    dataset.json) answers what-can from ``cells.parquet``, the same answer; a
-    ``reaching.parquet`` that dataset.json does not vouch for (left by another review) is not
-    read, even when it is not Parquet at all."""
+    """A dataset written before the class columns and ``reaching.parquet`` existed (a
+    ``cells.parquet`` file, no ``"cells"`` nor ``"reaching"`` in dataset.json) answers
+    what-can from ``cells.parquet``, the same answer; a ``reaching.parquet`` that
+    dataset.json does not vouch for (left by another review) is not read, even when it is
+    not Parquet at all."""
     view = both[1]
     assert json.loads((view / "dataset.json").read_text())["reaching"] is True
     older = tmp_path / "older"
     shutil.copytree(view, older)
+    con = parquet.connect(view)
+    con.execute(
+        "COPY (SELECT * FROM cells ORDER BY instance_class, principal_class) "
+        f"TO '{older / 'cells.parquet'}' (FORMAT PARQUET)"
+    )
+    con.close()
+    for name in ("class_columns", "class_maps", "column_maps", "instance_columns"):
+        (older / f"{name}.parquet").unlink()
     record = json.loads((older / "dataset.json").read_text())
-    del record["reaching"]
+    del record["reaching"], record["cells"]
     (older / "dataset.json").write_text(json.dumps(record))
     (older / "reaching.parquet").write_bytes(b"PAR1 stale PAR1")
     for principal in (ALICE, CAROL):
@@ -388,7 +404,17 @@ def test_what_can_without_the_reaching_copy_scans_the_cells(
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt", "foreign"])
-@pytest.mark.parametrize("table", ["cells", "reaching", "principals", "instances"])
+@pytest.mark.parametrize(
+    "table",
+    [
+        "class_columns",
+        "class_maps",
+        "column_maps",
+        "instance_columns",
+        "principals",
+        "instances",
+    ],
+)
 def test_a_damaged_class_file_is_exit_2_with_one_line(
     capsys: pytest.CaptureFixture[str],
     both: tuple[Path, Path],

@@ -126,7 +126,14 @@ def test_spark_runs_matrix_sql_over_the_class_files(spark: Any, tmp_path: Path) 
     out = tmp_path / "review"
     assert main(["review", *example_inputs(), "--out", str(out), "--materialize", "never"]) == 0
     assert not (out / "matrix").exists()
-    for name in ("cells", "principals", "instances", "observed"):
+    for name in (
+        "class_columns",
+        "class_maps",
+        "instance_columns",
+        "principals",
+        "instances",
+        "observed",
+    ):
         spark.read.parquet(str(out / f"{name}.parquet")).createOrReplaceTempView(name)
     sql = (out / "matrix.sql").read_text()
     got = sorted(

@@ -1,0 +1,74 @@
+"""The class-cell stage of the full organization's review, on a sample of principals.
+
+    python bench/org_cells.py DIR [--every 100] [--profile]   # DIR from orggen.py --scale full
+
+Reads the exports, forms the instance classes with the review's join features, then decides
+the class cells (`decide_principal_classes`, StopInstance, no escalation search) for every
+``--every``-th principal, each taken as its own principal class. Prints CPU seconds per stage,
+cells stored, column maps, the expanded class cells, and the peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import resource
+import time
+from pathlib import Path
+
+from lspolicy.account.authdetails import read_auth_details
+from lspolicy.account.classes import InstanceClasses, find_join_features, role_values
+from lspolicy.account.decide import Authority
+from lspolicy.account.instances import read_instances
+from lspolicy.account.organization import read_organization
+from lspolicy.account.review import STOP, ClassReview, decide_principal_classes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dir", type=Path)
+    parser.add_argument("--every", type=int, default=100)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    d = args.dir
+    start = time.process_time()
+    inventory = read_organization(d / "organization.json")
+    inventory = read_auth_details(sorted(d.glob("auth-details-*.json")), inventory)
+    inventory = read_instances(sorted(d.glob("instances-*.json")), inventory)
+    authority = Authority(inventory)
+    joins = find_join_features(inventory, authority)
+    classes = InstanceClasses.build(inventory, joins, role_values(inventory, authority, joins))
+    review = ClassReview(inventory, classes)
+    built = time.process_time()
+    principals = review.authority.principals()[:: args.every]
+    print(
+        f"read + classes {built - start:.1f} s CPU: {len(classes.reps)} instance classes; "
+        f"{len(principals)} principals sampled",
+        flush=True,
+    )
+    prof = cProfile.Profile() if args.profile else None
+    t = time.process_time()
+    if prof:
+        prof.enable()
+    cells, _ = decide_principal_classes(
+        review, list(enumerate(principals)), (STOP,), escalations=False
+    )
+    if prof:
+        prof.disable()
+    took = time.process_time() - t
+    stored = getattr(cells, "stored", len(cells))
+    maps = getattr(cells, "maps", None)
+    print(
+        f"decide {took:.1f} s CPU ({took / max(len(principals), 1) * 1000:.0f} ms per class): "
+        f"{review.identity_classes} identity classes, cells stored {stored}, "
+        f"maps {len(maps) if maps is not None else '-'}, class cells {len(cells)}",
+        flush=True,
+    )
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    if prof:
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+
+
+if __name__ == "__main__":
+    main()
