@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import weakref
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1052,7 +1053,6 @@ class _Tagging:
         self.review, self.rep, self.targets, self.combo = review, rep, targets, combo
         self._free: dict[str, bool] = {}
         self._tables: dict[str, tuple[list[int], list[_Column], list[int | None]]] = {}
-        self._denied: list[bool] | None = None
 
     def free(self, action: str) -> bool:
         """No target reads a key the request writes."""
@@ -1069,21 +1069,6 @@ class _Tagging:
             self._free[action] = got
         return got
 
-    def may_retag(self, ic: int) -> bool:
-        """False when `_witness` finds at once that the representative can neither tag nor
-        untag class ``ic`` (both answered from the vectors, neither reaches)."""
-        if self._denied is None:
-            self._denied = [True] * len(self.review.classes.reps)
-            for action in (TAG, UNTAG):
-                if not self.free(action):
-                    self._denied = [False] * len(self._denied)
-                    break
-                col_of, _, best = self._table(action)
-                self._denied = [
-                    d and best[c] is None for d, c in zip(self._denied, col_of, strict=True)
-                ]
-        return not self._denied[ic]
-
     def _table(self, action: str) -> tuple[list[int], list[_Column], list[int | None]]:
         table = self._tables.get(action)
         if table is None:
@@ -1091,6 +1076,41 @@ class _Tagging:
                 self.review, self.targets, action, self.combo
             )
         return table
+
+    def per_class(self, action: str) -> list[_Tagged | None]:
+        """By instance class, when `free`: the request's answer (the roles it goes through,
+        whether it is conditional), or None when no target reaches: `_best_per_class`'s rule
+        (itself when allowed; else the first role allowed with no condition on it or its
+        chain; else itself when it reaches; else the first role that reaches), answered once
+        per own verdict kind and role column."""
+        review, targets = self.review, self.targets
+        own = review.vector(targets[0].ident, action, bits=self.combo)
+        table = _role_table(review, targets[1:], action)
+        kinds = review.kinds
+        seen: dict[tuple[int, int], _Tagged | None] = {}
+        out: list[_Tagged | None] = []
+        for ic, (o, r) in enumerate(zip(own, table.col_of, strict=True)):
+            k = kinds[o]
+            key = (k, r)
+            if key in seen:
+                out.append(seen[key])
+                continue
+            got: _Tagged | None
+            u = table.uncond[r]
+            if k == 2:
+                got = ((), False)
+            elif u is not None:
+                got = (targets[u + 1].via, False)
+            elif k == 1:
+                got = ((), True)
+            elif (f := table.reach[r]) is not None:
+                t = targets[f + 1]
+                got = (t.via, t.chain_conditional or kinds[table.vectors[f][ic]] != 2)
+            else:
+                got = None
+            seen[key] = got
+            out.append(got)
+        return out
 
     def access(
         self, action: str, ic: int, inst: Instance, extra: dict[str, ContextValue]
@@ -1109,6 +1129,74 @@ class _Tagging:
         return Access(self.rep, t.chain, self.review.verdicts[cols[c][b]], t.incomplete)
 
 
+class _SearchMemo:
+    """What the escalation search finds the same for every representative, per review:
+    a class's retagging into another (`_retag`, `_join_retag`), which classes carry a bit
+    combination (`_carries`), which classes a pattern with variables may name."""
+
+    def __init__(self, review: ClassReview) -> None:
+        self.classes = classes = review.classes
+        ids: dict[tuple[object, ...], int] = {}
+        self.group = [ids.setdefault(g, len(ids)) for g in review.retag_groups()]
+        """By instance class: its retag group's id (`_group`)."""
+        self.read = classes.tag_keys - {f.tag for f in classes.joins}
+        self.variable = [bool(classes.patterns[inst.arn][1]) for inst in classes.reps]
+        self._carries: dict[tuple[bool, ...], list[bool]] = {}
+        self._retags: dict[
+            tuple[int, int], tuple[tuple[tuple[str, str], ...], tuple[str, ...]]
+        ] = {}
+        self._joins: dict[tuple[int, int, int, int], tuple[bool, bool]] = {}
+
+    def carries(self, combo: tuple[bool, ...]) -> list[bool]:
+        """By instance class: `_carries`."""
+        got = self._carries.get(combo)
+        if got is None:
+            seen: dict[tuple[bool, ...], bool] = {}
+            got = self._carries[combo] = [
+                seen[h] if h in seen else seen.setdefault(h, not any(
+                    b and not x for b, x in zip(combo, h, strict=False)
+                ))
+                for h in self.classes.class_has
+            ]  # fmt: skip
+        return got
+
+    def retag(self, ic: int, jc: int) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+        """`_retag` of class ``ic``'s representative like class ``jc``'s."""
+        got = self._retags.get((ic, jc))
+        if got is None:
+            reps = self.classes.reps
+            got = self._retags[(ic, jc)] = _retag(
+                reps[ic].tags, reps[jc].tags, self.read, self.classes.all_tags
+            )
+        return got
+
+    def join_retag(self, ic: int, jc: int, now: int, like: int) -> tuple[bool, bool]:
+        """Whether `_join_retag` sets, and whether it removes, a join tag (bits as masks)."""
+        key = (ic, jc, now, like)
+        got = self._joins.get(key)
+        if got is None:
+            n = len(self.classes.joins)
+            set_j, remove_j = _join_retag(
+                self.classes,
+                ic,
+                jc,
+                tuple(bool(now >> j & 1) for j in range(n)),
+                tuple(bool(like >> j & 1) for j in range(n)),
+            )
+            got = self._joins[key] = (bool(set_j), bool(remove_j))
+        return got
+
+
+_MEMOS: weakref.WeakKeyDictionary[ClassReview, _SearchMemo] = weakref.WeakKeyDictionary()
+
+
+def _search_memo(review: ClassReview) -> _SearchMemo:
+    got = _MEMOS.get(review)
+    if got is None or got.classes is not review.classes:
+        got = _MEMOS[review] = _SearchMemo(review)
+    return got
+
+
 def _rep_witnesses(
     review: ClassReview,
     combos: Sequence[tuple[bool, ...]],
@@ -1116,40 +1204,93 @@ def _rep_witnesses(
     taggings: Sequence[_Tagging],
 ) -> list[tuple[int, int, int, Witness]]:
     """Per instance class and join bits the representative cannot stop: the first class and
-    bits it can stop that a retagging reaches, as ``(class, bits, like bits, witness)``."""
-    classes = review.classes
-    group_of = review.retag_groups()
-    carry: dict[tuple[tuple[bool, ...], int], bool] = {}
+    bits it can stop that a retagging reaches, as ``(class, bits, like bits, witness)``.
 
-    def carries(ic: int, ci: int) -> bool:
-        key = (classes.class_has[ic], ci)
-        got = carry.get(key)
-        if got is None:
-            got = carry[key] = _carries(classes, ic, combos[ci])
-        return got
-
-    groups: dict[tuple[object, ...], list[tuple[int, int, Access]]] = {}
-    for ic in range(len(classes.reps)):
-        for ci in range(len(combos)):
-            a = stop_by[ci][ic]
-            if a is not None and carries(ic, ci):
-                groups.setdefault(group_of[ic], []).append((ic, ci, a))
+    When no target's policies read the keys a tagging request writes, each tagging answer is
+    the instance class's (`_Tagging.per_class`), and a retagging between two classes is the
+    same for every representative (`_SearchMemo`): `_witness`'s rule is applied from those
+    tables. Otherwise `_witness` decides each request."""
+    memo = _search_memo(review)
+    group = memo.group
+    carries = [memo.carries(combo) for combo in combos]
+    # the classes it can stop, by retag group, in (class, bits) order
+    groups: dict[int, list[tuple[int, int, Access]]] = {}
+    for ci, stops in enumerate(stop_by):
+        for ic, (a, c, g) in enumerate(zip(stops, carries[ci], group, strict=True)):
+            if a is not None and c:
+                groups.setdefault(g, []).append((ic, ci, a))
     if not groups:
         return []
-    out: list[tuple[int, int, int, Witness]] = []
-    for ic in range(len(classes.reps)):
-        can = groups.get(group_of[ic])
-        if not can:
+    for can in groups.values():
+        can.sort(key=lambda x: (x[0], x[1]))
+    masks = [sum(1 << j for j, b in enumerate(combo) if b) for combo in combos]
+    found: list[tuple[int, int, int, Witness]] = []
+    for ci, stops in enumerate(stop_by):
+        tagging = taggings[ci]
+        todo = [
+            ic
+            for ic, (a, c, g) in enumerate(zip(stops, carries[ci], group, strict=True))
+            if a is None and c and g in groups
+        ]
+        if not todo:
             continue
-        for ci in range(len(combos)):
-            if stop_by[ci][ic] is not None or not carries(ic, ci):
-                continue
-            if not taggings[ci].may_retag(ic):
-                continue  # `_witness` would find it can neither tag nor untag the class
-            got = _witness(review, ic, (combos, ci), can, taggings[ci])
+        if not (tagging.free(TAG) and tagging.free(UNTAG)):
+            for ic in todo:
+                got = _witness(review, ic, (combos, ci), groups[group[ic]], tagging)
+                if got is not None:
+                    found.append((ic, ci, *got))
+            continue
+        tags, untags = tagging.per_class(TAG), tagging.per_class(UNTAG)
+        for ic in todo:
+            tag, untag = tags[ic], untags[ic]
+            if (tag is None and untag is None) or memo.variable[ic]:
+                continue  # it can neither tag nor untag; or no class speaks for its ARN
+            got = _fast_witness(
+                memo, ic, groups[group[ic]], mask=masks[ci], masks=masks, tag=tag, untag=untag
+            )
             if got is not None:
-                out.append((ic, ci, got[0], got[1]))
-    return out
+                found.append((ic, ci, *got))
+    found.sort(key=lambda x: (x[0], x[1]))
+    return found
+
+
+_Tagged = tuple[tuple[str, ...], bool]
+"""A tagging request's answer: the roles it goes through, whether it is conditional."""
+
+
+def _fast_witness(
+    memo: _SearchMemo,
+    ic: int,
+    can: Sequence[tuple[int, int, Access]],
+    *,
+    mask: int,
+    masks: Sequence[int],
+    tag: _Tagged | None,
+    untag: _Tagged | None,
+) -> tuple[int, Witness] | None:
+    """`_witness` when the tagging answers are the class's (``tag``, ``untag``: None when
+    the request does not reach): the same candidate, retagging and answer."""
+    reps = memo.classes.reps
+    for jc, cj, after in can:
+        set_tags, remove = memo.retag(ic, jc)
+        set_j, remove_j = memo.join_retag(ic, jc, mask, masks[cj])
+        setting = bool(set_tags) or set_j
+        removing = bool(remove) or remove_j
+        if not setting and not removing:
+            continue
+        if (setting and tag is None) or (removing and untag is None):
+            continue
+        tag_via: tuple[str, ...] = ()
+        conditional = after.conditional
+        if setting and tag is not None:
+            tag_via = tag[0]
+            conditional = conditional or tag[1]
+        if removing and untag is not None:
+            tag_via = tag_via or untag[0]
+            conditional = conditional or untag[1]
+        stop_via = tuple(h.role for h in after.via)
+        return cj, (reps[ic].arn, reps[jc].arn, set_tags, remove, tag_via, stop_via, conditional)
+    return None
 
 
 def _carries(classes: InstanceClasses, ic: int, combo: tuple[bool, ...]) -> bool:
