@@ -908,47 +908,63 @@ def expand_escalations(
     """Each class witness ``(principal class, instance class, bits, like bits, witness)`` for
     every member of its principal and instance class with those bits; with join features the
     like instance is the first of its class with the like bits for that principal, and the
-    join tags to rewrite are added per instance (`_join_retag`), sorted."""
+    join tags to rewrite are added per instance (`_join_retag`), sorted.
+
+    Whatever depends on the principal only through its join values is found once per values:
+    the members of a class by their bits (`_MemberBits`), and the like instance."""
     members: dict[int, list[str]] = {}
     for p, pc in principal_class.items():
         members.setdefault(pc, []).append(p)
+    for names in members.values():
+        names.sort()
     found: list[Escalation] = []
     joins = classes.joins
-    memo: dict[tuple[object, ...], int] = {}
-
-    def bits_of(mine: Sequence[str | None], arn: str) -> int:
-        key = (tuple(mine), classes.join_values[arn])
-        got = memo.get(key)
-        if got is None:
-            got = memo[key] = _bits(mine, classes, arn)
-        return got
-
-    for pc, ic, bits, like_bits, esc in witnesses:
-        if not joins:
+    if not joins:
+        for pc, ic, _, _, esc in witnesses:
             for arn in classes.members[ic]:
                 sets = _member_sets(classes, inventory_tags and inventory_tags(arn), esc[2])
                 if not sets and not esc[3]:
                     continue
-                found += [Escalation(p, arn, esc[1], sets, *esc[3:]) for p in sorted(members[pc])]
-            continue
+                found += [Escalation(p, arn, esc[1], sets, *esc[3:]) for p in members[pc]]
+        found.sort(key=lambda e: (e.principal, e.instance))
+        return found
+    n = len(joins)
+    by_bits = _MemberBits(classes)
+    retags: dict[tuple[int, int, int, int], tuple[list[int], list[int]]] = {}
+    likes: dict[tuple[tuple[str | None, ...], int, int], str | None] = {}
+    values: dict[str, tuple[str | None, ...]] = {}
+    join_raw = classes.join_raw
+    outcome_tags = bool(classes.outcome_tags)
+    for pc, ic, bits, like_bits, esc in witnesses:
         jc = classes.of[esc[1]]
-        now = tuple(bool(bits >> j & 1) for j in range(len(joins)))
-        then = tuple(bool(like_bits >> j & 1) for j in range(len(joins)))
-        set_j, remove_j = _join_retag(classes, ic, jc, now, then)
-        for p in sorted(members[pc]):
-            mine = join_values(p)
-            like = next((a for a in classes.members[jc] if bits_of(mine, a) == like_bits), None)
+        retag = retags.get((ic, jc, bits, like_bits))
+        if retag is None:
+            now = tuple(bool(bits >> j & 1) for j in range(n))
+            then = tuple(bool(like_bits >> j & 1) for j in range(n))
+            retag = retags[(ic, jc, bits, like_bits)] = _join_retag(classes, ic, jc, now, then)
+        set_j, remove_j = retag
+        sets0, remove0 = esc[2], esc[3]
+        for p in members[pc]:
+            mine = values.get(p)
+            if mine is None:
+                mine = values[p] = tuple(join_values(p))
+            key = (mine, jc, like_bits)
+            if key in likes:
+                like = likes[key]
+            else:
+                first = by_bits.of(mine, jc).get(like_bits)
+                like = likes[key] = first[0] if first else None
             if like is None:
                 continue  # no instance of that class stands in that relation to this principal
-            like_tags = classes.join_raw[like]
-            for arn in classes.members[ic]:
-                if bits_of(mine, arn) != bits:
-                    continue
-                tags = classes.join_raw[arn]
-                set_tags = dict(
-                    _member_sets(classes, inventory_tags and inventory_tags(arn), esc[2])
-                )
-                remove = set(esc[3])
+            like_tags = join_raw[like]
+            for arn in by_bits.of(mine, ic).get(bits, ()):
+                tags = join_raw[arn]
+                if outcome_tags and inventory_tags is not None:  # `_member_sets`
+                    have = inventory_tags(arn)
+                    set_tags = {k: v for k, v in sets0 if have.get(k) != v}
+                else:
+                    set_tags = dict(sets0)
+                remove = set(remove0)
                 for j in set_j:
                     got = like_tags[j]
                     if got is not None and tags[j] != got:
@@ -967,6 +983,36 @@ def expand_escalations(
                 )  # fmt: skip
     found.sort(key=lambda e: (e.principal, e.instance))
     return found
+
+
+class _MemberBits:
+    """The members of an instance class by their join bits with a principal's values (in
+    member order). Bit ``j`` is set where the member's value of join tag ``j`` equals the
+    principal's (`_bits`): found from each class's members by value, so that a principal
+    whose values no member holds (most: ``aws:username`` against ``owner``) costs a lookup
+    per join feature."""
+
+    def __init__(self, classes: InstanceClasses) -> None:
+        self.classes = classes
+        self._by_value: dict[int, list[dict[str, set[str]]]] = {}
+
+    def of(self, mine: tuple[str | None, ...], ic: int) -> dict[int, list[str]]:
+        """Bits -> the members of class ``ic`` with those bits with values ``mine``."""
+        classes = self.classes
+        index = self._by_value.get(ic)
+        if index is None:
+            index = self._by_value[ic] = [{} for _ in classes.joins]
+            for arn in classes.members[ic]:
+                for j, v in enumerate(classes.join_values[arn]):
+                    if v is not None:
+                        index[j].setdefault(v, set()).add(arn)
+        hits = [(j, got) for j, v in enumerate(mine) if v is not None and (got := index[j].get(v))]
+        if not hits:
+            return {0: classes.members[ic]}
+        out: dict[int, list[str]] = {}
+        for arn in classes.members[ic]:
+            out.setdefault(sum(1 << j for j, got in hits if arn in got), []).append(arn)
+        return out
 
 
 def _tag_access(
