@@ -30,6 +30,7 @@ import weakref
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING, overload
 
 from lspolicy.account.classes import (
@@ -934,7 +935,7 @@ def expand_escalations(
     likes: dict[tuple[tuple[str | None, ...], int, int], str | None] = {}
     values: dict[str, tuple[str | None, ...]] = {}
     join_raw = classes.join_raw
-    outcome_tags = bool(classes.outcome_tags)
+    filtered = bool(classes.outcome_tags) and inventory_tags is not None
     for pc, ic, bits, like_bits, esc in witnesses:
         jc = classes.of[esc[1]]
         retag = retags.get((ic, jc, bits, like_bits))
@@ -943,7 +944,7 @@ def expand_escalations(
             then = tuple(bool(like_bits >> j & 1) for j in range(n))
             retag = retags[(ic, jc, bits, like_bits)] = _join_retag(classes, ic, jc, now, then)
         set_j, remove_j = retag
-        sets0, remove0 = esc[2], esc[3]
+        sets0, remove0, rest = esc[2], esc[3], esc[4:]
         for p in members[pc]:
             mine = values.get(p)
             if mine is None:
@@ -959,29 +960,25 @@ def expand_escalations(
             like_tags = join_raw[like]
             for arn in by_bits.of(mine, ic).get(bits, ()):
                 tags = join_raw[arn]
-                if outcome_tags and inventory_tags is not None:  # `_member_sets`
-                    have = inventory_tags(arn)
-                    set_tags = {k: v for k, v in sets0 if have.get(k) != v}
-                else:
-                    set_tags = dict(sets0)
-                remove = set(remove0)
-                for j in set_j:
-                    got = like_tags[j]
-                    if got is not None and tags[j] != got:
-                        set_tags[got[0]] = got[1]
-                for j in remove_j:
-                    now_tag = tags[j]
-                    if now_tag is not None:
-                        remove.add(now_tag[0])
-                if not set_tags and not remove:
+                sets = sets0
+                if filtered:  # `_member_sets`: a tag the member carries is not set
+                    have = inventory_tags(arn)  # type: ignore[misc]
+                    sets = tuple((k, v) for k, v in sets0 if have.get(k) != v)
+                more = [
+                    got
+                    for j in set_j
+                    if (got := like_tags[j]) is not None and tags[j] != got
+                ]  # fmt: skip
+                if more:  # `sets` is sorted, its keys unique: re-sorted only when added to
+                    sets = tuple(sorted({**dict(sets), **dict(more)}.items()))
+                remove = remove0
+                gone = [t[0] for j in remove_j if (t := tags[j]) is not None]
+                if gone:
+                    remove = tuple(sorted({*remove0, *gone}))
+                if not sets and not remove:
                     continue
-                found.append(
-                    Escalation(
-                        p, arn, like, tuple(sorted(set_tags.items())), tuple(sorted(remove)),
-                        *esc[4:],
-                    )
-                )  # fmt: skip
-    found.sort(key=lambda e: (e.principal, e.instance))
+                found.append(Escalation(p, arn, like, sets, remove, *rest))
+    found.sort(key=attrgetter("principal", "instance"))
     return found
 
 
@@ -1104,15 +1101,10 @@ class _Tagging:
         """No target reads a key the request writes."""
         got = self._free.get(action)
         if got is None:
-            review = self.review
-            got = True
-            for t in self.targets:
-                rep = review.identity_rep(t.ident)
-                review.signature(rep, action, review.classes.reps[0])  # builds the reader
-                if any(_written(k) for k in review.reader(rep, action)[0]):
-                    got = False
-                    break
-            self._free[action] = got
+            writes = _search_memo(self.review).writes
+            got = self._free[action] = not any(
+                writes(self.review, t.ident, action) for t in self.targets
+            )
         return got
 
     def _table(self, action: str) -> tuple[list[int], list[_Column], list[int | None]]:
@@ -1123,20 +1115,22 @@ class _Tagging:
             )
         return table
 
-    def per_class(self, action: str) -> list[_Tagged | None]:
-        """By instance class, when `free`: the request's answer (the roles it goes through,
-        whether it is conditional), or None when no target reaches: `_best_per_class`'s rule
-        (itself when allowed; else the first role allowed with no condition on it or its
-        chain; else itself when it reaches; else the first role that reaches), answered once
-        per own verdict kind and role column."""
+    def per_class(self, action: str, todo: Sequence[int]) -> list[_Tagged | None]:
+        """For each instance class of ``todo``, when `free`: the request's answer (the roles
+        it goes through, whether it is conditional), or None when no target reaches:
+        `_best_per_class`'s rule (itself when allowed; else the first role allowed with no
+        condition on it or its chain; else itself when it reaches; else the first role that
+        reaches), answered once per own verdict kind and role column."""
         review, targets = self.review, self.targets
-        own = review.vector(targets[0].ident, action, bits=self.combo)
+        vector = review.vector(targets[0].ident, action, bits=self.combo)
+        own = [vector[ic] for ic in todo]
         table = _role_table(review, targets[1:], action)
         kinds = review.kinds
+        col_of = table.col_of
         seen: dict[tuple[int, int], _Tagged | None] = {}
         out: list[_Tagged | None] = []
-        for ic, (o, r) in enumerate(zip(own, table.col_of, strict=True)):
-            k = kinds[o]
+        for ic, o in zip(todo, own, strict=True):
+            k, r = kinds[o], col_of[ic]
             key = (k, r)
             if key in seen:
                 out.append(seen[key])
@@ -1192,6 +1186,18 @@ class _SearchMemo:
             tuple[int, int], tuple[tuple[tuple[str, str], ...], tuple[str, ...]]
         ] = {}
         self._joins: dict[tuple[int, int, int, int], tuple[bool, bool]] = {}
+        self._writes: dict[tuple[int, str], bool] = {}
+
+    def writes(self, review: ClassReview, ident: int, action: str) -> bool:
+        """Whether the identity class's policies read a key the request ``action`` writes."""
+        got = self._writes.get((ident, action))
+        if got is None:
+            rep = review.identity_rep(ident)
+            review.signature(rep, action, review.classes.reps[0])  # builds the reader
+            got = self._writes[(ident, action)] = any(
+                _written(k) for k in review.reader(rep, action)[0]
+            )
+        return got
 
     def carries(self, combo: tuple[bool, ...]) -> list[bool]:
         """By instance class: `_carries`."""
@@ -1267,10 +1273,13 @@ def _rep_witnesses(
                 groups.setdefault(g, []).append((ic, ci, a))
     if not groups:
         return []
-    for can in groups.values():
-        can.sort(key=lambda x: (x[0], x[1]))
+    if len(combos) > 1:
+        for can in groups.values():
+            can.sort(key=_first_two)
     masks = [sum(1 << j for j, b in enumerate(combo) if b) for combo in combos]
     found: list[tuple[int, int, int, Witness]] = []
+    stopped: dict[int, tuple[tuple[str, ...], bool]] = {}
+    variable = memo.variable
     for ci, stops in enumerate(stop_by):
         tagging = taggings[ci]
         todo = [
@@ -1286,56 +1295,64 @@ def _rep_witnesses(
                 if got is not None:
                     found.append((ic, ci, *got))
             continue
-        tags, untags = tagging.per_class(TAG), tagging.per_class(UNTAG)
-        for ic in todo:
-            tag, untag = tags[ic], untags[ic]
-            if (tag is None and untag is None) or memo.variable[ic]:
+        tags, untags = tagging.per_class(TAG, todo), tagging.per_class(UNTAG, todo)
+        for ic, tag, untag in zip(todo, tags, untags, strict=True):
+            if (tag is None and untag is None) or variable[ic]:
                 continue  # it can neither tag nor untag; or no class speaks for its ARN
             got = _fast_witness(
-                memo, ic, groups[group[ic]], mask=masks[ci], masks=masks, tag=tag, untag=untag
+                memo, ic, groups[group[ic]], (masks[ci], masks), (tag, untag), stopped
             )
             if got is not None:
                 found.append((ic, ci, *got))
-    found.sort(key=lambda x: (x[0], x[1]))
+    if len(combos) > 1:
+        found.sort(key=_first_two)
     return found
+
+
+def _first_two(x: tuple[int, int, object]) -> tuple[int, int]:
+    return x[0], x[1]
 
 
 _Tagged = tuple[tuple[str, ...], bool]
 """A tagging request's answer: the roles it goes through, whether it is conditional."""
 
 
-def _fast_witness(
+def _fast_witness(  # noqa: PLR0917 - the search's inner loop: one call per class and bits
     memo: _SearchMemo,
     ic: int,
     can: Sequence[tuple[int, int, Access]],
-    *,
-    mask: int,
-    masks: Sequence[int],
-    tag: _Tagged | None,
-    untag: _Tagged | None,
+    masks: tuple[int, Sequence[int]],
+    tagged: tuple[_Tagged | None, _Tagged | None],
+    stopped: dict[int, tuple[tuple[str, ...], bool]],
 ) -> tuple[int, Witness] | None:
-    """`_witness` when the tagging answers are the class's (``tag``, ``untag``: None when
-    the request does not reach): the same candidate, retagging and answer."""
+    """`_witness` when the tagging answers are the class's (``tagged``: tagging's and
+    untagging's, None when the request does not reach): the same candidate, retagging and
+    answer. ``masks``: the class's bits and each combination's; ``stopped``: each stop
+    access's roles and whether it is conditional, by ``id``."""
     reps = memo.classes.reps
+    mask, every = masks
+    tag, untag = tagged
     for jc, cj, after in can:
         set_tags, remove = memo.retag(ic, jc)
-        set_j, remove_j = memo.join_retag(ic, jc, mask, masks[cj])
+        set_j, remove_j = memo.join_retag(ic, jc, mask, every[cj])
         setting = bool(set_tags) or set_j
         removing = bool(remove) or remove_j
         if not setting and not removing:
             continue
         if (setting and tag is None) or (removing and untag is None):
             continue
+        stop = stopped.get(id(after))
+        if stop is None:
+            stop = stopped[id(after)] = (tuple(h.role for h in after.via), after.conditional)
         tag_via: tuple[str, ...] = ()
-        conditional = after.conditional
+        conditional = stop[1]
         if setting and tag is not None:
             tag_via = tag[0]
             conditional = conditional or tag[1]
         if removing and untag is not None:
             tag_via = tag_via or untag[0]
             conditional = conditional or untag[1]
-        stop_via = tuple(h.role for h in after.via)
-        return cj, (reps[ic].arn, reps[jc].arn, set_tags, remove, tag_via, stop_via, conditional)
+        return cj, (reps[ic].arn, reps[jc].arn, set_tags, remove, tag_via, stop[0], conditional)
     return None
 
 
