@@ -30,7 +30,7 @@ import weakref
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, overload
 
 from lspolicy.account.classes import (
@@ -1309,8 +1309,8 @@ def _rep_witnesses(
     return found
 
 
-def _first_two(x: tuple[int, int, object]) -> tuple[int, int]:
-    return x[0], x[1]
+_first_two = itemgetter(0, 1)
+"""Sort key: (instance class, bits index), unique per row."""
 
 
 _Tagged = tuple[tuple[str, ...], bool]
