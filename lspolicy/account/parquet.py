@@ -257,6 +257,14 @@ def write_dataset(
         ),
     )
     _write_cells(out, matrix)
+    set_json: dict[tuple[tuple[str, str], ...], str] = {}  # few distinct retaggings
+
+    def set_tags(tags: tuple[tuple[str, str], ...]) -> str:
+        got = set_json.get(tags)
+        if got is None:
+            got = set_json[tags] = json.dumps(dict(tags), sort_keys=True)
+        return got
+
     _write_batches(
         out / "escalations.parquet",
         matrix.escalations,
@@ -264,10 +272,10 @@ def write_dataset(
             "principal_arn": [e.principal for e in esc],
             "instance_arn": [e.instance for e in esc],
             "like_instance_arn": [e.like for e in esc],
-            "set_tags": [json.dumps(dict(e.set_tags), sort_keys=True) for e in esc],
-            "remove_tags": [list(e.remove_tags) for e in esc],
-            "tag_via": [list(e.tag_via) for e in esc],
-            "stop_via": [list(e.stop_via) for e in esc],
+            "set_tags": [set_tags(e.set_tags) for e in esc],
+            "remove_tags": [e.remove_tags for e in esc],
+            "tag_via": [e.tag_via for e in esc],
+            "stop_via": [e.stop_via for e in esc],
             "conditional": [e.conditional for e in esc],
         },
         pa.schema(

@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import weakref
 from array import array
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, overload
 
 from lspolicy.account.classes import (
@@ -1213,65 +1215,107 @@ def expand_escalations(
     """Each class witness ``(principal class, instance class, bits, like bits, witness)`` for
     every member of its principal and instance class with those bits; with join features the
     like instance is the first of its class with the like bits for that principal, and the
-    join tags to rewrite are added per instance (`_join_retag`), sorted."""
+    join tags to rewrite are added per instance (`_join_retag`), sorted.
+
+    Whatever depends on the principal only through its join values is found once per values:
+    the members of a class by their bits (`_MemberBits`), and the like instance."""
     members: dict[int, list[str]] = {}
     for p, pc in principal_class.items():
         members.setdefault(pc, []).append(p)
+    for names in members.values():
+        names.sort()
     found: list[Escalation] = []
     joins = classes.joins
-    memo: dict[tuple[object, ...], int] = {}
-
-    def bits_of(mine: Sequence[str | None], arn: str) -> int:
-        key = (tuple(mine), classes.join_values[arn])
-        got = memo.get(key)
-        if got is None:
-            got = memo[key] = _bits(mine, classes, arn)
-        return got
-
-    for pc, ic, bits, like_bits, esc in witnesses:
-        if not joins:
+    if not joins:
+        for pc, ic, _, _, esc in witnesses:
             for arn in classes.members[ic]:
                 sets = _member_sets(classes, inventory_tags and inventory_tags(arn), esc[2])
                 if not sets and not esc[3]:
                     continue
-                found += [Escalation(p, arn, esc[1], sets, *esc[3:]) for p in sorted(members[pc])]
-            continue
+                found += [Escalation(p, arn, esc[1], sets, *esc[3:]) for p in members[pc]]
+        found.sort(key=lambda e: (e.principal, e.instance))
+        return found
+    n = len(joins)
+    by_bits = _MemberBits(classes)
+    retags: dict[tuple[int, int, int, int], tuple[list[int], list[int]]] = {}
+    likes: dict[tuple[tuple[str | None, ...], int, int], str | None] = {}
+    values: dict[str, tuple[str | None, ...]] = {}
+    join_raw = classes.join_raw
+    filtered = bool(classes.outcome_tags) and inventory_tags is not None
+    for pc, ic, bits, like_bits, esc in witnesses:
         jc = classes.of[esc[1]]
-        now = tuple(bool(bits >> j & 1) for j in range(len(joins)))
-        then = tuple(bool(like_bits >> j & 1) for j in range(len(joins)))
-        set_j, remove_j = _join_retag(classes, ic, jc, now, then)
-        for p in sorted(members[pc]):
-            mine = join_values(p)
-            like = next((a for a in classes.members[jc] if bits_of(mine, a) == like_bits), None)
+        retag = retags.get((ic, jc, bits, like_bits))
+        if retag is None:
+            now = tuple(bool(bits >> j & 1) for j in range(n))
+            then = tuple(bool(like_bits >> j & 1) for j in range(n))
+            retag = retags[(ic, jc, bits, like_bits)] = _join_retag(classes, ic, jc, now, then)
+        set_j, remove_j = retag
+        sets0, remove0, rest = esc[2], esc[3], esc[4:]
+        for p in members[pc]:
+            mine = values.get(p)
+            if mine is None:
+                mine = values[p] = tuple(join_values(p))
+            key = (mine, jc, like_bits)
+            if key in likes:
+                like = likes[key]
+            else:
+                first = by_bits.of(mine, jc).get(like_bits)
+                like = likes[key] = first[0] if first else None
             if like is None:
                 continue  # no instance of that class stands in that relation to this principal
-            like_tags = classes.join_raw[like]
-            for arn in classes.members[ic]:
-                if bits_of(mine, arn) != bits:
+            like_tags = join_raw[like]
+            for arn in by_bits.of(mine, ic).get(bits, ()):
+                tags = join_raw[arn]
+                sets = sets0
+                if filtered:  # `_member_sets`: a tag the member carries is not set
+                    have = inventory_tags(arn)  # type: ignore[misc]
+                    sets = tuple((k, v) for k, v in sets0 if have.get(k) != v)
+                more = [
+                    got
+                    for j in set_j
+                    if (got := like_tags[j]) is not None and tags[j] != got
+                ]  # fmt: skip
+                if more:  # `sets` is sorted, its keys unique: re-sorted only when added to
+                    sets = tuple(sorted({**dict(sets), **dict(more)}.items()))
+                remove = remove0
+                gone = [t[0] for j in remove_j if (t := tags[j]) is not None]
+                if gone:
+                    remove = tuple(sorted({*remove0, *gone}))
+                if not sets and not remove:
                     continue
-                tags = classes.join_raw[arn]
-                set_tags = dict(
-                    _member_sets(classes, inventory_tags and inventory_tags(arn), esc[2])
-                )
-                remove = set(esc[3])
-                for j in set_j:
-                    got = like_tags[j]
-                    if got is not None and tags[j] != got:
-                        set_tags[got[0]] = got[1]
-                for j in remove_j:
-                    now_tag = tags[j]
-                    if now_tag is not None:
-                        remove.add(now_tag[0])
-                if not set_tags and not remove:
-                    continue
-                found.append(
-                    Escalation(
-                        p, arn, like, tuple(sorted(set_tags.items())), tuple(sorted(remove)),
-                        *esc[4:],
-                    )
-                )  # fmt: skip
-    found.sort(key=lambda e: (e.principal, e.instance))
+                found.append(Escalation(p, arn, like, sets, remove, *rest))
+    found.sort(key=attrgetter("principal", "instance"))
     return found
+
+
+class _MemberBits:
+    """The members of an instance class by their join bits with a principal's values (in
+    member order). Bit ``j`` is set where the member's value of join tag ``j`` equals the
+    principal's (`_bits`): found from each class's members by value, so that a principal
+    whose values no member holds (most: ``aws:username`` against ``owner``) costs a lookup
+    per join feature."""
+
+    def __init__(self, classes: InstanceClasses) -> None:
+        self.classes = classes
+        self._by_value: dict[int, list[dict[str, set[str]]]] = {}
+
+    def of(self, mine: tuple[str | None, ...], ic: int) -> dict[int, list[str]]:
+        """Bits -> the members of class ``ic`` with those bits with values ``mine``."""
+        classes = self.classes
+        index = self._by_value.get(ic)
+        if index is None:
+            index = self._by_value[ic] = [{} for _ in classes.joins]
+            for arn in classes.members[ic]:
+                for j, v in enumerate(classes.join_values[arn]):
+                    if v is not None:
+                        index[j].setdefault(v, set()).add(arn)
+        hits = [(j, got) for j, v in enumerate(mine) if v is not None and (got := index[j].get(v))]
+        if not hits:
+            return {0: classes.members[ic]}
+        out: dict[int, list[str]] = {}
+        for arn in classes.members[ic]:
+            out.setdefault(sum(1 << j for j, got in hits if arn in got), []).append(arn)
+        return out
 
 
 def _tag_access(
@@ -1358,37 +1402,16 @@ class _Tagging:
         self.review, self.rep, self.targets, self.combo = review, rep, targets, combo
         self._free: dict[str, bool] = {}
         self._tables: dict[str, tuple[list[int], list[_Column], list[int | None]]] = {}
-        self._denied: list[bool] | None = None
 
     def free(self, action: str) -> bool:
         """No target reads a key the request writes."""
         got = self._free.get(action)
         if got is None:
-            review = self.review
-            got = True
-            for t in self.targets:
-                rep = review.identity_rep(t.ident)
-                review.signature(rep, action, review.classes.reps[0])  # builds the reader
-                if any(_written(k) for k in review.reader(rep, action)[0]):
-                    got = False
-                    break
-            self._free[action] = got
+            writes = _search_memo(self.review).writes
+            got = self._free[action] = not any(
+                writes(self.review, t.ident, action) for t in self.targets
+            )
         return got
-
-    def may_retag(self, ic: int) -> bool:
-        """False when `_witness` finds at once that the representative can neither tag nor
-        untag class ``ic`` (both answered from the vectors, neither reaches)."""
-        if self._denied is None:
-            self._denied = [True] * len(self.review.classes.reps)
-            for action in (TAG, UNTAG):
-                if not self.free(action):
-                    self._denied = [False] * len(self._denied)
-                    break
-                col_of, _, best = self._table(action)
-                self._denied = [
-                    d and best[c] is None for d, c in zip(self._denied, col_of, strict=True)
-                ]
-        return not self._denied[ic]
 
     def _table(self, action: str) -> tuple[list[int], list[_Column], list[int | None]]:
         table = self._tables.get(action)
@@ -1397,6 +1420,43 @@ class _Tagging:
                 self.review, self.targets, action, self.combo
             )
         return table
+
+    def per_class(self, action: str, todo: Sequence[int]) -> list[_Tagged | None]:
+        """For each instance class of ``todo``, when `free`: the request's answer (the roles
+        it goes through, whether it is conditional), or None when no target reaches:
+        `_best_per_class`'s rule (itself when allowed; else the first role allowed with no
+        condition on it or its chain; else itself when it reaches; else the first role that
+        reaches), answered once per own verdict kind and role column."""
+        review, targets = self.review, self.targets
+        vector = review.vector(targets[0].ident, action, bits=self.combo)
+        own = [vector[ic] for ic in todo]
+        table = _role_table(review, targets[1:], action)
+        kinds = review.kinds
+        col_of = table.col_of
+        seen: dict[tuple[int, int], _Tagged | None] = {}
+        out: list[_Tagged | None] = []
+        for ic, o in zip(todo, own, strict=True):
+            k, r = kinds[o], col_of[ic]
+            key = (k, r)
+            if key in seen:
+                out.append(seen[key])
+                continue
+            got: _Tagged | None
+            u = table.uncond[r]
+            if k == 2:
+                got = ((), False)
+            elif u is not None:
+                got = (targets[u + 1].via, False)
+            elif k == 1:
+                got = ((), True)
+            elif (f := table.reach[r]) is not None:
+                t = targets[f + 1]
+                got = (t.via, t.chain_conditional or kinds[table.vectors[f][ic]] != 2)
+            else:
+                got = None
+            seen[key] = got
+            out.append(got)
+        return out
 
     def access(
         self, action: str, ic: int, inst: Instance, extra: dict[str, ContextValue]
@@ -1415,6 +1475,86 @@ class _Tagging:
         return Access(self.rep, t.chain, self.review.verdicts[cols[c][b]], t.incomplete)
 
 
+class _SearchMemo:
+    """What the escalation search finds the same for every representative, per review:
+    a class's retagging into another (`_retag`, `_join_retag`), which classes carry a bit
+    combination (`_carries`), which classes a pattern with variables may name."""
+
+    def __init__(self, review: ClassReview) -> None:
+        self.classes = classes = review.classes
+        ids: dict[tuple[object, ...], int] = {}
+        self.group = [ids.setdefault(g, len(ids)) for g in review.retag_groups()]
+        """By instance class: its retag group's id (`_group`)."""
+        self.read = classes.tag_keys - {f.tag for f in classes.joins}
+        self.variable = [bool(classes.patterns[inst.arn][1]) for inst in classes.reps]
+        self._carries: dict[tuple[bool, ...], list[bool]] = {}
+        self._retags: dict[
+            tuple[int, int], tuple[tuple[tuple[str, str], ...], tuple[str, ...]]
+        ] = {}
+        self._joins: dict[tuple[int, int, int, int], tuple[bool, bool]] = {}
+        self._writes: dict[tuple[int, str], bool] = {}
+
+    def writes(self, review: ClassReview, ident: int, action: str) -> bool:
+        """Whether the identity class's policies read a key the request ``action`` writes."""
+        got = self._writes.get((ident, action))
+        if got is None:
+            rep = review.identity_rep(ident)
+            review.signature(rep, action, review.classes.reps[0])  # builds the reader
+            got = self._writes[(ident, action)] = any(
+                _written(k) for k in review.reader(rep, action)[0]
+            )
+        return got
+
+    def carries(self, combo: tuple[bool, ...]) -> list[bool]:
+        """By instance class: `_carries`."""
+        got = self._carries.get(combo)
+        if got is None:
+            seen: dict[tuple[bool, ...], bool] = {}
+            got = self._carries[combo] = [
+                seen[h] if h in seen else seen.setdefault(h, not any(
+                    b and not x for b, x in zip(combo, h, strict=False)
+                ))
+                for h in self.classes.class_has
+            ]  # fmt: skip
+        return got
+
+    def retag(self, ic: int, jc: int) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+        """`_retag` of class ``ic``'s representative like class ``jc``'s."""
+        got = self._retags.get((ic, jc))
+        if got is None:
+            reps = self.classes.reps
+            got = self._retags[(ic, jc)] = _retag(
+                reps[ic].tags, reps[jc].tags, self.read, self.classes.all_tags
+            )
+        return got
+
+    def join_retag(self, ic: int, jc: int, now: int, like: int) -> tuple[bool, bool]:
+        """Whether `_join_retag` sets, and whether it removes, a join tag (bits as masks)."""
+        key = (ic, jc, now, like)
+        got = self._joins.get(key)
+        if got is None:
+            n = len(self.classes.joins)
+            set_j, remove_j = _join_retag(
+                self.classes,
+                ic,
+                jc,
+                tuple(bool(now >> j & 1) for j in range(n)),
+                tuple(bool(like >> j & 1) for j in range(n)),
+            )
+            got = self._joins[key] = (bool(set_j), bool(remove_j))
+        return got
+
+
+_MEMOS: weakref.WeakKeyDictionary[ClassReview, _SearchMemo] = weakref.WeakKeyDictionary()
+
+
+def _search_memo(review: ClassReview) -> _SearchMemo:
+    got = _MEMOS.get(review)
+    if got is None or got.classes is not review.classes:
+        got = _MEMOS[review] = _SearchMemo(review)
+    return got
+
+
 def _rep_witnesses(
     review: ClassReview,
     combos: Sequence[tuple[bool, ...]],
@@ -1422,40 +1562,104 @@ def _rep_witnesses(
     taggings: Sequence[_Tagging],
 ) -> list[tuple[int, int, int, Witness]]:
     """Per instance class and join bits the representative cannot stop: the first class and
-    bits it can stop that a retagging reaches, as ``(class, bits, like bits, witness)``."""
-    classes = review.classes
-    group_of = review.retag_groups()
-    carry: dict[tuple[tuple[bool, ...], int], bool] = {}
+    bits it can stop that a retagging reaches, as ``(class, bits, like bits, witness)``.
 
-    def carries(ic: int, ci: int) -> bool:
-        key = (classes.class_has[ic], ci)
-        got = carry.get(key)
-        if got is None:
-            got = carry[key] = _carries(classes, ic, combos[ci])
-        return got
-
-    groups: dict[tuple[object, ...], list[tuple[int, int, Access]]] = {}
-    for ic in range(len(classes.reps)):
-        for ci in range(len(combos)):
-            a = stop_by[ci][ic]
-            if a is not None and carries(ic, ci):
-                groups.setdefault(group_of[ic], []).append((ic, ci, a))
+    When no target's policies read the keys a tagging request writes, each tagging answer is
+    the instance class's (`_Tagging.per_class`), and a retagging between two classes is the
+    same for every representative (`_SearchMemo`): `_witness`'s rule is applied from those
+    tables. Otherwise `_witness` decides each request."""
+    memo = _search_memo(review)
+    group = memo.group
+    carries = [memo.carries(combo) for combo in combos]
+    # the classes it can stop, by retag group, in (class, bits) order
+    groups: dict[int, list[tuple[int, int, Access]]] = {}
+    for ci, stops in enumerate(stop_by):
+        for ic, (a, c, g) in enumerate(zip(stops, carries[ci], group, strict=True)):
+            if a is not None and c:
+                groups.setdefault(g, []).append((ic, ci, a))
     if not groups:
         return []
-    out: list[tuple[int, int, int, Witness]] = []
-    for ic in range(len(classes.reps)):
-        can = groups.get(group_of[ic])
-        if not can:
+    if len(combos) > 1:
+        for can in groups.values():
+            can.sort(key=_first_two)
+    masks = [sum(1 << j for j, b in enumerate(combo) if b) for combo in combos]
+    found: list[tuple[int, int, int, Witness]] = []
+    stopped: dict[int, tuple[tuple[str, ...], bool]] = {}
+    variable = memo.variable
+    for ci, stops in enumerate(stop_by):
+        tagging = taggings[ci]
+        todo = [
+            ic
+            for ic, (a, c, g) in enumerate(zip(stops, carries[ci], group, strict=True))
+            if a is None and c and g in groups
+        ]
+        if not todo:
             continue
-        for ci in range(len(combos)):
-            if stop_by[ci][ic] is not None or not carries(ic, ci):
-                continue
-            if not taggings[ci].may_retag(ic):
-                continue  # `_witness` would find it can neither tag nor untag the class
-            got = _witness(review, ic, (combos, ci), can, taggings[ci])
+        if not (tagging.free(TAG) and tagging.free(UNTAG)):
+            for ic in todo:
+                got = _witness(review, ic, (combos, ci), groups[group[ic]], tagging)
+                if got is not None:
+                    found.append((ic, ci, *got))
+            continue
+        tags, untags = tagging.per_class(TAG, todo), tagging.per_class(UNTAG, todo)
+        for ic, tag, untag in zip(todo, tags, untags, strict=True):
+            if (tag is None and untag is None) or variable[ic]:
+                continue  # it can neither tag nor untag; or no class speaks for its ARN
+            got = _fast_witness(
+                memo, ic, groups[group[ic]], (masks[ci], masks), (tag, untag), stopped
+            )
             if got is not None:
-                out.append((ic, ci, got[0], got[1]))
-    return out
+                found.append((ic, ci, *got))
+    if len(combos) > 1:
+        found.sort(key=_first_two)
+    return found
+
+
+_first_two = itemgetter(0, 1)
+"""Sort key: (instance class, bits index), unique per row."""
+
+
+_Tagged = tuple[tuple[str, ...], bool]
+"""A tagging request's answer: the roles it goes through, whether it is conditional."""
+
+
+def _fast_witness(  # noqa: PLR0917 - the search's inner loop: one call per class and bits
+    memo: _SearchMemo,
+    ic: int,
+    can: Sequence[tuple[int, int, Access]],
+    masks: tuple[int, Sequence[int]],
+    tagged: tuple[_Tagged | None, _Tagged | None],
+    stopped: dict[int, tuple[tuple[str, ...], bool]],
+) -> tuple[int, Witness] | None:
+    """`_witness` when the tagging answers are the class's (``tagged``: tagging's and
+    untagging's, None when the request does not reach): the same candidate, retagging and
+    answer. ``masks``: the class's bits and each combination's; ``stopped``: each stop
+    access's roles and whether it is conditional, by ``id``."""
+    reps = memo.classes.reps
+    mask, every = masks
+    tag, untag = tagged
+    for jc, cj, after in can:
+        set_tags, remove = memo.retag(ic, jc)
+        set_j, remove_j = memo.join_retag(ic, jc, mask, every[cj])
+        setting = bool(set_tags) or set_j
+        removing = bool(remove) or remove_j
+        if not setting and not removing:
+            continue
+        if (setting and tag is None) or (removing and untag is None):
+            continue
+        stop = stopped.get(id(after))
+        if stop is None:
+            stop = stopped[id(after)] = (tuple(h.role for h in after.via), after.conditional)
+        tag_via: tuple[str, ...] = ()
+        conditional = stop[1]
+        if setting and tag is not None:
+            tag_via = tag[0]
+            conditional = conditional or tag[1]
+        if removing and untag is not None:
+            tag_via = tag_via or untag[0]
+            conditional = conditional or untag[1]
+        return cj, (reps[ic].arn, reps[jc].arn, set_tags, remove, tag_via, stop[0], conditional)
+    return None
 
 
 def _carries(classes: InstanceClasses, ic: int, combo: tuple[bool, ...]) -> bool:
