@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from lspolicy.account.decide import Actor, Authority, Verdict
 from lspolicy.account.model import Instance, Inventory, NamedPolicy
@@ -533,24 +534,32 @@ _READ_KEYS: dict[tuple[int, ...], tuple[list[Policy], tuple[frozenset[str], bool
 """Policy object ids -> (the policies, their `read_keys`): once per set of policies."""
 
 
-def _read_keys_of(policies: list[Policy]) -> tuple[frozenset[str], bool]:
+_T = TypeVar("_T")
+
+
+def _per_policies(
+    memo: dict[tuple[int, ...], tuple[list[Policy], _T]],
+    policies: list[Policy],
+    compute: Callable[[list[Policy]], _T],
+    limit: int,
+) -> _T:
+    """``compute(policies)``, once per set of policy objects (kept with the answer, so their
+    ids stay theirs); the memo is emptied when it reaches ``limit`` entries."""
     ids = tuple(id(p) for p in policies)
-    hit = _READ_KEYS.get(ids)
+    hit = memo.get(ids)
     if hit is None:
-        if len(_READ_KEYS) >= 1 << 14:
-            _READ_KEYS.clear()
-        hit = _READ_KEYS[ids] = (policies, read_keys(policies))
+        if len(memo) >= limit:
+            memo.clear()
+        hit = memo[ids] = (policies, compute(policies))
     return hit[1]
+
+
+def _read_keys_of(policies: list[Policy]) -> tuple[frozenset[str], bool]:
+    return _per_policies(_READ_KEYS, policies, read_keys, 1 << 14)
 
 
 def _outcome_keys_of(policies: list[Policy]) -> OutcomeKeys:
-    ids = tuple(id(p) for p in policies)
-    hit = _OUTCOME_KEYS.get(ids)
-    if hit is None:
-        if len(_OUTCOME_KEYS) >= 1 << 12:
-            _OUTCOME_KEYS.clear()
-        hit = _OUTCOME_KEYS[ids] = (policies, outcome_keys(policies))
-    return hit[1]
+    return _per_policies(_OUTCOME_KEYS, policies, outcome_keys, 1 << 12)
 
 
 def verdict_signature(verdict: Verdict) -> list[object]:

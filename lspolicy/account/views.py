@@ -92,31 +92,20 @@ TABLES = (
 )
 """The files ``DIR/NAME.parquet`` (``cells`` and ``reaching`` are views over the
 `COLUMN_TABLES` when the dataset says so); ``matrix`` comes after them."""
+_ANSWER = (
+    "action",
+    "decision",
+    "direct_decision",
+    "via",
+    "via_length",
+    "statements",
+    "conditions",
+    "incomplete",
+)
+"""A cell's answer columns, the same in ``cells`` and in ``class_columns``."""
 _NEEDED: Mapping[str, tuple[str, ...]] = {
-    "cells": (
-        "principal_class",
-        "instance_class",
-        "action",
-        "decision",
-        "direct_decision",
-        "via",
-        "via_length",
-        "statements",
-        "conditions",
-        "incomplete",
-    ),
-    "class_columns": (
-        "principal_class",
-        "column_id",
-        "action",
-        "decision",
-        "direct_decision",
-        "via",
-        "via_length",
-        "statements",
-        "conditions",
-        "incomplete",
-    ),
+    "cells": ("principal_class", "instance_class", *_ANSWER),
+    "class_columns": ("principal_class", "column_id", *_ANSWER),
     "class_maps": ("principal_class", "map"),
     "column_maps": ("map", "instance_class", "column_id"),
     "instance_columns": ("map", "instance_class", "column_id"),
