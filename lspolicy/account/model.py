@@ -190,9 +190,24 @@ class Inventory:
     has_organization: bool = False
     not_evaluated: list[NotEvaluated] = field(default_factory=list)
 
+    _group_index: dict[tuple[str | None, str], str] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
     def group(self, account: str | None, name: str) -> Group | None:
-        """The group ``name`` of ``account`` (a user names its groups by name only)."""
-        for g in self.groups.values():
-            if g.name == name and g.account == account:
+        """The group ``name`` of ``account`` (a user names its groups by name only): the first
+        such group in ``groups``' order, found through an index by (account, name) that is
+        checked against ``groups`` on every hit (a miss scans, so a changed ``groups`` is
+        never answered from a stale index)."""
+        key = (account, name)
+        arn = self._group_index.get(key)
+        if arn is not None:
+            g = self.groups.get(arn)
+            if g is not None and g.name == name and g.account == account:
                 return g
-        return None
+        index: dict[tuple[str | None, str], str] = {}
+        for arn, g in self.groups.items():
+            index.setdefault((g.account, g.name), arn)
+        self._group_index = index
+        found = index.get(key)
+        return None if found is None else self.groups[found]
