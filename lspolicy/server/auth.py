@@ -139,11 +139,25 @@ class ReceivedRequest:
 
     @classmethod
     def from_target(
-        cls, method: str, target: str, headers: HeaderSource, body: bytes
+        cls,
+        method: str,
+        target: str,
+        headers: HeaderSource,
+        body: bytes,
+        *,
+        lowered: dict[str, list[str]] | None = None,
     ) -> ReceivedRequest:
-        """Build from the raw request-target of the request line (``/path?query``)."""
+        """Build from the raw request-target of the request line (``/path?query``).
+
+        ``lowered``, when the server has already grouped the headers: each name of ``headers``
+        in lower case -> its values in received order, exactly what `lowered_headers` would
+        compute (``headers`` must then be a tuple of ``(str, str)`` pairs)."""
         path, _, query = target.partition("?")
-        return cls(method, path, query, headers, body)
+        request = cls(method, path, query, headers, body)
+        if lowered is not None and isinstance(headers, tuple):
+            object.__setattr__(request, "_items", headers)
+            object.__setattr__(request, "_lowered", lowered)
+        return request
 
     def header_items(self) -> tuple[tuple[str, str], ...]:
         """Every header as a ``(name, value)`` pair, in received order, duplicates kept (read
