@@ -309,6 +309,30 @@ def _credential_scope(value: str) -> tuple[str, str, str, str] | ApiError:
     return access_key_id, date, region, service
 
 
+@functools.lru_cache(maxsize=_PARSED_LIMIT)
+def _amz_date(amz_date: str) -> datetime | ApiError:
+    """``X-Amz-Date`` as a UTC time, or why it is refused: a function of the text alone, so
+    remembered (every request of the same second sends the same text)."""
+    if not _TIMESTAMP.fullmatch(amz_date):
+        return _denied(
+            f"X-Amz-Date {_show(amz_date)} is not a timestamp of the form YYYYMMDD'T'HHMMSS'Z'"
+        )
+    try:
+        # the digits' places are fixed (checked above): what strptime accepts for this format,
+        # datetime() accepts and refuses alike (a month 13, a 30 February, a second 60)
+        return datetime(
+            int(amz_date[0:4]),
+            int(amz_date[4:6]),
+            int(amz_date[6:8]),
+            int(amz_date[9:11]),
+            int(amz_date[11:13]),
+            int(amz_date[13:15]),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        return _denied(f"X-Amz-Date {_show(amz_date)} is not a valid date and time")
+
+
 _BOTOCORE_AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256 Credential=([^,\s]+), SignedHeaders=([^,\s]+), Signature=([0-9a-f]{64})"
 )
@@ -572,24 +596,9 @@ def authenticate(
         return _denied(f"signed header {absent!r} is not in the request")
 
     amz_date = lowered["x-amz-date"][0]
-    if not _TIMESTAMP.fullmatch(amz_date):
-        return _denied(
-            f"X-Amz-Date {_show(amz_date)} is not a timestamp of the form YYYYMMDD'T'HHMMSS'Z'"
-        )
-    try:
-        # the digits' places are fixed (checked above): what strptime accepts for this format,
-        # datetime() accepts and refuses alike (a month 13, a 30 February, a second 60)
-        signed_at = datetime(
-            int(amz_date[0:4]),
-            int(amz_date[4:6]),
-            int(amz_date[6:8]),
-            int(amz_date[9:11]),
-            int(amz_date[11:13]),
-            int(amz_date[13:15]),
-            tzinfo=UTC,
-        )
-    except ValueError:
-        return _denied(f"X-Amz-Date {_show(amz_date)} is not a valid date and time")
+    signed_at = _amz_date(amz_date)
+    if isinstance(signed_at, ApiError):
+        return signed_at
     if auth.date != amz_date[:8]:
         return _denied(
             f"the credential scope date {auth.date!r} is not the date of X-Amz-Date {amz_date!r}",
@@ -641,7 +650,8 @@ def authenticate(
     # so every failure gets the same message.
     credential = lookup(auth.access_key_id)
     secret = _DECOY_SECRET if credential is None else credential.secret_access_key
-    signed = [(n.lower(), v) for n, v in headers if n.lower() in auth.signed_headers]
+    # every signed name is in the request (checked above); its values in received order
+    signed = [(name, value) for name in auth.signed_headers for value in lowered[name]]
     try:
         canonical = _canonical_request(request, query, signed, auth.signed_headers)
         string_to_sign = "\n".join(
