@@ -601,8 +601,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--compare",
         metavar="REF",
-        default=None,
-        help="also serve the git revision REF's lspolicy (:memory: and file), in the same rounds",
+        action="append",
+        default=[],
+        help="also serve the git revision REF's lspolicy (:memory: and file), in the same rounds"
+        " (repeatable: one pair of servers per revision)",
     )
     # the floor server's own entry point: this file runs itself in a subprocess
     parser.add_argument("--floor-server", nargs=4, help=argparse.SUPPRESS)
@@ -663,9 +665,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         say()
 
         try:
-            before = None if args.compare is None else export_revision(args.compare, workdir)
-            if before is not None:
-                say(f"  compare    {before[0]} ({args.compare}): its lspolicy served alongside")
+            before = [export_revision(ref, workdir) for ref in args.compare]
+            for ref, (short, _) in zip(args.compare, before, strict=True):
+                say(f"  compare    {short} ({ref}): its lspolicy served alongside")
+            if before:
                 say()
             targets, results, state_checks = run(
                 world,
@@ -781,10 +784,10 @@ def run(
     calls: int,
     warmup: int,
     rounds: int,
-    before: tuple[str, Path] | None = None,
+    before: Sequence[tuple[str, Path]] = (),
 ) -> tuple[list[Target], dict[str, dict[str, Stats]], dict[str, dict[str, int]]]:
     """Start the servers, warm up, time every scenario round-robin, stop and check. With
-    ``before`` (a revision's name and exported tree), its lspolicy is served too."""
+    ``before`` (revisions' names and exported trees), their lspolicy is served too."""
     serve = [sys.executable, "-m", "lspolicy.cli", "serve", "--world", str(world.path)]
     serve += ["--port", "0"]
     state = workdir / "state.db"
@@ -792,8 +795,7 @@ def run(
         ("lspolicy :memory:", [*serve, "--state", ":memory:"], True, None, REPO_ROOT),
         ("lspolicy file", [*serve, "--state", str(state)], True, state, REPO_ROOT),
     ]
-    if before is not None:
-        name, root = before
+    for name, root in before:
         old_state = workdir / f"state-{name}.db"
         specs += [
             (f"{name} :memory:", [*serve, "--state", ":memory:"], True, None, root),
@@ -823,7 +825,7 @@ def run(
             per_round = [total // rounds + (i < total % rounds) for i in range(rounds)]
             for r, count in enumerate(per_round):
                 order = targets[r % len(targets) :] + targets[: r % len(targets)]
-                before = {t.name: {s: len(t.samples[s]) for s in SCENARIOS} for t in targets}
+                seen = {t.name: {s: len(t.samples[s]) for s in SCENARIOS} for t in targets}
                 cpu_before = {t.name: process_cpu(t.process.pid) for t in targets}
                 # the servers' calls interleaved one by one: a server waits, blocked, while the
                 # others are called, so its CPU time over the round is its own calls'
@@ -835,7 +837,7 @@ def run(
                         used = t.cpu.setdefault(scenario, [0.0, 0.0])
                         used[0] += cpu_after - start
                         used[1] += count
-                    new = [x for s in SCENARIOS for x in t.samples[s][before[t.name][s] :]]
+                    new = [x for s in SCENARIOS for x in t.samples[s][seen[t.name][s] :]]
                     p50 = percentile(sorted(new), 50) / 1e6
                     t.rounds.setdefault(scenario, []).append((p50, t.operations))
     except Disagreement as exc:
