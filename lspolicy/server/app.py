@@ -217,7 +217,7 @@ class Service:
                 "RegionSetupInProgressException",
                 f"Region {authn.region} is still being set up for your account.",
             )
-        body = validate_body(operation, request.body)
+        body = validate_body(operation, request.body, scope=account_id)
         if isinstance(body, ApiError):
             return body
         if op.lists:

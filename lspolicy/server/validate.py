@@ -94,20 +94,24 @@ _VALID_LIMIT: Final = 4096
 """Valid bodies remembered (`_VALID`) before the memo is emptied."""
 _VALID_BYTES: Final = 1024
 """Only bodies up to this size are remembered (an instance name is at most 255 characters)."""
-_VALID: dict[tuple[str, bytes], dict[str, Any]] = {}
-"""Valid bodies by (operation, bytes) -> their members: validity and members are a function of
-exactly those two, and an SDK sends the same bytes for the same call again and again."""
+_VALID: dict[tuple[str, str, bytes], dict[str, Any]] = {}
+"""Valid bodies by (scope, operation, bytes) -> their members: validity and members are a
+function of the operation and the bytes alone, and an SDK sends the same bytes for the same call
+again and again. The scope (the server passes the caller's account) keeps one account's bodies
+apart from another's: that a body was sent before shows in the time of its answer, and only
+within the account that sent it."""
 
 
-def validate_body(operation: str, body: bytes) -> dict[str, Any] | ApiError:
+def validate_body(operation: str, body: bytes, *, scope: str = "") -> dict[str, Any] | ApiError:
     """Return the request's members, exactly as the body gives them, or the error to answer.
 
     Never raises for any ``body``; raises `KeyError` for an ``operation`` without a request
     schema (routing unknown targets is the router's job, and an unknown name here is a bug).
-    A valid body sent again gets the same members object (`_VALID`): read it, never change it.
+    A valid body sent again in the same ``scope`` gets the same members object (`_VALID`): read
+    it, never change it.
     """
     validator = _VALIDATORS[operation]
-    remembered = _VALID.get((operation, body))
+    remembered = _VALID.get((scope, operation, body))
     if remembered is not None:
         return remembered
     if len(body) > MAX_BODY_BYTES:
@@ -124,7 +128,7 @@ def validate_body(operation: str, body: bytes) -> dict[str, Any] | ApiError:
         if len(body) <= _VALID_BYTES:
             if len(_VALID) >= _VALID_LIMIT:
                 _VALID.clear()
-            _VALID[operation, body] = document
+            _VALID[scope, operation, body] = document
         return document
     errors = sorted(validator.iter_errors(document), key=_error_order)
     if not errors:

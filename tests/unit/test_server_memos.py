@@ -65,7 +65,7 @@ def test_a_body_validates_the_same_the_second_time(operation: str, body: bytes) 
     first = validate.validate_body(operation, body)
     second = validate.validate_body(operation, body)
     assert first == second
-    assert ((operation, body) in validate._VALID) == (not isinstance(first, ApiError))
+    assert (("", operation, body) in validate._VALID) == (not isinstance(first, ApiError))
 
 
 def test_a_remembered_body_is_remembered_for_its_operation_only() -> None:
@@ -74,6 +74,18 @@ def test_a_remembered_body_is_remembered_for_its_operation_only() -> None:
     body = b'{"instanceName": "web-dev", "force": true}'
     assert not isinstance(validate.validate_body("StopInstance", body), ApiError)
     assert isinstance(validate.validate_body("StartInstance", body), ApiError)
+
+
+def test_a_remembered_body_is_remembered_for_its_scope_only() -> None:
+    """One account's body is not answered from another account's memo entry."""
+    validate._VALID.clear()
+    body = b'{"instanceName": "web-dev"}'
+    first = validate.validate_body("StopInstance", body, scope="111122223333")
+    assert validate.validate_body("StopInstance", body, scope="444455556666") == first
+    assert set(validate._VALID) == {
+        ("111122223333", "StopInstance", body),
+        ("444455556666", "StopInstance", body),
+    }
 
 
 def test_the_body_memo_is_bounded() -> None:
