@@ -479,6 +479,25 @@ def _canonical_request(
     return "\n".join(lines)
 
 
+def _canonical_request_grouped(
+    request: ReceivedRequest,
+    query: Sequence[tuple[str, str]],
+    grouped: Mapping[str, Sequence[str]],
+    names: Sequence[str],
+) -> str:
+    """`_canonical_request` from the headers grouped by lower-case name (each of ``names`` a
+    key of ``grouped``, its values in received order), built in one piece: the same text
+    (``tests/unit/test_server_memos.py`` compares the two)."""
+    headers = "".join(
+        [f"{name}:{','.join([' '.join(v.split()) for v in grouped[name]])}\n" for name in names]
+    )
+    return (
+        f"{request.method.upper()}\n{_canonical_uri(request.path)}\n"
+        f"{_canonical_query(query) if query else ''}\n{headers}\n{';'.join(names)}\n"
+        f"{hashlib.sha256(request.body).hexdigest()}"
+    )
+
+
 def _reference_signature(
     request: ReceivedRequest,
     auth: _Authorization,
@@ -650,17 +669,12 @@ def authenticate(
     # so every failure gets the same message.
     credential = lookup(auth.access_key_id)
     secret = _DECOY_SECRET if credential is None else credential.secret_access_key
-    # every signed name is in the request (checked above); its values in received order
-    signed = [(name, value) for name in auth.signed_headers for value in lowered[name]]
     try:
-        canonical = _canonical_request(request, query, signed, auth.signed_headers)
-        string_to_sign = "\n".join(
-            (
-                ALGORITHM,
-                amz_date,
-                f"{auth.date}/{auth.region}/{auth.service}/aws4_request",
-                hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
-            )
+        # every signed name is in the request (checked above), with its values in received order
+        canonical = _canonical_request_grouped(request, query, lowered, auth.signed_headers)
+        string_to_sign = (
+            f"{ALGORITHM}\n{amz_date}\n{auth.date}/{auth.region}/{auth.service}/aws4_request\n"
+            f"{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
         )
     except UnicodeEncodeError:
         # a lone surrogate (no HTTP server decodes one): botocore's own signer, whose header
