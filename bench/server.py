@@ -819,13 +819,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             " every call, warm-up included; handle holds authenticate ... transition)"
         )
         say(
-            f"  {'server':<20}{'request kind':<22}{'calls':>6}" + "".join(f"{s:>9}" for s in STAGES)
+            f"  {'server':<20}{'request kind':<22}{'calls':>6}"
+            + "".join(f"{s:>13}" for s in STAGES)
         )
         for t in targets:
             for kind, figures in sorted(t.stages.items()):
                 say(
                     f"  {t.name:<20}{kind:<22}{int(figures['calls']):>6}"
-                    + "".join(f"{figures[s]:9.0f}" if s in figures else f"{'-':>9}" for s in STAGES)
+                    + "".join(
+                        f"{figures[s]:13.0f}" if s in figures else f"{'-':>13}" for s in STAGES
+                    )
                 )
         say()
     say("p50 by round, ms (the state grows by one operation per accepted stop or start)")
