@@ -7,6 +7,8 @@ Usage (from the repository root)::
     python3 bench/server.py --json          # JSON figures on stdout, the human report on stderr
     python3 bench/server.py --workload DIR  # another copy of workload.json
     python3 bench/server.py --compare REF   # also serve git revision REF's lspolicy, same rounds
+                                            # (repeatable)
+    python3 bench/server.py --stages        # also time each step of a call inside the servers
 
 The world is the standard workload (its 19 policies, 20 principals and 2,000 instances) written
 as an lspolicy world file. Each server runs in a subprocess of its own: `lspolicy serve` with
