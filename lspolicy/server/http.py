@@ -132,30 +132,26 @@ _PLAIN_REQUEST_LINE = re.compile(rb"([A-Z]+) ([\x21-\x7e]+) HTTP/1\.1\r\n")
 """A request line the stdlib's ``parse_request`` reads as three words with version 1.1: one
 space between the words, no white space of any kind (str.split's, \x85 and \xa0 included) in
 the method or the target."""
-_TOKEN_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-"""An HTTP field name (RFC 9110 token): what a plain header line's name must be."""
+_PLAIN_HEADER_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\r\n]*)\r\n")
+"""A header line the stdlib's email parser reads as one ``(name, value)``: a token name (no
+``From `` line, no continuation), the value stripped of leading blanks as its compat32 policy
+strips it, ended by CRLF with no other CR or LF (its line splitting breaks at a lone CR)."""
 
 
 def _plain_headers(lines: list[bytes]) -> list[tuple[str, str]] | None:
     """The ``(name, value)`` pairs the stdlib's ``http.client.parse_headers`` would give for
-    these header lines (latin-1 text, in order, repeats kept), when the block is plain: every
-    line ended by CRLF with no other CR or LF (the email parser's line splitting breaks at a lone
-    CR), the last line empty, every other a token name (no ``From `` line, no continuation),
-    ``:`` and the value, which loses its leading blanks as the compat32 policy strips them. None
-    otherwise: the stdlib's parser then reads them (`read_header_block`)."""
+    these header lines (latin-1 text, in order, repeats kept), when every line is a plain
+    ``name: value`` ended by CRLF and the block ends with an empty CRLF line; None otherwise (the
+    stdlib's parser then reads them: `_Handler._read_header_block`)."""
     if not lines or lines[-1] != b"\r\n":
         return None
-    text = b"".join(lines).decode("latin-1")
-    crlf = text.count("\r\n")
-    if text.count("\r") != crlf or text.count("\n") != crlf:
-        return None  # a CR or LF that is not part of a CRLF
     pairs: list[tuple[str, str]] = []
-    token = _TOKEN_NAME.fullmatch
-    for line in text[:-2].split("\r\n")[:-1]:
-        name, colon, value = line.partition(":")
-        if not colon or token(name) is None:
+    match = _PLAIN_HEADER_LINE.fullmatch
+    for i in range(len(lines) - 1):
+        found = match(lines[i])
+        if found is None:
             return None
-        pairs.append((name, value.lstrip(" \t")))
+        pairs.append((found[1].decode("latin-1"), found[2].decode("latin-1")))
     return pairs
 
 
