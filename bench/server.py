@@ -7,6 +7,8 @@ Usage (from the repository root)::
     python3 bench/server.py --json          # JSON figures on stdout, the human report on stderr
     python3 bench/server.py --workload DIR  # another copy of workload.json
     python3 bench/server.py --compare REF   # also serve git revision REF's lspolicy, same rounds
+                                            # (repeatable)
+    python3 bench/server.py --stages        # also time each step of a call inside the servers
 
 The world is the standard workload (its 19 policies, 20 principals and 2,000 instances) written
 as an lspolicy world file. Each server runs in a subprocess of its own: `lspolicy serve` with
@@ -331,6 +333,104 @@ def serve_floor(deny_key: str, region: str, instance: str, caller: str) -> int:
 
 _ADDRESS = re.compile(r" at (http://127\.0\.0\.1:\d+)")
 
+STAGES = (
+    "request",
+    "parse",
+    "authenticate",
+    "validate",
+    "lookup",
+    "decide",
+    "log",
+    "transition",
+    "send",
+    "handle",
+)
+"""The stages `--stages` times in each lspolicy server (`_STAGE_SERVER`): the whole request, the
+request line and headers, SigV4, the body, the instance lookup, the decision, the log row, a
+stop's or start's transaction, the response write, and the pipeline (`Service.handle`, which
+holds authenticate ... transition)."""
+
+_STAGE_SERVER = r"""
+import collections, json, signal, sys, threading, time
+from lspolicy.server import app, http, state
+from lspolicy.server.world import load_world
+
+clock = time.thread_time_ns
+totals = collections.defaultdict(collections.Counter)
+counts = collections.Counter()
+local = threading.local()
+
+def timed(owner, name, stage):
+    inner = getattr(owner, name, None)
+    if inner is None:  # an older tree without this step
+        return
+    def wrapper(*args, **kwargs):
+        start = clock()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            spent = getattr(local, "spent", None)
+            if spent is not None:
+                spent[stage] += clock() - start
+    setattr(owner, name, wrapper)
+
+for owner, name, stage in (
+    (http._Handler, "parse_request", "parse"),
+    (http._Handler, "_send", "send"),
+    (app, "authenticate", "authenticate"),
+    (app, "validate_body", "validate"),
+    (app, "decide", "decide"),
+    (state.StateStore, "lookup", "lookup"),
+    (state.StateStore, "log", "log"),
+    (state.StateStore, "transition", "transition"),
+    (app.Service, "handle", "handle"),
+):
+    timed(owner, name, stage)
+
+handle = app.Service.handle
+def keyed_handle(self, request, **kwargs):
+    response = handle(self, request, **kwargs)
+    target = (request.header_values("x-amz-target") or ("",))[0]
+    local.key = target.rpartition(".")[2] + " " + str(response.status)
+    return response
+app.Service.handle = keyed_handle
+
+one = http._Handler.handle_one_request
+def one_request(self):
+    local.spent, local.key = collections.Counter(), None
+    start = clock()
+    try:
+        one(self)
+    finally:
+        if local.key is not None:
+            local.spent["request"] += clock() - start
+            totals[local.key].update(local.spent)
+            counts[local.key] += 1
+        local.spent = None
+http._Handler.handle_one_request = one_request
+
+world_path, state_path = sys.argv[1], sys.argv[2]
+store = state.StateStore(state_path)
+server = http.LightsailServer(app.Service(load_world(world_path), store), "127.0.0.1", 0)
+signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+print(f"lspolicy serving {world_path} at {server.url} (state: {state_path})", flush=True)
+try:
+    server.serve_forever()
+except KeyboardInterrupt:
+    pass
+finally:
+    server.server_close()
+    store.close()
+    figures = {
+        key: {"calls": counts[key], **{k: v / counts[key] / 1e3 for k, v in spent.items()}}
+        for key, spent in totals.items()
+    }
+    print("stages " + json.dumps(figures), file=sys.stderr, flush=True)
+"""
+"""`--stages`: an lspolicy server (`python -c`, so that the tree on PYTHONPATH is the one
+imported) whose steps are timed by the handler thread's CPU clock, per request kind (operation
+and status); the figures, in µs per call, go to stderr as one ``stages {json}`` line at SIGTERM."""
+
 
 @dataclass
 class Target:
@@ -354,6 +454,8 @@ class Target:
     rounds: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
     # per block: the server process's CPU seconds over the timed calls, and how many calls
     cpu: dict[str, list[float]] = field(default_factory=dict)
+    # with --stages: per request kind ("StopInstance 200"...), the calls and µs per call by stage
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def start_process(
@@ -601,8 +703,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--compare",
         metavar="REF",
-        default=None,
-        help="also serve the git revision REF's lspolicy (:memory: and file), in the same rounds",
+        action="append",
+        default=[],
+        help="also serve the git revision REF's lspolicy (:memory: and file), in the same rounds"
+        " (repeatable: one pair of servers per revision)",
+    )
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="run lspolicy's servers with each step timed by the handler's CPU clock, and"
+        " print the per-step table (warm-up calls included)",
     )
     # the floor server's own entry point: this file runs itself in a subprocess
     parser.add_argument("--floor-server", nargs=4, help=argparse.SUPPRESS)
@@ -663,9 +773,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         say()
 
         try:
-            before = None if args.compare is None else export_revision(args.compare, workdir)
-            if before is not None:
-                say(f"  compare    {before[0]} ({args.compare}): its lspolicy served alongside")
+            before = [export_revision(ref, workdir) for ref in args.compare]
+            for ref, (short, _) in zip(args.compare, before, strict=True):
+                say(f"  compare    {short} ({ref}): its lspolicy served alongside")
+            if before:
                 say()
             targets, results, state_checks = run(
                 world,
@@ -674,6 +785,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 warmup=warmup,
                 rounds=rounds,
                 before=before,
+                stages=args.stages,
             )
         except BenchError as exc:
             print(f"bench: {exc}", file=sys.stderr)
@@ -702,6 +814,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"  {t.name:<28}"
                 + "".join(f"{row[b]:18.3f}" if b in row else f"{'-':>18}" for b in blocks)
             )
+        say()
+    if any(t.stages for t in targets):
+        say(
+            "server CPU per call by stage, µs (the handler thread's CPU clock around each step;"
+            " every call, warm-up included; handle holds authenticate ... transition)"
+        )
+        say(
+            f"  {'server':<20}{'request kind':<22}{'calls':>6}"
+            + "".join(f"{s:>13}" for s in STAGES)
+        )
+        for t in targets:
+            for kind, figures in sorted(t.stages.items()):
+                say(
+                    f"  {t.name:<20}{kind:<22}{int(figures['calls']):>6}"
+                    + "".join(
+                        f"{figures[s]:13.0f}" if s in figures else f"{'-':>13}" for s in STAGES
+                    )
+                )
         say()
     say("p50 by round, ms (the state grows by one operation per accepted stop or start)")
     for t in targets:
@@ -737,6 +867,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for t in targets
             },
             "server_cpu_ms_per_call": server_cpu,
+            "stages_us_per_call": {t.name: t.stages for t in targets if t.stages},
             "load_average_end": list(os.getloadavg()),
             "overhead": overhead,
             "overhead_target_ms_p50": OVERHEAD_TARGET_MS,
@@ -781,23 +912,28 @@ def run(
     calls: int,
     warmup: int,
     rounds: int,
-    before: tuple[str, Path] | None = None,
+    before: Sequence[tuple[str, Path]] = (),
+    stages: bool = False,
 ) -> tuple[list[Target], dict[str, dict[str, Stats]], dict[str, dict[str, int]]]:
     """Start the servers, warm up, time every scenario round-robin, stop and check. With
-    ``before`` (a revision's name and exported tree), its lspolicy is served too."""
-    serve = [sys.executable, "-m", "lspolicy.cli", "serve", "--world", str(world.path)]
-    serve += ["--port", "0"]
+    ``before`` (revisions' names and exported trees), their lspolicy is served too."""
+
+    def serve(state: str) -> list[str]:
+        if stages:
+            return [sys.executable, "-c", _STAGE_SERVER, str(world.path), state]
+        command = [sys.executable, "-m", "lspolicy.cli", "serve", "--world", str(world.path)]
+        return [*command, "--port", "0", "--state", state]
+
     state = workdir / "state.db"
     specs: list[tuple[str, list[str], bool, Path | None, Path]] = [
-        ("lspolicy :memory:", [*serve, "--state", ":memory:"], True, None, REPO_ROOT),
-        ("lspolicy file", [*serve, "--state", str(state)], True, state, REPO_ROOT),
+        ("lspolicy :memory:", serve(":memory:"), True, None, REPO_ROOT),
+        ("lspolicy file", serve(str(state)), True, state, REPO_ROOT),
     ]
-    if before is not None:
-        name, root = before
+    for name, root in before:
         old_state = workdir / f"state-{name}.db"
         specs += [
-            (f"{name} :memory:", [*serve, "--state", ":memory:"], True, None, root),
-            (f"{name} file", [*serve, "--state", str(old_state)], True, old_state, root),
+            (f"{name} :memory:", serve(":memory:"), True, None, root),
+            (f"{name} file", serve(str(old_state)), True, old_state, root),
         ]
     floor = [sys.executable, str(Path(__file__).resolve()), "--floor-server"]
     floor += [world.denied_key, world.region, world.instance, world.denied]
@@ -823,7 +959,7 @@ def run(
             per_round = [total // rounds + (i < total % rounds) for i in range(rounds)]
             for r, count in enumerate(per_round):
                 order = targets[r % len(targets) :] + targets[: r % len(targets)]
-                before = {t.name: {s: len(t.samples[s]) for s in SCENARIOS} for t in targets}
+                seen = {t.name: {s: len(t.samples[s]) for s in SCENARIOS} for t in targets}
                 cpu_before = {t.name: process_cpu(t.process.pid) for t in targets}
                 # the servers' calls interleaved one by one: a server waits, blocked, while the
                 # others are called, so its CPU time over the round is its own calls'
@@ -835,7 +971,7 @@ def run(
                         used = t.cpu.setdefault(scenario, [0.0, 0.0])
                         used[0] += cpu_after - start
                         used[1] += count
-                    new = [x for s in SCENARIOS for x in t.samples[s][before[t.name][s] :]]
+                    new = [x for s in SCENARIOS for x in t.samples[s][seen[t.name][s] :]]
                     p50 = percentile(sorted(new), 50) / 1e6
                     t.rounds.setdefault(scenario, []).append((p50, t.operations))
     except Disagreement as exc:
@@ -851,8 +987,20 @@ def run(
         for t in targets:
             stop_process(t.process)
     state_checks = {t.name: check_file_state(t) for t in targets if t.state_file is not None}
+    if stages:
+        for t in targets:
+            t.stages = read_stages(t.stderr_path)
     results = {t.name: {s: stats(t.samples[s]) for s in SCENARIOS} for t in targets}
     return targets, results, state_checks
+
+
+def read_stages(stderr_path: Path) -> dict[str, dict[str, float]]:
+    """The ``stages {json}`` line a `_STAGE_SERVER` printed at SIGTERM (empty for the floor)."""
+    for line in stderr_path.read_text(errors="replace").splitlines():
+        if line.startswith("stages "):
+            figures: dict[str, dict[str, float]] = json.loads(line[len("stages ") :])
+            return figures
+    return {}
 
 
 def summarize(

@@ -204,8 +204,9 @@ class Service:
         op = OPERATIONS.get(operation)
         if op is None:
             return ApiError("InvalidInputException", f"Unknown operation {target[:128]!r}.")
-        account = self.world.accounts.get(principal.account)
-        entry["account"] = principal.account
+        account_id = principal.account  # a property that splits the ARN: read once
+        account = self.world.accounts.get(account_id)
+        entry["account"] = account_id
         if account is None or account.setup_in_progress:
             return ApiError(
                 "AccountSetupInProgressException",
@@ -216,7 +217,7 @@ class Service:
                 "RegionSetupInProgressException",
                 f"Region {authn.region} is still being set up for your account.",
             )
-        body = validate_body(operation, request.body)
+        body = validate_body(operation, request.body, scope=account_id)
         if isinstance(body, ApiError):
             return body
         if op.lists:
@@ -229,14 +230,14 @@ class Service:
         # The same work whether or not the instance exists, so that the time of a denial says
         # no more than its text: the same lookup cost, and both evaluations on every request, a
         # missing name's against a stand-in shaped like a real instance of its account and region.
-        found, row = self.store.lookup(principal.account, authn.region, name)
+        found, row = self.store.lookup(account_id, authn.region, name)
         exists = found is not None
         instance, arn, tags = self._view(row)
         on_instance, on_any = decide(
             principal,
             op.action,
             instance,
-            account=principal.account,
+            account=account_id,
             region=authn.region,
             name=name,
             context=context,
@@ -258,7 +259,7 @@ class Service:
             # force is for an instance stuck in stopping; in any other state it stops normally
             change = _FORCE_STOP
         done = self.store.transition(
-            principal.account,
+            account_id,
             authn.region,
             name,
             change,

@@ -139,11 +139,25 @@ class ReceivedRequest:
 
     @classmethod
     def from_target(
-        cls, method: str, target: str, headers: HeaderSource, body: bytes
+        cls,
+        method: str,
+        target: str,
+        headers: HeaderSource,
+        body: bytes,
+        *,
+        lowered: dict[str, list[str]] | None = None,
     ) -> ReceivedRequest:
-        """Build from the raw request-target of the request line (``/path?query``)."""
+        """Build from the raw request-target of the request line (``/path?query``).
+
+        ``lowered``, when the server has already grouped the headers: each name of ``headers``
+        in lower case -> its values in received order, exactly what `lowered_headers` would
+        compute (``headers`` must then be a tuple of ``(str, str)`` pairs)."""
         path, _, query = target.partition("?")
-        return cls(method, path, query, headers, body)
+        request = cls(method, path, query, headers, body)
+        if lowered is not None and isinstance(headers, tuple):
+            object.__setattr__(request, "_items", headers)
+            object.__setattr__(request, "_lowered", lowered)
+        return request
 
     def header_items(self) -> tuple[tuple[str, str], ...]:
         """Every header as a ``(name, value)`` pair, in received order, duplicates kept (read
@@ -295,6 +309,30 @@ def _credential_scope(value: str) -> tuple[str, str, str, str] | ApiError:
     return access_key_id, date, region, service
 
 
+@functools.lru_cache(maxsize=_PARSED_LIMIT)
+def _amz_date(amz_date: str) -> datetime | ApiError:
+    """``X-Amz-Date`` as a UTC time, or why it is refused: a function of the text alone, so
+    remembered (every request of the same second sends the same text)."""
+    if not _TIMESTAMP.fullmatch(amz_date):
+        return _denied(
+            f"X-Amz-Date {_show(amz_date)} is not a timestamp of the form YYYYMMDD'T'HHMMSS'Z'"
+        )
+    try:
+        # the digits' places are fixed (checked above): what strptime accepts for this format,
+        # datetime() accepts and refuses alike (a month 13, a 30 February, a second 60)
+        return datetime(
+            int(amz_date[0:4]),
+            int(amz_date[4:6]),
+            int(amz_date[6:8]),
+            int(amz_date[9:11]),
+            int(amz_date[11:13]),
+            int(amz_date[13:15]),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        return _denied(f"X-Amz-Date {_show(amz_date)} is not a valid date and time")
+
+
 _BOTOCORE_AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256 Credential=([^,\s]+), SignedHeaders=([^,\s]+), Signature=([0-9a-f]{64})"
 )
@@ -441,6 +479,25 @@ def _canonical_request(
     return "\n".join(lines)
 
 
+def _canonical_request_grouped(
+    request: ReceivedRequest,
+    query: Sequence[tuple[str, str]],
+    grouped: Mapping[str, Sequence[str]],
+    names: Sequence[str],
+) -> str:
+    """`_canonical_request` from the headers grouped by lower-case name (each of ``names`` a
+    key of ``grouped``, its values in received order), built in one piece: the same text
+    (``tests/unit/test_server_memos.py`` compares the two)."""
+    headers = "".join(
+        [f"{name}:{','.join([' '.join(v.split()) for v in grouped[name]])}\n" for name in names]
+    )
+    return (
+        f"{request.method.upper()}\n{_canonical_uri(request.path)}\n"
+        f"{_canonical_query(query) if query else ''}\n{headers}\n{';'.join(names)}\n"
+        f"{hashlib.sha256(request.body).hexdigest()}"
+    )
+
+
 def _reference_signature(
     request: ReceivedRequest,
     auth: _Authorization,
@@ -558,24 +615,9 @@ def authenticate(
         return _denied(f"signed header {absent!r} is not in the request")
 
     amz_date = lowered["x-amz-date"][0]
-    if not _TIMESTAMP.fullmatch(amz_date):
-        return _denied(
-            f"X-Amz-Date {_show(amz_date)} is not a timestamp of the form YYYYMMDD'T'HHMMSS'Z'"
-        )
-    try:
-        # the digits' places are fixed (checked above): what strptime accepts for this format,
-        # datetime() accepts and refuses alike (a month 13, a 30 February, a second 60)
-        signed_at = datetime(
-            int(amz_date[0:4]),
-            int(amz_date[4:6]),
-            int(amz_date[6:8]),
-            int(amz_date[9:11]),
-            int(amz_date[11:13]),
-            int(amz_date[13:15]),
-            tzinfo=UTC,
-        )
-    except ValueError:
-        return _denied(f"X-Amz-Date {_show(amz_date)} is not a valid date and time")
+    signed_at = _amz_date(amz_date)
+    if isinstance(signed_at, ApiError):
+        return signed_at
     if auth.date != amz_date[:8]:
         return _denied(
             f"the credential scope date {auth.date!r} is not the date of X-Amz-Date {amz_date!r}",
@@ -627,16 +669,12 @@ def authenticate(
     # so every failure gets the same message.
     credential = lookup(auth.access_key_id)
     secret = _DECOY_SECRET if credential is None else credential.secret_access_key
-    signed = [(n.lower(), v) for n, v in headers if n.lower() in auth.signed_headers]
     try:
-        canonical = _canonical_request(request, query, signed, auth.signed_headers)
-        string_to_sign = "\n".join(
-            (
-                ALGORITHM,
-                amz_date,
-                f"{auth.date}/{auth.region}/{auth.service}/aws4_request",
-                hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
-            )
+        # every signed name is in the request (checked above), with its values in received order
+        canonical = _canonical_request_grouped(request, query, lowered, auth.signed_headers)
+        string_to_sign = (
+            f"{ALGORITHM}\n{amz_date}\n{auth.date}/{auth.region}/{auth.service}/aws4_request\n"
+            f"{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
         )
     except UnicodeEncodeError:
         # a lone surrogate (no HTTP server decodes one): botocore's own signer, whose header

@@ -183,6 +183,17 @@ def allowed_on_any_instance(
     )
 
 
+_DECISIONS: dict[
+    tuple[int, str, int, str, str, str, tuple[tuple[str, ContextValue], ...]],
+    tuple[Principal, Instance, tuple[bool, bool]],
+] = {}
+"""`decide`'s answers by (principal object, action, instance object, account, region, name,
+the request's keys): the engine's decision is a function of the principal's immutable policy
+set and the request built from exactly these, so asking again within the same second (the keys
+hold ``aws:CurrentTime``) gives the same answer. The principal and instance objects are held and
+compared with ``is``: another object, even an equal one, is a miss."""
+
+
 def decide(
     principal: Principal,
     action: str,
@@ -198,7 +209,34 @@ def decide(
     is the named one or the stand-in for a missing name.
 
     For an action without a resource type both are the one decision on ``*`` (the probes would
-    ask that very request again), so it is asked once."""
+    ask that very request again), so it is asked once.
+
+    Remembered (`_DECISIONS`) per principal object: a caller's repeated call is answered from
+    its own earlier one, never from another principal's, for a missing name as for an existing
+    one (its stand-in is an instance object like any other)."""
+    key = (id(principal), action, id(instance), account, region, name, tuple(context.items()))
+    hit = _DECISIONS.get(key)
+    if hit is not None and hit[0] is principal and hit[1] is instance:
+        return hit[2]
+    answer = _decide(
+        principal, action, instance, account=account, region=region, name=name, context=context
+    )
+    if len(_DECISIONS) >= _CACHE_LIMIT:
+        _DECISIONS.clear()
+    _DECISIONS[key] = (principal, instance, answer)
+    return answer
+
+
+def _decide(
+    principal: Principal,
+    action: str,
+    instance: Instance,
+    *,
+    account: str,
+    region: str,
+    name: str,
+    context: Mapping[str, ContextValue],
+) -> tuple[bool, bool]:
     if not _resource_level(action):
         star = allowed_on_star(principal, action, context)
         return star, star

@@ -22,16 +22,20 @@ Slow and idle clients are bounded (limits documented in the README's server sect
 from __future__ import annotations
 
 import contextlib
+import email.parser
 import email.utils
 import errno
+import http.client
 import io
 import json
 import logging
+import re
 import socket
 import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,6 +52,7 @@ __all__ = [
     "MAX_CONNECTIONS",
     "MAX_CONNECTIONS_PER_ADDRESS",
     "LightsailServer",
+    "read_header_block",
     "serve_in_thread",
 ]
 
@@ -119,6 +124,66 @@ def _http_date() -> str:
     return cached[1]
 
 
+_MAX_HEADER_LINE = 65536
+"""The longest header line read, as the stdlib's ``http.client`` reads one (``_MAXLINE``)."""
+_MAX_HEADERS = 100
+"""The most header lines read, as the stdlib's ``http.client`` (``_MAXHEADERS``)."""
+_PLAIN_REQUEST_LINE = re.compile(rb"([A-Z]+) ([\x21-\x7e]+) HTTP/1\.1\r\n")
+"""A request line the stdlib's ``parse_request`` reads as three words with version 1.1: one
+space between the words, no white space of any kind (str.split's, \x85 and \xa0 included) in
+the method or the target."""
+_PLAIN_HEADER_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\r\n]*)\r\n")
+"""A header line the stdlib's email parser reads as one ``(name, value)``: a token name (no
+``From `` line, no continuation), the value stripped of leading blanks as its compat32 policy
+strips it, ended by CRLF with no other CR or LF (its line splitting breaks at a lone CR)."""
+
+
+def _plain_headers(lines: list[bytes]) -> list[tuple[str, str]] | None:
+    """The ``(name, value)`` pairs the stdlib's ``http.client.parse_headers`` would give for
+    these header lines (latin-1 text, in order, repeats kept), when every line is a plain
+    ``name: value`` ended by CRLF and the block ends with an empty CRLF line; None otherwise (the
+    stdlib's parser then reads them: `_Handler._read_header_block`)."""
+    if not lines or lines[-1] != b"\r\n":
+        return None
+    pairs: list[tuple[str, str]] = []
+    match = _PLAIN_HEADER_LINE.fullmatch
+    for i in range(len(lines) - 1):
+        found = match(lines[i])
+        if found is None:
+            return None
+        pairs.append((found[1].decode("latin-1"), found[2].decode("latin-1")))
+    return pairs
+
+
+def read_header_block(
+    readline: Callable[[int], bytes], message_class: type[http.client.HTTPMessage]
+) -> tuple[http.client.HTTPMessage, dict[str, list[str]] | None]:
+    """``http.client.parse_headers``: the header lines read with the same limits and errors
+    (``LineTooLong``, ``HTTPException``), the same message; plain lines (`_plain_headers`) split
+    here without the email parser, and then also grouped by lower-case name (None when the
+    email parser read them)."""
+    lines: list[bytes] = []
+    while True:
+        line = readline(_MAX_HEADER_LINE + 1)
+        if len(line) > _MAX_HEADER_LINE:
+            raise http.client.LineTooLong("header line")
+        lines.append(line)
+        if len(lines) > _MAX_HEADERS:
+            raise http.client.HTTPException(f"got more than {_MAX_HEADERS} headers")
+        if line in (b"\r\n", b"\n", b""):
+            break
+    pairs = _plain_headers(lines)
+    if pairs is None:
+        text = b"".join(lines).decode("iso-8859-1")
+        return email.parser.Parser(_class=message_class).parsestr(text), None
+    message = message_class()
+    lowered: dict[str, list[str]] = {}
+    for name, value in pairs:
+        message.set_raw(name, value)
+        lowered.setdefault(name.lower(), []).append(value)
+    return message, lowered
+
+
 _POST_ONLY = ApiError("InvalidInputException", "Lightsail's JSON protocol takes POST requests.")
 
 
@@ -137,6 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
     # ever waits for the client's delayed ACK of an earlier one (Nagle's algorithm: ~40 ms)
     disable_nagle_algorithm = True
     server: LightsailServer
+    raw_requestline: bytes  # set by the stdlib's handle_one_request before parse_request
 
     def setup(self) -> None:
         super().setup()
@@ -153,7 +219,62 @@ class _Handler(BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         """The stdlib's parsing, refusing HTTP/0.x: it would answer such a request (a two-word
         request line, or a version 0.x) with a bare body and no status line or headers, which
-        no JSON client can read."""
+        no JSON client can read.
+
+        A plain HTTP/1.1 request line (every SDK's) is read here, to the same result as the
+        stdlib's, and its header lines with the stdlib's limits and errors; plain ``name:
+        value`` lines are split here (`_plain_headers`), anything else goes to the stdlib's
+        email parser, as ``http.client.parse_headers`` would (its parser costs more than the
+        rest of a request's work together; ``tests/unit/test_server_http_parse.py`` compares
+        the two)."""
+        self._lowered: dict[str, list[str]] | None = None
+        plain = _PLAIN_REQUEST_LINE.fullmatch(self.raw_requestline)
+        if plain is None:
+            return self._parse_request_stdlib()
+        self.command = None  # type: ignore[assignment]  # as the stdlib, until the line is read
+        self.request_version = "HTTP/1.1"
+        self.requestline = self.raw_requestline[:-2].decode("latin-1")
+        self.command, path = plain[1].decode("latin-1"), plain[2].decode("latin-1")
+        # the stdlib's gh-87389 guard: a target starting with '//' is reduced to one '/'
+        self.path = "/" + path.lstrip("/") if path.startswith("//") else path
+        self.close_connection = False  # HTTP/1.1 on both sides: kept alive unless asked
+        try:
+            headers = self._read_header_block()
+        except http.client.LineTooLong as err:
+            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long", str(err))
+            return False
+        except http.client.HTTPException as err:
+            self.send_error(
+                HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers", str(err)
+            )
+            return False
+        self.headers = headers
+        lowered = self._lowered_headers()
+        conntype = lowered.get("connection", ("",))[0].lower()
+        if conntype == "close":
+            self.close_connection = True
+        elif conntype == "keep-alive":
+            self.close_connection = False
+        expect = lowered.get("expect", ("",))[0]
+        # the stdlib answers "100 Continue" first; False when that write fails
+        return expect.lower() != "100-continue" or bool(self.handle_expect_100())
+
+    def _read_header_block(self) -> http.client.HTTPMessage:
+        message, self._lowered = read_header_block(self.rfile.readline, self.MessageClass)
+        return message
+
+    def _lowered_headers(self) -> dict[str, list[str]]:
+        """Each header name in lower case -> its values, in received order (what
+        ``self.headers.get`` returns first is the first of them)."""
+        lowered = self._lowered
+        if lowered is None:
+            lowered = {}
+            for name, value in self.headers.raw_items():
+                lowered.setdefault(name.lower(), []).append(value)
+            self._lowered = lowered
+        return lowered
+
+    def _parse_request_stdlib(self) -> bool:
         if not super().parse_request():
             return False
         major = self.request_version.removeprefix("HTTP/").partition(".")[0]
@@ -234,7 +355,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.server.mark(self.connection, waiting=False)
         self._reader.deadline = time.monotonic() + self.server.body_timeout
-        content_type = self.headers.get("Content-Type") or ""
+        lowered = self._lowered_headers()
+        content_type = lowered.get("content-type", ("",))[0]
         if content_type.partition(";")[0].strip().lower() != JSON_TYPE:
             # the awsJson1_1 protocol: requests carry Content-Type application/x-amz-json-1.1
             self._reject(
@@ -245,8 +367,8 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             )
             return
-        raw_length = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding"):
+        raw_length = lowered.get("content-length", (None,))[0]
+        if lowered.get("transfer-encoding", ("",))[0]:
             self._reject(
                 ApiError("InvalidInputException", "Chunked request bodies are not supported.")
             )
@@ -277,8 +399,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         # raw_items: the values as parsed (latin-1 text, no surrogates, which is all the email
         # policy's items() would change)
-        headers = tuple(self.headers.raw_items())
-        request = ReceivedRequest.from_target("POST", self.path, headers, body)
+        request = ReceivedRequest.from_target(
+            "POST", self.path, tuple(self.headers.raw_items()), body, lowered=lowered
+        )
         response = self.server.service.handle(request, source_ip=self.client_address[0])
         self._send(response.status, response.body, response.headers)
 

@@ -90,13 +90,30 @@ _PLAIN: Final[Mapping[str, Check | None]] = MappingProxyType(
 schema error, so only a body it fails is walked by the validator, which says what is wrong."""
 
 
-def validate_body(operation: str, body: bytes) -> dict[str, Any] | ApiError:
+_VALID_LIMIT: Final = 4096
+"""Valid bodies remembered (`_VALID`) before the memo is emptied."""
+_VALID_BYTES: Final = 1024
+"""Only bodies up to this size are remembered (an instance name is at most 255 characters)."""
+_VALID: dict[tuple[str, str, bytes], dict[str, Any]] = {}
+"""Valid bodies by (scope, operation, bytes) -> their members: validity and members are a
+function of the operation and the bytes alone, and an SDK sends the same bytes for the same call
+again and again. The scope (the server passes the caller's account) keeps one account's bodies
+apart from another's: that a body was sent before shows in the time of its answer, and only
+within the account that sent it."""
+
+
+def validate_body(operation: str, body: bytes, *, scope: str = "") -> dict[str, Any] | ApiError:
     """Return the request's members, exactly as the body gives them, or the error to answer.
 
     Never raises for any ``body``; raises `KeyError` for an ``operation`` without a request
     schema (routing unknown targets is the router's job, and an unknown name here is a bug).
+    A valid body sent again in the same ``scope`` gets the same members object (`_VALID`): read
+    it, never change it.
     """
     validator = _VALIDATORS[operation]
+    remembered = _VALID.get((scope, operation, body))
+    if remembered is not None:
+        return remembered
     if len(body) > MAX_BODY_BYTES:
         return ApiError(
             _INVALID,
@@ -108,6 +125,10 @@ def validate_body(operation: str, body: bytes) -> dict[str, Any] | ApiError:
         return document
     plain = _PLAIN[operation]
     if plain is not None and plain(document):
+        if len(body) <= _VALID_BYTES:
+            if len(_VALID) >= _VALID_LIMIT:
+                _VALID.clear()
+            _VALID[scope, operation, body] = document
         return document
     errors = sorted(validator.iter_errors(document), key=_error_order)
     if not errors:
