@@ -40,6 +40,7 @@ from lspolicy.model.decision import Decision, DecisionName, FailedCondition, Nea
 from lspolicy.model.policy import Policy, PolicyKind
 from lspolicy.model.request import (
     _SCALARS,
+    _UNREAD,
     ContextValue,
     Request,
     RequestPart,
@@ -478,11 +479,13 @@ class PolicySet:
                     entry = seen[action] = self._batch_entry(action)
                     plan, decide, layered, needs_caller, layouts, cold = entry
             resource = part._direct  # None: the part takes the general path
-            if resource is None or (
-                caller_account is not None
-                and (account := part.resource_account) is not None
-                and account != caller_account
-            ):
+            if caller_account is not None and resource is not None:
+                account = part._resource_account
+                if account is _UNREAD:  # found when first read
+                    account = part.resource_account
+                if account is not None and account != caller_account:
+                    resource = None
+            if resource is None:
                 append(is_allowed(build(action, principal, part, context=context)))
                 continue
             given = part._values

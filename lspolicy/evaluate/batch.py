@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from itertools import repeat
-from operator import add, mul, sub
+from operator import add, attrgetter, mul, sub
 from typing import Any
 
 from lspolicy.evaluate.authorize import PolicySet
@@ -157,8 +157,12 @@ def decide_matrix_compact(
     # one column per feature (the resource account, the ARN, each key's values, each Resource
     # verdict), every value replaced by a small int (equal values, equal ints); columns that
     # hold one value for every instance tell no instance apart and are left out
-    arns = [part.resource if part.resource is not None else "*" for part in instances]
-    columns: dict[Any, tuple[list[int], int]] = {}
+    # the instances' facts, each read in one C-level pass
+    resources: list[str | None] = list(map(_RESOURCE, instances))
+    arns: list[str] = (
+        [r if r is not None else "*" for r in resources] if None in resources else resources  # type: ignore[misc]
+    )
+    columns: dict[Any, tuple[Sequence[int], int]] = {}
     distinct: dict[Any, list[Any]] = {}
     """Feature -> its distinct values, in the order of their codes."""
 
@@ -174,21 +178,19 @@ def decide_matrix_compact(
             if len(seen) > 1:
                 # coded by the plain strings (whose hashes are cached); the conditions
                 # read the values as `RequestPart.values` holds them
-                code = {v: n for n, v in enumerate(seen)}
-                columns[feature] = (list(map(code.__getitem__, values)), len(code))
+                columns[feature] = _codes(seen, values)
                 distinct[feature] = [None if v is None else (v,) for v in seen]
             return True
         seen = dict.fromkeys(values)
         if len(seen) > 1:
-            code = {v: n for n, v in enumerate(seen)}
-            columns[feature] = (list(map(code.__getitem__, values)), len(code))
+            columns[feature] = _codes(seen, values)
             distinct[feature] = list(seen)
         return True
 
-    column(("account",), [part.resource_account for part in instances])
+    column(("account",), list(map(_ACCOUNT, instances)))
     if any(dynamic for _, _, dynamic in rows):
         column(("arn",), arns)
-    plain = _PlainColumns(instances)
+    plain = _PlainColumns(list(map(_RAW, instances)), list(map(_LOWERED, instances)))
     for key in keys:
         got = plain.column(key)
         if got is None:  # no instance gives it: one value (none) for every instance
@@ -216,7 +218,7 @@ def decide_matrix_compact(
         bits = 0
         for m, got in enumerate(verdict_lists):
             bits += int.from_bytes(bytes(got), "big") << m
-        column(("resources",), list(bits.to_bytes(len(arns), "big")))
+        column(("resources",), bits.to_bytes(len(arns), "big"))
         if ("resources",) in distinct:
             width = range(len(verdict_lists))
             distinct[("resources",)] = [
@@ -226,7 +228,9 @@ def decide_matrix_compact(
         column(("resources",), list(zip(*verdict_lists, strict=True)))
     # instances decided one by one: a part giving two spellings of one key (the merge then
     # depends on the dicts' order, `RequestPart.duplicates`) or naming a caller
-    odd = [n for n, part in enumerate(instances) if part.duplicates or part.caller_arn is not None]
+    # (`RequestPart._direct` is None for exactly those parts)
+    directs = list(map(_DIRECT, instances))
+    odd = [n for n, d in enumerate(directs) if d is None] if None in directs else []
     if odd:
         alone = [0] * len(instances)
         for m, n in enumerate(odd, 1):
@@ -248,6 +252,7 @@ def decide_matrix_compact(
         return hit
 
     groupings: dict[Any, tuple[Sequence[Hashable], dict[Any, int]]] = {}
+    del resources, directs
     group_rows: list[Sequence[Hashable]] = []
     answer_rows: list[dict[Hashable, bool]] = []
     for ps, principal, (read, row_matchers, dynamic) in zip(
@@ -320,9 +325,8 @@ class _PlainColumns:
 
     __slots__ = ("_layout_of", "_names", "_raws")
 
-    def __init__(self, instances: Sequence[RequestPart]) -> None:
-        self._raws: list[dict[Any, Any]] = [part.raw for part in instances]
-        lowered = [part._lowered for part in instances]
+    def __init__(self, raws: list[dict[Any, Any]], lowered: list[tuple[str, ...]]) -> None:
+        self._raws = raws
         ids = list(map(id, lowered))
         first = dict(zip(ids, lowered, strict=True))  # each layout once (the parts hold them)
         number = {ident: n for n, ident in enumerate(first)}
@@ -344,14 +348,39 @@ class _PlainColumns:
         usable where every value is a plain string (`RequestPart.values` otherwise); None
         when no instance gives the key."""
         names: list[Any] = [layout.get(key) for layout in self._names]
-        if names.count(None) == len(names):
+        spellings = set(names)
+        spellings.discard(None)
+        if not spellings:
             return None
-        if self._layout_of is None:
-            return list(map(dict.get, self._raws, repeat(names[0])))
+        if len(spellings) == 1:
+            # one spelling wherever the key is given: a layout without it gets None
+            return list(map(dict.get, self._raws, repeat(spellings.pop())))
+        assert self._layout_of is not None
         return list(map(dict.get, self._raws, map(names.__getitem__, self._layout_of)))
 
 
 _PLAIN_TYPES = frozenset({str, type(None)})
+_RESOURCE = attrgetter("resource")
+_RAW = attrgetter("raw")
+_LOWERED = attrgetter("_lowered")
+_DIRECT = attrgetter("_direct")
+_ACCOUNT = attrgetter("resource_account")
+
+
+def _codes(seen: dict[Any, None], values: Sequence[Any]) -> tuple[Sequence[int], int]:
+    """Each value's code (its place in ``seen``, the distinct values in order), as a
+    ``bytes`` when at most 256 values are distinct, and how many codes."""
+    code = dict(zip(seen, range(len(seen)), strict=True))
+    ids = map(code.__getitem__, values)
+    return (bytes(ids) if len(code) <= 256 else list(ids)), len(code)
+
+
+def _firsts(sig: bytes, radix: int) -> dict[int, int]:
+    """Each byte value of ``sig`` (all below ``radix``) -> where it first occurs."""
+    if radix > 64:
+        return {v: sig.index(v) for v in set(sig)}
+    find = sig.find
+    return {v: n for v, n in zip(range(radix), map(find, range(radix)), strict=True) if n >= 0}
 
 
 def _dense(values: list[Any]) -> tuple[int, ...]:
@@ -411,7 +440,8 @@ def _grouping(
     def packed_column(source: Any) -> bytes:
         col = packed.get(source)
         if col is None:
-            col = packed[source] = bytes(columns[source][0])
+            ids = columns[source][0]
+            col = packed[source] = ids if ids.__class__ is bytes else bytes(ids)  # type: ignore[assignment]
         return col
 
     sig: bytes | None = None
@@ -461,11 +491,12 @@ def _grouping(
         if collapse is not None and radix >= 256:
             sig, radix = _densify(sig)
         if radix < 256:
-            if collapse is not None:
+            if collapse is not None:  # the other accounts' instances: code ``radix``
                 sig = (int.from_bytes(sig, "big") + int.from_bytes(mark, "big") * radix).to_bytes(
                     count, "big"
                 )
-            return sig, {v: sig.index(v) for v in set(sig)}
+                radix += 1
+            return sig, _firsts(sig, radix)
         ints = list(sig)
     if collapse is not None:
         marks = list(mark)
