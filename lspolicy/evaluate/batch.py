@@ -323,21 +323,16 @@ class _PlainColumns:
     layout maps a lower-case key to the name it was given under (the later of two spellings,
     as in `RequestPart.values`)."""
 
-    __slots__ = ("_layout_of", "_names", "_raws")
+    __slots__ = ("_layouts", "_lowered", "_names", "_raws")
 
     def __init__(self, raws: list[dict[Any, Any]], lowered: list[tuple[str, ...]]) -> None:
         self._raws = raws
-        ids = list(map(id, lowered))
-        first = dict(zip(ids, lowered, strict=True))  # each layout once (the parts hold them)
-        number = {ident: n for n, ident in enumerate(first)}
-        self._names = [
-            dict(zip(low, raw, strict=True))
-            for low, raw in zip(
-                first.values(), (self._raws[ids.index(i)] for i in first), strict=True
-            )
-        ]
+        self._lowered = lowered
+        # each layout once (the parts hold them), with one context given under it
+        first = dict(zip(map(id, lowered), zip(lowered, raws, strict=True), strict=True))
+        self._layouts = list(first)
+        self._names = [dict(zip(low, raw, strict=True)) for low, raw in first.values()]
         """Per layout: lower-case key -> the name given."""
-        self._layout_of = list(map(number.__getitem__, ids)) if len(first) > 1 else None
 
     def given(self, key: str) -> bool:
         """Some instance gives a value for ``key``."""
@@ -355,8 +350,9 @@ class _PlainColumns:
         if len(spellings) == 1:
             # one spelling wherever the key is given: a layout without it gets None
             return list(map(dict.get, self._raws, repeat(spellings.pop())))
-        assert self._layout_of is not None
-        return list(map(dict.get, self._raws, map(names.__getitem__, self._layout_of)))
+        # spellings differ between layouts: each instance's name by its layout
+        spelling = dict(zip(self._layouts, names, strict=True))
+        return list(map(dict.get, self._raws, map(spelling.__getitem__, map(id, self._lowered))))
 
 
 _PLAIN_TYPES = frozenset({str, type(None)})
