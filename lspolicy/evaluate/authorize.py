@@ -484,6 +484,11 @@ class PolicySet:
                 if account is _UNREAD:  # found when first read
                     account = part.resource_account
                 if account is not None and account != caller_account:
+                    if not plan.resource:
+                        # across accounts a resource-based policy must allow too, and the
+                        # plan has none (`is_allowed` answers the same without deciding)
+                        append(False)
+                        continue
                     resource = None
             if resource is None:
                 append(is_allowed(build(action, principal, part, context=context)))

@@ -1,0 +1,184 @@
+"""Round 6 of the engine work (issue 12): the shortcuts it added, each against the explained path.
+
+- `RequestPart.resource_account` is found when first read (a slot holding a sentinel until
+  then); `is_allowed_many` reads the slot directly. It must equal the account `Request` finds
+  in the same ARN, whatever the ARN. ARN format, IAM User Guide, "Identify AWS resources with
+  Amazon Resource Names (ARNs)", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html
+  ("the ARNs for some resources omit the Region, the account ID, or both").
+- `is_allowed_many` answers False without deciding for an instance in another account than the
+  caller's when the plan holds no resource-based statement. IAM User Guide, "Cross-account
+  policy evaluation logic",
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+  (the resource-based policy in the trusting account must allow as well as the caller's
+  identity-based policy).
+- `decide_matrix_compact` finds each group's first instance by ``bytes.find`` per code below
+  64 (`batch._firsts`) and reads a key under one spelling in one pass when every layout that
+  gives the key spells it alike (`batch._PlainColumns.column`).
+
+The oracle is `PolicySet.evaluate` on the request built from one merged dict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lspolicy
+from lspolicy import PolicySet, Request, RequestPart, decide_matrix_compact
+from lspolicy.evaluate.batch import _firsts
+
+ACCOUNTS = ["111122223333", "444455556666", ""]
+SEGMENT = st.sampled_from(["", "arn", "aws", "lightsail", "us-east-1", *ACCOUNTS, "Instance/i-1"])
+
+
+@settings(max_examples=150)
+@given(st.one_of(st.lists(SEGMENT, min_size=1, max_size=8).map(":".join), st.text(max_size=30)))
+def test_lazy_resource_account_equals_the_requests(arn: str) -> None:
+    """The part's account (first read, and read again) is the one `Request` finds."""
+    part = RequestPart({}, resource=arn)
+    expected = Request("lightsail:StopInstance", arn).resource_account
+    assert part.resource_account == expected
+    assert part.resource_account == expected
+
+
+def _doc(statement: dict[str, Any], kind: Any = "identity") -> lspolicy.Policy:
+    return lspolicy.parse_policy({"Version": "2012-10-17", "Statement": statement}, kind=kind)
+
+
+IDENTITY = [
+    _doc({"Effect": "Allow", "Action": "lightsail:*", "Resource": "*"}),
+    _doc(
+        {
+            "Effect": "Allow",
+            "Action": "lightsail:StopInstance",
+            "Resource": "arn:aws:lightsail:*:444455556666:Instance/*",
+        }
+    ),
+    _doc(
+        {
+            "Effect": "Deny",
+            "Action": "lightsail:DeleteInstance",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/env": "prod"}},
+        }
+    ),
+]
+RESOURCE_POLICY = _doc(
+    {
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+        "Action": "lightsail:StopInstance",
+        "Resource": "*",
+    },
+    kind="resource",
+)
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(st.sampled_from(IDENTITY), min_size=1, max_size=3),
+    st.booleans(),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["lightsail:StopInstance", "lightsail:DeleteInstance"]),
+            st.sampled_from(ACCOUNTS),
+            st.sampled_from([{}, {"aws:ResourceTag/env": "prod"}, {"aws:ResourceTag/env": "dev"}]),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+)
+def test_batch_across_accounts_equals_evaluate(
+    policies: list[lspolicy.Policy],
+    with_resource_policy: bool,
+    requests: list[tuple[str, str, dict[str, str]]],
+) -> None:
+    """Instances in the caller's account, another account and none: `is_allowed_many` on
+    parts equals `evaluate`, with and without a resource-based policy on the set."""
+    rules = PolicySet(policies)
+    if with_resource_policy:
+        rules = rules.with_resource_policy(RESOURCE_POLICY)
+    caller = "arn:aws:iam::111122223333:user/alice"
+    principal_ctx = {"aws:username": "alice"}
+    principal = RequestPart(principal_ctx, caller_arn=caller)
+    items = []
+    expected = []
+    for n, (action, account, ctx) in enumerate(requests):
+        arn = f"arn:aws:lightsail:us-east-1:{account}:Instance/i-{n}"
+        items.append((action, RequestPart(ctx, resource=arn), None))
+        merged = {**principal_ctx, **ctx}
+        expected.append(rules.evaluate(Request(action, arn, merged, caller_arn=caller)).allowed)
+    for _ in range(2):  # cold, then with the plans built
+        assert rules.is_allowed_many(items, principal=principal) == expected
+
+
+@settings(max_examples=200)
+@given(st.integers(1, 256).flatmap(lambda r: st.tuples(st.just(r), st.binary(min_size=1))))
+def test_group_heads_are_first_occurrences(drawn: tuple[int, bytes]) -> None:
+    """`_firsts` maps each byte value present to its first position, below and above the
+    ``bytes.find`` cut-over."""
+    radix, raw = drawn
+    sig = bytes(b % radix for b in raw)
+    assert _firsts(sig, radix) == {v: sig.index(v) for v in set(sig)}
+
+
+SPELLINGS = ["aws:ResourceTag/team", "AWS:RESOURCETAG/TEAM"]
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([None, *SPELLINGS]),
+            st.sampled_from(["web", "db"]),
+            st.booleans(),
+            st.sampled_from(["111122223333", "444455556666"]),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_matrix_one_or_several_spellings_equals_evaluate(
+    instances: list[tuple[str | None, str, bool, str]],
+) -> None:
+    """Instances that give the team tag under one spelling, another, or not at all (layouts
+    with and without an extra key), some in another account: every cell equals `evaluate`."""
+    rules = PolicySet(
+        [
+            _doc(
+                {
+                    "Effect": "Allow",
+                    "Action": "lightsail:StopInstance",
+                    "Resource": "*",
+                    "Condition": {
+                        "StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}
+                    },
+                }
+            )
+        ]
+    )
+    caller = "arn:aws:iam::111122223333:user/alice"
+    principal_ctx = {"aws:PrincipalTag/team": "web"}
+    contexts: list[dict[str, str]] = []
+    arns = []
+    for n, (spelling, team, extra, account) in enumerate(instances):
+        ctx = {} if spelling is None else {spelling: team}
+        if extra:
+            ctx["aws:RequestedRegion"] = "us-east-1"
+        contexts.append(ctx)
+        arns.append(f"arn:aws:lightsail:us-east-1:{account}:Instance/i-{n}")
+    matrix = decide_matrix_compact(
+        "lightsail:StopInstance",
+        [rules],
+        [RequestPart(principal_ctx, caller_arn=caller)],
+        [RequestPart(c, resource=a) for c, a in zip(contexts, arns, strict=True)],
+    )
+    expected = [
+        rules.evaluate(
+            Request("lightsail:StopInstance", a, {**principal_ctx, **c}, caller_arn=caller)
+        ).allowed
+        for c, a in zip(contexts, arns, strict=True)
+    ]
+    assert matrix.row(0) == expected
