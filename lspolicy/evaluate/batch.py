@@ -29,7 +29,7 @@ from typing import Any
 
 from lspolicy.evaluate.authorize import PolicySet
 from lspolicy.evaluate.clause import CompiledCondition
-from lspolicy.model.request import ContextValue, Request, RequestPart, context_values
+from lspolicy.model.request import ContextValue, Request, RequestPart, _account, context_values
 
 __all__ = ["Matrix", "decide_matrix", "decide_matrix_compact"]
 
@@ -156,17 +156,17 @@ def decide_matrix_compact(
     keys = tuple(key_index)
     # one column per feature (the resource account, the ARN, each key's values, each Resource
     # verdict), every value replaced by a small int (equal values, equal ints); columns that
-    # hold one value for every instance tell no instance apart and are left out
-    # the instances' facts, each read in one C-level pass
-    resources: list[str | None] = list(map(_RESOURCE, instances))
+    # hold one value for every instance tell no instance apart and are left out. The
+    # instances' facts are each read in one C-level pass.
+    resources: list[Any] = list(map(_RESOURCE, instances))
     arns: list[str] = (
-        [r if r is not None else "*" for r in resources] if None in resources else resources  # type: ignore[misc]
+        [r if r is not None else "*" for r in resources] if None in resources else resources
     )
     columns: dict[Any, tuple[Sequence[int], int]] = {}
     distinct: dict[Any, list[Any]] = {}
     """Feature -> its distinct values, in the order of their codes."""
 
-    def column(feature: Any, values: list[Any], *, plain: bool = False) -> bool:
+    def column(feature: Any, values: Sequence[Any], *, plain: bool = False) -> bool:
         """With ``plain``: False (and no column) when some value is not a plain string."""
         if plain:
             try:
@@ -187,7 +187,8 @@ def decide_matrix_compact(
             distinct[feature] = list(seen)
         return True
 
-    column(("account",), list(map(_ACCOUNT, instances)))
+    # `RequestPart.resource_account` of each (``*`` for no resource names no account)
+    column(("account",), list(map(_account, arns)))
     if any(dynamic for _, _, dynamic in rows):
         column(("arn",), arns)
     plain = _PlainColumns(list(map(_RAW, instances)), list(map(_LOWERED, instances)))
@@ -360,7 +361,6 @@ _RESOURCE = attrgetter("resource")
 _RAW = attrgetter("raw")
 _LOWERED = attrgetter("_lowered")
 _DIRECT = attrgetter("_direct")
-_ACCOUNT = attrgetter("resource_account")
 
 
 def _codes(seen: dict[Any, None], values: Sequence[Any]) -> tuple[Sequence[int], int]:
@@ -418,7 +418,7 @@ def _table(cls: Sequence[int]) -> bytes:
 def _grouping(
     features: list[tuple[Any, tuple[int, ...] | None]],
     collapse: tuple[tuple[int, ...], int] | None,
-    columns: dict[Any, tuple[list[int], int]],
+    columns: dict[Any, tuple[Sequence[int], int]],
     packed: dict[Any, bytes],
     count: int,
 ) -> tuple[Sequence[Hashable], dict[Any, int]]:
@@ -437,7 +437,7 @@ def _grouping(
         col = packed.get(source)
         if col is None:
             ids = columns[source][0]
-            col = packed[source] = ids if ids.__class__ is bytes else bytes(ids)  # type: ignore[assignment]
+            col = packed[source] = ids if isinstance(ids, bytes) else bytes(ids)
         return col
 
     sig: bytes | None = None
@@ -471,6 +471,7 @@ def _grouping(
                 radix *= size
                 continue
             # too many combinations for a byte: on with lists of ints
+            values: Sequence[int]
             ints, values = list(sig), list(col)
         else:
             if ints is None:
