@@ -165,10 +165,21 @@ class _Plan:
 
 
 _Layout = tuple[tuple[str, str], ...]
-_BatchEntry = tuple["_Plan", Callable[..., bool], bool, bool, dict[tuple[str, ...], _Layout], bool]
-"""(plan, its decision function, whether that function is layered, whether it reads the
-caller, the plan's context layouts, whether the plan is still cold)."""
+_BatchEntry = tuple[
+    "_Plan",
+    Callable[..., bool],
+    Callable[..., bool] | None,
+    bool,
+    dict[tuple[str, ...], _Layout],
+    bool,
+]
+"""(plan, its decision function, the layered function's variant for requests whose own keys
+the plan does not read (None: the function is not layered), whether it reads the caller, the
+plan's context layouts, whether the plan is still cold)."""
 _MAX_LAYOUTS = 256
+_NO_KEYS: dict[str, tuple[str, ...]] = {}
+"""The request's own keys for a layered decision function when the plan reads none of them
+(shared: never written)."""
 
 
 def _layout(names: tuple[str, ...], reads: frozenset[str]) -> _Layout:
@@ -470,14 +481,14 @@ class PolicySet:
             entry = seen.get(action)
             if entry is None:
                 entry = seen[action] = self._batch_entry(action)
-            plan, decide, layered, needs_caller, layouts, cold = entry
+            plan, decide, bare, needs_caller, layouts, cold = entry
             if cold:
                 plan.uses += 1
                 if plan.uses >= _HOT or plan.inlined:
                     if not plan.inlined:
                         _inline(plan)
                     entry = seen[action] = self._batch_entry(action)
-                    plan, decide, layered, needs_caller, layouts, cold = entry
+                    plan, decide, bare, needs_caller, layouts, cold = entry
             resource = part._direct  # None: the part takes the general path
             if caller_account is not None and resource is not None:
                 account = part._resource_account
@@ -501,7 +512,9 @@ class PolicySet:
             # `context_values`, inlined: into their own mapping for the layered function
             # (which reads it first, then the instance's values, then the principal's), else
             # into the merged values
-            own = {} if layered else values | given
+            # (a layered function reading no request key gets one shared empty mapping: the
+            # decision functions never write to the context)
+            own = _NO_KEYS if bare is not None else values | given
             if context:
                 names = tuple(context)
                 layout = layouts.get(names)
@@ -510,6 +523,8 @@ class PolicySet:
                     if len(layouts) >= _MAX_LAYOUTS:
                         layouts.clear()
                     layouts[names] = layout
+                if bare is not None and layout:
+                    own = {}
                 for k, lk in layout:
                     v = context[k]
                     if v.__class__ is str:
@@ -518,8 +533,13 @@ class PolicySet:
                         own[lk] = (text(v),)
                     else:
                         own[lk] = tuple(text(x) for x in v)
-            if layered:
-                if needs_caller:
+            if bare is not None:
+                if own is _NO_KEYS:  # the plan reads none of the request's own keys
+                    if needs_caller:
+                        append(bare(resource, given, values, caller))
+                    else:
+                        append(bare(resource, given, values))
+                elif needs_caller:
                     append(decide(resource, own, given, values, caller))
                 else:
                     append(decide(resource, own, given, values))
@@ -545,7 +565,7 @@ class PolicySet:
         return (
             plan,
             decide,
-            layered is not None,
+            None if layered is None else layered.bare,
             plan.needs_caller,
             plan.layouts,
             not plan.inlined,

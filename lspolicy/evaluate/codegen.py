@@ -21,6 +21,7 @@ source.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from types import CodeType, FunctionType
 from typing import Any
@@ -336,12 +337,26 @@ def compile_layered_decider(
         return None
     lines = ["def decide(r, x, c, p, k=None):", "    gx = x.get", "    g = c.get", "    q = p.get"]
     lines.extend(body)
+    # the same decision for a request whose own keys the plan does not read (most requests
+    # of a batch): each lookup reads the instance's values, then the principal's
+    bare = [_BARE.sub(r"\3", line) for line in body]
+    if any("gx(" in line for line in bare):  # not every lookup is the layered one
+        bare = ["    return decide(r, {}, c, p, k)"]
+    lines += ["def bare(r, c, p, k=None):", "    g = c.get", "    q = p.get", *bare]
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = dict(w.namespace)
     _define(source, namespace, "<lspolicy layered plan>")
     decide: Callable[..., bool] = namespace["decide"]
     decide.__doc__ = source
+    decide.bare = namespace["bare"]  # type: ignore[attr-defined]
     return decide
+
+
+_BARE = re.compile(
+    r"\((t\d+) if \(\1 := gx\((n\d+)\)\) is not None else (\(\1 if \(\1 := g\(\2\)\) is not None else q\(\2\)\))\)"
+)
+"""A layered lookup (`_Writer.get`): the request's own keys, else the instance's, else the
+principal's; group 3 is the lookup without the request's own keys."""
 
 
 def statement_predicates(sts: Sequence[CompiledStatement]) -> None:

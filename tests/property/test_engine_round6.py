@@ -182,3 +182,78 @@ def test_matrix_one_or_several_spellings_equals_evaluate(
         for c, a in zip(contexts, arns, strict=True)
     ]
     assert matrix.row(0) == expected
+
+
+LAYERED_POLICIES = [
+    _doc(
+        {
+            "Effect": "Allow",
+            "Action": "lightsail:StopInstance",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}},
+        }
+    ),
+    _doc(
+        {
+            "Effect": "Deny",
+            "Action": "lightsail:*",
+            "Resource": "*",
+            "Condition": {"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
+        }
+    ),
+    _doc(
+        {
+            "Effect": "Allow",
+            "Action": "lightsail:StopInstance",
+            "Resource": "arn:aws:lightsail:*:111122223333:Instance/*",
+            "Condition": {"StringEquals": {"aws:PrincipalTag/team": "ops"}},
+        }
+    ),
+]
+REQUEST_KEYS: list[dict[str, str]] = [
+    {},
+    {"aws:SourceIp": "203.0.113.7"},
+    {"aws:SourceIp": "198.51.100.1"},
+    {"aws:SecureTransport": "true"},  # a key no statement reads
+    {"AWS:ResourceTag/Team": "web"},  # overrides the instance's value
+    {"aws:PrincipalTag/team": "db", "aws:SourceIp": "203.0.113.9"},  # overrides the principal's
+]
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(st.sampled_from(LAYERED_POLICIES), min_size=1, max_size=3),
+    st.sampled_from(["web", "ops"]),
+    st.lists(
+        st.tuples(
+            st.sampled_from([{}, {"aws:ResourceTag/team": "web"}]), st.sampled_from(REQUEST_KEYS)
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+)
+def test_layered_batch_with_and_without_request_keys_equals_evaluate(
+    policies: list[lspolicy.Policy],
+    team: str,
+    requests: list[tuple[dict[str, str], dict[str, str]]],
+) -> None:
+    """Small plans get their layered function at once; a request whose own keys the plan
+    does not read takes its ``bare`` variant (instance, then principal values), the others
+    the full one (request keys first). Both equal `evaluate`, including where a request key
+    overrides an instance's or the principal's value (context keys are case-insensitive:
+    IAM User Guide, "IAM JSON policy elements: Condition",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html)."""
+    rules = PolicySet(policies)
+    caller = "arn:aws:iam::111122223333:user/alice"
+    principal_ctx = {"aws:PrincipalTag/team": team}
+    principal = RequestPart(principal_ctx, caller_arn=caller)
+    items = []
+    expected = []
+    for n, (instance_ctx, own) in enumerate(requests):
+        arn = f"arn:aws:lightsail:us-east-1:111122223333:Instance/i-{n}"
+        items.append(("lightsail:StopInstance", RequestPart(instance_ctx, resource=arn), own))
+        merged = {**principal_ctx, **instance_ctx, **own}
+        request = Request("lightsail:StopInstance", arn, merged, caller_arn=caller)
+        expected.append(rules.evaluate(request).allowed)
+    for _ in range(2):
+        assert rules.is_allowed_many(items, principal=principal) == expected
