@@ -166,38 +166,28 @@ def decide_matrix_compact(
     distinct: dict[Any, list[Any]] = {}
     """Feature -> its distinct values, in the order of their codes."""
 
-    def column(feature: Any, values: Sequence[Any], *, plain: bool = False) -> bool:
-        """With ``plain``: False (and no column) when some value is not a plain string."""
-        if plain:
-            try:
-                seen = dict.fromkeys(values)
-            except TypeError:  # a list
-                return False
-            if not _PLAIN_TYPES.issuperset(map(type, seen)):
-                return False
-            if len(seen) > 1:
-                # coded by the plain strings (whose hashes are cached); the conditions
-                # read the values as `RequestPart.values` holds them
-                columns[feature] = _codes(seen, values)
-                distinct[feature] = [None if v is None else (v,) for v in seen]
-            return True
+    def column(feature: Any, values: Sequence[Any]) -> None:
         seen = dict.fromkeys(values)
         if len(seen) > 1:
             columns[feature] = _codes(seen, values)
             distinct[feature] = list(seen)
-        return True
 
-    # `RequestPart.resource_account` of each (``*`` for no resource names no account)
     column(("account",), list(map(_account, arns)))
     if any(dynamic for _, _, dynamic in rows):
         column(("arn",), arns)
     plain = _PlainColumns(list(map(_RAW, instances)), list(map(_LOWERED, instances)))
     for key in keys:
-        got = plain.column(key)
-        if got is None:  # no instance gives it: one value (none) for every instance
+        coded = plain.coded(key)
+        if coded is None:  # no instance gives it: one value (none) for every instance
             continue
-        if not column(("key", key), got, plain=True):
-            # not every value a plain string: the normalised values
+        ids, code = coded
+        if code is not None and _PLAIN_TYPES.issuperset(map(type, code)):
+            if len(code) > 1:
+                # coded by the plain strings (whose hashes are cached); the conditions
+                # read the values as `RequestPart.values` holds them
+                columns[("key", key)] = (bytes(ids) if len(code) <= 256 else ids, len(code))
+                distinct[("key", key)] = [None if v is None else (v,) for v in code]
+        else:  # not every value a plain string: the normalised values
             column(("key", key), [part.values.get(key) for part in instances])
     # Resource verdicts: one joint column (each instance's tuple of every matcher's verdict:
     # a fleet's ARNs take few combinations); a row reads its own matchers' part of it
@@ -339,10 +329,13 @@ class _PlainColumns:
         """Some instance gives a value for ``key``."""
         return any(key in names for names in self._names)
 
-    def column(self, key: str) -> list[Any] | None:
-        """Each instance's value for ``key`` as it was given (None where it gives none),
-        usable where every value is a plain string (`RequestPart.values` otherwise); None
-        when no instance gives the key."""
+    def coded(self, key: str) -> tuple[list[int], dict[Any, int] | None] | None:
+        """Each instance's value for ``key`` as it was given (None where it gives none) as a
+        code, and the codes (value -> code, in order of first appearance), in one C-level
+        pass: the code of a value not seen yet is the number of values seen so far. Usable
+        where every value is a plain string (`RequestPart.values` otherwise); the codes are
+        None when some value cannot be a dict key (a list). None when no instance gives the
+        key."""
         names: list[Any] = [layout.get(key) for layout in self._names]
         spellings = set(names)
         spellings.discard(None)
@@ -350,10 +343,15 @@ class _PlainColumns:
             return None
         if len(spellings) == 1:
             # one spelling wherever the key is given: a layout without it gets None
-            return list(map(dict.get, self._raws, repeat(spellings.pop())))
-        # spellings differ between layouts: each instance's name by its layout
-        spelling = dict(zip(self._layouts, names, strict=True))
-        return list(map(dict.get, self._raws, map(spelling.__getitem__, map(id, self._lowered))))
+            values = map(dict.get, self._raws, repeat(spellings.pop()))
+        else:  # spellings differ between layouts: each instance's name by its layout
+            spelling = dict(zip(self._layouts, names, strict=True))
+            values = map(dict.get, self._raws, map(spelling.__getitem__, map(id, self._lowered)))
+        code: dict[Any, int] = {}
+        try:
+            return list(map(code.setdefault, values, map(len, repeat(code)))), code
+        except TypeError:  # a list
+            return [], None
 
 
 _PLAIN_TYPES = frozenset({str, type(None)})
