@@ -172,7 +172,8 @@ def decide_matrix_compact(
             columns[feature] = _codes(seen, values)
             distinct[feature] = list(seen)
 
-    column(("account",), list(map(_account, arns)))
+    accounts = list(map(_account, arns))
+    column(("account",), accounts)
     if any(dynamic for _, _, dynamic in rows):
         column(("arn",), arns)
     plain = _PlainColumns(list(map(_RAW, instances)), list(map(_LOWERED, instances)))
@@ -303,7 +304,9 @@ def decide_matrix_compact(
             grouped = groupings[used] = _grouping(features, collapse, columns, packed, count)
         sigs, first = grouped
         group_rows.append(sigs)
-        answer_rows.append(_group_answers(ps, action, principal, instances, first, context=context))
+        answer_rows.append(
+            _group_answers(ps, action, principal, instances, accounts, first, context=context)
+        )
     return Matrix(group_rows, answer_rows, count)
 
 
@@ -570,6 +573,7 @@ def _group_answers(
     action: str,
     principal: RequestPart,
     instances: Sequence[RequestPart],
+    accounts: list[str | None],
     first: dict[Any, int],
     *,
     context: Mapping[str, ContextValue] | None,
@@ -589,7 +593,7 @@ def _group_answers(
     answers: dict[Any, bool] = {}
     for sig, n in first.items():
         part = instances[n]
-        account = part.resource_account
+        account = accounts[n]  # `RequestPart.resource_account`
         elsewhere = caller_account is not None and account is not None and account != caller_account
         if part.caller_arn is not None or part.duplicates:  # the general way
             answers[sig] = ps.is_allowed(
