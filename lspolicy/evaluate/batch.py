@@ -22,6 +22,8 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 
 from __future__ import annotations
 
+import sys
+from array import array
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from itertools import repeat
 from operator import add, attrgetter, mul, sub
@@ -305,7 +307,9 @@ def decide_matrix_compact(
         sigs, first = grouped
         group_rows.append(sigs)
         answer_rows.append(
-            _group_answers(ps, action, principal, instances, accounts, first, context=context)
+            _group_answers(
+                ps, action, principal, instances, accounts=accounts, first=first, context=context
+            )
         )
     return Matrix(group_rows, answer_rows, count)
 
@@ -403,6 +407,27 @@ def _account_classes(
     return cls, (2 if 2 in cls else None)
 
 
+def _spread(col: bytes, count: int) -> int:
+    """A byte column as one integer of two-byte fields, little-endian: instance ``i``'s
+    byte in field ``i`` (bits ``16 i`` to ``16 i + 7``), so that a fold up to 65,536
+    combinations carries into no other instance's field."""
+    buf = bytearray(2 * count)
+    buf[0::2] = col
+    return int.from_bytes(buf, "little")
+
+
+def _gather(wide: int, count: int) -> array[int]:
+    """The two-byte fields of ``wide`` (`_spread`'s layout), one per instance."""
+    fields = array("H")
+    fields.frombytes(wide.to_bytes(2 * count, "little"))
+    if sys.byteorder != "little":
+        fields.byteswap()
+    return fields
+
+
+assert array("H").itemsize == 2
+
+
 def _densify(sig: bytes) -> tuple[bytes, int]:
     """``sig`` with its byte values renumbered from 0 (same partition), and how many."""
     values = sorted(set(sig))
@@ -443,17 +468,18 @@ def _grouping(
 
     sig: bytes | None = None
     ints: list[int] | None = None
+    values: Sequence[int]
     radix = 1
-    keep = -1  # every bit: no instance masked
+    keep = keep_wide = -1  # every bit: no instance masked
     mark = b""
     if collapse is not None:
         # instances of another account: masked to 0 at every fold (so that they add no
         # combinations), then given a signature of their own
         by_account, other = collapse
         accounts = packed_column(("account",))
-        keep = int.from_bytes(
-            accounts.translate(_table([0 if c == other else 255 for c in by_account])), "big"
-        )
+        kept = accounts.translate(_table([0 if c == other else 255 for c in by_account]))
+        keep = int.from_bytes(kept, "big")
+        keep_wide = _spread(kept, count) * 257  # 0xFFFF or 0 per two-byte field
         mark = accounts.translate(_table([1 if c == other else 0 for c in by_account]))
     for source, cls in features:
         ids, size = columns[source]
@@ -471,16 +497,24 @@ def _grouping(
                 sig = folded.to_bytes(count, "big")
                 radix *= size
                 continue
-            # too many combinations for a byte: on with lists of ints
-            values: Sequence[int]
-            ints, values = list(sig), list(col)
+            # too many combinations for a byte: this fold in two bytes per instance, then
+            # renumbered densely (a row's instances take far fewer combinations than the
+            # radix allows); lists of ints only past 256 groups
+            wide = (_spread(sig, count) + _spread(col, count) * radix) & keep_wide
+            fields = _gather(wide, count)
+            found = set(fields)
+            if len(found) <= 256:
+                table = dict(zip(sorted(found), range(len(found)), strict=True))
+                sig, radix = bytes(map(table.__getitem__, fields)), len(found)
+                continue
+            ints, radix = fields.tolist(), radix * size
+            continue
+        if ints is None:
+            ints = [0] * count if sig is None else list(sig)
+        if cls is None:
+            values = ids
         else:
-            if ints is None:
-                ints = [0] * count if sig is None else list(sig)
-            if cls is None:
-                values = ids
-            else:
-                values, size = list(map(cls.__getitem__, ids)), max(cls) + 1
+            values, size = list(map(cls.__getitem__, ids)), max(cls) + 1
         ints = list(map(add, ints, map(mul, values, repeat(radix))))
         radix *= size
     if ints is None:
@@ -573,9 +607,9 @@ def _group_answers(
     action: str,
     principal: RequestPart,
     instances: Sequence[RequestPart],
+    *,
     accounts: list[str | None],
     first: dict[Any, int],
-    *,
     context: Mapping[str, ContextValue] | None,
 ) -> dict[Any, bool]:
     """Each group's answer, from its first instance. Where the plain compiled function

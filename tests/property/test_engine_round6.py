@@ -257,3 +257,145 @@ def test_layered_batch_with_and_without_request_keys_equals_evaluate(
         expected.append(rules.evaluate(request).allowed)
     for _ in range(2):
         assert rules.is_allowed_many(items, principal=principal) == expected
+
+
+WIDE_POLICIES = [
+    _doc(
+        {
+            "Effect": "Allow",
+            "Action": "lightsail:StopInstance",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/a": "${aws:ResourceTag/b}"}},
+        }
+    ),
+    _doc(
+        {
+            "Effect": "Allow",
+            "Action": "lightsail:StopInstance",
+            "Resource": "*",
+            "Condition": {"StringLike": {"aws:ResourceTag/c": ["1*", "3"]}},
+        }
+    ),
+    _doc(
+        {
+            "Effect": "Deny",
+            "Action": "lightsail:StopInstance",
+            "Resource": "arn:aws:lightsail:us-west-2:*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/d": "${aws:ResourceTag/a}"}},
+        }
+    ),
+]
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    st.lists(st.sampled_from(WIDE_POLICIES), min_size=1, max_size=3, unique=True),
+    st.integers(5, 40),
+    st.lists(
+        st.tuples(
+            st.integers(0, 39),
+            st.integers(0, 39),
+            st.integers(0, 5),
+            st.integers(0, 5),
+            st.booleans(),
+        ),
+        min_size=200,
+        max_size=420,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_matrix_past_one_byte_of_combinations_equals_evaluate(
+    policies: list[lspolicy.Policy],
+    spread: int,
+    draws: list[tuple[int, int, int, int, bool]],
+    rnd: Any,
+) -> None:
+    """Hundreds of instances whose values a policy variable reads (so each value is its own
+    class): a row's features take more than 256 combinations, so `_grouping` folds in two
+    bytes per instance and renumbers (or goes on with lists past 256 groups); some instances
+    in another account (one group when nothing across accounts can allow). Every cell
+    equals `evaluate`. Policy variables in conditions: IAM User Guide, "IAM policy elements:
+    Variables and tags",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html ."""
+    rules = PolicySet(policies)
+    caller = "arn:aws:iam::111122223333:user/alice"
+    contexts = []
+    arns = []
+    for n, (a, b, c, d, elsewhere) in enumerate(draws):
+        contexts.append(
+            {
+                "aws:ResourceTag/a": str(a % spread),
+                "aws:ResourceTag/b": str(b % spread),
+                "aws:ResourceTag/c": str(c),
+                "aws:ResourceTag/d": str(d),
+            }
+        )
+        account = "444455556666" if elsewhere and rnd.random() < 0.5 else "111122223333"
+        region = rnd.choice(["us-east-1", "us-west-2"])
+        arns.append(f"arn:aws:lightsail:{region}:{account}:Instance/i-{n}")
+    matrix = decide_matrix_compact(
+        "lightsail:StopInstance",
+        [rules],
+        [RequestPart({}, caller_arn=caller)],
+        [RequestPart(c, resource=a) for c, a in zip(contexts, arns, strict=True)],
+    )
+    expected = [
+        rules.evaluate(Request("lightsail:StopInstance", a, c, caller_arn=caller)).allowed
+        for c, a in zip(contexts, arns, strict=True)
+    ]
+    assert matrix.row(0) == expected
+
+
+@st.composite
+def grouping_case(draw: st.DrawFn) -> tuple[Any, ...]:
+    count = draw(st.integers(1, 600))
+    features = []
+    columns: dict[Any, tuple[Any, int]] = {}
+    for k in range(draw(st.integers(0, 4))):
+        size = draw(st.sampled_from([2, 3, 7, 20, 40, 300]))
+        rnd = draw(st.randoms(use_true_random=False))
+        ids = [rnd.randrange(size) for _ in range(count)]
+        columns[("f", k)] = (bytes(ids) if size <= 256 else ids, size)
+        cls = None
+        if size <= 256 and draw(st.booleans()):  # a class per code (at most `size` classes)
+            width = draw(st.integers(1, size))
+            cls = tuple(rnd.randrange(width) for _ in range(size))
+            cls = tuple(sorted(set(cls)).index(c) for c in cls)  # classes from 0, dense
+        features.append((("f", k), cls))
+    collapse = None
+    if draw(st.booleans()):
+        rnd = draw(st.randoms(use_true_random=False))
+        accounts = [rnd.randrange(3) for _ in range(count)]
+        columns[("account",)] = (bytes(accounts), 3)
+        collapse = ((0, 1, 2), 2)  # account code -> class; class 2 is "another account"
+    return count, features, columns, collapse
+
+
+@settings(max_examples=120, deadline=None)
+@given(grouping_case())
+def test_grouping_is_the_partition_by_features(drawn: tuple[Any, ...]) -> None:
+    """`batch._grouping` (one byte per instance, two-byte folds renumbered, lists of ints):
+    two instances share a signature exactly when every feature (its code, or its class)
+    is equal, except that with ``collapse`` every instance of another account is one group
+    of its own; each signature's first instance is where it first occurs. An internal
+    invariant (the docs say nothing about how an engine groups instances)."""
+    from lspolicy.evaluate.batch import _grouping  # noqa: PLC0415 - the one internal under test
+
+    count, features, columns, collapse = drawn
+    sigs, first = _grouping(features, collapse, columns, {}, count)
+    keys = []
+    for i in range(count):
+        if collapse is not None and columns[("account",)][0][i] == 2:
+            keys.append(("other",))
+            continue
+        key = []
+        for source, cls in features:
+            code = columns[source][0][i]
+            key.append(code if cls is None else cls[code])
+        keys.append(tuple(key))
+    by_key: dict[Any, Any] = {}
+    by_sig: dict[Any, Any] = {}
+    for i in range(count):
+        assert by_key.setdefault(keys[i], sigs[i]) == sigs[i]
+        assert by_sig.setdefault(sigs[i], keys[i]) == keys[i]
+    assert first == {s: list(sigs).index(s) for s in set(sigs)}
