@@ -33,6 +33,7 @@ from lspolicy.evaluate.codegen import (
     compile_decider,
     compile_layered_decider,
     generic_decider,
+    layered_variant,
 )
 from lspolicy.evaluate.principal import Caller, GrantKind
 from lspolicy.evaluate.statement import CompiledStatement, StatementCore, statement_core
@@ -162,9 +163,14 @@ class _Plan:
     layouts: dict[tuple[str, ...], _Layout] = field(default_factory=dict)
     """Request contexts' key names, as given, -> which of them the plan reads (`_layout`):
     a batch normalises only those."""
+    layered_layouts: dict[tuple[str, ...], _Layout] = field(default_factory=dict)
+    """`layouts` with the layered function's variant for each (once the plan has one)."""
 
 
-_Layout = tuple[tuple[str, str], ...]
+_Layout = tuple[tuple[tuple[str, str], ...], Callable[..., bool] | None]
+"""``(name, lower-case name)`` of each key the plan reads, in the context's order, and the
+plan's layered function for requests giving exactly those keys (`codegen.layered_variant`;
+None for a plan without a layered function, or when the request gives none of them)."""
 _BatchEntry = tuple[
     "_Plan",
     Callable[..., bool],
@@ -182,16 +188,21 @@ _NO_KEYS: dict[str, tuple[str, ...]] = {}
 (shared: never written)."""
 
 
-def _layout(names: tuple[str, ...], reads: frozenset[str]) -> _Layout:
+def _layout(
+    names: tuple[str, ...], reads: frozenset[str], layered: Callable[..., bool] | None
+) -> _Layout:
     """``(name, lower-case name)`` for each of a context's key names that ``reads`` holds, in
     the context's order (where two spellings of one key are given, the later wins, as when
-    normalising the whole context)."""
+    normalising the whole context), and ``layered``'s variant for those keys."""
     out = []
     for name in names:
         lower = lower_key(name)
         if lower in reads:
             out.append((name, lower))
-    return tuple(out)
+    pairs = tuple(out)
+    if layered is None or not pairs:
+        return pairs, None
+    return pairs, layered_variant(layered, frozenset(lower for _, lower in pairs))
 
 
 def _split(
@@ -519,13 +530,14 @@ class PolicySet:
                 names = tuple(context)
                 layout = layouts.get(names)
                 if layout is None:
-                    layout = _layout(names, plan.reads)
+                    layout = _layout(names, plan.reads, decide if bare is not None else None)
                     if len(layouts) >= _MAX_LAYOUTS:
                         layouts.clear()
                     layouts[names] = layout
-                if bare is not None and layout:
+                pairs, variant = layout
+                if variant is not None:
                     own = {}
-                for k, lk in layout:
+                for k, lk in pairs:
                     v = context[k]
                     if v.__class__ is str:
                         own[lk] = (v,)
@@ -539,10 +551,11 @@ class PolicySet:
                         append(bare(resource, given, values, caller))
                     else:
                         append(bare(resource, given, values))
+                # else the layout's variant (own keys given: the layout has one)
                 elif needs_caller:
-                    append(decide(resource, own, given, values, caller))
+                    append(variant(resource, own, given, values, caller))  # type: ignore[misc]
                 else:
-                    append(decide(resource, own, given, values))
+                    append(variant(resource, own, given, values))  # type: ignore[misc]
             elif needs_caller:
                 append(decide(resource, own, caller))
             else:
@@ -567,7 +580,7 @@ class PolicySet:
             decide,
             None if layered is None else layered.bare,
             plan.needs_caller,
-            plan.layouts,
+            plan.layouts if layered is None else plan.layered_layouts,
             not plan.inlined,
         )
 

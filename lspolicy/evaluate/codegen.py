@@ -34,6 +34,7 @@ __all__ = [
     "compile_decider",
     "compile_layered_decider",
     "generic_decider",
+    "layered_variant",
     "statement_predicates",
 ]
 
@@ -349,7 +350,30 @@ def compile_layered_decider(
     decide: Callable[..., bool] = namespace["decide"]
     decide.__doc__ = source
     decide.bare = namespace["bare"]  # type: ignore[attr-defined]
+    decide.body = body  # type: ignore[attr-defined]
     return decide
+
+
+def layered_variant(decide: Callable[..., bool], keys: frozenset[str]) -> Callable[..., bool]:
+    """``decide`` (from `compile_layered_decider`) for requests whose own keys the plan reads
+    are exactly ``keys`` (lower case): a lookup of one of them reads the request's own
+    mapping alone (it holds the key), any other the instance's values, then the principal's.
+    The same answers; compiled once per shape (`_define`)."""
+    namespace: dict[str, Any] = decide.__globals__
+
+    def lookup(m: re.Match[str]) -> str:
+        return f"x[{m.group(2)}]" if namespace[m.group(2)] in keys else m.group(3)
+
+    body = [_BARE.sub(lookup, line) for line in decide.body]  # type: ignore[attr-defined]
+    if any("gx(" in line for line in body):  # not every lookup is the layered one
+        return decide
+    source = "\n".join(
+        ["def variant(r, x, c, p, k=None):", "    g = c.get", "    q = p.get", *body]
+    )
+    space = {k: v for k, v in namespace.items() if k[:1] == "n"}
+    _define(source + "\n", space, "<lspolicy layered plan>")
+    variant: Callable[..., bool] = space["variant"]
+    return variant
 
 
 _BARE = re.compile(

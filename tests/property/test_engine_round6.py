@@ -239,7 +239,8 @@ def test_layered_batch_with_and_without_request_keys_equals_evaluate(
 ) -> None:
     """Small plans get their layered function at once; a request whose own keys the plan
     does not read takes its ``bare`` variant (instance, then principal values), the others
-    the full one (request keys first). Both equal `evaluate`, including where a request key
+    the variant for the keys they give (those read from the request's own keys alone, the
+    rest from the instance's, then the principal's values: `codegen.layered_variant`). Both equal `evaluate`, including where a request key
     overrides an instance's or the principal's value (context keys are case-insensitive:
     IAM User Guide, "IAM JSON policy elements: Condition",
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html)."""
