@@ -38,8 +38,9 @@ def to_context_string(value: str | int | float | bool) -> str:
 
 
 _NO_KEYS: frozenset[str] = frozenset()
-_UNREAD: Any = "\0unread"
-"""A slot's value before it is first computed (no ARN account contains a NUL)."""
+_UNREAD: Any = ...
+"""A slot's value before it is first computed (``Ellipsis``, a singleton: a part copied or
+pickled before the slot is read keeps it, and no account is ``...``)."""
 _SCALARS = (str, int, float, bool)
 _STR_ONLY = {str}
 
@@ -288,8 +289,8 @@ class RequestPart:
         self._names: dict[str, str] | None = None
         self.resource = resource
         self._resource_account: str | None = _UNREAD
-        """`resource_account`, found when first read (a matrix reads the accounts as one
-        column of the ARNs, `resource_accounts`)."""
+        """`resource_account`, found when first read (a matrix reads every instance's
+        account from the ARNs as one column instead)."""
         self._direct = (
             None if duplicates or caller_arn is not None else "*" if resource is None else resource
         )

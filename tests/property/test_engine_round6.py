@@ -400,3 +400,19 @@ def test_grouping_is_the_partition_by_features(drawn: tuple[Any, ...]) -> None:
         assert by_key.setdefault(keys[i], sigs[i]) == sigs[i]
         assert by_sig.setdefault(sigs[i], keys[i]) == keys[i]
     assert first == {s: list(sigs).index(s) for s in set(sigs)}
+
+
+def test_lazy_account_survives_copy_and_pickle() -> None:
+    """A part copied or pickled before its account is read still finds it (the "not read
+    yet" marker is a singleton), and one read before keeps it. Docs: none (an internal
+    representation)."""
+    import copy  # noqa: PLC0415
+    import pickle  # noqa: PLC0415
+
+    arn = "arn:aws:lightsail:us-east-1:111122223333:Instance/i-1"
+    for read_first in (False, True):
+        part = RequestPart({"aws:ResourceTag/team": "web"}, resource=arn)
+        if read_first:
+            assert part.resource_account == "111122223333"
+        for other in (copy.copy(part), pickle.loads(pickle.dumps(part))):
+            assert other.resource_account == "111122223333"
