@@ -377,11 +377,11 @@ def _codes(seen: dict[Any, None], values: Sequence[Any]) -> tuple[Sequence[int],
 
 
 def _firsts(sig: bytes, radix: int) -> dict[int, int]:
-    """Each byte value of ``sig`` (all below ``radix``) -> where it first occurs."""
-    if radix > 64:
-        return {v: sig.index(v) for v in set(sig)}
-    find = sig.find
-    return {v: n for v, n in zip(range(radix), map(find, range(radix)), strict=True) if n >= 0}
+    """Each byte value of ``sig`` (all below ``radix``) -> where it first occurs: the values
+    present found by ``in`` per candidate and their places by ``find`` (C ``memchr``, no
+    Python object per instance)."""
+    present = list(filter(sig.__contains__, range(min(radix, 256))))
+    return dict(zip(present, map(sig.find, present), strict=True))
 
 
 def _dense(values: list[Any]) -> tuple[int, ...]:
@@ -430,7 +430,7 @@ assert array("H").itemsize == 2
 
 def _densify(sig: bytes) -> tuple[bytes, int]:
     """``sig`` with its byte values renumbered from 0 (same partition), and how many."""
-    values = sorted(set(sig))
+    values = list(filter(sig.__contains__, range(256)))  # in order, by C ``memchr``
     table = bytearray(256)
     for n, v in enumerate(values):
         table[v] = n
