@@ -8,6 +8,8 @@ the same inputs, and check that both give the same answers. Usage (from the repo
     python3 bench/engine_ab.py parts  REF [--workload standard] [--rounds 8]
     python3 bench/engine_ab.py matrix REF [--workload standard] [--rounds 8]
     python3 bench/engine_ab.py batch  REF [--workload standard] [--rounds 8]
+    python3 bench/engine_ab.py matrix-mode REF [--workload standard] [--rounds 8]
+    python3 bench/engine_ab.py batch-mode  REF [--workload standard] [--rounds 8]
 
 ``REF`` is another checkout (e.g. ``git archive <commit> | tar -x -C /tmp/ref``).
 
@@ -16,7 +18,10 @@ the same inputs, and check that both give the same answers. Usage (from the repo
 alone, parts built before each timing (REF's ``lspolicy/evaluate/batch.py``; the policy sets and
 parts are this tree's). ``batch``: ``is_allowed_many`` alone over each principal's requests,
 per call (REF's ``authorize.py`` and ``codegen.py``; each side has its own plans, the statements'
-shared cores are common). Prints the medians and each round's ratio (> 1: this tree faster).
+shared cores are common). ``matrix-mode`` and ``batch-mode``: what ``bench/engine.py`` times in
+its ``compact`` and ``batch`` modes, parts built inside the timing by each tree's own
+`RequestPart` (REF's ``request.py``, ``batch.py``, ``authorize.py`` and ``codegen.py`` against
+this tree's). Prints the medians and each round's ratio (> 1: this tree faster).
 """
 
 from __future__ import annotations
@@ -48,9 +53,13 @@ def _load(name: str, path: Path) -> ModuleType:
 
 
 def _rounds(
-    old: Callable[[], Any], new: Callable[[], Any], rounds: int
+    old: Callable[[], Any],
+    new: Callable[[], Any],
+    rounds: int,
+    answers: Callable[[Any], Any] = lambda got: got,
 ) -> tuple[list[int], list[int]]:
-    """Nanoseconds of each side per round, order alternating; the answers must be equal."""
+    """Nanoseconds of each side per round, order alternating; the answers (``answers`` of
+    what each side returns, read after the timing) must be equal."""
     gc.disable()
     for _ in range(2):
         old()
@@ -65,14 +74,30 @@ def _rounds(
             start = time.thread_time_ns()
             got[name] = fn()
             (a if name == "old" else b).append(time.thread_time_ns() - start)
-        if got["old"] != got["new"]:
+        if answers(got["old"]) != answers(got["new"]):
             raise SystemExit("the two sides answer differently")
     return a, b
 
 
+def _ref_sets(case: Any, lib: Path) -> list[Any]:
+    """The case's policy sets as REF's ``PolicySet`` (REF's ``authorize.py`` and
+    ``codegen.py``), each with its own plans; the statements' shared cores are common."""
+    ref_codegen = _load("ref_codegen", lib / "evaluate" / "codegen.py")
+    ref = _load("ref_authorize", lib / "evaluate" / "authorize.py")
+    for name in ("generic_decider", "compile_decider", "compile_layered_decider"):
+        setattr(ref, name, getattr(ref_codegen, name))
+    olds = []
+    for s in case.sets:
+        o = ref.PolicySet.__new__(ref.PolicySet)
+        o.__dict__.update(s.__dict__)
+        o._plans, o._layers, o._callers = {}, {}, {}
+        olds.append(o)
+    return olds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("piece", choices=["parts", "matrix", "batch"])
+    parser.add_argument("piece", choices=["parts", "matrix", "batch", "matrix-mode", "batch-mode"])
     parser.add_argument("ref", type=Path)
     parser.add_argument("--workload", choices=["standard", "harder"], default="standard")
     parser.add_argument("--rounds", type=int, default=8)
@@ -99,6 +124,63 @@ def main() -> int:
             return run
 
         a, b = _rounds(build(ref), build(request), args.rounds)
+    elif args.piece in ("matrix-mode", "batch-mode"):
+        ref_request = _load("ref_request", lib / "model" / "request.py")
+        action = "lightsail:StopInstance"
+
+        def parts(part: Any) -> tuple[list[Any], list[Any]]:
+            principals = [
+                part(c, caller_arn=a) for c, a in zip(case.principal_ctx, case.callers, strict=True)
+            ]
+            instances = [
+                part(c, resource=arn) for c, arn in zip(case.instance_ctx, case.arns, strict=True)
+            ]
+            return principals, instances
+
+        if args.piece == "matrix-mode":
+            ref = _load("ref_batch", lib / "evaluate" / "batch.py")
+            unit, count = "cells/s", len(case.sets) * len(case.arns)
+
+            def side(module: ModuleType, part: Any) -> Callable[[], Any]:
+                def run() -> Any:
+                    return module.decide_matrix_compact(action, case.sets, *parts(part))
+
+                return run
+
+            a, b = _rounds(
+                side(ref, ref_request.RequestPart),
+                side(batch, request.RequestPart),
+                args.rounds,
+                lambda got: got.rows(),
+            )
+        else:
+            olds = _ref_sets(case, lib)
+            unit, count = "requests/s", len(case.requests)
+
+            def mode(sets: list[Any], part: Any) -> Callable[[], Any]:
+                def run() -> list[bool]:  # bench/engine.py's mode_batch
+                    principals, instances = parts(part)
+                    groups: dict[int, list[int]] = {}
+                    for n, (p, _, _, _) in enumerate(case.requests):
+                        groups.setdefault(p, []).append(n)
+                    out: list[bool] = [False] * len(case.requests)
+                    reqs = case.requests
+                    for p, indices in groups.items():
+                        answers = sets[p].is_allowed_many(
+                            [(reqs[n][1], instances[reqs[n][2]], reqs[n][3]) for n in indices],
+                            principal=principals[p],
+                        )
+                        for n, got in zip(indices, answers, strict=True):
+                            out[n] = got
+                    return out
+
+                return run
+
+            a, b = _rounds(
+                mode(olds, ref_request.RequestPart),
+                mode(case.sets, request.RequestPart),
+                args.rounds,
+            )
     elif args.piece == "matrix":
         ref = _load("ref_batch", lib / "evaluate" / "batch.py")
         action = "lightsail:StopInstance"
@@ -130,16 +212,7 @@ def main() -> int:
         if old_run() != new_run():
             raise SystemExit("the two sides answer differently")
     else:
-        ref_codegen = _load("ref_codegen", lib / "evaluate" / "codegen.py")
-        ref = _load("ref_authorize", lib / "evaluate" / "authorize.py")
-        for name in ("generic_decider", "compile_decider", "compile_layered_decider"):
-            setattr(ref, name, getattr(ref_codegen, name))
-        olds = []
-        for s in case.sets:
-            o = ref.PolicySet.__new__(ref.PolicySet)
-            o.__dict__.update(s.__dict__)
-            o._plans, o._layers, o._callers = {}, {}, {}
-            olds.append(o)
+        olds = _ref_sets(case, lib)
         principals, instances = engine._parts(case)
         groups: dict[int, list[Any]] = {}
         for p, action, i, extra in case.requests:
@@ -162,7 +235,7 @@ def main() -> int:
                 if got[0] != got[1]:
                     raise SystemExit("the two sides answer differently")
     ratios = [x / y for x, y in zip(a, b, strict=True)]
-    if unit == "requests/s":
+    if unit in ("requests/s", "cells/s"):
         show = [f"{count / statistics.median(v) * 1e9:,.0f} {unit}" for v in (a, b)]
     elif unit == "us/part":
         show = [f"{statistics.median(v) / count / 1e3:.2f} {unit}" for v in (a, b)]

@@ -33,6 +33,7 @@ from lspolicy.evaluate.codegen import (
     compile_decider,
     compile_layered_decider,
     generic_decider,
+    layered_variant,
 )
 from lspolicy.evaluate.principal import Caller, GrantKind
 from lspolicy.evaluate.statement import CompiledStatement, StatementCore, statement_core
@@ -40,6 +41,7 @@ from lspolicy.model.decision import Decision, DecisionName, FailedCondition, Nea
 from lspolicy.model.policy import Policy, PolicyKind
 from lspolicy.model.request import (
     _SCALARS,
+    _UNREAD,
     ContextValue,
     Request,
     RequestPart,
@@ -161,25 +163,46 @@ class _Plan:
     layouts: dict[tuple[str, ...], _Layout] = field(default_factory=dict)
     """Request contexts' key names, as given, -> which of them the plan reads (`_layout`):
     a batch normalises only those."""
+    layered_layouts: dict[tuple[str, ...], _Layout] = field(default_factory=dict)
+    """`layouts` with the layered function's variant for each (once the plan has one)."""
 
 
-_Layout = tuple[tuple[str, str], ...]
-_BatchEntry = tuple["_Plan", Callable[..., bool], bool, bool, dict[tuple[str, ...], _Layout], bool]
-"""(plan, its decision function, whether that function is layered, whether it reads the
-caller, the plan's context layouts, whether the plan is still cold)."""
+_Layout = tuple[tuple[tuple[str, str], ...], Callable[..., bool] | None]
+"""``(name, lower-case name)`` of each key the plan reads, in the context's order, and the
+plan's layered function for requests giving exactly those keys (`codegen.layered_variant`;
+None for a plan without a layered function, or when the request gives none of them)."""
+_BatchEntry = tuple[
+    "_Plan",
+    Callable[..., bool],
+    Callable[..., bool] | None,
+    bool,
+    dict[tuple[str, ...], _Layout],
+    bool,
+]
+"""(plan, its decision function, the layered function's variant for requests whose own keys
+the plan does not read (None: the function is not layered), whether it reads the caller, the
+plan's context layouts, whether the plan is still cold)."""
 _MAX_LAYOUTS = 256
+_NO_KEYS: dict[str, tuple[str, ...]] = {}
+"""The request's own keys for a layered decision function when the plan reads none of them
+(shared: never written)."""
 
 
-def _layout(names: tuple[str, ...], reads: frozenset[str]) -> _Layout:
+def _layout(
+    names: tuple[str, ...], reads: frozenset[str], layered: Callable[..., bool] | None
+) -> _Layout:
     """``(name, lower-case name)`` for each of a context's key names that ``reads`` holds, in
     the context's order (where two spellings of one key are given, the later wins, as when
-    normalising the whole context)."""
+    normalising the whole context), and ``layered``'s variant for those keys."""
     out = []
     for name in names:
         lower = lower_key(name)
         if lower in reads:
             out.append((name, lower))
-    return tuple(out)
+    pairs = tuple(out)
+    if layered is None or not pairs:
+        return pairs, None
+    return pairs, layered_variant(layered, frozenset(lower for _, lower in pairs))
 
 
 def _split(
@@ -469,20 +492,27 @@ class PolicySet:
             entry = seen.get(action)
             if entry is None:
                 entry = seen[action] = self._batch_entry(action)
-            plan, decide, layered, needs_caller, layouts, cold = entry
+            plan, decide, bare, needs_caller, layouts, cold = entry
             if cold:
                 plan.uses += 1
                 if plan.uses >= _HOT or plan.inlined:
                     if not plan.inlined:
                         _inline(plan)
                     entry = seen[action] = self._batch_entry(action)
-                    plan, decide, layered, needs_caller, layouts, cold = entry
+                    plan, decide, bare, needs_caller, layouts, cold = entry
             resource = part._direct  # None: the part takes the general path
-            if resource is None or (
-                caller_account is not None
-                and (account := part.resource_account) is not None
-                and account != caller_account
-            ):
+            if caller_account is not None and resource is not None:
+                account = part._resource_account
+                if account is _UNREAD:  # found when first read
+                    account = part.resource_account
+                if account is not None and account != caller_account:
+                    if not plan.resource:
+                        # across accounts a resource-based policy must allow too, and the
+                        # plan has none (`is_allowed` answers the same without deciding)
+                        append(False)
+                        continue
+                    resource = None
+            if resource is None:
                 append(is_allowed(build(action, principal, part, context=context)))
                 continue
             given = part._values
@@ -493,16 +523,21 @@ class PolicySet:
             # `context_values`, inlined: into their own mapping for the layered function
             # (which reads it first, then the instance's values, then the principal's), else
             # into the merged values
-            own = {} if layered else values | given
+            # (a layered function reading no request key gets one shared empty mapping: the
+            # decision functions never write to the context)
+            own = _NO_KEYS if bare is not None else values | given
             if context:
                 names = tuple(context)
                 layout = layouts.get(names)
                 if layout is None:
-                    layout = _layout(names, plan.reads)
+                    layout = _layout(names, plan.reads, decide if bare is not None else None)
                     if len(layouts) >= _MAX_LAYOUTS:
                         layouts.clear()
                     layouts[names] = layout
-                for k, lk in layout:
+                pairs, variant = layout
+                if variant is not None:
+                    own = {}
+                for k, lk in pairs:
                     v = context[k]
                     if v.__class__ is str:
                         own[lk] = (v,)
@@ -510,11 +545,17 @@ class PolicySet:
                         own[lk] = (text(v),)
                     else:
                         own[lk] = tuple(text(x) for x in v)
-            if layered:
-                if needs_caller:
-                    append(decide(resource, own, given, values, caller))
+            if bare is not None:
+                if own is _NO_KEYS:  # the plan reads none of the request's own keys
+                    if needs_caller:
+                        append(bare(resource, given, values, caller))
+                    else:
+                        append(bare(resource, given, values))
+                # else the layout's variant (own keys given: the layout has one)
+                elif needs_caller:
+                    append(variant(resource, own, given, values, caller))  # type: ignore[misc]
                 else:
-                    append(decide(resource, own, given, values))
+                    append(variant(resource, own, given, values))  # type: ignore[misc]
             elif needs_caller:
                 append(decide(resource, own, caller))
             else:
@@ -537,9 +578,9 @@ class PolicySet:
         return (
             plan,
             decide,
-            layered is not None,
+            None if layered is None else layered.bare,
             plan.needs_caller,
-            plan.layouts,
+            plan.layouts if layered is None else plan.layered_layouts,
             not plan.inlined,
         )
 

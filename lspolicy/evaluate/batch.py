@@ -22,14 +22,16 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 
 from __future__ import annotations
 
+import sys
+from array import array
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from itertools import repeat
-from operator import add, mul, sub
+from operator import add, attrgetter, mul, sub
 from typing import Any
 
 from lspolicy.evaluate.authorize import PolicySet
 from lspolicy.evaluate.clause import CompiledCondition
-from lspolicy.model.request import ContextValue, Request, RequestPart, context_values
+from lspolicy.model.request import ContextValue, Request, RequestPart, _account, context_values
 
 __all__ = ["Matrix", "decide_matrix", "decide_matrix_compact"]
 
@@ -156,45 +158,39 @@ def decide_matrix_compact(
     keys = tuple(key_index)
     # one column per feature (the resource account, the ARN, each key's values, each Resource
     # verdict), every value replaced by a small int (equal values, equal ints); columns that
-    # hold one value for every instance tell no instance apart and are left out
-    arns = [part.resource if part.resource is not None else "*" for part in instances]
-    columns: dict[Any, tuple[list[int], int]] = {}
+    # hold one value for every instance tell no instance apart and are left out. The
+    # instances' facts are each read in one C-level pass.
+    resources: list[Any] = list(map(_RESOURCE, instances))
+    arns: list[str] = (
+        [r if r is not None else "*" for r in resources] if None in resources else resources
+    )
+    columns: dict[Any, tuple[Sequence[int], int]] = {}
     distinct: dict[Any, list[Any]] = {}
     """Feature -> its distinct values, in the order of their codes."""
 
-    def column(feature: Any, values: list[Any], *, plain: bool = False) -> bool:
-        """With ``plain``: False (and no column) when some value is not a plain string."""
-        if plain:
-            try:
-                seen = dict.fromkeys(values)
-            except TypeError:  # a list
-                return False
-            if not _PLAIN_TYPES.issuperset(map(type, seen)):
-                return False
-            if len(seen) > 1:
-                # coded by the plain strings (whose hashes are cached); the conditions
-                # read the values as `RequestPart.values` holds them
-                code = {v: n for n, v in enumerate(seen)}
-                columns[feature] = (list(map(code.__getitem__, values)), len(code))
-                distinct[feature] = [None if v is None else (v,) for v in seen]
-            return True
+    def column(feature: Any, values: Sequence[Any]) -> None:
         seen = dict.fromkeys(values)
         if len(seen) > 1:
-            code = {v: n for n, v in enumerate(seen)}
-            columns[feature] = (list(map(code.__getitem__, values)), len(code))
+            columns[feature] = _codes(seen, values)
             distinct[feature] = list(seen)
-        return True
 
-    column(("account",), [part.resource_account for part in instances])
+    accounts = list(map(_account, arns))
+    column(("account",), accounts)
     if any(dynamic for _, _, dynamic in rows):
         column(("arn",), arns)
-    plain = _PlainColumns(instances)
+    plain = _PlainColumns(list(map(_RAW, instances)), list(map(_LOWERED, instances)))
     for key in keys:
-        got = plain.column(key)
-        if got is None:  # no instance gives it: one value (none) for every instance
+        coded = plain.coded(key)
+        if coded is None:  # no instance gives it: one value (none) for every instance
             continue
-        if not column(("key", key), got, plain=True):
-            # not every value a plain string: the normalised values
+        ids, code = coded
+        if code is not None and _PLAIN_TYPES.issuperset(map(type, code)):
+            if len(code) > 1:
+                # coded by the plain strings (whose hashes are cached); the conditions
+                # read the values as `RequestPart.values` holds them
+                columns[("key", key)] = (bytes(ids) if len(code) <= 256 else ids, len(code))
+                distinct[("key", key)] = [None if v is None else (v,) for v in code]
+        else:  # not every value a plain string: the normalised values
             column(("key", key), [part.values.get(key) for part in instances])
     # Resource verdicts: one joint column (each instance's tuple of every matcher's verdict:
     # a fleet's ARNs take few combinations); a row reads its own matchers' part of it
@@ -216,7 +212,7 @@ def decide_matrix_compact(
         bits = 0
         for m, got in enumerate(verdict_lists):
             bits += int.from_bytes(bytes(got), "big") << m
-        column(("resources",), list(bits.to_bytes(len(arns), "big")))
+        column(("resources",), bits.to_bytes(len(arns), "big"))
         if ("resources",) in distinct:
             width = range(len(verdict_lists))
             distinct[("resources",)] = [
@@ -226,7 +222,9 @@ def decide_matrix_compact(
         column(("resources",), list(zip(*verdict_lists, strict=True)))
     # instances decided one by one: a part giving two spellings of one key (the merge then
     # depends on the dicts' order, `RequestPart.duplicates`) or naming a caller
-    odd = [n for n, part in enumerate(instances) if part.duplicates or part.caller_arn is not None]
+    # (`RequestPart._direct` is None for exactly those parts)
+    directs = list(map(_DIRECT, instances))
+    odd = [n for n, d in enumerate(directs) if d is None] if None in directs else []
     if odd:
         alone = [0] * len(instances)
         for m, n in enumerate(odd, 1):
@@ -248,6 +246,7 @@ def decide_matrix_compact(
         return hit
 
     groupings: dict[Any, tuple[Sequence[Hashable], dict[Any, int]]] = {}
+    del resources, directs
     group_rows: list[Sequence[Hashable]] = []
     answer_rows: list[dict[Hashable, bool]] = []
     for ps, principal, (read, row_matchers, dynamic) in zip(
@@ -307,7 +306,11 @@ def decide_matrix_compact(
             grouped = groupings[used] = _grouping(features, collapse, columns, packed, count)
         sigs, first = grouped
         group_rows.append(sigs)
-        answer_rows.append(_group_answers(ps, action, principal, instances, first, context=context))
+        answer_rows.append(
+            _group_answers(
+                ps, action, principal, instances, accounts=accounts, first=first, context=context
+            )
+        )
     return Matrix(group_rows, answer_rows, count)
 
 
@@ -318,40 +321,67 @@ class _PlainColumns:
     layout maps a lower-case key to the name it was given under (the later of two spellings,
     as in `RequestPart.values`)."""
 
-    __slots__ = ("_layout_of", "_names", "_raws")
+    __slots__ = ("_layouts", "_lowered", "_names", "_raws")
 
-    def __init__(self, instances: Sequence[RequestPart]) -> None:
-        self._raws: list[dict[Any, Any]] = [part.raw for part in instances]
-        lowered = [part._lowered for part in instances]
-        ids = list(map(id, lowered))
-        first = dict(zip(ids, lowered, strict=True))  # each layout once (the parts hold them)
-        number = {ident: n for n, ident in enumerate(first)}
-        self._names = [
-            dict(zip(low, raw, strict=True))
-            for low, raw in zip(
-                first.values(), (self._raws[ids.index(i)] for i in first), strict=True
-            )
-        ]
+    def __init__(self, raws: list[dict[Any, Any]], lowered: list[tuple[str, ...]]) -> None:
+        self._raws = raws
+        self._lowered = lowered
+        # each layout once (the parts hold them), with one context given under it
+        first = dict(zip(map(id, lowered), zip(lowered, raws, strict=True), strict=True))
+        self._layouts = list(first)
+        self._names = [dict(zip(low, raw, strict=True)) for low, raw in first.values()]
         """Per layout: lower-case key -> the name given."""
-        self._layout_of = list(map(number.__getitem__, ids)) if len(first) > 1 else None
 
     def given(self, key: str) -> bool:
         """Some instance gives a value for ``key``."""
         return any(key in names for names in self._names)
 
-    def column(self, key: str) -> list[Any] | None:
-        """Each instance's value for ``key`` as it was given (None where it gives none),
-        usable where every value is a plain string (`RequestPart.values` otherwise); None
-        when no instance gives the key."""
+    def coded(self, key: str) -> tuple[list[int], dict[Any, int] | None] | None:
+        """Each instance's value for ``key`` as it was given (None where it gives none) as a
+        code, and the codes (value -> code, in order of first appearance), in one C-level
+        pass: the code of a value not seen yet is the number of values seen so far. Usable
+        where every value is a plain string (`RequestPart.values` otherwise); the codes are
+        None when some value cannot be a dict key (a list). None when no instance gives the
+        key."""
         names: list[Any] = [layout.get(key) for layout in self._names]
-        if names.count(None) == len(names):
+        spellings = set(names)
+        spellings.discard(None)
+        if not spellings:
             return None
-        if self._layout_of is None:
-            return list(map(dict.get, self._raws, repeat(names[0])))
-        return list(map(dict.get, self._raws, map(names.__getitem__, self._layout_of)))
+        if len(spellings) == 1:
+            # one spelling wherever the key is given: a layout without it gets None
+            values = map(dict.get, self._raws, repeat(spellings.pop()))
+        else:  # spellings differ between layouts: each instance's name by its layout
+            spelling = dict(zip(self._layouts, names, strict=True))
+            values = map(dict.get, self._raws, map(spelling.__getitem__, map(id, self._lowered)))
+        code: dict[Any, int] = {}
+        try:
+            return list(map(code.setdefault, values, map(len, repeat(code)))), code
+        except TypeError:  # a list
+            return [], None
 
 
 _PLAIN_TYPES = frozenset({str, type(None)})
+_RESOURCE = attrgetter("resource")
+_RAW = attrgetter("raw")
+_LOWERED = attrgetter("_lowered")
+_DIRECT = attrgetter("_direct")
+
+
+def _codes(seen: dict[Any, None], values: Sequence[Any]) -> tuple[Sequence[int], int]:
+    """Each value's code (its place in ``seen``, the distinct values in order), as a
+    ``bytes`` when at most 256 values are distinct, and how many codes."""
+    code = dict(zip(seen, range(len(seen)), strict=True))
+    ids = map(code.__getitem__, values)
+    return (bytes(ids) if len(code) <= 256 else list(ids)), len(code)
+
+
+def _firsts(sig: bytes, radix: int) -> dict[int, int]:
+    """Each byte value of ``sig`` (all below ``radix``) -> where it first occurs: the values
+    present found by ``in`` per candidate and their places by ``find`` (C ``memchr``, no
+    Python object per instance)."""
+    present = list(filter(sig.__contains__, range(min(radix, 256))))
+    return dict(zip(present, map(sig.find, present), strict=True))
 
 
 def _dense(values: list[Any]) -> tuple[int, ...]:
@@ -377,9 +407,30 @@ def _account_classes(
     return cls, (2 if 2 in cls else None)
 
 
+def _spread(col: bytes, count: int) -> int:
+    """A byte column as one integer of two-byte fields, little-endian: instance ``i``'s
+    byte in field ``i`` (bits ``16 i`` to ``16 i + 7``), so that a fold up to 65,536
+    combinations carries into no other instance's field."""
+    buf = bytearray(2 * count)
+    buf[0::2] = col
+    return int.from_bytes(buf, "little")
+
+
+def _gather(wide: int, count: int) -> array[int]:
+    """The two-byte fields of ``wide`` (`_spread`'s layout), one per instance."""
+    fields = array("H")
+    fields.frombytes(wide.to_bytes(2 * count, "little"))
+    if sys.byteorder != "little":
+        fields.byteswap()
+    return fields
+
+
+assert array("H").itemsize == 2
+
+
 def _densify(sig: bytes) -> tuple[bytes, int]:
     """``sig`` with its byte values renumbered from 0 (same partition), and how many."""
-    values = sorted(set(sig))
+    values = list(filter(sig.__contains__, range(256)))  # in order, by C ``memchr``
     table = bytearray(256)
     for n, v in enumerate(values):
         table[v] = n
@@ -393,7 +444,7 @@ def _table(cls: Sequence[int]) -> bytes:
 def _grouping(
     features: list[tuple[Any, tuple[int, ...] | None]],
     collapse: tuple[tuple[int, ...], int] | None,
-    columns: dict[Any, tuple[list[int], int]],
+    columns: dict[Any, tuple[Sequence[int], int]],
     packed: dict[Any, bytes],
     count: int,
 ) -> tuple[Sequence[Hashable], dict[Any, int]]:
@@ -411,22 +462,24 @@ def _grouping(
     def packed_column(source: Any) -> bytes:
         col = packed.get(source)
         if col is None:
-            col = packed[source] = bytes(columns[source][0])
+            ids = columns[source][0]
+            col = packed[source] = ids if isinstance(ids, bytes) else bytes(ids)
         return col
 
     sig: bytes | None = None
     ints: list[int] | None = None
+    values: Sequence[int]
     radix = 1
-    keep = -1  # every bit: no instance masked
+    keep = keep_wide = -1  # every bit: no instance masked
     mark = b""
     if collapse is not None:
         # instances of another account: masked to 0 at every fold (so that they add no
         # combinations), then given a signature of their own
         by_account, other = collapse
         accounts = packed_column(("account",))
-        keep = int.from_bytes(
-            accounts.translate(_table([0 if c == other else 255 for c in by_account])), "big"
-        )
+        kept = accounts.translate(_table([0 if c == other else 255 for c in by_account]))
+        keep = int.from_bytes(kept, "big")
+        keep_wide = _spread(kept, count) * 257  # 0xFFFF or 0 per two-byte field
         mark = accounts.translate(_table([1 if c == other else 0 for c in by_account]))
     for source, cls in features:
         ids, size = columns[source]
@@ -444,15 +497,24 @@ def _grouping(
                 sig = folded.to_bytes(count, "big")
                 radix *= size
                 continue
-            # too many combinations for a byte: on with lists of ints
-            ints, values = list(sig), list(col)
+            # too many combinations for a byte: this fold in two bytes per instance, then
+            # renumbered densely (a row's instances take far fewer combinations than the
+            # radix allows); lists of ints only past 256 groups
+            wide = (_spread(sig, count) + _spread(col, count) * radix) & keep_wide
+            fields = _gather(wide, count)
+            found = set(fields)
+            if len(found) <= 256:
+                table = dict(zip(sorted(found), range(len(found)), strict=True))
+                sig, radix = bytes(map(table.__getitem__, fields)), len(found)
+                continue
+            ints, radix = fields.tolist(), radix * size
+            continue
+        if ints is None:
+            ints = [0] * count if sig is None else list(sig)
+        if cls is None:
+            values = ids
         else:
-            if ints is None:
-                ints = [0] * count if sig is None else list(sig)
-            if cls is None:
-                values = ids
-            else:
-                values, size = list(map(cls.__getitem__, ids)), max(cls) + 1
+            values, size = list(map(cls.__getitem__, ids)), max(cls) + 1
         ints = list(map(add, ints, map(mul, values, repeat(radix))))
         radix *= size
     if ints is None:
@@ -461,11 +523,12 @@ def _grouping(
         if collapse is not None and radix >= 256:
             sig, radix = _densify(sig)
         if radix < 256:
-            if collapse is not None:
+            if collapse is not None:  # the other accounts' instances: code ``radix``
                 sig = (int.from_bytes(sig, "big") + int.from_bytes(mark, "big") * radix).to_bytes(
                     count, "big"
                 )
-            return sig, {v: sig.index(v) for v in set(sig)}
+                radix += 1
+            return sig, _firsts(sig, radix)
         ints = list(sig)
     if collapse is not None:
         marks = list(mark)
@@ -544,8 +607,9 @@ def _group_answers(
     action: str,
     principal: RequestPart,
     instances: Sequence[RequestPart],
-    first: dict[Any, int],
     *,
+    accounts: list[str | None],
+    first: dict[Any, int],
     context: Mapping[str, ContextValue] | None,
 ) -> dict[Any, bool]:
     """Each group's answer, from its first instance. Where the plain compiled function
@@ -563,7 +627,7 @@ def _group_answers(
     answers: dict[Any, bool] = {}
     for sig, n in first.items():
         part = instances[n]
-        account = part.resource_account
+        account = accounts[n]  # `RequestPart.resource_account`
         elsewhere = caller_account is not None and account is not None and account != caller_account
         if part.caller_arn is not None or part.duplicates:  # the general way
             answers[sig] = ps.is_allowed(

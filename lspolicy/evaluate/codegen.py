@@ -21,6 +21,7 @@ source.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from types import CodeType, FunctionType
 from typing import Any
@@ -33,6 +34,7 @@ __all__ = [
     "compile_decider",
     "compile_layered_decider",
     "generic_decider",
+    "layered_variant",
     "statement_predicates",
 ]
 
@@ -336,12 +338,49 @@ def compile_layered_decider(
         return None
     lines = ["def decide(r, x, c, p, k=None):", "    gx = x.get", "    g = c.get", "    q = p.get"]
     lines.extend(body)
+    # the same decision for a request whose own keys the plan does not read (most requests
+    # of a batch): each lookup reads the instance's values, then the principal's
+    bare = [_BARE.sub(r"\3", line) for line in body]
+    if any("gx(" in line for line in bare):  # not every lookup is the layered one
+        bare = ["    return decide(r, {}, c, p, k)"]
+    lines += ["def bare(r, c, p, k=None):", "    g = c.get", "    q = p.get", *bare]
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = dict(w.namespace)
     _define(source, namespace, "<lspolicy layered plan>")
     decide: Callable[..., bool] = namespace["decide"]
     decide.__doc__ = source
+    decide.bare = namespace["bare"]  # type: ignore[attr-defined]
+    decide.body = body  # type: ignore[attr-defined]
     return decide
+
+
+def layered_variant(decide: Callable[..., bool], keys: frozenset[str]) -> Callable[..., bool]:
+    """``decide`` (from `compile_layered_decider`) for requests whose own keys the plan reads
+    are exactly ``keys`` (lower case): a lookup of one of them reads the request's own
+    mapping alone (it holds the key), any other the instance's values, then the principal's.
+    The same answers; compiled once per shape (`_define`)."""
+    namespace: dict[str, Any] = decide.__globals__
+
+    def lookup(m: re.Match[str]) -> str:
+        return f"x[{m.group(2)}]" if namespace[m.group(2)] in keys else m.group(3)
+
+    body = [_BARE.sub(lookup, line) for line in decide.body]  # type: ignore[attr-defined]
+    if any("gx(" in line for line in body):  # not every lookup is the layered one
+        return decide
+    source = "\n".join(
+        ["def variant(r, x, c, p, k=None):", "    g = c.get", "    q = p.get", *body]
+    )
+    space = {k: v for k, v in namespace.items() if k[:1] == "n"}
+    _define(source + "\n", space, "<lspolicy layered plan>")
+    variant: Callable[..., bool] = space["variant"]
+    return variant
+
+
+_BARE = re.compile(
+    r"\((t\d+) if \(\1 := gx\((n\d+)\)\) is not None else (\(\1 if \(\1 := g\(\2\)\) is not None else q\(\2\)\))\)"
+)
+"""A layered lookup (`_Writer.get`): the request's own keys, else the instance's, else the
+principal's; group 3 is the lookup without the request's own keys."""
 
 
 def statement_predicates(sts: Sequence[CompiledStatement]) -> None:

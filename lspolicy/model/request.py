@@ -38,6 +38,9 @@ def to_context_string(value: str | int | float | bool) -> str:
 
 
 _NO_KEYS: frozenset[str] = frozenset()
+_UNREAD: Any = ...
+"""A slot's value before it is first computed (``Ellipsis``, a singleton: a part copied or
+pickled before the slot is read keeps it, and no account is ``...``)."""
 _SCALARS = (str, int, float, bool)
 _STR_ONLY = {str}
 
@@ -233,6 +236,7 @@ class RequestPart:
         "_lowered",
         "_multivalued",
         "_names",
+        "_resource_account",
         "_values",
         "caller_account",
         "caller_arn",
@@ -240,7 +244,6 @@ class RequestPart:
         "duplicates",
         "raw",
         "resource",
-        "resource_account",
     )  # fmt: skip
 
     def __init__(
@@ -285,13 +288,25 @@ class RequestPart:
         self._multivalued: frozenset[str] = _NO_KEYS
         self._names: dict[str, str] | None = None
         self.resource = resource
-        self.resource_account = None if resource is None else _account(resource)
+        self._resource_account: str | None = _UNREAD
+        """`resource_account`, found when first read (a matrix reads every instance's
+        account from the ARNs as one column instead)."""
         self._direct = (
             None if duplicates or caller_arn is not None else "*" if resource is None else resource
         )
         """The resource (``*`` for none) when a batch may combine this part's normalised
         values with another's directly (`PolicySet.is_allowed_many`): it names no caller and
         gives no key twice; None otherwise."""
+
+    @property
+    def resource_account(self) -> str | None:
+        """The account named in ``resource`` (None for no resource or an ARN without one)."""
+        account = self._resource_account
+        if account is _UNREAD:
+            account = self._resource_account = (
+                None if self.resource is None else _account(self.resource)
+            )
+        return account
 
     @property
     def values(self) -> dict[str, tuple[str, ...]]:
