@@ -256,7 +256,7 @@ def matrix_sql(*, joins: int, trail: bool, columns: bool = False) -> str:
     )
 
 
-def escalations_sql(*, joins: int) -> str:
+def escalations_sql(*, joins: int, principals: str = "") -> str:
     """The tag escalations (the columns of ``escalations.parquet``: principal, instance, like
     instance, tags to set as JSON, tags to remove, roles, conditional) as a SELECT over
     `ESCALATION_FILES`, ``principals`` and ``instances``: each class witness for every member
@@ -266,8 +266,9 @@ def escalations_sql(*, joins: int) -> str:
     like instance is the principal's (``escalation_likes``: the first of the like class with
     the like bits), the like's join tags are set where the member's differ and the member's
     join tags removed (``set_mask``, ``remove_mask``), then the tags are sorted by key.
-    DuckDB 1.3's lambdas."""
-    own = "coalesce(s.set_json, t.set_json) AS set_json, coalesce(s.set_tags, t.set_tags) AS sets"
+    DuckDB 1.3's lambdas. ``principals``: a condition on ``p`` (``principals``) applied before
+    the expansion (DuckDB pushes no filter on the result's principal below the lists built)."""
+    only = f"\nWHERE {principals}" if principals else ""
     source = (
         "FROM escalation_classes w\n"
         "JOIN escalation_tag_sets t ON t.set_id = w.set_id\n"
@@ -284,48 +285,62 @@ def escalations_sql(*, joins: int) -> str:
             "       remove_tags, tag_via, stop_via, conditional\n"
             "FROM (\n"
             "SELECT p.principal_arn, i.instance_arn, w.like_instance_arn, w.remove_tags,\n"
-            f"       w.tag_via, w.stop_via, w.conditional, {own}\n"
-            f"{source}\n{members}\n"
-            ")\nWHERE len(sets) > 0 OR len(remove_tags) > 0"
+            "       w.tag_via, w.stop_via, w.conditional,\n"
+            "       coalesce(s.set_json, t.set_json) AS set_json\n"
+            f"{source}\n{members}{only}\n"
+            ")\nWHERE set_json <> '{}' OR len(remove_tags) > 0"
         )
-    more = ", ".join(
-        f"CASE WHEN w.set_mask & {1 << j} <> 0 AND l.join_key_{j} IS NOT NULL"
+    # per join tag, whether the like's is set (``more_j``: the member's differs) and whether
+    # the member's is removed (``gone_j``); lists are built only on the rows that have one
+    flags = ",\n".join(
+        f"       (w.set_mask & {1 << j} <> 0 AND l.join_key_{j} IS NOT NULL"
         f" AND (ji.join_key_{j} IS DISTINCT FROM l.join_key_{j}"
-        f" OR ji.join_raw_{j} IS DISTINCT FROM l.join_raw_{j})"
-        f" THEN [{{'key': l.join_key_{j}, 'pair': l.join_pair_{j}}}] ELSE [] END"
+        f" OR ji.join_raw_{j} IS DISTINCT FROM l.join_raw_{j})) AS more_{j},"
+        f" l.join_key_{j} AS like_key_{j}, l.join_pair_{j} AS like_pair_{j},\n"
+        f"       (w.remove_mask & {1 << j} <> 0 AND ji.join_key_{j} IS NOT NULL) AS gone_{j},"
+        f" ji.join_key_{j} AS key_{j}"
         for j in range(joins)
     )
-    gone = ", ".join(
-        f"CASE WHEN w.remove_mask & {1 << j} <> 0 AND ji.join_key_{j} IS NOT NULL"
-        f" THEN [ji.join_key_{j}] ELSE [] END"
-        for j in range(joins)
+    more = (
+        "list_distinct(flatten(["
+        + ", ".join(
+            f"CASE WHEN more_{j} THEN [{{'key': like_key_{j}, 'pair': like_pair_{j}}}] ELSE [] END"
+            for j in range(joins)
+        )
+        + "]))"
     )
+    gone = (
+        "flatten(["
+        + ", ".join(f"CASE WHEN gone_{j} THEN [key_{j}] ELSE [] END" for j in range(joins))
+        + "])"
+    )
+    any_more = " OR ".join(f"more_{j}" for j in range(joins))
+    any_gone = " OR ".join(f"gone_{j}" for j in range(joins))
     merged = (
         "list_sort(list_concat(list_filter(sets, lambda x: NOT list_contains("
-        "list_transform(more, lambda m: m.key), x.key)), more))"
+        f"list_transform({more}, lambda m: m.key), x.key)), {more}))"
     )
     return (
         "SELECT principal_arn, instance_arn, like_instance_arn,\n"
-        "       CASE WHEN len(more) = 0 THEN set_json ELSE '{' || array_to_string("
+        f"       CASE WHEN NOT ({any_more}) THEN set_json ELSE '{{' || array_to_string("
         f"list_transform({merged}, lambda x: x.pair), ', ') || '}}' END AS set_tags,\n"
-        "       remove_tags, tag_via, stop_via, conditional\n"
-        "FROM (\n"
-        "SELECT principal_arn, instance_arn, like_instance_arn, set_json, sets, more,\n"
-        "       CASE WHEN len(gone) = 0 THEN remove0\n"
-        "            ELSE list_sort(list_distinct(list_concat(remove0, gone))) END AS remove_tags,\n"
+        f"       CASE WHEN NOT ({any_gone}) THEN remove0\n"
+        f"            ELSE list_sort(list_distinct(list_concat(remove0, {gone}))) END"
+        " AS remove_tags,\n"
         "       tag_via, stop_via, conditional\n"
         "FROM (\n"
         "SELECT p.principal_arn, i.instance_arn, k.like_instance_arn,\n"
-        f"       w.remove_tags AS remove0, w.tag_via, w.stop_via, w.conditional, {own},\n"
-        f"       list_distinct(flatten([{more}])) AS more,\n"
-        f"       flatten([{gone}]) AS gone\n"
+        "       w.remove_tags AS remove0, w.tag_via, w.stop_via, w.conditional,\n"
+        "       coalesce(s.set_json, t.set_json) AS set_json,"
+        " coalesce(s.set_tags, t.set_tags) AS sets,\n"
+        f"{flags}\n"
         f"{source} AND {bits_sql(joins)} = w.bits\n"
         "JOIN escalation_likes k ON k.principal_arn = p.principal_arn"
         " AND k.like_class = w.like_class AND k.like_bits = w.like_bits\n"
         f"{members}\n"
         "LEFT JOIN escalation_join_tags ji ON ji.instance_arn = i.instance_arn\n"
-        "LEFT JOIN escalation_join_tags l ON l.instance_arn = k.like_instance_arn\n"
-        ")\n)\nWHERE len(more) > 0 OR len(sets) > 0 OR len(remove_tags) > 0"
+        "LEFT JOIN escalation_join_tags l ON l.instance_arn = k.like_instance_arn"
+        f"{only}\n)\nWHERE {any_more} OR set_json <> '{{}}' OR len(remove0) > 0 OR {any_gone}"
     )
 
 
