@@ -90,6 +90,7 @@ class _Writer:
 def write_escalations(out: Path, matrix: Matrix) -> None:
     """Write `ESCALATION_FILES` for ``matrix``'s witnesses (see the module)."""
     import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
 
     from lspolicy.account.review import _join_retag, _MemberBits  # noqa: PLC0415
 
@@ -100,50 +101,77 @@ def write_escalations(out: Path, matrix: Matrix) -> None:
     instances = matrix.retag_instances
     filtered = bool(classes.outcome_tags) and instances is not None
 
-    w = _Writer(
-        out / f"{ESCALATION_FILES[0]}.parquet",
-        pa.schema(
-            [
-                ("principal_class", i32),
-                ("instance_class", i32),
-                ("bits", i32),
-                ("like_bits", i32),
-                ("like_class", i32),
-                ("like_instance_arn", text),
-                ("set_id", i32),
-                ("remove_tags", texts),
-                ("set_mask", i32),
-                ("remove_mask", i32),
-                ("tag_via", texts),
-                ("stop_via", texts),
-                ("conditional", flag),
-            ]
-        ),
+    schema = pa.schema(
+        [
+            ("principal_class", i32),
+            ("instance_class", i32),
+            ("bits", i32),
+            ("like_bits", i32),
+            ("like_class", i32),
+            ("like_instance_arn", text),
+            ("set_id", i32),
+            ("remove_tags", texts),
+            ("set_mask", i32),
+            ("remove_mask", i32),
+            ("tag_via", texts),
+            ("stop_via", texts),
+            ("conditional", flag),
+        ]
     )
     set_ids: dict[tuple[tuple[str, str], ...], int] = {}
     retags: dict[tuple[int, int, int, int], tuple[int, int]] = {}
     used_sets: dict[tuple[int, int], None] = {}  # (set id, instance class)
     likes_needed: dict[tuple[int, int, int], None] = {}  # (principal class, like class, bits)
-    for pc, ic, bits, like_bits, esc in matrix.witnesses:
-        jc = classes.of[esc[1]]
-        set_id = set_ids.setdefault(esc[2], len(set_ids))
-        if filtered and esc[2]:
-            used_sets[(set_id, ic)] = None
-        set_mask = remove_mask = 0
-        if joins:
-            masks = retags.get((ic, jc, bits, like_bits))
-            if masks is None:
-                now = tuple(bool(bits >> j & 1) for j in range(joins))
-                then = tuple(bool(like_bits >> j & 1) for j in range(joins))
-                set_j, remove_j = _join_retag(classes, ic, jc, now, then)
-                masks = retags[(ic, jc, bits, like_bits)] = (
-                    sum(1 << j for j in set_j),
-                    sum(1 << j for j in remove_j),
+
+    def masks(key: tuple[int, int, int, int]) -> tuple[int, int]:
+        got = retags.get(key)
+        if got is None:
+            ic, jc, bits, like_bits = key
+            now = tuple(bool(bits >> j & 1) for j in range(joins))
+            then = tuple(bool(like_bits >> j & 1) for j in range(joins))
+            set_j, remove_j = _join_retag(classes, ic, jc, now, then)
+            got = retags[key] = (sum(1 << j for j in set_j), sum(1 << j for j in remove_j))
+        return got
+
+    of = classes.of
+    witnesses = matrix.witnesses
+    with pq.ParquetWriter(out / f"{ESCALATION_FILES[0]}.parquet", schema) as writer:
+        # by columns, a batch at a time: no object per witness beyond the search's own tuples
+        for lo in range(0, len(witnesses), BATCH_ROWS):
+            pcs, ics, bitss, like_bitss, escs = zip(*witnesses[lo : lo + BATCH_ROWS], strict=True)
+            likes_arn = [e[1] for e in escs]
+            jcs = [of[a] for a in likes_arn]
+            tag_sets = [e[2] for e in escs]
+            ids = [set_ids.setdefault(t, len(set_ids)) for t in tag_sets]
+            if filtered:
+                used_sets.update(
+                    dict.fromkeys((i, ic) for i, ic, t in zip(ids, ics, tag_sets, strict=True) if t)
                 )
-            set_mask, remove_mask = masks
-            likes_needed[(pc, jc, like_bits)] = None
-        w.add(pc, ic, bits, like_bits, jc, esc[1], set_id, esc[3], set_mask, remove_mask, *esc[4:])
-    w.close()
+            if joins:
+                pairs_of = [masks(k) for k in zip(ics, jcs, bitss, like_bitss, strict=True)]
+                set_masks = [m[0] for m in pairs_of]
+                remove_masks = [m[1] for m in pairs_of]
+                likes_needed.update(dict.fromkeys(zip(pcs, jcs, like_bitss, strict=True)))
+            else:
+                set_masks = remove_masks = [0] * len(ids)
+            columns = [
+                pa.array(pcs, i32),
+                pa.array(ics, i32),
+                pa.array(bitss, i32),
+                pa.array(like_bitss, i32),
+                pa.array(jcs, i32),
+                pa.array(likes_arn, text),
+                pa.array(ids, i32),
+                pa.array([e[3] for e in escs], texts),
+                pa.array(set_masks, i32),
+                pa.array(remove_masks, i32),
+                pa.array([e[4] for e in escs], texts),
+                pa.array([e[5] for e in escs], texts),
+                pa.array([e[6] for e in escs], flag),
+            ]
+            writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+        if not witnesses:
+            writer.write_table(schema.empty_table())
 
     sets = _Writer(
         out / f"{ESCALATION_FILES[1]}.parquet",
