@@ -280,3 +280,58 @@ def test_a_member_already_carrying_a_tag_to_set_is_not_told_to_set_it() -> None:
         ("u0", "i1", (("env", "dév"), ("team", "ab"))),
         ("u0", "i2", (("env", "dév"),)),
     ]
+
+
+def test_a_dataset_with_escalations_parquet_still_opens(tmp_path: Path) -> None:
+    """A dataset written before the escalations were stored by class has
+    ``escalations.parquet`` and a ``dataset.json`` without ``"escalations"``: ``escalations``
+    is that file, the class files are not required, and report.json's list reads it."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    from lspolicy.account.summary import summarize  # noqa: PLC0415
+
+    inv = Inventory()
+    user = _user("u0", _STOP_DEV_AND_TAG)
+    inv.users[user.arn] = user
+    for n, env in enumerate(["dév", "x"]):
+        inst = f"arn:aws:lightsail:us-east-1:{_ACCOUNT}:Instance/i{n}"
+        inv.instances[inst] = Instance(f"i{n}", inst, "us-east-1", tags={"env": env})
+    matrix = compute_matrix(inv, ACTIONS, max_chain=MAX_CHAIN)
+    write_dataset(
+        tmp_path, inv, matrix, production=[], group_tag="env", observed=None, materialize="never"
+    )
+    for name in ESCALATION_FILES:
+        (tmp_path / f"{name}.parquet").unlink()
+    rows = [_row(e) for e in matrix.escalations]
+    assert len(rows) == 1
+    names = ["principal_arn", "instance_arn", "like_instance_arn", "set_tags"]
+    names += ["remove_tags", "tag_via", "stop_via", "conditional"]
+    pq.write_table(
+        pa.table({n: [r[k] for r in rows] for k, n in enumerate(names)}),
+        tmp_path / "escalations.parquet",
+    )
+    record = json.loads((tmp_path / "dataset.json").read_text())
+    del record["escalations"]
+    (tmp_path / "dataset.json").write_text(json.dumps(record))
+    con = connect(tmp_path)
+    try:
+        assert [tuple(r) for r in con.execute("SELECT * FROM escalations").fetchall()] == rows
+    finally:
+        con.close()
+    report = summarize(
+        tmp_path, matrix, focus=STOP, production=[], group_tag="env", notes=(), trail=None
+    )
+    assert report["escalations_total"] == 1
+    assert [e["instance_name"] for e in report["escalations"]] == ["i1"]
+
+
+_STOP_DEV_AND_TAG: list[dict[str, object]] = [
+    {
+        "Effect": "Allow",
+        "Action": STOP,
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:ResourceTag/env": "dév"}},
+    },
+    {"Effect": "Allow", "Action": [TAG, UNTAG], "Resource": "*"},
+]
