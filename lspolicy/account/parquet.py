@@ -9,8 +9,11 @@ each member with its class id and join values) are the stored truth. The matrix 
 default below `AUTO_ROWS` rows: a whole organization's 4x10^9 cells are never written, only
 queried). ``DIR/dataset.json`` records which. ``cells.parquet`` is clustered by instance
 class; ``reaching.parquet`` holds its rows that reach (``allowed``, ``conditional``), same
-columns, clustered by principal class (``what-can``'s copy, `lspolicy.account.views`). Plain
-types only: strings, 32/64-bit integers, booleans, and lists of strings.
+columns, clustered by principal class (``what-can``'s copy, `lspolicy.account.views`). The tag
+escalations are stored by class too (`lspolicy.account.escalation_store`: the search's
+witnesses; ``escalations`` is a DuckDB view expanding them, `views.escalations_sql`). Plain
+types only: strings, 32/64-bit integers, booleans, lists of strings (and, in the escalations'
+tag sets, lists of ``(key, pair)`` structs).
 
 The matrix (view or ``matrix/part-0.parquet``) — one row per (principal, instance, action), in no particular
 order (``ORDER BY`` in the query that reads it):
