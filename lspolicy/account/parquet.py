@@ -58,10 +58,12 @@ from lspolicy.account.views import (
     COLUMN_MAPS_FILE,
     COLUMNS_FILE,
     DATASET_FILE,
+    ESCALATIONS_SQL_FILE,
     INSTANCE_COLUMNS_FILE,
     MATRIX_SQL_FILE,
     Layout,
     attach,
+    escalations_sql,
     matrix_sql,
     sql_text,
 )
@@ -290,6 +292,13 @@ def write_dataset(
     (out / MATRIX_SQL_FILE).write_text(
         "-- the review's matrix: run over views named after DIR/*.parquet "
         "(cells, principals, instances, observed)\n" + sql + "\n",
+        encoding="utf-8",
+    )
+    (out / ESCALATIONS_SQL_FILE).write_text(
+        "-- the review's tag escalations (DuckDB >= 1.3): run over views named after "
+        "DIR/*.parquet (escalation_*, principals, instances)\n"
+        + escalations_sql(joins=layout.joins)
+        + "\n",
         encoding="utf-8",
     )
     if layout.materialized:

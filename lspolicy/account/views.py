@@ -49,6 +49,7 @@ __all__ = [
     "COLUMN_TABLES",
     "DATASET_FILE",
     "DATASET_FORMAT",
+    "ESCALATIONS_SQL_FILE",
     "ESCALATION_FILES",
     "INSTANCE_COLUMNS_FILE",
     "MATRIX_SQL_FILE",
@@ -70,6 +71,8 @@ DATASET_FORMAT = "lspolicy-review-dataset/1"
 MAX_DATASET_RECORD_BYTES = 1 << 20
 """``dataset.json`` is a few hundred bytes; a larger one is refused while it is read."""
 MATRIX_SQL_FILE = "matrix.sql"
+ESCALATIONS_SQL_FILE = "escalations.sql"
+"""`escalations_sql` as written with the dataset, for DuckDB outside lspolicy."""
 REACHING_FILE = "reaching.parquet"
 """The class cells that reach, clustered by principal class (``what-can``'s copy; a view over
 the columns in datasets with ``"cells": "columns"``)."""

@@ -91,8 +91,12 @@ def assert_view_is_the_expansion(inv: Inventory) -> int:
                 (tuple(r) for r in con.execute("SELECT * FROM escalations").fetchall()), key=_key
             )
             names = [d[0] for d in con.execute("SELECT * FROM escalations LIMIT 0").description]
+            # DIR/escalations.sql: the same SELECT, for DuckDB outside lspolicy
+            sql = (out / "escalations.sql").read_text(encoding="utf-8")
+            again = sorted((tuple(r) for r in con.execute(sql).fetchall()), key=_key)
         finally:
             con.close()
+        assert again == got
     assert names == [
         "principal_arn",
         "instance_arn",
