@@ -187,9 +187,8 @@ def write_escalations(out: Path, matrix: Matrix) -> None:
             [("set_id", i32), ("instance_arn", text), ("set_json", text), ("set_tags", pairs)]
         ),
     )
-    if filtered:
+    if filtered and instances is not None:
         by_id = {set_id: tags for tags, set_id in set_ids.items()}
-        assert instances is not None
         _member_sets(classes, instances, used_sets, by_id, members.add)
     members.close()
 

@@ -414,7 +414,7 @@ def attach(con: Any, out: Path, *, layout: Layout | None = None) -> Layout | Non
             continue  # a view over `ESCALATION_FILES`, below
         if name in ESCALATION_FILES and not by_class:
             continue
-        if name == ESCALATION_FILES[4] and not layout.joins:  # type: ignore[union-attr]
+        if name == ESCALATION_FILES[4] and not (layout is not None and layout.joins):
             continue  # written with join features only
         if name == "reaching" and not (layout is not None and layout.reaching):
             con.execute(f"DROP VIEW IF EXISTS {name}")  # absent, or another review's
