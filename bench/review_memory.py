@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  class cells {len(cells)}, distinct answers {len(cells.outcomes)}, principal classes "
         f"{matrix.principal_classes}, instance classes {len(matrix.instances.members)}, "
-        f"escalations {len(matrix.escalations)}",
+        f"escalation witnesses {len(matrix.witnesses)}",
         flush=True,
     )
     out = Path(args.out)

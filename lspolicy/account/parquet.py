@@ -9,8 +9,11 @@ each member with its class id and join values) are the stored truth. The matrix 
 default below `AUTO_ROWS` rows: a whole organization's 4x10^9 cells are never written, only
 queried). ``DIR/dataset.json`` records which. ``cells.parquet`` is clustered by instance
 class; ``reaching.parquet`` holds its rows that reach (``allowed``, ``conditional``), same
-columns, clustered by principal class (``what-can``'s copy, `lspolicy.account.views`). Plain
-types only: strings, 32/64-bit integers, booleans, and lists of strings.
+columns, clustered by principal class (``what-can``'s copy, `lspolicy.account.views`). The tag
+escalations are stored by class too (`lspolicy.account.escalation_store`: the search's
+witnesses; ``escalations`` is a DuckDB view expanding them, `views.escalations_sql`). Plain
+types only: strings, 32/64-bit integers, booleans, lists of strings (and, in the escalations'
+tag sets, lists of ``(key, pair)`` structs).
 
 The matrix (view or ``matrix/part-0.parquet``) — one row per (principal, instance, action), in no particular
 order (``ORDER BY`` in the query that reads it):
@@ -45,19 +48,22 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from lspolicy.account.escalation_store import write_escalations
 from lspolicy.account.views import (
     CLASS_MAPS_FILE,
     COLUMN_MAPS_FILE,
     COLUMNS_FILE,
     DATASET_FILE,
+    ESCALATIONS_SQL_FILE,
     INSTANCE_COLUMNS_FILE,
     MATRIX_SQL_FILE,
     Layout,
     attach,
+    escalations_sql,
     matrix_sql,
     sql_text,
 )
@@ -127,23 +133,6 @@ def _write(path: Path, columns: Mapping[str, Sequence[Any]], schema: Any) -> Non
     pq.write_table(table, path)
 
 
-def _write_batches(
-    path: Path,
-    items: Sequence[Any],
-    columns: Callable[[Sequence[Any]], Mapping[str, Sequence[Any]]],
-    schema: Any,
-) -> None:
-    """``items`` converted by ``columns`` and written CELL_ROWS at a time (one account's
-    300,000 escalations as Python lists of strings at once were some 100 MB)."""
-    import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.parquet as pq  # noqa: PLC0415
-
-    with pq.ParquetWriter(path, schema) as writer:
-        for lo in range(0, max(len(items), 1), CELL_ROWS):
-            batch = columns(items[lo : lo + CELL_ROWS])
-            writer.write_table(pa.Table.from_pydict(dict(batch), schema=schema))
-
-
 def write_dataset(
     out: Path,
     inventory: Inventory,
@@ -167,7 +156,6 @@ def write_dataset(
     for old_name in ("cells.parquet", "reaching.parquet"):  # an earlier layout's class cells
         (out / old_name).unlink(missing_ok=True)
     text, i32, flag = pa.string(), pa.int32(), pa.bool_()
-    texts = pa.list_(pa.string())
     users, roles = inventory.users, inventory.roles
     rows: dict[str, list[Any]] = {
         k: []
@@ -257,40 +245,10 @@ def write_dataset(
         ),
     )
     _write_cells(out, matrix)
-    set_json: dict[tuple[tuple[str, str], ...], str] = {}  # few distinct retaggings
-
-    def set_tags(tags: tuple[tuple[str, str], ...]) -> str:
-        got = set_json.get(tags)
-        if got is None:
-            got = set_json[tags] = json.dumps(dict(tags), sort_keys=True)
-        return got
-
-    _write_batches(
-        out / "escalations.parquet",
-        matrix.escalations,
-        lambda esc: {
-            "principal_arn": [e.principal for e in esc],
-            "instance_arn": [e.instance for e in esc],
-            "like_instance_arn": [e.like for e in esc],
-            "set_tags": [set_tags(e.set_tags) for e in esc],
-            "remove_tags": [e.remove_tags for e in esc],
-            "tag_via": [e.tag_via for e in esc],
-            "stop_via": [e.stop_via for e in esc],
-            "conditional": [e.conditional for e in esc],
-        },
-        pa.schema(
-            [
-                ("principal_arn", text),
-                ("instance_arn", text),
-                ("like_instance_arn", text),
-                ("set_tags", text),
-                ("remove_tags", texts),
-                ("tag_via", texts),
-                ("stop_via", texts),
-                ("conditional", flag),
-            ]
-        ),
-    )
+    # the escalations by class (the view `escalations` expands them); an earlier layout's file
+    # would be read instead
+    (out / "escalations.parquet").unlink(missing_ok=True)
+    write_escalations(out, matrix)
     problems = matrix.not_evaluated
     _write(
         out / "problems.parquet",
@@ -328,11 +286,19 @@ def write_dataset(
         rows=size,
         reaching=True,
         columns=True,
+        escalations=True,
     )
     sql = matrix_sql(joins=layout.joins, trail=layout.trail, columns=True)
     (out / MATRIX_SQL_FILE).write_text(
         "-- the review's matrix: run over views named after DIR/*.parquet "
         "(cells, principals, instances, observed)\n" + sql + "\n",
+        encoding="utf-8",
+    )
+    (out / ESCALATIONS_SQL_FILE).write_text(
+        "-- the review's tag escalations (DuckDB >= 1.3): run over views named after "
+        "DIR/*.parquet (escalation_*, principals, instances)\n"
+        + escalations_sql(joins=layout.joins)
+        + "\n",
         encoding="utf-8",
     )
     if layout.materialized:

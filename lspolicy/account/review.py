@@ -659,7 +659,13 @@ class Matrix:
     identity_class: dict[str, int]
     instances: InstanceClasses
     cells: ClassCells
-    escalations: list[Escalation] = field(default_factory=list)
+    witnesses: list[tuple[int, int, int, int, Witness]] = field(default_factory=list)
+    """The escalation search's class witnesses ``(principal class, instance class, bits, like
+    bits, witness)``: what the dataset stores (`lspolicy.account.escalation_store`) and
+    `escalations` expands."""
+    retag_instances: Mapping[str, Instance] | None = field(default=None, repr=False)
+    """The instances whose tags a member's retagging is filtered by (`_member_sets`); None when
+    some policy reads the keys a tagging request writes."""
     not_evaluated: list[dict[str, object]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     escalation_notes: list[str] = field(default_factory=list)
@@ -671,6 +677,22 @@ class Matrix:
     def principal_classes(self) -> int:
         """How many principal classes."""
         return len(set(self.principal_class.values()))
+
+    @property
+    def escalations(self) -> list[Escalation]:
+        """Every escalation, one Python object per (principal, instance), sorted: expanded on
+        each access from `witnesses` (`expand_escalations`). The review itself never builds
+        them: its dataset stores the witnesses and DuckDB expands them (the view
+        ``escalations``)."""
+        values = self.join_values
+        instances = self.retag_instances
+        return expand_escalations(
+            self.instances,
+            self.principal_class,
+            self.witnesses,
+            lambda p: values.get(p, ()),
+            None if instances is None else (lambda a: instances[a].tags),
+        )
 
 
 @dataclass
@@ -1040,13 +1062,8 @@ def compute_matrix(
         tuple(actions), principals, principal_class, dict(review.identity_of), classes, cells
     )
     if escalations:
-        matrix.escalations = expand_escalations(
-            classes,
-            principal_class,
-            [w for part in parts for w in part.witnesses],
-            review.join_values,
-            None if _reads_written(inventory) else (lambda a: inventory.instances[a].tags),
-        )
+        matrix.witnesses = [w for part in parts for w in part.witnesses]
+        matrix.retag_instances = None if _reads_written(inventory) else inventory.instances
     seen: dict[tuple[object, ...], dict[str, object]] = {}
     for n in [*review.not_evaluated(), *(n for part in parts for n in part.not_evaluated)]:
         seen.setdefault(tuple(n.values()), n)

@@ -277,7 +277,7 @@ def run_review(args: argparse.Namespace) -> int:
         f"classes x {c['instance_classes']} instance classes); "
         f"{len(summary['not_evaluated'])} not evaluated\n"
         f"wrote {where}, class_columns.parquet, class_maps.parquet, column_maps.parquet, "
-        "instance_columns.parquet, principals.parquet, "
+        "instance_columns.parquet, escalation_*.parquet, principals.parquet, "
         "instances.parquet, report.json, "
         "report.html, inputs.json\n"
     )

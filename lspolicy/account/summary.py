@@ -16,7 +16,7 @@ from typing import Any
 
 from lspolicy.account.parquet import connect
 from lspolicy.account.review import Matrix
-from lspolicy.account.views import bits_sql, sql_text
+from lspolicy.account.views import bits_sql, escalations_sql, read_layout, sql_text
 
 __all__ = ["HEATMAP_ROWS", "LIST_ROWS", "counts_sql", "summarize"]
 
@@ -210,7 +210,7 @@ def summarize(
         escalations = _rows(
             con,
             "SELECT e.*, i.instance_name, l.instance_name AS like_instance_name "
-            "FROM escalations e JOIN instances i USING (instance_arn) "
+            f"FROM {_first_escalations(con, out)} e JOIN instances i USING (instance_arn) "
             "JOIN instances l ON l.instance_arn = e.like_instance_arn "
             f"ORDER BY e.principal_arn, e.instance_arn LIMIT {LIST_ROWS}",
         )
@@ -294,6 +294,24 @@ def summarize(
         "notes": list(notes),
         "escalation_notes": list(escalation_notes),
     }
+
+
+def _first_escalations(con: Any, out: Path) -> str:
+    """Where the report's first `LIST_ROWS` escalations (by principal, instance) are: stored by
+    class (`lspolicy.account.escalation_store`), the view expanded for the principals up to
+    the last of them only (found from the view's cheap columns), since the whole view's tags
+    to set cost a list per row; else the ``escalations`` table."""
+    layout = read_layout(out)
+    if layout is None or not layout.escalations:
+        return "escalations"
+    last = con.execute(
+        "SELECT max(principal_arn) FROM (SELECT principal_arn FROM escalations "
+        f"ORDER BY principal_arn, instance_arn LIMIT {LIST_ROWS})"
+    ).fetchone()[0]
+    if last is None:
+        return "escalations"
+    where = f"p.principal_arn <= {sql_text(last)}"
+    return f"({escalations_sql(joins=layout.joins, principals=where)})"
 
 
 def _production(

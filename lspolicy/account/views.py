@@ -49,6 +49,8 @@ __all__ = [
     "COLUMN_TABLES",
     "DATASET_FILE",
     "DATASET_FORMAT",
+    "ESCALATIONS_SQL_FILE",
+    "ESCALATION_FILES",
     "INSTANCE_COLUMNS_FILE",
     "MATRIX_SQL_FILE",
     "REACHING_FILE",
@@ -58,6 +60,7 @@ __all__ = [
     "attach",
     "bits_sql",
     "cells_sql",
+    "escalations_sql",
     "matrix_sql",
     "read_layout",
     "sql_text",
@@ -68,6 +71,8 @@ DATASET_FORMAT = "lspolicy-review-dataset/1"
 MAX_DATASET_RECORD_BYTES = 1 << 20
 """``dataset.json`` is a few hundred bytes; a larger one is refused while it is read."""
 MATRIX_SQL_FILE = "matrix.sql"
+ESCALATIONS_SQL_FILE = "escalations.sql"
+"""`escalations_sql` as written with the dataset, for DuckDB outside lspolicy."""
 REACHING_FILE = "reaching.parquet"
 """The class cells that reach, clustered by principal class (``what-can``'s copy; a view over
 the columns in datasets with ``"cells": "columns"``)."""
@@ -80,6 +85,15 @@ COLUMN_MAPS_FILE = "column_maps.parquet"
 INSTANCE_COLUMNS_FILE = "instance_columns.parquet"
 """The same rows ordered by instance class (who-can's)."""
 COLUMN_TABLES = ("class_columns", "class_maps", "column_maps", "instance_columns")
+ESCALATION_FILES = (
+    "escalation_classes",
+    "escalation_tag_sets",
+    "escalation_member_sets",
+    "escalation_likes",
+    "escalation_join_tags",
+)
+"""The tag escalations by class (`lspolicy.account.escalation_store`; ``"escalations":
+"classes"`` in ``dataset.json``): ``escalations`` is a view over them (`escalations_sql`)."""
 TABLES = (
     "principals",
     "instances",
@@ -87,6 +101,7 @@ TABLES = (
     "reaching",
     *COLUMN_TABLES,
     "escalations",
+    *ESCALATION_FILES,
     "problems",
     "observed",
 )
@@ -110,6 +125,25 @@ _NEEDED: Mapping[str, tuple[str, ...]] = {
     "column_maps": ("map", "instance_class", "column_id"),
     "instance_columns": ("map", "instance_class", "column_id"),
     "principals": ("principal_arn", "principal_kind", "principal_account", "principal_class"),
+    "escalation_classes": (
+        "principal_class",
+        "instance_class",
+        "bits",
+        "like_bits",
+        "like_class",
+        "like_instance_arn",
+        "set_id",
+        "remove_tags",
+        "set_mask",
+        "remove_mask",
+        "tag_via",
+        "stop_via",
+        "conditional",
+    ),
+    "escalation_tag_sets": ("set_id", "set_json", "set_tags"),
+    "escalation_member_sets": ("set_id", "instance_arn", "set_json", "set_tags"),
+    "escalation_likes": ("principal_arn", "like_class", "like_bits", "like_instance_arn"),
+    "escalation_join_tags": ("instance_arn",),
     "instances": (
         "instance_arn",
         "instance_name",
@@ -130,7 +164,7 @@ class DatasetError(LspolicyError):
 class Layout:
     """What ``dataset.json`` says (or, without it, what the directory holds)."""
 
-    __slots__ = ("columns", "joins", "materialized", "reaching", "rows", "trail")
+    __slots__ = ("columns", "escalations", "joins", "materialized", "reaching", "rows", "trail")
 
     def __init__(
         self,
@@ -141,6 +175,7 @@ class Layout:
         rows: int | None,
         reaching: bool = False,
         columns: bool = False,
+        escalations: bool = False,
     ) -> None:
         self.materialized = materialized
         self.joins = joins
@@ -150,6 +185,9 @@ class Layout:
         """``REACHING_FILE`` was written with the cells (else it is absent, or stale)."""
         self.columns = columns
         """The class cells are stored by columns (`COLUMN_TABLES`; ``cells`` is a view)."""
+        self.escalations = escalations
+        """The escalations are stored by class (`ESCALATION_FILES`; ``escalations`` is a
+        view), else in ``escalations.parquet``."""
 
     def to_dict(self) -> dict[str, object]:
         """``dataset.json``'s content."""
@@ -161,6 +199,7 @@ class Layout:
             "trail": self.trail,
             "reaching": self.reaching,
             "cells": "columns" if self.columns else "file",
+            "escalations": "classes" if self.escalations else "file",
         }
 
 
@@ -220,6 +259,94 @@ def matrix_sql(*, joins: int, trail: bool, columns: bool = False) -> str:
     )
 
 
+def escalations_sql(*, joins: int, principals: str = "") -> str:
+    """The tag escalations (the columns of ``escalations.parquet``: principal, instance, like
+    instance, tags to set as JSON, tags to remove, roles, conditional) as a SELECT over
+    `ESCALATION_FILES`, ``principals`` and ``instances``: each class witness for every member
+    of its principal class and of its instance class with its join bits, as
+    `lspolicy.account.review.expand_escalations` lists them. A member that already carries
+    some tags to set has its own set (``escalation_member_sets``); with join features the
+    like instance is the principal's (``escalation_likes``: the first of the like class with
+    the like bits), the like's join tags are set where the member's differ and the member's
+    join tags removed (``set_mask``, ``remove_mask``), then the tags are sorted by key.
+    DuckDB 1.3's lambdas. ``principals``: a condition on ``p`` (``principals``) applied before
+    the expansion (DuckDB pushes no filter on the result's principal below the lists built)."""
+    only = f"\nWHERE {principals}" if principals else ""
+    source = (
+        "FROM escalation_classes w\n"
+        "JOIN escalation_tag_sets t ON t.set_id = w.set_id\n"
+        "JOIN principals p ON p.principal_class = w.principal_class\n"
+        "JOIN instances i ON i.instance_class = w.instance_class"
+    )
+    members = (
+        "LEFT JOIN escalation_member_sets s ON s.set_id = w.set_id"
+        " AND s.instance_arn = i.instance_arn"
+    )
+    if not joins:
+        return (
+            "SELECT principal_arn, instance_arn, like_instance_arn, set_json AS set_tags,\n"
+            "       remove_tags, tag_via, stop_via, conditional\n"
+            "FROM (\n"
+            "SELECT p.principal_arn, i.instance_arn, w.like_instance_arn, w.remove_tags,\n"
+            "       w.tag_via, w.stop_via, w.conditional,\n"
+            "       coalesce(s.set_json, t.set_json) AS set_json\n"
+            f"{source}\n{members}{only}\n"
+            ")\nWHERE set_json <> '{}' OR len(remove_tags) > 0"
+        )
+    # per join tag, whether the like's is set (``more_j``: the member's differs) and whether
+    # the member's is removed (``gone_j``); lists are built only on the rows that have one
+    flags = ",\n".join(
+        f"       (w.set_mask & {1 << j} <> 0 AND l.join_key_{j} IS NOT NULL"
+        f" AND (ji.join_key_{j} IS DISTINCT FROM l.join_key_{j}"
+        f" OR ji.join_raw_{j} IS DISTINCT FROM l.join_raw_{j})) AS more_{j},"
+        f" l.join_key_{j} AS like_key_{j}, l.join_pair_{j} AS like_pair_{j},\n"
+        f"       (w.remove_mask & {1 << j} <> 0 AND ji.join_key_{j} IS NOT NULL) AS gone_{j},"
+        f" ji.join_key_{j} AS key_{j}"
+        for j in range(joins)
+    )
+    more = (
+        "list_distinct(flatten(["
+        + ", ".join(
+            f"CASE WHEN more_{j} THEN [{{'key': like_key_{j}, 'pair': like_pair_{j}}}] ELSE [] END"
+            for j in range(joins)
+        )
+        + "]))"
+    )
+    gone = (
+        "flatten(["
+        + ", ".join(f"CASE WHEN gone_{j} THEN [key_{j}] ELSE [] END" for j in range(joins))
+        + "])"
+    )
+    any_more = " OR ".join(f"more_{j}" for j in range(joins))
+    any_gone = " OR ".join(f"gone_{j}" for j in range(joins))
+    merged = (
+        "list_sort(list_concat(list_filter(sets, lambda x: NOT list_contains("
+        f"list_transform({more}, lambda m: m.key), x.key)), {more}))"
+    )
+    return (
+        "SELECT principal_arn, instance_arn, like_instance_arn,\n"
+        f"       CASE WHEN NOT ({any_more}) THEN set_json ELSE '{{' || array_to_string("
+        f"list_transform({merged}, lambda x: x.pair), ', ') || '}}' END AS set_tags,\n"
+        f"       CASE WHEN NOT ({any_gone}) THEN remove0\n"
+        f"            ELSE list_sort(list_distinct(list_concat(remove0, {gone}))) END"
+        " AS remove_tags,\n"
+        "       tag_via, stop_via, conditional\n"
+        "FROM (\n"
+        "SELECT p.principal_arn, i.instance_arn, k.like_instance_arn,\n"
+        "       w.remove_tags AS remove0, w.tag_via, w.stop_via, w.conditional,\n"
+        "       coalesce(s.set_json, t.set_json) AS set_json,"
+        " coalesce(s.set_tags, t.set_tags) AS sets,\n"
+        f"{flags}\n"
+        f"{source} AND {bits_sql(joins)} = w.bits\n"
+        "JOIN escalation_likes k ON k.principal_arn = p.principal_arn"
+        " AND k.like_class = w.like_class AND k.like_bits = w.like_bits\n"
+        f"{members}\n"
+        "LEFT JOIN escalation_join_tags ji ON ji.instance_arn = i.instance_arn\n"
+        "LEFT JOIN escalation_join_tags l ON l.instance_arn = k.like_instance_arn"
+        f"{only}\n)\nWHERE {any_more} OR set_json <> '{{}}' OR len(remove0) > 0 OR {any_gone}"
+    )
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -242,6 +369,7 @@ def read_layout(out: Path) -> Layout | None:
     joins, trail, rows = got.get("joins"), got.get("trail"), got.get("rows")
     reaching = got.get("reaching", False)  # absent: written before reaching.parquet existed
     cells = got.get("cells", "file")  # absent: written before the columns
+    escalations = got.get("escalations", "file")  # absent: escalations.parquet
     if (
         got.get("matrix") not in ("view", "materialized")
         or not isinstance(joins, int)
@@ -251,6 +379,7 @@ def read_layout(out: Path) -> Layout | None:
         or not (rows is None or (isinstance(rows, int) and not isinstance(rows, bool)))
         or not isinstance(reaching, bool)
         or cells not in ("file", "columns")
+        or escalations not in ("file", "classes")
     ):
         raise DatasetError(f"{path}: unexpected content (matrix, joins, trail, rows or reaching)")
     return Layout(
@@ -260,6 +389,7 @@ def read_layout(out: Path) -> Layout | None:
         rows=rows,
         reaching=reaching,
         columns=cells == "columns",
+        escalations=escalations == "classes",
     )
 
 
@@ -273,20 +403,28 @@ def attach(con: Any, out: Path, *, layout: Layout | None = None) -> Layout | Non
     layout = layout or read_layout(out)
     factorized = layout is not None and not layout.materialized
     columns = layout is not None and layout.columns
+    by_class = layout is not None and layout.escalations
     for name in TABLES:
         path = out / f"{name}.parquet"
         if columns and name in ("cells", "reaching"):
             continue  # views over the columns, below
         if not columns and name in COLUMN_TABLES:
             continue
+        if name == "escalations" and by_class:
+            continue  # a view over `ESCALATION_FILES`, below
+        if name in ESCALATION_FILES and not by_class:
+            continue
+        if name == ESCALATION_FILES[4] and not (layout is not None and layout.joins):
+            continue  # written with join features only
         if name == "reaching" and not (layout is not None and layout.reaching):
             con.execute(f"DROP VIEW IF EXISTS {name}")  # absent, or another review's
             continue
-        needed = _needed(name, layout) if factorized else None
+        needed = _needed(name, layout) if factorized or name in ESCALATION_FILES else None
         if not path.is_file():
             if needed is not None or (factorized and name == "observed" and layout.trail):  # type: ignore[union-attr]
                 raise DatasetError(
-                    f"{path}: missing; the review's matrix is a view over it "
+                    f"{path}: missing; the review's "
+                    f"{'escalations are' if name in ESCALATION_FILES else 'matrix is'} a view over it "
                     "(run `lspolicy review` again)"
                 )
             continue
@@ -315,6 +453,9 @@ def attach(con: Any, out: Path, *, layout: Layout | None = None) -> Layout | Non
             where="\nWHERE k.decision IN ('allowed', 'conditional')",
         )
         con.execute(f"CREATE OR REPLACE VIEW reaching AS {reaching}")
+    if by_class:
+        sql = escalations_sql(joins=layout.joins)
+        con.execute(f"CREATE OR REPLACE VIEW escalations AS {sql}")
     if layout.materialized:
         matrix = out / "matrix" / "*.parquet"
         if not any((out / "matrix").glob("*.parquet")):
@@ -338,6 +479,11 @@ def _needed(name: str, layout: Layout | None) -> tuple[str, ...] | None:
         return (*base, "bits") if layout.joins else base
     if name == "principals":
         return (*base, *(f"join_value_{j}" for j in joins))
-    if name in COLUMN_TABLES:
+    if name == ESCALATION_FILES[4]:
+        return (
+            *base,
+            *(f"{c}_{j}" for j in joins for c in ("join_key", "join_raw", "join_pair")),
+        )
+    if name in COLUMN_TABLES or name in ESCALATION_FILES:
         return base
     return (*base, *(f"join_tag_{j}" for j in joins))

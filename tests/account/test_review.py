@@ -19,7 +19,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from lspolicy.account.parquet import MATRIX_COLUMNS
+from lspolicy.account.parquet import MATRIX_COLUMNS, run_query
 from lspolicy.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,10 +180,10 @@ def test_tag_escalation_found_and_careful_tagger_not(fixture_out: Path) -> None:
     key (``ForAllValues:StringNotEquals`` on ``aws:TagKeys``, as the IAM guide advises:
     https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html#access_tags_control-tag-keys),
     so no escalation. The role that may do anything already stops db-a."""
-    con = duckdb.connect()
-    got = con.execute(
-        f"SELECT principal_arn, set_tags, remove_tags, conditional FROM read_parquet('{fixture_out}/escalations.parquet')"
-    ).fetchall()
+    # `escalations` is a view over the class-level files (lspolicy.account.escalation_store)
+    _, got = run_query(
+        fixture_out, "SELECT principal_arn, set_tags, remove_tags, conditional FROM escalations"
+    )
     assert got == [(C + "user/tagger", '{"team": "web"}', [], False)]
 
 

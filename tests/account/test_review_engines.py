@@ -38,7 +38,9 @@ from test_review_properties import ACTIONS, reviewed  # same folder (rootdir imp
 from lspolicy.account import engines, review
 from lspolicy.account.engines import SMALL_WORK, Engine, EngineError, _batches, make_engine
 from lspolicy.account.model import Inventory
+from lspolicy.account.parquet import run_query
 from lspolicy.account.review import compute_matrix
+from lspolicy.account.views import ESCALATION_FILES
 from lspolicy.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +53,7 @@ PYARROW_FILES = (
     "instance_columns.parquet",
     "principals.parquet",
     "instances.parquet",
-    "escalations.parquet",
+    *(f"{name}.parquet" for name in ESCALATION_FILES),
     "problems.parquet",
     "observed.parquet",
 )
@@ -160,12 +162,8 @@ def test_pool_writes_what_serial_writes(
 def test_escalations_went_through_the_engine(serial_runs: dict[str, Path]) -> None:
     """The fixture has tag escalations (``test_review.py`` checks them by hand): the engine
     comparison above covers the escalation witnesses, not only an empty table."""
-    con = duckdb.connect()
-    got = con.execute(
-        f"SELECT count(*) FROM read_parquet('{serial_runs['fixture']}/escalations.parquet')"
-    ).fetchone()
-    con.close()
-    assert got is not None and got[0] > 0
+    _, got = run_query(serial_runs["fixture"], "SELECT count(*) FROM escalations")
+    assert got[0][0] > 0
 
 
 def test_spawned_pool_unpickles_the_job(

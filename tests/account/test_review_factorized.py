@@ -352,6 +352,7 @@ def test_auto_materializes_only_below_the_threshold(
         "trail": False,
         "reaching": True,
         "cells": "columns",
+        "escalations": "classes",
     }
     # a review written again over a materialized one leaves no stale matrix/ behind
     assert main(["review", *example_inputs(), "--out", str(small)]) == 0

@@ -37,7 +37,7 @@ from lspolicy.account.parquet import connect
 from lspolicy.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "account"
-TABLES = ("principals", "instances", "cells", "escalations", "problems", "observed")
+TABLES = ("principals", "instances", "cells", "escalation_classes", "problems", "observed")
 QUERY = (
     "SELECT principal_arn, via FROM {m} WHERE instance_name = 'staging-web' "
     "AND action = 'lightsail:StopInstance' AND decision = 'allowed' AND via_length > 0 "
