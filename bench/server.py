@@ -9,9 +9,13 @@ Usage (from the repository root)::
     python3 bench/server.py --compare REF   # also serve git revision REF's lspolicy, same rounds
                                             # (repeatable)
     python3 bench/server.py --stages        # also time each step of a call inside the servers
+    python3 bench/server.py --repeat-one    # the best case: the same call repeated
 
 The world is the standard workload (its 19 policies, 20 principals and 2,000 instances) written
-as an lspolicy world file. Each server runs in a subprocess of its own: `lspolicy serve` with
+as an lspolicy world file. By default every timed call names an instance no earlier call of its
+scenario named (instances added to the world for the run, copies of workload instances the
+engine answers as the scenario needs), as a real client's calls rarely repeat; with
+``--repeat-one`` every call of a scenario is on one instance, which the server's memos answer. Each server runs in a subprocess of its own: `lspolicy serve` with
 ``--state :memory:``, `lspolicy serve` with a SQLite file (WAL), and the floor — a stdlib
 ``http.server`` on HTTP/1.1 keep-alive that answers every call with a canned valid reply and does
 nothing else. The same boto3 client set-up (SigV4 signing, one kept-alive connection, no
