@@ -37,7 +37,19 @@ from lspolicy.account.parquet import connect
 from lspolicy.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "account"
-TABLES = ("principals", "instances", "cells", "escalation_classes", "problems", "observed")
+TABLES = (
+    "principals",
+    "instances",
+    "class_columns",
+    "class_maps",
+    "column_maps",
+    "instance_columns",
+    "escalation_classes",
+    "problems",
+    "observed",
+)
+"""Files the review always writes (the class cells and escalations by class: `cells` and
+`escalations` are views over them); every other ``*.parquet`` in the dataset is read too."""
 QUERY = (
     "SELECT principal_arn, via FROM {m} WHERE instance_name = 'staging-web' "
     "AND action = 'lightsail:StopInstance' AND decision = 'allowed' AND via_length > 0 "
@@ -93,7 +105,9 @@ def test_spark_reads_every_table_with_duckdbs_row_counts(spark: Any, out: Path) 
     rows = duckdb.sql(f"SELECT count(*) FROM '{out}/matrix/*.parquet'").fetchall()[0][0]
     assert rows > 0
     assert matrix.count() == rows
-    for table in TABLES:
+    files = {p.stem for p in out.glob("*.parquet")}
+    assert set(TABLES) <= files, sorted(set(TABLES) - files)
+    for table in sorted(files):
         path = out / f"{table}.parquet"
         want = duckdb.sql(f"SELECT count(*) FROM '{path}'").fetchall()[0][0]
         assert spark.read.parquet(str(path)).count() == want, table
