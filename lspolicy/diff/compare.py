@@ -38,7 +38,7 @@ from lspolicy.diff.search import (
     SlotChoices,
     search,
 )
-from lspolicy.diff.split import cases
+from lspolicy.diff.split import cases, impossible
 from lspolicy.evaluate.authorize import PolicySet
 from lspolicy.glob import tokens_of
 from lspolicy.model.decision import Decision, StatementRef
@@ -82,8 +82,12 @@ class _Comparison:
         context: Mapping[str, str | None] | None = None,
         split: bool = True,
         share: bool = True,
+        skip: bool = True,
     ) -> None:
         self.split = split
+        self.skip = skip
+        """Skip a case that has no solution before any choice (`lspolicy.diff.split.impossible`)
+        without building its problem (False: build and search it; the tests compare both)."""
         """Split each question into the cases of `lspolicy.diff.split` (False: ask it whole;
         the property tests compare both)."""
         self.engines = {
@@ -171,6 +175,15 @@ class _Comparison:
                 for layout in layouts:
                     if whole is None:  # the cases read their classes off the whole question's
                         whole = self.problem(group, statements, None, parent=self.universe(group))
+                    if (
+                        self.skip
+                        and layout is not None
+                        and not whole.inexact
+                        and impossible(layout, direction)
+                    ):
+                        # the search would stop at its root, exactly (its classes are read
+                        # off the whole question's, all exact): not built, not searched
+                        continue
                     problem = (
                         whole
                         if layout is None
