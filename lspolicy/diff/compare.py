@@ -129,7 +129,22 @@ class _Comparison:
         """Every question of the comparison, with the garbage collector paused
         (`lspolicy.diff.collector`: a fifth of a large diff's time otherwise)."""
         with paused():
-            return self._run(directions)
+            try:
+                return self._run(directions)
+            finally:
+                # freed here, by reference counting, rather than walked by the collector's
+                # first collection once it is enabled again (most of the objects it would
+                # find young are these)
+                self.forget()
+
+    def forget(self) -> None:
+        """Drop the work shared between the questions (classes, choices, universes); `run`
+        does at its end: a later `run` computes them again."""
+        self.domains.clear()
+        self.choices.clear()
+        self.per_atom.clear()
+        self.universes.clear()
+        self.shared = None
 
     def _run(self, directions: Sequence[Direction]) -> DiffResult:
         groups = group_actions(self.raw, actions=self.actions)
