@@ -380,15 +380,16 @@ def diff_policies(
     each side's permissions boundary (None: none). ``actions``: action names or patterns to
     compare (default: every Lightsail action and every other action name).
     """
-    comparison = _Comparison(
-        old,
-        new,
-        boundary_old=boundary_old,
-        boundary_new=boundary_new,
-        actions=actions,
-        resources=None,
-        tags=None,
-    )
+    with paused():  # compiling both sides' engines too (`lspolicy.diff.collector`)
+        comparison = _Comparison(
+            old,
+            new,
+            boundary_old=boundary_old,
+            boundary_new=boundary_new,
+            actions=actions,
+            resources=None,
+            tags=None,
+        )
     with time_budget(timeout):
         return comparison.run(_DIRECTIONS)
 
@@ -407,15 +408,16 @@ def check_no_new_access(
     ``timeout``: seconds for the whole question (None: the current default, 30 s unless a
     caller set another, `lspolicy.budget`); parts left when it runs out are undecided
     (never a PASS)."""
-    comparison = _Comparison(
-        old,
-        new,
-        boundary_old=boundary_old,
-        boundary_new=boundary_new,
-        actions=actions,
-        resources=None,
-        tags=None,
-    )
+    with paused():  # compiling both sides' engines too (`lspolicy.diff.collector`)
+        comparison = _Comparison(
+            old,
+            new,
+            boundary_old=boundary_old,
+            boundary_new=boundary_new,
+            actions=actions,
+            resources=None,
+            tags=None,
+        )
     with time_budget(timeout):
         result = comparison.run(("new-access",))
     if result.new_access:
@@ -458,16 +460,17 @@ def check_access_not_granted(
     ``{"aws:MultiFactorAuthPresent": None}``: is anything allowed without MFA information?).
     Every other key ranges over all its values, as in `diff_policies`.
     """
-    comparison = _Comparison(
-        (),
-        policies,
-        boundary_old=None,
-        boundary_new=boundary,
-        actions=actions,
-        resources=resources,
-        tags=tags,
-        context=context,
-    )
+    with paused():  # compiling both sides' engines too (`lspolicy.diff.collector`)
+        comparison = _Comparison(
+            (),
+            policies,
+            boundary_old=None,
+            boundary_new=boundary,
+            actions=actions,
+            resources=resources,
+            tags=tags,
+            context=context,
+        )
     with time_budget(timeout):
         result = comparison.run(("new-access",))
     what = " or ".join(actions)
