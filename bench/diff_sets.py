@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import random
 import statistics
 import sys
@@ -321,6 +322,15 @@ def run_and_check(
     return row
 
 
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages (CPU seconds inflate on a busy machine: a run's
+    numbers only compare with runs at a similar load)."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5, 10, 20, 40])
@@ -341,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     report = sys.stderr if args.json else sys.stdout
     seeds = args.seeds or [args.seed]
     rows: list[dict[str, Any]] = []
+    load_before = _load()
+    print(f"load average at start: {load_before}", file=report)
     print(
         "      seed     N  change          seconds  +new -removed  undecided  check",
         file=report,
@@ -369,8 +381,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{s['undecided_questions']}  checks ok {s['checked']}/{s['pairs']}",
             file=report,
         )
+    load_after = _load()
+    print(f"load average at end: {load_after}", file=report)
     if args.json:
-        json.dump({"summary": summary, "pairs": rows}, sys.stdout, indent=2)
+        json.dump(
+            {"summary": summary, "pairs": rows, "load": [load_before, load_after]},
+            sys.stdout,
+            indent=2,
+        )
         sys.stdout.write("\n")
     bad = [r for r in rows if r["undecided"] or not r["checked"] or r["seconds"] >= TARGET_SECONDS]
     return 1 if bad else 0

@@ -19,6 +19,7 @@ from lspolicy.budget import reason as budget_reason
 from lspolicy.diff.actions import ActionGroup, group_actions
 from lspolicy.diff.atoms import Atom, sequence_atom
 from lspolicy.diff.automata import resource_elements
+from lspolicy.diff.collector import paused
 from lspolicy.diff.domains import DiffInternalError, Domain, SharedStrings
 from lspolicy.diff.problem import RESOURCE, RawStatement, is_multivalued, slot_keys, translate
 from lspolicy.diff.result import (
@@ -37,7 +38,7 @@ from lspolicy.diff.search import (
     SlotChoices,
     search,
 )
-from lspolicy.diff.split import cases
+from lspolicy.diff.split import cases, impossible
 from lspolicy.evaluate.authorize import PolicySet
 from lspolicy.glob import tokens_of
 from lspolicy.model.decision import Decision, StatementRef
@@ -81,8 +82,12 @@ class _Comparison:
         context: Mapping[str, str | None] | None = None,
         split: bool = True,
         share: bool = True,
+        skip: bool = True,
     ) -> None:
         self.split = split
+        self.skip = skip
+        """Skip a case that has no solution before any choice (`lspolicy.diff.split.impossible`)
+        without building its problem (False: build and search it; the tests compare both)."""
         """Split each question into the cases of `lspolicy.diff.split` (False: ask it whole;
         the property tests compare both)."""
         self.engines = {
@@ -121,6 +126,27 @@ class _Comparison:
         """The resource's classes for every kind the differing groups ask for, at once."""
 
     def run(self, directions: Sequence[Direction]) -> DiffResult:
+        """Every question of the comparison, with the garbage collector paused
+        (`lspolicy.diff.collector`: a fifth of a large diff's time otherwise)."""
+        with paused():
+            try:
+                return self._run(directions)
+            finally:
+                # freed here, by reference counting, rather than walked by the collector's
+                # first collection once it is enabled again (most of the objects it would
+                # find young are these)
+                self.forget()
+
+    def forget(self) -> None:
+        """Drop the work shared between the questions (classes, choices, universes); `run`
+        does at its end: a later `run` computes them again."""
+        self.domains.clear()
+        self.choices.clear()
+        self.per_atom.clear()
+        self.universes.clear()
+        self.shared = None
+
+    def _run(self, directions: Sequence[Direction]) -> DiffResult:
         groups = group_actions(self.raw, actions=self.actions)
         if self.unsupported:
             every = tuple(a for g in groups for a in g.actions)
@@ -164,6 +190,15 @@ class _Comparison:
                 for layout in layouts:
                     if whole is None:  # the cases read their classes off the whole question's
                         whole = self.problem(group, statements, None, parent=self.universe(group))
+                    if (
+                        self.skip
+                        and layout is not None
+                        and not whole.inexact
+                        and impossible(layout, direction)
+                    ):
+                        # the search would stop at its root, exactly (its classes are read
+                        # off the whole question's, all exact): not built, not searched
+                        continue
                     problem = (
                         whole
                         if layout is None
@@ -345,15 +380,16 @@ def diff_policies(
     each side's permissions boundary (None: none). ``actions``: action names or patterns to
     compare (default: every Lightsail action and every other action name).
     """
-    comparison = _Comparison(
-        old,
-        new,
-        boundary_old=boundary_old,
-        boundary_new=boundary_new,
-        actions=actions,
-        resources=None,
-        tags=None,
-    )
+    with paused():  # compiling both sides' engines too (`lspolicy.diff.collector`)
+        comparison = _Comparison(
+            old,
+            new,
+            boundary_old=boundary_old,
+            boundary_new=boundary_new,
+            actions=actions,
+            resources=None,
+            tags=None,
+        )
     with time_budget(timeout):
         return comparison.run(_DIRECTIONS)
 
@@ -372,15 +408,16 @@ def check_no_new_access(
     ``timeout``: seconds for the whole question (None: the current default, 30 s unless a
     caller set another, `lspolicy.budget`); parts left when it runs out are undecided
     (never a PASS)."""
-    comparison = _Comparison(
-        old,
-        new,
-        boundary_old=boundary_old,
-        boundary_new=boundary_new,
-        actions=actions,
-        resources=None,
-        tags=None,
-    )
+    with paused():  # compiling both sides' engines too (`lspolicy.diff.collector`)
+        comparison = _Comparison(
+            old,
+            new,
+            boundary_old=boundary_old,
+            boundary_new=boundary_new,
+            actions=actions,
+            resources=None,
+            tags=None,
+        )
     with time_budget(timeout):
         result = comparison.run(("new-access",))
     if result.new_access:
@@ -423,16 +460,17 @@ def check_access_not_granted(
     ``{"aws:MultiFactorAuthPresent": None}``: is anything allowed without MFA information?).
     Every other key ranges over all its values, as in `diff_policies`.
     """
-    comparison = _Comparison(
-        (),
-        policies,
-        boundary_old=None,
-        boundary_new=boundary,
-        actions=actions,
-        resources=resources,
-        tags=tags,
-        context=context,
-    )
+    with paused():  # compiling both sides' engines too (`lspolicy.diff.collector`)
+        comparison = _Comparison(
+            (),
+            policies,
+            boundary_old=None,
+            boundary_new=boundary,
+            actions=actions,
+            resources=resources,
+            tags=tags,
+            context=context,
+        )
     with time_budget(timeout):
         result = comparison.run(("new-access",))
     what = " or ".join(actions)

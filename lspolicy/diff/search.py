@@ -39,6 +39,7 @@ node budget ran out, each of which is reported as "unknown" with its cause.
 from __future__ import annotations
 
 import itertools
+import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
@@ -848,6 +849,22 @@ def _reasons_of(problem: Problem) -> list[str]:
     return _dedup(problem.inexact)
 
 
+def _unlink(*functions: Callable[..., object]) -> None:
+    """Empty the closure cells of nested functions that hold functions: ``dfs`` and
+    ``expand`` call each other and ``assign_bits`` itself, a reference cycle that holds the
+    search's narrowing tables and memos (about 450,000 objects over a 40-policy diff) until the
+    cyclic collector runs. Unlinked once the search is over, all of it is freed by reference
+    counting when the search returns."""
+    for fn in functions:
+        for cell in getattr(fn, "__closure__", None) or ():
+            try:
+                held = cell.cell_contents
+            except ValueError:  # already emptied (cells are shared between the functions)
+                continue
+            if isinstance(held, types.FunctionType):
+                del cell.cell_contents
+
+
 def search(
     problem: Problem,
     direction: str,
@@ -1142,11 +1159,14 @@ def search(
                 break
         asg.pop(key, None)  # a slot may have no value at all (a case no resource can meet)
 
-    if forward:
-        start = narrowing.root(asg, bits)
-        dfs({k: slots[k].values for k in order}, 0, start)
-    else:
-        dfs({k: slots[k].values for k in order}, 0, (0, 0))
+    try:
+        if forward:
+            start = narrowing.root(asg, bits)
+            dfs({k: slots[k].values for k in order}, 0, start)
+        else:
+            dfs({k: slots[k].values for k in order}, 0, (0, 0))
+    finally:
+        _unlink(dfs, expand, assign_bits)
 
     if best:
         return Outcome(best[0], True, [], state["nodes"], state["best_cost"])

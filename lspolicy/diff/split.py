@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from lspolicy.diff.problem import RawStatement
 from lspolicy.diff.search import SideLayout
 
-__all__ = ["cases"]
+__all__ = ["cases", "impossible"]
 
 
 def _roles(
@@ -110,3 +110,35 @@ def cases(
                 }
             )
     return out
+
+
+def _unconditional(st: RawStatement) -> bool:
+    """A statement with neither a resource test nor a condition: it applies to every
+    request of its group."""
+    return st.resource_preds is None and not st.conditions
+
+
+def _allowed_at_root(lay: SideLayout) -> bool | None:
+    """The side's decision before any slot is chosen, three-valued exactly as
+    `lspolicy.diff.search.Evaluator.decision` gives it on the empty assignment (a statement
+    applies there when it is unconditional, and is unknown otherwise)."""
+    if any(_unconditional(st) for st in lay.deny):
+        return False
+    parts: list[bool | None] = [None if lay.deny else True]
+    for role in (lay.identity, lay.boundary):
+        if role is None:
+            continue
+        if not role:
+            return False
+        parts.append(True if any(_unconditional(st) for st in role) else None)
+    return None if None in parts else True
+
+
+def impossible(layout: dict[str, SideLayout], direction: str) -> bool:
+    """Whether the case has no solution before any slot is chosen: the search's own first
+    test (`lspolicy.diff.search.search` returns at once when the goal is false on the empty
+    assignment), answered from the layout alone, so that the case's problem need not be
+    built. Three-valued false holds under every completion: no request has the case's
+    difference."""
+    x, y = ("new", "old") if direction == "new-access" else ("old", "new")
+    return _allowed_at_root(layout[x]) is False or _allowed_at_root(layout[y]) is True
