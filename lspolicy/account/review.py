@@ -50,6 +50,7 @@ from lspolicy.account.principal_classes import form_principal_classes
 from lspolicy.account.query import _EMPTY, Access, Review, instance_context
 from lspolicy.account.reach import DEFAULT_MAX_CHAIN, Hop
 from lspolicy.evaluate.clause import CompiledCondition
+from lspolicy.evaluate.statement import CompiledStatement
 from lspolicy.model.request import ContextValue, RequestPart
 
 if TYPE_CHECKING:
@@ -172,6 +173,13 @@ class ClassReview(Review):
         self._component_parts: dict[tuple[object, ...], Partition] = {}
         self._component_refs: list[object] = []
         self._part_members: dict[int, list[array[int]]] = {}
+        self._own_accounts: dict[str, str | None] = {}
+        self._accounts: list[str | None] | None = None
+        self._account_masks: dict[str, bytes | None] = {}
+        self._deny_sides: dict[tuple[str, str], tuple[Partition, bool] | None] = {}
+        self._deny_sigs: dict[tuple[object, ...], Partition] = {}
+        self._splits: dict[tuple[str, int, int], Partition] = {}
+        self._at_parts: dict[tuple[str, str], tuple[Partition, str | None, bool]] = {}
         """What `_component_parts` keys by id, kept alive (an id is not reused meanwhile)."""
         self.verdicts: list[Verdict] = []
         """Every verdict a vector holds, by verdict id (`vector`)."""
@@ -251,9 +259,15 @@ class ClassReview(Review):
         if self.authority.reference:
             sig, inst = ic, self.classes.reps[ic]
         else:
-            part = self._rep_sigs.get((rep, action)) or self._signature_ids(rep, action)
+            part, account, free = self._at_parts.get((rep, action)) or self._at_part(rep, action)
             sig = part.of[ic]
             inst = self.classes.reps[part.firsts[sig]]
+            if free and bits:
+                theirs = self._class_accounts()[ic]
+                if theirs is not None and theirs != account:
+                    # another account's instance, no Deny of the identity reads a join
+                    # tag or variable: the bits change nothing (`_deny_side`)
+                    bits = (None,) * len(bits)
         got = memo.get((sig, bits))
         if got is None:
             got = memo[(sig, bits)] = self._verdict_id(self._decide_bits(rep, action, inst, bits))
@@ -367,14 +381,16 @@ class ClassReview(Review):
         keys: Sequence[str],
         matchers: Sequence[Callable[..., bool]],
         reduced: Sequence[tuple[int, tuple[CompiledCondition, ...]]],
+        *,
+        account: bool = True,
     ) -> Partition:
         """`_signature_loop`'s partition, as the meet of one partition per part of the
         signature (the account, each key read, each Resource matcher), each kept for every
         reader that has that part: two classes have equal signatures exactly when every part
-        is equal."""
+        is equal. Without ``account``: not split by the resource account (`_deny_side`)."""
         by_at = dict(reduced)
         join_of = {_RESOURCE_TAG + f.tag: j for j, f in enumerate(self.joins)}
-        parts = [self._account_partition()]
+        parts = [self._account_partition()] if account else []
         parts += [
             self._key_partition(k, by_at.get(at), join_of.get(k)) for at, k in enumerate(keys)
         ]
@@ -382,6 +398,135 @@ class ClassReview(Review):
         got = self.whole()
         for part in sorted(parts, key=id):
             got = self.meet(got, part)
+        return got
+
+    def own_account(self, rep: str) -> str | None:
+        """The account of an identity's requests (``aws:PrincipalAccount``: the user's, or the
+        role's for its sessions), as the engine reads it from the caller ARN; each role
+        reached through a chain, of this account or another, is decided with its own."""
+        if rep not in self._own_accounts:
+            self._own_accounts[rep] = self.authority.actor(rep).part().caller_account
+        return self._own_accounts[rep]
+
+    def _class_accounts(self) -> list[str | None]:
+        """By instance class: the account its ARN names (as the engine reads it)."""
+        if self._accounts is None:
+            self._accounts = [self._rep_part(inst).resource_account for inst in self.classes.reps]
+        return self._accounts
+
+    def _account_mask(self, account: str) -> bytes | None:
+        """By instance class: 1 for the classes of ``account`` (and of no account), 0 for the
+        others; None when there are no others."""
+        if account not in self._account_masks:
+            mask = bytes(a is None or a == account for a in self._class_accounts())
+            self._account_masks[account] = None if all(mask) else mask
+        return self._account_masks[account]
+
+    def _split(self, account: str, own: Partition, other: Partition) -> Partition:
+        """The classes of ``account`` (and of no account) by ``own``, the others by ``other``
+        (interned; kept per triple). ``own`` always tells the accounts apart (it refines the
+        account partition), so a part never mixes the two sides."""
+        mask = self._account_mask(account)
+        if mask is None or own is other:
+            return own
+        key = (account, id(own), id(other))
+        got = self._splits.get(key)
+        if got is None:
+            width = len(own)
+            got = self._splits[key] = self.partition(
+                _partition(
+                    [a if m else width + b for m, a, b in zip(mask, own.of, other.of, strict=True)]
+                )
+            )
+        return got
+
+    def _deny_side(self, rep: str, action: str) -> tuple[Partition, bool] | None:
+        """For ``rep``'s requests on the instances of other accounts than its own: the
+        partition of the instance classes by what its Deny statements read (their keys, or
+        those keys' outcomes under the Denies' own variable-free conditions; their Resource
+        matchers), and whether a Deny reads a join tag or variable (then the join bits
+        count). None when a Deny's Resource uses policy variables or the account is not known
+        (then every class is split by the full signature).
+
+        Exact: a Lightsail instance has no resource-based policy (the Lightsail User Guide's
+        IAM pages, "Grant least-privilege permissions with IAM identity policies in
+        Lightsail", govern access by identity-based policies only), and across accounts
+        "the resource-based policy in the trusting account must specify the principal" as
+        well as the identity-based policy allowing it (IAM User Guide, "Cross-account
+        policy evaluation logic",
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html).
+        So such a request is never allowed: the engine answers ``explicitDeny`` with the
+        Deny statements that apply (identity, boundary and SCP layers: `PolicySet.denies_for`,
+        the strict set's, as `Authority.decide` returns the first evaluation's deny) or
+        ``implicitDeny`` (no statements): a function of what those Denies read alone."""
+        key = (rep, action)
+        if key in self._deny_sides:
+            return self._deny_sides[key]
+        got: tuple[Partition, bool] | None = None
+        if self.own_account(rep) is not None:
+            sets = self.authority.actor(rep).sets(action.lower().startswith("sts:"), None)
+            denies = sets.strict.denies_for(action)
+            keys: set[str] = set()
+            matchers: dict[int, Callable[..., bool]] = {}
+            dynamic = False
+            for st in denies:
+                keys.update(st.condition_keys)
+                if st.resource_shape[0] == "dynamic":
+                    dynamic = True
+                elif st.resource_shape[0] != "any" or st.resource_negated:
+                    matchers.setdefault(id(st.resource_match), st.resource_match)
+            if not dynamic:
+                read = tuple(sorted(keys))
+                reduced = self._deny_conditions(denies, read)
+                memo = (
+                    read,
+                    tuple(matchers),
+                    tuple((at, tuple(id(c) for c in conds)) for at, conds in reduced),
+                )
+                part = self._deny_sigs.get(memo)
+                if part is None:
+                    part = self._deny_sigs[memo] = self._signature_meet(
+                        read, tuple(matchers.values()), reduced, account=False
+                    )
+                    self._component_refs.append(denies)  # the ids above stay theirs
+                joined = {_RESOURCE_TAG + f.tag for f in self.joins}
+                joined |= {f.variable for f in self.joins}
+                got = (part, any(k in joined for k in read))
+        self._deny_sides[key] = got
+        return got
+
+    def _deny_conditions(
+        self, denies: Sequence[CompiledStatement], keys: Sequence[str]
+    ) -> list[tuple[int, tuple[CompiledCondition, ...]]]:
+        """`_reader_conditions` for the Deny statements alone: for each key that counts by
+        outcomes, its index in ``keys`` and the Denies' variable-free conditions on it."""
+        if not self._reducible:
+            return []
+        out: list[tuple[int, tuple[CompiledCondition, ...]]] = []
+        for at, key in enumerate(keys):
+            if key not in self._reducible:
+                continue
+            found: dict[int, CompiledCondition] = {}
+            for st in denies:
+                for c in st.conditions:
+                    if c.key == key and not c.variable_keys:
+                        found.setdefault(id(c), c)
+            out.append((at, tuple(found.values())))
+        return out
+
+    def _at_part(self, rep: str, action: str) -> tuple[Partition, str | None, bool]:
+        """What `_at` decides by: the partition (own account's classes by the full signature,
+        the others' by `_deny_side`'s), the identity's account, and whether join bits are
+        ignored on other accounts' classes (no Deny reads a join tag or variable)."""
+        full = self._rep_sigs.get((rep, action)) or self._signature_ids(rep, action)
+        side = self._deny_side(rep, action)
+        account = self.own_account(rep)
+        got: tuple[Partition, str | None, bool]
+        if side is None or account is None:
+            got = (full, None, False)
+        else:
+            got = (self._split(account, full, side[0]), account, not side[1])
+        self._at_parts[(rep, action)] = got
         return got
 
     def _rep_part(self, inst: Instance) -> RequestPart:
@@ -558,12 +703,18 @@ class ClassReview(Review):
         rep = self._identity_reps[ident]
         classes = self.classes
         n = len(classes.reps)
+        side: tuple[Partition, bool] | None = None
+        account: str | None = None
         if self.authority.reference:
             sig = self.partition(Partition(array("i", range(n)), list(range(n))))
         else:
             sig = self._rep_sigs.get((rep, action)) or self._signature_ids(rep, action)
+            side = self._deny_side(rep, action)
+            account = self.own_account(rep)
         if not self.joins:
             reps = classes.reps
+            if side is not None and account is not None:
+                sig = self._split(account, sig, side[0])
             if self.authority.reference:
                 vals = [self._verdict_id(self.final(rep, action, inst)) for inst in reps]
             else:
@@ -576,6 +727,10 @@ class ClassReview(Review):
             # the verdict is a function of the signature and the bits, which are a function of
             # what the class holds of the join tags: decided once per part
             part = self._join_partition(sig, bits is None)
+            if side is not None and account is not None:
+                deny, reads_joins = side
+                other = self._join_partition(deny, bits is None) if reads_joins else deny
+                part = self._split(account, part, other)
             vals = []
             for ic in part.firsts:
                 has = classes.class_has[ic]
