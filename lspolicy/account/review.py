@@ -31,7 +31,7 @@ from array import array
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, TypeVar, overload
 
 from lspolicy.account.classes import (
     InstanceClasses,
@@ -90,6 +90,7 @@ REACHES = ("allowed", "conditional")
 
 _RESOURCE_TAG = "aws:resourcetag/"
 _KINDS = {"allowed": 2, "conditional": 1}
+_X = TypeVar("_X")
 Bits = tuple[bool | None, ...]
 """Per join feature: whether the instance's join tag equals the identity's variable (``None``:
 one of them is absent, nothing is compared)."""
@@ -165,7 +166,7 @@ class ClassReview(Review):
         self._vectors: dict[tuple[int, str, object], Vector] = {}
         self._memo: dict[tuple[int, str], dict[tuple[int, Bits], int]] = {}
         self._values: dict[str, tuple[str | None, ...]] = {}
-        self._rep_sigs: dict[tuple[str, str], Partition] = {}
+        self._rep_sigs: dict[tuple[str, str, str | None], Partition] = {}
         self._partitions: dict[bytes, Partition] = {}
         self._meets: dict[tuple[int, int], Partition] = {}
         self._join_parts: dict[tuple[int, bool], Partition] = {}
@@ -175,7 +176,7 @@ class ClassReview(Review):
         self._part_members: dict[int, list[array[int]]] = {}
         self._own_accounts: dict[str, str | None] = {}
         self._accounts: list[str | None] | None = None
-        self._account_masks: dict[str, bytes | None] = {}
+        self._scopes: dict[str, array[int]] = {}
         self._deny_sides: dict[tuple[str, str], tuple[Partition, bool] | None] = {}
         self._deny_sigs: dict[tuple[object, ...], Partition] = {}
         self._splits: dict[tuple[str, int, int], Partition] = {}
@@ -303,12 +304,31 @@ class ClassReview(Review):
         """The interned partition equal to ``part`` (one object per content)."""
         return self._partitions.setdefault(part.of.tobytes(), part)
 
-    def whole(self) -> Partition:
-        """The partition with one part (every class alike)."""
+    def whole(self, scope: str | None = None) -> Partition:
+        """The partition with one part (every class alike; of the classes of ``scope``)."""
+        if scope is not None:
+            n = len(self._scope(scope))
+            return self.partition(Partition(array("i", bytes(4 * n)), [0] if n else []))
         if self._whole is None:
             n = len(self.classes.reps)
             self._whole = self.partition(Partition(array("i", bytes(4 * n)), [0] if n else []))
         return self._whole
+
+    def _scope(self, scope: str) -> array[int]:
+        """The instance classes of account ``scope`` and of no account, in class order: a
+        partition "of scope" numbers these positions (`_split` places them)."""
+        got = self._scopes.get(scope)
+        if got is None:
+            got = self._scopes[scope] = array(
+                "i", [ic for ic, a in enumerate(self._class_accounts()) if a is None or a == scope]
+            )
+        return got
+
+    def _scope_column(self, scope: str | None, column: Sequence[_X]) -> Sequence[_X]:
+        """``column`` (one entry per instance class) restricted to ``scope``'s classes."""
+        if scope is None:
+            return column
+        return [column[ic] for ic in self._scope(scope)]
 
     def meet(self, a: Partition, b: Partition) -> Partition:
         """The coarsest partition finer than both (interned; kept per pair)."""
@@ -339,24 +359,31 @@ class ClassReview(Review):
         """The classes by which join tags they carry."""
         return self._join_partition(self.whole(), False)
 
-    def _join_partition(self, sig: Partition, kept: bool) -> Partition:
-        """``sig`` refined by what each class holds of the join tags (presence; with
-        ``kept``, the kept values too): a vector's verdict is a function of those."""
-        key = (id(sig), kept)
+    def _join_partition(self, sig: Partition, kept: bool, scope: str | None = None) -> Partition:
+        """``sig`` (of ``scope``) refined by what each class holds of the join tags
+        (presence; with ``kept``, the kept values too): a vector's verdict is a function of
+        those."""
+        key = (id(sig), kept, scope)
         got = self._join_parts.get(key)
         if got is None:
             classes = self.classes
+            has = self._scope_column(scope, classes.class_has)
             if kept:
-                by: Iterable[Hashable] = zip(classes.class_has, classes.class_join, strict=True)
+                joined = self._scope_column(scope, classes.class_join)
+                by: Iterable[Hashable] = zip(has, joined, strict=True)
             else:
-                by = classes.class_has
+                by = has
             got = self._join_parts[key] = self.meet(sig, self.partition(_partition(by)))
         return got
 
-    def _signature_ids(self, rep: str, action: str) -> Partition:
-        """For ``rep``'s reader of ``action``: the partition of the instance classes by
-        signature (its firsts: the first instance class of each signature). Identities whose
-        policy sets read the same keys and Resource matchers share it."""
+    def _signature_ids(self, rep: str, action: str, scope: str | None = None) -> Partition:
+        """For ``rep``'s reader of ``action``: the partition of the instance classes (of
+        ``scope``: an account's, `_scope`) by signature (its firsts: the first instance class,
+        or position in the scope, of each signature). Identities whose policy sets read the
+        same keys and Resource matchers share it."""
+        got = self._rep_sigs.get((rep, action, scope))
+        if got is not None:
+            return got
         self.signature(rep, action, self.classes.reps[0])  # builds the reader
         keys, matchers, dynamic = self._readers[(rep, action)]
         reduced = [] if dynamic else self._reader_conditions(rep, action, keys)
@@ -365,15 +392,18 @@ class ClassReview(Review):
             tuple(id(m) for m in matchers),
             dynamic,
             tuple((at, tuple(id(c) for c in conds)) for at, conds in reduced),
+            scope,
         )
         got = self._sig_ids.get(memo_key)
         if got is None:
             if dynamic:
                 got = self._signature_loop(rep, action, keys, reduced)
+                if scope is not None:
+                    got = self.partition(_partition([got.of[ic] for ic in self._scope(scope)]))
             else:
-                got = self._signature_meet(keys, matchers, reduced)
+                got = self._signature_meet(keys, matchers, reduced, scope=scope)
             self._sig_ids[memo_key] = got
-        self._rep_sigs[(rep, action)] = got
+        self._rep_sigs[(rep, action, scope)] = got
         return got
 
     def _signature_meet(
@@ -383,19 +413,22 @@ class ClassReview(Review):
         reduced: Sequence[tuple[int, tuple[CompiledCondition, ...]]],
         *,
         account: bool = True,
+        scope: str | None = None,
     ) -> Partition:
         """`_signature_loop`'s partition, as the meet of one partition per part of the
         signature (the account, each key read, each Resource matcher), each kept for every
         reader that has that part: two classes have equal signatures exactly when every part
-        is equal. Without ``account``: not split by the resource account (`_deny_side`)."""
+        is equal. Without ``account``: not split by the resource account (`_deny_side`); with
+        ``scope``: of that account's classes only (`_scope`)."""
         by_at = dict(reduced)
         join_of = {_RESOURCE_TAG + f.tag: j for j, f in enumerate(self.joins)}
-        parts = [self._account_partition()] if account else []
+        parts = [self._account_partition(scope)] if account else []
         parts += [
-            self._key_partition(k, by_at.get(at), join_of.get(k)) for at, k in enumerate(keys)
+            self._key_partition(k, by_at.get(at), join_of.get(k), scope)
+            for at, k in enumerate(keys)
         ]
-        parts += [self._matcher_partition(m) for m in matchers]
-        got = self.whole()
+        parts += [self._matcher_partition(m, scope) for m in matchers]
+        got = self.whole(scope)
         for part in sorted(parts, key=id):
             got = self.meet(got, part)
         return got
@@ -414,30 +447,20 @@ class ClassReview(Review):
             self._accounts = [self._rep_part(inst).resource_account for inst in self.classes.reps]
         return self._accounts
 
-    def _account_mask(self, account: str) -> bytes | None:
-        """By instance class: 1 for the classes of ``account`` (and of no account), 0 for the
-        others; None when there are no others."""
-        if account not in self._account_masks:
-            mask = bytes(a is None or a == account for a in self._class_accounts())
-            self._account_masks[account] = None if all(mask) else mask
-        return self._account_masks[account]
-
     def _split(self, account: str, own: Partition, other: Partition) -> Partition:
-        """The classes of ``account`` (and of no account) by ``own``, the others by ``other``
-        (interned; kept per triple). ``own`` always tells the accounts apart (it refines the
-        account partition), so a part never mixes the two sides."""
-        mask = self._account_mask(account)
-        if mask is None or own is other:
-            return own
+        """The classes of ``account`` (and of no account) by ``own`` (a partition of
+        `_scope`), the others by ``other`` (of every class): interned, kept per triple."""
+        scope = self._scope(account)
+        if len(scope) == len(other.of):
+            return own  # no other account
         key = (account, id(own), id(other))
         got = self._splits.get(key)
         if got is None:
             width = len(own)
-            got = self._splits[key] = self.partition(
-                _partition(
-                    [a if m else width + b for m, a, b in zip(mask, own.of, other.of, strict=True)]
-                )
-            )
+            column = [width + b for b in other.of]
+            for ic, a in zip(scope, own.of, strict=True):
+                column[ic] = a
+            got = self._splits[key] = self.partition(_partition(column))
         return got
 
     def _deny_side(self, rep: str, action: str) -> tuple[Partition, bool] | None:
@@ -518,14 +541,14 @@ class ClassReview(Review):
         """What `_at` decides by: the partition (own account's classes by the full signature,
         the others' by `_deny_side`'s), the identity's account, and whether join bits are
         ignored on other accounts' classes (no Deny reads a join tag or variable)."""
-        full = self._rep_sigs.get((rep, action)) or self._signature_ids(rep, action)
         side = self._deny_side(rep, action)
         account = self.own_account(rep)
         got: tuple[Partition, str | None, bool]
         if side is None or account is None:
-            got = (full, None, False)
+            got = (self._signature_ids(rep, action), None, False)
         else:
-            got = (self._split(account, full, side[0]), account, not side[1])
+            own = self._signature_ids(rep, action, account)
+            got = (self._split(account, own, side[0]), account, not side[1])
         self._at_parts[(rep, action)] = got
         return got
 
@@ -539,44 +562,50 @@ class ClassReview(Review):
             )
         return part[1]
 
-    def _account_partition(self) -> Partition:
-        got = self._component_parts.get(("account",))
+    def _account_partition(self, scope: str | None = None) -> Partition:
+        got = self._component_parts.get(("account", scope))
         if got is None:
-            reps = self.classes.reps
-            got = self._component_parts[("account",)] = self.partition(
-                _partition(self._rep_part(inst).resource_account for inst in reps)
+            got = self._component_parts[("account", scope)] = self.partition(
+                _partition(self._scope_column(scope, self._class_accounts()))
             )
         return got
 
-    def _matcher_partition(self, matcher: Callable[..., bool]) -> Partition:
-        key = ("matcher", id(matcher))
+    def _matcher_partition(
+        self, matcher: Callable[..., bool], scope: str | None = None
+    ) -> Partition:
+        key = ("matcher", id(matcher), scope)
         got = self._component_parts.get(key)
         if got is None:
-            reps = self.classes.reps
+            reps = self._scope_column(scope, self.classes.reps)
             got = self.partition(_partition(matcher(inst.arn, _EMPTY) for inst in reps))
             self._component_parts[key] = got
             self._component_refs.append(matcher)  # its id stays its own
         return got
 
     def _key_partition(
-        self, key: str, conds: tuple[CompiledCondition, ...] | None, j: int | None
+        self,
+        key: str,
+        conds: tuple[CompiledCondition, ...] | None,
+        j: int | None,
+        scope: str | None = None,
     ) -> Partition:
-        """The classes by what a signature holds of ``key``: its value, or with ``conds``
-        the outcomes of those conditions on it; for join tag ``j``, its presence with those
-        outcomes (or its value) when the tag counts by outcomes, else the kept value."""
-        memo = ("key", key, None if conds is None else tuple(id(c) for c in conds), j)
+        """The classes (of ``scope``) by what a signature holds of ``key``: its value, or
+        with ``conds`` the outcomes of those conditions on it; for join tag ``j``, its
+        presence with those outcomes (or its value) when the tag counts by outcomes, else
+        the kept value."""
+        memo = ("key", key, None if conds is None else tuple(id(c) for c in conds), j, scope)
         got = self._component_parts.get(memo)
         if got is not None:
             return got
         classes = self.classes
-        raw = self._component_parts.get(("raw", key))
+        reps = self._scope_column(scope, classes.reps)
+        raw = self._component_parts.get(("raw", key, scope))
         if raw is None:
-            column = [self._rep_part(inst).values.get(key) for inst in classes.reps]
-            raw = self._component_parts[("raw", key)] = self.partition(_partition(column))
+            column = [self._rep_part(inst).values.get(key) for inst in reps]
+            raw = self._component_parts[("raw", key, scope)] = self.partition(_partition(column))
         got = raw
         if conds is not None:
             # the outcomes of the conditions, per distinct value (a coarsening of ``raw``)
-            reps = classes.reps
             by_part = []
             for ic in raw.firsts:
                 v = self._rep_part(reps[ic]).values.get(key)
@@ -587,29 +616,28 @@ class ClassReview(Review):
         if j is not None:
             f = self.joins[j]
             if f.tag in classes.outcome_tags:
-                got = self.meet(self._join_tag_partition(j, False), got)
+                got = self.meet(self._join_tag_partition(j, False, scope), got)
             elif f.kept:
-                got = self._join_tag_partition(j, True)
+                got = self._join_tag_partition(j, True, scope)
             else:
-                got = self._join_tag_partition(j, False)
+                got = self._join_tag_partition(j, False, scope)
         self._component_parts[memo] = got
         return got
 
-    def _join_tag_partition(self, j: int, kept: bool) -> Partition:
-        """The classes by whether they carry join tag ``j`` (and with ``kept``, by what the
-        class key holds of its value)."""
-        got = self._component_parts.get(("join", j, kept))
+    def _join_tag_partition(self, j: int, kept: bool, scope: str | None = None) -> Partition:
+        """The classes (of ``scope``) by whether they carry join tag ``j`` (and with
+        ``kept``, by what the class key holds of its value)."""
+        got = self._component_parts.get(("join", j, kept, scope))
         if got is None:
             classes = self.classes
+            has = self._scope_column(scope, classes.class_has)
             if kept:
-                column: list[object] = [
-                    (h[j], k[j])
-                    for h, k in zip(classes.class_has, classes.class_join_key, strict=True)
-                ]
+                keys = self._scope_column(scope, classes.class_join_key)
+                column: list[object] = [(h[j], k[j]) for h, k in zip(has, keys, strict=True)]
             else:
-                column = [h[j] for h in classes.class_has]
+                column = [h[j] for h in has]
             got = self.partition(_partition(column))
-            self._component_parts[("join", j, kept)] = got
+            self._component_parts[("join", j, kept, scope)] = got
         return got
 
     def _signature_loop(
@@ -708,9 +736,13 @@ class ClassReview(Review):
         if self.authority.reference:
             sig = self.partition(Partition(array("i", range(n)), list(range(n))))
         else:
-            sig = self._rep_sigs.get((rep, action)) or self._signature_ids(rep, action)
             side = self._deny_side(rep, action)
             account = self.own_account(rep)
+            if side is None or account is None:
+                sig = self._signature_ids(rep, action)
+            else:
+                # own account's classes by the full signature (a partition of `_scope`)
+                sig = self._signature_ids(rep, action, account)
         if not self.joins:
             reps = classes.reps
             if side is not None and account is not None:
@@ -726,11 +758,13 @@ class ClassReview(Review):
             mine = values if values is not None else self.join_values(rep)
             # the verdict is a function of the signature and the bits, which are a function of
             # what the class holds of the join tags: decided once per part
-            part = self._join_partition(sig, bits is None)
             if side is not None and account is not None:
                 deny, reads_joins = side
                 other = self._join_partition(deny, bits is None) if reads_joins else deny
-                part = self._split(account, part, other)
+                own = self._join_partition(sig, bits is None, account)
+                part = self._split(account, own, other)
+            else:
+                part = self._join_partition(sig, bits is None)
             vals = []
             for ic in part.firsts:
                 has = classes.class_has[ic]
