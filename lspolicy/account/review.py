@@ -120,15 +120,49 @@ def _partition(keys: Iterable[Hashable]) -> Partition:
     return Partition(array("i", map(rank.__getitem__, at)), firsts)
 
 
+def _sparse_partition(n: int, keyed: Mapping[int, Hashable]) -> Partition:
+    """`_partition` of ``n`` classes where the classes not in ``keyed`` share one part and
+    the others are keyed by ``keyed[ic]`` (never equal to that part's): built from the keyed
+    classes alone, the rest filled at C speed."""
+    order = sorted(keyed)
+    rest = next((i for i, ic in enumerate(order) if ic != i), len(order))
+    ranks: dict[Hashable, int] = {}
+    firsts: list[int] = []
+    own: list[int] = []
+    rest_rank = -1
+    for ic in order:
+        if rest_rank < 0 and rest < ic:
+            rest_rank = len(firsts)
+            firsts.append(rest)
+        k = keyed[ic]
+        r = ranks.get(k)
+        if r is None:
+            r = ranks[k] = len(firsts)
+            firsts.append(ic)
+        own.append(r)
+    if rest_rank < 0 and rest < n:
+        rest_rank = len(firsts)
+        firsts.append(rest)
+    of = array("i", [max(rest_rank, 0)]) * n
+    for ic, r in zip(order, own, strict=True):
+        of[ic] = r
+    return Partition(of, firsts)
+
+
 class Vector(Sequence[int]):
     """An identity's verdict id on every instance class, held per part of a partition (the
     classes its reader cannot tell apart): ``vals[part.of[ic]]``. Many identities share one
     partition (those with the same reader), so a vector costs its parts, not its classes."""
 
-    __slots__ = ("part", "vals")
+    __slots__ = ("part", "reaching", "scope", "vals")
 
-    def __init__(self, part: Partition, vals: list[int]) -> None:
+    def __init__(self, part: Partition, vals: list[int], scope: array[int] | None = None) -> None:
         self.part, self.vals = part, vals
+        self.scope = scope
+        """When known: the classes outside which no verdict reaches (the identity's own
+        account's: `ClassReview._deny_side`)."""
+        self.reaching: array[int] | None = None
+        """The classes whose verdict is allowed or conditional (`reaching_classes`)."""
 
     def __len__(self) -> int:
         return len(self.part.of)
@@ -177,6 +211,7 @@ class ClassReview(Review):
         self._own_accounts: dict[str, str | None] = {}
         self._accounts: list[str | None] | None = None
         self._scopes: dict[str, array[int]] = {}
+        self._rests: dict[tuple[str, int], tuple[array[int], list[int]]] = {}
         self._deny_sides: dict[tuple[str, str], tuple[Partition, bool] | None] = {}
         self._deny_sigs: dict[tuple[object, ...], Partition] = {}
         self._splits: dict[tuple[str, int, int], Partition] = {}
@@ -355,6 +390,21 @@ class ClassReview(Review):
             self._part_members[id(part)] = got
         return got
 
+    def reaching_classes(self, vector: Vector) -> array[int]:
+        """The instance classes on which ``vector``'s verdict reaches (allowed or
+        conditional), ascending; from its scope's classes alone when it has one."""
+        got = vector.reaching
+        if got is None:
+            kinds, vals, of = self.kinds, vector.vals, vector.part.of
+            if vector.scope is not None:
+                got = array("i", [ic for ic in vector.scope if kinds[vals[of[ic]]]])
+            else:
+                members = self.members(vector.part)
+                found = [ic for p, vid in enumerate(vals) if kinds[vid] for ic in members[p]]
+                got = array("i", sorted(found))
+            vector.reaching = got
+        return got
+
     def has_partition(self) -> Partition:
         """The classes by which join tags they carry."""
         return self._join_partition(self.whole(), False)
@@ -456,11 +506,49 @@ class ClassReview(Review):
         key = (account, id(own), id(other))
         got = self._splits.get(key)
         if got is None:
-            width = len(own)
-            column = [width + b for b in other.of]
-            for ic, a in zip(scope, own.of, strict=True):
-                column[ic] = a
-            got = self._splits[key] = self.partition(_partition(column))
+            rest_of, rest_firsts = self._rest(account, other)
+            own_firsts = [scope[p] for p in own.firsts]
+            # numbered by first occurrence: the parts in the order of their first classes
+            firsts = sorted(own_firsts + rest_firsts)
+            rank = {ic: r for r, ic in enumerate(firsts)}
+            own_rank = [rank[ic] for ic in own_firsts]
+            rest_rank = [rank[ic] for ic in rest_firsts]
+            if len(rest_rank) == 1:
+                of = array("i", rest_rank) * len(other.of)
+            else:
+                of = array("i", map(rest_rank.__getitem__, rest_of))
+            for ic, p in zip(scope, own.of, strict=True):
+                of[ic] = own_rank[p]
+            got = self._splits[key] = self.partition(Partition(of, firsts))
+        return got
+
+    def _rest(self, account: str, other: Partition) -> tuple[array[int], list[int]]:
+        """``other`` on the classes outside `_scope` (``account``'s): each class's part
+        among those (0 inside the scope), and each part's first class."""
+        key = (account, id(other))
+        got = self._rests.get(key)
+        if got is None:
+            n = len(other.of)
+            inside = bytearray(n)
+            for ic in self._scope(account):
+                inside[ic] = 1
+            if len(other) == 1:
+                first = inside.find(0)
+                got = (array("i", bytes(4 * n)), [first] if first >= 0 else [])
+            else:
+                rest_of = array("i", bytes(4 * n))
+                ranks: dict[int, int] = {}
+                firsts: list[int] = []
+                for ic, p in enumerate(other.of):
+                    if inside[ic]:
+                        continue
+                    r = ranks.get(p)
+                    if r is None:
+                        r = ranks[p] = len(firsts)
+                        firsts.append(ic)
+                    rest_of[ic] = r
+                got = (rest_of, firsts)
+            self._rests[key] = got
         return got
 
     def _deny_side(self, rep: str, action: str) -> tuple[Partition, bool] | None:
@@ -753,7 +841,7 @@ class ClassReview(Review):
                 vals = [
                     self._verdict_id(Review.final(self, rep, action, reps[ic])) for ic in sig.firsts
                 ]
-            got = Vector(sig, vals)
+            got = Vector(sig, vals, None if side is None else self._scope(account or ""))
         else:
             mine = values if values is not None else self.join_values(rep)
             # the verdict is a function of the signature and the bits, which are a function of
@@ -780,7 +868,7 @@ class ClassReview(Review):
                         for v, h, x in zip(mine, has, bits, strict=True)
                     )
                 vals.append(self._at(ident, action, ic, b))
-            got = Vector(part, vals)
+            got = Vector(part, vals, None if side is None else self._scope(account or ""))
         self._vectors[key] = got
         return got
 
@@ -1080,6 +1168,8 @@ class _RoleTable:
     part: Partition
     uncond: list[int | None]
     reach: list[int | None]
+    reached: array[int]
+    """The classes some role reaches, ascending."""
 
     @property
     def col_of(self) -> array[int]:
@@ -1099,33 +1189,27 @@ def _role_table(review: ClassReview, roles: Sequence[_Target], action: str) -> _
     first_r: dict[int, int] = {}
     first_u: dict[int, int] = {}
     for r, (t, v) in enumerate(zip(roles, vectors, strict=True)):
-        members: list[array[int]] | None = None
-        for p, vid in enumerate(v.vals):
-            k = kinds[vid]
-            if not k:
-                continue
-            if members is None:
-                members = review.members(v.part)
-            for ic in members[p]:
-                if ic not in first_r:
-                    first_r[ic] = r
-            if k == 2 and not t.chain_conditional:
-                for ic in members[p]:
-                    if ic not in first_u:
-                        first_u[ic] = r
+        vals, of = v.vals, v.part.of
+        for ic in review.reaching_classes(v):
+            if ic not in first_r:
+                first_r[ic] = r
+            if kinds[vals[of[ic]]] == 2 and not t.chain_conditional and ic not in first_u:
+                first_u[ic] = r
     if first_r:
         # a column: the classes alike in the first role allowed without condition, the first
         # that reaches, and those roles' verdicts (all the best target needs)
-        keys: list[object] = [None] * len(review.classes.reps)
+        keys: dict[int, Hashable] = {}
         for ic, r in first_r.items():
             u = first_u.get(ic)
             keys[ic] = (u, None if u is None else vectors[u][ic], r, vectors[r][ic])
-        part = review.partition(_partition(keys))
+        part = review.partition(_sparse_partition(len(review.classes.reps), keys))
     else:
         part = review.whole()
     uncond: list[int | None] = [first_u.get(ic) for ic in part.firsts]
     reach: list[int | None] = [first_r.get(ic) for ic in part.firsts]
-    got = review.role_tables[key] = _RoleTable(vectors, part, uncond, reach)
+    got = review.role_tables[key] = _RoleTable(
+        vectors, part, uncond, reach, array("i", sorted(first_r))
+    )
     return got
 
 
@@ -1285,11 +1369,11 @@ def decide_principal_classes(
         # per combo and action: the columns (a partition of the instance classes) and the
         # outcome id of each column; the principal class's map is the meet of them all
         table: list[list[tuple[Partition, list[int]]]] = []
-        stops: list[tuple[Sequence[int], list[_Column], list[int | None]] | None] = []
+        stops: list[tuple[Partition, list[_Column], list[int | None]] | None] = []
         whole = review.whole()
         for combo in combos:
             per_action: list[tuple[Partition, list[int]]] = []
-            stop_best: tuple[Sequence[int], list[_Column], list[int | None]] | None = None
+            stop_best: tuple[Partition, list[_Column], list[int | None]] | None = None
             for action in actions:
                 part, cols, best = _best_columns(review, targets, action, combo)
                 ids = [
@@ -1299,7 +1383,7 @@ def decide_principal_classes(
                 per_action.append((part, ids))
                 whole = review.meet(whole, part)
                 if action == STOP:
-                    stop_best = (part.of, cols, best)
+                    stop_best = (part, cols, best)
             table.append(per_action)
             stops.append(stop_best)
         masks = [sum(1 << j for j, b in enumerate(combo) if b) for combo in combos]
@@ -1328,12 +1412,12 @@ def decide_principal_classes(
                     cells.outcome.append(ids[part.of[ic]])
                     cells.bits.append(masks[ci])
         if escalations:
-            stop_by: list[list[Access | None]] = []
+            stop_by: list[_Stops] = []
             for ci, combo in enumerate(combos):
                 stop_best = stops[ci]
                 if stop_best is None:
-                    stop_best = _best_per_class(review, targets, STOP, combo)
-                stop_by.append(_stop_access(review, rep, targets, stop_best))
+                    stop_best = _best_columns(review, targets, STOP, combo)
+                stop_by.append(_stop_access(review, rep, targets, stop_best, combo))
             taggings = [_Tagging(review, rep, targets, combo) for combo in combos]
             found = _rep_witnesses(review, combos, stop_by, taggings)
             witnesses += [(pc, ic, masks[ci], masks[cj], w) for ic, ci, cj, w in found]
@@ -1349,15 +1433,42 @@ def _combos(values: tuple[str | None, ...]) -> list[tuple[bool, ...]]:
     return out
 
 
+class _Stops(Sequence["Access | None"]):
+    """`Review.access` of a representative for `STOP` on every instance class, held per
+    column (``per_col[part.of[ic]]``), with the classes where it may be some access
+    (``candidates``, ascending: where the representative or a role it reaches is allowed
+    or conditional): the escalation search walks those, not every class."""
+
+    __slots__ = ("candidates", "part", "per_col")
+
+    def __init__(
+        self, part: Partition, per_col: list[Access | None], candidates: Sequence[int]
+    ) -> None:
+        self.part, self.per_col, self.candidates = part, per_col, candidates
+
+    def __len__(self) -> int:
+        return len(self.part.of)
+
+    @overload
+    def __getitem__(self, ic: int) -> Access | None: ...
+    @overload
+    def __getitem__(self, ic: slice) -> list[Access | None]: ...
+    def __getitem__(self, ic: int | slice) -> Access | list[Access | None] | None:
+        if isinstance(ic, slice):
+            return [self.per_col[p] for p in self.part.of[ic]]
+        return self.per_col[self.part.of[ic]]
+
+
 def _stop_access(
     review: ClassReview,
     rep: str,
     targets: Sequence[_Target],
-    stop_best: tuple[Sequence[int], Sequence[_Column], Sequence[int | None]],
-) -> list[Access | None]:
+    stop_best: tuple[Partition, Sequence[_Column], Sequence[int | None]],
+    combo: tuple[bool, ...] = (),
+) -> _Stops:
     """`Review.access` of ``rep`` for `STOP` on every instance class, from the best targets
     (one `Access` per column: the classes of a column share every target's verdict)."""
-    col_of, cols, best = stop_best
+    part, cols, best = stop_best
     per_col: list[Access | None] = []
     for c, b in enumerate(best):
         if b is None:
@@ -1365,7 +1476,15 @@ def _stop_access(
         else:
             t = targets[b]
             per_col.append(Access(rep, t.chain, review.verdicts[cols[c][b]], t.incomplete))
-    return [per_col[c] for c in col_of]
+    own = review.reaching_classes(review.vector(targets[0].ident, STOP, bits=combo))
+    table = _role_table(review, targets[1:], STOP)
+    if not table.reached:
+        candidates: Sequence[int] = own
+    elif not own:
+        candidates = table.reached
+    else:
+        candidates = sorted({*own, *table.reached})
+    return _Stops(part, per_col, candidates)
 
 
 def _bits(mine: Sequence[str | None], classes: InstanceClasses, arn: str) -> int:
@@ -1674,6 +1793,10 @@ class _SearchMemo:
         ids: dict[tuple[object, ...], int] = {}
         self.group = [ids.setdefault(g, len(ids)) for g in review.retag_groups()]
         """By instance class: its retag group's id (`_group`)."""
+        self.group_members: list[array[int]] = [array("i") for _ in ids]
+        """By retag group id: its instance classes, ascending."""
+        for ic, g in enumerate(self.group):
+            self.group_members[g].append(ic)
         self.read = classes.tag_keys - {f.tag for f in classes.joins}
         self.variable = [bool(classes.patterns[inst.arn][1]) for inst in classes.reps]
         self._carries: dict[tuple[bool, ...], list[bool]] = {}
@@ -1747,7 +1870,7 @@ def _search_memo(review: ClassReview) -> _SearchMemo:
 def _rep_witnesses(
     review: ClassReview,
     combos: Sequence[tuple[bool, ...]],
-    stop_by: Sequence[Sequence[Access | None]],
+    stop_by: Sequence[_Stops],
     taggings: Sequence[_Tagging],
 ) -> list[tuple[int, int, int, Witness]]:
     """Per instance class and join bits the representative cannot stop: the first class and
@@ -1763,9 +1886,11 @@ def _rep_witnesses(
     # the classes it can stop, by retag group, in (class, bits) order
     groups: dict[int, list[tuple[int, int, Access]]] = {}
     for ci, stops in enumerate(stop_by):
-        for ic, (a, c, g) in enumerate(zip(stops, carries[ci], group, strict=True)):
-            if a is not None and c:
-                groups.setdefault(g, []).append((ic, ci, a))
+        carried = carries[ci]
+        for ic in stops.candidates:
+            a = stops[ic]
+            if a is not None and carried[ic]:
+                groups.setdefault(group[ic], []).append((ic, ci, a))
     if not groups:
         return []
     if len(combos) > 1:
@@ -1777,11 +1902,11 @@ def _rep_witnesses(
     variable = memo.variable
     for ci, stops in enumerate(stop_by):
         tagging = taggings[ci]
-        todo = [
-            ic
-            for ic, (a, c, g) in enumerate(zip(stops, carries[ci], group, strict=True))
-            if a is None and c and g in groups
-        ]
+        carried = carries[ci]
+        # the classes of the groups it can stop in (a retagging keeps the group), ascending
+        todo = sorted(
+            ic for g in groups for ic in memo.group_members[g] if carried[ic] and stops[ic] is None
+        )
         if not todo:
             continue
         if not (tagging.free(TAG) and tagging.free(UNTAG)):
