@@ -25,6 +25,7 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html#access_tags_co
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import weakref
 from array import array
@@ -336,8 +337,14 @@ class ClassReview(Review):
         return self.authority.decide(twin, action, inst.arn, instance_context(inst))
 
     def partition(self, part: Partition) -> Partition:
-        """The interned partition equal to ``part`` (one object per content)."""
-        return self._partitions.setdefault(part.of.tobytes(), part)
+        """The interned partition equal to ``part`` (one object per content), found by a
+        digest of its content (not a copy of it: each is ~4 bytes per instance class), the
+        content compared on a hit."""
+        key = hashlib.blake2b(part.of, digest_size=16).digest()
+        got = self._partitions.setdefault(key, part)
+        if got is not part and got.of != part.of:
+            return part  # a digest collision: left out of the index, still exact
+        return got
 
     def whole(self, scope: str | None = None) -> Partition:
         """The partition with one part (every class alike; of the classes of ``scope``)."""
