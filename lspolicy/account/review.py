@@ -87,6 +87,9 @@ DEFAULT_ACTIONS = (
 """The actions a review decides when ``--actions`` is not given: the instance's life cycle and
 its tagging (which can change every tag-based answer)."""
 REACHES = ("allowed", "conditional")
+PARTITION_LIMIT = 1500
+"""`decide_principal_classes` drops the kept partitions (`ClassReview.forget`) between two
+principal classes when more are kept (at 55,302 instance classes: ~330 MB)."""
 
 
 _RESOURCE_TAG = "aws:resourcetag/"
@@ -231,6 +234,33 @@ class ClassReview(Review):
         )
         """Keys every policy reads only through variable-free conditions (or, for a join tag,
         its join comparison): a reader's signature holds its own conditions' outcomes."""
+
+    def forget(self) -> None:
+        """Drop every partition, vector and role table kept (they are rebuilt, equal, when
+        asked again: a partition's content is its canonical numbering), keeping the engine's
+        decisions (`_memo` numbers the parts of those canonical partitions). Every memo keyed
+        by a partition's ``id`` goes with the partitions, so no id can be reused under it."""
+        self._partitions.clear()
+        self._meets.clear()
+        self._join_parts.clear()
+        self._whole = None
+        self._component_parts.clear()
+        self._component_refs.clear()
+        self._part_members.clear()
+        self._sig_ids.clear()
+        self._rep_sigs.clear()
+        self._deny_sides.clear()
+        self._deny_sigs.clear()
+        self._splits.clear()
+        self._rests.clear()
+        self._at_parts.clear()
+        self._vectors.clear()
+        self.role_tables.clear()
+
+    @property
+    def kept_partitions(self) -> int:
+        """How many distinct partitions are kept (each ~4 bytes per instance class)."""
+        return len(self._partitions)
 
     def identity_class(self, principal: str) -> int:
         """The identity class id of a user or role."""
@@ -1371,6 +1401,8 @@ def decide_principal_classes(
     witnesses: list[tuple[int, int, int, int, Witness]] = []
     classes = review.classes
     for pc, rep in reps:
+        if review.kept_partitions > PARTITION_LIMIT:
+            review.forget()  # bounded memory: ~4 bytes per instance class per partition
         targets = _targets(review, rep)
         combos = _combos(targets[0].values)
         # per combo and action: the columns (a partition of the instance classes) and the

@@ -303,3 +303,19 @@ def test_a_deny_reading_a_join_tag_decides_other_accounts_by_the_bits() -> None:
         for acct in ACCOUNTS[:2]
         for owner in ("u0", "u1")
     }
+
+
+@settings(max_examples=15, deadline=None)
+@given(crossed())
+def test_forgetting_the_kept_partitions_changes_nothing(inv: Inventory) -> None:
+    """`ClassReview.forget` between every two principal classes (bounded memory) gives the
+    same class cells, maps and escalations: the partitions rebuilt are the same, and the
+    engine's decisions kept with them number the same parts."""
+    kept = compute_matrix(inv, ACTIONS, max_chain=MAX_CHAIN)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(review_module, "PARTITION_LIMIT", -1)
+        forgot = compute_matrix(inv, ACTIONS, max_chain=MAX_CHAIN)
+    assert list(forgot.cells.rows()) == list(kept.cells.rows())
+    assert [m.tobytes() for m in forgot.cells.maps] == [m.tobytes() for m in kept.cells.maps]
+    assert forgot.cells.map_of == kept.cells.map_of
+    assert list(forgot.escalations) == list(kept.escalations)
