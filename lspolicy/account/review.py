@@ -207,7 +207,7 @@ class ClassReview(Review):
         self._rep_sigs: dict[tuple[str, str, str | None], Partition] = {}
         self._partitions: dict[bytes, Partition] = {}
         self._meets: dict[tuple[int, int], Partition] = {}
-        self._join_parts: dict[tuple[int, bool], Partition] = {}
+        self._join_parts: dict[tuple[int, bool, str | None], Partition] = {}
         self._whole: Partition | None = None
         self._component_parts: dict[tuple[object, ...], Partition] = {}
         self._component_refs: list[object] = []
