@@ -1,10 +1,11 @@
 """The class-cell stage of the full organization's review, on a sample of principals.
 
-    python bench/org_cells.py DIR [--every 100] [--profile]   # DIR from orggen.py --scale full
+    python bench/org_cells.py DIR [--every 100] [--escalations] [--profile]
+    # DIR from orggen.py --scale full
 
 Reads the exports, forms the instance classes with the review's join features, then decides
-the class cells (`decide_principal_classes`, StopInstance, no escalation search) for every
-``--every``-th principal, each taken as its own principal class. Prints CPU seconds per stage,
+the class cells (`decide_principal_classes`, StopInstance; the escalation search with
+``--escalations``) for every ``--every``-th principal, each taken as its own principal class. Prints CPU seconds per stage,
 cells stored, column maps, the expanded class cells, and the peak RSS.
 """
 
@@ -30,6 +31,10 @@ def main() -> None:
     parser.add_argument("dir", type=Path)
     parser.add_argument("--every", type=int, default=100)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--escalations", action="store_true")
+    parser.add_argument(
+        "--first", type=int, default=0, help="take the first N principals instead (a batch)"
+    )
     args = parser.parse_args()
     d = args.dir
     start = time.process_time()
@@ -41,7 +46,8 @@ def main() -> None:
     classes = InstanceClasses.build(inventory, joins, role_values(inventory, authority, joins))
     review = ClassReview(inventory, classes)
     built = time.process_time()
-    principals = review.authority.principals()[:: args.every]
+    every = review.authority.principals()
+    principals = every[: args.first] if args.first else every[:: args.every]
     print(
         f"read + classes {built - start:.1f} s CPU: {len(classes.reps)} instance classes; "
         f"{len(principals)} principals sampled",
@@ -51,8 +57,8 @@ def main() -> None:
     t = time.process_time()
     if prof:
         prof.enable()
-    cells, _ = decide_principal_classes(
-        review, list(enumerate(principals)), (STOP,), escalations=False
+    cells, witnesses = decide_principal_classes(
+        review, list(enumerate(principals)), (STOP,), escalations=args.escalations
     )
     if prof:
         prof.disable()
@@ -62,7 +68,8 @@ def main() -> None:
     print(
         f"decide {took:.1f} s CPU ({took / max(len(principals), 1) * 1000:.0f} ms per class): "
         f"{review.identity_classes} identity classes, cells stored {stored}, "
-        f"maps {len(maps) if maps is not None else '-'}, class cells {len(cells)}",
+        f"maps {len(maps) if maps is not None else '-'}, class cells {len(cells)}, "
+        f"witnesses {len(witnesses)}, partitions {len(getattr(review, '_partitions', ()))}",
         flush=True,
     )
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

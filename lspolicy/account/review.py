@@ -25,13 +25,14 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html#access_tags_co
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import weakref
 from array import array
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, TypeVar, overload
 
 from lspolicy.account.classes import (
     InstanceClasses,
@@ -50,6 +51,7 @@ from lspolicy.account.principal_classes import form_principal_classes
 from lspolicy.account.query import _EMPTY, Access, Review, instance_context
 from lspolicy.account.reach import DEFAULT_MAX_CHAIN, Hop
 from lspolicy.evaluate.clause import CompiledCondition
+from lspolicy.evaluate.statement import CompiledStatement
 from lspolicy.model.request import ContextValue, RequestPart
 
 if TYPE_CHECKING:
@@ -85,10 +87,14 @@ DEFAULT_ACTIONS = (
 """The actions a review decides when ``--actions`` is not given: the instance's life cycle and
 its tagging (which can change every tag-based answer)."""
 REACHES = ("allowed", "conditional")
+PARTITION_LIMIT = 1500
+"""`decide_principal_classes` drops the kept partitions (`ClassReview.forget`) between two
+principal classes when more are kept (at 55,302 instance classes: ~330 MB)."""
 
 
 _RESOURCE_TAG = "aws:resourcetag/"
 _KINDS = {"allowed": 2, "conditional": 1}
+_X = TypeVar("_X")
 Bits = tuple[bool | None, ...]
 """Per join feature: whether the instance's join tag equals the identity's variable (``None``:
 one of them is absent, nothing is compared)."""
@@ -118,15 +124,49 @@ def _partition(keys: Iterable[Hashable]) -> Partition:
     return Partition(array("i", map(rank.__getitem__, at)), firsts)
 
 
+def _sparse_partition(n: int, keyed: Mapping[int, Hashable]) -> Partition:
+    """`_partition` of ``n`` classes where the classes not in ``keyed`` share one part and
+    the others are keyed by ``keyed[ic]`` (never equal to that part's): built from the keyed
+    classes alone, the rest filled at C speed."""
+    order = sorted(keyed)
+    rest = next((i for i, ic in enumerate(order) if ic != i), len(order))
+    ranks: dict[Hashable, int] = {}
+    firsts: list[int] = []
+    own: list[int] = []
+    rest_rank = -1
+    for ic in order:
+        if rest_rank < 0 and rest < ic:
+            rest_rank = len(firsts)
+            firsts.append(rest)
+        k = keyed[ic]
+        r = ranks.get(k)
+        if r is None:
+            r = ranks[k] = len(firsts)
+            firsts.append(ic)
+        own.append(r)
+    if rest_rank < 0 and rest < n:
+        rest_rank = len(firsts)
+        firsts.append(rest)
+    of = array("i", [max(rest_rank, 0)]) * n
+    for ic, r in zip(order, own, strict=True):
+        of[ic] = r
+    return Partition(of, firsts)
+
+
 class Vector(Sequence[int]):
     """An identity's verdict id on every instance class, held per part of a partition (the
     classes its reader cannot tell apart): ``vals[part.of[ic]]``. Many identities share one
     partition (those with the same reader), so a vector costs its parts, not its classes."""
 
-    __slots__ = ("part", "vals")
+    __slots__ = ("part", "reaching", "scope", "vals")
 
-    def __init__(self, part: Partition, vals: list[int]) -> None:
+    def __init__(self, part: Partition, vals: list[int], scope: array[int] | None = None) -> None:
         self.part, self.vals = part, vals
+        self.scope = scope
+        """When known: the classes outside which no verdict reaches (the identity's own
+        account's: `ClassReview._deny_side`)."""
+        self.reaching: array[int] | None = None
+        """The classes whose verdict is allowed or conditional (`reaching_classes`)."""
 
     def __len__(self) -> int:
         return len(self.part.of)
@@ -164,14 +204,22 @@ class ClassReview(Review):
         self._vectors: dict[tuple[int, str, object], Vector] = {}
         self._memo: dict[tuple[int, str], dict[tuple[int, Bits], int]] = {}
         self._values: dict[str, tuple[str | None, ...]] = {}
-        self._rep_sigs: dict[tuple[str, str], Partition] = {}
+        self._rep_sigs: dict[tuple[str, str, str | None], Partition] = {}
         self._partitions: dict[bytes, Partition] = {}
         self._meets: dict[tuple[int, int], Partition] = {}
-        self._join_parts: dict[tuple[int, bool], Partition] = {}
+        self._join_parts: dict[tuple[int, bool, str | None], Partition] = {}
         self._whole: Partition | None = None
         self._component_parts: dict[tuple[object, ...], Partition] = {}
         self._component_refs: list[object] = []
         self._part_members: dict[int, list[array[int]]] = {}
+        self._own_accounts: dict[str, str | None] = {}
+        self._accounts: list[str | None] | None = None
+        self._scopes: dict[str, array[int]] = {}
+        self._rests: dict[tuple[str, int], tuple[array[int], list[int]]] = {}
+        self._deny_sides: dict[tuple[str, str], tuple[Partition, bool] | None] = {}
+        self._deny_sigs: dict[tuple[object, ...], Partition] = {}
+        self._splits: dict[tuple[str, int, int], Partition] = {}
+        self._at_parts: dict[tuple[str, str], tuple[Partition, str | None, bool]] = {}
         """What `_component_parts` keys by id, kept alive (an id is not reused meanwhile)."""
         self.verdicts: list[Verdict] = []
         """Every verdict a vector holds, by verdict id (`vector`)."""
@@ -186,6 +234,33 @@ class ClassReview(Review):
         )
         """Keys every policy reads only through variable-free conditions (or, for a join tag,
         its join comparison): a reader's signature holds its own conditions' outcomes."""
+
+    def forget(self) -> None:
+        """Drop every partition, vector and role table kept (they are rebuilt, equal, when
+        asked again: a partition's content is its canonical numbering), keeping the engine's
+        decisions (`_memo` numbers the parts of those canonical partitions). Every memo keyed
+        by a partition's ``id`` goes with the partitions, so no id can be reused under it."""
+        self._partitions.clear()
+        self._meets.clear()
+        self._join_parts.clear()
+        self._whole = None
+        self._component_parts.clear()
+        self._component_refs.clear()
+        self._part_members.clear()
+        self._sig_ids.clear()
+        self._rep_sigs.clear()
+        self._deny_sides.clear()
+        self._deny_sigs.clear()
+        self._splits.clear()
+        self._rests.clear()
+        self._at_parts.clear()
+        self._vectors.clear()
+        self.role_tables.clear()
+
+    @property
+    def kept_partitions(self) -> int:
+        """How many distinct partitions are kept (each ~4 bytes per instance class)."""
+        return len(self._partitions)
 
     def identity_class(self, principal: str) -> int:
         """The identity class id of a user or role."""
@@ -251,9 +326,15 @@ class ClassReview(Review):
         if self.authority.reference:
             sig, inst = ic, self.classes.reps[ic]
         else:
-            part = self._rep_sigs.get((rep, action)) or self._signature_ids(rep, action)
+            part, account, free = self._at_parts.get((rep, action)) or self._at_part(rep, action)
             sig = part.of[ic]
             inst = self.classes.reps[part.firsts[sig]]
+            if free and bits:
+                theirs = self._class_accounts()[ic]
+                if theirs is not None and theirs != account:
+                    # another account's instance, no Deny of the identity reads a join
+                    # tag or variable: the bits change nothing (`_deny_side`)
+                    bits = (None,) * len(bits)
         got = memo.get((sig, bits))
         if got is None:
             got = memo[(sig, bits)] = self._verdict_id(self._decide_bits(rep, action, inst, bits))
@@ -286,15 +367,40 @@ class ClassReview(Review):
         return self.authority.decide(twin, action, inst.arn, instance_context(inst))
 
     def partition(self, part: Partition) -> Partition:
-        """The interned partition equal to ``part`` (one object per content)."""
-        return self._partitions.setdefault(part.of.tobytes(), part)
+        """The interned partition equal to ``part`` (one object per content), found by a
+        digest of its content (not a copy of it: each is ~4 bytes per instance class), the
+        content compared on a hit."""
+        key = hashlib.blake2b(part.of, digest_size=16).digest()
+        got = self._partitions.setdefault(key, part)
+        if got is not part and got.of != part.of:
+            return part  # a digest collision: left out of the index, still exact
+        return got
 
-    def whole(self) -> Partition:
-        """The partition with one part (every class alike)."""
+    def whole(self, scope: str | None = None) -> Partition:
+        """The partition with one part (every class alike; of the classes of ``scope``)."""
+        if scope is not None:
+            n = len(self._scope(scope))
+            return self.partition(Partition(array("i", bytes(4 * n)), [0] if n else []))
         if self._whole is None:
             n = len(self.classes.reps)
             self._whole = self.partition(Partition(array("i", bytes(4 * n)), [0] if n else []))
         return self._whole
+
+    def _scope(self, scope: str) -> array[int]:
+        """The instance classes of account ``scope`` and of no account, in class order: a
+        partition "of scope" numbers these positions (`_split` places them)."""
+        got = self._scopes.get(scope)
+        if got is None:
+            got = self._scopes[scope] = array(
+                "i", [ic for ic, a in enumerate(self._class_accounts()) if a is None or a == scope]
+            )
+        return got
+
+    def _scope_column(self, scope: str | None, column: Sequence[_X]) -> Sequence[_X]:
+        """``column`` (one entry per instance class) restricted to ``scope``'s classes."""
+        if scope is None:
+            return column
+        return [column[ic] for ic in self._scope(scope)]
 
     def meet(self, a: Partition, b: Partition) -> Partition:
         """The coarsest partition finer than both (interned; kept per pair)."""
@@ -321,28 +427,50 @@ class ClassReview(Review):
             self._part_members[id(part)] = got
         return got
 
+    def reaching_classes(self, vector: Vector) -> array[int]:
+        """The instance classes on which ``vector``'s verdict reaches (allowed or
+        conditional), ascending; from its scope's classes alone when it has one."""
+        got = vector.reaching
+        if got is None:
+            kinds, vals, of = self.kinds, vector.vals, vector.part.of
+            if vector.scope is not None:
+                got = array("i", [ic for ic in vector.scope if kinds[vals[of[ic]]]])
+            else:
+                members = self.members(vector.part)
+                found = [ic for p, vid in enumerate(vals) if kinds[vid] for ic in members[p]]
+                got = array("i", sorted(found))
+            vector.reaching = got
+        return got
+
     def has_partition(self) -> Partition:
         """The classes by which join tags they carry."""
         return self._join_partition(self.whole(), False)
 
-    def _join_partition(self, sig: Partition, kept: bool) -> Partition:
-        """``sig`` refined by what each class holds of the join tags (presence; with
-        ``kept``, the kept values too): a vector's verdict is a function of those."""
-        key = (id(sig), kept)
+    def _join_partition(self, sig: Partition, kept: bool, scope: str | None = None) -> Partition:
+        """``sig`` (of ``scope``) refined by what each class holds of the join tags
+        (presence; with ``kept``, the kept values too): a vector's verdict is a function of
+        those."""
+        key = (id(sig), kept, scope)
         got = self._join_parts.get(key)
         if got is None:
             classes = self.classes
+            has = self._scope_column(scope, classes.class_has)
             if kept:
-                by: Iterable[Hashable] = zip(classes.class_has, classes.class_join, strict=True)
+                joined = self._scope_column(scope, classes.class_join)
+                by: Iterable[Hashable] = zip(has, joined, strict=True)
             else:
-                by = classes.class_has
+                by = has
             got = self._join_parts[key] = self.meet(sig, self.partition(_partition(by)))
         return got
 
-    def _signature_ids(self, rep: str, action: str) -> Partition:
-        """For ``rep``'s reader of ``action``: the partition of the instance classes by
-        signature (its firsts: the first instance class of each signature). Identities whose
-        policy sets read the same keys and Resource matchers share it."""
+    def _signature_ids(self, rep: str, action: str, scope: str | None = None) -> Partition:
+        """For ``rep``'s reader of ``action``: the partition of the instance classes (of
+        ``scope``: an account's, `_scope`) by signature (its firsts: the first instance class,
+        or position in the scope, of each signature). Identities whose policy sets read the
+        same keys and Resource matchers share it."""
+        got = self._rep_sigs.get((rep, action, scope))
+        if got is not None:
+            return got
         self.signature(rep, action, self.classes.reps[0])  # builds the reader
         keys, matchers, dynamic = self._readers[(rep, action)]
         reduced = [] if dynamic else self._reader_conditions(rep, action, keys)
@@ -351,15 +479,18 @@ class ClassReview(Review):
             tuple(id(m) for m in matchers),
             dynamic,
             tuple((at, tuple(id(c) for c in conds)) for at, conds in reduced),
+            scope,
         )
         got = self._sig_ids.get(memo_key)
         if got is None:
             if dynamic:
                 got = self._signature_loop(rep, action, keys, reduced)
+                if scope is not None:
+                    got = self.partition(_partition([got.of[ic] for ic in self._scope(scope)]))
             else:
-                got = self._signature_meet(keys, matchers, reduced)
+                got = self._signature_meet(keys, matchers, reduced, scope=scope)
             self._sig_ids[memo_key] = got
-        self._rep_sigs[(rep, action)] = got
+        self._rep_sigs[(rep, action, scope)] = got
         return got
 
     def _signature_meet(
@@ -367,21 +498,183 @@ class ClassReview(Review):
         keys: Sequence[str],
         matchers: Sequence[Callable[..., bool]],
         reduced: Sequence[tuple[int, tuple[CompiledCondition, ...]]],
+        *,
+        account: bool = True,
+        scope: str | None = None,
     ) -> Partition:
         """`_signature_loop`'s partition, as the meet of one partition per part of the
         signature (the account, each key read, each Resource matcher), each kept for every
         reader that has that part: two classes have equal signatures exactly when every part
-        is equal."""
+        is equal. Without ``account``: not split by the resource account (`_deny_side`); with
+        ``scope``: of that account's classes only (`_scope`)."""
         by_at = dict(reduced)
         join_of = {_RESOURCE_TAG + f.tag: j for j, f in enumerate(self.joins)}
-        parts = [self._account_partition()]
+        parts = [self._account_partition(scope)] if account else []
         parts += [
-            self._key_partition(k, by_at.get(at), join_of.get(k)) for at, k in enumerate(keys)
+            self._key_partition(k, by_at.get(at), join_of.get(k), scope)
+            for at, k in enumerate(keys)
         ]
-        parts += [self._matcher_partition(m) for m in matchers]
-        got = self.whole()
+        parts += [self._matcher_partition(m, scope) for m in matchers]
+        got = self.whole(scope)
         for part in sorted(parts, key=id):
             got = self.meet(got, part)
+        return got
+
+    def own_account(self, rep: str) -> str | None:
+        """The account of an identity's requests (``aws:PrincipalAccount``: the user's, or the
+        role's for its sessions), as the engine reads it from the caller ARN; each role
+        reached through a chain, of this account or another, is decided with its own."""
+        if rep not in self._own_accounts:
+            self._own_accounts[rep] = self.authority.actor(rep).part().caller_account
+        return self._own_accounts[rep]
+
+    def _class_accounts(self) -> list[str | None]:
+        """By instance class: the account its ARN names (as the engine reads it)."""
+        if self._accounts is None:
+            self._accounts = [self._rep_part(inst).resource_account for inst in self.classes.reps]
+        return self._accounts
+
+    def _split(self, account: str, own: Partition, other: Partition) -> Partition:
+        """The classes of ``account`` (and of no account) by ``own`` (a partition of
+        `_scope`), the others by ``other`` (of every class): interned, kept per triple."""
+        scope = self._scope(account)
+        if len(scope) == len(other.of):
+            return own  # no other account
+        key = (account, id(own), id(other))
+        got = self._splits.get(key)
+        if got is None:
+            rest_of, rest_firsts = self._rest(account, other)
+            own_firsts = [scope[p] for p in own.firsts]
+            # numbered by first occurrence: the parts in the order of their first classes
+            firsts = sorted(own_firsts + rest_firsts)
+            rank = {ic: r for r, ic in enumerate(firsts)}
+            own_rank = [rank[ic] for ic in own_firsts]
+            rest_rank = [rank[ic] for ic in rest_firsts]
+            if len(rest_rank) == 1:
+                of = array("i", rest_rank) * len(other.of)
+            else:
+                of = array("i", map(rest_rank.__getitem__, rest_of))
+            for ic, p in zip(scope, own.of, strict=True):
+                of[ic] = own_rank[p]
+            got = self._splits[key] = self.partition(Partition(of, firsts))
+        return got
+
+    def _rest(self, account: str, other: Partition) -> tuple[array[int], list[int]]:
+        """``other`` on the classes outside `_scope` (``account``'s): each class's part
+        among those (0 inside the scope), and each part's first class."""
+        key = (account, id(other))
+        got = self._rests.get(key)
+        if got is None:
+            n = len(other.of)
+            inside = bytearray(n)
+            for ic in self._scope(account):
+                inside[ic] = 1
+            if len(other) == 1:
+                first = inside.find(0)
+                got = (array("i", bytes(4 * n)), [first] if first >= 0 else [])
+            else:
+                rest_of = array("i", bytes(4 * n))
+                ranks: dict[int, int] = {}
+                firsts: list[int] = []
+                for ic, p in enumerate(other.of):
+                    if inside[ic]:
+                        continue
+                    r = ranks.get(p)
+                    if r is None:
+                        r = ranks[p] = len(firsts)
+                        firsts.append(ic)
+                    rest_of[ic] = r
+                got = (rest_of, firsts)
+            self._rests[key] = got
+        return got
+
+    def _deny_side(self, rep: str, action: str) -> tuple[Partition, bool] | None:
+        """For ``rep``'s requests on the instances of other accounts than its own: the
+        partition of the instance classes by what its Deny statements read (their keys, or
+        those keys' outcomes under the Denies' own variable-free conditions; their Resource
+        matchers), and whether a Deny reads a join tag or variable (then the join bits
+        count). None when a Deny's Resource uses policy variables or the account is not known
+        (then every class is split by the full signature).
+
+        Exact: a Lightsail instance has no resource-based policy (the Lightsail User Guide's
+        IAM pages, "Grant least-privilege permissions with IAM identity policies in
+        Lightsail", govern access by identity-based policies only), and across accounts
+        "the resource-based policy in the trusting account must specify the principal" as
+        well as the identity-based policy allowing it (IAM User Guide, "Cross-account
+        policy evaluation logic",
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html).
+        So such a request is never allowed: the engine answers ``explicitDeny`` with the
+        Deny statements that apply (identity, boundary and SCP layers: `PolicySet.denies_for`,
+        the strict set's, as `Authority.decide` returns the first evaluation's deny) or
+        ``implicitDeny`` (no statements): a function of what those Denies read alone."""
+        key = (rep, action)
+        if key in self._deny_sides:
+            return self._deny_sides[key]
+        got: tuple[Partition, bool] | None = None
+        if self.own_account(rep) is not None:
+            sets = self.authority.actor(rep).sets(action.lower().startswith("sts:"), None)
+            denies = sets.strict.denies_for(action)
+            keys: set[str] = set()
+            matchers: dict[int, Callable[..., bool]] = {}
+            dynamic = False
+            for st in denies:
+                keys.update(st.condition_keys)
+                if st.resource_shape[0] == "dynamic":
+                    dynamic = True
+                elif st.resource_shape[0] != "any" or st.resource_negated:
+                    matchers.setdefault(id(st.resource_match), st.resource_match)
+            if not dynamic:
+                read = tuple(sorted(keys))
+                reduced = self._deny_conditions(denies, read)
+                memo = (
+                    read,
+                    tuple(matchers),
+                    tuple((at, tuple(id(c) for c in conds)) for at, conds in reduced),
+                )
+                part = self._deny_sigs.get(memo)
+                if part is None:
+                    part = self._deny_sigs[memo] = self._signature_meet(
+                        read, tuple(matchers.values()), reduced, account=False
+                    )
+                    self._component_refs.append(denies)  # the ids above stay theirs
+                joined = {_RESOURCE_TAG + f.tag for f in self.joins}
+                joined |= {f.variable for f in self.joins}
+                got = (part, any(k in joined for k in read))
+        self._deny_sides[key] = got
+        return got
+
+    def _deny_conditions(
+        self, denies: Sequence[CompiledStatement], keys: Sequence[str]
+    ) -> list[tuple[int, tuple[CompiledCondition, ...]]]:
+        """`_reader_conditions` for the Deny statements alone: for each key that counts by
+        outcomes, its index in ``keys`` and the Denies' variable-free conditions on it."""
+        if not self._reducible:
+            return []
+        out: list[tuple[int, tuple[CompiledCondition, ...]]] = []
+        for at, key in enumerate(keys):
+            if key not in self._reducible:
+                continue
+            found: dict[int, CompiledCondition] = {}
+            for st in denies:
+                for c in st.conditions:
+                    if c.key == key and not c.variable_keys:
+                        found.setdefault(id(c), c)
+            out.append((at, tuple(found.values())))
+        return out
+
+    def _at_part(self, rep: str, action: str) -> tuple[Partition, str | None, bool]:
+        """What `_at` decides by: the partition (own account's classes by the full signature,
+        the others' by `_deny_side`'s), the identity's account, and whether join bits are
+        ignored on other accounts' classes (no Deny reads a join tag or variable)."""
+        side = self._deny_side(rep, action)
+        account = self.own_account(rep)
+        got: tuple[Partition, str | None, bool]
+        if side is None or account is None:
+            got = (self._signature_ids(rep, action), None, False)
+        else:
+            own = self._signature_ids(rep, action, account)
+            got = (self._split(account, own, side[0]), account, not side[1])
+        self._at_parts[(rep, action)] = got
         return got
 
     def _rep_part(self, inst: Instance) -> RequestPart:
@@ -394,44 +687,50 @@ class ClassReview(Review):
             )
         return part[1]
 
-    def _account_partition(self) -> Partition:
-        got = self._component_parts.get(("account",))
+    def _account_partition(self, scope: str | None = None) -> Partition:
+        got = self._component_parts.get(("account", scope))
         if got is None:
-            reps = self.classes.reps
-            got = self._component_parts[("account",)] = self.partition(
-                _partition(self._rep_part(inst).resource_account for inst in reps)
+            got = self._component_parts[("account", scope)] = self.partition(
+                _partition(self._scope_column(scope, self._class_accounts()))
             )
         return got
 
-    def _matcher_partition(self, matcher: Callable[..., bool]) -> Partition:
-        key = ("matcher", id(matcher))
+    def _matcher_partition(
+        self, matcher: Callable[..., bool], scope: str | None = None
+    ) -> Partition:
+        key = ("matcher", id(matcher), scope)
         got = self._component_parts.get(key)
         if got is None:
-            reps = self.classes.reps
+            reps = self._scope_column(scope, self.classes.reps)
             got = self.partition(_partition(matcher(inst.arn, _EMPTY) for inst in reps))
             self._component_parts[key] = got
             self._component_refs.append(matcher)  # its id stays its own
         return got
 
     def _key_partition(
-        self, key: str, conds: tuple[CompiledCondition, ...] | None, j: int | None
+        self,
+        key: str,
+        conds: tuple[CompiledCondition, ...] | None,
+        j: int | None,
+        scope: str | None = None,
     ) -> Partition:
-        """The classes by what a signature holds of ``key``: its value, or with ``conds``
-        the outcomes of those conditions on it; for join tag ``j``, its presence with those
-        outcomes (or its value) when the tag counts by outcomes, else the kept value."""
-        memo = ("key", key, None if conds is None else tuple(id(c) for c in conds), j)
+        """The classes (of ``scope``) by what a signature holds of ``key``: its value, or
+        with ``conds`` the outcomes of those conditions on it; for join tag ``j``, its
+        presence with those outcomes (or its value) when the tag counts by outcomes, else
+        the kept value."""
+        memo = ("key", key, None if conds is None else tuple(id(c) for c in conds), j, scope)
         got = self._component_parts.get(memo)
         if got is not None:
             return got
         classes = self.classes
-        raw = self._component_parts.get(("raw", key))
+        reps = self._scope_column(scope, classes.reps)
+        raw = self._component_parts.get(("raw", key, scope))
         if raw is None:
-            column = [self._rep_part(inst).values.get(key) for inst in classes.reps]
-            raw = self._component_parts[("raw", key)] = self.partition(_partition(column))
+            column = [self._rep_part(inst).values.get(key) for inst in reps]
+            raw = self._component_parts[("raw", key, scope)] = self.partition(_partition(column))
         got = raw
         if conds is not None:
             # the outcomes of the conditions, per distinct value (a coarsening of ``raw``)
-            reps = classes.reps
             by_part = []
             for ic in raw.firsts:
                 v = self._rep_part(reps[ic]).values.get(key)
@@ -442,29 +741,28 @@ class ClassReview(Review):
         if j is not None:
             f = self.joins[j]
             if f.tag in classes.outcome_tags:
-                got = self.meet(self._join_tag_partition(j, False), got)
+                got = self.meet(self._join_tag_partition(j, False, scope), got)
             elif f.kept:
-                got = self._join_tag_partition(j, True)
+                got = self._join_tag_partition(j, True, scope)
             else:
-                got = self._join_tag_partition(j, False)
+                got = self._join_tag_partition(j, False, scope)
         self._component_parts[memo] = got
         return got
 
-    def _join_tag_partition(self, j: int, kept: bool) -> Partition:
-        """The classes by whether they carry join tag ``j`` (and with ``kept``, by what the
-        class key holds of its value)."""
-        got = self._component_parts.get(("join", j, kept))
+    def _join_tag_partition(self, j: int, kept: bool, scope: str | None = None) -> Partition:
+        """The classes (of ``scope``) by whether they carry join tag ``j`` (and with
+        ``kept``, by what the class key holds of its value)."""
+        got = self._component_parts.get(("join", j, kept, scope))
         if got is None:
             classes = self.classes
+            has = self._scope_column(scope, classes.class_has)
             if kept:
-                column: list[object] = [
-                    (h[j], k[j])
-                    for h, k in zip(classes.class_has, classes.class_join_key, strict=True)
-                ]
+                keys = self._scope_column(scope, classes.class_join_key)
+                column: list[object] = [(h[j], k[j]) for h, k in zip(has, keys, strict=True)]
             else:
-                column = [h[j] for h in classes.class_has]
+                column = [h[j] for h in has]
             got = self.partition(_partition(column))
-            self._component_parts[("join", j, kept)] = got
+            self._component_parts[("join", j, kept, scope)] = got
         return got
 
     def _signature_loop(
@@ -558,24 +856,40 @@ class ClassReview(Review):
         rep = self._identity_reps[ident]
         classes = self.classes
         n = len(classes.reps)
+        side: tuple[Partition, bool] | None = None
+        account: str | None = None
         if self.authority.reference:
             sig = self.partition(Partition(array("i", range(n)), list(range(n))))
         else:
-            sig = self._rep_sigs.get((rep, action)) or self._signature_ids(rep, action)
+            side = self._deny_side(rep, action)
+            account = self.own_account(rep)
+            if side is None or account is None:
+                sig = self._signature_ids(rep, action)
+            else:
+                # own account's classes by the full signature (a partition of `_scope`)
+                sig = self._signature_ids(rep, action, account)
         if not self.joins:
             reps = classes.reps
+            if side is not None and account is not None:
+                sig = self._split(account, sig, side[0])
             if self.authority.reference:
                 vals = [self._verdict_id(self.final(rep, action, inst)) for inst in reps]
             else:
                 vals = [
                     self._verdict_id(Review.final(self, rep, action, reps[ic])) for ic in sig.firsts
                 ]
-            got = Vector(sig, vals)
+            got = Vector(sig, vals, None if side is None else self._scope(account or ""))
         else:
             mine = values if values is not None else self.join_values(rep)
             # the verdict is a function of the signature and the bits, which are a function of
             # what the class holds of the join tags: decided once per part
-            part = self._join_partition(sig, bits is None)
+            if side is not None and account is not None:
+                deny, reads_joins = side
+                other = self._join_partition(deny, bits is None) if reads_joins else deny
+                own = self._join_partition(sig, bits is None, account)
+                part = self._split(account, own, other)
+            else:
+                part = self._join_partition(sig, bits is None)
             vals = []
             for ic in part.firsts:
                 has = classes.class_has[ic]
@@ -591,7 +905,7 @@ class ClassReview(Review):
                         for v, h, x in zip(mine, has, bits, strict=True)
                     )
                 vals.append(self._at(ident, action, ic, b))
-            got = Vector(part, vals)
+            got = Vector(part, vals, None if side is None else self._scope(account or ""))
         self._vectors[key] = got
         return got
 
@@ -913,6 +1227,8 @@ class _RoleTable:
     part: Partition
     uncond: list[int | None]
     reach: list[int | None]
+    reached: array[int]
+    """The classes some role reaches, ascending."""
 
     @property
     def col_of(self) -> array[int]:
@@ -932,33 +1248,27 @@ def _role_table(review: ClassReview, roles: Sequence[_Target], action: str) -> _
     first_r: dict[int, int] = {}
     first_u: dict[int, int] = {}
     for r, (t, v) in enumerate(zip(roles, vectors, strict=True)):
-        members: list[array[int]] | None = None
-        for p, vid in enumerate(v.vals):
-            k = kinds[vid]
-            if not k:
-                continue
-            if members is None:
-                members = review.members(v.part)
-            for ic in members[p]:
-                if ic not in first_r:
-                    first_r[ic] = r
-            if k == 2 and not t.chain_conditional:
-                for ic in members[p]:
-                    if ic not in first_u:
-                        first_u[ic] = r
+        vals, of = v.vals, v.part.of
+        for ic in review.reaching_classes(v):
+            if ic not in first_r:
+                first_r[ic] = r
+            if kinds[vals[of[ic]]] == 2 and not t.chain_conditional and ic not in first_u:
+                first_u[ic] = r
     if first_r:
         # a column: the classes alike in the first role allowed without condition, the first
         # that reaches, and those roles' verdicts (all the best target needs)
-        keys: list[object] = [None] * len(review.classes.reps)
+        keys: dict[int, Hashable] = {}
         for ic, r in first_r.items():
             u = first_u.get(ic)
             keys[ic] = (u, None if u is None else vectors[u][ic], r, vectors[r][ic])
-        part = review.partition(_partition(keys))
+        part = review.partition(_sparse_partition(len(review.classes.reps), keys))
     else:
         part = review.whole()
     uncond: list[int | None] = [first_u.get(ic) for ic in part.firsts]
     reach: list[int | None] = [first_r.get(ic) for ic in part.firsts]
-    got = review.role_tables[key] = _RoleTable(vectors, part, uncond, reach)
+    got = review.role_tables[key] = _RoleTable(
+        vectors, part, uncond, reach, array("i", sorted(first_r))
+    )
     return got
 
 
@@ -1108,16 +1418,18 @@ def decide_principal_classes(
     witnesses: list[tuple[int, int, int, int, Witness]] = []
     classes = review.classes
     for pc, rep in reps:
+        if review.kept_partitions > PARTITION_LIMIT:
+            review.forget()  # bounded memory: ~4 bytes per instance class per partition
         targets = _targets(review, rep)
         combos = _combos(targets[0].values)
         # per combo and action: the columns (a partition of the instance classes) and the
         # outcome id of each column; the principal class's map is the meet of them all
         table: list[list[tuple[Partition, list[int]]]] = []
-        stops: list[tuple[Sequence[int], list[_Column], list[int | None]] | None] = []
+        stops: list[tuple[Partition, list[_Column], list[int | None]] | None] = []
         whole = review.whole()
         for combo in combos:
             per_action: list[tuple[Partition, list[int]]] = []
-            stop_best: tuple[Sequence[int], list[_Column], list[int | None]] | None = None
+            stop_best: tuple[Partition, list[_Column], list[int | None]] | None = None
             for action in actions:
                 part, cols, best = _best_columns(review, targets, action, combo)
                 ids = [
@@ -1127,7 +1439,7 @@ def decide_principal_classes(
                 per_action.append((part, ids))
                 whole = review.meet(whole, part)
                 if action == STOP:
-                    stop_best = (part.of, cols, best)
+                    stop_best = (part, cols, best)
             table.append(per_action)
             stops.append(stop_best)
         masks = [sum(1 << j for j, b in enumerate(combo) if b) for combo in combos]
@@ -1156,12 +1468,12 @@ def decide_principal_classes(
                     cells.outcome.append(ids[part.of[ic]])
                     cells.bits.append(masks[ci])
         if escalations:
-            stop_by: list[list[Access | None]] = []
+            stop_by: list[_Stops] = []
             for ci, combo in enumerate(combos):
                 stop_best = stops[ci]
                 if stop_best is None:
-                    stop_best = _best_per_class(review, targets, STOP, combo)
-                stop_by.append(_stop_access(review, rep, targets, stop_best))
+                    stop_best = _best_columns(review, targets, STOP, combo)
+                stop_by.append(_stop_access(review, rep, targets, stop_best, combo))
             taggings = [_Tagging(review, rep, targets, combo) for combo in combos]
             found = _rep_witnesses(review, combos, stop_by, taggings)
             witnesses += [(pc, ic, masks[ci], masks[cj], w) for ic, ci, cj, w in found]
@@ -1177,15 +1489,42 @@ def _combos(values: tuple[str | None, ...]) -> list[tuple[bool, ...]]:
     return out
 
 
+class _Stops(Sequence["Access | None"]):
+    """`Review.access` of a representative for `STOP` on every instance class, held per
+    column (``per_col[part.of[ic]]``), with the classes where it may be some access
+    (``candidates``, ascending: where the representative or a role it reaches is allowed
+    or conditional): the escalation search walks those, not every class."""
+
+    __slots__ = ("candidates", "part", "per_col")
+
+    def __init__(
+        self, part: Partition, per_col: list[Access | None], candidates: Sequence[int]
+    ) -> None:
+        self.part, self.per_col, self.candidates = part, per_col, candidates
+
+    def __len__(self) -> int:
+        return len(self.part.of)
+
+    @overload
+    def __getitem__(self, ic: int) -> Access | None: ...
+    @overload
+    def __getitem__(self, ic: slice) -> list[Access | None]: ...
+    def __getitem__(self, ic: int | slice) -> Access | list[Access | None] | None:
+        if isinstance(ic, slice):
+            return [self.per_col[p] for p in self.part.of[ic]]
+        return self.per_col[self.part.of[ic]]
+
+
 def _stop_access(
     review: ClassReview,
     rep: str,
     targets: Sequence[_Target],
-    stop_best: tuple[Sequence[int], Sequence[_Column], Sequence[int | None]],
-) -> list[Access | None]:
+    stop_best: tuple[Partition, Sequence[_Column], Sequence[int | None]],
+    combo: tuple[bool, ...] = (),
+) -> _Stops:
     """`Review.access` of ``rep`` for `STOP` on every instance class, from the best targets
     (one `Access` per column: the classes of a column share every target's verdict)."""
-    col_of, cols, best = stop_best
+    part, cols, best = stop_best
     per_col: list[Access | None] = []
     for c, b in enumerate(best):
         if b is None:
@@ -1193,7 +1532,15 @@ def _stop_access(
         else:
             t = targets[b]
             per_col.append(Access(rep, t.chain, review.verdicts[cols[c][b]], t.incomplete))
-    return [per_col[c] for c in col_of]
+    own = review.reaching_classes(review.vector(targets[0].ident, STOP, bits=combo))
+    table = _role_table(review, targets[1:], STOP)
+    if not table.reached:
+        candidates: Sequence[int] = own
+    elif not own:
+        candidates = table.reached
+    else:
+        candidates = sorted({*own, *table.reached})
+    return _Stops(part, per_col, candidates)
 
 
 def _bits(mine: Sequence[str | None], classes: InstanceClasses, arn: str) -> int:
@@ -1502,6 +1849,10 @@ class _SearchMemo:
         ids: dict[tuple[object, ...], int] = {}
         self.group = [ids.setdefault(g, len(ids)) for g in review.retag_groups()]
         """By instance class: its retag group's id (`_group`)."""
+        self.group_members: list[array[int]] = [array("i") for _ in ids]
+        """By retag group id: its instance classes, ascending."""
+        for ic, g in enumerate(self.group):
+            self.group_members[g].append(ic)
         self.read = classes.tag_keys - {f.tag for f in classes.joins}
         self.variable = [bool(classes.patterns[inst.arn][1]) for inst in classes.reps]
         self._carries: dict[tuple[bool, ...], list[bool]] = {}
@@ -1575,7 +1926,7 @@ def _search_memo(review: ClassReview) -> _SearchMemo:
 def _rep_witnesses(
     review: ClassReview,
     combos: Sequence[tuple[bool, ...]],
-    stop_by: Sequence[Sequence[Access | None]],
+    stop_by: Sequence[_Stops],
     taggings: Sequence[_Tagging],
 ) -> list[tuple[int, int, int, Witness]]:
     """Per instance class and join bits the representative cannot stop: the first class and
@@ -1591,9 +1942,11 @@ def _rep_witnesses(
     # the classes it can stop, by retag group, in (class, bits) order
     groups: dict[int, list[tuple[int, int, Access]]] = {}
     for ci, stops in enumerate(stop_by):
-        for ic, (a, c, g) in enumerate(zip(stops, carries[ci], group, strict=True)):
-            if a is not None and c:
-                groups.setdefault(g, []).append((ic, ci, a))
+        carried = carries[ci]
+        for ic in stops.candidates:
+            a = stops[ic]
+            if a is not None and carried[ic]:
+                groups.setdefault(group[ic], []).append((ic, ci, a))
     if not groups:
         return []
     if len(combos) > 1:
@@ -1605,11 +1958,11 @@ def _rep_witnesses(
     variable = memo.variable
     for ci, stops in enumerate(stop_by):
         tagging = taggings[ci]
-        todo = [
-            ic
-            for ic, (a, c, g) in enumerate(zip(stops, carries[ci], group, strict=True))
-            if a is None and c and g in groups
-        ]
+        carried = carries[ci]
+        # the classes of the groups it can stop in (a retagging keeps the group), ascending
+        todo = sorted(
+            ic for g in groups for ic in memo.group_members[g] if carried[ic] and stops[ic] is None
+        )
         if not todo:
             continue
         if not (tagging.free(TAG) and tagging.free(UNTAG)):

@@ -615,6 +615,14 @@ class PolicySet:
                 with_resources.append(st)
         return frozenset(keys), tuple(with_resources)
 
+    def denies_for(self, action: str) -> tuple[CompiledStatement, ...]:
+        """For one action: the Deny statements of every layer (identity, boundary, session,
+        resource, SCPs, in the order they are matched). For a request across accounts that no
+        resource-based policy grants, whether any of them applies is the whole decision
+        (`_decide`: ``explicitDeny`` with those that apply, else ``implicitDeny``)."""
+        plan = self._plans.get(action.lower()) or self._plan(action.lower())
+        return plan.denies
+
     def conditions_by_key(
         self, action: str
     ) -> tuple[dict[str, list[CompiledCondition]], frozenset[str]]:
