@@ -222,16 +222,9 @@ def write_escalations(out: Path, matrix: Matrix) -> None:
             by_class.setdefault(pc, []).append(p)
         by_bits = _MemberBits(classes)
         values = matrix.join_values
-        found: dict[tuple[tuple[str | None, ...], int, int], str | None] = {}
         for pc, jc, like_bits in likes_needed:
             for p in by_class.get(pc, ()):
-                mine = values.get(p, (None,) * joins)
-                key = (mine, jc, like_bits)
-                if key in found:
-                    like = found[key]
-                else:
-                    first = by_bits.of(mine, jc).get(like_bits)
-                    like = found[key] = first[0] if first else None
+                like = by_bits.like(values.get(p, (None,) * joins), jc, like_bits)
                 if like is not None:
                     likes.add(p, jc, like_bits, like)
         for arn, raw in classes.join_raw.items():

@@ -1602,7 +1602,6 @@ def expand_escalations(
     n = len(joins)
     by_bits = _MemberBits(classes)
     retags: dict[tuple[int, int, int, int], tuple[list[int], list[int]]] = {}
-    likes: dict[tuple[tuple[str | None, ...], int, int], str | None] = {}
     values: dict[str, tuple[str | None, ...]] = {}
     join_raw = classes.join_raw
     filtered = bool(classes.outcome_tags) and inventory_tags is not None
@@ -1619,12 +1618,7 @@ def expand_escalations(
             mine = values.get(p)
             if mine is None:
                 mine = values[p] = tuple(join_values(p))
-            key = (mine, jc, like_bits)
-            if key in likes:
-                like = likes[key]
-            else:
-                first = by_bits.of(mine, jc).get(like_bits)
-                like = likes[key] = first[0] if first else None
+            like = by_bits.like(mine, jc, like_bits)
             if like is None:
                 continue  # no instance of that class stands in that relation to this principal
             like_tags = join_raw[like]
@@ -1662,6 +1656,17 @@ class _MemberBits:
     def __init__(self, classes: InstanceClasses) -> None:
         self.classes = classes
         self._by_value: dict[int, list[dict[str, set[str]]]] = {}
+        self._likes: dict[tuple[tuple[str | None, ...], int, int], str | None] = {}
+
+    def like(self, mine: tuple[str | None, ...], ic: int, bits: int) -> str | None:
+        """The first member of class ``ic`` with join ``bits`` to values ``mine`` (the like
+        instance whose tags a retagging copies), or ``None``; kept per (values, class, bits)."""
+        key = (mine, ic, bits)
+        if key in self._likes:
+            return self._likes[key]
+        first = self.of(mine, ic).get(bits)
+        got = self._likes[key] = first[0] if first else None
+        return got
 
     def of(self, mine: tuple[str | None, ...], ic: int) -> dict[int, list[str]]:
         """Bits -> the members of class ``ic`` with those bits with values ``mine``."""
