@@ -219,14 +219,23 @@ def mode_parts(case: Case) -> list[bool]:
 
 
 def mode_batch(case: Case) -> list[bool]:
-    principals, instances = _parts(case)
+    return batch_answers(case.requests, case.sets, *_parts(case))
+
+
+def batch_answers(
+    reqs: Sequence[tuple[int, str, int, Any]],
+    sets: Sequence[Any],
+    principals: Sequence[Any],
+    instances: Sequence[Any],
+) -> list[bool]:
+    """Each request's answer, one `is_allowed_many` call per principal (the batch mode; also
+    `bench/engine_ab.py`'s, with another tree's sets and parts)."""
     groups: dict[int, list[int]] = {}
-    for n, (p, _, _, _) in enumerate(case.requests):
+    for n, (p, _, _, _) in enumerate(reqs):
         groups.setdefault(p, []).append(n)
-    out: list[bool] = [False] * len(case.requests)
-    reqs = case.requests
+    out: list[bool] = [False] * len(reqs)
     for p, indices in groups.items():
-        answers = case.sets[p].is_allowed_many(
+        answers = sets[p].is_allowed_many(
             [(reqs[n][1], instances[reqs[n][2]], reqs[n][3]) for n in indices],
             principal=principals[p],
         )

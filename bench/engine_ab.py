@@ -159,20 +159,7 @@ def main() -> int:
 
             def mode(sets: list[Any], part: Any) -> Callable[[], Any]:
                 def run() -> list[bool]:  # bench/engine.py's mode_batch
-                    principals, instances = parts(part)
-                    groups: dict[int, list[int]] = {}
-                    for n, (p, _, _, _) in enumerate(case.requests):
-                        groups.setdefault(p, []).append(n)
-                    out: list[bool] = [False] * len(case.requests)
-                    reqs = case.requests
-                    for p, indices in groups.items():
-                        answers = sets[p].is_allowed_many(
-                            [(reqs[n][1], instances[reqs[n][2]], reqs[n][3]) for n in indices],
-                            principal=principals[p],
-                        )
-                        for n, got in zip(indices, answers, strict=True):
-                            out[n] = got
-                    return out
+                    return engine.batch_answers(case.requests, sets, *parts(part))
 
                 return run
 
