@@ -104,6 +104,30 @@ def _map_sizes(cells: object, n_classes: int) -> None:
         f"{len(pickle.dumps(cells)) / 2**20:.1f} MB",
         flush=True,
     )
+    import tempfile  # noqa: PLC0415
+
+    import duckdb  # noqa: PLC0415
+
+    from lspolicy.account.parquet import _write_maps  # noqa: PLC0415
+    from lspolicy.account.views import maps_sql  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        t = time.process_time()
+        _write_maps(out, cells)  # type: ignore[arg-type]
+        wrote = time.process_time() - t
+        con = duckdb.connect()
+        for name in ("part_maps", "map_parts"):
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{out}/{name}.parquet')")
+        t = time.process_time()
+        got = con.execute(f"SELECT count(*) FROM ({maps_sql()})").fetchone()
+        counted = time.process_time() - t
+        size = sum(f.stat().st_size for f in out.iterdir())
+        print(
+            f"_write_maps {wrote:.2f} s CPU, {size / 2**20:.1f} MB; the view column_maps has "
+            f"{got[0] if got else 0:,} rows ({counted:.2f} s CPU to count)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
