@@ -73,8 +73,61 @@ def main() -> None:
         flush=True,
     )
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    if hasattr(cells, "parts"):
+        _map_sizes(cells, len(classes.reps))
     if prof:
         pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+
+
+def _map_sizes(cells: object, n_classes: int) -> None:
+    """The column maps as held per account against one dense array per map (the layout
+    before): stored rows (``part_maps`` + ``map_parts`` against ``column_maps``, which was
+    written twice) and bytes of the arrays (plus the pickle a worker sends)."""
+    import pickle  # noqa: PLC0415
+    from array import array  # noqa: PLC0415
+
+    maps, parts = cells.maps, cells.parts  # type: ignore[attr-defined]
+    used = set(cells.map_of.values())  # type: ignore[attr-defined]
+    used_parts = {p for m in used for p in maps[m][0]}
+    part_rows = sum(len(parts[p]) for p in used_parts)
+    map_rows = sum(len(maps[m][1]) for m in used)
+    held = sum(a.itemsize * len(a) for a in parts) + sum(
+        a.itemsize * len(a) + b.itemsize * len(b) for a, b in maps
+    )
+    dense = len(used) * n_classes
+    runs = len(cells.starts)  # type: ignore[attr-defined]
+    print(
+        f"maps {len(used)} over {runs} runs of one account: {len(parts)} part maps; rows "
+        f"part_maps {part_rows:,} + map_parts {map_rows:,} = {part_rows + map_rows:,} "
+        f"against dense {dense:,} (x2 files); arrays {held / 2**20:.1f} MB against "
+        f"{dense * array('i').itemsize / 2**20:.1f} MB; ClassCells pickled "
+        f"{len(pickle.dumps(cells)) / 2**20:.1f} MB",
+        flush=True,
+    )
+    import tempfile  # noqa: PLC0415
+
+    import duckdb  # noqa: PLC0415
+
+    from lspolicy.account.parquet import _write_maps  # noqa: PLC0415
+    from lspolicy.account.views import maps_sql  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        t = time.process_time()
+        _write_maps(out, cells)  # type: ignore[arg-type]
+        wrote = time.process_time() - t
+        con = duckdb.connect()
+        for name in ("part_maps", "map_parts"):
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{out}/{name}.parquet')")
+        t = time.process_time()
+        got = con.execute(f"SELECT count(*) FROM ({maps_sql()})").fetchone()
+        counted = time.process_time() - t
+        size = sum(f.stat().st_size for f in out.iterdir())
+        print(
+            f"_write_maps {wrote:.2f} s CPU, {size / 2**20:.1f} MB; the view column_maps has "
+            f"{got[0] if got else 0:,} rows ({counted:.2f} s CPU to count)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

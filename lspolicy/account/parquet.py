@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -60,7 +61,9 @@ from lspolicy.account.views import (
     DATASET_FILE,
     ESCALATIONS_SQL_FILE,
     INSTANCE_COLUMNS_FILE,
+    MAP_PARTS_FILE,
     MATRIX_SQL_FILE,
+    PART_MAPS_FILE,
     Layout,
     attach,
     escalations_sql,
@@ -73,7 +76,7 @@ from lspolicy.account.views import (
 
 if TYPE_CHECKING:
     from lspolicy.account.model import Inventory
-    from lspolicy.account.review import Matrix
+    from lspolicy.account.review import ClassCells, Matrix
 
 __all__ = [
     "AUTO_ROWS",
@@ -153,7 +156,8 @@ def write_dataset(
     for old in (out / "matrix").glob("*.parquet"):
         old.unlink()
     (out / DATASET_FILE).unlink(missing_ok=True)
-    for old_name in ("cells.parquet", "reaching.parquet"):  # an earlier layout's class cells
+    # an earlier layout's class cells and dense column maps
+    for old_name in ("cells.parquet", "reaching.parquet", COLUMN_MAPS_FILE, INSTANCE_COLUMNS_FILE):
         (out / old_name).unlink(missing_ok=True)
     text, i32, flag = pa.string(), pa.int32(), pa.bool_()
     users, roles = inventory.users, inventory.roles
@@ -287,8 +291,9 @@ def write_dataset(
         reaching=True,
         columns=True,
         escalations=True,
+        parts=True,
     )
-    sql = matrix_sql(joins=layout.joins, trail=layout.trail, columns=True)
+    sql = matrix_sql(joins=layout.joins, trail=layout.trail, columns=True, parts=True)
     (out / MATRIX_SQL_FILE).write_text(
         "-- the review's matrix: run over views named after DIR/*.parquet "
         "(cells, principals, instances, observed)\n" + sql + "\n",
@@ -313,11 +318,9 @@ def _write_cells(out: Path, matrix: Matrix) -> None:
     """The class cells, factorized (`lspolicy.account.views`): ``columns.parquet`` (one row per
     principal class, column, bits and action, with the answer: each distinct answer converted
     once, the rows take theirs by index; ordered by principal class), ``class_maps.parquet``
-    (each principal class's column map) and the maps (each instance class's column per map)
-    twice: ``column_maps.parquet`` ordered by map (what-can reads one principal's map) and
-    `INSTANCE_COLUMNS_FILE` ordered by instance class (who-can reads one instance's class)."""
+    (each principal class's column map) and the maps factorized by account (`_write_maps`:
+    ``column_maps`` and ``instance_columns`` are views)."""
     import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.compute as pc  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     cells = matrix.cells
@@ -370,19 +373,68 @@ def _write_cells(out: Path, matrix: Matrix) -> None:
         {"principal_class": list(cells.map_of), "map": list(cells.map_of.values())},
         pa.schema([("principal_class", i32), ("map", i32)]),
     )
-    map_schema = pa.schema([("map", i32), ("instance_class", i32), ("column_id", i32)])
+    _write_maps(out, cells)
+
+
+def _write_maps(out: Path, cells: ClassCells) -> None:
+    """The column maps, factorized by account (`ClassCells`): `PART_MAPS_FILE` (each used part
+    map's instance classes with their local ids, by run then part) and `MAP_PARTS_FILE` (each
+    used map's translation, local id -> column id, per part). ``column_maps`` and
+    ``instance_columns`` are views joining them (`views.maps_sql`)."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    i32 = pa.int32()
     used = sorted(set(cells.map_of.values()))
-    n_ic = len(matrix.instances.reps)
-    ics = pa.array(range(n_ic), i32)
-    parts = [
-        pa.table([pa.array([m] * n_ic, i32), ics, pa.array(cells.maps[m], i32)], schema=map_schema)
-        for m in used
-    ]
-    maps = pa.concat_tables(parts) if parts else map_schema.empty_table()
-    del parts
-    pq.write_table(maps, out / COLUMN_MAPS_FILE, row_group_size=CELL_ROWS)
-    order = pc.sort_indices(maps, sort_keys=[("instance_class", "ascending"), ("map", "ascending")])
-    pq.write_table(maps.take(order), out / INSTANCE_COLUMNS_FILE, row_group_size=CELL_ROWS)
+    m_col, p_col, l_col, c_col = array("i"), array("i"), array("i"), array("i")
+    used_parts: set[int] = set()
+    width = cells.part_width
+    for m in used:
+        ids, trans = cells.maps[m]
+        used_parts.update(ids)
+        m_col.extend(array("i", [m]) * len(trans))
+        for p in ids:
+            w = width[p]
+            p_col.extend(array("i", [p]) * w)
+            l_col.extend(range(w))
+        c_col.extend(trans)
+    pq.write_table(
+        pa.table(
+            [
+                pa.array(m_col, i32),
+                pa.array(p_col, i32),
+                pa.array(l_col, i32),
+                pa.array(c_col, i32),
+            ],
+            schema=pa.schema(
+                [("map", i32), ("part_map", i32), ("local_id", i32), ("column_id", i32)]
+            ),
+        ),
+        out / MAP_PARTS_FILE,
+        row_group_size=CELL_ROWS,
+    )
+    del m_col, p_col, l_col, c_col
+    schema = pa.schema([("part_map", i32), ("instance_class", i32), ("local_id", i32)])
+    cols: tuple[array[int], array[int], array[int]] = (array("i"), array("i"), array("i"))
+
+    def flush(writer: Any) -> None:
+        writer.write_table(
+            pa.table([pa.array(c, i32) for c in cols], schema=schema), row_group_size=CELL_ROWS
+        )
+        for c in cols:
+            del c[:]
+
+    with pq.ParquetWriter(out / PART_MAPS_FILE, schema) as writer:
+        for p in sorted(used_parts, key=lambda p: (cells.part_run[p], p)):
+            local = cells.parts[p]
+            lo = cells.starts[cells.part_run[p]]
+            cols[0].extend(array("i", [p]) * len(local))
+            cols[1].extend(range(lo, lo + len(local)))
+            cols[2].extend(local)
+            if len(cols[0]) >= CELL_ROWS:
+                flush(writer)
+        if cols[0] or not used_parts:
+            flush(writer)
 
 
 def is_production(tags: Mapping[str, str], production: Sequence[tuple[str, str]]) -> bool:
@@ -422,14 +474,20 @@ def matrix_rows(matrix: Matrix) -> int:
         sizes[c] = sizes.get(c, 0) + 1
     members = matrix.instances.members
     cells = matrix.cells
-    per_map: dict[int, list[int]] = {}
-    for m in set(cells.map_of.values()):
-        counts: list[int] = []
-        for ic, col in enumerate(cells.maps[m]):
-            if col >= len(counts):
-                counts.extend([0] * (col + 1 - len(counts)))
-            counts[col] += len(members[ic])
-        per_map[m] = counts
+    weights: dict[int, list[int]] = {}
+
+    def part_members(p: int) -> list[int]:
+        # per local id of a part map: the instances of its classes
+        got = weights.get(p)
+        if got is None:
+            got = [0] * cells.part_width[p]
+            lo = cells.starts[cells.part_run[p]]
+            for ic, local in enumerate(cells.parts[p], lo):
+                got[local] += len(members[ic])
+            weights[p] = got
+        return got
+
+    per_map = {m: cells.column_weights(m, part_members) for m in set(cells.map_of.values())}
     # rows are in class order (principal class, column): the actions of a column are adjacent
     total, last = 0, (-1, -1)
     actions: set[int] = set()
@@ -466,6 +524,7 @@ def _expand(out: Path, layout: Layout) -> None:
             trail=layout.trail,
             rows=None,
             columns=layout.columns,
+            parts=layout.parts,
         ),
     )
     # bounded memory: DuckDB spills past the limit; rows are written as the join yields them

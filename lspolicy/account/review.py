@@ -32,7 +32,7 @@ from array import array
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
-from typing import TYPE_CHECKING, TypeVar, overload
+from typing import TYPE_CHECKING, TypeAlias, TypeVar, overload
 
 from lspolicy.account.classes import (
     InstanceClasses,
@@ -66,6 +66,7 @@ __all__ = [
     "ClassCell",
     "ClassCells",
     "ClassReview",
+    "ColumnMap",
     "Escalation",
     "Matrix",
     "Witness",
@@ -1009,6 +1010,26 @@ class Matrix:
         )
 
 
+ColumnMap: TypeAlias = "tuple[array[int], array[int]]"
+"""A column map, factorized by account (`ClassCells`): its part map id on each run of
+`ClassCells.starts`, and the translations (each part's local id -> the map's column id)
+concatenated in that order."""
+
+
+def account_runs(classes: InstanceClasses) -> tuple[int, ...]:
+    """Where each maximal run of instance classes of one account starts (class ids are
+    numbered by sorted instance ARN, ``...:REGION:ACCOUNT:...``: each (region, account) is one
+    run). ``(0,)`` without classes."""
+    starts: list[int] = [0]
+    last: str | None = None
+    for ic, rep in enumerate(classes.reps):
+        account = rep.account or ""
+        if ic and account != last:
+            starts.append(ic)
+        last = account
+    return tuple(starts)
+
+
 @dataclass
 class ClassCells(Sequence[ClassCell]):
     """Class cells, factorized by column maps. Each principal class has a column map
@@ -1018,11 +1039,25 @@ class ClassCells(Sequence[ClassCell]):
     ``bits[n]``, with the answer ``outcomes[outcome[n]]`` (each distinct answer is held once),
     and stands for every instance class of that column. Rows are in class order (principal
     class, column, action). As a sequence: the class cells expanded (principal class,
-    instance class, bits, action), for whoever reads cells one by one (tests, small reviews)."""
+    instance class, bits, action), for whoever reads cells one by one (tests, small reviews).
+
+    A map is held factorized by account (`ColumnMap`; `dense` rebuilds it): on each run of
+    instance classes of one account (``starts``, `account_runs`), its restriction renumbered
+    by first occurrence is a *part map* (``parts[p]``: each class's local id; interned by run
+    and content, so a map detailed on its own account shares the other accounts' parts), and
+    a translation from local ids to the map's column ids."""
 
     actions: tuple[str, ...]
+    starts: tuple[int, ...] = (0,)
+    """Where each run of one account's instance classes starts (the last runs to the end)."""
     outcomes: list[Outcome] = field(default_factory=list)
-    maps: list[array[int]] = field(default_factory=list)
+    parts: list[array[int]] = field(default_factory=list)
+    """Part maps: by part id, each instance class of its run's local id (first occurrence)."""
+    part_run: array[int] = field(default_factory=lambda: array("i"))
+    """By part id: its run (index into ``starts``)."""
+    part_width: array[int] = field(default_factory=lambda: array("i"))
+    """By part id: how many local ids it has."""
+    maps: list[ColumnMap] = field(default_factory=list)
     map_of: dict[int, int] = field(default_factory=dict)
     """By principal class (in class order): its map id."""
     pclass: array[int] = field(default_factory=lambda: array("i"))
@@ -1031,10 +1066,14 @@ class ClassCells(Sequence[ClassCell]):
     outcome: array[int] = field(default_factory=lambda: array("i"))
     bits: array[int] = field(default_factory=lambda: array("i"))
     _ids: dict[Outcome, int] = field(default_factory=dict, repr=False, compare=False)
+    _part_ids: dict[tuple[int, int, bytes], int] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     _map_ids: dict[bytes, int] = field(default_factory=dict, repr=False, compare=False)
     _by_object: dict[int, tuple[Partition, int]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _counts: dict[int, list[int]] = field(default_factory=dict, repr=False, compare=False)
 
     def intern(self, outcome: Outcome) -> int:
         """The id of ``outcome`` in `outcomes` (added when new)."""
@@ -1047,16 +1086,58 @@ class ClassCells(Sequence[ClassCell]):
             self.outcomes.append(outcome)
         return got
 
-    def add_map(self, columns: array[int]) -> int:
-        """The id of the column map ``columns`` in `maps` (added when new; equal maps share)."""
-        if not self._map_ids and self.maps:  # unpickled: the index is rebuilt
-            self._map_ids.update((m.tobytes(), i) for i, m in enumerate(self.maps))
-        key = columns.tobytes()
+    def _reindex(self) -> None:
+        if not self._part_ids and self.parts:  # unpickled: the indexes are rebuilt
+            for p, local in enumerate(self.parts):
+                self._part_ids[self._part_key(self.part_run[p], local, self.part_width[p])] = p
+        if not self._map_ids and self.maps:
+            self._map_ids.update(
+                (ids.tobytes() + t.tobytes(), m) for m, (ids, t) in enumerate(self.maps)
+            )
+
+    @staticmethod
+    def _part_key(run: int, local: array[int], width: int) -> tuple[int, int, bytes]:
+        # a one-part restriction is all zeros: keyed without its bytes
+        return (run, width, b"" if width == 1 else local.tobytes())
+
+    def _add_part(self, run: int, local: array[int], width: int) -> int:
+        key = self._part_key(run, local, width)
+        got = self._part_ids.get(key)
+        if got is None:
+            got = self._part_ids[key] = len(self.parts)
+            self.parts.append(local)
+            self.part_run.append(run)
+            self.part_width.append(width)
+        return got
+
+    def _add(self, ids: array[int], trans: array[int]) -> int:
+        key = ids.tobytes() + trans.tobytes()
         got = self._map_ids.get(key)
         if got is None:
             got = self._map_ids[key] = len(self.maps)
-            self.maps.append(columns)
+            self.maps.append((ids, trans))
         return got
+
+    def add_map(self, columns: array[int]) -> int:
+        """The id of the column map ``columns`` (each instance class's column) in `maps`,
+        factorized by the runs of `starts` (added when new; equal maps share)."""
+        self._reindex()
+        bounds = (*self.starts, len(columns))
+        ids, trans = array("i"), array("i")
+        for run in range(len(self.starts)):
+            seg = columns[bounds[run] : bounds[run + 1]]
+            first = seg[0] if seg else 0
+            if not seg:
+                local, order = array("i"), []
+            elif seg.count(first) == len(seg):
+                local, order = array("i", bytes(4 * len(seg))), [first]
+            else:
+                order = list(dict.fromkeys(seg))
+                lookup = {c: i for i, c in enumerate(order)}
+                local = array("i", map(lookup.__getitem__, seg))
+            ids.append(self._add_part(run, local, len(order)))
+            trans.extend(order)
+        return self._add(ids, trans)
 
     def map_id(self, part: Partition) -> int:
         """`add_map` of an interned partition (kept by object: no hashing of its content)."""
@@ -1065,10 +1146,38 @@ class ClassCells(Sequence[ClassCell]):
             got = self._by_object[id(part)] = (part, self.add_map(part.of))
         return got[1]
 
+    def pieces(self, map_id: int) -> Iterator[tuple[int, array[int]]]:
+        """A map's part map ids, one per run, each with its translation (local id -> column)."""
+        ids, trans = self.maps[map_id]
+        off, width = 0, self.part_width
+        for p in ids:
+            w = width[p]
+            yield p, trans[off : off + w]
+            off += w
+
+    def dense(self, map_id: int) -> array[int]:
+        """The map as one array: each instance class's column."""
+        out = array("i")
+        for p, t in self.pieces(map_id):
+            local = self.parts[p]
+            if len(t) == 1:
+                out.extend(array("i", t) * len(local))
+            else:
+                out.extend(array("i", map(t.__getitem__, local)))
+        return out
+
     def extend(self, other: ClassCells) -> None:
-        """Append ``other``'s rows (same actions), its answers and maps interned into these."""
+        """Append ``other``'s rows (same actions and runs), its answers, part maps and maps
+        interned into these."""
+        if other.starts != self.starts:
+            raise ValueError("class cells over other runs of instance classes")
+        self._reindex()
         remap = [self.intern(o) for o in other.outcomes]
-        maps = [self.add_map(m) for m in other.maps]
+        part_ids = [
+            self._add_part(other.part_run[p], local, other.part_width[p])
+            for p, local in enumerate(other.parts)
+        ]
+        maps = [self._add(array("i", [part_ids[p] for p in ids]), t) for ids, t in other.maps]
         for pc, m in other.map_of.items():
             self.map_of[pc] = maps[m]
         self.pclass.extend(other.pclass)
@@ -1082,14 +1191,29 @@ class ClassCells(Sequence[ClassCell]):
         """How many rows are stored (one per principal class, column, bits and action)."""
         return len(self.outcome)
 
+    def part_counts(self, part: int) -> list[int]:
+        """How many instance classes each local id of a part map holds."""
+        got = self._counts.get(part)
+        if got is None:
+            got = [0] * self.part_width[part]
+            for local in self.parts[part]:
+                got[local] += 1
+            self._counts[part] = got
+        return got
+
+    def column_weights(self, map_id: int, counts: Callable[[int], Sequence[int]]) -> list[int]:
+        """Per column of a map, the sum of ``counts(part)[local id]`` over its pieces."""
+        sizes: list[int] = []
+        for p, t in self.pieces(map_id):
+            for c, n in zip(t, counts(p), strict=True):
+                if c >= len(sizes):
+                    sizes.extend([0] * (c + 1 - len(sizes)))
+                sizes[c] += n
+        return sizes
+
     def column_sizes(self, map_id: int) -> list[int]:
         """How many instance classes each column of a map holds."""
-        sizes: list[int] = []
-        for c in self.maps[map_id]:
-            if c >= len(sizes):
-                sizes.extend([0] * (c + 1 - len(sizes)))
-            sizes[c] += 1
-        return sizes
+        return self.column_weights(map_id, self.part_counts)
 
     def __len__(self) -> int:
         sizes = {m: self.column_sizes(m) for m in set(self.map_of.values())}
@@ -1106,7 +1230,7 @@ class ClassCells(Sequence[ClassCell]):
             while n < total and self.pclass[n] == pc:
                 by_column.setdefault(self.column[n], []).append(n)
                 n += 1
-            for ic, c in enumerate(self.maps[self.map_of[pc]]):
+            for ic, c in enumerate(self.dense(self.map_of[pc])):
                 for r in by_column.get(c, ()):
                     yield pc, ic, self.action[r], self.outcome[r], self.bits[r]
 
@@ -1129,15 +1253,15 @@ class ClassCells(Sequence[ClassCell]):
         return {
             k: getattr(self, k)
             for k in (
-                "actions", "outcomes", "maps", "map_of", "pclass", "column", "action", "outcome",
-                "bits",
+                "actions", "starts", "outcomes", "parts", "part_run", "part_width", "maps",
+                "map_of", "pclass", "column", "action", "outcome", "bits",
             )
         }  # fmt: skip
 
     def __setstate__(self, state: dict[str, object]) -> None:
         for k, v in state.items():
             setattr(self, k, v)
-        self._ids, self._map_ids, self._by_object = {}, {}, {}
+        self._ids, self._part_ids, self._map_ids, self._by_object, self._counts = {}, {}, {}, {}, {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -1365,7 +1489,7 @@ def compute_matrix(
     principal_class, reps = formed.of, formed.reps
     job = PairJob(inventory, classes, tuple(actions), max_chain, escalations)
     parts = (engine or SERIAL).run(job, list(enumerate(reps)), review=review)
-    cells = ClassCells(tuple(actions))
+    cells = ClassCells(tuple(actions), account_runs(classes))
     for part in parts:
         cells.extend(part.cells)
     matrix = Matrix(
@@ -1414,7 +1538,7 @@ def decide_principal_classes(
     (`ClassReview.vector`, shared by every principal class reaching that identity), combined
     per principal class by the rule of `Review.access`, and each distinct answer is built
     once."""
-    cells = ClassCells(tuple(actions))
+    cells = ClassCells(tuple(actions), account_runs(review.classes))
     witnesses: list[tuple[int, int, int, int, Witness]] = []
     classes = review.classes
     for pc, rep in reps:

@@ -52,7 +52,10 @@ __all__ = [
     "ESCALATIONS_SQL_FILE",
     "ESCALATION_FILES",
     "INSTANCE_COLUMNS_FILE",
+    "MAP_PARTS_FILE",
     "MATRIX_SQL_FILE",
+    "PART_MAPS_FILE",
+    "PART_TABLES",
     "REACHING_FILE",
     "TABLES",
     "DatasetError",
@@ -61,6 +64,7 @@ __all__ = [
     "bits_sql",
     "cells_sql",
     "escalations_sql",
+    "maps_sql",
     "matrix_sql",
     "read_layout",
     "sql_text",
@@ -84,7 +88,15 @@ COLUMN_MAPS_FILE = "column_maps.parquet"
 """Per map, each instance class's column, ordered by map (what-can's)."""
 INSTANCE_COLUMNS_FILE = "instance_columns.parquet"
 """The same rows ordered by instance class (who-can's)."""
+PART_MAPS_FILE = "part_maps.parquet"
+"""Each part map (a column map's restriction to one account's run of instance classes,
+renumbered by first occurrence): per instance class of its run, its local id."""
+MAP_PARTS_FILE = "map_parts.parquet"
+"""Per column map, its part map on each run and the translation local id -> column id."""
 COLUMN_TABLES = ("class_columns", "class_maps", "column_maps", "instance_columns")
+PART_TABLES = ("part_maps", "map_parts")
+"""With ``"maps": "parts"`` in ``dataset.json``: the files ``column_maps`` and
+``instance_columns`` are views over (`maps_sql`)."""
 ESCALATION_FILES = (
     "escalation_classes",
     "escalation_tag_sets",
@@ -100,6 +112,7 @@ TABLES = (
     "cells",
     "reaching",
     *COLUMN_TABLES,
+    *PART_TABLES,
     "escalations",
     *ESCALATION_FILES,
     "problems",
@@ -124,6 +137,8 @@ _NEEDED: Mapping[str, tuple[str, ...]] = {
     "class_maps": ("principal_class", "map"),
     "column_maps": ("map", "instance_class", "column_id"),
     "instance_columns": ("map", "instance_class", "column_id"),
+    "part_maps": ("part_map", "instance_class", "local_id"),
+    "map_parts": ("map", "part_map", "local_id", "column_id"),
     "principals": ("principal_arn", "principal_kind", "principal_account", "principal_class"),
     "escalation_classes": (
         "principal_class",
@@ -164,7 +179,9 @@ class DatasetError(LspolicyError):
 class Layout:
     """What ``dataset.json`` says (or, without it, what the directory holds)."""
 
-    __slots__ = ("columns", "escalations", "joins", "materialized", "reaching", "rows", "trail")
+    __slots__ = (
+        "columns", "escalations", "joins", "materialized", "parts", "reaching", "rows", "trail",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -176,6 +193,7 @@ class Layout:
         reaching: bool = False,
         columns: bool = False,
         escalations: bool = False,
+        parts: bool = False,
     ) -> None:
         self.materialized = materialized
         self.joins = joins
@@ -188,6 +206,9 @@ class Layout:
         self.escalations = escalations
         """The escalations are stored by class (`ESCALATION_FILES`; ``escalations`` is a
         view), else in ``escalations.parquet``."""
+        self.parts = parts
+        """The column maps are stored by account (`PART_TABLES`; ``column_maps`` and
+        ``instance_columns`` are views), else in their own files."""
 
     def to_dict(self) -> dict[str, object]:
         """``dataset.json``'s content."""
@@ -200,6 +221,7 @@ class Layout:
             "reaching": self.reaching,
             "cells": "columns" if self.columns else "file",
             "escalations": "classes" if self.escalations else "file",
+            "maps": "parts" if self.parts else "dense",
         }
 
 
@@ -233,10 +255,22 @@ def cells_sql(*, joins: int, maps: str = "instance_columns", where: str = "") ->
     )
 
 
-def matrix_sql(*, joins: int, trail: bool, columns: bool = False) -> str:
+def maps_sql() -> str:
+    """The column maps' rows ``(map, instance_class, column_id)`` (``column_maps`` and
+    ``instance_columns``) as a SELECT over `PART_TABLES`: each map's part map on each run, each
+    instance class's local id translated to the map's column."""
+    return (
+        "SELECT mp.map, pm.instance_class, mp.column_id\n"
+        "FROM map_parts mp\n"
+        "JOIN part_maps pm ON pm.part_map = mp.part_map AND pm.local_id = mp.local_id"
+    )
+
+
+def matrix_sql(*, joins: int, trail: bool, columns: bool = False, parts: bool = False) -> str:
     """The matrix as a SELECT over the tables ``cells``, ``principals``, ``instances`` (and
     ``observed`` with a trail): standard SQL that DuckDB and Spark SQL both run. With
-    ``columns``, ``cells`` is defined in a ``WITH`` over `COLUMN_TABLES` (`cells_sql`)."""
+    ``columns``, ``cells`` is defined in a ``WITH`` over `COLUMN_TABLES` (`cells_sql`); with
+    ``parts`` too, ``instance_columns`` over `PART_TABLES` before it (`maps_sql`)."""
     used = "(o.calls IS NOT NULL) AS used" if trail else "CAST(NULL AS BOOLEAN) AS used"
     bits = f"\n  AND c.bits = {bits_sql(joins)}" if joins else ""
     observed = (
@@ -245,7 +279,8 @@ def matrix_sql(*, joins: int, trail: bool, columns: bool = False) -> str:
         if trail
         else ""
     )
-    with_cells = f"WITH cells AS (\n{cells_sql(joins=joins)}\n)\n" if columns else ""
+    with_maps = f"instance_columns AS (\n{maps_sql()}\n),\n" if columns and parts else ""
+    with_cells = f"WITH {with_maps}cells AS (\n{cells_sql(joins=joins)}\n)\n" if columns else ""
     return with_cells + (
         "SELECT p.principal_arn, p.principal_kind, p.principal_account,\n"
         "       i.instance_arn, i.instance_name, i.instance_account, i.region,\n"
@@ -370,6 +405,7 @@ def read_layout(out: Path) -> Layout | None:
     reaching = got.get("reaching", False)  # absent: written before reaching.parquet existed
     cells = got.get("cells", "file")  # absent: written before the columns
     escalations = got.get("escalations", "file")  # absent: escalations.parquet
+    maps = got.get("maps", "dense")  # absent: column_maps.parquet, instance_columns.parquet
     if (
         got.get("matrix") not in ("view", "materialized")
         or not isinstance(joins, int)
@@ -380,6 +416,7 @@ def read_layout(out: Path) -> Layout | None:
         or not isinstance(reaching, bool)
         or cells not in ("file", "columns")
         or escalations not in ("file", "classes")
+        or maps not in ("dense", "parts")
     ):
         raise DatasetError(f"{path}: unexpected content (matrix, joins, trail, rows or reaching)")
     return Layout(
@@ -390,6 +427,7 @@ def read_layout(out: Path) -> Layout | None:
         reaching=reaching,
         columns=cells == "columns",
         escalations=escalations == "classes",
+        parts=maps == "parts",
     )
 
 
@@ -404,12 +442,17 @@ def attach(con: Any, out: Path, *, layout: Layout | None = None) -> Layout | Non
     factorized = layout is not None and not layout.materialized
     columns = layout is not None and layout.columns
     by_class = layout is not None and layout.escalations
+    parts = columns and layout is not None and layout.parts
     for name in TABLES:
         path = out / f"{name}.parquet"
         if columns and name in ("cells", "reaching"):
             continue  # views over the columns, below
         if not columns and name in COLUMN_TABLES:
             continue
+        if name in PART_TABLES and not parts:
+            continue
+        if parts and name in ("column_maps", "instance_columns"):
+            continue  # views over `PART_TABLES`, below
         if name == "escalations" and by_class:
             continue  # a view over `ESCALATION_FILES`, below
         if name in ESCALATION_FILES and not by_class:
@@ -445,6 +488,9 @@ def attach(con: Any, out: Path, *, layout: Layout | None = None) -> Layout | Non
             )
     if layout is None:
         return None
+    if parts:
+        for name in ("column_maps", "instance_columns"):
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {maps_sql()}")
     if columns:
         con.execute(f"CREATE OR REPLACE VIEW cells AS {cells_sql(joins=layout.joins)}")
         reaching = cells_sql(
@@ -484,6 +530,6 @@ def _needed(name: str, layout: Layout | None) -> tuple[str, ...] | None:
             *base,
             *(f"{c}_{j}" for j in joins for c in ("join_key", "join_raw", "join_pair")),
         )
-    if name in COLUMN_TABLES or name in ESCALATION_FILES:
+    if name in COLUMN_TABLES or name in PART_TABLES or name in ESCALATION_FILES:
         return base
     return (*base, *(f"join_tag_{j}" for j in joins))

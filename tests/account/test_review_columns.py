@@ -40,7 +40,7 @@ from lspolicy.account.review import (
     _targets,
     compute_matrix,
 )
-from lspolicy.account.views import cells_sql
+from lspolicy.account.views import cells_sql, maps_sql
 
 
 def dense_cells(inv: Inventory, reps: dict[int, str]) -> list[tuple[Any, ...]]:
@@ -72,7 +72,7 @@ def check(inv: Inventory) -> None:
     matrix = compute_matrix(inv, ACTIONS, max_chain=MAX_CHAIN, escalations=False)
     cells = matrix.cells
     # each stored map is distinct, every principal class has one, and no map is unused
-    assert len({m.tobytes() for m in cells.maps}) == len(cells.maps)
+    assert len({cells.dense(m).tobytes() for m in range(len(cells.maps))}) == len(cells.maps)
     assert sorted(cells.map_of) == sorted(set(matrix.principal_class.values()))
     assert set(cells.map_of.values()) == set(range(len(cells.maps)))
     reps: dict[int, str] = {}
@@ -85,8 +85,10 @@ def check(inv: Inventory) -> None:
         write_dataset(out, inv, matrix, production=[], group_tag="env", observed=None,
                       materialize="never")  # fmt: skip
         con = duckdb.connect()
-        for name in ("class_columns", "class_maps", "column_maps", "instance_columns"):
+        for name in ("class_columns", "class_maps", "part_maps", "map_parts"):
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{out}/{name}.parquet')")
+        for name in ("column_maps", "instance_columns"):
+            con.execute(f"CREATE VIEW {name} AS {maps_sql()}")
         joins = len(matrix.instances.joins)
         for maps in ("instance_columns", "column_maps"):
             sql = cells_sql(joins=joins, maps=maps)

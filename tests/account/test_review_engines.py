@@ -49,8 +49,8 @@ DATA = Path(__file__).resolve().parent / "data"
 PYARROW_FILES = (
     "class_columns.parquet",
     "class_maps.parquet",
-    "column_maps.parquet",
-    "instance_columns.parquet",
+    "part_maps.parquet",
+    "map_parts.parquet",
     "principals.parquet",
     "instances.parquet",
     *(f"{name}.parquet" for name in ESCALATION_FILES),

@@ -220,8 +220,7 @@ def test_factorized_and_materialized_give_the_same_rows_answers_and_report(
             assert all_rows(d, "SELECT * FROM reaching ORDER BY ALL") == all_rows(d, want)
             for table, key in (
                 ("class_columns", "principal_class, column_id"),
-                ("column_maps", "map, instance_class"),
-                ("instance_columns", "instance_class, map"),
+                ("map_parts", "map"),
             ):
                 keys = all_rows(d, f"SELECT {key} FROM read_parquet('{d}/{table}.parquet')")
                 assert keys == sorted(keys)
@@ -353,6 +352,7 @@ def test_auto_materializes_only_below_the_threshold(
         "reaching": True,
         "cells": "columns",
         "escalations": "classes",
+        "maps": "parts",
     }
     # a review written again over a materialized one leaves no stale matrix/ behind
     assert main(["review", *example_inputs(), "--out", str(small)]) == 0
@@ -380,7 +380,7 @@ def test_what_can_without_the_reaching_copy_scans_the_cells(
         f"TO '{older / 'cells.parquet'}' (FORMAT PARQUET)"
     )
     con.close()
-    for name in ("class_columns", "class_maps", "column_maps", "instance_columns"):
+    for name in ("class_columns", "class_maps", "part_maps", "map_parts"):
         (older / f"{name}.parquet").unlink()
     record = json.loads((older / "dataset.json").read_text())
     del record["reaching"], record["cells"]
@@ -410,8 +410,8 @@ def test_what_can_without_the_reaching_copy_scans_the_cells(
     [
         "class_columns",
         "class_maps",
-        "column_maps",
-        "instance_columns",
+        "part_maps",
+        "map_parts",
         "principals",
         "instances",
     ],
