@@ -46,8 +46,11 @@ instance_class     int32          the instance's class id
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import shutil
+import tempfile
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -115,7 +118,11 @@ MATRIX_COLUMNS = (
     "instance_class",
 )
 MEMORY_LIMIT = "2GB"
-"""DuckDB's memory for the expansion; past it, it spills to ``DIR/.duckdb-tmp`` (removed after)."""
+"""DuckDB's memory for the expansion and for every connection of `connect` (the report's
+queries, who-can, what-can); past it, DuckDB spills to a temporary directory it removes when
+the connection closes. Without it the report's queries over a full organization's views took
+9-15 GB (DuckDB's default is 80% of the machine's memory)."""
+_SPILLS = itertools.count()
 TABLES = ("matrix", *_FILES)
 CELL_ROWS = 1 << 16
 """Class cells per row group of ``cells.parquet`` (and per batch converted from `ClassCells`):
@@ -455,7 +462,8 @@ def connect(out: Path) -> Any:
     raises `DatasetError`."""
     import duckdb  # noqa: PLC0415 - the query engine, loaded only for the dataset
 
-    con = duckdb.connect()
+    spill = Path(tempfile.gettempdir()) / f"lspolicy-duckdb-{os.getpid()}-{next(_SPILLS)}"
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(spill)})
     try:
         attach(con, out)
     except BaseException:
