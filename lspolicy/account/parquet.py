@@ -86,6 +86,7 @@ __all__ = [
     "MATERIALIZE",
     "MATRIX_COLUMNS",
     "MEMORY_LIMIT",
+    "SPILL_LIMIT",
     "TABLES",
     "connect",
     "is_production",
@@ -122,6 +123,10 @@ MEMORY_LIMIT = "2GB"
 queries, who-can, what-can); past it, DuckDB spills to a temporary directory it removes when
 the connection closes. Without it the report's queries over a full organization's views took
 9-15 GB (DuckDB's default is 80% of the machine's memory)."""
+SPILL_LIMIT = "16GB"
+"""What a `connect` connection may spill to disk: past it the query fails with DuckDB's error
+(exit 2) instead of filling the disk (the report's first query over a full organization's
+views spilled ~70 GB under `MEMORY_LIMIT`)."""
 _SPILLS = itertools.count()
 TABLES = ("matrix", *_FILES)
 CELL_ROWS = 1 << 16
@@ -463,7 +468,13 @@ def connect(out: Path) -> Any:
     import duckdb  # noqa: PLC0415 - the query engine, loaded only for the dataset
 
     spill = Path(tempfile.gettempdir()) / f"lspolicy-duckdb-{os.getpid()}-{next(_SPILLS)}"
-    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(spill)})
+    con = duckdb.connect(
+        config={
+            "memory_limit": MEMORY_LIMIT,
+            "temp_directory": str(spill),
+            "max_temp_directory_size": SPILL_LIMIT,
+        }
+    )
     try:
         attach(con, out)
     except BaseException:

@@ -43,6 +43,8 @@ def test_connection_memory_is_bounded(dataset: Path) -> None:
             for con in (first, second)
         }
         assert len(spills) == 2, spills
+        spill_cap = first.execute("SELECT current_setting('max_temp_directory_size')").fetchone()
+        assert 14.0 <= _gib(spill_cap[0]) <= 16.0, spill_cap
         assert first.execute("SELECT count(*) FROM matrix").fetchone()[0] > 0
     finally:
         first.close()
