@@ -380,8 +380,22 @@ def diff_policies(
     each side's permissions boundary (None: none). ``actions``: action names or patterns to
     compare (default: every Lightsail action and every other action name).
     """
-    with paused():  # compiling both sides' engines too (`lspolicy.diff.collector`)
-        comparison = _Comparison(
+    comparison = _identity_comparison(old, new, boundary_old, boundary_new, actions)
+    with time_budget(timeout):
+        return comparison.run(_DIRECTIONS)
+
+
+def _identity_comparison(
+    old: Sequence[Policy],
+    new: Sequence[Policy],
+    boundary_old: Sequence[Policy] | None,
+    boundary_new: Sequence[Policy] | None,
+    actions: Sequence[str] | None,
+) -> _Comparison:
+    """The comparison of two identity-based sides, built with the collector paused (compiling
+    both sides' engines too: `lspolicy.diff.collector`)."""
+    with paused():
+        return _Comparison(
             old,
             new,
             boundary_old=boundary_old,
@@ -390,8 +404,6 @@ def diff_policies(
             resources=None,
             tags=None,
         )
-    with time_budget(timeout):
-        return comparison.run(_DIRECTIONS)
 
 
 def check_no_new_access(
@@ -408,16 +420,7 @@ def check_no_new_access(
     ``timeout``: seconds for the whole question (None: the current default, 30 s unless a
     caller set another, `lspolicy.budget`); parts left when it runs out are undecided
     (never a PASS)."""
-    with paused():  # compiling both sides' engines too (`lspolicy.diff.collector`)
-        comparison = _Comparison(
-            old,
-            new,
-            boundary_old=boundary_old,
-            boundary_new=boundary_new,
-            actions=actions,
-            resources=None,
-            tags=None,
-        )
+    comparison = _identity_comparison(old, new, boundary_old, boundary_new, actions)
     with time_budget(timeout):
         result = comparison.run(("new-access",))
     if result.new_access:
