@@ -34,7 +34,10 @@ Only ``duckdb`` and the standard library are imported: ``who-can --review`` star
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -54,14 +57,17 @@ __all__ = [
     "INSTANCE_COLUMNS_FILE",
     "MAP_PARTS_FILE",
     "MATRIX_SQL_FILE",
+    "MEMORY_LIMIT",
     "PART_MAPS_FILE",
     "PART_TABLES",
     "REACHING_FILE",
+    "SPILL_LIMIT",
     "TABLES",
     "DatasetError",
     "Layout",
     "attach",
     "bits_sql",
+    "bounded_connection",
     "cells_sql",
     "escalations_sql",
     "maps_sql",
@@ -172,6 +178,37 @@ _NEEDED: Mapping[str, tuple[str, ...]] = {
 """What the view reads of each class file (the join columns are added by ``joins``)."""
 
 
+MEMORY_LIMIT = "2GB"
+"""DuckDB's memory for every connection on a dataset (`bounded_connection`: the report's
+queries, who-can, what-can, explain, ``lspolicy query``, the expansion); past it, DuckDB spills
+to a temporary directory it removes when the connection closes. Without it the report's queries
+over a full organization's views took 9-15 GB (DuckDB's default is 80% of the machine's
+memory)."""
+SPILL_LIMIT = "16GB"
+"""What a connection may spill to disk: past it the query fails with DuckDB's error (exit 2)
+instead of filling the disk (the report's first query over a full organization's views spilled
+~70 GB under `MEMORY_LIMIT`)."""
+_SPILLS = itertools.count()
+
+
+def bounded_connection(*, spill: Path | None = None) -> Any:
+    """A new in-memory DuckDB connection bounded in memory (`MEMORY_LIMIT`) and in what it may
+    spill (`SPILL_LIMIT`), spilling to its own directory (``spill``, or a fresh one under the
+    system's temporary directory). Every connection lspolicy opens on a dataset is made here
+    (`tests/account/test_dataset_memory.py` checks the sources)."""
+    import duckdb  # noqa: PLC0415 - the caller has it loaded already
+
+    if spill is None:
+        spill = Path(tempfile.gettempdir()) / f"lspolicy-duckdb-{os.getpid()}-{next(_SPILLS)}"
+    return duckdb.connect(
+        config={
+            "memory_limit": MEMORY_LIMIT,
+            "temp_directory": str(spill),
+            "max_temp_directory_size": SPILL_LIMIT,
+        }
+    )
+
+
 class DatasetError(LspolicyError):
     """A review directory whose class files are missing, corrupt or foreign (exit 2)."""
 
@@ -180,7 +217,8 @@ class Layout:
     """What ``dataset.json`` says (or, without it, what the directory holds)."""
 
     __slots__ = (
-        "columns", "escalations", "joins", "materialized", "parts", "reaching", "rows", "trail",
+        "columns", "escalations", "joins", "lookup", "materialized", "parts", "reaching", "rows",
+        "trail",
     )  # fmt: skip
 
     def __init__(
@@ -194,6 +232,7 @@ class Layout:
         columns: bool = False,
         escalations: bool = False,
         parts: bool = False,
+        lookup: bool = False,
     ) -> None:
         self.materialized = materialized
         self.joins = joins
@@ -209,6 +248,11 @@ class Layout:
         self.parts = parts
         """The column maps are stored by account (`PART_TABLES`; ``column_maps`` and
         ``instance_columns`` are views), else in their own files."""
+        self.lookup = lookup
+        """The files for looking up one member's answers were written
+        (`lspolicy.account.class_lookup`): ``part_columns.parquet`` (``map_parts``'s rows
+        ordered by part map, the part maps numbered by run), ``outcomes.parquet`` (each
+        distinct answer once) and ``class_columns``'s ``outcome`` column."""
 
     def to_dict(self) -> dict[str, object]:
         """``dataset.json``'s content."""
@@ -222,6 +266,7 @@ class Layout:
             "cells": "columns" if self.columns else "file",
             "escalations": "classes" if self.escalations else "file",
             "maps": "parts" if self.parts else "dense",
+            "lookup": self.lookup,
         }
 
 
@@ -406,6 +451,7 @@ def read_layout(out: Path) -> Layout | None:
     cells = got.get("cells", "file")  # absent: written before the columns
     escalations = got.get("escalations", "file")  # absent: escalations.parquet
     maps = got.get("maps", "dense")  # absent: column_maps.parquet, instance_columns.parquet
+    lookup = got.get("lookup", False)  # absent: written before the lookup files
     if (
         got.get("matrix") not in ("view", "materialized")
         or not isinstance(joins, int)
@@ -417,6 +463,7 @@ def read_layout(out: Path) -> Layout | None:
         or cells not in ("file", "columns")
         or escalations not in ("file", "classes")
         or maps not in ("dense", "parts")
+        or not isinstance(lookup, bool)
     ):
         raise DatasetError(f"{path}: unexpected content (matrix, joins, trail, rows or reaching)")
     return Layout(
@@ -428,6 +475,7 @@ def read_layout(out: Path) -> Layout | None:
         columns=cells == "columns",
         escalations=escalations == "classes",
         parts=maps == "parts",
+        lookup=lookup and cells == "columns" and maps == "parts",
     )
 
 
