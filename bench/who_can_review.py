@@ -9,7 +9,7 @@ same run: ``python -c pass`` and ``python -c "import duckdb"``.
     python bench/who_can_review.py OUT/review [--runs 7] [--explain]
 
 Prints, per command, the median, min and max wall seconds, the median CPU seconds (user +
-system of the child) and the child's peak resident set (``ru_maxrss`` from ``wait4``). On a
+system of the child) and the child's peak resident set (GNU time's ``%M``). On a
 loaded machine wall time exceeds CPU time; CPU time is what the command itself costs.
 
 The cases are picked without expanding the matrix (a whole organization's is ~4 x 10^9 rows):
@@ -37,18 +37,24 @@ STOP = "lightsail:StopInstance"
 
 
 def _timed(argv: list[str]) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds and peak RSS (MB) of one run of ``argv``."""
-    with tempfile.TemporaryFile() as err:
+    """Wall seconds, CPU seconds and peak RSS (MB) of one run of ``argv``: through
+    ``/usr/bin/time`` (a child forked from this process would count this process's pages in
+    its ``ru_maxrss``)."""
+    with tempfile.NamedTemporaryFile(mode="r") as usage, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
+        done = subprocess.run(
+            ["/usr/bin/time", "-f", "%U %S %M", "-o", usage.name, *argv],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            check=False,
+        )
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode not in (0, 1):  # explain: 1 = the stored cell differs (reported)
+        if done.returncode not in (0, 1):  # explain: 1 = the stored cell differs (reported)
             err.seek(0)
             text = err.read().decode(errors="replace").strip()
-            raise SystemExit(f"{' '.join(argv)}: exit {proc.returncode}: {text}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+            raise SystemExit(f"{' '.join(argv)}: exit {done.returncode}: {text}")
+        user, system, rss = usage.read().split()[-3:]
+    return wall, float(user) + float(system), int(rss) / 1024
 
 
 def _row(label: str, argv: list[str], runs: int) -> None:
@@ -73,7 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("review", help="the review's --out directory")
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--sample", type=int, default=40, help="instances asked to pick cases")
+    parser.add_argument("--sample", type=int, default=200, help="instances asked to pick cases")
     parser.add_argument("--explain", action="store_true", help="also time explain --review")
     parser.add_argument(
         "--source",
@@ -92,8 +98,7 @@ def main() -> None:
         picked = con.execute(
             "SELECT instance_arn, instance_name, production FROM ("
             "SELECT *, row_number() OVER (ORDER BY instance_arn) AS n FROM instances) "
-            f"WHERE n % {step} = 1 OR instance_arn = (SELECT min(instance_arn) FROM instances "
-            "WHERE production) ORDER BY instance_arn"
+            f"WHERE n % {step} = 1 ORDER BY instance_arn"
         ).fetchall()
         asked = []
         for arn, name, production in picked:
@@ -106,7 +111,7 @@ def main() -> None:
         ).fetchone()[0]
     many = max(asked, key=lambda a: (a[3], a[0]))
     few = min(asked, key=lambda a: (a[3], a[0]))
-    prod = next((a for a in asked if a[2]), many)
+    prod = max((a for a in asked if a[2]), key=lambda a: (a[3], a[0]), default=many)
     cross = max(asked, key=lambda a: (a[4], a[0]))
     chained = [(a, c) for a in asked for c in a[5]]
     role_chain = next((c for _, c in chained if ":role/" in c.principal), None)
@@ -160,8 +165,21 @@ def main() -> None:
             [*command, "what-can", answer.principal, "--review", d],
             args.runs,
         )
-    query = f"SELECT count(*) FROM matrix WHERE instance_arn = '{many[0]}'"
-    _row("query count(*) FROM matrix WHERE instance_arn = ...", [*command, "query", d, query], 1)
+    for label, query, runs in (
+        (
+            "query count(*) FROM instance_matrix(ARN)",
+            f"FROM instance_matrix('{many[0]}')",
+            args.runs,
+        ),
+        (
+            "query count(*) FROM matrix WHERE instance_arn = ARN",
+            f"FROM matrix WHERE instance_arn = '{many[0]}'",
+            1,
+        ),
+    ):
+        if "instance_matrix" in query and args.source:
+            continue  # the macro is this revision's
+        _row(label, [*command, "query", d, f"SELECT count(*) {query}"], runs)
     if args.explain and chained:
         case, answer = chained[0]
         _row(

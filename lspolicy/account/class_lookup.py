@@ -39,6 +39,7 @@ __all__ = [
     "bits_for_principal",
     "instance_columns_sql",
     "map_columns_sql",
+    "member_macros_sql",
 ]
 
 PART_COLUMNS_FILE = "part_columns.parquet"
@@ -105,3 +106,72 @@ def map_columns_sql(layout: Layout, map_id: int, instance_class: int | None = No
         "JOIN part_maps pm ON pm.part_map = mp.part_map AND pm.local_id = mp.local_id\n"
         f"WHERE mp.map = {m}{only}"
     )
+
+
+def _matrix_select(joins: int, trail: bool, answer: str) -> str:
+    """The matrix columns (`views.matrix_sql`'s) over ``k`` (class cells with
+    ``instance_class``), ``p``, ``i`` and the answer's alias."""
+    used = "(o.calls IS NOT NULL) AS used" if trail else "CAST(NULL AS BOOLEAN) AS used"
+    a = answer
+    return (
+        "SELECT p.principal_arn, p.principal_kind, p.principal_account,\n"
+        "       i.instance_arn, i.instance_name, i.instance_account, i.region,\n"
+        f"       i.production, i.tag_group, k.action, {a}.decision, {a}.direct_decision,\n"
+        f"       {a}.via, {a}.via_length, {a}.statements, {a}.conditions, {a}.incomplete,\n"
+        f"       {used},\n"
+        "       p.principal_class, i.instance_class\n"
+    )
+
+
+def member_macros_sql(layout: Layout) -> list[str]:
+    """``CREATE MACRO`` statements for two table macros, ``instance_matrix(arn)`` and
+    ``principal_matrix(arn)``: the rows of ``matrix`` of one instance (one principal), looked
+    up class by class as `lspolicy.ReviewData` does. ``lspolicy query DIR "SELECT count(*)
+    FROM instance_matrix('ARN')"`` answers at once where the same filter on ``matrix`` lets
+    DuckDB expand the class cells first (its join order puts the instance last: ~20-50 s on a
+    whole organization). Materialized CTEs fix the order: the member, its class's map
+    columns, the class cells they select, then the other side's members."""
+    from lspolicy.account.views import bits_sql  # noqa: PLC0415 - same package, no cycle
+
+    joins, trail = layout.joins, layout.trail
+    bits = f" AND k.bits = {bits_sql(joins)}" if joins else ""
+    small = "k.principal_class, k.column_id, k.action, k.outcome" + (", k.bits" if joins else "")
+    heavy = (
+        "k.principal_class, k.column_id, k.action, k.decision, k.direct_decision, k.via,"
+        " k.via_length, k.statements, k.conditions, k.incomplete" + (", k.bits" if joins else "")
+    )
+    cols, answer = (small, "o") if layout.lookup else (heavy, "k")
+    outcomes = "\nJOIN outcomes o ON o.outcome = k.outcome" if layout.lookup else ""
+    observed = (
+        "\nLEFT JOIN observed o2 ON o2.principal_arn = p.principal_arn"
+        " AND o2.instance_arn = i.instance_arn AND o2.action = k.action"
+        if trail
+        else ""
+    )
+    select = _matrix_select(joins, trail, answer).replace("o.calls", "o2.calls")
+    instance = (
+        "CREATE OR REPLACE MACRO instance_matrix(arn) AS TABLE\n"
+        "WITH i AS MATERIALIZED (SELECT * FROM instances WHERE instance_arn = arn),\n"
+        "mc AS MATERIALIZED (SELECT map, column_id, instance_class FROM instance_columns\n"
+        "  WHERE instance_class IN (SELECT instance_class FROM i)),\n"
+        f"k AS MATERIALIZED (SELECT {cols}, mc.instance_class FROM mc\n"
+        "  JOIN class_maps cm ON cm.map = mc.map\n"
+        "  JOIN class_columns k ON k.principal_class = cm.principal_class"
+        " AND k.column_id = mc.column_id)\n"
+        f"{select}FROM k JOIN principals p ON p.principal_class = k.principal_class\n"
+        f"JOIN i ON i.instance_class = k.instance_class{bits}{outcomes}{observed}"
+    )
+    principal = (
+        "CREATE OR REPLACE MACRO principal_matrix(arn) AS TABLE\n"
+        "WITH p AS MATERIALIZED (SELECT * FROM principals WHERE principal_arn = arn),\n"
+        "cm AS MATERIALIZED (SELECT principal_class, map FROM class_maps\n"
+        "  WHERE principal_class IN (SELECT principal_class FROM p)),\n"
+        "mc AS MATERIALIZED (SELECT map, column_id, instance_class FROM column_maps\n"
+        "  WHERE map IN (SELECT map FROM cm)),\n"
+        f"k AS MATERIALIZED (SELECT {cols}, mc.instance_class FROM cm\n"
+        "  JOIN class_columns k ON k.principal_class = cm.principal_class\n"
+        "  JOIN mc ON mc.map = cm.map AND mc.column_id = k.column_id)\n"
+        f"{select}FROM k JOIN p ON p.principal_class = k.principal_class\n"
+        f"JOIN instances i ON i.instance_class = k.instance_class{bits}{outcomes}{observed}"
+    )
+    return [instance, principal]

@@ -33,8 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from lspolicy.account.class_lookup import (
-    OUTCOMES_FILE,
-    PART_COLUMNS_FILE,
     bits_for_instance,
     bits_for_principal,
     instance_columns_sql,
@@ -42,7 +40,6 @@ from lspolicy.account.class_lookup import (
 )
 from lspolicy.account.review_inputs import INPUTS_FILE
 from lspolicy.account.views import (
-    DATASET_FILE,
     DatasetError,
     Layout,
     attach,
@@ -213,9 +210,7 @@ class ReviewData:
         (`lspolicy.account.class_lookup`) instead of through the expanding views."""
         if self._joins is not None:
             try:
-                attach(self._con, self.path, layout=layout)
-                if self._layout is not None and layout.lookup:
-                    self._attach_lookup()
+                attach(self._con, self.path, layout=layout)  # with the lookup files' views
             except DatasetError as exc:
                 self.close()
                 raise ReviewDataError(f"--review {where!r}: {exc}") from None
@@ -250,27 +245,6 @@ class ReviewData:
         self.actions = self._actions()
 
     # -- opening ----------------------------------------------------------------------------
-
-    def _attach_lookup(self) -> None:
-        """Views over the lookup files (`lspolicy.account.class_lookup`)."""
-        for name, file, needed in (
-            ("part_columns", PART_COLUMNS_FILE, ("map", "part_map", "local_id", "column_id")),
-            ("outcomes", OUTCOMES_FILE, ("outcome", *_ROW.split(", ")[1:])),
-        ):
-            path = self.path / file
-            if not path.is_file():
-                raise DatasetError(f"{path}: missing, though {DATASET_FILE} says it was written")
-            try:
-                self._con.execute(
-                    f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM "
-                    f"read_parquet({_sql_text(str(path))})"
-                )
-                have = {str(r[0]) for r in self._con.execute(f"DESCRIBE {name}").fetchall()}
-            except self._duckdb_error as exc:
-                raise DatasetError(f"{path}: not readable Parquet: {_first_line(exc)}") from None
-            lacking = [c for c in needed if c not in have]
-            if lacking:
-                raise DatasetError(f"{path}: not a review's {name} table (no column {lacking[0]})")
 
     @property
     def report(self) -> dict[str, Any] | None:

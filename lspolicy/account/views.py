@@ -539,6 +539,8 @@ def attach(con: Any, out: Path, *, layout: Layout | None = None) -> Layout | Non
     if parts:
         for name in ("column_maps", "instance_columns"):
             con.execute(f"CREATE OR REPLACE VIEW {name} AS {maps_sql()}")
+    if parts and layout.lookup:
+        _attach_lookup(con, out)
     if columns:
         con.execute(f"CREATE OR REPLACE VIEW cells AS {cells_sql(joins=layout.joins)}")
         reaching = cells_sql(
@@ -550,6 +552,11 @@ def attach(con: Any, out: Path, *, layout: Layout | None = None) -> Layout | Non
     if by_class:
         sql = escalations_sql(joins=layout.joins)
         con.execute(f"CREATE OR REPLACE VIEW escalations AS {sql}")
+    if columns and not layout.materialized:
+        from lspolicy.account.class_lookup import member_macros_sql  # noqa: PLC0415
+
+        for sql in member_macros_sql(layout):
+            con.execute(sql)
     if layout.materialized:
         matrix = out / "matrix" / "*.parquet"
         if not any((out / "matrix").glob("*.parquet")):
@@ -562,6 +569,37 @@ def attach(con: Any, out: Path, *, layout: Layout | None = None) -> Layout | Non
             "CREATE OR REPLACE VIEW matrix AS " + matrix_sql(joins=layout.joins, trail=layout.trail)
         )
     return layout
+
+
+def _attach_lookup(con: Any, out: Path) -> None:
+    """Views over the lookup files (`lspolicy.account.class_lookup`), and ``instance_columns``
+    over who-can's copy of the maps (the same rows, ordered by part map: a filter on one
+    instance class reads a few row groups)."""
+    import duckdb  # noqa: PLC0415 - the caller has it loaded already
+
+    from lspolicy.account.class_lookup import OUTCOMES_FILE, PART_COLUMNS_FILE  # noqa: PLC0415
+
+    for name, file, needed in (
+        ("part_columns", PART_COLUMNS_FILE, _NEEDED["map_parts"]),
+        ("outcomes", OUTCOMES_FILE, ("outcome", *_ANSWER[1:])),
+    ):
+        path = out / file
+        if not path.is_file():
+            raise DatasetError(f"{path}: missing, though {DATASET_FILE} says it was written")
+        try:
+            con.execute(
+                f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({sql_text(str(path))})"
+            )
+            have = {str(r[0]) for r in con.execute(f"DESCRIBE {name}").fetchall()}
+        except duckdb.Error as exc:
+            raise DatasetError(f"{path}: not readable Parquet: {_first_line(exc)}") from None
+        lacking = [c for c in needed if c not in have]
+        if lacking:
+            raise DatasetError(f"{path}: not a review's {name} table (no column {lacking[0]})")
+    con.execute(
+        "CREATE OR REPLACE VIEW instance_columns AS "
+        + maps_sql().replace("FROM map_parts mp", "FROM part_columns mp")
+    )
 
 
 def _needed(name: str, layout: Layout | None) -> tuple[str, ...] | None:

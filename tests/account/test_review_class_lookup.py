@@ -37,7 +37,7 @@ from lspolicy.account.from_review import Answer, ReviewData
 from lspolicy.account.model import Inventory
 from lspolicy.account.parquet import connect, write_dataset
 from lspolicy.account.review import compute_matrix
-from lspolicy.account.views import DATASET_FILE
+from lspolicy.account.views import DATASET_FILE, maps_sql
 
 REACH = "decision IN ('allowed', 'conditional')"
 ROW = "principal_arn, via, decision, statements, conditions, incomplete"
@@ -131,6 +131,28 @@ def _check(out: Path, brute: Any, *, views: bool = False) -> None:
                         "incomplete": list(row[9] or ()),
                     }
         assert data.who_can(ACTIONS[0], "arn:aws:lightsail:us-east-1:1:Instance/none") == []
+    # the table macros of `lspolicy query` (`class_lookup.member_macros_sql`): the matrix's
+    # rows of one member, exactly (as multisets, every column)
+    con = connect(out)
+    try:
+        for macro, key, members in (
+            ("instance_matrix", "instance_arn", instances),
+            ("principal_matrix", "principal_arn", principals),
+        ):
+            for arn in members:
+                lit = "'" + arn.replace("'", "''") + "'"
+                got_rows = sorted(
+                    map(repr, con.execute(f"SELECT * FROM {macro}({lit})").fetchall())
+                )
+                want_rows = sorted(
+                    map(
+                        repr,
+                        brute.execute(f"SELECT * FROM matrix WHERE {key} = ?", [arn]).fetchall(),
+                    )
+                )
+                assert got_rows == want_rows, (macro, arn)
+    finally:
+        con.close()
 
 
 @settings(max_examples=12, deadline=None)
@@ -156,6 +178,9 @@ def test_class_lookups_equal_the_matrix_view(inv: Inventory) -> None:
         )
         assert (out / PART_COLUMNS_FILE).is_file()
         brute = connect(out)
+        # the reference: the matrix view over ``map_parts`` (with the lookup files,
+        # ``instance_columns`` is read from who-can's copy)
+        brute.execute(f"CREATE OR REPLACE VIEW instance_columns AS {maps_sql()}")
         try:
             _check(out, brute)
             _check(out, brute, views=True)
