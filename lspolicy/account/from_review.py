@@ -483,7 +483,7 @@ class ReviewData:
 
     def _what_can_by_class(
         self, layout: Layout, principal: str, actions: Sequence[str]
-    ) -> list[tuple[Any, ...]]:
+    ) -> list[tuple[str, str, str, Answer]]:
         member = self._member(
             "principals", "principal_arn", principal, "principal_class", "join_value"
         )
@@ -493,21 +493,39 @@ class ReviewData:
         found = self._rows(f"SELECT map FROM class_maps WHERE principal_class = {k}")
         if not found:
             return []
-        columns = map_columns_sql(layout, found[0][0])
-        bits = f" AND k.bits = ({bits_for_principal(member[1:])})" if self._joins else ""
-        return self._rows(
-            f"WITH k AS (SELECT * FROM class_columns WHERE principal_class = {k}"
-            " AND decision IN ('allowed', 'conditional') AND list_contains(?, action)),\n"
-            f"mc AS (\n{columns}\n)\n"
-            "SELECT i.instance_arn, i.instance_name, k.action, ? AS principal_arn, k.via,"
-            " k.decision, k.statements, k.conditions, k.incomplete\n"
-            "FROM k JOIN mc ON mc.column_id = k.column_id\n"
-            f"JOIN instances i ON i.instance_class = mc.instance_class{bits}\n"
-            "ORDER BY 1, list_position(?, k.action)",
-            list(actions),
+        # the class's reaching rows first (a few hundred: one per column, action and bits),
+        # each answer built once; then only (instance, row number) pairs come back, not a
+        # copy of the answer's lists per instance (a principal may reach 200,000 instances)
+        joins = bool(self._joins)
+        kept = self._rows(
+            "SELECT column_id, action, "
+            + ("bits, " if joins else "0, ")
+            + _ROW.replace("principal_arn", "?")
+            + f" FROM class_columns WHERE principal_class = {k}"
+            " AND decision IN ('allowed', 'conditional') AND list_contains(?, action)",
             principal,
             list(actions),
         )
+        if not kept:
+            return []
+        answers = self._answers(kept, 3)
+        columns = map_columns_sql(layout, found[0][0])
+        bits = f" AND k.bits = ({bits_for_principal(member[1:])})" if joins else ""
+        rows = self._rows(
+            "WITH k AS (SELECT unnest(?) AS column_id, unnest(?) AS action, unnest(?) AS bits,"
+            " unnest(?) AS n),\n"
+            f"mc AS (\n{columns}\n)\n"
+            "SELECT i.instance_arn, i.instance_name, k.n\n"
+            "FROM k JOIN mc ON mc.column_id = k.column_id\n"
+            f"JOIN instances i ON i.instance_class = mc.instance_class{bits}\n"
+            "ORDER BY 1, list_position(?, k.action)",
+            [r[0] for r in kept],
+            [r[1] for r in kept],
+            [r[2] for r in kept],
+            list(range(len(kept))),
+            list(actions),
+        )
+        return [(str(r[0]), str(r[1]), str(kept[r[2]][1]), answers[r[2]]) for r in rows]
 
     def _cell_by_class(
         self, layout: Layout, principal: str, instance_arn: str, action: str
@@ -563,11 +581,7 @@ class ReviewData:
         instance ARN then action in the order given (from the reaching cells clustered by
         principal class, when the review wrote them: one or two row groups are read)."""
         if self._layout is not None:
-            rows = self._what_can_by_class(self._layout, principal, actions)
-            answers = self._answers(rows, 3)
-            return [
-                (str(r[0]), str(r[1]), str(r[2]), a) for r, a in zip(rows, answers, strict=True)
-            ]
+            return self._what_can_by_class(self._layout, principal, actions)
         cells = self._cells(principal=True, instance=False, cells=self._reaching)
         rows = self._rows(
             f"SELECT {self._columns('instance_arn, instance_name, action, ' + _ROW)} "
