@@ -113,7 +113,9 @@ def register_query(subparsers: Any) -> None:
         "query",
         help=QUERY_HELP,
         description="Run SQL over the dataset `lspolicy review` wrote in DIR, with DuckDB. "
-        "Views: matrix, principals, instances, cells, reaching, escalations, problems, observed. "
+        "Views: matrix, principals, instances, cells, reaching, escalations, problems, observed; "
+        "one member's matrix rows, fast on a whole organization: instance_matrix('ARN'), "
+        "principal_matrix('ARN'). "
         "Exit 0 answered, 2 bad query or directory.",
     )
     parser.add_argument("dir", metavar="DIR", help="the review's --out directory")

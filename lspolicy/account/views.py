@@ -29,6 +29,14 @@ before it have none and ``what-can`` scans ``cells``) holds the class cells whos
 reaches (``allowed``, ``conditional``), same columns, clustered by principal class: ``what-can``
 reads one principal class's row groups.
 
+With ``"lookup": true`` (`lspolicy.account.class_lookup`): ``part_columns.parquet`` (the rows
+of ``map_parts`` ordered by part map; ``instance_columns`` is read from it), ``outcomes.parquet``
+and ``class_columns.outcome``; and on any dataset by columns, the table macros
+``instance_matrix(arn)`` and ``principal_matrix(arn)`` (one member's ``matrix`` rows, looked up
+class by class). Datasets written before have no lookup files and answer the same.
+
+Every DuckDB connection on a dataset is made by `bounded_connection` (memory, spill).
+
 Only ``duckdb`` and the standard library are imported: ``who-can --review`` starts here.
 """
 
