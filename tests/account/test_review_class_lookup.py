@@ -25,7 +25,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_account_properties import MAX_CHAIN  # same folder (rootdir import)
 from test_review_cross_account import crossed
@@ -33,7 +34,7 @@ from test_review_joins import joined
 from test_review_properties import ACTIONS, reviewed
 
 from lspolicy.account.class_lookup import OUTCOMES_FILE, PART_COLUMNS_FILE
-from lspolicy.account.from_review import Answer, ReviewData
+from lspolicy.account.from_review import CLOSE_SHORTLIST, Answer, ReviewData
 from lspolicy.account.model import Inventory
 from lspolicy.account.parquet import connect, write_dataset
 from lspolicy.account.review import compute_matrix
@@ -226,3 +227,31 @@ def test_part_columns_lists_map_parts_by_part_map() -> None:
             assert firsts == sorted(firsts)
         finally:
             con.close()
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(alphabet="abdeiw-12_/:", min_size=1, max_size=14))
+def test_did_you_mean_is_difflibs_over_every_name(sample_review: Path, wanted: str) -> None:
+    """Below `CLOSE_SHORTLIST` names the hint is difflib's over every name (the shortlist by
+    DuckDB's similarity only bounds the work on a whole organization)."""
+    import difflib  # noqa: PLC0415
+
+    with ReviewData(sample_review) as data:
+        for table, column in (("instances", "instance_name"), ("principals", "principal_arn")):
+            names = [r[0] for r in data._con.execute(f"SELECT {column} FROM {table}").fetchall()]
+            assert len(names) < CLOSE_SHORTLIST
+            want = difflib.get_close_matches(wanted, names, n=1)
+            assert data._close(wanted, table, column) == (want[0] if want else None)
+
+
+@pytest.fixture(scope="module")
+def sample_review(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from test_review_query import example_inputs  # noqa: PLC0415
+
+    from lspolicy.cli import main  # noqa: PLC0415
+
+    out = tmp_path_factory.mktemp("did-you-mean") / "out"
+    assert main(["review", *example_inputs(), "--out", str(out), "--materialize", "never"]) == 0
+    return out
