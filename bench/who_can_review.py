@@ -36,19 +36,26 @@ from pathlib import Path
 STOP = "lightsail:StopInstance"
 
 
+TIMEOUT: list[float] = [0.0]
+"""``--timeout``: seconds after which a command is stopped (0: never)."""
+
+
 def _timed(argv: list[str]) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds and peak RSS (MB) of one run of ``argv``: through
     ``/usr/bin/time`` (a child forked from this process would count this process's pages in
     its ``ru_maxrss``)."""
     with tempfile.NamedTemporaryFile(mode="r") as usage, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
+        limit = ["timeout", "-s", "KILL", str(TIMEOUT[0])] if TIMEOUT[0] else []
         done = subprocess.run(
-            ["/usr/bin/time", "-f", "%U %S %M", "-o", usage.name, *argv],
+            [*limit, "/usr/bin/time", "-f", "%U %S %M", "-o", usage.name, *argv],
             stdout=subprocess.DEVNULL,
             stderr=err,
             check=False,
         )
         wall = time.perf_counter() - start
+        if TIMEOUT[0] and done.returncode in (124, 137, -9):
+            return wall, float("nan"), float("nan")  # stopped: /usr/bin/time wrote nothing
         if done.returncode not in (0, 1):  # explain: 1 = the stored cell differs (reported)
             err.seek(0)
             text = err.read().decode(errors="replace").strip()
@@ -58,7 +65,10 @@ def _timed(argv: list[str]) -> tuple[float, float, float]:
 
 
 def _row(label: str, argv: list[str], runs: int) -> None:
-    _timed(argv)  # warm the page cache
+    first = _timed(argv)  # warm the page cache
+    if first[1] != first[1]:  # NaN: stopped at --timeout
+        print(f"{label:<58} stopped after {first[0]:.0f} s wall (--timeout)", flush=True)
+        return
     got = [_timed(argv) for _ in range(runs)]
     walls = [w for w, _, _ in got]
     cpus = [c for _, c, _ in got]
@@ -82,12 +92,16 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=200, help="instances asked to pick cases")
     parser.add_argument("--explain", action="store_true", help="also time explain --review")
     parser.add_argument(
+        "--timeout", type=float, default=0.0, help="stop a command after this many seconds"
+    )
+    parser.add_argument(
         "--source",
         metavar="DIR",
         help="run the lspolicy package found in DIR (e.g. `git archive REV lspolicy | tar -x "
         "-C DIR`: an earlier revision) instead of the installed command",
     )
     args = parser.parse_args()
+    TIMEOUT[0] = args.timeout
     from lspolicy.account.from_review import ReviewData  # noqa: PLC0415
 
     review = Path(args.review)

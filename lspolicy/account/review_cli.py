@@ -281,6 +281,7 @@ def run_review(args: argparse.Namespace) -> int:
         f"classes x {c['instance_classes']} instance classes); "
         f"{len(summary['not_evaluated'])} not evaluated\n"
         f"wrote {where}, class_columns.parquet, class_maps.parquet, part_maps.parquet, "
+        "part_columns.parquet, outcomes.parquet, "
         "map_parts.parquet, escalation_*.parquet, principals.parquet, "
         "instances.parquet, report.json, "
         "report.html, inputs.json\n"
