@@ -46,16 +46,14 @@ instance_class     int32          the instance's class id
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 import shutil
-import tempfile
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from lspolicy.account.class_lookup import OUTCOMES_FILE, PART_COLUMNS_FILE
 from lspolicy.account.escalation_store import write_escalations
 from lspolicy.account.views import (
     CLASS_MAPS_FILE,
@@ -66,9 +64,12 @@ from lspolicy.account.views import (
     INSTANCE_COLUMNS_FILE,
     MAP_PARTS_FILE,
     MATRIX_SQL_FILE,
+    MEMORY_LIMIT,
     PART_MAPS_FILE,
+    SPILL_LIMIT,
     Layout,
     attach,
+    bounded_connection,
     escalations_sql,
     matrix_sql,
     sql_text,
@@ -118,16 +119,6 @@ MATRIX_COLUMNS = (
     "principal_class",
     "instance_class",
 )
-MEMORY_LIMIT = "2GB"
-"""DuckDB's memory for the expansion and for every connection of `connect` (the report's
-queries, who-can, what-can); past it, DuckDB spills to a temporary directory it removes when
-the connection closes. Without it the report's queries over a full organization's views took
-9-15 GB (DuckDB's default is 80% of the machine's memory)."""
-SPILL_LIMIT = "16GB"
-"""What a `connect` connection may spill to disk: past it the query fails with DuckDB's error
-(exit 2) instead of filling the disk (the report's first query over a full organization's
-views spilled ~70 GB under `MEMORY_LIMIT`)."""
-_SPILLS = itertools.count()
 TABLES = ("matrix", *_FILES)
 CELL_ROWS = 1 << 16
 """Class cells per row group of ``cells.parquet`` (and per batch converted from `ClassCells`):
@@ -169,7 +160,14 @@ def write_dataset(
         old.unlink()
     (out / DATASET_FILE).unlink(missing_ok=True)
     # an earlier layout's class cells and dense column maps
-    for old_name in ("cells.parquet", "reaching.parquet", COLUMN_MAPS_FILE, INSTANCE_COLUMNS_FILE):
+    for old_name in (
+        "cells.parquet",
+        "reaching.parquet",
+        COLUMN_MAPS_FILE,
+        INSTANCE_COLUMNS_FILE,
+        PART_COLUMNS_FILE,
+        OUTCOMES_FILE,
+    ):
         (out / old_name).unlink(missing_ok=True)
     text, i32, flag = pa.string(), pa.int32(), pa.bool_()
     users, roles = inventory.users, inventory.roles
@@ -304,6 +302,7 @@ def write_dataset(
         columns=True,
         escalations=True,
         parts=True,
+        lookup=True,
     )
     sql = matrix_sql(joins=layout.joins, trail=layout.trail, columns=True, parts=True)
     (out / MATRIX_SQL_FILE).write_text(
@@ -331,7 +330,8 @@ def _write_cells(out: Path, matrix: Matrix) -> None:
     principal class, column, bits and action, with the answer: each distinct answer converted
     once, the rows take theirs by index; ordered by principal class), ``class_maps.parquet``
     (each principal class's column map) and the maps factorized by account (`_write_maps`:
-    ``column_maps`` and ``instance_columns`` are views)."""
+    ``column_maps`` and ``instance_columns`` are views), with each row's ``outcome`` and the
+    distinct answers by it in `OUTCOMES_FILE`."""
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
@@ -351,6 +351,7 @@ def _write_cells(out: Path, matrix: Matrix) -> None:
             ("conditions", text),
             ("incomplete", texts),
             *((("bits", i32),) if joins else ()),
+            ("outcome", i32),
         ]
     )
     answers = cells.outcomes
@@ -377,8 +378,15 @@ def _write_cells(out: Path, matrix: Matrix) -> None:
                 "action": actions.take(pa.array(cells.action[lo:hi], i32)),
                 **{name: rows.column(name).combine_chunks() for name in rows.column_names},
                 "bits": pa.array(cells.bits[lo:hi], i32),
+                "outcome": pa.array(cells.outcome[lo:hi], i32),
             }
             writer.write_table(pa.table([columns[f.name] for f in schema], schema=schema))
+    # each distinct answer once, by the rows' ``outcome`` (`lspolicy.account.class_lookup`)
+    pq.write_table(
+        table.add_column(0, "outcome", pa.array(range(len(answers)), i32)),
+        out / OUTCOMES_FILE,
+        row_group_size=CELL_ROWS,
+    )
     del table
     _write(
         out / CLASS_MAPS_FILE,
@@ -391,43 +399,23 @@ def _write_cells(out: Path, matrix: Matrix) -> None:
 def _write_maps(out: Path, cells: ClassCells) -> None:
     """The column maps, factorized by account (`ClassCells`): `PART_MAPS_FILE` (each used part
     map's instance classes with their local ids, by run then part) and `MAP_PARTS_FILE` (each
-    used map's translation, local id -> column id, per part). ``column_maps`` and
+    used map's translation, local id -> column id, per part), and who-can's copy of the latter
+    ordered by part map, `PART_COLUMNS_FILE`. The used part maps are numbered in the order
+    ``part_maps.parquet`` lists them (by run), so one run's part maps are a range of ids and a
+    few row groups of the copy (`lspolicy.account.class_lookup`). ``column_maps`` and
     ``instance_columns`` are views joining them (`views.maps_sql`)."""
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     i32 = pa.int32()
     used = sorted(set(cells.map_of.values()))
-    m_col, p_col, l_col, c_col = array("i"), array("i"), array("i"), array("i")
-    used_parts: set[int] = set()
     width = cells.part_width
-    for m in used:
-        ids, trans = cells.maps[m]
-        used_parts.update(ids)
-        m_col.extend(array("i", [m]) * len(trans))
-        for p in ids:
-            w = width[p]
-            p_col.extend(array("i", [p]) * w)
-            l_col.extend(range(w))
-        c_col.extend(trans)
-    pq.write_table(
-        pa.table(
-            [
-                pa.array(m_col, i32),
-                pa.array(p_col, i32),
-                pa.array(l_col, i32),
-                pa.array(c_col, i32),
-            ],
-            schema=pa.schema(
-                [("map", i32), ("part_map", i32), ("local_id", i32), ("column_id", i32)]
-            ),
-        ),
-        out / MAP_PARTS_FILE,
-        row_group_size=CELL_ROWS,
+    ordered = sorted(
+        {p for m in used for p in cells.maps[m][0]}, key=lambda p: (cells.part_run[p], p)
     )
-    del m_col, p_col, l_col, c_col
-    schema = pa.schema([("part_map", i32), ("instance_class", i32), ("local_id", i32)])
-    cols: tuple[array[int], array[int], array[int]] = (array("i"), array("i"), array("i"))
+    number = {p: n for n, p in enumerate(ordered)}
+    schema = pa.schema([("map", i32), ("part_map", i32), ("local_id", i32), ("column_id", i32)])
+    cols: tuple[array[int], ...] = (array("i"), array("i"), array("i"), array("i"))
 
     def flush(writer: Any) -> None:
         writer.write_table(
@@ -436,17 +424,60 @@ def _write_maps(out: Path, cells: ClassCells) -> None:
         for c in cols:
             del c[:]
 
-    with pq.ParquetWriter(out / PART_MAPS_FILE, schema) as writer:
-        for p in sorted(used_parts, key=lambda p: (cells.part_run[p], p)):
-            local = cells.parts[p]
-            lo = cells.starts[cells.part_run[p]]
-            cols[0].extend(array("i", [p]) * len(local))
-            cols[1].extend(range(lo, lo + len(local)))
-            cols[2].extend(local)
+    # per map, per part: the translation's slice; by map (what-can's) ...
+    users: dict[int, list[tuple[int, int]]] = {}
+    with pq.ParquetWriter(out / MAP_PARTS_FILE, schema) as writer:
+        for m in used:
+            ids, trans = cells.maps[m]
+            at = 0
+            for p in ids:
+                w = width[p]
+                users.setdefault(p, []).append((m, at))
+                cols[0].extend(array("i", [m]) * w)
+                cols[1].extend(array("i", [number[p]]) * w)
+                cols[2].extend(range(w))
+                at += w
+            cols[3].extend(trans)
             if len(cols[0]) >= CELL_ROWS:
                 flush(writer)
-        if cols[0] or not used_parts:
+        if cols[0] or not used:
             flush(writer)
+    # ... and by part map (who-can's), each part's maps in map order
+    with pq.ParquetWriter(out / PART_COLUMNS_FILE, schema) as writer:
+        for p in ordered:
+            w = width[p]
+            for m, at in users[p]:
+                cols[0].extend(array("i", [m]) * w)
+                cols[1].extend(array("i", [number[p]]) * w)
+                cols[2].extend(range(w))
+                cols[3].extend(cells.maps[m][1][at : at + w])
+            if len(cols[0]) >= CELL_ROWS:
+                flush(writer)
+        if cols[0] or not ordered:
+            flush(writer)
+    del users
+    part_schema = pa.schema([("part_map", i32), ("instance_class", i32), ("local_id", i32)])
+    pcols: tuple[array[int], array[int], array[int]] = (array("i"), array("i"), array("i"))
+
+    def flush_parts(writer: Any) -> None:
+        writer.write_table(
+            pa.table([pa.array(c, i32) for c in pcols], schema=part_schema),
+            row_group_size=CELL_ROWS,
+        )
+        for c in pcols:
+            del c[:]
+
+    with pq.ParquetWriter(out / PART_MAPS_FILE, part_schema) as writer:
+        for n, p in enumerate(ordered):
+            local = cells.parts[p]
+            lo = cells.starts[cells.part_run[p]]
+            pcols[0].extend(array("i", [n]) * len(local))
+            pcols[1].extend(range(lo, lo + len(local)))
+            pcols[2].extend(local)
+            if len(pcols[0]) >= CELL_ROWS:
+                flush_parts(writer)
+        if pcols[0] or not ordered:
+            flush_parts(writer)
 
 
 def is_production(tags: Mapping[str, str], production: Sequence[tuple[str, str]]) -> bool:
@@ -465,16 +496,7 @@ def connect(out: Path) -> Any:
     ``matrix`` over ``matrix/*.parquet`` when materialized, else the view expanding the class
     cells (`lspolicy.account.views`). A factorized dataset with a missing or corrupt class file
     raises `DatasetError`."""
-    import duckdb  # noqa: PLC0415 - the query engine, loaded only for the dataset
-
-    spill = Path(tempfile.gettempdir()) / f"lspolicy-duckdb-{os.getpid()}-{next(_SPILLS)}"
-    con = duckdb.connect(
-        config={
-            "memory_limit": MEMORY_LIMIT,
-            "temp_directory": str(spill),
-            "max_temp_directory_size": SPILL_LIMIT,
-        }
-    )
+    con = bounded_connection()  # the bounds: `views.MEMORY_LIMIT`, `views.SPILL_LIMIT`
     try:
         attach(con, out)
     except BaseException:
@@ -529,11 +551,10 @@ def matrix_rows(matrix: Matrix) -> int:
 def _expand(out: Path, layout: Layout) -> None:
     """Cells by class pair joined with membership: every (principal, instance, action) row,
     written to ``matrix/part-0.parquet`` by the view's own SELECT (`matrix_sql`)."""
-    import duckdb  # noqa: PLC0415
-
     matrix_dir = out / "matrix"
     matrix_dir.mkdir(exist_ok=True)
-    con = duckdb.connect()
+    spill = out / ".duckdb-tmp"
+    con = bounded_connection(spill=spill)
     attach(
         con,
         out,
@@ -548,9 +569,6 @@ def _expand(out: Path, layout: Layout) -> None:
     )
     # bounded memory: DuckDB spills past the limit; rows are written as the join yields them
     # (no global sort: 10^7 wide rows sorted in memory took gigabytes)
-    spill = out / ".duckdb-tmp"
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    con.execute(f"SET temp_directory = {sql_text(str(spill))}")
     con.execute("SET preserve_insertion_order = false")
     target = sql_text(str(matrix_dir / "part-0.parquet"))
     con.execute(

@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,9 @@ def register_query(subparsers: Any) -> None:
         "query",
         help=QUERY_HELP,
         description="Run SQL over the dataset `lspolicy review` wrote in DIR, with DuckDB. "
-        "Views: matrix, principals, instances, cells, reaching, escalations, problems, observed. "
+        "Views: matrix, principals, instances, cells, reaching, escalations, problems, observed; "
+        "one member's matrix rows, fast on a whole organization: instance_matrix('ARN'), "
+        "principal_matrix('ARN'). "
         "Exit 0 answered, 2 bad query or directory.",
     )
     parser.add_argument("dir", metavar="DIR", help="the review's --out directory")
@@ -278,6 +281,7 @@ def run_review(args: argparse.Namespace) -> int:
         f"classes x {c['instance_classes']} instance classes); "
         f"{len(summary['not_evaluated'])} not evaluated\n"
         f"wrote {where}, class_columns.parquet, class_maps.parquet, part_maps.parquet, "
+        "part_columns.parquet, outcomes.parquet, "
         "map_parts.parquet, escalation_*.parquet, principals.parquet, "
         "instances.parquet, report.json, "
         "report.html, inputs.json\n"
@@ -287,43 +291,73 @@ def run_review(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+QUERY_BATCH = 10_000
+"""Rows fetched from DuckDB at a time by ``lspolicy query`` (printed as they come: a query over
+a whole organization's matrix may yield billions of rows; the text format's column widths are
+those of the first batch)."""
+
+
 def _print_query(out: Path, sql: str, fmt: str) -> int:
     import duckdb  # noqa: PLC0415
 
-    from lspolicy.account.parquet import run_query  # noqa: PLC0415
+    from lspolicy.account.parquet import connect  # noqa: PLC0415
     from lspolicy.account.views import DatasetError  # noqa: PLC0415
 
     try:
-        names, rows = run_query(out, sql)
+        con = connect(out)
+    except DatasetError as exc:
+        sys.stderr.write(f"lspolicy: {exc}\n")
+        return EXIT_ERROR
+    try:
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description or ()]
+        _write_rows(names, iter(lambda: cur.fetchmany(QUERY_BATCH), []), fmt)
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         sys.stderr.write(f"lspolicy: query failed: {first}\n")
         return EXIT_ERROR
-    except DatasetError as exc:
-        sys.stderr.write(f"lspolicy: {exc}\n")
-        return EXIT_ERROR
+    finally:
+        con.close()
+    return EXIT_OK
+
+
+def _write_rows(names: list[str], batches: Iterator[list[Any]], fmt: str) -> None:
+    """The rows of ``batches`` in ``fmt``, batch by batch (the same text as printing them all
+    at once, but the text format's widths come from the first batch)."""
+    out = sys.stdout
     if fmt == "json":
-        json.dump(
-            [dict(zip(names, r, strict=True)) for r in rows], sys.stdout, indent=2, default=str
-        )
-        sys.stdout.write("\n")
+        n = 0
+        for batch in batches:
+            for r in batch:
+                item = json.dumps(dict(zip(names, r, strict=True)), indent=2, default=str)
+                out.write(
+                    ("[\n" if n == 0 else ",\n") + "\n".join("  " + x for x in item.splitlines())
+                )
+                n += 1
+        out.write("\n]\n" if n else "[]\n")
     elif fmt == "csv":
         import csv  # noqa: PLC0415
 
-        w = csv.writer(sys.stdout)
+        w = csv.writer(out)
         w.writerow(names)
-        w.writerows(rows)
+        for batch in batches:
+            w.writerows(batch)
     else:
-        shown = [[str(v) for v in r] for r in rows]
+        first = next(batches, [])
+        shown = [[str(v) for v in r] for r in first]
         widths = [max([len(n)] + [len(r[i]) for r in shown]) for i, n in enumerate(names)]
-        sys.stdout.write(
-            "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip() + "\n"
-        )
-        for r in shown:
-            sys.stdout.write(
-                "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() + "\n"
+
+        def line(values: Sequence[str]) -> str:
+            return (
+                "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip() + "\n"
             )
-    return EXIT_OK
+
+        out.write(line(names))
+        for r in shown:
+            out.write(line(r))
+        for batch in batches:
+            for r in batch:
+                out.write(line([str(v) for v in r]))
 
 
 def run_query_command(args: argparse.Namespace) -> int:

@@ -29,12 +29,23 @@ before it have none and ``what-can`` scans ``cells``) holds the class cells whos
 reaches (``allowed``, ``conditional``), same columns, clustered by principal class: ``what-can``
 reads one principal class's row groups.
 
+With ``"lookup": true`` (`lspolicy.account.class_lookup`): ``part_columns.parquet`` (the rows
+of ``map_parts`` ordered by part map; ``instance_columns`` is read from it), ``outcomes.parquet``
+and ``class_columns.outcome``; and on any dataset by columns, the table macros
+``instance_matrix(arn)`` and ``principal_matrix(arn)`` (one member's ``matrix`` rows, looked up
+class by class). Datasets written before have no lookup files and answer the same.
+
+Every DuckDB connection on a dataset is made by `bounded_connection` (memory, spill).
+
 Only ``duckdb`` and the standard library are imported: ``who-can --review`` starts here.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -54,14 +65,17 @@ __all__ = [
     "INSTANCE_COLUMNS_FILE",
     "MAP_PARTS_FILE",
     "MATRIX_SQL_FILE",
+    "MEMORY_LIMIT",
     "PART_MAPS_FILE",
     "PART_TABLES",
     "REACHING_FILE",
+    "SPILL_LIMIT",
     "TABLES",
     "DatasetError",
     "Layout",
     "attach",
     "bits_sql",
+    "bounded_connection",
     "cells_sql",
     "escalations_sql",
     "maps_sql",
@@ -172,6 +186,37 @@ _NEEDED: Mapping[str, tuple[str, ...]] = {
 """What the view reads of each class file (the join columns are added by ``joins``)."""
 
 
+MEMORY_LIMIT = "2GB"
+"""DuckDB's memory for every connection on a dataset (`bounded_connection`: the report's
+queries, who-can, what-can, explain, ``lspolicy query``, the expansion); past it, DuckDB spills
+to a temporary directory it removes when the connection closes. Without it the report's queries
+over a full organization's views took 9-15 GB (DuckDB's default is 80% of the machine's
+memory)."""
+SPILL_LIMIT = "16GB"
+"""What a connection may spill to disk: past it the query fails with DuckDB's error (exit 2)
+instead of filling the disk (the report's first query over a full organization's views spilled
+~70 GB under `MEMORY_LIMIT`)."""
+_SPILLS = itertools.count()
+
+
+def bounded_connection(*, spill: Path | None = None) -> Any:
+    """A new in-memory DuckDB connection bounded in memory (`MEMORY_LIMIT`) and in what it may
+    spill (`SPILL_LIMIT`), spilling to its own directory (``spill``, or a fresh one under the
+    system's temporary directory). Every connection lspolicy opens on a dataset is made here
+    (`tests/account/test_dataset_memory.py` checks the sources)."""
+    import duckdb  # noqa: PLC0415 - the caller has it loaded already
+
+    if spill is None:
+        spill = Path(tempfile.gettempdir()) / f"lspolicy-duckdb-{os.getpid()}-{next(_SPILLS)}"
+    return duckdb.connect(
+        config={
+            "memory_limit": MEMORY_LIMIT,
+            "temp_directory": str(spill),
+            "max_temp_directory_size": SPILL_LIMIT,
+        }
+    )
+
+
 class DatasetError(LspolicyError):
     """A review directory whose class files are missing, corrupt or foreign (exit 2)."""
 
@@ -180,7 +225,8 @@ class Layout:
     """What ``dataset.json`` says (or, without it, what the directory holds)."""
 
     __slots__ = (
-        "columns", "escalations", "joins", "materialized", "parts", "reaching", "rows", "trail",
+        "columns", "escalations", "joins", "lookup", "materialized", "parts", "reaching", "rows",
+        "trail",
     )  # fmt: skip
 
     def __init__(
@@ -194,6 +240,7 @@ class Layout:
         columns: bool = False,
         escalations: bool = False,
         parts: bool = False,
+        lookup: bool = False,
     ) -> None:
         self.materialized = materialized
         self.joins = joins
@@ -209,6 +256,11 @@ class Layout:
         self.parts = parts
         """The column maps are stored by account (`PART_TABLES`; ``column_maps`` and
         ``instance_columns`` are views), else in their own files."""
+        self.lookup = lookup
+        """The files for looking up one member's answers were written
+        (`lspolicy.account.class_lookup`): ``part_columns.parquet`` (``map_parts``'s rows
+        ordered by part map, the part maps numbered by run), ``outcomes.parquet`` (each
+        distinct answer once) and ``class_columns``'s ``outcome`` column."""
 
     def to_dict(self) -> dict[str, object]:
         """``dataset.json``'s content."""
@@ -222,6 +274,7 @@ class Layout:
             "cells": "columns" if self.columns else "file",
             "escalations": "classes" if self.escalations else "file",
             "maps": "parts" if self.parts else "dense",
+            "lookup": self.lookup,
         }
 
 
@@ -406,6 +459,7 @@ def read_layout(out: Path) -> Layout | None:
     cells = got.get("cells", "file")  # absent: written before the columns
     escalations = got.get("escalations", "file")  # absent: escalations.parquet
     maps = got.get("maps", "dense")  # absent: column_maps.parquet, instance_columns.parquet
+    lookup = got.get("lookup", False)  # absent: written before the lookup files
     if (
         got.get("matrix") not in ("view", "materialized")
         or not isinstance(joins, int)
@@ -417,6 +471,7 @@ def read_layout(out: Path) -> Layout | None:
         or cells not in ("file", "columns")
         or escalations not in ("file", "classes")
         or maps not in ("dense", "parts")
+        or not isinstance(lookup, bool)
     ):
         raise DatasetError(f"{path}: unexpected content (matrix, joins, trail, rows or reaching)")
     return Layout(
@@ -428,6 +483,7 @@ def read_layout(out: Path) -> Layout | None:
         columns=cells == "columns",
         escalations=escalations == "classes",
         parts=maps == "parts",
+        lookup=lookup and cells == "columns" and maps == "parts",
     )
 
 
@@ -491,6 +547,8 @@ def attach(con: Any, out: Path, *, layout: Layout | None = None) -> Layout | Non
     if parts:
         for name in ("column_maps", "instance_columns"):
             con.execute(f"CREATE OR REPLACE VIEW {name} AS {maps_sql()}")
+    if parts and layout.lookup:
+        _attach_lookup(con, out)
     if columns:
         con.execute(f"CREATE OR REPLACE VIEW cells AS {cells_sql(joins=layout.joins)}")
         reaching = cells_sql(
@@ -502,6 +560,11 @@ def attach(con: Any, out: Path, *, layout: Layout | None = None) -> Layout | Non
     if by_class:
         sql = escalations_sql(joins=layout.joins)
         con.execute(f"CREATE OR REPLACE VIEW escalations AS {sql}")
+    if columns and not layout.materialized:
+        from lspolicy.account.class_lookup import member_macros_sql  # noqa: PLC0415
+
+        for sql in member_macros_sql(layout):
+            con.execute(sql)
     if layout.materialized:
         matrix = out / "matrix" / "*.parquet"
         if not any((out / "matrix").glob("*.parquet")):
@@ -514,6 +577,37 @@ def attach(con: Any, out: Path, *, layout: Layout | None = None) -> Layout | Non
             "CREATE OR REPLACE VIEW matrix AS " + matrix_sql(joins=layout.joins, trail=layout.trail)
         )
     return layout
+
+
+def _attach_lookup(con: Any, out: Path) -> None:
+    """Views over the lookup files (`lspolicy.account.class_lookup`), and ``instance_columns``
+    over who-can's copy of the maps (the same rows, ordered by part map: a filter on one
+    instance class reads a few row groups)."""
+    import duckdb  # noqa: PLC0415 - the caller has it loaded already
+
+    from lspolicy.account.class_lookup import OUTCOMES_FILE, PART_COLUMNS_FILE  # noqa: PLC0415
+
+    for name, file, needed in (
+        ("part_columns", PART_COLUMNS_FILE, _NEEDED["map_parts"]),
+        ("outcomes", OUTCOMES_FILE, ("outcome", *_ANSWER[1:])),
+    ):
+        path = out / file
+        if not path.is_file():
+            raise DatasetError(f"{path}: missing, though {DATASET_FILE} says it was written")
+        try:
+            con.execute(
+                f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({sql_text(str(path))})"
+            )
+            have = {str(r[0]) for r in con.execute(f"DESCRIBE {name}").fetchall()}
+        except duckdb.Error as exc:
+            raise DatasetError(f"{path}: not readable Parquet: {_first_line(exc)}") from None
+        lacking = [c for c in needed if c not in have]
+        if lacking:
+            raise DatasetError(f"{path}: not a review's {name} table (no column {lacking[0]})")
+    con.execute(
+        "CREATE OR REPLACE VIEW instance_columns AS "
+        + maps_sql().replace("FROM map_parts mp", "FROM part_columns mp")
+    )
 
 
 def _needed(name: str, layout: Layout | None) -> tuple[str, ...] | None:

@@ -64,3 +64,60 @@ def test_spill_directory_goes_away_with_the_connection(dataset: Path) -> None:
     assert spill.is_dir()
     con.close()
     assert not spill.exists()
+
+
+def _connect_calls(path: Path) -> list[tuple[str, int]]:
+    """``(enclosing function, line)`` of every ``duckdb.connect(...)`` call in a module."""
+    import ast  # noqa: PLC0415
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[tuple[str, int]] = []
+
+    def visit(node: ast.AST, where: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = where
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                inner = child.name
+            if (
+                isinstance(child, ast.Call)
+                and isinstance(child.func, ast.Attribute)
+                and child.func.attr == "connect"
+                and isinstance(child.func.value, ast.Name)
+                and child.func.value.id == "duckdb"
+            ):
+                found.append((where, child.lineno))
+            visit(child, inner)
+
+    visit(tree, "<module>")
+    return found
+
+
+def test_every_duckdb_connection_is_made_bounded() -> None:
+    """lspolicy opens DuckDB only through `views.bounded_connection`: no other
+    ``duckdb.connect`` in the package (the report, who-can, what-can, explain, ``lspolicy
+    query`` and the expansion all go through it)."""
+    package = Path(__file__).resolve().parents[2] / "lspolicy"
+    calls = {
+        (str(p.relative_to(package)), where, line)
+        for p in package.rglob("*.py")
+        for where, line in _connect_calls(p)
+    }
+    assert {(f, w) for f, w, _ in calls} == {("account/views.py", "bounded_connection")}, calls
+
+
+def test_review_data_connection_is_bounded(dataset: Path) -> None:
+    """who-can, what-can and explain's connection (`ReviewData`) has the same bounds."""
+    from lspolicy.account.from_review import ReviewData  # noqa: PLC0415
+
+    with ReviewData(dataset) as first, ReviewData(dataset) as second:
+        settings = [
+            d._con.execute(
+                "SELECT current_setting('memory_limit'), current_setting('temp_directory'),"
+                " current_setting('max_temp_directory_size')"
+            ).fetchone()
+            for d in (first, second)
+        ]
+    for memory, _, spill_cap in settings:
+        assert 1.5 <= _gib(memory) <= 2.0, memory
+        assert 14.0 <= _gib(spill_cap) <= 16.0, spill_cap
+    assert settings[0][1] != settings[1][1]

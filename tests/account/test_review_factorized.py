@@ -353,6 +353,7 @@ def test_auto_materializes_only_below_the_threshold(
         "cells": "columns",
         "escalations": "classes",
         "maps": "parts",
+        "lookup": True,
     }
     # a review written again over a materialized one leaves no stale matrix/ behind
     assert main(["review", *example_inputs(), "--out", str(small)]) == 0
