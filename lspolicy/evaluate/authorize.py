@@ -34,6 +34,7 @@ from lspolicy.evaluate.codegen import (
     compile_layered_decider,
     generic_decider,
     layered_variant,
+    never,
 )
 from lspolicy.evaluate.principal import Caller, GrantKind
 from lspolicy.evaluate.statement import CompiledStatement, StatementCore, statement_core
@@ -514,6 +515,9 @@ class PolicySet:
                     resource = None
             if resource is None:
                 append(is_allowed(build(action, principal, part, context=context)))
+                continue
+            if decide is never:  # the plan allows nothing: no context to build
+                append(False)
                 continue
             given = part._values
             if given is None:  # normalised when first read

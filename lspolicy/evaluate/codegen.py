@@ -35,6 +35,7 @@ __all__ = [
     "compile_layered_decider",
     "generic_decider",
     "layered_variant",
+    "never",
     "statement_predicates",
 ]
 
@@ -435,6 +436,12 @@ def _names_principals(st: CompiledStatement) -> bool:
     return st.principal is not None or st.not_principal is not None
 
 
+def never(r: str, c: Context, k: Any = None) -> bool:
+    """The decision of a plan that allows nothing (`generic_decider`): a batch that meets it
+    answers without building the request's context."""
+    return False
+
+
 def generic_decider(
     denies: Sequence[CompiledStatement],
     allows: Sequence[CompiledStatement],
@@ -475,7 +482,15 @@ def generic_decider(
             for sts in (allows, boundary, session)
             if sts is not None and not any(map(_always, sts))
         )
-        must = tuple(groups)
+        if not all(groups):
+            # a group with no statement (a boundary allowing nothing of this action) denies
+            # every request: no test needs to run (`_body` writes ``return False`` too)
+            return never
+        # the answer is "no Deny applies and every group holds one statement that applies",
+        # whatever order the (side-effect free) predicates run in: the groups are tried
+        # smallest first, so that a request failing a short group (a boundary, a session
+        # policy, an SCP level) is denied before the long identity group is searched
+        must = tuple(sorted(groups, key=len))
 
         def decide(r: str, c: Context, k: Any = None) -> bool:
             for f in plain_denies:

@@ -1,0 +1,149 @@
+"""Round 7 of the engine work (issue 12): the generic decision function's shortcuts, against the
+explained path.
+
+- A plan with a group that holds no statement (a permissions boundary, a session policy or an
+  SCP level allowing nothing of the action, or no identity statement allowing it) denies every
+  request: the generic function is `codegen.never` and a batch answers without building the
+  request's context. IAM User Guide, "Policy evaluation logic",
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+  (an implicit deny unless every applicable policy type allows); boundaries:
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html ; SCPs:
+  https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html
+  (every level from the root to the account must allow).
+- The generic function tries the groups smallest first (the answer is "no Deny applies and every
+  group has a statement that applies", in any order).
+
+Plans of at most `authorize._EAGER` statements are inlined at once, so these tests set it to -1:
+every plan answers through its generic function until it has served `authorize._HOT` requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_compiled_layers import CALLERS, policy_sets, requests
+
+import lspolicy
+from lspolicy import PolicySet, Request, RequestPart
+from lspolicy.evaluate import authorize, codegen
+from lspolicy.strategies import lightsail_instances, request_contexts
+
+
+@contextmanager
+def _generic_first() -> Iterator[None]:
+    """Every new plan starts on its generic decision function (no eager inlining)."""
+    saved = authorize._EAGER
+    authorize._EAGER = -1
+    authorize._DECIDERS.clear()  # no inlined function shared from an earlier test's plan
+    try:
+        yield
+    finally:
+        authorize._EAGER = saved
+
+
+@settings(max_examples=150)
+@given(policy_sets(), st.lists(requests(), min_size=1, max_size=5))
+def test_generic_function_decides_as_the_explained_path(
+    rules: PolicySet, reqs: list[Request]
+) -> None:
+    """Cold plans (the generic function, its groups reordered, `never` for a plan with an
+    empty group): ``is_allowed`` equals ``evaluate`` on every request, with every layer."""
+    with _generic_first():
+        for r in reqs:
+            assert rules.is_allowed(r) == rules.evaluate(r).allowed
+        # and again with the plans built
+        assert [rules.is_allowed(r) for r in reqs] == [rules.evaluate(r).allowed for r in reqs]
+
+
+@settings(max_examples=100)
+@given(
+    policy_sets(),
+    st.lists(lightsail_instances(), min_size=1, max_size=5),
+    request_contexts(resource_tags=False),
+    st.sampled_from(CALLERS[:5]),
+    st.lists(
+        st.sampled_from(
+            ["lightsail:StopInstance", "lightsail:GetInstance", "lightsail:DeleteInstance"]
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_cold_batch_answers_as_evaluate(
+    rules: PolicySet,
+    instances: list[Any],
+    principal_context: dict[str, Any],
+    caller: str,
+    actions: list[str],
+) -> None:
+    """`is_allowed_many` on parts, every plan cold (generic or `never`), equals `evaluate`
+    on the request built from one merged dict."""
+    with _generic_first():
+        principal = RequestPart(principal_context, caller_arn=caller)
+        extra = {"aws:SourceIp": "203.0.113.9", "aws:MultiFactorAuthPresent": "true"}
+        items = []
+        expected = []
+        for n, action in enumerate(actions):
+            inst = instances[n % len(instances)]
+            tags = {f"aws:ResourceTag/{k}": v for k, v in inst.tags.items()}
+            items.append((action, RequestPart(tags, resource=inst.arn), extra))
+            merged = {**principal_context, **tags, **extra}
+            expected.append(
+                rules.evaluate(Request(action, inst.arn, merged, caller_arn=caller)).allowed
+            )
+        assert rules.is_allowed_many(items, principal=principal) == expected
+
+
+def _doc(statements: list[dict[str, Any]], kind: Any = "identity") -> lspolicy.Policy:
+    return lspolicy.parse_policy({"Version": "2012-10-17", "Statement": statements}, kind=kind)
+
+
+ALLOW_ALL = _doc([{"Effect": "Allow", "Action": "lightsail:*", "Resource": "*"}])
+READS_ONLY = _doc([{"Effect": "Allow", "Action": "lightsail:Get*", "Resource": "*"}])
+TAGGED = _doc(
+    [
+        {
+            "Effect": "Allow",
+            "Action": "lightsail:*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/env": "dev"}},
+        }
+    ]
+)
+
+
+def test_a_layer_allowing_nothing_of_the_action_is_never() -> None:
+    """A boundary, a session policy or an SCP level that allows only reads: the plan of
+    ``StopInstance`` is `never` (the batch builds no context), ``GetInstance``'s is not, and
+    both answer as ``evaluate`` (implicitly denied, resp. allowed on a dev instance)."""
+    caller = "arn:aws:iam::111122223333:user/alice"
+    arn = "arn:aws:lightsail:us-east-1:111122223333:Instance/i-1"
+    layers: list[dict[str, Any]] = [
+        {"boundary": [READS_ONLY]},
+        {"session": [READS_ONLY]},
+        {"scps": [[ALLOW_ALL], [READS_ONLY]]},
+        {},
+    ]
+    with _generic_first():
+        for n, layer in enumerate(layers):
+            identity = [TAGGED] if n < 3 else [READS_ONLY]
+            rules = PolicySet(identity, **layer)
+            stop = rules._plan("lightsail:stopinstance")
+            assert stop.simple is codegen.never
+            assert rules._plan("lightsail:getinstance").simple is not codegen.never
+            principal = RequestPart({"aws:username": "alice"}, caller_arn=caller)
+            part = RequestPart({"aws:ResourceTag/env": "dev"}, resource=arn)
+            items = [("lightsail:StopInstance", part, None), ("lightsail:GetInstance", part, None)]
+            expected = [
+                rules.evaluate(
+                    Request(a, arn, {"aws:username": "alice", "aws:ResourceTag/env": "dev"},
+                            caller_arn=caller)
+                ).allowed
+                for a, _, _ in items
+            ]  # fmt: skip
+            assert expected == [False, True]
+            assert rules.is_allowed_many(items, principal=principal) == expected
