@@ -491,10 +491,18 @@ def generic_decider(
         # smallest first, so that a request failing a short group (a boundary, a session
         # policy, an SCP level) is denied before the long identity group is searched
         must = tuple(sorted(groups, key=len))
+        # the Denies likewise: one that applies moves one place forward (the order converges
+        # to how often each applies, on this principal's requests); the tuple is replaced, never
+        # changed in place, so a concurrent call reads one order or the other, each complete
+        order = [plain_denies]
 
         def decide(r: str, c: Context, k: Any = None) -> bool:
-            for f in plain_denies:
+            denies = order[0]
+            for f in denies:
                 if f(r, c):
+                    if f is not denies[0]:
+                        j = denies.index(f)
+                        order[0] = (*denies[: j - 1], f, denies[j - 1], *denies[j + 1 :])
                     return False
             for f, grant in named_denies:
                 if grant(k) and f(r, c):

@@ -147,3 +147,76 @@ def test_a_layer_allowing_nothing_of_the_action_is_never() -> None:
             ]  # fmt: skip
             assert expected == [False, True]
             assert rules.is_allowed_many(items, principal=principal) == expected
+
+
+def _deny_on(env: str) -> lspolicy.Policy:
+    return _doc(
+        [
+            {
+                "Effect": "Deny",
+                "Action": "lightsail:*",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:ResourceTag/env": env}},
+            }
+        ]
+    )
+
+
+ENVS = ["dev", "qa", "prod", "staging", "sandbox"]
+
+
+def _deny_order(decide: Any) -> tuple[Any, ...]:
+    """The Denies the generic function tries, in its current order."""
+    cell = decide.__closure__[decide.__code__.co_freevars.index("order")]
+    return tuple(cell.cell_contents[0])
+
+
+moved: list[bool] = []
+"""Whether each example's Denies changed order (`test_some_denies_moved` checks some did)."""
+
+
+@settings(max_examples=80)
+@given(
+    st.lists(st.sampled_from(ENVS), min_size=1, max_size=5),
+    st.lists(st.sampled_from([*ENVS, None]), min_size=1, max_size=40),
+)
+def test_denies_reordered_by_use_answer_as_evaluate(
+    denied: list[str], envs: list[str | None]
+) -> None:
+    """The generic function moves a Deny that applies one place forward: over a stream of
+    requests hitting different Denies, every answer equals ``evaluate`` (single and batch),
+    and the Denies tried are always a permutation of the plan's."""
+    caller = "arn:aws:iam::111122223333:user/alice"
+    with _generic_first():
+        rules = PolicySet([ALLOW_ALL, *map(_deny_on, denied)])
+        plan = rules._plan("lightsail:stopinstance")
+        assert not plan.inlined
+        before = sorted(map(id, _deny_order(plan.simple)))
+        principal = RequestPart({}, caller_arn=caller)
+        orders = {tuple(map(id, _deny_order(plan.simple)))}
+        for n, env in enumerate(envs):
+            arn = f"arn:aws:lightsail:us-east-1:111122223333:Instance/i-{n}"
+            ctx = {} if env is None else {"aws:ResourceTag/env": env}
+            expected = rules.evaluate(
+                Request("lightsail:StopInstance", arn, ctx, caller_arn=caller)
+            ).allowed
+            assert expected == (env not in denied)
+            part = RequestPart(ctx, resource=arn)
+            assert (
+                rules.is_allowed(Request("lightsail:StopInstance", arn, ctx, caller_arn=caller))
+                == expected
+            )
+            assert rules.is_allowed_many(
+                [("lightsail:StopInstance", part, None)], principal=principal
+            ) == [expected]
+            orders.add(tuple(map(id, _deny_order(plan.simple))))
+        after = sorted(map(id, _deny_order(plan.simple)))
+        assert after == before
+        moved.append(len(orders) > 1)
+
+
+def test_some_denies_moved() -> None:
+    """The stream above does reorder Denies (else it would test nothing new)."""
+    if not moved:
+        test_denies_reordered_by_use_answer_as_evaluate()
+    assert any(moved)
