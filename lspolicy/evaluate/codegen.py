@@ -442,6 +442,19 @@ def never(r: str, c: Context, k: Any = None) -> bool:
     return False
 
 
+def _forward(
+    musts: list[tuple[tuple[Any, ...], ...]],
+    must: tuple[tuple[Any, ...], ...],
+    group: tuple[Any, ...],
+    f: Any,
+) -> None:
+    """``must`` with ``f`` one place forward in ``group``, as ``musts``'s only item."""
+    j = group.index(f)
+    moved = (*group[: j - 1], f, group[j - 1], *group[j + 1 :])
+    g = must.index(group)
+    musts[0] = (*must[:g], moved, *must[g + 1 :])
+
+
 def generic_decider(
     denies: Sequence[CompiledStatement],
     allows: Sequence[CompiledStatement],
@@ -490,11 +503,12 @@ def generic_decider(
         # whatever order the (side-effect free) predicates run in: the groups are tried
         # smallest first, so that a request failing a short group (a boundary, a session
         # policy, an SCP level) is denied before the long identity group is searched
-        must = tuple(sorted(groups, key=len))
-        # the Denies likewise: one that applies moves one place forward (the order converges
-        # to how often each applies, on this principal's requests); the tuple is replaced, never
-        # changed in place, so a concurrent call reads one order or the other, each complete
+        # the Denies, and the statements of each group, likewise: one that applies moves one
+        # place forward (the order converges to how often each applies, on this principal's
+        # requests); tuples are replaced, never changed in place, so a concurrent call reads
+        # one order or the other, each complete
         order = [plain_denies]
+        musts = [tuple(sorted(groups, key=len))]
 
         def decide(r: str, c: Context, k: Any = None) -> bool:
             denies = order[0]
@@ -507,9 +521,12 @@ def generic_decider(
             for f, grant in named_denies:
                 if grant(k) and f(r, c):
                     return False
+            must = musts[0]
             for group in must:
                 for f in group:
                     if f(r, c):
+                        if f is not group[0]:
+                            _forward(musts, must, group, f)
                         break
                 else:
                     return False

@@ -220,3 +220,75 @@ def test_some_denies_moved() -> None:
     if not moved:
         test_denies_reordered_by_use_answer_as_evaluate()
     assert any(moved)
+
+
+def _allow_on(env: str, action: str = "lightsail:*") -> lspolicy.Policy:
+    return _doc(
+        [
+            {
+                "Effect": "Allow",
+                "Action": action,
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:ResourceTag/env": env}},
+            }
+        ]
+    )
+
+
+def _groups(decide: Any) -> tuple[tuple[Any, ...], ...]:
+    """The groups the generic function tries, each in its current order."""
+    cell = decide.__closure__[decide.__code__.co_freevars.index("musts")]
+    return tuple(cell.cell_contents[0])
+
+
+@settings(max_examples=80)
+@given(
+    st.lists(st.sampled_from(ENVS), min_size=2, max_size=5),
+    st.lists(st.sampled_from(ENVS), min_size=1, max_size=3),
+    st.lists(st.sampled_from([*ENVS, None]), min_size=1, max_size=40),
+)
+def test_allows_reordered_by_use_answer_as_evaluate(
+    allowed: list[str], bounded: list[str], envs: list[str | None]
+) -> None:
+    """The generic function moves the statement of a group that applies one place forward:
+    identity Allows and a boundary's, over a stream of requests: every answer equals
+    ``evaluate`` (single and batch), and each group stays a permutation of its statements."""
+    caller = "arn:aws:iam::111122223333:user/alice"
+    with _generic_first():
+        rules = PolicySet(
+            [*map(_allow_on, allowed), _deny_on("forbidden")],
+            boundary=[*map(_allow_on, bounded), _allow_on("x"), _allow_on("y")],
+        )
+        plan = rules._plan("lightsail:stopinstance")
+        assert not plan.inlined
+
+        def shape() -> list[list[int]]:
+            return sorted(sorted(map(id, g)) for g in _groups(plan.simple))
+
+        before = shape()
+        principal = RequestPart({}, caller_arn=caller)
+        orders = {tuple(tuple(map(id, g)) for g in _groups(plan.simple))}
+        for n, env in enumerate(envs):
+            arn = f"arn:aws:lightsail:us-east-1:111122223333:Instance/i-{n}"
+            ctx = {} if env is None else {"aws:ResourceTag/env": env}
+            request = Request("lightsail:StopInstance", arn, ctx, caller_arn=caller)
+            expected = rules.evaluate(request).allowed
+            assert expected == (env in allowed and env in bounded)
+            part = RequestPart(ctx, resource=arn)
+            assert rules.is_allowed(request) == expected
+            assert rules.is_allowed_many(
+                [("lightsail:StopInstance", part, None)], principal=principal
+            ) == [expected]
+            orders.add(tuple(tuple(map(id, g)) for g in _groups(plan.simple)))
+        assert shape() == before
+        grouped.append(len(orders) > 1)
+
+
+grouped: list[bool] = []
+
+
+def test_some_allows_moved() -> None:
+    """The stream above does reorder groups' statements (else it would test nothing new)."""
+    if not grouped:
+        test_allows_reordered_by_use_answer_as_evaluate()
+    assert any(grouped)
