@@ -433,13 +433,15 @@ def run_case(
             seconds, _ = timed(peer["run"])
             peer_times[name].append(seconds)
     base = n / statistics.median(times["general"]) if "general" in times else None
-    say(f"  {'mode':<9}{'decisions/s (median)':>22}{'best':>12}{'vs general':>12}{'agreement':>16}")
+    say(
+        f"  {'mode':<16}{'decisions/s (median)':>22}{'best':>12}{'vs general':>12}{'agreement':>16}"
+    )
     for m in modes:
         med = n / statistics.median(times[m])
         best = n / min(times[m])
         pct = 100.0 * agree[m] / n
         ratio = f"{med / base:>11.1f}x" if base else f"{'':>12}"
-        say(f"  {m:<9}{med:>22,.0f}{best:>12,.0f}{ratio}{pct:>15.3f}%")
+        say(f"  {m:<16}{med:>22,.0f}{best:>12,.0f}{ratio}{pct:>15.3f}%")
         results[m] = {"median_dps": med, "best_dps": best, "agree": agree[m]}
     for name, peer in others.items():
         med = n / statistics.median(peer_times[name])
@@ -447,9 +449,9 @@ def run_case(
         ratios = "  ".join(
             f"{m} {results[m]['median_dps'] / med:.1f}x" for m in modes if m != "general"
         )
-        say(f"  {name:<9}{med:>22,.0f}{n / min(peer_times[name]):>12,.0f}{'':>12}{pct:>15.3f}%"
+        say(f"  {name:<16}{med:>22,.0f}{n / min(peer_times[name]):>12,.0f}{'':>12}{pct:>15.3f}%"
             f"  ({name} {peer['version']}: requests prepared before the timing)")  # fmt: skip
-        say(f"  {'':<9}lspolicy / {name}, same requests, same run: {ratios}")
+        say(f"  {'':<16}lspolicy / {name}, same requests, same run: {ratios}")
         results[f"peer:{name}"] = {
             "median_dps": med,
             "best_dps": n / min(peer_times[name]),
