@@ -10,8 +10,9 @@ explained path.
   https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html ; SCPs:
   https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html
   (every level from the root to the account must allow).
-- The generic function tries the groups smallest first (the answer is "no Deny applies and every
-  group has a statement that applies", in any order).
+- The generic function tries the groups smallest first, and moves a Deny or a group's statement
+  that applies to the front (the answer is "no Deny applies and every group has a statement that
+  applies", in any order).
 
 Plans of at most `authorize._EAGER` statements are inlined at once, so these tests set it to -1:
 every plan answers through its generic function until it has served `authorize._HOT` requests.
@@ -183,7 +184,7 @@ moved: list[bool] = []
 def test_denies_reordered_by_use_answer_as_evaluate(
     denied: list[str], envs: list[str | None]
 ) -> None:
-    """The generic function moves a Deny that applies one place forward: over a stream of
+    """The generic function moves a Deny that applies to the front: over a stream of
     requests hitting different Denies, every answer equals ``evaluate`` (single and batch),
     and the Denies tried are always a permutation of the plan's."""
     caller = "arn:aws:iam::111122223333:user/alice"
@@ -250,7 +251,7 @@ def _groups(decide: Any) -> tuple[tuple[Any, ...], ...]:
 def test_allows_reordered_by_use_answer_as_evaluate(
     allowed: list[str], bounded: list[str], envs: list[str | None]
 ) -> None:
-    """The generic function moves the statement of a group that applies one place forward:
+    """The generic function moves the statement of a group that applies to its front:
     identity Allows and a boundary's, over a stream of requests: every answer equals
     ``evaluate`` (single and batch), and each group stays a permutation of its statements."""
     caller = "arn:aws:iam::111122223333:user/alice"
