@@ -34,6 +34,7 @@ __all__ = [
     "compile_decider",
     "compile_layered_decider",
     "generic_decider",
+    "layerable",
     "layered_variant",
     "never",
     "statement_predicates",
@@ -353,6 +354,32 @@ def compile_layered_decider(
     decide.bare = namespace["bare"]  # type: ignore[attr-defined]
     decide.body = body  # type: ignore[attr-defined]
     return decide
+
+
+def layerable(
+    denies: Sequence[CompiledStatement],
+    allows: Sequence[CompiledStatement],
+    boundary: Sequence[CompiledStatement] | None,
+    *,
+    session: Sequence[CompiledStatement] | None = None,
+    scps: Sequence[Sequence[CompiledStatement]] = (),
+    resource: Sequence[CompiledStatement] | None = None,
+) -> bool:
+    """Whether `compile_layered_decider` would give a function for this plan (its source is
+    written up to the point where it gives up; nothing is compiled)."""
+    try:
+        _body(
+            _Writer(layered=True),
+            denies=denies,
+            allows=allows,
+            boundary=boundary,
+            session=session,
+            scps=scps,
+            resource=resource,
+        )
+    except _NotLayered:
+        return False
+    return True
 
 
 def layered_variant(decide: Callable[..., bool], keys: frozenset[str]) -> Callable[..., bool]:

@@ -293,3 +293,58 @@ def test_some_allows_moved() -> None:
     if not grouped:
         test_allows_reordered_by_use_answer_as_evaluate()
     assert any(grouped)
+
+
+def _conditions(n: int) -> dict[str, Any]:
+    return {"StringEquals": {f"aws:ResourceTag/k{i}": f"v{i}" for i in range(n)}}
+
+
+@settings(max_examples=40)
+@given(
+    st.integers(1, 16),
+    st.lists(st.dictionaries(st.integers(0, 15), st.booleans(), max_size=16),
+             min_size=1, max_size=4),
+)  # fmt: skip
+def test_a_plan_without_a_layered_function_stays_generic_when_hot(
+    width: int, drawn: list[dict[int, bool]]
+) -> None:
+    """Past ``_HOT`` requests a plan is inlined only if it has a layered function (at most
+    `codegen._LAYERED_LOOKUPS` lookups, no test reading the whole context); otherwise it stays
+    on its generic function (`authorize._promote`). Either way every answer, single and batch,
+    equals ``evaluate``."""
+    caller = "arn:aws:iam::111122223333:user/alice"
+    arn = "arn:aws:lightsail:us-east-1:111122223333:Instance/i-1"
+    allow = _doc(
+        [{"Effect": "Allow", "Action": "lightsail:*", "Resource": "*",
+          "Condition": _conditions(width)}]
+    )  # fmt: skip
+    deny = _doc(
+        [{"Effect": "Deny", "Action": "lightsail:*", "Resource": "*",
+          "Condition": {"StringEquals": {"aws:ResourceTag/k0": "x"}}}]
+    )  # fmt: skip
+    with _generic_first():
+        rules = PolicySet([allow, deny], boundary=[ALLOW_ALL, READS_ONLY, TAGGED])
+        plan = rules._plan("lightsail:stopinstance")
+        principal = RequestPart({}, caller_arn=caller)
+        # each key k<i> with its wanted value v<i> (True) or another; plus every key wanted
+        tag_sets = [{f"k{i}": f"v{i}" if ok else "x" for i, ok in d.items()} for d in drawn]
+        tag_sets.append({f"k{i}": f"v{i}" for i in range(16)})
+        served = 0
+        while served <= authorize._HOT:
+            for tags in tag_sets:
+                ctx = {f"aws:ResourceTag/{k}": v for k, v in tags.items()}
+                request = Request("lightsail:StopInstance", arn, ctx, caller_arn=caller)
+                expected = rules.evaluate(request).allowed
+                assert rules.is_allowed(request) == expected
+                part = RequestPart(ctx, resource=arn)
+                assert rules.is_allowed_many(
+                    [("lightsail:StopInstance", part, None)], principal=principal
+                ) == [expected]
+                served += 2
+        layered = codegen.layerable(
+            plan.denies, plan.identity, plan.boundary, session=plan.session, scps=plan.scps
+        )
+        assert layered == (width + 1 <= codegen._LAYERED_LOOKUPS)
+        assert plan.inlined == layered
+        if not layered:
+            assert plan.uses < 0  # settled: counting from authorize._SETTLED
