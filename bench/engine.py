@@ -36,6 +36,13 @@ child's median and the ratio this / REF: before and after measured in the same r
 same load. ``--modes`` limits the modes (``matrix`` included; without ``general`` the ratio
 column is left out).
 
+Peers (unless ``--no-peers``): moto and principalmapper through ``bench/peers.py``'s adapters
+(as ``bench/run.py`` times them), on the same requests in the same round-robin, with each mode's
+ratio to each peer (the machine-independent form of the targets). The peers' requests are
+prepared before the timing (their own request objects from the merged context), and they
+evaluate identity policies and the boundary only (no SCP levels, no session policy), so the
+ratios favour them on the harder workload.
+
 Agreement: every mode's answers are compared with the explained path (``PolicySet.evaluate``,
 the oracle), and on the standard workload with ``expected.json`` too. Exit 1 on any difference.
 """
@@ -62,6 +69,7 @@ LIBRARY = Path(os.environ.get("LSPOLICY_BENCH_LIB") or REPO_ROOT)
 sys.path.insert(0, str(LIBRARY))
 
 import harder  # noqa: E402
+import peers  # noqa: E402
 
 import lspolicy  # noqa: E402
 from lspolicy import PolicySet, Request  # noqa: E402
@@ -83,6 +91,11 @@ class Case:
     requests: list[tuple[int, str, int, Context]]  # principal, action, instance, extra
     expected: list[bool] | None
     compile_seconds: float
+    policy_texts: dict[str, str]
+    """Every document's JSON text by name (what the peers compile)."""
+    peer_principals: list[peers.Principal]
+    """Each principal's identity policies and boundary by name, for the peers (who have no SCP
+    or session-policy layer: on the harder workload they skip those layers)."""
 
 
 def load_standard(directory: Path) -> Case:
@@ -132,6 +145,18 @@ def load_standard(directory: Path) -> Case:
         requests=reqs,
         expected=[d == "Allow" for d in exp["decisions"]],
         compile_seconds=compile_seconds,
+        policy_texts={n: json.dumps(d) for n, d in raw["policies"].items()},
+        peer_principals=[
+            peers.Principal(
+                arn=p["arn"],
+                kind=p["type"],
+                name=p["name"],
+                tags=dict(p.get("tags") or {}),
+                policies=tuple(p["policies"]),
+                boundary=p.get("permissions_boundary"),
+            )
+            for p in raw["principals"]
+        ],
     )
 
 
@@ -159,6 +184,18 @@ def load_harder(requests: int) -> Case:
         requests=[(r.principal, r.action, r.instance, r.extra) for r in work.requests],
         expected=None,
         compile_seconds=compile_seconds,
+        policy_texts={n: json.dumps(d) for n, d in work.policies.items()},
+        peer_principals=[
+            peers.Principal(
+                arn=p.arn,
+                kind="user" if p.kind == "user" else "role",
+                name=p.name,
+                tags=dict(p.tags),
+                policies=p.policies,
+                boundary=p.boundary,
+            )
+            for p in work.principals
+        ],
     )
 
 
@@ -274,6 +311,44 @@ def oracle(case: Case) -> list[bool]:
     ]
 
 
+def peer_runs(case: Case, names: Sequence[str], say: Callable[[str], None]) -> dict[str, Any]:
+    """For each peer of ``bench/peers.py`` that imports: the timed loop over the case's requests
+    (``[fn(*args) for fn, args in calls]``, as ``bench/run.py`` times it) and its first answers.
+    The peers' inputs are prepared before timing (``prepare``: their own request objects from the
+    merged context), so their figures leave out what lspolicy's modes pay for building each
+    request; they evaluate identity policies and the boundary only (no SCP levels, no session
+    policy: the harder workload's extra layers are skipped for them)."""
+    requests = [
+        peers.Request(
+            n,
+            p,
+            action,
+            case.arns[i],
+            {**case.principal_ctx[p], **case.instance_ctx[i], **extra},
+        )
+        for n, (p, action, i, extra) in enumerate(case.requests)
+    ]
+    out: dict[str, Any] = {}
+    for name in names:
+        try:
+            adapter = peers.PEERS[name]()
+            start = time.process_time()
+            adapter.compile(case.policy_texts, case.peer_principals)
+            compiled = time.process_time() - start
+            calls = adapter.prepare(requests)
+            first = [bool(fn(*args)) for fn, args in calls]  # warm-up, and the answers
+        except Exception as exc:  # a peer that cannot run is reported, not fatal
+            say(f"  {name}: not measured ({exc!r})"[:200])
+            continue
+        out[name] = {
+            "run": lambda calls=calls: [fn(*args) for fn, args in calls],
+            "answers": first,
+            "compile_seconds": compiled,
+            "version": adapter.version,
+        }
+    return out
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     gc.collect()
     gc.disable()
@@ -324,7 +399,11 @@ def matrix(case: Case, action: str, passes: int) -> dict[str, Any] | None:
 
 
 def run_case(
-    case: Case, passes: int, say: Callable[[str], None], only: set[str] | None = None
+    case: Case,
+    passes: int,
+    say: Callable[[str], None],
+    only: set[str] | None = None,
+    peer_names: Sequence[str] = (),
 ) -> dict[str, Any]:
     n = len(case.requests)
     say(f"{case.name}: {n:,} requests, {len(case.sets)} principals, {len(case.arns):,} instances")
@@ -341,6 +420,8 @@ def run_case(
     modes = [m for m in MODES if available(m) and (only is None or m in only)]
     times: dict[str, list[float]] = {m: [] for m in modes}
     agree: dict[str, int] = {}
+    others = peer_runs(case, peer_names, say) if peer_names else {}
+    peer_times: dict[str, list[float]] = {name: [] for name in others}
     for _ in range(passes):
         for m in modes:  # round-robin: drift on the machine spreads over every mode alike
             seconds, answers = timed(lambda: MODES[m](case))  # noqa: B023
@@ -348,15 +429,35 @@ def run_case(
             agree[m] = min(
                 agree.get(m, n), sum(a == b for a, b in zip(answers, truth, strict=True))
             )
+        for name, peer in others.items():  # the peers in the same round-robin
+            seconds, _ = timed(peer["run"])
+            peer_times[name].append(seconds)
     base = n / statistics.median(times["general"]) if "general" in times else None
-    say(f"  {'mode':<9}{'decisions/s (median)':>22}{'best':>12}{'vs general':>12}{'agreement':>16}")
+    say(
+        f"  {'mode':<16}{'decisions/s (median)':>22}{'best':>12}{'vs general':>12}{'agreement':>16}"
+    )
     for m in modes:
         med = n / statistics.median(times[m])
         best = n / min(times[m])
         pct = 100.0 * agree[m] / n
         ratio = f"{med / base:>11.1f}x" if base else f"{'':>12}"
-        say(f"  {m:<9}{med:>22,.0f}{best:>12,.0f}{ratio}{pct:>15.3f}%")
+        say(f"  {m:<16}{med:>22,.0f}{best:>12,.0f}{ratio}{pct:>15.3f}%")
         results[m] = {"median_dps": med, "best_dps": best, "agree": agree[m]}
+    for name, peer in others.items():
+        med = n / statistics.median(peer_times[name])
+        pct = 100.0 * sum(a == b for a, b in zip(peer["answers"], truth, strict=True)) / n
+        ratios = "  ".join(
+            f"{m} {results[m]['median_dps'] / med:.1f}x" for m in modes if m != "general"
+        )
+        say(f"  {name:<16}{med:>22,.0f}{n / min(peer_times[name]):>12,.0f}{'':>12}{pct:>15.3f}%"
+            f"  ({name} {peer['version']}: requests prepared before the timing)")  # fmt: skip
+        say(f"  {'':<16}lspolicy / {name}, same requests, same run: {ratios}")
+        results[f"peer:{name}"] = {
+            "median_dps": med,
+            "best_dps": n / min(peer_times[name]),
+            "agree_percent": pct,
+            "compile_seconds": peer["compile_seconds"],
+        }
     got = None
     if only is None or "matrix" in only:
         got = matrix(case, "lightsail:StopInstance", passes)
@@ -388,6 +489,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--modes", help="comma-separated modes to run (default: all, matrix too)")
     parser.add_argument("--compare", type=Path, metavar="REF", help="another checkout to compare")
     parser.add_argument("--rounds", type=int, default=3, help="child runs per tree with --compare")
+    parser.add_argument(
+        "--no-peers", action="store_true", help="do not time moto and principalmapper"
+    )
     args = parser.parse_args(argv)
     requests = 20_000 if args.quick else args.requests
     only = set(args.modes.split(",")) if args.modes else None
@@ -399,10 +503,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     say(f"bench/engine.py: CPU time, median of {args.passes} passes, gc off in the timed loops")
     figures: dict[str, Any] = {}
+    names = () if args.no_peers else tuple(peers.PEERS)
     if args.workload in ("standard", "both"):
-        figures["standard"] = run_case(load_standard(args.standard), args.passes, say, only)
+        case = load_standard(args.standard)
+        figures["standard"] = run_case(case, args.passes, say, only, names)
     if args.workload in ("harder", "both"):
-        figures["harder"] = run_case(load_harder(requests), args.passes, say, only)
+        figures["harder"] = run_case(load_harder(requests), args.passes, say, only, names)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     ok = all(f["ok"] for f in figures.values())
@@ -435,6 +541,7 @@ def compare(args: argparse.Namespace, requests: int) -> int:
                         "--requests", str(requests),
                         "--standard", str(args.standard),
                         "--json", str(out),
+                        "--no-peers",
                     ]  # fmt: skip
                     if args.modes:
                         cmd += ["--modes", args.modes]

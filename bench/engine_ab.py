@@ -10,6 +10,7 @@ the same inputs, and check that both give the same answers. Usage (from the repo
     python3 bench/engine_ab.py batch  REF [--workload standard] [--rounds 8]
     python3 bench/engine_ab.py matrix-mode REF [--workload standard] [--rounds 8]
     python3 bench/engine_ab.py batch-mode  REF [--workload standard] [--rounds 8]
+    python3 bench/engine_ab.py batch-fresh REF [--workload standard] [--rounds 8]
 
 ``REF`` is another checkout (e.g. ``git archive <commit> | tar -x -C /tmp/ref``).
 
@@ -21,7 +22,10 @@ per call (REF's ``authorize.py`` and ``codegen.py``; each side has its own plans
 shared cores are common). ``matrix-mode`` and ``batch-mode``: what ``bench/engine.py`` times in
 its ``compact`` and ``batch`` modes, parts built inside the timing by each tree's own
 `RequestPart` (REF's ``request.py``, ``batch.py``, ``authorize.py`` and ``codegen.py`` against
-this tree's). Prints the medians and each round's ratio (> 1: this tree faster).
+this tree's). ``batch-fresh``: as ``batch-mode``, but each side starts every round from fresh
+plans (nothing learnt by earlier rounds: generic functions, the order of their statements,
+inlined functions) and runs three passes, as ``bench/engine.py`` does; a round's time is the
+median pass. Prints the medians and each round's ratio (> 1: this tree faster).
 """
 
 from __future__ import annotations
@@ -97,7 +101,9 @@ def _ref_sets(case: Any, lib: Path) -> list[Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("piece", choices=["parts", "matrix", "batch", "matrix-mode", "batch-mode"])
+    parser.add_argument(
+        "piece", choices=["parts", "matrix", "batch", "matrix-mode", "batch-mode", "batch-fresh"]
+    )
     parser.add_argument("ref", type=Path)
     parser.add_argument("--workload", choices=["standard", "harder"], default="standard")
     parser.add_argument("--rounds", type=int, default=8)
@@ -124,6 +130,50 @@ def main() -> int:
             return run
 
         a, b = _rounds(build(ref), build(request), args.rounds)
+    elif args.piece == "batch-fresh":
+        ref_request = _load("ref_request", lib / "model" / "request.py")
+        unit, count = "requests/s", len(case.requests)
+
+        def fresh(sets: list[Any]) -> list[Any]:
+            """This tree's sets with no plan built yet (compiled layers shared)."""
+            out = []
+            for s in sets:
+                o = type(s).__new__(type(s))
+                o.__dict__.update(s.__dict__)
+                o._plans, o._layers, o._callers = {}, {}, {}
+                out.append(o)
+            return out
+
+        def passes(sets: list[Any], part: Any) -> tuple[int, list[bool]]:
+            times, answers = [], []
+            for _ in range(3):
+                start = time.thread_time_ns()
+                principals = [
+                    part(c, caller_arn=a)
+                    for c, a in zip(case.principal_ctx, case.callers, strict=True)
+                ]
+                instances = [
+                    part(c, resource=arn)
+                    for c, arn in zip(case.instance_ctx, case.arns, strict=True)
+                ]
+                answers = engine.batch_answers(case.requests, sets, principals, instances)
+                times.append(time.thread_time_ns() - start)
+            return int(statistics.median(times)), answers
+
+        gc.disable()
+        a, b = [], []
+        for r in range(args.rounds):
+            sides = [
+                (_ref_sets(case, lib), ref_request.RequestPart, a),
+                (fresh(case.sets), request.RequestPart, b),
+            ]
+            got = []
+            for sets, part, into in sides if r % 2 == 0 else sides[::-1]:
+                spent, answers = passes(sets, part)
+                into.append(spent)
+                got.append(answers)
+            if got[0] != got[1]:
+                raise SystemExit("the two sides answer differently")
     elif args.piece in ("matrix-mode", "batch-mode"):
         ref_request = _load("ref_request", lib / "model" / "request.py")
         action = "lightsail:StopInstance"

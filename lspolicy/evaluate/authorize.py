@@ -33,7 +33,9 @@ from lspolicy.evaluate.codegen import (
     compile_decider,
     compile_layered_decider,
     generic_decider,
+    layerable,
     layered_variant,
+    never,
 )
 from lspolicy.evaluate.principal import Caller, GrantKind
 from lspolicy.evaluate.statement import CompiledStatement, StatementCore, statement_core
@@ -414,7 +416,7 @@ class PolicySet:
         if not plan.inlined:
             plan.uses += 1
             if plan.uses >= _HOT:
-                simple = _inline(plan)
+                simple = _promote(plan)
         assert simple is not None
         if request.special or (self.resource_owner is not None and self._owner_elsewhere(request)):
             if not plan.resource and self._cross_account(request):
@@ -497,7 +499,7 @@ class PolicySet:
                 plan.uses += 1
                 if plan.uses >= _HOT or plan.inlined:
                     if not plan.inlined:
-                        _inline(plan)
+                        _promote(plan)
                     entry = seen[action] = self._batch_entry(action)
                     plan, decide, bare, needs_caller, layouts, cold = entry
             resource = part._direct  # None: the part takes the general path
@@ -514,6 +516,9 @@ class PolicySet:
                     resource = None
             if resource is None:
                 append(is_allowed(build(action, principal, part, context=context)))
+                continue
+            if decide is never:  # the plan allows nothing: no context to build
+                append(False)
                 continue
             given = part._values
             if given is None:  # normalised when first read
@@ -879,6 +884,33 @@ def _layered(plan: _Plan) -> Decider | None:
             _bounded_put(_LAYERED, key, layered)
     plan.layered = layered
     return layered
+
+
+_SETTLED = -(1 << 62)
+"""A plan's count of requests served once it stays on its generic function (`_promote`): it
+does not reach `_HOT` again."""
+
+
+def _promote(plan: _Plan) -> Decider:
+    """The plan has served `_HOT` requests: its inlined function from now on, unless it stays
+    on its generic one. It stays when it has no resource-based statement (the generic function
+    orders its Denies and its groups' statements by use) and its layered function would make
+    too many lookups: the inlined function would then read the merged context as the generic
+    one does, in a fixed order. Measured on the harder workload (1,072 of its 1,198 plans are
+    such): the inlined functions 1.2x slower than the generic ones once both are warm, on top
+    of ~1.5 ms of `compile` each; plans with a layered function ran alike either way."""
+    if plan.resource is None and not layerable(
+        plan.denies,
+        plan.identity,
+        plan.boundary,
+        session=plan.session,
+        scps=plan.scps,
+        resource=None,
+    ):
+        plan.uses = _SETTLED
+        assert plan.simple is not None
+        return plan.simple
+    return _inline(plan)
 
 
 def _inline(plan: _Plan) -> Decider:

@@ -34,7 +34,9 @@ __all__ = [
     "compile_decider",
     "compile_layered_decider",
     "generic_decider",
+    "layerable",
     "layered_variant",
+    "never",
     "statement_predicates",
 ]
 
@@ -354,6 +356,32 @@ def compile_layered_decider(
     return decide
 
 
+def layerable(
+    denies: Sequence[CompiledStatement],
+    allows: Sequence[CompiledStatement],
+    boundary: Sequence[CompiledStatement] | None,
+    *,
+    session: Sequence[CompiledStatement] | None = None,
+    scps: Sequence[Sequence[CompiledStatement]] = (),
+    resource: Sequence[CompiledStatement] | None = None,
+) -> bool:
+    """Whether `compile_layered_decider` would give a function for this plan (its source is
+    written up to the point where it gives up; nothing is compiled)."""
+    try:
+        _body(
+            _Writer(layered=True),
+            denies=denies,
+            allows=allows,
+            boundary=boundary,
+            session=session,
+            scps=scps,
+            resource=resource,
+        )
+    except _NotLayered:
+        return False
+    return True
+
+
 def layered_variant(decide: Callable[..., bool], keys: frozenset[str]) -> Callable[..., bool]:
     """``decide`` (from `compile_layered_decider`) for requests whose own keys the plan reads
     are exactly ``keys`` (lower case): a lookup of one of them reads the request's own
@@ -435,6 +463,25 @@ def _names_principals(st: CompiledStatement) -> bool:
     return st.principal is not None or st.not_principal is not None
 
 
+def never(r: str, c: Context, k: Any = None) -> bool:
+    """The decision of a plan that allows nothing (`generic_decider`): a batch that meets it
+    answers without building the request's context."""
+    return False
+
+
+def _forward(
+    musts: list[tuple[tuple[Any, ...], ...]],
+    must: tuple[tuple[Any, ...], ...],
+    group: tuple[Any, ...],
+    f: Any,
+) -> None:
+    """``must`` with ``f`` first in ``group``, as ``musts``'s only item."""
+    j = group.index(f)
+    moved = (f, *group[:j], *group[j + 1 :])
+    g = must.index(group)
+    musts[0] = (*must[:g], moved, *must[g + 1 :])
+
+
 def generic_decider(
     denies: Sequence[CompiledStatement],
     allows: Sequence[CompiledStatement],
@@ -475,18 +522,39 @@ def generic_decider(
             for sts in (allows, boundary, session)
             if sts is not None and not any(map(_always, sts))
         )
-        must = tuple(groups)
+        if not all(groups):
+            # a group with no statement (a boundary allowing nothing of this action) denies
+            # every request: no test needs to run (`_body` writes ``return False`` too)
+            return never
+        # the answer is "no Deny applies and every group holds one statement that applies",
+        # whatever order the (side-effect free) predicates run in: the groups are tried
+        # smallest first, so that a request failing a short group (a boundary, a session
+        # policy, an SCP level) is denied before the long identity group is searched
+        # the Denies, and the statements of each group, likewise: one that applies moves to
+        # the front (what this principal's requests met last is tried first; measured better
+        # than one place forward, which settles too slowly over a few passes); tuples are
+        # replaced, never changed in place, so a concurrent call reads one order or the
+        # other, each complete
+        order = [plain_denies]
+        musts = [tuple(sorted(groups, key=len))]
 
         def decide(r: str, c: Context, k: Any = None) -> bool:
-            for f in plain_denies:
+            denies = order[0]
+            for f in denies:
                 if f(r, c):
+                    if f is not denies[0]:
+                        j = denies.index(f)
+                        order[0] = (f, *denies[:j], *denies[j + 1 :])
                     return False
             for f, grant in named_denies:
                 if grant(k) and f(r, c):
                     return False
+            must = musts[0]
             for group in must:
                 for f in group:
                     if f(r, c):
+                        if f is not group[0]:
+                            _forward(musts, must, group, f)
                         break
                 else:
                     return False
