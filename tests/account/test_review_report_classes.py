@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_account_properties import MAX_CHAIN  # same folder (rootdir import)
@@ -30,12 +31,12 @@ from test_review_cross_account import _policy, crossed
 from test_review_part_maps import _to_dense_files
 from test_review_properties import ACTIONS
 
-from lspolicy.account.model import Inventory, ManagedPolicy, Role, User
+from lspolicy.account.model import Instance, Inventory, ManagedPolicy, Role, User
 from lspolicy.account.parquet import class_counts, connect, write_dataset
 from lspolicy.account.report_sql import LOOKUP_CTES, lookup_sql
 from lspolicy.account.review import compute_matrix
 from lspolicy.account.summary import HEATMAP_ROWS, LIST_ROWS, summarize
-from lspolicy.account.views import read_layout
+from lspolicy.account.views import DatasetError, read_layout
 
 _REACH = "('allowed', 'conditional')"
 TEAM = "arn:aws:iam::111111111111:policy/Team"
@@ -285,15 +286,9 @@ def test_the_lookup_finds_each_instance_class_column_on_each_map(inv: Inventory)
 def test_a_dataset_without_recorded_class_counts_takes_the_matrix(tmp_path: Path) -> None:
     """A dataset written before ``dataset.json`` recorded the class counts: the report takes
     them from the matrix when it is given, and says what is missing when it is not."""
-    import pytest  # noqa: PLC0415
-
-    from lspolicy.account.views import DatasetError  # noqa: PLC0415
-
     inv = Inventory(
         users={"arn:aws:iam::111111111111:user/u": User("arn:aws:iam::111111111111:user/u", "u")},
     )
-    from lspolicy.account.model import Instance  # noqa: PLC0415
-
     arn = "arn:aws:lightsail:us-east-1:111111111111:Instance/i"
     inv.instances[arn] = Instance("i", arn, "us-east-1", tags={"env": "prod"})
     matrix = compute_matrix(inv, ACTIONS, max_chain=MAX_CHAIN, escalations=False)
