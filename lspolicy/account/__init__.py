@@ -11,7 +11,8 @@ role chain, from AWS's own exports.
 - `lspolicy.account.query`: ``who-can`` and ``what-can``.
 - `lspolicy.account.classes`, `lspolicy.account.review`: ``review``'s exact equivalence classes
   and its matrix, decided once per class pair; `lspolicy.account.parquet` (the dataset,
-  expanded by DuckDB), `lspolicy.account.summary` (report.json), `lspolicy.account.report_html`,
+  expanded by DuckDB), `lspolicy.account.summary` (report.json, counted at class level by
+  `lspolicy.account.report_sql`), `lspolicy.account.report_html`,
   `lspolicy.account.review_inputs` (inputs.json: each export's SHA-256).
 - `lspolicy.account.from_review`: ``who-can --review`` and ``what-can --review``, the stored
   answers read back with DuckDB; `lspolicy.account.explain_cell`: ``explain --review``, one

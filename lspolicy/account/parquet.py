@@ -67,6 +67,7 @@ from lspolicy.account.views import (
     MEMORY_LIMIT,
     PART_MAPS_FILE,
     SPILL_LIMIT,
+    ClassCounts,
     Layout,
     attach,
     bounded_connection,
@@ -89,6 +90,7 @@ __all__ = [
     "MEMORY_LIMIT",
     "SPILL_LIMIT",
     "TABLES",
+    "class_counts",
     "connect",
     "is_production",
     "matrix_rows",
@@ -303,6 +305,7 @@ def write_dataset(
         escalations=True,
         parts=True,
         lookup=True,
+        classes=class_counts(matrix),
     )
     sql = matrix_sql(joins=layout.joins, trail=layout.trail, columns=True, parts=True)
     (out / MATRIX_SQL_FILE).write_text(
@@ -503,6 +506,19 @@ def connect(out: Path) -> Any:
         con.close()
         raise
     return con
+
+
+def class_counts(matrix: Matrix) -> ClassCounts:
+    """The review's actions and class counts, as ``report.json`` gives them (recorded in
+    ``dataset.json``: the report is rebuilt from a dataset alone)."""
+    return ClassCounts(
+        actions=tuple(matrix.actions),
+        principal_classes=matrix.principal_classes,
+        identity_classes=len(set(matrix.identity_class.values())),
+        instance_classes=len(matrix.instances.members),
+        class_cells=len(matrix.cells),
+        instance_singletons=matrix.instances.singletons,
+    )
 
 
 def matrix_rows(matrix: Matrix) -> int:

@@ -12,11 +12,23 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lspolicy.account.parquet import connect
-from lspolicy.account.review import Matrix
-from lspolicy.account.views import bits_sql, escalations_sql, read_layout, sql_text
+from lspolicy.account.parquet import class_counts, connect
+from lspolicy.account.report_sql import DENSE_PART_VIEWS, LOOKUP_CTES, class_counts_sql, lookup_sql
+from lspolicy.account.views import (
+    DATASET_FILE,
+    ClassCounts,
+    DatasetError,
+    Layout,
+    bits_sql,
+    escalations_sql,
+    read_layout,
+    sql_text,
+)
+
+if TYPE_CHECKING:
+    from lspolicy.account.review import Matrix
 
 __all__ = ["HEATMAP_ROWS", "LIST_ROWS", "counts_sql", "summarize"]
 
@@ -69,9 +81,15 @@ def counts_sql(
     same for every member of a class, so that term is summed per class, then given to each
     member; the others are sparse (only matching values).
 
-    With ``columns`` (the class cells stored by columns, `lspolicy.account.views`), that
-    class-level term is summed per column of each map, never per instance class of each
-    principal class (a whole organization's 10^8 class cells)."""
+    With ``columns`` (the class cells stored by columns, `lspolicy.account.views`), counted
+    at class level (`lspolicy.account.report_sql`): the class sizes per column of each map,
+    the join terms through the class cells of the matching pairs' columns only, never the
+    ``cells`` view (a whole organization's 10^9 class cells); the tables ``part_maps`` and
+    ``map_parts`` are read (`report_sql.DENSE_PART_VIEWS` over dense maps)."""
+    if columns:
+        return class_counts_sql(
+            side, joins, cell_keys=cell_keys, other_keys=other_keys, where=where, members=members
+        )
     a, a_id, a_cls, a_join, b, b_cls, b_join = _SIDES[side]
     ck = [f"{expr} AS {alias}" for expr, alias in cell_keys]
     aliases = [alias for _, alias in cell_keys]
@@ -81,40 +99,7 @@ def counts_sql(
     sel_g = "".join(f", g.{k}" for k in okeys)
     sel_c = "".join(f", {k}" for k in ck)
     zero = " AND c.bits = 0" if joins else ""
-    groups = f"""(SELECT {b_cls}{"".join(f", {k}" for k in okeys)}, count(*) AS n FROM {b}
-              GROUP BY ALL)"""
-    okeys_g0 = "".join(f", g0.{k}" for k in okeys)
-    if columns and side == "principal":
-        base = f"""
-      SELECT a.{a_id}{key_list}, k.n FROM (SELECT {a_id}, {a_cls} FROM {a} WHERE {members}) a
-      JOIN (
-        SELECT c.{a_cls}{sel_c}{sel_g}, sum(g.n) AS n
-        FROM class_columns c
-        JOIN class_maps cm ON cm.principal_class = c.principal_class
-        JOIN (SELECT m.map, m.column_id{okeys_g0}, sum(g0.n) AS n FROM column_maps m
-              JOIN {groups} g0 ON g0.{b_cls} = m.instance_class GROUP BY ALL) g
-          ON g.map = cm.map AND g.column_id = c.column_id
-        WHERE ({where}){zero}
-        GROUP BY ALL
-      ) k ON k.{a_cls} = a.{a_cls}"""
-    elif columns:
-        base = f"""
-      SELECT a.{a_id}{key_list}, k.n FROM (SELECT {a_id}, {a_cls} FROM {a} WHERE {members}) a
-      JOIN (
-        SELECT m.instance_class{"".join(f", t.{x}" for x in keys)}, sum(t.n) AS n
-        FROM (
-          SELECT cm.map, c.column_id{sel_c}{sel_g}, sum(g.n) AS n
-          FROM class_columns c
-          JOIN class_maps cm ON cm.principal_class = c.principal_class
-          JOIN {groups} g ON g.{b_cls} = c.principal_class
-          WHERE ({where}){zero}
-          GROUP BY ALL
-        ) t
-        JOIN instance_columns m ON m.map = t.map AND m.column_id = t.column_id
-        GROUP BY ALL
-      ) k ON k.{a_cls} = a.{a_cls}"""
-    else:
-        base = f"""
+    base = f"""
       SELECT a.{a_id}{key_list}, k.n FROM (SELECT {a_id}, {a_cls} FROM {a} WHERE {members}) a
       JOIN (
         SELECT c.{a_cls}{sel_c}{sel_g}, sum(g.n) AS n
@@ -158,9 +143,21 @@ def _joins(con: Any) -> int:
     return sum(1 for c in cols if c.startswith("join_tag_"))
 
 
+def _class_counts(out: Path, layout: Layout | None, matrix: Matrix | None) -> ClassCounts:
+    """The actions and class counts: as ``dataset.json`` records them, else (a dataset written
+    before it did) the matrix's."""
+    if layout is not None and layout.classes is not None:
+        return layout.classes
+    if matrix is None:
+        raise DatasetError(
+            f"{out / DATASET_FILE}: no class counts recorded (run `lspolicy review` again)"
+        )
+    return class_counts(matrix)
+
+
 def summarize(
     out: Path,
-    matrix: Matrix,
+    matrix: Matrix | None,
     *,
     focus: str,
     production: Sequence[tuple[str, str]],
@@ -170,12 +167,18 @@ def summarize(
     trail: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """The summary of the dataset in ``out`` (``focus``: the action of the production list and
-    the heatmap, StopInstance by default)."""
+    the heatmap, StopInstance by default). Every number is the dataset's: the class counts
+    too, from ``dataset.json`` (``matrix``, when given, only for a dataset that lacks them)."""
+    layout = read_layout(out)
+    classes = _class_counts(out, layout, matrix)
     con = connect(out)
     try:
         one = con.execute
         joins = _joins(con)
         cols = _columns(con)
+        if cols and not (layout is not None and layout.parts):
+            for view in DENSE_PART_VIEWS:  # maps stored dense (written before the parts)
+                con.execute(view)
         reach = f"c.decision IN {_REACH}"
         by_decision = _rows(
             con,
@@ -191,13 +194,13 @@ def summarize(
         counts = {
             "principals": one("SELECT count(*) FROM principals").fetchone()[0],
             "instances": one("SELECT count(*) FROM instances").fetchone()[0],
-            "actions": list(matrix.actions),
+            "actions": list(classes.actions),
             "cells": sum(int(r["n"]) for r in by_decision),
-            "principal_classes": matrix.principal_classes,
-            "identity_classes": len(set(matrix.identity_class.values())),
-            "instance_classes": len(matrix.instances.members),
-            "class_cells": len(matrix.cells),
-            "instance_singletons": matrix.instances.singletons,
+            "principal_classes": classes.principal_classes,
+            "identity_classes": classes.identity_classes,
+            "instance_classes": classes.instance_classes,
+            "class_cells": classes.class_cells,
+            "instance_singletons": classes.instance_singletons,
         }
         decisions: dict[str, dict[str, int]] = {}
         for r in by_decision:
@@ -346,24 +349,47 @@ def _production(
         """,
     )
     shown = [r["instance_arn"] for r in prod]
-    bits = f" AND c.bits = {bits_sql(joins)}" if joins else ""
+    bits = f" AND r.bits = {bits_sql(joins)}" if joins else ""
+    cbits = ", c.bits" if joins else ""
+    # the cells of the shown instances' classes that reach: through their columns (the
+    # `instance_columns` rows of those classes only) with the stored cells; else the file
+    reach = (
+        f"""
+        SELECT pm.instance_class, c.principal_class{cbits}
+        FROM part_maps pm
+        JOIN map_parts mp ON mp.part_map = pm.part_map AND mp.local_id = pm.local_id
+        JOIN class_maps cm ON cm.map = mp.map
+        JOIN class_columns c ON c.principal_class = cm.principal_class
+          AND c.column_id = mp.column_id
+        WHERE pm.instance_class IN (SELECT instance_class FROM i)
+          AND c.action = $focus AND c.decision IN {_REACH}"""
+        if columns
+        else f"""
+        SELECT c.instance_class, c.principal_class{cbits} FROM cells c
+        WHERE c.instance_class IN (SELECT instance_class FROM i)
+          AND c.action = $focus AND c.decision IN {_REACH}"""
+    )
     listed = {
         str(r[0]): list(r[1] or ())
         for r in con.execute(
             f"""
-            SELECT i.instance_arn, list(p.principal_arn ORDER BY p.principal_arn)
-            FROM (SELECT * FROM instances WHERE list_contains(?, instance_arn)) i
-            JOIN cells c ON c.instance_class = i.instance_class AND c.action = ?
-              AND c.decision IN {_REACH}
-            JOIN principals p ON p.principal_class = c.principal_class{bits}
+            WITH i AS (SELECT * FROM instances WHERE list_contains($shown, instance_arn)),
+            r AS ({reach})
+            SELECT instance_arn, list(principal_arn ORDER BY principal_arn) FROM (
+              SELECT i.instance_arn, p.principal_arn FROM i
+              JOIN r ON r.instance_class = i.instance_class
+              JOIN principals p ON p.principal_class = r.principal_class{bits}
+              QUALIFY row_number() OVER (PARTITION BY i.instance_arn
+                                         ORDER BY p.principal_arn) <= {LIST_ROWS}
+            )
             GROUP BY 1
             """,
-            [shown, focus],
+            {"shown": shown, "focus": focus},
         ).fetchall()
     }
     for r in prod:
         r["tags"] = json.loads(r["tags"])
-        r["principals"] = listed.get(r["instance_arn"], [])[:LIST_ROWS]
+        r["principals"] = listed.get(r["instance_arn"], [])
     return prod, int(total)
 
 
@@ -378,11 +404,29 @@ def _unused(con: Any, joins: int, columns: bool = False) -> tuple[list[dict[str,
         columns=columns,
     )
     bits = f" AND c.bits = {bits_sql(joins)}" if joins else ""
-    con.execute(
+    # the observed calls' cells: through each call's column (`report_sql.lookup_sql`), never
+    # the `cells` view (joined whole before the calls were)
+    used = (
         f"""
-        CREATE TEMP TABLE unused AS
-        WITH granted AS ({granted}),
-        used AS (
+          WITH {LOOKUP_CTES}
+          SELECT q.principal_arn, q.action, count(*) AS n
+          FROM (
+            SELECT o.principal_arn, o.action, p.principal_class, cm.map, i.instance_class,
+                   {bits_sql(joins) if joins else "0"} AS bits
+            FROM observed o
+            JOIN principals p ON p.principal_arn = o.principal_arn
+            JOIN instances i ON i.instance_arn = o.instance_arn
+            JOIN class_maps cm ON cm.principal_class = p.principal_class
+          ) q
+          {lookup_sql("q")}
+          JOIN class_columns c ON c.principal_class = q.principal_class
+            AND c.column_id = mp.column_id AND c.action = q.action{
+            " AND c.bits = q.bits" if joins else ""
+        }
+          WHERE c.decision IN {_REACH}
+          GROUP BY 1, 2"""
+        if columns
+        else f"""
           SELECT o.principal_arn, o.action, count(*) AS n
           FROM observed o
           JOIN principals p ON p.principal_arn = o.principal_arn
@@ -390,8 +434,13 @@ def _unused(con: Any, joins: int, columns: bool = False) -> tuple[list[dict[str,
           JOIN cells c ON c.principal_class = p.principal_class
             AND c.instance_class = i.instance_class AND c.action = o.action{bits}
           WHERE c.decision IN {_REACH}
-          GROUP BY 1, 2
-        )
+          GROUP BY 1, 2"""
+    )
+    con.execute(
+        f"""
+        CREATE TEMP TABLE unused AS
+        WITH granted AS ({granted}),
+        used AS ({used})
         SELECT g.principal_arn, g.action, g.n AS granted,
                CAST(coalesce(u.n, 0) AS BIGINT) AS used,
                CAST(g.n - coalesce(u.n, 0) AS BIGINT) AS unused

@@ -12,6 +12,8 @@ the table names, so another engine (Spark) registers the Parquet files as views 
      "rows": 2500000, "joins": 2, "trail": false, "reaching": true}
 
 A dataset written before this file existed has ``matrix/*.parquet`` and no ``dataset.json``.
+Since the report is computed from the dataset alone, ``dataset.json`` also records the review's
+actions and class counts (`ClassCounts`, ``"classes"``; absent in datasets written before).
 
 The class cells themselves are factorized (``"cells": "columns"`` in ``dataset.json``): a
 principal class's targets tell apart only the instance classes their own readers do, so its
@@ -71,6 +73,7 @@ __all__ = [
     "REACHING_FILE",
     "SPILL_LIMIT",
     "TABLES",
+    "ClassCounts",
     "DatasetError",
     "Layout",
     "attach",
@@ -221,12 +224,77 @@ class DatasetError(LspolicyError):
     """A review directory whose class files are missing, corrupt or foreign (exit 2)."""
 
 
+class ClassCounts:
+    """The review's actions and how many classes it formed (``report.json``'s counts that the
+    Parquet tables do not give): recorded in ``dataset.json`` as ``"classes"``."""
+
+    __slots__ = (
+        "actions", "class_cells", "identity_classes", "instance_classes", "instance_singletons",
+        "principal_classes",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        actions: tuple[str, ...],
+        principal_classes: int,
+        identity_classes: int,
+        instance_classes: int,
+        class_cells: int,
+        instance_singletons: int,
+    ) -> None:
+        self.actions = actions
+        self.principal_classes = principal_classes
+        self.identity_classes = identity_classes
+        self.instance_classes = instance_classes
+        self.class_cells = class_cells
+        """Class cells expanded: (principal class, instance class, bits, action)."""
+        self.instance_singletons = instance_singletons
+
+    def to_dict(self) -> dict[str, object]:
+        """``dataset.json``'s ``"classes"``."""
+        return {
+            "actions": list(self.actions),
+            **{k: getattr(self, k) for k in _CLASS_COUNTS},
+        }
+
+    @classmethod
+    def from_dict(cls, got: object) -> ClassCounts | None:
+        """The record read back (``None``: not a well-formed one)."""
+        if not isinstance(got, dict):
+            return None
+        actions = got.get("actions")
+        if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+            return None
+        counts = {k: got.get(k) for k in _CLASS_COUNTS}
+        if not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts.values()
+        ):
+            return None
+        return cls(actions=tuple(actions), **counts)  # type: ignore[arg-type]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ClassCounts) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_dict(), sort_keys=True))
+
+
+_CLASS_COUNTS = (
+    "principal_classes",
+    "identity_classes",
+    "instance_classes",
+    "class_cells",
+    "instance_singletons",
+)
+
+
 class Layout:
     """What ``dataset.json`` says (or, without it, what the directory holds)."""
 
     __slots__ = (
-        "columns", "escalations", "joins", "lookup", "materialized", "parts", "reaching", "rows",
-        "trail",
+        "classes", "columns", "escalations", "joins", "lookup", "materialized", "parts",
+        "reaching", "rows", "trail",
     )  # fmt: skip
 
     def __init__(
@@ -241,6 +309,7 @@ class Layout:
         escalations: bool = False,
         parts: bool = False,
         lookup: bool = False,
+        classes: ClassCounts | None = None,
     ) -> None:
         self.materialized = materialized
         self.joins = joins
@@ -261,9 +330,12 @@ class Layout:
         (`lspolicy.account.class_lookup`): ``part_columns.parquet`` (``map_parts``'s rows
         ordered by part map, the part maps numbered by run), ``outcomes.parquet`` (each
         distinct answer once) and ``class_columns``'s ``outcome`` column."""
+        self.classes = classes
+        """The review's actions and class counts (``None``: written before they were)."""
 
     def to_dict(self) -> dict[str, object]:
         """``dataset.json``'s content."""
+        classes = {} if self.classes is None else {"classes": self.classes.to_dict()}
         return {
             "format": DATASET_FORMAT,
             "matrix": "materialized" if self.materialized else "view",
@@ -275,6 +347,7 @@ class Layout:
             "escalations": "classes" if self.escalations else "file",
             "maps": "parts" if self.parts else "dense",
             "lookup": self.lookup,
+            **classes,
         }
 
 
@@ -460,6 +533,7 @@ def read_layout(out: Path) -> Layout | None:
     escalations = got.get("escalations", "file")  # absent: escalations.parquet
     maps = got.get("maps", "dense")  # absent: column_maps.parquet, instance_columns.parquet
     lookup = got.get("lookup", False)  # absent: written before the lookup files
+    classes = ClassCounts.from_dict(got["classes"]) if "classes" in got else None
     if (
         got.get("matrix") not in ("view", "materialized")
         or not isinstance(joins, int)
@@ -472,8 +546,11 @@ def read_layout(out: Path) -> Layout | None:
         or escalations not in ("file", "classes")
         or maps not in ("dense", "parts")
         or not isinstance(lookup, bool)
+        or ("classes" in got and classes is None)
     ):
-        raise DatasetError(f"{path}: unexpected content (matrix, joins, trail, rows or reaching)")
+        raise DatasetError(
+            f"{path}: unexpected content (matrix, joins, trail, rows, reaching or classes)"
+        )
     return Layout(
         materialized=got["matrix"] == "materialized",
         joins=joins,
@@ -484,6 +561,7 @@ def read_layout(out: Path) -> Layout | None:
         escalations=escalations == "classes",
         parts=maps == "parts",
         lookup=lookup and cells == "columns" and maps == "parts",
+        classes=classes,
     )
 
 

@@ -343,6 +343,21 @@ def test_auto_materializes_only_below_the_threshold(
     assert main(["review", *example_inputs(), "--out", str(big)]) == 0
     assert not (big / "matrix").exists()
     record = json.loads((big / "dataset.json").read_text())
+    # the class counts the report gives (the report is rebuilt from the dataset alone)
+    counts = json.loads((big / "report.json").read_text())["counts"]
+    classes = record.pop("classes")
+    assert classes == {
+        k: counts[k]
+        for k in (
+            "actions",
+            "principal_classes",
+            "identity_classes",
+            "instance_classes",
+            "class_cells",
+            "instance_singletons",
+        )
+    }
+    assert classes["actions"] and classes["principal_classes"] > 0
     assert record == {
         "format": "lspolicy-review-dataset/1",
         "matrix": "view",
