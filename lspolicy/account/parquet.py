@@ -370,13 +370,13 @@ def _write_cells(out: Path, matrix: Matrix) -> None:
         total = len(cells.outcome)
         for lo in range(0, max(total, 1), CELL_ROWS):
             hi = min(total, lo + CELL_ROWS)
-            rows = table.take(pa.array(cells.outcome[lo:hi], i32))
+            rows = table.take(_int32s(cells.outcome[lo:hi]))
             columns = {
-                "principal_class": pa.array(cells.pclass[lo:hi], i32),
-                "column_id": pa.array(cells.column[lo:hi], i32),
-                "action": actions.take(pa.array(cells.action[lo:hi], i32)),
+                "principal_class": _int32s(cells.pclass[lo:hi]),
+                "column_id": _int32s(cells.column[lo:hi]),
+                "action": actions.take(_int32s(cells.action[lo:hi])),
                 **{name: rows.column(name).combine_chunks() for name in rows.column_names},
-                "bits": pa.array(cells.bits[lo:hi], i32),
+                "bits": _int32s(cells.bits[lo:hi]),
             }
             writer.write_table(pa.table([columns[f.name] for f in schema], schema=schema))
     del table
@@ -386,6 +386,16 @@ def _write_cells(out: Path, matrix: Matrix) -> None:
         pa.schema([("principal_class", i32), ("map", i32)]),
     )
     _write_maps(out, cells)
+
+
+def _int32s(values: array[int]) -> Any:
+    """An Arrow int32 array over ``values``' own buffer (which it keeps alive): no conversion
+    element by element (~1 s per 20 million for `pyarrow.array`)."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    if values.itemsize != 4:
+        return pa.array(values, pa.int32())
+    return pa.Array.from_buffers(pa.int32(), len(values), [None, pa.py_buffer(values)])
 
 
 def _write_maps(out: Path, cells: ClassCells) -> None:
@@ -413,10 +423,10 @@ def _write_maps(out: Path, cells: ClassCells) -> None:
     pq.write_table(
         pa.table(
             [
-                pa.array(m_col, i32),
-                pa.array(p_col, i32),
-                pa.array(l_col, i32),
-                pa.array(c_col, i32),
+                _int32s(m_col),
+                _int32s(p_col),
+                _int32s(l_col),
+                _int32s(c_col),
             ],
             schema=pa.schema(
                 [("map", i32), ("part_map", i32), ("local_id", i32), ("column_id", i32)]
