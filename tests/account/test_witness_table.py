@@ -15,6 +15,8 @@ the Python expansion in `test_review_escalation_store`).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import pickle
 import tempfile
 from pathlib import Path
@@ -29,8 +31,11 @@ from test_review_escalation_search import small_account as one_account
 from test_review_joins import joined
 from test_review_properties import ACTIONS
 
+from lspolicy.account.authdetails import read_auth_details
 from lspolicy.account.escalation_store import write_escalations
+from lspolicy.account.instances import read_instances
 from lspolicy.account.model import Inventory
+from lspolicy.account.organization import read_organization
 from lspolicy.account.review import Matrix, _join_retag, compute_matrix
 from lspolicy.account.views import ESCALATION_FILES
 from lspolicy.account.witness_table import Witness, WitnessRow, WitnessTable
@@ -149,3 +154,50 @@ def test_the_classes_file_is_written_as_before(inv: Inventory) -> None:
 @given(_escalating(joined().map(lambda case: case[0])))
 def test_the_classes_file_is_written_as_before_with_join_features(inv: Inventory) -> None:
     _assert_written_as_before(inv)
+
+
+@functools.cache
+def _example() -> tuple[Inventory, Matrix]:
+    """The bundled sample export's review (its classes give valid class ids and ARNs)."""
+    root = Path(__file__).resolve().parents[2] / "examples" / "account"
+    inv = Inventory()
+    read_organization(str(root / "organization.json"), inv)
+    read_auth_details(sorted(str(p) for p in root.glob("auth-details-*.json")), inv)
+    read_instances(sorted(str(p) for p in root.glob("instances-*.json")), inv)
+    return inv, compute_matrix(inv, ACTIONS, max_chain=MAX_CHAIN, escalations=True)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.data())
+def test_any_witness_rows_are_written_as_before(data: st.DataObject) -> None:
+    """Rows drawn over the sample's classes, with tag sets shared by rows whose other fields
+    differ (so that a tag set's id is not a row's distinct-value id)."""
+    _, matrix = _example()
+    n = len(matrix.instances.reps)
+    tag_sets = [(), (("env", "prod"),), (("env", "dev"), ("team", "a"))]
+    rows = data.draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, 5),
+                st.integers(0, n - 1),
+                st.integers(0, n - 1),
+                st.sampled_from(tag_sets),
+                _names,
+                _names,
+                _names,
+                st.booleans(),
+            ),
+            max_size=40,
+        )
+    )
+    witnesses = WitnessTable()
+    for pc, ic, jc, sets, remove, tag_via, stop_via, conditional in rows:
+        reps = matrix.instances.reps
+        witnesses.append(
+            pc, ic, 0, 0, (reps[ic].arn, reps[jc].arn, sets, remove, tag_via, stop_via, conditional)
+        )
+    drawn = dataclasses.replace(matrix, witnesses=witnesses)
+    with tempfile.TemporaryDirectory() as tmp:
+        write_escalations(Path(tmp), drawn)
+        table = pq.read_table(Path(tmp) / f"{ESCALATION_FILES[0]}.parquet")
+    assert [tuple(r.values()) for r in table.to_pylist()] == _reference_rows(drawn)
