@@ -27,12 +27,14 @@ one line naming the engine and the principal class (exit 2 from the command line
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
+import gc
 import multiprocessing
 import os
 import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -41,7 +43,8 @@ from typing import Any
 
 from lspolicy.account.classes import InstanceClasses
 from lspolicy.account.model import Inventory, _frozen
-from lspolicy.account.review import ClassCells, ClassReview, Witness, decide_principal_classes
+from lspolicy.account.review import ClassCells, ClassReview, decide_principal_classes
+from lspolicy.account.witness_table import WitnessTable
 from lspolicy.errors import LspolicyError
 
 __all__ = [
@@ -100,7 +103,7 @@ class BatchResult:
 
     index: int
     cells: ClassCells
-    witnesses: list[tuple[int, int, int, int, Witness]]
+    witnesses: WitnessTable
     not_evaluated: list[dict[str, object]]
     error: str | None = None
 
@@ -131,7 +134,7 @@ def _decide(job: PairJob, review: ClassReview, index: int, reps: Sequence[Rep]) 
         first = reps[0] if reps else (-1, "")
         message = str(exc).splitlines()[0] if str(exc) else ""
         return BatchResult(
-            index, ClassCells(job.actions), [], [], f"principal class {first[0]} ({first[1]}): {type(exc).__name__}"
+            index, ClassCells(job.actions), WitnessTable(), [], f"principal class {first[0]} ({first[1]}): {type(exc).__name__}"
             + (f": {message}" if message else ""),
         )  # fmt: skip
     notes = [n.to_dict() for n in review.authority.notes]
@@ -150,7 +153,9 @@ def _pool_init(job: PairJob, review: ClassReview | None) -> None:
 def _pool_batch(index: int, reps: Sequence[Rep]) -> BatchResult:
     got = _CACHE.get(_POOL_TOKEN[0]) if _POOL_TOKEN else None
     if got is None:
-        return BatchResult(index, ClassCells(()), [], [], "pool worker started without its job")
+        return BatchResult(
+            index, ClassCells(()), WitnessTable(), [], "pool worker started without its job"
+        )
     return _decide(*got, index, reps)
 
 
@@ -201,13 +206,18 @@ def _run_pool(
     # elsewhere each worker unpickles the job and builds its own
     context = multiprocessing.get_context("fork" if forked else "spawn")
     batches = _batches(reps, workers * BATCHES_PER_WORKER)
+    if forked and review is not None:
+        review.warm()
     try:
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(batches)) or 1,
-            mp_context=context,
-            initializer=_pool_init,
-            initargs=(job, review if forked else None),
-        ) as pool:
+        with (
+            _frozen_heap(forked),
+            ProcessPoolExecutor(
+                max_workers=min(workers, len(batches)) or 1,
+                mp_context=context,
+                initializer=_pool_init,
+                initargs=(job, review if forked else None),
+            ) as pool,
+        ):
             futures = [pool.submit(_pool_batch, i, b) for i, b in batches]
             return [f.result() for f in futures]
     except BrokenProcessPool:
@@ -217,6 +227,23 @@ def _run_pool(
         ) from None
     except Exception as exc:  # sending a batch failed (not the batch itself)
         raise EngineError(f"engine pool: {type(exc).__name__}: {_first(exc)}") from None
+
+
+@contextlib.contextmanager
+def _frozen_heap(forked: bool) -> Iterator[None]:
+    """While forked workers run: every object the driver holds moved out of the collector's
+    reach (`gc.freeze`), in the driver and, inherited, in each worker. A collection writes to
+    the header of every object it scans, so without this each worker's first full collection
+    copies every page of the driver's state it inherited (the inventory, the classes, the
+    review: ~1 GB for the whole organization), and every later one scans it all again."""
+    if not forked:
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _run_ray(

@@ -34,11 +34,13 @@ Row counts stored: witnesses, distinct tag sets, the members that carry a tag to
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lspolicy.account.views import ESCALATION_FILES
+from lspolicy.account.witness_table import WitnessTable
 
 if TYPE_CHECKING:
     from lspolicy.account.classes import InstanceClasses
@@ -134,43 +136,58 @@ def write_escalations(out: Path, matrix: Matrix) -> None:
         return got
 
     of = classes.of
-    witnesses = matrix.witnesses
+    table = WitnessTable.of(matrix.witnesses)
+    # by distinct value, not by row: each like ARN's class, each tail's tag set id
+    like_class = array("i", [of[a] for a in table.arns])
+    tail_set = array("i", [set_ids.setdefault(t[0], len(set_ids)) for t in table.tails])
+    tails = table.tails
+    arns = pa.array(table.arns, text)
+    tail_columns = [
+        pa.array([t[1] for t in tails], texts),
+        pa.array([t[2] for t in tails], texts),
+        pa.array([t[3] for t in tails], texts),
+        pa.array([t[4] for t in tails], flag),
+    ]
     with pq.ParquetWriter(out / f"{ESCALATION_FILES[0]}.parquet", schema) as writer:
-        # by columns, a batch at a time: no object per witness beyond the search's own tuples
-        for lo in range(0, len(witnesses), BATCH_ROWS):
-            pcs, ics, bitss, like_bitss, escs = zip(*witnesses[lo : lo + BATCH_ROWS], strict=True)
-            likes_arn = [e[1] for e in escs]
-            jcs = [of[a] for a in likes_arn]
-            tag_sets = [e[2] for e in escs]
-            ids = [set_ids.setdefault(t, len(set_ids)) for t in tag_sets]
+        # by columns, a batch at a time: Arrow arrays from the table's columns and values
+        for lo in range(0, len(table), BATCH_ROWS):
+            hi = min(len(table), lo + BATCH_ROWS)
+            pcs, ics = table.pclass[lo:hi], table.iclass[lo:hi]
+            bitss, like_bitss = table.bits[lo:hi], table.like_bits[lo:hi]
+            like_ids, rest = table.like[lo:hi], table.tail[lo:hi]
+            jcs = array("i", map(like_class.__getitem__, like_ids))
+            ids = array("i", map(tail_set.__getitem__, rest))
             if filtered:
                 used_sets.update(
-                    dict.fromkeys((i, ic) for i, ic, t in zip(ids, ics, tag_sets, strict=True) if t)
+                    dict.fromkeys(
+                        (tail_set[t], ic) for t, ic in zip(rest, ics, strict=True) if tails[t][0]
+                    )
                 )
             if joins:
                 pairs_of = [masks(k) for k in zip(ics, jcs, bitss, like_bitss, strict=True)]
-                set_masks = [m[0] for m in pairs_of]
-                remove_masks = [m[1] for m in pairs_of]
+                set_masks: Sequence[int] = [m[0] for m in pairs_of]
+                remove_masks: Sequence[int] = [m[1] for m in pairs_of]
                 likes_needed.update(dict.fromkeys(zip(pcs, jcs, like_bitss, strict=True)))
             else:
-                set_masks = remove_masks = [0] * len(ids)
+                set_masks = remove_masks = array("i", bytes(4 * (hi - lo)))
+            rest_rows = pa.array(rest, i32)
             columns = [
                 pa.array(pcs, i32),
                 pa.array(ics, i32),
                 pa.array(bitss, i32),
                 pa.array(like_bitss, i32),
                 pa.array(jcs, i32),
-                pa.array(likes_arn, text),
+                arns.take(pa.array(like_ids, i32)),
                 pa.array(ids, i32),
-                pa.array([e[3] for e in escs], texts),
+                tail_columns[0].take(rest_rows),
                 pa.array(set_masks, i32),
                 pa.array(remove_masks, i32),
-                pa.array([e[4] for e in escs], texts),
-                pa.array([e[5] for e in escs], texts),
-                pa.array([e[6] for e in escs], flag),
+                tail_columns[1].take(rest_rows),
+                tail_columns[2].take(rest_rows),
+                tail_columns[3].take(rest_rows),
             ]
             writer.write_table(pa.Table.from_arrays(columns, schema=schema))
-        if not witnesses:
+        if not len(table):
             writer.write_table(schema.empty_table())
 
     sets = _Writer(

@@ -50,6 +50,7 @@ from lspolicy.account.model import Instance, Inventory
 from lspolicy.account.principal_classes import form_principal_classes
 from lspolicy.account.query import _EMPTY, Access, Review, instance_context
 from lspolicy.account.reach import DEFAULT_MAX_CHAIN, Hop
+from lspolicy.account.witness_table import Witness, WitnessRow, WitnessTable
 from lspolicy.evaluate.clause import CompiledCondition
 from lspolicy.evaluate.statement import CompiledStatement
 from lspolicy.model.request import ContextValue, RequestPart
@@ -70,6 +71,7 @@ __all__ = [
     "Escalation",
     "Matrix",
     "Witness",
+    "WitnessTable",
     "compute_matrix",
     "decide_principal_classes",
     "expand_escalations",
@@ -257,6 +259,19 @@ class ClassReview(Review):
         self._at_parts.clear()
         self._vectors.clear()
         self.role_tables.clear()
+
+    def warm(self) -> None:
+        """Compute now what every pool worker would otherwise compute from every instance
+        class's representative (accounts, request parts, retag groups, the escalation
+        search's memo): forked after this, the workers share it. Computed in each worker,
+        it reads every representative's objects, and on Python 3.11 a read writes the
+        object's reference count: each worker then copies every page of the driver's heap
+        those objects lie on (~270 MB each at the full organization's 55,302 classes)."""
+        for inst in self.classes.reps:
+            self._rep_part(inst)
+        self._class_accounts()
+        self.retag_groups()
+        _search_memo(self)
 
     @property
     def kept_partitions(self) -> int:
@@ -974,9 +989,9 @@ class Matrix:
     identity_class: dict[str, int]
     instances: InstanceClasses
     cells: ClassCells
-    witnesses: list[tuple[int, int, int, int, Witness]] = field(default_factory=list)
+    witnesses: Sequence[WitnessRow] = field(default_factory=WitnessTable)
     """The escalation search's class witnesses ``(principal class, instance class, bits, like
-    bits, witness)``: what the dataset stores (`lspolicy.account.escalation_store`) and
+    bits, witness)``, held by columns (`WitnessTable`): what the dataset stores (`lspolicy.account.escalation_store`) and
     `escalations` expands."""
     retag_instances: Mapping[str, Instance] | None = field(default=None, repr=False)
     """The instances whose tags a member's retagging is filtered by (`_member_sets`); None when
@@ -1490,16 +1505,23 @@ def compute_matrix(
     job = PairJob(inventory, classes, tuple(actions), max_chain, escalations)
     parts = (engine or SERIAL).run(job, list(enumerate(reps)), review=review)
     cells = ClassCells(tuple(actions), account_runs(classes))
-    for part in parts:
+    found = WitnessTable()
+    noted: list[dict[str, object]] = []
+    parts.reverse()
+    while parts:  # merged in class order, each batch dropped once merged (bounded memory)
+        part = parts.pop()
         cells.extend(part.cells)
+        found.extend(part.witnesses)
+        noted += part.not_evaluated
+        del part
     matrix = Matrix(
         tuple(actions), principals, principal_class, dict(review.identity_of), classes, cells
     )
     if escalations:
-        matrix.witnesses = [w for part in parts for w in part.witnesses]
+        matrix.witnesses = found
         matrix.retag_instances = None if _reads_written(inventory) else inventory.instances
     seen: dict[tuple[object, ...], dict[str, object]] = {}
-    for n in [*review.not_evaluated(), *(n for part in parts for n in part.not_evaluated)]:
+    for n in [*review.not_evaluated(), *noted]:
         seen.setdefault(tuple(n.values()), n)
     matrix.not_evaluated = list(seen.values())
     matrix.notes = review.notes()
@@ -1517,19 +1539,13 @@ def compute_matrix(
     return matrix
 
 
-Witness = tuple[
-    str, str, tuple[tuple[str, str], ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], bool
-]
-"""An escalation of a class representative: the fields of `Escalation`."""
-
-
 def decide_principal_classes(
     review: ClassReview,
     reps: Sequence[tuple[int, str]],
     actions: Sequence[str],
     *,
     escalations: bool,
-) -> tuple[ClassCells, list[tuple[int, int, int, int, Witness]]]:
+) -> tuple[ClassCells, WitnessTable]:
     """The job unit of every engine: for each ``(principal class, representative)``, every
     instance class and action, in class order, and the escalation witnesses
     ``(principal class, instance class, witness)``.
@@ -1539,7 +1555,7 @@ def decide_principal_classes(
     per principal class by the rule of `Review.access`, and each distinct answer is built
     once."""
     cells = ClassCells(tuple(actions), account_runs(review.classes))
-    witnesses: list[tuple[int, int, int, int, Witness]] = []
+    witnesses = WitnessTable()
     classes = review.classes
     for pc, rep in reps:
         if review.kept_partitions > PARTITION_LIMIT:
@@ -1600,7 +1616,8 @@ def decide_principal_classes(
                 stop_by.append(_stop_access(review, rep, targets, stop_best, combo))
             taggings = [_Tagging(review, rep, targets, combo) for combo in combos]
             found = _rep_witnesses(review, combos, stop_by, taggings)
-            witnesses += [(pc, ic, masks[ci], masks[cj], w) for ic, ci, cj, w in found]
+            for ic, ci, cj, w in found:
+                witnesses.append(pc, ic, masks[ci], masks[cj], w)
     return cells, witnesses
 
 
@@ -1696,7 +1713,7 @@ def _member_sets(
 def expand_escalations(
     classes: InstanceClasses,
     principal_class: Mapping[str, int],
-    witnesses: Sequence[tuple[int, int, int, int, Witness]],
+    witnesses: Sequence[WitnessRow],
     join_values: Callable[[str], Sequence[str | None]] = lambda p: (),
     inventory_tags: Callable[[str], Mapping[str, str]] | None = None,
 ) -> list[Escalation]:

@@ -18,6 +18,7 @@ Ray cannot be imported (it is in the ``test`` extra where it has wheels).
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import os
@@ -367,6 +368,9 @@ def test_pool_matrix_equals_serial_on_random_organizations(inv: Inventory) -> No
     assert pooled.principal_class == serial.principal_class
     assert pooled.not_evaluated == serial.not_evaluated
     assert pooled.notes == serial.notes
+    assert list(pooled.witnesses) == list(serial.witnesses)
+    # the driver's heap is frozen only while the forked workers run (`engines._frozen_heap`)
+    assert gc.get_freeze_count() == 0
 
 
 # -- the engine's own parts ---------------------------------------------------------------------
