@@ -182,6 +182,8 @@ def _trail(
 
 def run_review(args: argparse.Namespace) -> int:
     """``lspolicy review ... --out DIR``."""
+    import duckdb  # noqa: PLC0415 - the dataset's writer and the report load it anyway
+
     from lspolicy.account.cli import _load  # noqa: PLC0415
     from lspolicy.account.engines import EngineError, make_engine  # noqa: PLC0415
     from lspolicy.account.parquet import write_dataset  # noqa: PLC0415
@@ -241,20 +243,29 @@ def run_review(args: argparse.Namespace) -> int:
             observed=observed,
             materialize=getattr(args, "materialize", "auto"),
         )
+        # with the dataset, before the report: `explain --review`, who-can and what-can read
+        # the dataset alone, and stay usable if the report cannot be built
+        write_inputs(out, inputs)
         focus = STOP if STOP in actions else actions[0]
-        summary = summarize(
-            out,
-            matrix,
-            focus=focus,
-            production=production,
-            group_tag=group_tag,
-            notes=matrix.notes,
-            escalation_notes=matrix.escalation_notes,
-            trail=trail_info,
-        )
+        try:
+            summary = summarize(
+                out,
+                matrix,
+                focus=focus,
+                production=production,
+                group_tag=group_tag,
+                notes=matrix.notes,
+                escalation_notes=matrix.escalation_notes,
+                trail=trail_info,
+            )
+        except duckdb.Error as exc:  # a bound of `views.bounded_connection`, the disk, ...
+            raise AccountUsageError(
+                f"the dataset in {out} is written (query, who-can, what-can and explain "
+                "--review read it), but its report could not be built: "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            ) from None
         (out / "report.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         (out / "report.html").write_text(render(summary), encoding="utf-8")
-        write_inputs(out, inputs)
     except (AccountInputError, AccountUsageError, EngineError) as exc:
         sys.stderr.write("".join(f"lspolicy: {line}\n" for line in str(exc).splitlines()))
         return EXIT_ERROR

@@ -121,3 +121,31 @@ def test_review_data_connection_is_bounded(dataset: Path) -> None:
         assert 1.5 <= _gib(memory) <= 2.0, memory
         assert 14.0 <= _gib(spill_cap) <= 16.0, spill_cap
     assert settings[0][1] != settings[1][1]
+
+
+def test_report_past_the_bounds_keeps_the_dataset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When the report's queries cannot finish within the connection's bounds (a whole
+    organization's report did, before it was counted at class level: 16 GB spilled), the review
+    exits 2 with one line saying why and that the dataset is written, no traceback; the
+    dataset and ``inputs.json`` stay, and the dataset opens and answers. The bound here is made
+    tiny (DuckDB's own ``memory_limit`` and ``max_temp_directory_size``, enforced by DuckDB)."""
+    from lspolicy.account import views  # noqa: PLC0415
+
+    monkeypatch.setattr(views, "MEMORY_LIMIT", "1MB")
+    monkeypatch.setattr(views, "SPILL_LIMIT", "0KB")
+    out = tmp_path / "out"
+    code = main(["review", *example_inputs(), "--out", str(out), "--materialize", "never"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "is written" in err and "report could not be built" in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert (out / "dataset.json").is_file() and (out / "inputs.json").is_file()
+    assert not (out / "report.json").exists()
+    monkeypatch.undo()
+    con = connect(out)
+    try:
+        assert con.execute("SELECT count(*) FROM principals").fetchone()[0] > 0
+    finally:
+        con.close()
