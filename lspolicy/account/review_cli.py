@@ -246,6 +246,8 @@ def run_review(args: argparse.Namespace) -> int:
         # with the dataset, before the report: `explain --review`, who-can and what-can read
         # the dataset alone, and stay usable if the report cannot be built
         write_inputs(out, inputs)
+        for stale in ("report.json", "report.html"):  # an earlier review's, if any
+            (out / stale).unlink(missing_ok=True)
         focus = STOP if STOP in actions else actions[0]
         try:
             summary = summarize(

@@ -136,6 +136,8 @@ def test_report_past_the_bounds_keeps_the_dataset(
     monkeypatch.setattr(views, "MEMORY_LIMIT", "1MB")
     monkeypatch.setattr(views, "SPILL_LIMIT", "0KB")
     out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.json").write_text("{}\n")  # an earlier review's: must not stay beside
     code = main(["review", *example_inputs(), "--out", str(out), "--materialize", "never"])
     err = capsys.readouterr().err
     assert code == 2, err
