@@ -71,9 +71,19 @@ def lookup_sql(q: str) -> str:
     )
 
 
-def _subsets(joins: int) -> list[int]:
+def join_subsets(joins: int) -> list[int]:
     """Every non-empty set of join features, as a bit mask."""
     return list(range(1, 1 << joins))
+
+
+def key_names(
+    cell_keys: Sequence[tuple[str, str]], other_keys: Sequence[str]
+) -> tuple[list[str], list[str], list[str]]:
+    """A count query's grouping columns: the cell keys' aliases, the other side's columns, and
+    both in output order (``counts_sql``'s ``(ARN, *aliases, *other_keys, n)``)."""
+    aliases = [alias for _, alias in cell_keys]
+    okeys = list(other_keys)
+    return aliases, okeys, [*aliases, *okeys]
 
 
 def _sign(size: int) -> str:
@@ -98,9 +108,7 @@ def class_counts_sql(
     (``where`` and the cell keys' expressions over ``c``, a row of ``class_columns``)."""
     principal = side == "principal"
     ck = "".join(f", {expr} AS {alias}" for expr, alias in cell_keys)
-    aliases = [alias for _, alias in cell_keys]
-    okeys = list(other_keys)
-    keys = [*aliases, *okeys]
+    aliases, okeys, keys = key_names(cell_keys, other_keys)
     if principal:
         a, a_id, a_cls, a_join = "principals", "principal_arn", "principal_class", "join_value_"
         b_join = "join_tag_"
@@ -223,7 +231,7 @@ def class_counts_sql(
     ON x.map = mp.map AND x.column_id = mp.column_id
   JOIN part_maps pm ON pm.part_map = mp.part_map AND pm.local_id = mp.local_id{members_only})"""
         )
-    for mask in _subsets(joins):
+    for mask in join_subsets(joins):
         js = [j for j in range(joins) if mask >> j & 1]
         vals = [f"v{j}" for j in js]
         a_vals = "".join(f", {a_join}{j} AS v{j}" for j in js)

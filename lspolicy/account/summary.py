@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lspolicy.account.parquet import class_counts, connect
-from lspolicy.account.report_sql import DENSE_PART_VIEWS, LOOKUP_CTES, class_counts_sql, lookup_sql
+from lspolicy.account.report_sql import (
+    DENSE_PART_VIEWS,
+    LOOKUP_CTES,
+    class_counts_sql,
+    join_subsets,
+    key_names,
+    lookup_sql,
+)
 from lspolicy.account.views import (
     DATASET_FILE,
     ClassCounts,
@@ -53,11 +60,6 @@ _SIDES = {
 }  # fmt: skip
 
 
-def _subsets(joins: int) -> list[int]:
-    """Every non-empty set of join features, as a bit mask."""
-    return list(range(1, 1 << joins))
-
-
 def counts_sql(
     side: str,
     joins: int,
@@ -92,9 +94,7 @@ def counts_sql(
         )
     a, a_id, a_cls, a_join, b, b_cls, b_join = _SIDES[side]
     ck = [f"{expr} AS {alias}" for expr, alias in cell_keys]
-    aliases = [alias for _, alias in cell_keys]
-    okeys = list(other_keys)
-    keys = [*aliases, *okeys]
+    _, okeys, keys = key_names(cell_keys, other_keys)
     key_list = "".join(f", {k}" for k in keys)
     sel_g = "".join(f", g.{k}" for k in okeys)
     sel_c = "".join(f", {k}" for k in ck)
@@ -110,7 +110,7 @@ def counts_sql(
         GROUP BY ALL
       ) k ON k.{a_cls} = a.{a_cls}"""
     parts = [base]
-    for mask in _subsets(joins):
+    for mask in join_subsets(joins):
         js = [j for j in range(joins) if mask >> j & 1]
         a_cols = "".join(f", {a_join}{j}" for j in js)
         b_cols = "".join(f", {b_join}{j}" for j in js)

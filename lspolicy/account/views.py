@@ -49,6 +49,7 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -224,32 +225,18 @@ class DatasetError(LspolicyError):
     """A review directory whose class files are missing, corrupt or foreign (exit 2)."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ClassCounts:
     """The review's actions and how many classes it formed (``report.json``'s counts that the
     Parquet tables do not give): recorded in ``dataset.json`` as ``"classes"``."""
 
-    __slots__ = (
-        "actions", "class_cells", "identity_classes", "instance_classes", "instance_singletons",
-        "principal_classes",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        *,
-        actions: tuple[str, ...],
-        principal_classes: int,
-        identity_classes: int,
-        instance_classes: int,
-        class_cells: int,
-        instance_singletons: int,
-    ) -> None:
-        self.actions = actions
-        self.principal_classes = principal_classes
-        self.identity_classes = identity_classes
-        self.instance_classes = instance_classes
-        self.class_cells = class_cells
-        """Class cells expanded: (principal class, instance class, bits, action)."""
-        self.instance_singletons = instance_singletons
+    actions: tuple[str, ...]
+    principal_classes: int
+    identity_classes: int
+    instance_classes: int
+    class_cells: int
+    """Class cells expanded: (principal class, instance class, bits, action)."""
+    instance_singletons: int
 
     def to_dict(self) -> dict[str, object]:
         """``dataset.json``'s ``"classes"``."""
@@ -273,12 +260,6 @@ class ClassCounts:
             return None
         return cls(actions=tuple(actions), **counts)  # type: ignore[arg-type]
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ClassCounts) and self.to_dict() == other.to_dict()
-
-    def __hash__(self) -> int:
-        return hash(json.dumps(self.to_dict(), sort_keys=True))
-
 
 _CLASS_COUNTS = (
     "principal_classes",
@@ -289,49 +270,31 @@ _CLASS_COUNTS = (
 )
 
 
+@dataclass(slots=True, kw_only=True)
 class Layout:
     """What ``dataset.json`` says (or, without it, what the directory holds)."""
 
-    __slots__ = (
-        "classes", "columns", "escalations", "joins", "lookup", "materialized", "parts",
-        "reaching", "rows", "trail",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        *,
-        materialized: bool,
-        joins: int,
-        trail: bool,
-        rows: int | None,
-        reaching: bool = False,
-        columns: bool = False,
-        escalations: bool = False,
-        parts: bool = False,
-        lookup: bool = False,
-        classes: ClassCounts | None = None,
-    ) -> None:
-        self.materialized = materialized
-        self.joins = joins
-        self.trail = trail
-        self.rows = rows
-        self.reaching = reaching
-        """``REACHING_FILE`` was written with the cells (else it is absent, or stale)."""
-        self.columns = columns
-        """The class cells are stored by columns (`COLUMN_TABLES`; ``cells`` is a view)."""
-        self.escalations = escalations
-        """The escalations are stored by class (`ESCALATION_FILES`; ``escalations`` is a
-        view), else in ``escalations.parquet``."""
-        self.parts = parts
-        """The column maps are stored by account (`PART_TABLES`; ``column_maps`` and
-        ``instance_columns`` are views), else in their own files."""
-        self.lookup = lookup
-        """The files for looking up one member's answers were written
-        (`lspolicy.account.class_lookup`): ``part_columns.parquet`` (``map_parts``'s rows
-        ordered by part map, the part maps numbered by run), ``outcomes.parquet`` (each
-        distinct answer once) and ``class_columns``'s ``outcome`` column."""
-        self.classes = classes
-        """The review's actions and class counts (``None``: written before they were)."""
+    materialized: bool
+    joins: int
+    trail: bool
+    rows: int | None
+    reaching: bool = False
+    """``REACHING_FILE`` was written with the cells (else it is absent, or stale)."""
+    columns: bool = False
+    """The class cells are stored by columns (`COLUMN_TABLES`; ``cells`` is a view)."""
+    escalations: bool = False
+    """The escalations are stored by class (`ESCALATION_FILES`; ``escalations`` is a view),
+    else in ``escalations.parquet``."""
+    parts: bool = False
+    """The column maps are stored by account (`PART_TABLES`; ``column_maps`` and
+    ``instance_columns`` are views), else in their own files."""
+    lookup: bool = False
+    """The files for looking up one member's answers were written
+    (`lspolicy.account.class_lookup`): ``part_columns.parquet`` (``map_parts``'s rows ordered
+    by part map, the part maps numbered by run), ``outcomes.parquet`` (each distinct answer
+    once) and ``class_columns``'s ``outcome`` column."""
+    classes: ClassCounts | None = None
+    """The review's actions and class counts (``None``: written before they were)."""
 
     def to_dict(self) -> dict[str, object]:
         """``dataset.json``'s content."""
