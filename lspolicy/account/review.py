@@ -1189,11 +1189,19 @@ class ClassCells(Sequence[ClassCell]):
         return self._add(ids, trans)
 
     def map_id(self, part: Partition) -> int:
-        """`add_map` of an interned partition (kept by object: no hashing of its content)."""
+        """`add_map` of an interned partition (kept by object: no hashing of its content;
+        until `forget_partitions`)."""
         got = self._by_object.get(id(part))
         if got is None:
             got = self._by_object[id(part)] = (part, self.add_map(part.of))
         return got[1]
+
+    def forget_partitions(self) -> None:
+        """Drop `map_id`'s index: the partitions it holds (each ~4 bytes per instance class:
+        kept for every principal class, they would outgrow everything else) and their ids;
+        the maps stay. Called when the review drops its partitions (`ClassReview.forget`: an
+        id may then be reused) and when a batch is done."""
+        self._by_object.clear()
 
     def pieces(self, map_id: int) -> Iterator[tuple[int, array[int]]]:
         """A map's part map ids, one per run, each with its translation (local id -> column)."""
@@ -1594,8 +1602,10 @@ def decide_principal_classes(
     for pc, rep in reps:
         if review.kept_verdicts > VERDICT_LIMIT:
             review.forget(decisions=True)  # bounded memory: the decisions and what uses them
+            cells.forget_partitions()
         elif review.kept_partition_bytes > PARTITION_BYTES:
             review.forget()
+            cells.forget_partitions()
         targets = _targets(review, rep)
         combos = _combos(targets[0].values)
         # per combo and action: the columns (a partition of the instance classes) and the
@@ -1654,6 +1664,7 @@ def decide_principal_classes(
             found = _rep_witnesses(review, combos, stop_by, taggings)
             for ic, ci, cj, w in found:
                 witnesses.append(pc, ic, masks[ci], masks[cj], w)
+    cells.forget_partitions()
     return cells, witnesses
 
 
