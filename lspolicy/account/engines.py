@@ -13,8 +13,9 @@ the same order, and the same Parquet files.
 Engines (`ENGINES`, one entry each):
 
 - ``serial``: in this process, on the review that formed the classes (tests, debugging);
-- ``pool``: `concurrent.futures.ProcessPoolExecutor` over ``os.cpu_count()`` processes (or
-  ``--workers``); on Linux the workers are forked and inherit the review already built;
+- ``pool``: ``os.cpu_count()`` deciders (or ``--workers``): this process, and a
+  `concurrent.futures.ProcessPoolExecutor` of one process fewer; on Linux the workers are
+  forked and inherit the review already built (`_run_pool`);
 - ``ray``: ``ray.remote`` tasks on the cluster at ``--address`` (``ray.init(address=...)``), or
   on a local one started for the run with ``ray.init(num_cpus=...)``; the optional extra
   ``lspolicy[ray]``. Every node needs ``lspolicy`` importable (same version as the driver);
@@ -33,9 +34,11 @@ import gc
 import multiprocessing
 import os
 import socket
+import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -200,26 +203,57 @@ def _run_serial(
 def _run_pool(
     engine: Engine, job: PairJob, reps: Sequence[Rep], review: ClassReview | None
 ) -> list[BatchResult]:
+    """``workers`` deciders: this process (when it has the review) and ``workers - 1``
+    worker processes, taking batches from one queue.
+
+    This process decides batches too, on its own review, in a thread (the main thread hands
+    batches to the workers as they finish): a forked worker copies every page of the
+    driver's state it reads (on Python 3.11 a read writes the object's reference count:
+    ~0.4-0.8 GB per worker at the full organization), the driver reads its own for free, and
+    its batches are not pickled. A worker process is stopped as soon as no batch is left for
+    it, and the driver drops its review's caches when no batch is left for it."""
     workers = engine.workers or os.cpu_count() or 1
     forked = "fork" in multiprocessing.get_all_start_methods()
     # forked workers inherit the driver's review (its reach and decisions): nothing is pickled;
     # elsewhere each worker unpickles the job and builds its own
     context = multiprocessing.get_context("fork" if forked else "spawn")
     batches = _batches(reps, workers * BATCHES_PER_WORKER)
+    if not batches:
+        return []
     if forked and review is not None:
         review.warm()
+    here = review is not None
+    processes = min(workers - here, len(batches))
+    todo = deque(batches)
+    results: list[BatchResult] = []
+    if processes < 1 and review is not None:
+        _decide_here(job, review, todo, results)
+        return results
+    thread = (
+        threading.Thread(target=_decide_here, args=(job, review, todo, results), daemon=True)
+        if review is not None
+        else None
+    )
     try:
-        with (
-            _frozen_heap(forked),
-            ProcessPoolExecutor(
-                max_workers=min(workers, len(batches)) or 1,
+        with _frozen_heap(forked):
+            with ProcessPoolExecutor(
+                max_workers=processes,
                 mp_context=context,
                 initializer=_pool_init,
                 initargs=(job, review if forked else None),
-            ) as pool,
-        ):
-            futures = [pool.submit(_pool_batch, i, b) for i, b in batches]
-            return [f.result() for f in futures]
+            ) as pool:
+                running: set[Future[BatchResult]] = set()
+                _feed(pool, running, processes, todo)  # forked here, before the thread runs
+                if thread is not None:
+                    thread.start()
+                while running:
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for f in done:
+                        running.discard(f)
+                        results.append(f.result())
+                    _feed(pool, running, processes, todo)
+            if thread is not None:
+                thread.join()
     except BrokenProcessPool:
         raise EngineError(
             "engine pool: a worker process died (out of memory?); try --workers with fewer "
@@ -227,6 +261,43 @@ def _run_pool(
         ) from None
     except Exception as exc:  # sending a batch failed (not the batch itself)
         raise EngineError(f"engine pool: {type(exc).__name__}: {_first(exc)}") from None
+    finally:
+        todo.clear()  # on failure: the driver's thread stops after its current batch
+        if thread is not None and thread.is_alive():
+            thread.join()
+    return results
+
+
+def _feed(
+    pool: ProcessPoolExecutor,
+    running: set[Future[BatchResult]],
+    processes: int,
+    todo: deque[tuple[int, list[Rep]]],
+) -> None:
+    """One batch to each idle worker process, while batches are left."""
+    while len(running) < processes:
+        try:
+            index, batch = todo.popleft()
+        except IndexError:
+            return
+        running.add(pool.submit(_pool_batch, index, batch))
+
+
+def _decide_here(
+    job: PairJob,
+    review: ClassReview,
+    todo: deque[tuple[int, list[Rep]]],
+    results: list[BatchResult],
+) -> None:
+    """The driver's share of a pool's batches, on its own review, until none is left; then
+    its caches are dropped (rebuilt if asked again; the worker processes may still run)."""
+    while True:
+        try:
+            index, batch = todo.popleft()
+        except IndexError:
+            break
+        results.append(_decide(job, review, index, batch))
+    review.forget(decisions=True)
 
 
 @contextlib.contextmanager

@@ -90,9 +90,16 @@ DEFAULT_ACTIONS = (
 """The actions a review decides when ``--actions`` is not given: the instance's life cycle and
 its tagging (which can change every tag-based answer)."""
 REACHES = ("allowed", "conditional")
-PARTITION_LIMIT = 1500
+PARTITION_BYTES = 96 << 20
 """`decide_principal_classes` drops the kept partitions (`ClassReview.forget`) between two
-principal classes when more are kept (at 55,302 instance classes: ~330 MB)."""
+principal classes when their arrays hold more bytes (4 per instance class of their scope: a
+partition of every class is 221 KB at the full organization's 55,302 instance classes, one of
+an account's ~4 KB)."""
+VERDICT_LIMIT = 60_000
+"""`decide_principal_classes` drops the kept engine decisions (``forget(decisions=True)``)
+between two principal classes when more verdicts are kept: each costs ~1 KB with its memo
+keys, and a pool worker meets ~75 new ones per principal class (the whole organization: ~0.6
+GB per worker if all were kept)."""
 
 
 _RESOURCE_TAG = "aws:resourcetag/"
@@ -209,6 +216,7 @@ class ClassReview(Review):
         self._values: dict[str, tuple[str | None, ...]] = {}
         self._rep_sigs: dict[tuple[str, str, str | None], Partition] = {}
         self._partitions: dict[bytes, Partition] = {}
+        self._partition_bytes = 0
         self._meets: dict[tuple[int, int], Partition] = {}
         self._join_parts: dict[tuple[int, bool, str | None], Partition] = {}
         self._whole: Partition | None = None
@@ -238,12 +246,26 @@ class ClassReview(Review):
         """Keys every policy reads only through variable-free conditions (or, for a join tag,
         its join comparison): a reader's signature holds its own conditions' outcomes."""
 
-    def forget(self) -> None:
+    def forget(self, *, decisions: bool = False) -> None:
         """Drop every partition, vector and role table kept (they are rebuilt, equal, when
         asked again: a partition's content is its canonical numbering), keeping the engine's
         decisions (`_memo` numbers the parts of those canonical partitions). Every memo keyed
-        by a partition's ``id`` goes with the partitions, so no id can be reused under it."""
+        by a partition's ``id`` goes with the partitions, so no id can be reused under it.
+
+        With ``decisions``: the engine's decisions too (`verdicts`, `_memo`, `Review._final`).
+        Verdict ids then start again from 0, and whatever holds them (vectors, role tables)
+        goes with them. Two cells share a verdict id exactly when they share a memo entry or
+        a `Review._final` key (`_verdict_id` numbers objects, and each object is made by one
+        of those): a function of the keys, not of what was kept before, so the partitions
+        built from verdict ids (`_role_table`) are the same after."""
+        if decisions:
+            self._memo.clear()
+            self._final.clear()
+            self.verdicts.clear()
+            self._verdict_ids.clear()
+            self.kinds.clear()
         self._partitions.clear()
+        self._partition_bytes = 0
         self._meets.clear()
         self._join_parts.clear()
         self._whole = None
@@ -275,8 +297,18 @@ class ClassReview(Review):
 
     @property
     def kept_partitions(self) -> int:
-        """How many distinct partitions are kept (each ~4 bytes per instance class)."""
+        """How many distinct partitions are kept."""
         return len(self._partitions)
+
+    @property
+    def kept_partition_bytes(self) -> int:
+        """The bytes of the kept partitions' arrays (4 per class of their scope)."""
+        return self._partition_bytes
+
+    @property
+    def kept_verdicts(self) -> int:
+        """How many engine decisions are kept (`verdicts`)."""
+        return len(self.verdicts)
 
     def identity_class(self, principal: str) -> int:
         """The identity class id of a user or role."""
@@ -388,7 +420,9 @@ class ClassReview(Review):
         content compared on a hit."""
         key = hashlib.blake2b(part.of, digest_size=16).digest()
         got = self._partitions.setdefault(key, part)
-        if got is not part and got.of != part.of:
+        if got is part:
+            self._partition_bytes += part.of.itemsize * len(part.of)
+        elif got.of != part.of:
             return part  # a digest collision: left out of the index, still exact
         return got
 
@@ -1155,11 +1189,19 @@ class ClassCells(Sequence[ClassCell]):
         return self._add(ids, trans)
 
     def map_id(self, part: Partition) -> int:
-        """`add_map` of an interned partition (kept by object: no hashing of its content)."""
+        """`add_map` of an interned partition (kept by object: no hashing of its content;
+        until `forget_partitions`)."""
         got = self._by_object.get(id(part))
         if got is None:
             got = self._by_object[id(part)] = (part, self.add_map(part.of))
         return got[1]
+
+    def forget_partitions(self) -> None:
+        """Drop `map_id`'s index: the partitions it holds (each ~4 bytes per instance class:
+        kept for every principal class, they would outgrow everything else) and their ids;
+        the maps stay. Called when the review drops its partitions (`ClassReview.forget`: an
+        id may then be reused) and when a batch is done."""
+        self._by_object.clear()
 
     def pieces(self, map_id: int) -> Iterator[tuple[int, array[int]]]:
         """A map's part map ids, one per run, each with its translation (local id -> column)."""
@@ -1558,8 +1600,12 @@ def decide_principal_classes(
     witnesses = WitnessTable()
     classes = review.classes
     for pc, rep in reps:
-        if review.kept_partitions > PARTITION_LIMIT:
-            review.forget()  # bounded memory: ~4 bytes per instance class per partition
+        if review.kept_verdicts > VERDICT_LIMIT:
+            review.forget(decisions=True)  # bounded memory: the decisions and what uses them
+            cells.forget_partitions()
+        elif review.kept_partition_bytes > PARTITION_BYTES:
+            review.forget()
+            cells.forget_partitions()
         targets = _targets(review, rep)
         combos = _combos(targets[0].values)
         # per combo and action: the columns (a partition of the instance classes) and the
@@ -1618,6 +1664,7 @@ def decide_principal_classes(
             found = _rep_witnesses(review, combos, stop_by, taggings)
             for ic, ci, cj, w in found:
                 witnesses.append(pc, ic, masks[ci], masks[cj], w)
+    cells.forget_partitions()
     return cells, witnesses
 
 

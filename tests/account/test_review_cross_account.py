@@ -305,15 +305,18 @@ def test_a_deny_reading_a_join_tag_decides_other_accounts_by_the_bits() -> None:
     }
 
 
+@pytest.mark.parametrize("limit", ["PARTITION_BYTES", "VERDICT_LIMIT"])
 @settings(max_examples=15, deadline=None)
 @given(crossed())
-def test_forgetting_the_kept_partitions_changes_nothing(inv: Inventory) -> None:
+def test_forgetting_the_kept_partitions_changes_nothing(limit: str, inv: Inventory) -> None:
     """`ClassReview.forget` between every two principal classes (bounded memory) gives the
     same class cells, maps and escalations: the partitions rebuilt are the same, and the
-    engine's decisions kept with them number the same parts."""
+    engine's decisions kept with them number the same parts (``PARTITION_BYTES``); or, the
+    decisions dropped with them (``VERDICT_LIMIT``), the decisions made again have verdict
+    ids that tell the same instance classes apart."""
     kept = compute_matrix(inv, ACTIONS, max_chain=MAX_CHAIN)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(review_module, "PARTITION_LIMIT", -1)
+        mp.setattr(review_module, limit, -1)
         forgot = compute_matrix(inv, ACTIONS, max_chain=MAX_CHAIN)
     assert list(forgot.cells.rows()) == list(kept.cells.rows())
     dense = [forgot.cells.dense(m).tobytes() for m in range(len(forgot.cells.maps))]

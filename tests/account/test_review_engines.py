@@ -24,6 +24,7 @@ import json
 import os
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -403,3 +404,55 @@ def test_auto_is_serial_for_small_work_and_pool_otherwise() -> None:
 def test_make_engine_rejects_unknown_names() -> None:
     with pytest.raises(EngineError, match="unknown engine 'spark'"):
         make_engine("spark")
+
+
+def _example_inventory() -> Inventory:
+    from lspolicy.account.authdetails import read_auth_details  # noqa: PLC0415
+    from lspolicy.account.instances import read_instances  # noqa: PLC0415
+    from lspolicy.account.organization import read_organization  # noqa: PLC0415
+
+    inv = Inventory()
+    read_organization(str(EXAMPLE / "organization.json"), inv)
+    read_auth_details(sorted(str(p) for p in EXAMPLE.glob("auth-details-*.json")), inv)
+    read_instances(sorted(str(p) for p in EXAMPLE.glob("instances-*.json")), inv)
+    return inv
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_the_driver_decides_batches_beside_workers_fewer_by_one(
+    workers: int, monkeypatch: Any
+) -> None:
+    """A pool of ``--workers N`` is this process and N - 1 forked workers, taking batches
+    from one queue (`engines._run_pool`): each batch is decided once, by this process or a
+    worker; this process decides some and a worker the first; no more than N - 1 other
+    processes decide any; and the matrix is the serial one."""
+    inv = _example_inventory()
+    serial = compute_matrix(inv, ACTIONS, engine=Engine("serial"))
+    decide = engines._decide
+
+    driver = os.getpid()
+
+    def marked(*args: Any) -> engines.BatchResult:
+        if os.getpid() == driver:
+            time.sleep(0.05)  # the workers' batches come back first: all are waited for
+        got = decide(*args)
+        got.not_evaluated.append({"decided by": os.getpid(), "batch": got.index})
+        return got
+
+    monkeypatch.setattr(engines, "_decide", marked)
+    pooled = compute_matrix(inv, ACTIONS, engine=Engine("pool", workers=workers))
+    marks = [n for n in pooled.not_evaluated if "decided by" in n]
+    batches = [m["batch"] for m in marks]
+    assert sorted(batches) == list(range(min(4 * workers, pooled.principal_classes)))
+    assert len(batches) > 1
+    deciders = {m["decided by"] for m in marks}
+    assert os.getpid() in deciders
+    assert len(deciders) <= workers
+    if workers == 1:
+        assert deciders == {os.getpid()}
+    else:  # the first batch goes to a worker before this process starts on the others
+        assert next(m["decided by"] for m in marks if m["batch"] == 0) != os.getpid()
+    rest = [n for n in pooled.not_evaluated if "decided by" not in n]
+    assert rest == serial.not_evaluated
+    assert pooled.cells == serial.cells
+    assert list(pooled.witnesses) == list(serial.witnesses)
