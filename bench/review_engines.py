@@ -342,8 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         smp = run.sampler
         driver, others = smp.split_cpu()
         mem = (
-            f"{smp.peak / 2**20:.2f} GB | {smp.peak_shm_at / 1024:.0f} / {smp.peak_shm / 1024:.0f} MB"
-            f" | {smp.peak_unshared / 2**20:.2f} GB"
+            f"{smp.peak // 1024:,} MB | {smp.peak_shm_at // 1024} / {smp.peak_shm // 1024} MB"
+            f" | {smp.peak_unshared // 1024:,} MB"
         )
         head = (
             f"| {engine} | {run.wall:.1f} s | {driver:.1f} s / {others:.1f} s "
@@ -364,6 +364,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{head} {classes} | {rate} | {_same(got, first)} | {vs} |")
             del got
         print(f"  {engine}: at the peak: {smp.peak_parts}")
+        busy = sorted(smp.cpu.items(), key=lambda kv: -kv[1][1])
+        print(f"  {engine}: CPU s by process: " + " ".join(
+            f"{'driver' if p == smp.root else n}:{p}:{c:.1f}" for p, (n, c) in busy if c >= 0.5
+        ))  # fmt: skip
         sys.stdout.flush()
     if args.phase:
         print("\nclass-pair decisions only (Engine.run), one child process per engine:")
