@@ -210,15 +210,6 @@ def _run(cmd: list[str], timeout: float, every: float, log: Path, guard_gb: floa
     return Run(code, wall, usage.ru_utime + usage.ru_stime, sampler, out.read_text())
 
 
-def _rows(out: Path) -> int:
-    import duckdb  # noqa: PLC0415
-
-    con = duckdb.connect()
-    got = con.execute(f"SELECT count(*) FROM read_parquet('{out}/matrix/*.parquet')").fetchone()
-    con.close()
-    return int(got[0]) if got else -1
-
-
 def _files(out: Path) -> dict[str, bytes]:
     """The dataset's Parquet files by name, and ``report.json`` with its paths replaced."""
     got = {p.name: p.read_bytes() for p in sorted(out.glob("*.parquet"))}
