@@ -5,10 +5,16 @@ home-made scheduler).
 The job unit is a batch of principal classes, each given by its representative's ARN: for each,
 every instance class and action is decided and the tag-escalation witnesses are searched
 (`lspolicy.account.review.decide_principal_classes`). A worker is sent the `PairJob` once (the
-inventory and the instance classes, pickled; under Ray one object in the object store), builds
-one `ClassReview` per worker process and keeps it for every batch it gets. Batches come back as
-plain data in any order and are merged by batch index, so every engine yields the same cells in
-the same order, and the same Parquet files.
+inventory and the instance classes), builds one `ClassReview` per worker process and keeps it
+for every batch it gets. Batches come back as plain data in any order and are merged by batch
+index, so every engine yields the same cells in the same order, and the same Parquet files.
+
+Under Ray the driver puts the job and the representatives in the object store once
+(`RayJob`, one ``ray.put``); a task carries only its batch's index and range of positions; a
+worker process fetches the job on its first batch, builds its own review (Ray workers are not
+forked: nothing of the driver's review reaches them) and keeps both, frozen out of the
+collector's reach, for its later batches; results are fetched as they finish (``ray.wait``),
+each released from the object store once fetched.
 
 Engines (`ENGINES`, one entry each):
 
@@ -58,6 +64,7 @@ __all__ = [
     "Engine",
     "EngineError",
     "PairJob",
+    "RayJob",
     "make_engine",
 ]
 
@@ -162,15 +169,50 @@ def _pool_batch(index: int, reps: Sequence[Rep]) -> BatchResult:
     return _decide(*got, index, reps)
 
 
-def _ray_batch(token: str, boxed: list[Any], index: int, reps: Sequence[Rep]) -> BatchResult:
-    """A Ray task. ``boxed`` holds the job's object reference in a list, so that Ray does not
-    fetch and unpickle the job for every task: a worker process fetches it on its first batch."""
-    got = _CACHE.get(token)
-    if got is None:
-        import ray  # noqa: PLC0415 - the optional extra, present on every Ray worker
+@dataclass(frozen=True)
+class RayJob:
+    """What a Ray driver puts in the object store once: the job and every principal class's
+    representative; a task names its batch by a range of positions in ``reps``."""
 
-        got = _cached(ray.get(boxed[0]))
-    return _decide(*got, index, reps)
+    job: PairJob
+    reps: tuple[Rep, ...]
+
+
+_RAY_REPS: dict[str, tuple[Rep, ...]] = {}
+"""Per Ray worker process: the representatives of the job it serves (by job token)."""
+
+
+def _ray_load(boxed: list[Any]) -> tuple[PairJob, ClassReview, tuple[Rep, ...]]:
+    """A Ray worker's first batch of a job: fetch and unpickle the job (a Ray worker is not
+    forked: it has nothing of the driver's), build its review, and move all of it out of the
+    collector's reach (`gc.freeze`; the previous job's objects are unfrozen and dropped first):
+    kept for every later batch, scanned by no full collection."""
+    import ray  # noqa: PLC0415 - the optional extra, present on every Ray worker
+
+    gc.unfreeze()
+    _CACHE.clear()
+    _RAY_REPS.clear()
+    whole: RayJob = ray.get(boxed[0])
+    job, review = _cached(whole.job)
+    _RAY_REPS[job.token] = whole.reps
+    del whole
+    gc.collect()
+    gc.freeze()
+    return job, review, _RAY_REPS[job.token]
+
+
+def _ray_batch(token: str, boxed: list[Any], index: int, start: int, end: int) -> BatchResult:
+    """A Ray task: the batch ``index``, the representatives at positions ``start:end`` of the
+    job's. ``boxed`` holds the `RayJob`'s object reference in a list, so that Ray does not
+    fetch and unpickle the job for every task: a worker process fetches it on its first
+    batch and keeps it (`_ray_load`)."""
+    got = _CACHE.get(token)
+    reps = _RAY_REPS.get(token)
+    if got is None or reps is None:
+        job, review, reps = _ray_load(boxed)
+    else:
+        job, review = got
+    return _decide(job, review, index, reps[start:end])
 
 
 # -- the driver side ---------------------------------------------------------------------------
@@ -343,17 +385,37 @@ def _run_ray(
     try:
         resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
         cpus = int(resources.get("CPU", 1)) or 1
-        batches = _batches(reps, (engine.workers or cpus) * BATCHES_PER_WORKER)
-        ref = ray.put(job)
+        ranges = _ranges(len(reps), (engine.workers or cpus) * BATCHES_PER_WORKER)
+        # once in the object store, whatever the number of tasks; each task carries 3 ints
+        ref = ray.put(RayJob(job, tuple(reps)))
         task = ray.remote(num_cpus=1, max_retries=0)(_ray_batch)
-        refs = [task.remote(job.token, [ref], i, b) for i, b in batches]
-        results: list[BatchResult] = ray.get(refs)
+        pending = [task.remote(job.token, [ref], i, start, end) for i, start, end in ranges]
+        results: list[BatchResult] = []
+        while pending:  # streamed: each result leaves the object store once fetched
+            done, pending = ray.wait(pending, num_returns=1)
+            results.append(ray.get(done[0]))
+            del done
         return results
     except ray.exceptions.RayError as exc:
         raise EngineError(f"engine ray: a task failed: {_first(exc)}") from None
     finally:
         if started:
             ray.shutdown()
+
+
+def _ranges(n: int, count: int) -> list[tuple[int, int, int]]:
+    """``range(n)`` cut into at most ``count`` contiguous ``(index, start, end)`` ranges of
+    nearly equal size: the positions of `_batches`'s batches."""
+    count = max(1, min(count, n))
+    size, extra = divmod(n, count)
+    out: list[tuple[int, int, int]] = []
+    start = 0
+    for i in range(count):
+        end = start + size + (i < extra)
+        if end > start:
+            out.append((i, start, end))
+        start = end
+    return out
 
 
 CONNECT_TIMEOUT = 5.0

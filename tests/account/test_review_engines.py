@@ -43,6 +43,7 @@ from lspolicy.account.model import Inventory
 from lspolicy.account.parquet import run_query
 from lspolicy.account.review import compute_matrix
 from lspolicy.account.views import ESCALATION_FILES
+from lspolicy.account.witness_table import WitnessTable
 from lspolicy.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -281,6 +282,82 @@ def test_a_batch_failing_in_a_ray_worker_comes_back_as_one_line(ray_cluster: Any
     )
 
 
+def _merged(job: engines.PairJob, results: list[engines.BatchResult]) -> list[object]:
+    """The batches' class cells and witnesses merged in batch order, as `compute_matrix`."""
+    cells = review.ClassCells(job.actions, review.account_runs(job.classes))
+    found = WitnessTable()
+    for part in sorted(results, key=lambda r: r.index):
+        cells.extend(part.cells)
+        found.extend(part.witnesses)
+    return [list(cells), list(found)]
+
+
+def test_ray_puts_the_job_once_and_tasks_carry_ranges(ray_cluster: Any, monkeypatch: Any) -> None:
+    """The driver's state reaches Ray's workers through one object in the object store (the
+    job and every representative, `RayJob`); a task's arguments are the job's token, that
+    object's reference (boxed, so Ray does not resolve it per task) and three ints: the batch
+    index and its range of positions. The batches merged are the serial run's cells and
+    witnesses."""
+    job = _example_job()
+    reps = list(enumerate(sorted([*job.inventory.users, *job.inventory.roles])))
+    puts: list[object] = []
+    sent: list[tuple[object, ...]] = []
+    real_put, real_remote = ray_cluster.put, ray_cluster.remote
+
+    def put(value: object, **options: object) -> object:
+        puts.append(value)
+        return real_put(value, **options)
+
+    def remote(**options: object) -> Any:
+        def wrap(fn: Any) -> Any:
+            task = real_remote(**options)(fn)
+
+            class Spy:
+                def remote(self, *args: object) -> object:
+                    sent.append(args)
+                    return task.remote(*args)
+
+            return Spy()
+
+        return wrap
+
+    monkeypatch.setattr(ray_cluster, "put", put)
+    monkeypatch.setattr(ray_cluster, "remote", remote)
+    got = Engine("ray").run(job, reps)
+    assert len(puts) == 1
+    assert isinstance(puts[0], engines.RayJob)
+    assert puts[0].job is job
+    assert puts[0].reps == tuple(reps)
+    assert len(sent) == len(got) == min(len(reps), 2 * engines.BATCHES_PER_WORKER) > 1
+    positions: list[int] = []
+    for token, boxed, index, start, end in sent:
+        assert token == job.token
+        assert isinstance(boxed, list)
+        assert [type(b).__name__ for b in boxed] == ["ObjectRef"]
+        assert isinstance(index, int)
+        positions += range(start, end)  # type: ignore[call-overload]
+    assert positions == list(range(len(reps)))
+    assert [r.index for r in got] == list(range(len(sent)))
+    assert _merged(job, got) == _merged(job, Engine("serial").run(job, reps))
+
+
+@settings(max_examples=5, deadline=None)
+@given(inv=reviewed())
+def test_ray_matrix_equals_serial_on_random_organizations(ray_cluster: Any, inv: Inventory) -> None:
+    """For random small organizations (the generator of ``test_review_properties.py``), the
+    Ray engine on the local cluster (2 CPUs: up to 8 tasks of principal-class ranges, each
+    worker building its own review from the job in the object store) gives the serial matrix:
+    cells, escalations, classes and what was not evaluated, in the same order."""
+    serial = compute_matrix(inv, ACTIONS, engine=Engine("serial"))
+    on_ray = compute_matrix(inv, ACTIONS, engine=Engine("ray"))
+    assert list(on_ray.cells) == list(serial.cells)
+    assert on_ray.escalations == serial.escalations
+    assert on_ray.principal_class == serial.principal_class
+    assert on_ray.not_evaluated == serial.not_evaluated
+    assert on_ray.notes == serial.notes
+    assert list(on_ray.witnesses) == list(serial.witnesses)
+
+
 # -- errors: one line, exit 2, never a traceback -------------------------------------------------
 
 
@@ -392,6 +469,14 @@ def test_batches_cover_every_class_once_in_order(n: int, count: int) -> None:
     assert all(b for _, b in got)
     sizes = [len(b) for _, b in got]
     assert not sizes or max(sizes) - min(sizes) <= 1
+
+
+@given(n=st.integers(0, 60), count=st.integers(1, 20))
+def test_ray_ranges_are_the_batches_positions(n: int, count: int) -> None:
+    """A Ray task's ``(index, start, end)`` names the pool's batch ``index`` by positions."""
+    reps = [(i, f"arn:p{i}") for i in range(n)]
+    got = [(i, reps[start:end]) for i, start, end in engines._ranges(n, count)]
+    assert got == _batches(reps, count)
 
 
 def test_auto_is_serial_for_small_work_and_pool_otherwise() -> None:
