@@ -23,7 +23,12 @@ apart. The modes, each measured in the same run:
     Principal and instance parts normalised once (``RequestPart``, inside the timing, once per
     principal and per instance), ``Request.from_parts`` per request, then ``is_allowed``.
 ``batch``
-    ``PolicySet.is_allowed_many`` over each principal's requests (parts as above).
+    ``decide_requests`` over the requests as the bench holds them (principal index, action,
+    instance index, own keys; parts as above); a library without it: as ``grouped``.
+``grouped``
+    ``PolicySet.is_allowed_many`` over each principal's requests (the bench groups them by
+    principal, builds each group's items and puts the answers back in order): ``batch`` up
+    to round 7.
 ``matrix``
     ``decide_matrix``: every principal x every instance for one action (cells/s), without the
     per-request keys (no source IP, no time); ``compact``: the same with
@@ -259,14 +264,34 @@ def mode_batch(case: Case) -> list[bool]:
     return batch_answers(case.requests, case.sets, *_parts(case))
 
 
+def mode_grouped(case: Case) -> list[bool]:
+    return grouped_answers(case.requests, case.sets, *_parts(case))
+
+
 def batch_answers(
     reqs: Sequence[tuple[int, str, int, Any]],
     sets: Sequence[Any],
     principals: Sequence[Any],
     instances: Sequence[Any],
 ) -> list[bool]:
-    """Each request's answer, one `is_allowed_many` call per principal (the batch mode; also
-    `bench/engine_ab.py`'s, with another tree's sets and parts)."""
+    """Each request's answer from the library's batch API: ``decide_requests`` over the
+    requests as the bench holds them (principal index, action, instance index, own keys), or,
+    for a library without it (or another tree's sets, `bench/engine_ab.py`), one
+    ``is_allowed_many`` call per principal (`grouped_answers`)."""
+    if sets and type(sets[0]) is PolicySet and hasattr(lspolicy, "decide_requests"):
+        return lspolicy.decide_requests(reqs, sets, principals, instances)
+    return grouped_answers(reqs, sets, principals, instances)
+
+
+def grouped_answers(
+    reqs: Sequence[tuple[int, str, int, Any]],
+    sets: Sequence[Any],
+    principals: Sequence[Any],
+    instances: Sequence[Any],
+) -> list[bool]:
+    """Each request's answer, one `is_allowed_many` call per principal: the requests grouped
+    by principal, each group's items built, the answers put back in order (the batch mode up
+    to round 7)."""
     groups: dict[int, list[int]] = {}
     for n, (p, _, _, _) in enumerate(reqs):
         groups.setdefault(p, []).append(n)
@@ -286,11 +311,12 @@ MODES: dict[str, Callable[[Case], list[bool]]] = {
     "merged": mode_merged,
     "parts": mode_parts,
     "batch": mode_batch,
+    "grouped": mode_grouped,
 }
 
 
 def available(mode: str) -> bool:
-    if mode in ("parts", "batch"):
+    if mode in ("parts", "batch", "grouped"):
         return hasattr(lspolicy, "RequestPart") and hasattr(PolicySet, "is_allowed_many")
     return True
 

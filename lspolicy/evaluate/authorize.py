@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from lspolicy.evaluate.clause import CompiledCondition
@@ -438,21 +439,24 @@ class PolicySet:
         An item is a `Request`, or ``(action, part, context)``: the request combined from
         ``principal`` (when given), ``part`` (an instance's `RequestPart`, or any part) and the
         request's own ``context`` keys, as `Request.from_parts` combines them. Answers equal
-        ``is_allowed`` on each request alone.
+        ``is_allowed`` on each request alone. (Many principals' requests in one call:
+        `lspolicy.decide_requests`.)
         """
         out: list[bool] = []
+        items = requests if isinstance(requests, list | tuple) else list(requests)
+        if principal is not None and items:
+            try:  # the items as columns, in C; a `Request` item (not a tuple) raises
+                actions, parts, contexts = zip(*items, strict=True)
+            except (TypeError, ValueError):
+                pass
+            else:
+                stream = zip(repeat(0), actions, range(len(parts)), contexts)
+                _stream(stream, (self,), (principal,), parts, out)
+                return out
         append = out.append
         is_allowed = self.is_allowed
         build = Request.from_parts
-        if (
-            principal is not None
-            and not principal.caller_is_root
-            and not principal.duplicates
-            and self.resource_owner is None
-        ):
-            self._many_from_parts(requests, principal, out)
-            return out
-        for item in requests:
+        for item in items:
             if isinstance(item, Request):
                 append(is_allowed(item))
                 continue
@@ -463,111 +467,8 @@ class PolicySet:
                 append(is_allowed(build(action, principal, part, context=context)))
         return out
 
-    def _many_from_parts(
-        self,
-        requests: Iterable[Request | tuple[str, RequestPart, Mapping[str, ContextValue] | None]],
-        principal: RequestPart,
-        out: list[bool],
-    ) -> None:
-        """`is_allowed_many` for an ordinary caller (not the account root): where the instance
-        is in the caller's account, the plan's decision function reads the context without a
-        `Request` being built: a hot plan's layered function reads the request's own keys (only
-        those the plan reads), the instance's values and the principal's values in that order
-        (`codegen.compile_layered_decider`), never merging them; a cold plan's function reads
-        their merge. Everything else takes ``is_allowed``. Same answers: the context is the one
-        `Request.from_parts` builds (a part giving one key in two spellings takes that path)."""
-        append = out.append
-        is_allowed = self.is_allowed
-        build = Request.from_parts
-        values = principal.values
-        caller_account = principal.caller_account
-        caller = None if principal.caller_arn is None else self._caller_of(principal.caller_arn)
-        # action name as given -> what its plan calls (`_BatchEntry`)
-        seen: dict[str, _BatchEntry] = {}
-        scalars = _SCALARS
-        text = to_context_string
-        for item in requests:
-            if item.__class__ is Request:
-                append(is_allowed(item))
-                continue
-            action, part, context = item  # type: ignore[misc]
-            entry = seen.get(action)
-            if entry is None:
-                entry = seen[action] = self._batch_entry(action)
-            plan, decide, bare, needs_caller, layouts, cold = entry
-            if cold:
-                plan.uses += 1
-                if plan.uses >= _HOT or plan.inlined:
-                    if not plan.inlined:
-                        _promote(plan)
-                    entry = seen[action] = self._batch_entry(action)
-                    plan, decide, bare, needs_caller, layouts, cold = entry
-            resource = part._direct  # None: the part takes the general path
-            if caller_account is not None and resource is not None:
-                account = part._resource_account
-                if account is _UNREAD:  # found when first read
-                    account = part.resource_account
-                if account is not None and account != caller_account:
-                    if not plan.resource:
-                        # across accounts a resource-based policy must allow too, and the
-                        # plan has none (`is_allowed` answers the same without deciding)
-                        append(False)
-                        continue
-                    resource = None
-            if resource is None:
-                append(is_allowed(build(action, principal, part, context=context)))
-                continue
-            if decide is never:  # the plan allows nothing: no context to build
-                append(False)
-                continue
-            given = part._values
-            if given is None:  # normalised when first read
-                given = part.values
-            # the request's own keys that the plan reads (the decision functions read no
-            # other), found by the layout of the context's key names; normalising them is
-            # `context_values`, inlined: into their own mapping for the layered function
-            # (which reads it first, then the instance's values, then the principal's), else
-            # into the merged values
-            # (a layered function reading no request key gets one shared empty mapping: the
-            # decision functions never write to the context)
-            own = _NO_KEYS if bare is not None else values | given
-            if context:
-                names = tuple(context)
-                layout = layouts.get(names)
-                if layout is None:
-                    layout = _layout(names, plan.reads, decide if bare is not None else None)
-                    if len(layouts) >= _MAX_LAYOUTS:
-                        layouts.clear()
-                    layouts[names] = layout
-                pairs, variant = layout
-                if variant is not None:
-                    own = {}
-                for k, lk in pairs:
-                    v = context[k]
-                    if v.__class__ is str:
-                        own[lk] = (v,)
-                    elif isinstance(v, scalars):
-                        own[lk] = (text(v),)
-                    else:
-                        own[lk] = tuple(text(x) for x in v)
-            if bare is not None:
-                if own is _NO_KEYS:  # the plan reads none of the request's own keys
-                    if needs_caller:
-                        append(bare(resource, given, values, caller))
-                    else:
-                        append(bare(resource, given, values))
-                # else the layout's variant (own keys given: the layout has one)
-                elif needs_caller:
-                    append(variant(resource, own, given, values, caller))  # type: ignore[misc]
-                else:
-                    append(variant(resource, own, given, values))  # type: ignore[misc]
-            elif needs_caller:
-                append(decide(resource, own, caller))
-            else:
-                append(decide(resource, own))
-
     def _batch_entry(self, action: str) -> _BatchEntry:
-        """What `_many_from_parts` calls for ``action``: the plan's layered function where it
+        """What `_stream` calls for ``action``: the plan's layered function where it
         has one (hot plans), else its current function on the merged context."""
         key = action.lower()
         plan = self._plans.get(key) or self._plan(key)
@@ -838,6 +739,136 @@ class PolicySet:
         yield from self.resource or ()
         for level in self.scps:
             yield from level
+
+
+_StreamRequest = tuple[int, str, int, "Mapping[str, ContextValue] | None"]
+_Principal = tuple[
+    PolicySet,
+    RequestPart,
+    "dict[str, tuple[str, ...]] | None",
+    "str | None",
+    "Caller | None",
+    "dict[str, _BatchEntry]",
+]
+"""A principal's state in a stream (`_stream`): its set, its part, its normalised values
+(None: every request of this principal takes ``is_allowed``), its account, its caller, and
+action name as given -> what its plan calls (`_BatchEntry`)."""
+
+
+def _principal(ps: PolicySet, principal: RequestPart) -> _Principal:
+    if principal.caller_is_root or principal.duplicates or ps.resource_owner is not None:
+        # the account root, a part giving a key twice, a resource owner: the general way
+        return ps, principal, None, None, None, {}
+    caller = None if principal.caller_arn is None else ps._caller_of(principal.caller_arn)
+    return ps, principal, principal.values, principal.caller_account, caller, {}
+
+
+def _stream(
+    requests: Iterable[_StreamRequest],
+    sets: Sequence[PolicySet],
+    principals: Sequence[RequestPart],
+    instances: Sequence[RequestPart],
+    out: list[bool],
+) -> None:
+    """Append the answer of each ``(p, action, i, context)``: ``sets[p]`` on the request
+    combined from ``principals[p]``, ``instances[i]`` and ``context`` (`Request.from_parts`).
+
+    For an ordinary caller (not the account root) and an instance in the caller's account, the
+    plan's decision function reads the context without a `Request` being built: a hot plan's
+    layered function reads the request's own keys (only those the plan reads), the instance's
+    values and the principal's values in that order (`codegen.compile_layered_decider`), never
+    merging them; a cold plan's function reads their merge. Everything else takes
+    ``is_allowed``. Same answers: the context is the one `Request.from_parts` builds (a part
+    giving one key in two spellings takes that path). The requests need not be grouped by
+    principal: each principal's state is found by its index."""
+    append = out.append
+    build = Request.from_parts
+    states: list[_Principal | None] = [None] * len(sets)
+    scalars = _SCALARS
+    text = to_context_string
+    for p, action, i, context in requests:
+        state = states[p]
+        if state is None:
+            state = states[p] = _principal(sets[p], principals[p])
+        ps, principal, values, caller_account, caller, seen = state
+        part = instances[i]
+        if values is None:
+            append(ps.is_allowed(build(action, principal, part, context=context)))
+            continue
+        entry = seen.get(action)
+        if entry is None:
+            entry = seen[action] = ps._batch_entry(action)
+        plan, decide, bare, needs_caller, layouts, cold = entry
+        if cold:
+            plan.uses += 1
+            if plan.uses >= _HOT or plan.inlined:
+                if not plan.inlined:
+                    _promote(plan)
+                entry = seen[action] = ps._batch_entry(action)
+                plan, decide, bare, needs_caller, layouts, cold = entry
+        resource = part._direct  # None: the part takes the general path
+        if caller_account is not None and resource is not None:
+            account = part._resource_account
+            if account is _UNREAD:  # found when first read
+                account = part.resource_account
+            if account is not None and account != caller_account:
+                if not plan.resource:
+                    # across accounts a resource-based policy must allow too, and the
+                    # plan has none (`is_allowed` answers the same without deciding)
+                    append(False)
+                    continue
+                resource = None
+        if resource is None:
+            append(ps.is_allowed(build(action, principal, part, context=context)))
+            continue
+        if decide is never:  # the plan allows nothing: no context to build
+            append(False)
+            continue
+        given = part._values
+        if given is None:  # normalised when first read
+            given = part.values
+        # the request's own keys that the plan reads (the decision functions read no
+        # other), found by the layout of the context's key names; normalising them is
+        # `context_values`, inlined: into their own mapping for the layered function
+        # (which reads it first, then the instance's values, then the principal's), else
+        # into the merged values
+        # (a layered function reading no request key gets one shared empty mapping: the
+        # decision functions never write to the context)
+        own = _NO_KEYS if bare is not None else values | given
+        if context:
+            names = tuple(context)
+            layout = layouts.get(names)
+            if layout is None:
+                layout = _layout(names, plan.reads, decide if bare is not None else None)
+                if len(layouts) >= _MAX_LAYOUTS:
+                    layouts.clear()
+                layouts[names] = layout
+            pairs, variant = layout
+            if variant is not None:
+                own = {}
+            for k, lk in pairs:
+                v = context[k]
+                if v.__class__ is str:
+                    own[lk] = (v,)
+                elif isinstance(v, scalars):
+                    own[lk] = (text(v),)
+                else:
+                    own[lk] = tuple(text(x) for x in v)
+        if bare is not None:
+            if own is _NO_KEYS:  # the plan reads none of the request's own keys
+                if needs_caller:
+                    append(bare(resource, given, values, caller))
+                else:
+                    append(bare(resource, given, values))
+            # else the layout's variant (own keys given: the layout has one)
+            elif needs_caller:
+                append(variant(resource, own, given, values, caller))  # type: ignore[misc]
+            else:
+                append(variant(resource, own, given, values))  # type: ignore[misc]
+        elif needs_caller:
+            append(decide(resource, own, caller))
+        else:
+            append(decide(resource, own))
 
 
 def _decider_key(plan: _Plan) -> tuple[object, ...] | None:

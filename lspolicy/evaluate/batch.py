@@ -24,16 +24,17 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from itertools import repeat
-from operator import add, attrgetter, mul, sub
+from operator import add, attrgetter, itemgetter, mul, sub
 from typing import Any
 
-from lspolicy.evaluate.authorize import PolicySet
+from lspolicy.evaluate.authorize import PolicySet, _stream
 from lspolicy.evaluate.clause import CompiledCondition
 from lspolicy.model.request import ContextValue, Request, RequestPart, _account, context_values
 
-__all__ = ["Matrix", "decide_matrix", "decide_matrix_compact"]
+__all__ = ["Matrix", "decide_matrix", "decide_matrix_compact", "decide_requests"]
 
 _EMPTY: dict[str, Any] = {}
 _INLINE_GROUPS = 64
@@ -314,6 +315,37 @@ def decide_matrix_compact(
     return Matrix(group_rows, answer_rows, count)
 
 
+def decide_requests(
+    requests: Iterable[tuple[int, str, int, Mapping[str, ContextValue] | None]],
+    policy_sets: Sequence[PolicySet],
+    principals: Sequence[RequestPart],
+    instances: Sequence[RequestPart],
+) -> list[bool]:
+    """Whether each request ``(p, action, i, context)`` is allowed, in order: the answer of
+    ``policy_sets[p].is_allowed(Request.from_parts(action, principals[p], instances[i],
+    context=context))``.
+
+    Many principals' requests as a caller holds them (indices into the principals and the
+    instances, the request's own keys as a plain mapping or None), in any order: each
+    principal's parts and plans are found by its index, so the requests need not be grouped
+    by principal first (`PolicySet.is_allowed_many` takes one principal's). Each part is
+    normalised once, however many requests combine it.
+    """
+    if len(policy_sets) != len(principals):
+        raise ValueError("policy_sets and principals must have the same length")
+    items = requests if isinstance(requests, list | tuple) else list(requests)
+    # decided grouped by principal (a stable sort, in C): one principal's plans, predicates
+    # and their memos stay in the processor's caches while its requests are decided (on the
+    # harder workload, in the requests' own order, 1.1-1.3x slower); the answers are then put
+    # back in the requests' order
+    order = sorted(range(len(items)), key=list(map(_FIRST, items)).__getitem__)
+    answers: list[bool] = []
+    _stream(map(items.__getitem__, order), policy_sets, principals, instances, answers)
+    out = answers.copy()  # every place is written below
+    deque(map(out.__setitem__, order, answers), maxlen=0)
+    return out
+
+
 class _PlainColumns:
     """The instances' values of one key at a time, read from the contexts as given
     (`RequestPart.raw`) instead of normalising every instance's context. Parts with the
@@ -362,6 +394,7 @@ class _PlainColumns:
 
 
 _PLAIN_TYPES = frozenset({str, type(None)})
+_FIRST = itemgetter(0)
 _RESOURCE = attrgetter("resource")
 _RAW = attrgetter("raw")
 _LOWERED = attrgetter("_lowered")
