@@ -450,8 +450,17 @@ class PolicySet:
             except (TypeError, ValueError):
                 pass
             else:
-                stream = zip(repeat(0), actions, range(len(parts)), contexts)
-                _stream(stream, (self,), (principal,), parts, out)
+                count = len(parts)
+                stream = list(zip(repeat(0), actions, range(count), contexts))
+                out = [False] * count
+                _stream(
+                    stream,
+                    range(count),
+                    sets=(self,),
+                    principals=(principal,),
+                    instances=parts,
+                    out=out,
+                )
                 return out
         append = out.append
         is_allowed = self.is_allowed
@@ -764,14 +773,17 @@ def _principal(ps: PolicySet, principal: RequestPart) -> _Principal:
 
 
 def _stream(
-    requests: Iterable[_StreamRequest],
+    requests: Sequence[_StreamRequest],
+    order: Iterable[int],
+    *,
     sets: Sequence[PolicySet],
     principals: Sequence[RequestPart],
     instances: Sequence[RequestPart],
     out: list[bool],
 ) -> None:
-    """Append the answer of each ``(p, action, i, context)``: ``sets[p]`` on the request
-    combined from ``principals[p]``, ``instances[i]`` and ``context`` (`Request.from_parts`).
+    """``out[n]``, for each ``n`` of ``order``, is the answer of ``requests[n]``, ``(p,
+    action, i, context)``: ``sets[p]`` on the request combined from ``principals[p]``,
+    ``instances[i]`` and ``context`` (`Request.from_parts`).
 
     For an ordinary caller (not the account root) and an instance in the caller's account, the
     plan's decision function reads the context without a `Request` being built: a hot plan's
@@ -780,20 +792,21 @@ def _stream(
     merging them; a cold plan's function reads their merge. Everything else takes
     ``is_allowed``. Same answers: the context is the one `Request.from_parts` builds (a part
     giving one key in two spellings takes that path). The requests need not be grouped by
-    principal: each principal's state is found by its index."""
-    append = out.append
+    principal: each principal's state is found by its index (in what order they are decided is
+    ``order``'s business)."""
     build = Request.from_parts
     states: list[_Principal | None] = [None] * len(sets)
     scalars = _SCALARS
     text = to_context_string
-    for p, action, i, context in requests:
+    for n in order:
+        p, action, i, context = requests[n]
         state = states[p]
         if state is None:
             state = states[p] = _principal(sets[p], principals[p])
         ps, principal, values, caller_account, caller, seen = state
         part = instances[i]
         if values is None:
-            append(ps.is_allowed(build(action, principal, part, context=context)))
+            out[n] = ps.is_allowed(build(action, principal, part, context=context))
             continue
         entry = seen.get(action)
         if entry is None:
@@ -815,14 +828,14 @@ def _stream(
                 if not plan.resource:
                     # across accounts a resource-based policy must allow too, and the
                     # plan has none (`is_allowed` answers the same without deciding)
-                    append(False)
+                    out[n] = False
                     continue
                 resource = None
         if resource is None:
-            append(ps.is_allowed(build(action, principal, part, context=context)))
+            out[n] = ps.is_allowed(build(action, principal, part, context=context))
             continue
         if decide is never:  # the plan allows nothing: no context to build
-            append(False)
+            out[n] = False
             continue
         given = part._values
         if given is None:  # normalised when first read
@@ -857,18 +870,18 @@ def _stream(
         if bare is not None:
             if own is _NO_KEYS:  # the plan reads none of the request's own keys
                 if needs_caller:
-                    append(bare(resource, given, values, caller))
+                    out[n] = bare(resource, given, values, caller)
                 else:
-                    append(bare(resource, given, values))
+                    out[n] = bare(resource, given, values)
             # else the layout's variant (own keys given: the layout has one)
             elif needs_caller:
-                append(variant(resource, own, given, values, caller))  # type: ignore[misc]
+                out[n] = variant(resource, own, given, values, caller)  # type: ignore[misc]
             else:
-                append(variant(resource, own, given, values))  # type: ignore[misc]
+                out[n] = variant(resource, own, given, values)  # type: ignore[misc]
         elif needs_caller:
-            append(decide(resource, own, caller))
+            out[n] = decide(resource, own, caller)
         else:
-            append(decide(resource, own))
+            out[n] = decide(resource, own)
 
 
 def _decider_key(plan: _Plan) -> tuple[object, ...] | None:

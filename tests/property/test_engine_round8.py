@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from test_compiled_layers import CALLERS, policy_sets
 
 from lspolicy import PolicySet, Request, RequestPart, decide_requests
-from lspolicy.evaluate import authorize
+from lspolicy.evaluate import authorize, batch
 from lspolicy.strategies import lightsail_instances, request_contexts
 
 ACTIONS = st.sampled_from(
@@ -59,6 +59,18 @@ def _generic_first() -> Iterator[None]:
         authorize._EAGER = saved
 
 
+@contextmanager
+def _grouped(on: bool) -> Iterator[None]:
+    """`decide_requests` groups the requests by principal (``on``) or decides them in their
+    own order, whatever the sets' size (`batch._GROUP_ABOVE`)."""
+    saved = batch._GROUP_ABOVE
+    batch._GROUP_ABOVE = -1 if on else 1 << 60
+    try:
+        yield
+    finally:
+        batch._GROUP_ABOVE = saved
+
+
 def _inline_every_plan(rules: PolicySet) -> None:
     for plan in rules._plans.values():
         if not plan.inlined:
@@ -89,17 +101,20 @@ def _instance_parts(draw: st.DrawFn) -> list[RequestPart]:
     st.lists(st.tuples(policy_sets(), request_contexts(resource_tags=False),
                        st.sampled_from(CALLERS)), min_size=1, max_size=3),
     _instance_parts(),
+    st.booleans(),
     st.data(),
 )  # fmt: skip
 def test_requests_of_many_principals_answer_as_evaluate(
     rows: list[tuple[PolicySet, dict[str, Any], str | None]],
     instances: list[RequestPart],
+    grouped: bool,
     data: st.DataObject,
 ) -> None:
     """`decide_requests` over requests of several principals in a drawn order: each answer
     equals ``evaluate`` on the request `Request.from_parts` builds, with plans cold (generic
     functions, `never`), again with the plans built, and with every plan inlined (layered
-    functions and their variants); ``is_allowed_many`` per principal answers alike."""
+    functions and their variants), in the requests' order or grouped by principal;
+    ``is_allowed_many`` per principal answers alike."""
     sets = [rules for rules, _, _ in rows]
     principals = [RequestPart(ctx, caller_arn=caller) for _, ctx, caller in rows]
     reqs = data.draw(
@@ -120,7 +135,7 @@ def test_requests_of_many_principals_answer_as_evaluate(
         .allowed
         for p, action, i, ctx in reqs
     ]
-    with _generic_first():
+    with _generic_first(), _grouped(grouped):
         assert decide_requests(reqs, sets, principals, instances) == expected
         assert decide_requests(iter(reqs), sets, principals, instances) == expected
         for rules in sets:
