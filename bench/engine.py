@@ -151,17 +151,7 @@ def load_standard(directory: Path) -> Case:
         expected=[d == "Allow" for d in exp["decisions"]],
         compile_seconds=compile_seconds,
         policy_texts={n: json.dumps(d) for n, d in raw["policies"].items()},
-        peer_principals=[
-            peers.Principal(
-                arn=p["arn"],
-                kind=p["type"],
-                name=p["name"],
-                tags=dict(p.get("tags") or {}),
-                policies=tuple(p["policies"]),
-                boundary=p.get("permissions_boundary"),
-            )
-            for p in raw["principals"]
-        ],
+        peer_principals=peers.standard_principals(raw["principals"]),
     )
 
 
@@ -339,7 +329,7 @@ def oracle(case: Case) -> list[bool]:
 
 def peer_runs(case: Case, names: Sequence[str], say: Callable[[str], None]) -> dict[str, Any]:
     """For each peer of ``bench/peers.py`` that imports: the timed loop over the case's requests
-    (``[fn(*args) for fn, args in calls]``, as ``bench/run.py`` times it) and its first answers.
+    (`peers.run_calls`, as ``bench/run.py`` times it) and its first answers.
     The peers' inputs are prepared before timing (``prepare``: their own request objects from the
     merged context), so their figures leave out what lspolicy's modes pay for building each
     request; they evaluate identity policies and the boundary only (no SCP levels, no session
@@ -367,7 +357,7 @@ def peer_runs(case: Case, names: Sequence[str], say: Callable[[str], None]) -> d
             say(f"  {name}: not measured ({exc!r})"[:200])
             continue
         out[name] = {
-            "run": lambda calls=calls: [fn(*args) for fn, args in calls],
+            "run": lambda calls=calls: peers.run_calls(calls),
             "answers": first,
             "compile_seconds": compiled,
             "version": adapter.version,

@@ -31,6 +31,7 @@ from typing import Any
 from lspolicy.evaluate.clause import CompiledCondition
 from lspolicy.evaluate.codegen import (
     Decider,
+    Layers,
     compile_decider,
     compile_layered_decider,
     generic_decider,
@@ -374,14 +375,7 @@ class PolicySet:
         if cached is None and _size(plan) <= _EAGER:
             _inline(plan)
         elif cached is None:
-            plan.simple = generic_decider(
-                plan.denies,
-                plan.identity,
-                plan.boundary,
-                session=plan.session,
-                scps=plan.scps,
-                resource=plan.resource,
-            )
+            plan.simple = generic_decider(_layers(plan))
         else:
             plan.simple, plan.inlined = cached, True
         if len(self._plans) < _MAX_PLANS:
@@ -884,6 +878,11 @@ def _stream(
             out[n] = decide(resource, own)
 
 
+def _layers(plan: _Plan) -> Layers:
+    """The plan's statements by layer, as `codegen` compiles them."""
+    return Layers(plan.denies, plan.identity, plan.boundary, plan.session, plan.scps, plan.resource)
+
+
 def _decider_key(plan: _Plan) -> tuple[object, ...] | None:
     """The shared cores of the plan's statements, when no statement names principals (a
     ``grant`` is per policy set) and so the compiled function can be shared."""
@@ -916,14 +915,7 @@ def _layered(plan: _Plan) -> Decider | None:
     if key is not None and key in _LAYERED:
         layered = _LAYERED[key]
     else:
-        layered = compile_layered_decider(
-            plan.denies,
-            plan.identity,
-            plan.boundary,
-            session=plan.session,
-            scps=plan.scps,
-            resource=plan.resource,
-        )
+        layered = compile_layered_decider(_layers(plan))
         if key is not None:
             _bounded_put(_LAYERED, key, layered)
     plan.layered = layered
@@ -943,14 +935,7 @@ def _promote(plan: _Plan) -> Decider:
     one does, in a fixed order. Measured on the harder workload (1,072 of its 1,198 plans are
     such): the inlined functions 1.2x slower than the generic ones once both are warm, on top
     of ~1.5 ms of `compile` each; plans with a layered function ran alike either way."""
-    if plan.resource is None and not layerable(
-        plan.denies,
-        plan.identity,
-        plan.boundary,
-        session=plan.session,
-        scps=plan.scps,
-        resource=None,
-    ):
+    if plan.resource is None and not layerable(_layers(plan)):
         plan.uses = _SETTLED
         assert plan.simple is not None
         return plan.simple
@@ -966,14 +951,7 @@ def _inline(plan: _Plan) -> Decider:
 
 def _decider(plan: _Plan) -> Decider:
     """Compile the plan's decision function (and share it with equal plans)."""
-    decider = compile_decider(
-        plan.denies,
-        plan.identity,
-        plan.boundary,
-        session=plan.session,
-        scps=plan.scps,
-        resource=plan.resource,
-    )
+    decider = compile_decider(_layers(plan))
     key = _decider_key(plan)
     if key is not None:
         _bounded_put(_DECIDERS, key, decider)
