@@ -792,12 +792,15 @@ def _stream(
     states: list[_Principal | None] = [None] * len(sets)
     scalars = _SCALARS
     text = to_context_string
+    last = None  # the principal of the request before: its state is still unpacked
     for n in order:
         p, action, i, context = requests[n]
-        state = states[p]
-        if state is None:
-            state = states[p] = _principal(sets[p], principals[p])
-        ps, principal, values, caller_account, caller, seen = state
+        if p is not last:  # small ints are shared objects: ``is`` compares them, cheaply
+            state = states[p]
+            if state is None:
+                state = states[p] = _principal(sets[p], principals[p])
+            ps, principal, values, caller_account, caller, seen = state
+            last = p
         part = instances[i]
         if values is None:
             out[n] = ps.is_allowed(build(action, principal, part, context=context))
