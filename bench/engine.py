@@ -23,7 +23,12 @@ apart. The modes, each measured in the same run:
     Principal and instance parts normalised once (``RequestPart``, inside the timing, once per
     principal and per instance), ``Request.from_parts`` per request, then ``is_allowed``.
 ``batch``
-    ``PolicySet.is_allowed_many`` over each principal's requests (parts as above).
+    ``decide_requests`` over the requests as the bench holds them (principal index, action,
+    instance index, own keys; parts as above); a library without it: as ``grouped``.
+``grouped``
+    ``PolicySet.is_allowed_many`` over each principal's requests (the bench groups them by
+    principal, builds each group's items and puts the answers back in order): ``batch`` up
+    to round 7.
 ``matrix``
     ``decide_matrix``: every principal x every instance for one action (cells/s), without the
     per-request keys (no source IP, no time); ``compact``: the same with
@@ -146,17 +151,7 @@ def load_standard(directory: Path) -> Case:
         expected=[d == "Allow" for d in exp["decisions"]],
         compile_seconds=compile_seconds,
         policy_texts={n: json.dumps(d) for n, d in raw["policies"].items()},
-        peer_principals=[
-            peers.Principal(
-                arn=p["arn"],
-                kind=p["type"],
-                name=p["name"],
-                tags=dict(p.get("tags") or {}),
-                policies=tuple(p["policies"]),
-                boundary=p.get("permissions_boundary"),
-            )
-            for p in raw["principals"]
-        ],
+        peer_principals=peers.standard_principals(raw["principals"]),
     )
 
 
@@ -259,14 +254,34 @@ def mode_batch(case: Case) -> list[bool]:
     return batch_answers(case.requests, case.sets, *_parts(case))
 
 
+def mode_grouped(case: Case) -> list[bool]:
+    return grouped_answers(case.requests, case.sets, *_parts(case))
+
+
 def batch_answers(
     reqs: Sequence[tuple[int, str, int, Any]],
     sets: Sequence[Any],
     principals: Sequence[Any],
     instances: Sequence[Any],
 ) -> list[bool]:
-    """Each request's answer, one `is_allowed_many` call per principal (the batch mode; also
-    `bench/engine_ab.py`'s, with another tree's sets and parts)."""
+    """Each request's answer from the library's batch API: ``decide_requests`` over the
+    requests as the bench holds them (principal index, action, instance index, own keys), or,
+    for a library without it (or another tree's sets, `bench/engine_ab.py`), one
+    ``is_allowed_many`` call per principal (`grouped_answers`)."""
+    if sets and type(sets[0]) is PolicySet and hasattr(lspolicy, "decide_requests"):
+        return lspolicy.decide_requests(reqs, sets, principals, instances)
+    return grouped_answers(reqs, sets, principals, instances)
+
+
+def grouped_answers(
+    reqs: Sequence[tuple[int, str, int, Any]],
+    sets: Sequence[Any],
+    principals: Sequence[Any],
+    instances: Sequence[Any],
+) -> list[bool]:
+    """Each request's answer, one `is_allowed_many` call per principal: the requests grouped
+    by principal, each group's items built, the answers put back in order (the batch mode up
+    to round 7)."""
     groups: dict[int, list[int]] = {}
     for n, (p, _, _, _) in enumerate(reqs):
         groups.setdefault(p, []).append(n)
@@ -286,11 +301,12 @@ MODES: dict[str, Callable[[Case], list[bool]]] = {
     "merged": mode_merged,
     "parts": mode_parts,
     "batch": mode_batch,
+    "grouped": mode_grouped,
 }
 
 
 def available(mode: str) -> bool:
-    if mode in ("parts", "batch"):
+    if mode in ("parts", "batch", "grouped"):
         return hasattr(lspolicy, "RequestPart") and hasattr(PolicySet, "is_allowed_many")
     return True
 
@@ -313,7 +329,7 @@ def oracle(case: Case) -> list[bool]:
 
 def peer_runs(case: Case, names: Sequence[str], say: Callable[[str], None]) -> dict[str, Any]:
     """For each peer of ``bench/peers.py`` that imports: the timed loop over the case's requests
-    (``[fn(*args) for fn, args in calls]``, as ``bench/run.py`` times it) and its first answers.
+    (`peers.run_calls`, as ``bench/run.py`` times it) and its first answers.
     The peers' inputs are prepared before timing (``prepare``: their own request objects from the
     merged context), so their figures leave out what lspolicy's modes pay for building each
     request; they evaluate identity policies and the boundary only (no SCP levels, no session
@@ -341,7 +357,7 @@ def peer_runs(case: Case, names: Sequence[str], say: Callable[[str], None]) -> d
             say(f"  {name}: not measured ({exc!r})"[:200])
             continue
         out[name] = {
-            "run": lambda calls=calls: [fn(*args) for fn, args in calls],
+            "run": lambda calls=calls: peers.run_calls(calls),
             "answers": first,
             "compile_seconds": compiled,
             "version": adapter.version,
@@ -422,16 +438,22 @@ def run_case(
     agree: dict[str, int] = {}
     others = peer_runs(case, peer_names, say) if peer_names else {}
     peer_times: dict[str, list[float]] = {name: [] for name in others}
-    for _ in range(passes):
-        for m in modes:  # round-robin: drift on the machine spreads over every mode alike
-            seconds, answers = timed(lambda: MODES[m](case))  # noqa: B023
-            times[m].append(seconds)
-            agree[m] = min(
-                agree.get(m, n), sum(a == b for a, b in zip(answers, truth, strict=True))
+    # round-robin, the modes and the peers alike, so that drift on the machine spreads over
+    # every one; the order reverses every pass (serpentine): with a fixed order the first mode
+    # always ran right after the peers, whose passes leave the processor's caches cold
+    # (measured: a mode ran ~25% slower in that place than in another)
+    order = [("mode", m) for m in modes] + [("peer", name) for name in others]
+    for k in range(passes):
+        for kind, name in order if k % 2 == 0 else order[::-1]:
+            if kind == "peer":
+                seconds, _ = timed(others[name]["run"])
+                peer_times[name].append(seconds)
+                continue
+            seconds, answers = timed(lambda: MODES[name](case))  # noqa: B023
+            times[name].append(seconds)
+            agree[name] = min(
+                agree.get(name, n), sum(a == b for a, b in zip(answers, truth, strict=True))
             )
-        for name, peer in others.items():  # the peers in the same round-robin
-            seconds, _ = timed(peer["run"])
-            peer_times[name].append(seconds)
     base = n / statistics.median(times["general"]) if "general" in times else None
     say(
         f"  {'mode':<16}{'decisions/s (median)':>22}{'best':>12}{'vs general':>12}{'agreement':>16}"

@@ -25,7 +25,8 @@ its ``compact`` and ``batch`` modes, parts built inside the timing by each tree'
 this tree's). ``batch-fresh``: as ``batch-mode``, but each side starts every round from fresh
 plans (nothing learnt by earlier rounds: generic functions, the order of their statements,
 inlined functions) and runs three passes, as ``bench/engine.py`` does; a round's time is the
-median pass. Prints the medians and each round's ratio (> 1: this tree faster).
+median pass (each side through its own ``decide_requests`` where it has one, else the bench's
+grouped ``is_allowed_many`` calls, as ``bench/engine.py``'s ``batch`` mode). Prints the medians and each round's ratio (> 1: this tree faster).
 """
 
 from __future__ import annotations
@@ -83,13 +84,36 @@ def _rounds(
     return a, b
 
 
+def _ref_batch(lib: Path) -> Callable[..., list[bool]] | None:
+    """REF's ``decide_requests`` over REF's ``authorize`` (as `_ref_sets` loads it), or None
+    when REF has none (the bench's grouped calls of ``is_allowed_many`` then)."""
+    path = lib / "evaluate" / "batch.py"
+    if "def decide_requests(" not in path.read_text(encoding="utf-8"):
+        return None
+    own = sys.modules["lspolicy.evaluate.authorize"]
+    sys.modules["lspolicy.evaluate.authorize"] = sys.modules["ref_authorize"]
+    try:  # REF's batch.py imports its authorize by name: REF's while it loads
+        module = _load("ref_batch_requests", path)
+    finally:
+        sys.modules["lspolicy.evaluate.authorize"] = own
+    decide: Callable[..., list[bool]] = module.decide_requests
+    return decide
+
+
 def _ref_sets(case: Any, lib: Path) -> list[Any]:
     """The case's policy sets as REF's ``PolicySet`` (REF's ``authorize.py`` and
-    ``codegen.py``), each with its own plans; the statements' shared cores are common."""
-    ref_codegen = _load("ref_codegen", lib / "evaluate" / "codegen.py")
-    ref = _load("ref_authorize", lib / "evaluate" / "authorize.py")
-    for name in ("generic_decider", "compile_decider", "compile_layered_decider"):
-        setattr(ref, name, getattr(ref_codegen, name))
+    ``codegen.py``), each with its own plans; the statements' shared cores are common.
+
+    REF's modules are loaded once: loaded again for every round, REF's caches of compiled
+    code (`codegen._CODE`, shared deciders) started empty every round while this tree's were
+    kept, a bias of ~7% for this tree in an A/A run of ``batch-fresh`` (measured)."""
+    ref = sys.modules.get("ref_authorize")
+    if ref is None:
+        ref_codegen = _load("ref_codegen", lib / "evaluate" / "codegen.py")
+        ref = _load("ref_authorize", lib / "evaluate" / "authorize.py")
+        for name in ref_codegen.__all__:  # every codegen name REF's authorize imported
+            if hasattr(ref, name):
+                setattr(ref, name, getattr(ref_codegen, name))
     olds = []
     for s in case.sets:
         o = ref.PolicySet.__new__(ref.PolicySet)
@@ -144,7 +168,15 @@ def main() -> int:
                 out.append(o)
             return out
 
+        _ref_sets(case, lib)  # loads REF's authorize
+        ref_decide = _ref_batch(lib)
+
         def passes(sets: list[Any], part: Any) -> tuple[int, list[bool]]:
+            many = (
+                ref_decide
+                if ref_decide is not None and type(sets[0]) is not type(case.sets[0])
+                else engine.batch_answers
+            )
             times, answers = [], []
             for _ in range(3):
                 start = time.thread_time_ns()
@@ -156,7 +188,7 @@ def main() -> int:
                     part(c, resource=arn)
                     for c, arn in zip(case.instance_ctx, case.arns, strict=True)
                 ]
-                answers = engine.batch_answers(case.requests, sets, principals, instances)
+                answers = many(case.requests, sets, principals, instances)
                 times.append(time.thread_time_ns() - start)
             return int(statistics.median(times)), answers
 

@@ -55,6 +55,28 @@ class Request:
     context: Context
 
 
+def standard_principals(raw: Sequence[Mapping[str, Any]]) -> list[Principal]:
+    """The standard workload's principals (``workload.json``'s ``principals``) as `Principal`s
+    (`bench/run.py` and `bench/engine.py` read the same file)."""
+    return [
+        Principal(
+            arn=p["arn"],
+            kind=p["type"],
+            name=p["name"],
+            tags=dict(p.get("tags") or {}),
+            policies=tuple(p["policies"]),
+            boundary=p.get("permissions_boundary"),
+        )
+        for p in raw
+    ]
+
+
+def run_calls(calls: Sequence[Call]) -> list[bool]:
+    """The timed loop over prepared calls: the same for every evaluator (`bench/run.py`, and
+    the peers in `bench/engine.py`)."""
+    return [fn(*args) for fn, args in calls]
+
+
 class PeerUnavailable(Exception):
     """Raised when an evaluator cannot be imported or does not have the expected API."""
 

@@ -94,17 +94,7 @@ def load_workload(directory: Path) -> Workload:
         raise WorkloadError(f"cannot read the workload in {str(directory)!r}: {exc}") from exc
     account = raw["account"]
     policies = {name: json.dumps(doc) for name, doc in raw["policies"].items()}
-    principals = [
-        peers.Principal(
-            arn=p["arn"],
-            kind=p["type"],
-            name=p["name"],
-            tags=dict(p.get("tags") or {}),
-            policies=tuple(p["policies"]),
-            boundary=p.get("permissions_boundary"),
-        )
-        for p in raw["principals"]
-    ]
+    principals = peers.standard_principals(raw["principals"])
     by_arn = {p.arn: i for i, p in enumerate(principals)}
     resources = {r["arn"]: r for r in raw["resources"]}
     requests = []
@@ -134,9 +124,8 @@ def load_workload(directory: Path) -> Workload:
 # --------------------------------------------------------------------------------------------
 
 
-def run_calls(calls: list[peers.Call]) -> list[bool]:
-    """The timed loop: the same for every evaluator."""
-    return [fn(*args) for fn, args in calls]
+run_calls = peers.run_calls
+"""The timed loop: the same for every evaluator."""
 
 
 @dataclass

@@ -26,7 +26,12 @@ if _typing.TYPE_CHECKING:
         SimulatorError,
     )
     from lspolicy.evaluate.authorize import PolicySet
-    from lspolicy.evaluate.batch import Matrix, decide_matrix, decide_matrix_compact
+    from lspolicy.evaluate.batch import (
+        Matrix,
+        decide_matrix,
+        decide_matrix_compact,
+        decide_requests,
+    )
     from lspolicy.model.decision import Decision, FailedCondition, NearMiss, StatementRef
     from lspolicy.model.policy import Condition, Policy, Principal, Statement
     from lspolicy.model.request import Request, RequestPart
@@ -55,6 +60,7 @@ __all__ = [
     "StatementRef",
     "decide_matrix",
     "decide_matrix_compact",
+    "decide_requests",
     "parse_policy",
     "simulate_custom_policy",
 ]
@@ -76,7 +82,8 @@ _HOME = {
     ),
     "PolicySet": "lspolicy.evaluate.authorize",
     **dict.fromkeys(
-        ("Matrix", "decide_matrix", "decide_matrix_compact"), "lspolicy.evaluate.batch"
+        ("Matrix", "decide_matrix", "decide_matrix_compact", "decide_requests"),
+        "lspolicy.evaluate.batch",
     ),
     **dict.fromkeys(
         ("Decision", "FailedCondition", "NearMiss", "StatementRef"), "lspolicy.model.decision"

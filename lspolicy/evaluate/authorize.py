@@ -25,11 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from lspolicy.evaluate.clause import CompiledCondition
 from lspolicy.evaluate.codegen import (
     Decider,
+    Layers,
     compile_decider,
     compile_layered_decider,
     generic_decider,
@@ -373,14 +375,7 @@ class PolicySet:
         if cached is None and _size(plan) <= _EAGER:
             _inline(plan)
         elif cached is None:
-            plan.simple = generic_decider(
-                plan.denies,
-                plan.identity,
-                plan.boundary,
-                session=plan.session,
-                scps=plan.scps,
-                resource=plan.resource,
-            )
+            plan.simple = generic_decider(_layers(plan))
         else:
             plan.simple, plan.inlined = cached, True
         if len(self._plans) < _MAX_PLANS:
@@ -438,21 +433,33 @@ class PolicySet:
         An item is a `Request`, or ``(action, part, context)``: the request combined from
         ``principal`` (when given), ``part`` (an instance's `RequestPart`, or any part) and the
         request's own ``context`` keys, as `Request.from_parts` combines them. Answers equal
-        ``is_allowed`` on each request alone.
+        ``is_allowed`` on each request alone. (Many principals' requests in one call:
+        `lspolicy.decide_requests`.)
         """
         out: list[bool] = []
+        items = requests if isinstance(requests, list | tuple) else list(requests)
+        if principal is not None and items:
+            try:  # the items as columns, in C; a `Request` item (not a tuple) raises
+                actions, parts, contexts = zip(*items, strict=True)
+            except (TypeError, ValueError):
+                pass
+            else:
+                count = len(parts)
+                stream = list(zip(repeat(0), actions, range(count), contexts))
+                out = [False] * count
+                _stream(
+                    stream,
+                    range(count),
+                    sets=(self,),
+                    principals=(principal,),
+                    instances=parts,
+                    out=out,
+                )
+                return out
         append = out.append
         is_allowed = self.is_allowed
         build = Request.from_parts
-        if (
-            principal is not None
-            and not principal.caller_is_root
-            and not principal.duplicates
-            and self.resource_owner is None
-        ):
-            self._many_from_parts(requests, principal, out)
-            return out
-        for item in requests:
+        for item in items:
             if isinstance(item, Request):
                 append(is_allowed(item))
                 continue
@@ -463,111 +470,8 @@ class PolicySet:
                 append(is_allowed(build(action, principal, part, context=context)))
         return out
 
-    def _many_from_parts(
-        self,
-        requests: Iterable[Request | tuple[str, RequestPart, Mapping[str, ContextValue] | None]],
-        principal: RequestPart,
-        out: list[bool],
-    ) -> None:
-        """`is_allowed_many` for an ordinary caller (not the account root): where the instance
-        is in the caller's account, the plan's decision function reads the context without a
-        `Request` being built: a hot plan's layered function reads the request's own keys (only
-        those the plan reads), the instance's values and the principal's values in that order
-        (`codegen.compile_layered_decider`), never merging them; a cold plan's function reads
-        their merge. Everything else takes ``is_allowed``. Same answers: the context is the one
-        `Request.from_parts` builds (a part giving one key in two spellings takes that path)."""
-        append = out.append
-        is_allowed = self.is_allowed
-        build = Request.from_parts
-        values = principal.values
-        caller_account = principal.caller_account
-        caller = None if principal.caller_arn is None else self._caller_of(principal.caller_arn)
-        # action name as given -> what its plan calls (`_BatchEntry`)
-        seen: dict[str, _BatchEntry] = {}
-        scalars = _SCALARS
-        text = to_context_string
-        for item in requests:
-            if item.__class__ is Request:
-                append(is_allowed(item))
-                continue
-            action, part, context = item  # type: ignore[misc]
-            entry = seen.get(action)
-            if entry is None:
-                entry = seen[action] = self._batch_entry(action)
-            plan, decide, bare, needs_caller, layouts, cold = entry
-            if cold:
-                plan.uses += 1
-                if plan.uses >= _HOT or plan.inlined:
-                    if not plan.inlined:
-                        _promote(plan)
-                    entry = seen[action] = self._batch_entry(action)
-                    plan, decide, bare, needs_caller, layouts, cold = entry
-            resource = part._direct  # None: the part takes the general path
-            if caller_account is not None and resource is not None:
-                account = part._resource_account
-                if account is _UNREAD:  # found when first read
-                    account = part.resource_account
-                if account is not None and account != caller_account:
-                    if not plan.resource:
-                        # across accounts a resource-based policy must allow too, and the
-                        # plan has none (`is_allowed` answers the same without deciding)
-                        append(False)
-                        continue
-                    resource = None
-            if resource is None:
-                append(is_allowed(build(action, principal, part, context=context)))
-                continue
-            if decide is never:  # the plan allows nothing: no context to build
-                append(False)
-                continue
-            given = part._values
-            if given is None:  # normalised when first read
-                given = part.values
-            # the request's own keys that the plan reads (the decision functions read no
-            # other), found by the layout of the context's key names; normalising them is
-            # `context_values`, inlined: into their own mapping for the layered function
-            # (which reads it first, then the instance's values, then the principal's), else
-            # into the merged values
-            # (a layered function reading no request key gets one shared empty mapping: the
-            # decision functions never write to the context)
-            own = _NO_KEYS if bare is not None else values | given
-            if context:
-                names = tuple(context)
-                layout = layouts.get(names)
-                if layout is None:
-                    layout = _layout(names, plan.reads, decide if bare is not None else None)
-                    if len(layouts) >= _MAX_LAYOUTS:
-                        layouts.clear()
-                    layouts[names] = layout
-                pairs, variant = layout
-                if variant is not None:
-                    own = {}
-                for k, lk in pairs:
-                    v = context[k]
-                    if v.__class__ is str:
-                        own[lk] = (v,)
-                    elif isinstance(v, scalars):
-                        own[lk] = (text(v),)
-                    else:
-                        own[lk] = tuple(text(x) for x in v)
-            if bare is not None:
-                if own is _NO_KEYS:  # the plan reads none of the request's own keys
-                    if needs_caller:
-                        append(bare(resource, given, values, caller))
-                    else:
-                        append(bare(resource, given, values))
-                # else the layout's variant (own keys given: the layout has one)
-                elif needs_caller:
-                    append(variant(resource, own, given, values, caller))  # type: ignore[misc]
-                else:
-                    append(variant(resource, own, given, values))  # type: ignore[misc]
-            elif needs_caller:
-                append(decide(resource, own, caller))
-            else:
-                append(decide(resource, own))
-
     def _batch_entry(self, action: str) -> _BatchEntry:
-        """What `_many_from_parts` calls for ``action``: the plan's layered function where it
+        """What `_stream` calls for ``action``: the plan's layered function where it
         has one (hot plans), else its current function on the merged context."""
         key = action.lower()
         plan = self._plans.get(key) or self._plan(key)
@@ -840,6 +744,148 @@ class PolicySet:
             yield from level
 
 
+_StreamRequest = tuple[int, str, int, "Mapping[str, ContextValue] | None"]
+_Principal = tuple[
+    PolicySet,
+    RequestPart,
+    "dict[str, tuple[str, ...]] | None",
+    "str | None",
+    "Caller | None",
+    "dict[str, _BatchEntry]",
+]
+"""A principal's state in a stream (`_stream`): its set, its part, its normalised values
+(None: every request of this principal takes ``is_allowed``), its account, its caller, and
+action name as given -> what its plan calls (`_BatchEntry`)."""
+
+
+def _principal(ps: PolicySet, principal: RequestPart) -> _Principal:
+    if principal.caller_is_root or principal.duplicates or ps.resource_owner is not None:
+        # the account root, a part giving a key twice, a resource owner: the general way
+        return ps, principal, None, None, None, {}
+    caller = None if principal.caller_arn is None else ps._caller_of(principal.caller_arn)
+    return ps, principal, principal.values, principal.caller_account, caller, {}
+
+
+def _stream(
+    requests: Sequence[_StreamRequest],
+    order: Iterable[int],
+    *,
+    sets: Sequence[PolicySet],
+    principals: Sequence[RequestPart],
+    instances: Sequence[RequestPart],
+    out: list[bool],
+) -> None:
+    """``out[n]``, for each ``n`` of ``order``, is the answer of ``requests[n]``, ``(p,
+    action, i, context)``: ``sets[p]`` on the request combined from ``principals[p]``,
+    ``instances[i]`` and ``context`` (`Request.from_parts`).
+
+    For an ordinary caller (not the account root) and an instance in the caller's account, the
+    plan's decision function reads the context without a `Request` being built: a hot plan's
+    layered function reads the request's own keys (only those the plan reads), the instance's
+    values and the principal's values in that order (`codegen.compile_layered_decider`), never
+    merging them; a cold plan's function reads their merge. Everything else takes
+    ``is_allowed``. Same answers: the context is the one `Request.from_parts` builds (a part
+    giving one key in two spellings takes that path). The requests need not be grouped by
+    principal: each principal's state is found by its index (in what order they are decided is
+    ``order``'s business)."""
+    build = Request.from_parts
+    states: list[_Principal | None] = [None] * len(sets)
+    scalars = _SCALARS
+    text = to_context_string
+    last = None  # the principal of the request before: its state is still unpacked
+    for n in order:
+        p, action, i, context = requests[n]
+        if p is not last:  # small ints are shared objects: ``is`` compares them, cheaply
+            state = states[p]
+            if state is None:
+                state = states[p] = _principal(sets[p], principals[p])
+            ps, principal, values, caller_account, caller, seen = state
+            last = p
+        part = instances[i]
+        if values is None:
+            out[n] = ps.is_allowed(build(action, principal, part, context=context))
+            continue
+        entry = seen.get(action)
+        if entry is None:
+            entry = seen[action] = ps._batch_entry(action)
+        plan, decide, bare, needs_caller, layouts, cold = entry
+        if cold:
+            plan.uses += 1
+            if plan.uses >= _HOT or plan.inlined:
+                if not plan.inlined:
+                    _promote(plan)
+                entry = seen[action] = ps._batch_entry(action)
+                plan, decide, bare, needs_caller, layouts, cold = entry
+        resource = part._direct  # None: the part takes the general path
+        if caller_account is not None and resource is not None:
+            account = part._resource_account
+            if account is _UNREAD:  # found when first read
+                account = part.resource_account
+            if account is not None and account != caller_account:
+                if not plan.resource:
+                    # across accounts a resource-based policy must allow too, and the
+                    # plan has none (`is_allowed` answers the same without deciding)
+                    out[n] = False
+                    continue
+                resource = None
+        if resource is None:
+            out[n] = ps.is_allowed(build(action, principal, part, context=context))
+            continue
+        if decide is never:  # the plan allows nothing: no context to build
+            out[n] = False
+            continue
+        given = part._values
+        if given is None:  # normalised when first read
+            given = part.values
+        # the request's own keys that the plan reads (the decision functions read no
+        # other), found by the layout of the context's key names; normalising them is
+        # `context_values`, inlined: into their own mapping for the layered function
+        # (which reads it first, then the instance's values, then the principal's), else
+        # into the merged values
+        # (a layered function reading no request key gets one shared empty mapping: the
+        # decision functions never write to the context)
+        own = _NO_KEYS if bare is not None else values | given
+        if context:
+            names = tuple(context)
+            layout = layouts.get(names)
+            if layout is None:
+                layout = _layout(names, plan.reads, decide if bare is not None else None)
+                if len(layouts) >= _MAX_LAYOUTS:
+                    layouts.clear()
+                layouts[names] = layout
+            pairs, variant = layout
+            if variant is not None:
+                own = {}
+            for k, lk in pairs:
+                v = context[k]
+                if v.__class__ is str:
+                    own[lk] = (v,)
+                elif isinstance(v, scalars):
+                    own[lk] = (text(v),)
+                else:
+                    own[lk] = tuple(text(x) for x in v)
+        if bare is not None:
+            if own is _NO_KEYS:  # the plan reads none of the request's own keys
+                if needs_caller:
+                    out[n] = bare(resource, given, values, caller)
+                else:
+                    out[n] = bare(resource, given, values)
+            # else the layout's variant (own keys given: the layout has one)
+            elif needs_caller:
+                out[n] = variant(resource, own, given, values, caller)  # type: ignore[misc]
+            else:
+                out[n] = variant(resource, own, given, values)  # type: ignore[misc]
+        elif needs_caller:
+            out[n] = decide(resource, own, caller)
+        else:
+            out[n] = decide(resource, own)
+
+
+def _layers(plan: _Plan) -> Layers:
+    """The plan's statements by layer, as `codegen` compiles them."""
+    return Layers(plan.denies, plan.identity, plan.boundary, plan.session, plan.scps, plan.resource)
+
+
 def _decider_key(plan: _Plan) -> tuple[object, ...] | None:
     """The shared cores of the plan's statements, when no statement names principals (a
     ``grant`` is per policy set) and so the compiled function can be shared."""
@@ -872,14 +918,7 @@ def _layered(plan: _Plan) -> Decider | None:
     if key is not None and key in _LAYERED:
         layered = _LAYERED[key]
     else:
-        layered = compile_layered_decider(
-            plan.denies,
-            plan.identity,
-            plan.boundary,
-            session=plan.session,
-            scps=plan.scps,
-            resource=plan.resource,
-        )
+        layered = compile_layered_decider(_layers(plan))
         if key is not None:
             _bounded_put(_LAYERED, key, layered)
     plan.layered = layered
@@ -899,14 +938,7 @@ def _promote(plan: _Plan) -> Decider:
     one does, in a fixed order. Measured on the harder workload (1,072 of its 1,198 plans are
     such): the inlined functions 1.2x slower than the generic ones once both are warm, on top
     of ~1.5 ms of `compile` each; plans with a layered function ran alike either way."""
-    if plan.resource is None and not layerable(
-        plan.denies,
-        plan.identity,
-        plan.boundary,
-        session=plan.session,
-        scps=plan.scps,
-        resource=None,
-    ):
+    if plan.resource is None and not layerable(_layers(plan)):
         plan.uses = _SETTLED
         assert plan.simple is not None
         return plan.simple
@@ -922,14 +954,7 @@ def _inline(plan: _Plan) -> Decider:
 
 def _decider(plan: _Plan) -> Decider:
     """Compile the plan's decision function (and share it with equal plans)."""
-    decider = compile_decider(
-        plan.denies,
-        plan.identity,
-        plan.boundary,
-        session=plan.session,
-        scps=plan.scps,
-        resource=plan.resource,
-    )
+    decider = compile_decider(_layers(plan))
     key = _decider_key(plan)
     if key is not None:
         _bounded_put(_DECIDERS, key, decider)

@@ -24,16 +24,16 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from itertools import repeat
-from operator import add, attrgetter, mul, sub
+from operator import add, attrgetter, itemgetter, mul, sub
 from typing import Any
 
-from lspolicy.evaluate.authorize import PolicySet
+from lspolicy.evaluate.authorize import PolicySet, _stream
 from lspolicy.evaluate.clause import CompiledCondition
 from lspolicy.model.request import ContextValue, Request, RequestPart, _account, context_values
 
-__all__ = ["Matrix", "decide_matrix", "decide_matrix_compact"]
+__all__ = ["Matrix", "decide_matrix", "decide_matrix_compact", "decide_requests"]
 
 _EMPTY: dict[str, Any] = {}
 _INLINE_GROUPS = 64
@@ -314,6 +314,37 @@ def decide_matrix_compact(
     return Matrix(group_rows, answer_rows, count)
 
 
+def decide_requests(
+    requests: Iterable[tuple[int, str, int, Mapping[str, ContextValue] | None]],
+    policy_sets: Sequence[PolicySet],
+    principals: Sequence[RequestPart],
+    instances: Sequence[RequestPart],
+) -> list[bool]:
+    """Whether each request ``(p, action, i, context)`` is allowed, in order: the answer of
+    ``policy_sets[p].is_allowed(Request.from_parts(action, principals[p], instances[i],
+    context=context))``.
+
+    Many principals' requests as a caller holds them (indices into the principals and the
+    instances, the request's own keys as a plain mapping or None), in any order: each
+    principal's parts and plans are found by its index, so the requests need not be grouped
+    by principal first (`PolicySet.is_allowed_many` takes one principal's). Each part is
+    normalised once, however many requests combine it.
+    """
+    if len(policy_sets) != len(principals):
+        raise ValueError("policy_sets and principals must have the same length")
+    items = requests if isinstance(requests, list | tuple) else list(requests)
+    out = [False] * len(items)
+    order: Iterable[int] = range(len(items))
+    if len(policy_sets) > 1 and _statements(policy_sets) > _GROUP_ABOVE:
+        # decided grouped by principal (a stable sort, in C): one principal's plans,
+        # predicates and their memos stay in the processor's caches while its requests are
+        # decided; below ``_GROUP_ABOVE`` statements they stay there anyway and the sort
+        # (~0.15 us per request) would not pay
+        order = sorted(order, key=list(map(_FIRST, items)).__getitem__)
+    _stream(items, order, sets=policy_sets, principals=principals, instances=instances, out=out)
+    return out
+
+
 class _PlainColumns:
     """The instances' values of one key at a time, read from the contexts as given
     (`RequestPart.raw`) instead of normalising every instance's context. Parts with the
@@ -362,6 +393,26 @@ class _PlainColumns:
 
 
 _PLAIN_TYPES = frozenset({str, type(None)})
+_FIRST = itemgetter(0)
+_GROUP_ABOVE = 2000
+"""`decide_requests` groups the requests by principal when the policy sets hold more compiled
+statements than this in all. Set between the two workloads measured (so a guide, not a
+tuned optimum): the harder workload's 100 principals, 8,286 statements, decided 1.1-1.3x
+faster grouped; the standard workload's 20, 73 statements, ~1.1x slower, the sort costing
+more than it saved."""
+
+
+def _statements(policy_sets: Sequence[PolicySet]) -> int:
+    seen: set[int] = set()
+    total = 0
+    for ps in policy_sets:
+        if id(ps) not in seen:
+            seen.add(id(ps))
+            total += len(ps.identity) + len(ps.boundary or ()) + len(ps.session or ())
+            total += sum(map(len, ps.scps)) + len(ps.resource or ())
+    return total
+
+
 _RESOURCE = attrgetter("resource")
 _RAW = attrgetter("raw")
 _LOWERED = attrgetter("_lowered")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from types import CodeType, FunctionType
 from typing import Any
 
@@ -31,6 +32,7 @@ from lspolicy.evaluate.statement import CompiledStatement
 
 __all__ = [
     "Decider",
+    "Layers",
     "compile_decider",
     "compile_layered_decider",
     "generic_decider",
@@ -44,6 +46,22 @@ Context = Mapping[str, Sequence[str]]
 _LAYERED_LOOKUPS = 12
 Decider = Callable[..., bool]
 """``decide(resource, context, caller=None) -> bool``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Layers:
+    """A per-action plan's statements by layer: what every function here compiles. Denies of
+    every layer, in the order they are matched; the identity Allows; the boundary's, the
+    session policy's (None: no such policy), each SCP level's, and the resource-based
+    policy's Allows (None: no resource-based policy)."""
+
+    denies: Sequence[CompiledStatement]
+    allows: Sequence[CompiledStatement]
+    boundary: Sequence[CompiledStatement] | None = None
+    session: Sequence[CompiledStatement] | None = None
+    scps: Sequence[Sequence[CompiledStatement]] = ()
+    resource: Sequence[CompiledStatement] | None = None
+
 
 _CODE: dict[str, CodeType] = {}
 """Generated source -> its compiled module (bounded): one compile per shape."""
@@ -205,16 +223,9 @@ def _any(w: _Writer, sts: Sequence[CompiledStatement]) -> str:
     return " or ".join(tests) if tests else "False"
 
 
-def _body(
-    w: _Writer,
-    *,
-    denies: Sequence[CompiledStatement],
-    allows: Sequence[CompiledStatement],
-    boundary: Sequence[CompiledStatement] | None,
-    session: Sequence[CompiledStatement] | None,
-    scps: Sequence[Sequence[CompiledStatement]],
-    resource: Sequence[CompiledStatement] | None,
-) -> list[str]:
+def _body(w: _Writer, layers: Layers) -> list[str]:
+    denies, allows, boundary = layers.denies, layers.allows, layers.boundary
+    session, scps, resource = layers.session, layers.scps, layers.resource
     lines: list[str] = []
     for st in denies:
         test = w.statement(st)
@@ -273,13 +284,7 @@ def _body(
 
 
 def compile_decider(
-    denies: Sequence[CompiledStatement],
-    allows: Sequence[CompiledStatement],
-    boundary: Sequence[CompiledStatement] | None,
-    *,
-    session: Sequence[CompiledStatement] | None = None,
-    scps: Sequence[Sequence[CompiledStatement]] = (),
-    resource: Sequence[CompiledStatement] | None = None,
+    layers: Layers,
 ) -> Decider:
     """``decide(resource, context, caller) -> bool`` over every layer of a per-action plan.
 
@@ -292,15 +297,7 @@ def compile_decider(
     """
     w = _Writer()
     lines = ["def decide(r, c, k=None):", "    g = c.get"]
-    body = _body(
-        w,
-        denies=denies,
-        allows=allows,
-        boundary=boundary,
-        session=session,
-        scps=scps,
-        resource=resource,
-    )
+    body = _body(w, layers)
     lines.extend(body)
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = dict(w.namespace)
@@ -310,14 +307,21 @@ def compile_decider(
     return decide
 
 
+def _layered_body(
+    layers: Layers,
+) -> tuple[_Writer, list[str]] | None:
+    """The layered function's writer and body lines (`compile_layered_decider`), or None
+    where it gives up (`_NotLayered`): written, not compiled."""
+    w = _Writer(layered=True)
+    try:
+        body = _body(w, layers)
+    except _NotLayered:
+        return None
+    return w, body
+
+
 def compile_layered_decider(
-    denies: Sequence[CompiledStatement],
-    allows: Sequence[CompiledStatement],
-    boundary: Sequence[CompiledStatement] | None,
-    *,
-    session: Sequence[CompiledStatement] | None = None,
-    scps: Sequence[Sequence[CompiledStatement]] = (),
-    resource: Sequence[CompiledStatement] | None = None,
+    layers: Layers,
 ) -> Callable[..., bool] | None:
     """`compile_decider`'s decision as ``decide(resource, x, c, p, caller=None)`` over the
     context ``{**p, **c, **x}`` without building it: each lookup reads ``x`` (the request's
@@ -325,19 +329,10 @@ def compile_layered_decider(
     test needs the whole context as one mapping, or when the plan makes more than
     ``_LAYERED_LOOKUPS`` lookups: each costs up to three ``get`` calls instead of one, which
     outweighs not merging the mappings (measured: a 30-statement plan ran slower layered)."""
-    w = _Writer(layered=True)
-    try:
-        body = _body(
-            w,
-            denies=denies,
-            allows=allows,
-            boundary=boundary,
-            session=session,
-            scps=scps,
-            resource=resource,
-        )
-    except _NotLayered:
+    written = _layered_body(layers)
+    if written is None:
         return None
+    w, body = written
     lines = ["def decide(r, x, c, p, k=None):", "    gx = x.get", "    g = c.get", "    q = p.get"]
     lines.extend(body)
     # the same decision for a request whose own keys the plan does not read (most requests
@@ -357,29 +352,12 @@ def compile_layered_decider(
 
 
 def layerable(
-    denies: Sequence[CompiledStatement],
-    allows: Sequence[CompiledStatement],
-    boundary: Sequence[CompiledStatement] | None,
-    *,
-    session: Sequence[CompiledStatement] | None = None,
-    scps: Sequence[Sequence[CompiledStatement]] = (),
-    resource: Sequence[CompiledStatement] | None = None,
+    layers: Layers,
 ) -> bool:
     """Whether `compile_layered_decider` would give a function for this plan (its source is
     written up to the point where it gives up; nothing is compiled)."""
-    try:
-        _body(
-            _Writer(layered=True),
-            denies=denies,
-            allows=allows,
-            boundary=boundary,
-            session=session,
-            scps=scps,
-            resource=resource,
-        )
-    except _NotLayered:
-        return False
-    return True
+    written = _layered_body(layers)
+    return written is not None
 
 
 def layered_variant(decide: Callable[..., bool], keys: frozenset[str]) -> Callable[..., bool]:
@@ -483,18 +461,14 @@ def _forward(
 
 
 def generic_decider(
-    denies: Sequence[CompiledStatement],
-    allows: Sequence[CompiledStatement],
-    boundary: Sequence[CompiledStatement] | None,
-    *,
-    session: Sequence[CompiledStatement] | None = None,
-    scps: Sequence[Sequence[CompiledStatement]] = (),
-    resource: Sequence[CompiledStatement] | None = None,
+    layers: Layers,
 ) -> Decider:
     """The decision of `compile_decider`, without generating code for the plan: a loop over
     the statements' shared predicates (`statement_predicates`). Cheap to build, so every plan
     has one from its first request; `compile_decider` (one inlined function, costlier to
     build) replaces it once the plan is hot."""
+    denies, allows, boundary = layers.denies, layers.allows, layers.boundary
+    session, scps, resource = layers.session, layers.scps, layers.resource
     everything: list[CompiledStatement] = [*denies, *allows, *(boundary or ()), *(session or ())]
     for level in scps:
         everything.extend(level)

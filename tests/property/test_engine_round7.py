@@ -341,9 +341,7 @@ def test_a_plan_without_a_layered_function_stays_generic_when_hot(
                     [("lightsail:StopInstance", part, None)], principal=principal
                 ) == [expected]
                 served += 2
-        layered = codegen.layerable(
-            plan.denies, plan.identity, plan.boundary, session=plan.session, scps=plan.scps
-        )
+        layered = codegen.layerable(authorize._layers(plan))
         assert layered == (width + 1 <= codegen._LAYERED_LOOKUPS)
         assert plan.inlined == layered
         if not layered:
