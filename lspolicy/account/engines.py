@@ -268,11 +268,15 @@ def _run_pool(
     processes = min(workers - here, len(batches))
     todo = deque(batches)
     results: list[BatchResult] = []
+    failed: list[BaseException] = []
     if processes < 1 and review is not None:
-        _decide_here(job, review, todo, results)
+        _decide_here(job, review, todo, results, failed)
+        _raise_first(failed)
         return results
     thread = (
-        threading.Thread(target=_decide_here, args=(job, review, todo, results), daemon=True)
+        threading.Thread(
+            target=_decide_here, args=(job, review, todo, results, failed), daemon=True
+        )
         if review is not None
         else None
     )
@@ -296,6 +300,13 @@ def _run_pool(
                     _feed(pool, running, processes, todo)
             if thread is not None:
                 thread.join()
+            _raise_first(failed)  # the driver's own batch failed: raised here, never dropped
+            if len(results) != len(batches):
+                raise EngineError(
+                    f"engine pool: {len(results)} of {len(batches)} batches came back"
+                )
+    except EngineError:
+        raise
     except BrokenProcessPool:
         raise EngineError(
             "engine pool: a worker process died (out of memory?); try --workers with fewer "
@@ -330,16 +341,34 @@ def _decide_here(
     review: ClassReview,
     todo: deque[tuple[int, list[Rep]]],
     results: list[BatchResult],
+    failed: list[BaseException],
 ) -> None:
     """The driver's share of a pool's batches, on its own review, until none is left; then
-    its caches are dropped (rebuilt if asked again; the worker processes may still run)."""
-    while True:
-        try:
-            index, batch = todo.popleft()
-        except IndexError:
-            break
-        results.append(_decide(job, review, index, batch))
-    review.forget(decisions=True)
+    its caches are dropped (rebuilt if asked again; the worker processes may still run). An
+    exception is kept in ``failed`` (a thread's exception would otherwise be lost, and its
+    batch with it) and no further batch is taken."""
+    try:
+        while True:
+            try:
+                index, batch = todo.popleft()
+            except IndexError:
+                break
+            results.append(_decide(job, review, index, batch))
+    except BaseException as exc:  # handed to the main thread, raised there
+        failed.append(exc)
+        todo.clear()
+    finally:
+        review.forget(decisions=True)
+
+
+def _raise_first(failed: Sequence[BaseException]) -> None:
+    """The first exception the driver's thread kept, raised in the calling thread as the
+    pool's one-line error (as a worker's is)."""
+    if failed:
+        exc = failed[0]
+        if isinstance(exc, EngineError):
+            raise exc
+        raise EngineError(f"engine pool: {type(exc).__name__}: {_first(exc)}") from None
 
 
 @contextlib.contextmanager

@@ -541,3 +541,25 @@ def test_the_driver_decides_batches_beside_workers_fewer_by_one(
     assert rest == serial.not_evaluated
     assert pooled.cells == serial.cells
     assert list(pooled.witnesses) == list(serial.witnesses)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_batch_the_driver_fails_is_an_error_not_a_missing_batch(
+    workers: int, monkeypatch: Any
+) -> None:
+    """The driver decides its share of a pool's batches in a thread (`engines._decide_here`);
+    an exception there must reach the caller as one clear `EngineError`, never leave the
+    matrix without that batch (a thread's exception is otherwise lost). Only this process
+    fails: forked workers (other pids) decide as usual."""
+    inv = _example_inventory()
+    decide = engines._decide
+    driver = os.getpid()
+
+    def failing(*args: Any) -> engines.BatchResult:
+        if os.getpid() == driver:
+            raise RuntimeError("the driver's batch broke")
+        return decide(*args)
+
+    monkeypatch.setattr(engines, "_decide", failing)
+    with pytest.raises(EngineError, match="the driver's batch broke"):
+        compute_matrix(inv, ACTIONS, engine=Engine("pool", workers=workers))
