@@ -219,16 +219,9 @@ def _ray_batch(token: str, boxed: list[Any], index: int, start: int, end: int) -
 
 
 def _batches(reps: Sequence[Rep], count: int) -> list[tuple[int, list[Rep]]]:
-    """``reps`` cut into at most ``count`` contiguous batches of nearly equal size."""
-    count = max(1, min(count, len(reps)))
-    size, extra = divmod(len(reps), count)
-    out: list[tuple[int, list[Rep]]] = []
-    start = 0
-    for i in range(count):
-        end = start + size + (i < extra)
-        out.append((i, list(reps[start:end])))
-        start = end
-    return [b for b in out if b[1]]
+    """``reps`` cut into at most ``count`` contiguous batches of nearly equal size (the
+    ranges `_ranges` gives, which a Ray task names instead of carrying its batch)."""
+    return [(i, list(reps[start:end])) for i, start, end in _ranges(len(reps), count)]
 
 
 Runner = Callable[["Engine", PairJob, Sequence[Rep], "ClassReview | None"], list[BatchResult]]
@@ -434,7 +427,7 @@ def _run_ray(
 
 def _ranges(n: int, count: int) -> list[tuple[int, int, int]]:
     """``range(n)`` cut into at most ``count`` contiguous ``(index, start, end)`` ranges of
-    nearly equal size: the positions of `_batches`'s batches."""
+    nearly equal size (none empty): the positions of `_batches`'s batches."""
     count = max(1, min(count, n))
     size, extra = divmod(n, count)
     out: list[tuple[int, int, int]] = []

@@ -472,11 +472,17 @@ def test_batches_cover_every_class_once_in_order(n: int, count: int) -> None:
 
 
 @given(n=st.integers(0, 60), count=st.integers(1, 20))
-def test_ray_ranges_are_the_batches_positions(n: int, count: int) -> None:
-    """A Ray task's ``(index, start, end)`` names the pool's batch ``index`` by positions."""
-    reps = [(i, f"arn:p{i}") for i in range(n)]
-    got = [(i, reps[start:end]) for i, start, end in engines._ranges(n, count)]
-    assert got == _batches(reps, count)
+def test_ray_ranges_cut_the_positions_in_order(n: int, count: int) -> None:
+    """A Ray task's ``(index, start, end)`` (`engines._ranges`, which the pool's `_batches`
+    slices by): indices 0, 1, ...; contiguous, non-empty ranges covering ``range(n)`` once;
+    at most ``count`` of them, sizes differing by at most one."""
+    got = engines._ranges(n, count)
+    assert [i for i, _, _ in got] == list(range(len(got)))
+    assert len(got) <= count
+    assert all(start < end for _, start, end in got)
+    assert [p for _, start, end in got for p in range(start, end)] == list(range(n))
+    sizes = [end - start for _, start, end in got]
+    assert not sizes or max(sizes) - min(sizes) <= 1
 
 
 def test_auto_is_serial_for_small_work_and_pool_otherwise() -> None:
