@@ -233,6 +233,9 @@ class Service:
         found, row = self.store.lookup(account_id, authn.region, name)
         exists = found is not None
         instance, arn, tags = self._view(row)
+        # the log's instance columns set on both paths, the same work (a missing name's are
+        # stored as NULL: `state._LOG_EMPTY_IS_NULL`)
+        entry.update(resource_arn=arn if exists else "", tags=tags if exists else "")
         on_instance, on_any = decide(
             principal,
             op.action,
@@ -248,7 +251,6 @@ class Service:
                 return _denied(principal, op.action)
             entry["decision"] = "not-found"
             return ApiError("NotFoundException", f"The Instance does not exist: {name}")
-        entry.update(resource_arn=arn, tags=tags)
         if not on_instance:
             entry["decision"] = "denied"
             return _denied(principal, op.action)

@@ -123,3 +123,23 @@ def test_the_rank_statistic_sees_a_real_difference() -> None:
     a = [float(i % 97) for i in range(SAMPLES)]
     assert abs(mann_whitney_z(a, a)) < 1e-9
     assert mann_whitney_z(a, [x + 10 for x in a]) < -BOUND
+
+
+def test_the_log_keeps_null_for_a_missing_name_and_the_values_for_a_forbidden_one() -> None:
+    """Equal work must not change what is logged: a missing name's denial stores no resource
+    ARN and no tags (NULL, bound as '' and turned into NULL by the insert), a forbidden
+    instance's stores its ARN and tags; both are denied with the same answer.
+    https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/API_StopInstance.html"""
+    service = Service(load_world(WORLD), StateStore(":memory:"))
+    try:
+        for request in (signed("alice", "data-dev"), signed("alice", "nope-dev")):
+            assert service.handle(request).status == 400
+        rows = service.store.request_log()
+    finally:
+        service.store.close()
+    forbidden, missing = rows[-2], rows[-1]
+    assert forbidden["decision"] == missing["decision"] == "denied"
+    assert forbidden["instance_name"] == "data-dev" and missing["instance_name"] == "nope-dev"
+    assert str(forbidden["resource_arn"]).startswith("arn:aws:lightsail:")
+    assert forbidden["tags"] not in (None, "")
+    assert missing["resource_arn"] is None and missing["tags"] is None
