@@ -169,6 +169,9 @@ class _Plan:
     a batch normalises only those."""
     layered_layouts: dict[tuple[str, ...], _Layout] = field(default_factory=dict)
     """`layouts` with the layered function's variant for each (once the plan has one)."""
+    raw_layouts: dict[tuple[str, ...], dict[str, str]] = field(default_factory=dict)
+    """Request contexts' key names, as given, -> the keys among them the plan reads (lower
+    case -> the name given; of two spellings, the later): what ``raw`` reads them by."""
 
 
 _Layout = tuple[tuple[tuple[str, str], ...], Callable[..., bool] | None]
@@ -180,12 +183,15 @@ _BatchEntry = tuple[
     Callable[..., bool],
     Callable[..., bool] | None,
     bool,
-    dict[tuple[str, ...], _Layout],
+    "dict[tuple[str, ...], Any]",
+    bool,
     bool,
 ]
 """(plan, its decision function, the layered function's variant for requests whose own keys
 the plan does not read (None: the function is not layered), whether it reads the caller, the
-plan's context layouts, whether the plan is still cold)."""
+plan's context layouts (`_Layout`s; for a raw function, the names it reads: lower-case key ->
+the name given), whether the plan is still cold, whether the function is raw
+(`codegen.raw_decider`))."""
 _MAX_LAYOUTS = 256
 _NO_KEYS: dict[str, tuple[str, ...]] = {}
 """The request's own keys for a layered decision function when the plan reads none of them
@@ -472,7 +478,9 @@ class PolicySet:
 
     def _batch_entry(self, action: str) -> _BatchEntry:
         """What `_stream` calls for ``action``: the plan's layered function where it
-        has one (hot plans), else its current function on the merged context."""
+        has one (hot plans); for a plan on its generic function without a resource-based
+        policy, that function's raw form (`codegen.raw_decider`: the request's own keys read
+        as given); else its current function on the merged context."""
         key = action.lower()
         plan = self._plans.get(key) or self._plan(key)
         decide = plan.simple
@@ -482,6 +490,10 @@ class PolicySet:
             layered = plan.layered
             if layered is _UNSET:
                 layered = _layered(plan)
+        else:
+            raw = getattr(decide, "raw", None)  # `codegen.generic_decider`'s
+            if raw is not None:
+                return plan, raw, None, plan.needs_caller, plan.raw_layouts, True, True
         if layered is not None:
             decide = layered
         return (
@@ -491,6 +503,7 @@ class PolicySet:
             plan.needs_caller,
             plan.layouts if layered is None else plan.layered_layouts,
             not plan.inlined,
+            False,
         )
 
     def _compiled_for(
@@ -808,14 +821,14 @@ def _stream(
         entry = seen.get(action)
         if entry is None:
             entry = seen[action] = ps._batch_entry(action)
-        plan, decide, bare, needs_caller, layouts, cold = entry
+        plan, decide, bare, needs_caller, layouts, cold, raw = entry
         if cold:
             plan.uses += 1
             if plan.uses >= _HOT or plan.inlined:
                 if not plan.inlined:
                     _promote(plan)
                 entry = seen[action] = ps._batch_entry(action)
-                plan, decide, bare, needs_caller, layouts, cold = entry
+                plan, decide, bare, needs_caller, layouts, cold, raw = entry
         resource = part._direct  # None: the part takes the general path
         if caller_account is not None and resource is not None:
             account = part._resource_account
@@ -837,6 +850,26 @@ def _stream(
         given = part._values
         if given is None:  # normalised when first read
             given = part.values
+        if raw:
+            # the raw function reads the request's own keys as given, by the names of those
+            # the plan reads, each normalised only if a test reads it; no merged context
+            if context:
+                names = tuple(context)
+                m = layouts.get(names)
+                if m is None:
+                    m = {lower: name for name, lower in _layout(names, plan.reads, None)[0]}
+                    if len(layouts) >= _MAX_LAYOUTS:
+                        layouts.clear()
+                    layouts[names] = m
+                if needs_caller:
+                    out[n] = decide(resource, context, m, given, values, caller)
+                else:
+                    out[n] = decide(resource, context, m, given, values)
+            elif needs_caller:
+                out[n] = decide(resource, _NO_KEYS, _NO_KEYS, given, values, caller)
+            else:
+                out[n] = decide(resource, _NO_KEYS, _NO_KEYS, given, values)
+            continue
         # the request's own keys that the plan reads (the decision functions read no
         # other), found by the layout of the context's key names; normalising them is
         # `context_values`, inlined: into their own mapping for the layered function

@@ -29,6 +29,7 @@ from typing import Any
 
 from lspolicy.evaluate.clause import CompiledCondition
 from lspolicy.evaluate.statement import CompiledStatement
+from lspolicy.model.request import _SCALARS, to_context_string
 
 __all__ = [
     "Decider",
@@ -39,6 +40,7 @@ __all__ = [
     "layerable",
     "layered_variant",
     "never",
+    "raw_decider",
     "statement_predicates",
 ]
 
@@ -93,7 +95,7 @@ class _NotLayered(Exception):
 
 
 class _Writer:
-    def __init__(self, *, layered: bool = False) -> None:
+    def __init__(self, *, layered: bool = False, raw: bool = False) -> None:
         self.namespace: dict[str, Any] = {}
         self._ids: dict[int, str] = {}
         self._temps = 0
@@ -101,6 +103,10 @@ class _Writer:
         """Context lookups read three mappings, the request's own keys (``x``), the
         instance's (``c``) and the principal's (``p``), the first that has the key winning:
         the merged context without merging (`compile_layered_decider`)."""
+        self.raw = raw
+        """Context lookups read the request's own keys as given (``x``, through ``m``: lower-case
+        key -> the name given, for the keys the plan reads), normalised when read, then the
+        instance's values (``c``), then the principal's (``pv``): `raw_decider`'s predicates."""
         self.lookups = 0
         """Context lookups written (`get`)."""
         self.reads_whole_context = False
@@ -111,6 +117,10 @@ class _Writer:
         """The expression for the context's values of the namespace name ``key`` (None when
         absent)."""
         self.lookups += 1
+        if self.raw:
+            v, t = self.temp(), self.temp()
+            own = f"(None if ({v} := mg({key})) is None else (({v},) if ({v} := x[{v}]).__class__ is str else N({v})))"
+            return f"({t} if ({t} := {own}) is not None else ({t} if ({t} := g({key})) is not None else q({key})))"
         if not self.layered:
             return f"g({key})"
         if self.lookups > _LAYERED_LOOKUPS:
@@ -118,10 +128,13 @@ class _Writer:
         t = self.temp()
         return f"({t} if ({t} := gx({key})) is not None else ({t} if ({t} := g({key})) is not None else q({key})))"
 
-    def whole_context(self) -> None:
+    def whole_context(self) -> str:
+        """The expression of the whole (merged) context, for a test that reads it as one
+        mapping: built by ``M`` in a raw predicate."""
         self.reads_whole_context = True
         if self.layered:
             raise _NotLayered
+        return "M(x, m, c, pv)" if self.raw else "c"
 
     def const(self, value: Any) -> str:
         """A namespace name bound to ``value`` (shared by identity)."""
@@ -186,8 +199,7 @@ class _Writer:
             if cond.negated:
                 test = f"not ({test})"
             return f"({missing} if ({vals} := {self.get(key)}) is None else {test})"
-        self.whole_context()
-        return f"{self.const(cond.holds)}(c)"
+        return f"{self.const(cond.holds)}({self.whole_context()})"
 
     def statement(self, st: CompiledStatement) -> str:
         parts: list[str] = []
@@ -195,8 +207,7 @@ class _Writer:
         kind = shape[0]
         if kind == "dynamic":
             # the statement's own matcher, which already applies NotResource's negation
-            self.whole_context()
-            parts.append(f"{self.const(st.resource_match)}(r, c)")
+            parts.append(f"{self.const(st.resource_match)}(r, {self.whole_context()})")
         elif kind == "any":
             if st.resource_negated:
                 parts.append("False")  # NotResource "*" excludes every resource
@@ -390,11 +401,17 @@ principal's; group 3 is the lookup without the request's own keys."""
 
 
 def statement_predicates(sts: Sequence[CompiledStatement]) -> None:
-    """Give every statement's shared core its ``predicate(resource, context)`` (the
-    statement's Resource and Condition test, as the plan function inlines it; the principal
-    element is the caller of the predicate's business). A core gets its predicate once,
-    whichever principal or plan holds it; statements of one shape share the compiled code
-    (`_define`), so only new shapes compile (the missing ones together)."""
+    """Give every statement's shared core its ``predicate(resource, own, names, instance,
+    principal)``: the statement's Resource and Condition test, as the plan function inlines
+    it (the principal element is the caller of the predicate's business), over the context
+    ``{**principal, **instance, **own'}`` read without building it, where ``own'`` is the
+    request's own keys that ``names`` lists (lower-case key -> the name given in ``own``),
+    each normalised as `context_values` does only when a test reads it. A merged context is
+    ``predicate(resource, {}, {}, context, {})``.
+
+    A core gets its predicate once, whichever principal or plan holds it; statements of one
+    shape share the compiled code (`_define`), so only new shapes compile (the missing ones
+    together)."""
     todo: dict[int, CompiledStatement] = {}
     for st in sts:
         if st.core.predicate is None and id(st.core) not in todo:
@@ -403,11 +420,13 @@ def statement_predicates(sts: Sequence[CompiledStatement]) -> None:
         return
     if len(_PREDICATES) + len(todo) > _CODE_LIMIT:
         _PREDICATES.clear()
+    head = "def p(r, x, m, c, pv):\n    mg = m.get\n    g = c.get\n    q = pv.get\n"
     written = []
     new: dict[str, None] = {}
     for st in todo.values():
-        w = _Writer()
-        source = f"def p(r, c):\n    g = c.get\n    return {w.statement(st)}\n"
+        w = _Writer(raw=True)
+        source = f"{head}    return {w.statement(st)}\n"
+        w.namespace.update(N=own_value, M=merged_context)
         written.append((st, source, w.namespace))
         if source not in _PREDICATES:
             new[source] = None
@@ -424,6 +443,26 @@ def statement_predicates(sts: Sequence[CompiledStatement]) -> None:
     for st, source, namespace in written:
         namespace["__builtins__"] = __builtins__
         st.core.predicate = FunctionType(_PREDICATES[source], namespace, "p")
+
+
+def own_value(value: Any) -> tuple[str, ...]:
+    """A request's own context value, not a plain string, as the decision functions read it
+    (`lspolicy.model.request.context_values`): a scalar's IAM string, a list's strings."""
+    if isinstance(value, _SCALARS):
+        return (to_context_string(value),)
+    return tuple(map(to_context_string, value))
+
+
+def merged_context(
+    x: Mapping[str, Any], m: Mapping[str, str], c: Context, pv: Context
+) -> dict[str, Sequence[str]]:
+    """The merged context a raw predicate's whole-context test reads: the principal's values,
+    the instance's over them, the request's own keys (those in ``m``) over both."""
+    merged: dict[str, Sequence[str]] = {**pv, **c}
+    for lower, name in m.items():
+        value = x[name]
+        merged[lower] = (value,) if value.__class__ is str else own_value(value)
+    return merged
 
 
 def _always(st: CompiledStatement) -> bool:
@@ -460,13 +499,98 @@ def _forward(
     musts[0] = (*must[:g], moved, *must[g + 1 :])
 
 
+_NONE: dict[str, Any] = {}
+"""No own keys, no names, no principal values: a predicate reading a merged context (shared,
+never written)."""
+
+
 def generic_decider(
     layers: Layers,
 ) -> Decider:
     """The decision of `compile_decider`, without generating code for the plan: a loop over
     the statements' shared predicates (`statement_predicates`). Cheap to build, so every plan
     has one from its first request; `compile_decider` (one inlined function, costlier to
-    build) replaces it once the plan is hot."""
+    build) replaces it once the plan is hot. Without a resource-based policy it is
+    `raw_decider`'s function on the merged context, and gives that function as ``.raw``
+    (what a batch calls)."""
+    if layers.resource is None:
+        raw = raw_decider(layers)
+        if raw is never:
+            return never
+
+        def decide(r: str, c: Context, k: Any = None) -> bool:
+            return raw(r, _NONE, _NONE, c, _NONE, k)
+
+        decide.raw = raw  # type: ignore[attr-defined]
+        return decide
+    return _decider_with_resource(layers)
+
+
+def raw_decider(layers: Layers) -> Decider:
+    """`generic_decider`'s decision, for a plan without a resource-based policy, as
+    ``decide(resource, own, names, instance, principal, caller=None)`` over the context
+    ``{**principal, **instance, **own'}`` without building it (``own'``: the request's own
+    keys that ``names`` lists, lower-case key -> the name given in ``own``, each normalised
+    only when a test reads it): a batch (`authorize._stream`) pays for no merge and for no
+    key the statements it tries do not read.
+
+    The answer is "no Deny applies and every group holds one statement that applies",
+    whatever order the (side-effect free) predicates run in: the groups are tried smallest
+    first, so that a request failing a short group (a boundary, a session policy, an SCP
+    level) is denied before the long identity group is searched; the Denies, and the
+    statements of each group, likewise: one that applies moves to the front (what this
+    principal's requests met last is tried first; measured better than one place forward,
+    which settles too slowly over a few passes); tuples are replaced, never changed in
+    place, so a concurrent call reads one order or the other, each complete."""
+    assert layers.resource is None
+    plain_denies, named_denies, groups = _generic_parts(layers)
+    if not all(groups):
+        # a group with no statement (a boundary allowing nothing of this action) denies
+        # every request: no test needs to run (`_body` writes ``return False`` too)
+        return never
+    order = [plain_denies]
+    musts = [tuple(sorted(groups, key=len))]
+
+    # positional parameters: called once per request of a batch
+    def decide(r: str, x: Any, m: Any, c: Context, pv: Context, k: Any = None) -> bool:  # noqa: PLR0917
+        denies = order[0]
+        for f in denies:
+            if f(r, x, m, c, pv):
+                if f is not denies[0]:
+                    j = denies.index(f)
+                    order[0] = (f, *denies[:j], *denies[j + 1 :])
+                return False
+        for f, grant in named_denies:
+            if grant(k) and f(r, x, m, c, pv):
+                return False
+        must = musts[0]
+        for group in must:
+            for f in group:
+                if f(r, x, m, c, pv):
+                    if f is not group[0]:
+                        _forward(musts, must, group, f)
+                    break
+            else:
+                return False
+        return True
+
+    return decide
+
+
+_Predicate = Callable[..., bool]
+
+
+def _generic_parts(
+    layers: Layers,
+) -> tuple[
+    tuple[_Predicate, ...], tuple[tuple[_Predicate, Any], ...], list[tuple[_Predicate, ...]]
+]:
+    """What a generic decision function loops over: the plain Denies' predicates, the Denies
+    naming principals with their ``grant``, and the groups that must each hold a statement
+    that applies: the SCP levels, then (without a resource-based policy) the identity
+    policies, the boundary and the session policy. A group holding a statement that applies
+    to every request (an SCP allowing everything) is left out, as the inlined function leaves
+    it out (`_any`)."""
     denies, allows, boundary = layers.denies, layers.allows, layers.boundary
     session, scps, resource = layers.session, layers.scps, layers.resource
     everything: list[CompiledStatement] = [*denies, *allows, *(boundary or ()), *(session or ())]
@@ -474,94 +598,65 @@ def generic_decider(
         everything.extend(level)
     everything.extend(resource or ())
     statement_predicates(everything)
-
-    def pred(st: CompiledStatement) -> Callable[[str, Context], bool]:
-        predicate = st.core.predicate
-        assert predicate is not None  # statement_predicates gave every core one
-        return predicate
-
-    def preds(sts: Sequence[CompiledStatement]) -> tuple[Callable[[str, Context], bool], ...]:
-        return tuple(pred(st) for st in sts)
-
-    plain_denies = preds([st for st in denies if not _names_principals(st)])
-    named_denies = tuple((pred(st), st.grant) for st in denies if _names_principals(st))
-    # every group must hold a statement that applies: the SCP levels, then (without a
-    # resource-based policy) the identity policies, the boundary and the session policy; a
-    # group holding a statement that applies to every request (an SCP allowing everything)
-    # is left out, as the inlined function leaves it out (`_any`)
-    groups = [preds(level) for level in scps if not any(map(_always, level))]
+    plain_denies = _preds([st for st in denies if not _names_principals(st)])
+    named_denies = tuple((_pred(st), st.grant) for st in denies if _names_principals(st))
+    groups = [_preds(level) for level in scps if not any(map(_always, level))]
     if resource is None:
         groups.extend(
-            preds(sts)
+            _preds(sts)
             for sts in (allows, boundary, session)
             if sts is not None and not any(map(_always, sts))
         )
-        if not all(groups):
-            # a group with no statement (a boundary allowing nothing of this action) denies
-            # every request: no test needs to run (`_body` writes ``return False`` too)
-            return never
-        # the answer is "no Deny applies and every group holds one statement that applies",
-        # whatever order the (side-effect free) predicates run in: the groups are tried
-        # smallest first, so that a request failing a short group (a boundary, a session
-        # policy, an SCP level) is denied before the long identity group is searched
-        # the Denies, and the statements of each group, likewise: one that applies moves to
-        # the front (what this principal's requests met last is tried first; measured better
-        # than one place forward, which settles too slowly over a few passes); tuples are
-        # replaced, never changed in place, so a concurrent call reads one order or the
-        # other, each complete
-        order = [plain_denies]
-        musts = [tuple(sorted(groups, key=len))]
+    return plain_denies, named_denies, groups
 
-        def decide(r: str, c: Context, k: Any = None) -> bool:
-            denies = order[0]
-            for f in denies:
-                if f(r, c):
-                    if f is not denies[0]:
-                        j = denies.index(f)
-                        order[0] = (f, *denies[:j], *denies[j + 1 :])
-                    return False
-            for f, grant in named_denies:
-                if grant(k) and f(r, c):
-                    return False
-            must = musts[0]
-            for group in must:
-                for f in group:
-                    if f(r, c):
-                        if f is not group[0]:
-                            _forward(musts, must, group, f)
-                        break
-                else:
-                    return False
-            return True
 
-        return decide
-    levels = tuple(groups)
-    grants = tuple((pred(st), st.grant) for st in resource)
-    ident = None if any(map(_always, allows)) else preds(allows)
-    bound = None if boundary is None or any(map(_always, boundary)) else preds(boundary)
-    sess = None if session is None or any(map(_always, session)) else preds(session)
+def _pred(st: CompiledStatement) -> _Predicate:
+    predicate = st.core.predicate
+    assert predicate is not None  # statement_predicates gave every core one
+    return predicate
 
-    def holds(group: tuple[Callable[[str, Context], bool], ...] | None, r: str, c: Context) -> bool:
+
+def _preds(sts: Sequence[CompiledStatement]) -> tuple[_Predicate, ...]:
+    return tuple(map(_pred, sts))
+
+
+def _decider_with_resource(layers: Layers) -> Decider:
+    """`generic_decider` for a plan with a resource-based policy, on the merged context."""
+    allows, boundary, session, resource = (
+        layers.allows,
+        layers.boundary,
+        layers.session,
+        layers.resource,
+    )
+    assert resource is not None
+    plain_denies, named_denies, levels = _generic_parts(layers)
+    grants = tuple((_pred(st), st.grant) for st in resource)
+    ident = None if any(map(_always, allows)) else _preds(allows)
+    bound = None if boundary is None or any(map(_always, boundary)) else _preds(boundary)
+    sess = None if session is None or any(map(_always, session)) else _preds(session)
+    e = _NONE
+
+    def holds(group: tuple[_Predicate, ...] | None, r: str, c: Context) -> bool:
         if group is None:
             return True
-        return any(f(r, c) for f in group)
+        return any(f(r, e, e, c, e) for f in group)
 
     def decide_with_resource(r: str, c: Context, k: Any = None) -> bool:
         for f in plain_denies:
-            if f(r, c):
+            if f(r, e, e, c, e):
                 return False
         for f, grant in named_denies:
-            if grant(k) and f(r, c):
+            if grant(k) and f(r, e, e, c, e):
                 return False
         for group in levels:
             for f in group:
-                if f(r, c):
+                if f(r, e, e, c, e):
                     break
             else:
                 return False
         gr = 0
         for f, grant in grants:
-            if f(r, c):
+            if f(r, e, e, c, e):
                 gr = max(gr, grant(k))
         # GrantKind: SESSION 4 and EVERYONE 5 allow alone; USER 3 needs the session policy;
         # ROLE 2 the boundary and the session policy; otherwise identity, boundary, session

@@ -190,9 +190,10 @@ class StatementCore:
     )  # fmt: skip
 
     def __init__(self, statement: Statement, substitute: bool) -> None:
-        self.predicate: Callable[[str, Context], bool] | None = None
-        """``applies(resource, context)`` without the principal element, generated once per
-        core by `lspolicy.evaluate.codegen` (shared by every plan holding the statement)."""
+        self.predicate: Callable[..., bool] | None = None
+        """``applies(resource, own, names, instance, principal)`` without the principal
+        element (`codegen.statement_predicates`), generated once per core by
+        `lspolicy.evaluate.codegen` (shared by every plan holding the statement)."""
         if statement.actions is not None:
             self.action_match = _compile_actions(statement.actions)
         else:

@@ -167,7 +167,9 @@ ENVS = ["dev", "qa", "prod", "staging", "sandbox"]
 
 
 def _deny_order(decide: Any) -> tuple[Any, ...]:
-    """The Denies the generic function tries, in its current order."""
+    """The Denies the generic function tries, in its current order (kept by its raw form,
+    `codegen.raw_decider`, which the function calls)."""
+    decide = getattr(decide, "raw", decide)
     cell = decide.__closure__[decide.__code__.co_freevars.index("order")]
     return tuple(cell.cell_contents[0])
 
@@ -237,7 +239,9 @@ def _allow_on(env: str, action: str = "lightsail:*") -> lspolicy.Policy:
 
 
 def _groups(decide: Any) -> tuple[tuple[Any, ...], ...]:
-    """The groups the generic function tries, each in its current order."""
+    """The groups the generic function tries, each in its current order (kept by its raw
+    form)."""
+    decide = getattr(decide, "raw", decide)
     cell = decide.__closure__[decide.__code__.co_freevars.index("musts")]
     return tuple(cell.cell_contents[0])
 

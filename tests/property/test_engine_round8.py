@@ -43,6 +43,10 @@ OWN_KEYS = st.sampled_from(
         {"aws:PrincipalTag/team": "web", "aws:username": "mallory"},  # and the principal's
         {"aws:TagKeys": ["env", "team"], "aws:RequestTag/env": "dev"},
         {"aws:SecureTransport": True, "aws:MultiFactorAuthAge": 300},
+        # two spellings of one key (the later wins, as in `context_values`), an empty list
+        # (present, no values), a float: the raw functions normalise own keys when read
+        {"aws:SourceIp": "198.51.100.7", "AWS:SOURCEIP": "10.1.2.3"},
+        {"aws:TagKeys": [], "aws:MultiFactorAuthAge": 300.0, "aws:EpochTime": 1767225600},
     ]
 )
 
