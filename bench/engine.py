@@ -44,9 +44,11 @@ column is left out).
 Peers (unless ``--no-peers``): moto and principalmapper through ``bench/peers.py``'s adapters
 (as ``bench/run.py`` times them), on the same requests in the same round-robin, with each mode's
 ratio to each peer (the machine-independent form of the targets). The peers' requests are
-prepared before the timing (their own request objects from the merged context), and they
-evaluate identity policies and the boundary only (no SCP levels, no session policy), so the
-ratios favour them on the harder workload.
+prepared before the timing (their own request objects from the merged context), which favours
+them. principalmapper evaluates every layer the harder workload has (identity, SCP levels,
+session policy, boundary: ``local_check_authorization_full``'s order); moto has no SCP or
+session-policy evaluation, so it evaluates identity policies and the boundary only, which
+favours it on the harder workload.
 
 Agreement: every mode's answers are compared with the explained path (``PolicySet.evaluate``,
 the oracle), and on the standard workload with ``expected.json`` too. Exit 1 on any difference.
@@ -99,8 +101,8 @@ class Case:
     policy_texts: dict[str, str]
     """Every document's JSON text by name (what the peers compile)."""
     peer_principals: list[peers.Principal]
-    """Each principal's identity policies and boundary by name, for the peers (who have no SCP
-    or session-policy layer: on the harder workload they skip those layers)."""
+    """Each principal's documents by name, for the peers: identity policies, boundary, SCP
+    levels and session policy (moto skips the last two: it has no such layer)."""
 
 
 def load_standard(directory: Path) -> Case:
@@ -188,6 +190,8 @@ def load_harder(requests: int) -> Case:
                 tags=dict(p.tags),
                 policies=p.policies,
                 boundary=p.boundary,
+                scps=tuple(tuple(level) for level in work.scps_of(p)),
+                session=p.session,
             )
             for p in work.principals
         ],
@@ -332,8 +336,8 @@ def peer_runs(case: Case, names: Sequence[str], say: Callable[[str], None]) -> d
     (`peers.run_calls`, as ``bench/run.py`` times it) and its first answers.
     The peers' inputs are prepared before timing (``prepare``: their own request objects from the
     merged context), so their figures leave out what lspolicy's modes pay for building each
-    request; they evaluate identity policies and the boundary only (no SCP levels, no session
-    policy: the harder workload's extra layers are skipped for them)."""
+    request. principalmapper evaluates every layer of the workload; moto the identity policies
+    and the boundary only (it has no SCP or session-policy evaluation)."""
     requests = [
         peers.Request(
             n,

@@ -42,6 +42,10 @@ class Principal:
     tags: Mapping[str, str]
     policies: tuple[str, ...]
     boundary: str | None
+    scps: tuple[tuple[str, ...], ...] = ()
+    """The SCPs that apply, one group per level of the organization (each level must allow)."""
+    session: str | None = None
+    """The session policy of an assumed-role session."""
 
 
 @dataclass(frozen=True)
@@ -267,29 +271,55 @@ def apply_principalmapper_shim() -> list[str]:
 class _PmapperPrincipal:
     """A principal's policies as principalmapper ``Policy`` objects, combined in its own order.
 
-    Mirrors ``local_check_authorization_full`` for identity policies plus a boundary: a matching
-    Deny in any policy denies; then the boundary must have a matching Allow; then any identity
-    policy with a matching Allow allows. Each step is ``policy_has_matching_statement``.
+    Mirrors ``local_check_authorization_full`` for identity policies, SCP groups, a session
+    policy and a boundary (no resource policy, no group memberships): a matching Deny in the
+    identity policies, the SCPs, the session policy or the boundary denies; then every SCP
+    group must hold a matching Allow (SCPs do not restrict a service-linked role); then the
+    boundary, then the session policy; then any identity policy with a matching Allow allows.
+    Each step is ``policy_has_matching_statement``.
     """
 
-    __slots__ = ("all_policies", "boundary", "identity", "match")
+    __slots__ = ("boundary", "denies", "identity", "match", "scps", "session")
 
-    def __init__(self, identity: list[Any], boundary: Any | None, match: Callable[..., bool]):
+    def __init__(
+        self,
+        identity: list[Any],
+        boundary: Any | None,
+        match: Callable[..., bool],
+        *,
+        scps: list[list[Any]] | None = None,
+        session: Any | None = None,
+    ):
         self.identity = identity
         self.boundary = boundary
-        self.all_policies = identity + ([boundary] if boundary is not None else [])
+        self.scps = scps or []
+        self.session = session
+        self.denies = [
+            *identity,
+            *(p for group in self.scps for p in group),
+            *([session] if session is not None else []),
+            *([boundary] if boundary is not None else []),
+        ]
         self.match = match
 
     def is_allowed(self, action: str, resource: str, context: Any) -> bool:
         match = self.match
-        for policy in self.all_policies:
+        for policy in self.denies:
             if match(policy, "Deny", action, resource, context):
+                return False
+        # Plain loops, not any(<generator>): the adapter must not add overhead to the peer.
+        for group in self.scps:
+            for policy in group:
+                if match(policy, "Allow", action, resource, context):
+                    break
+            else:
                 return False
         if self.boundary is not None and not match(
             self.boundary, "Allow", action, resource, context
         ):
             return False
-        # A plain loop, not any(<generator>): the adapter must not add overhead to the peer.
+        if self.session is not None and not match(self.session, "Allow", action, resource, context):
+            return False
         for policy in self.identity:  # noqa: SIM110
             if match(policy, "Allow", action, resource, context):
                 return True
@@ -336,6 +366,11 @@ class PrincipalmapperAdapter:
                 [docs[n] for n in p.policies],
                 docs[p.boundary] if p.boundary else None,
                 self._match,
+                # SCPs do not restrict service-linked roles (`_check_if_service_linked_role`)
+                scps=None
+                if _service_linked(p.arn)
+                else [[docs[n] for n in level] for level in p.scps],
+                session=docs[p.session] if p.session else None,
             )
             for p in principals
         ]
@@ -349,6 +384,11 @@ class PrincipalmapperAdapter:
             )
             for r in requests
         ]
+
+
+def _service_linked(arn: str) -> bool:
+    """principalmapper's test for a service-linked role (whose requests SCPs do not restrict)."""
+    return ":role/" in arn and arn.rsplit("/", maxsplit=1)[-1].startswith("AWSServiceRoleFor")
 
 
 def _copy(value: ContextValue) -> ContextValue:
