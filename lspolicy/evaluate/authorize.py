@@ -493,7 +493,10 @@ class PolicySet:
         else:
             raw = getattr(decide, "raw", None)  # `codegen.generic_decider`'s
             if raw is not None:
-                return plan, raw, None, plan.needs_caller, plan.raw_layouts, True, True
+                # cold until it settles on the generic function (`_promote`): then no
+                # request need be counted
+                cold = plan.uses >= 0
+                return plan, raw, None, plan.needs_caller, plan.raw_layouts, cold, True
         if layered is not None:
             decide = layered
         return (

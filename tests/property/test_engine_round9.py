@@ -163,3 +163,26 @@ def test_the_later_spelling_of_a_request_key_wins() -> None:
         rules.evaluate(Request.from_parts(STOP, PRINCIPALS[0], INSTANCES[0], context=o)).allowed
         for o in own
     ] == [True, False]
+
+
+def test_a_plan_settled_on_its_generic_function_stays_raw_and_uncounted() -> None:
+    """A plan too large for a layered function (more than ``codegen._LAYERED_LOOKUPS``
+    lookups) settles on its generic function once a batch has served ``_HOT`` requests
+    (`authorize._promote`): later batches call its raw form without counting requests
+    (``uses`` stays ``_SETTLED``), and every answer equals ``evaluate``."""
+    keys = [f"aws:RequestTag/k{n}" for n in range(14)]
+    statements = [_allow({"StringEquals": {key: "yes"}}) for key in keys]
+    rules = _cold({"identity": [_doc(statements)], "boundary": [_doc([_allow({})])]})
+    plan = rules._plans[STOP.lower()]
+    owns: list[dict[str, Any] | None] = [None, {keys[3]: "yes"}, {keys[13]: "no"}]
+    reqs = [(0, STOP, n % 2, owns[n % 3]) for n in range(authorize._HOT + 30)]
+    expected = [
+        rules.evaluate(Request.from_parts(a, PRINCIPALS[p], INSTANCES[i], context=own)).allowed
+        for p, a, i, own in reqs
+    ]
+    assert set(expected) == {True, False}
+    assert decide_requests(reqs, [rules], PRINCIPALS[:1], INSTANCES) == expected
+    assert plan.uses == authorize._SETTLED and not plan.inlined
+    assert getattr(plan.simple, "raw", None) is not None
+    assert decide_requests(reqs, [rules], PRINCIPALS[:1], INSTANCES) == expected
+    assert plan.uses == authorize._SETTLED
