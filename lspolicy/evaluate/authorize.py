@@ -212,7 +212,7 @@ def _layout(
     pairs = tuple(out)
     if layered is None or not pairs:
         return pairs, None
-    return pairs, layered_variant(layered, frozenset(lower for _, lower in pairs))
+    return pairs, layered_variant(layered, {lower: name for name, lower in pairs})
 
 
 def _split(
@@ -874,12 +874,11 @@ def _stream(
                 out[n] = decide(resource, _NO_KEYS, _NO_KEYS, given, values)
             continue
         # the request's own keys that the plan reads (the decision functions read no
-        # other), found by the layout of the context's key names; normalising them is
-        # `context_values`, inlined: into their own mapping for the layered function
-        # (which reads it first, then the instance's values, then the principal's), else
-        # into the merged values
-        # (a layered function reading no request key gets one shared empty mapping: the
-        # decision functions never write to the context)
+        # other), found by the layout of the context's key names: a layered function's
+        # variant for the layout reads them from the context as given; otherwise they are
+        # normalised (`context_values`, inlined) into the merged values
+        # (a layered function reading no request key gets one shared empty mapping, never
+        # written: a layout with keys the plan reads has a variant)
         own = _NO_KEYS if bare is not None else values | given
         if context:
             names = tuple(context)
@@ -891,7 +890,12 @@ def _stream(
                 layouts[names] = layout
             pairs, variant = layout
             if variant is not None:
-                own = {}
+                # the variant reads the request's own keys as given, by their names
+                if needs_caller:
+                    out[n] = variant(resource, context, given, values, caller)
+                else:
+                    out[n] = variant(resource, context, given, values)
+                continue
             for k, lk in pairs:
                 v = context[k]
                 if v.__class__ is str:
@@ -900,17 +904,11 @@ def _stream(
                     own[lk] = (text(v),)
                 else:
                     own[lk] = tuple(text(x) for x in v)
-        if bare is not None:
-            if own is _NO_KEYS:  # the plan reads none of the request's own keys
-                if needs_caller:
-                    out[n] = bare(resource, given, values, caller)
-                else:
-                    out[n] = bare(resource, given, values)
-            # else the layout's variant (own keys given: the layout has one)
-            elif needs_caller:
-                out[n] = variant(resource, own, given, values, caller)  # type: ignore[misc]
+        if bare is not None:  # the plan reads none of the request's own keys it gives
+            if needs_caller:
+                out[n] = bare(resource, given, values, caller)
             else:
-                out[n] = variant(resource, own, given, values)  # type: ignore[misc]
+                out[n] = bare(resource, given, values)
         elif needs_caller:
             out[n] = decide(resource, own, caller)
         else:

@@ -371,23 +371,40 @@ def layerable(
     return written is not None
 
 
-def layered_variant(decide: Callable[..., bool], keys: frozenset[str]) -> Callable[..., bool]:
+def layered_variant(decide: Callable[..., bool], keys: Mapping[str, str]) -> Callable[..., bool]:
     """``decide`` (from `compile_layered_decider`) for requests whose own keys the plan reads
-    are exactly ``keys`` (lower case): a lookup of one of them reads the request's own
-    mapping alone (it holds the key), any other the instance's values, then the principal's.
-    The same answers; compiled once per shape (`_define`)."""
+    are exactly ``keys`` (lower case -> the name the request gives it under): a lookup of one
+    of them reads the request's own mapping, as given, by that name (normalised as
+    `context_values` does), any other the instance's values, then the principal's. The same
+    answers; the request's own keys need not be normalised into a mapping first. Compiled
+    once per shape (`_define`)."""
     namespace: dict[str, Any] = decide.__globals__
+    space = {k: v for k, v in namespace.items() if k[:1] == "n"}
+    names: dict[str, str] = {}
 
     def lookup(m: re.Match[str]) -> str:
-        return f"x[{m.group(2)}]" if namespace[m.group(2)] in keys else m.group(3)
+        name = keys.get(namespace[m.group(2)])
+        if name is None:
+            return m.group(3)
+        const = names.get(name)
+        if const is None:
+            const = names[name] = f"s{len(names)}"
+            space[const] = name
+        t = m.group(1)
+        return f"(({t},) if ({t} := x[{const}]).__class__ is str else N({t}))"
 
     body = [_BARE.sub(lookup, line) for line in decide.body]  # type: ignore[attr-defined]
-    if any("gx(" in line for line in body):  # not every lookup is the layered one
-        return decide
+    if any("gx(" in line for line in body):
+        # not every lookup is the layered one: ``decide`` on the keys normalised
+        def normalised(r: str, x: Any, c: Context, p: Context, k: Any = None) -> bool:
+            own = {lower: _own(x[name]) for lower, name in keys.items()}
+            return decide(r, own, c, p, k)
+
+        return normalised
     source = "\n".join(
         ["def variant(r, x, c, p, k=None):", "    g = c.get", "    q = p.get", *body]
     )
-    space = {k: v for k, v in namespace.items() if k[:1] == "n"}
+    space["N"] = own_value
     _define(source + "\n", space, "<lspolicy layered plan>")
     variant: Callable[..., bool] = space["variant"]
     return variant
@@ -453,6 +470,10 @@ def own_value(value: Any) -> tuple[str, ...]:
     return tuple(map(to_context_string, value))
 
 
+def _own(value: Any) -> tuple[str, ...]:
+    return (value,) if value.__class__ is str else own_value(value)
+
+
 def merged_context(
     x: Mapping[str, Any], m: Mapping[str, str], c: Context, pv: Context
 ) -> dict[str, Sequence[str]]:
@@ -460,8 +481,7 @@ def merged_context(
     the instance's over them, the request's own keys (those in ``m``) over both."""
     merged: dict[str, Sequence[str]] = {**pv, **c}
     for lower, name in m.items():
-        value = x[name]
-        merged[lower] = (value,) if value.__class__ is str else own_value(value)
+        merged[lower] = _own(x[name])
     return merged
 
 

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from typing import Any
+
+import pytest
 
 import lspolicy
 from lspolicy import PolicySet, Request, RequestPart, decide_requests
-from lspolicy.evaluate import authorize
+from lspolicy.evaluate import authorize, codegen
 
 ACCOUNT = "111122223333"
 CALLER = f"arn:aws:iam::{ACCOUNT}:user/alice"
@@ -118,12 +121,14 @@ def _cold(layers: dict[str, Any]) -> PolicySet:
     return rules
 
 
-def test_a_batch_reads_the_requests_own_keys_as_given() -> None:
+@pytest.mark.parametrize("inlined", [False, True], ids=["raw", "layered"])
+def test_a_batch_reads_the_requests_own_keys_as_given(inlined: bool) -> None:
     """Every (policy set, principal, instance, own keys) of the tables, decided by
-    `decide_requests` on plans still on their generic functions (so in their raw form), with
-    the identity policies alone and again under an SCP level and a boundary: each answer
-    equals ``evaluate`` on the request `Request.from_parts` builds, and the answers are not
-    all alike."""
+    `decide_requests` on plans still on their generic functions (so in their raw form), or
+    inlined (a layered function's variant per layout of the request's keys, reading them
+    as given), with the identity policies alone and again under an SCP level and a
+    boundary: each answer equals ``evaluate`` on the request `Request.from_parts` builds,
+    and the answers are not all alike."""
     seen: set[bool] = set()
     for (name, statements), layered in itertools.product(SETS.items(), (False, True)):
         policy = _doc(statements)
@@ -133,6 +138,8 @@ def test_a_batch_reads_the_requests_own_keys_as_given() -> None:
         rules = _cold(layers)
         plan = rules._plans[STOP.lower()]
         assert not plan.inlined and getattr(plan.simple, "raw", None) is not None, name
+        if inlined:
+            authorize._inline(plan)
         reqs = [
             (p, STOP, i, own)
             for p, i, own in itertools.product(range(len(PRINCIPALS)), range(len(INSTANCES)), OWN)
@@ -143,7 +150,7 @@ def test_a_batch_reads_the_requests_own_keys_as_given() -> None:
         ]
         sets = [rules] * len(PRINCIPALS)
         got = decide_requests(reqs, sets, PRINCIPALS, INSTANCES)
-        assert not plan.inlined, name  # still the raw form: fewer requests than `_HOT`
+        assert plan.inlined is inlined, name  # cold: fewer requests than `_HOT`
         assert got == expected, name
         seen.update(expected)
     assert seen == {True, False}
@@ -186,3 +193,33 @@ def test_a_plan_settled_on_its_generic_function_stays_raw_and_uncounted() -> Non
     assert getattr(plan.simple, "raw", None) is not None
     assert decide_requests(reqs, [rules], PRINCIPALS[:1], INSTANCES) == expected
     assert plan.uses == authorize._SETTLED
+
+
+def test_a_variant_whose_lookups_are_not_all_rewritten_normalises_the_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`codegen.layered_variant` rewrites each layered lookup of a request key into a read
+    of the context as given; where a lookup is not rewritten (none is, here: the pattern is
+    replaced by one that matches nothing), the variant normalises the request's keys and
+    calls the layered function itself, with the same answers."""
+    rules = _cold({"identity": [_doc(SETS["secure as text"] + SETS["mfa age as text"])]})
+    plan = rules._plans[STOP.lower()]
+    authorize._inline(plan)
+    layered = authorize._layered(plan)
+    assert layered is not None
+    monkeypatch.setattr(codegen, "_BARE", re.compile(r"(?!)(t)(n)()"))
+    keys = {
+        "aws:securetransport": "AWS:SecureTransport",
+        "aws:multifactorauthage": "aws:MultiFactorAuthAge",
+    }
+    variant = codegen.layered_variant(layered, keys)
+    assert variant is not layered
+    instance, principal = INSTANCES[0].values, PRINCIPALS[0].values
+    for secure, age in itertools.product([True, False, "true"], [300.0, 7200, "300"]):
+        given = {"AWS:SecureTransport": secure, "aws:MultiFactorAuthAge": age}
+        own = {"aws:securetransport": (str(secure).lower(),)}
+        own["aws:multifactorauthage"] = (str(int(age)) if isinstance(age, float) else str(age),)
+        want = layered("arn:aws:lightsail:us-east-1:1:Instance/i", own, instance, principal)
+        got = variant("arn:aws:lightsail:us-east-1:1:Instance/i", given, instance, principal)
+        assert got == want, given
+        assert want == (secure in (True, "true") or age in (300.0, "300"))
