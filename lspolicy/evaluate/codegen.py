@@ -119,14 +119,14 @@ class _Writer:
         self.lookups += 1
         if self.raw:
             v, t = self.temp(), self.temp()
-            own = f"(None if ({v} := mg({key})) is None else (({v},) if ({v} := x[{v}]).__class__ is str else N({v})))"
-            return f"({t} if ({t} := {own}) is not None else ({t} if ({t} := g({key})) is not None else q({key})))"
+            own = f"(None if ({v} := m.get({key})) is None else (({v},) if ({v} := x[{v}]).__class__ is str else N({v})))"
+            return f"({t} if ({t} := {own}) is not None else ({t} if ({t} := c.get({key})) is not None else pv.get({key})))"
         if not self.layered:
-            return f"g({key})"
+            return f"c.get({key})"
         if self.lookups > _LAYERED_LOOKUPS:
             raise _NotLayered  # `compile_layered_decider` gives up: no need to write the rest
         t = self.temp()
-        return f"({t} if ({t} := gx({key})) is not None else ({t} if ({t} := g({key})) is not None else q({key})))"
+        return f"({t} if ({t} := x.get({key})) is not None else ({t} if ({t} := c.get({key})) is not None else p.get({key})))"
 
     def whole_context(self) -> str:
         """The expression of the whole (merged) context, for a test that reads it as one
@@ -307,7 +307,7 @@ def compile_decider(
     not ``NONE`` (the statement's own method: the semantics stay in `statement`).
     """
     w = _Writer()
-    lines = ["def decide(r, c, k=None):", "    g = c.get"]
+    lines = ["def decide(r, c, k=None):"]
     body = _body(w, layers)
     lines.extend(body)
     source = "\n".join(lines) + "\n"
@@ -344,14 +344,14 @@ def compile_layered_decider(
     if written is None:
         return None
     w, body = written
-    lines = ["def decide(r, x, c, p, k=None):", "    gx = x.get", "    g = c.get", "    q = p.get"]
+    lines = ["def decide(r, x, c, p, k=None):"]
     lines.extend(body)
     # the same decision for a request whose own keys the plan does not read (most requests
     # of a batch): each lookup reads the instance's values, then the principal's
     bare = [_BARE.sub(r"\3", line) for line in body]
-    if any("gx(" in line for line in bare):  # not every lookup is the layered one
+    if any("x.get(" in line for line in bare):  # not every lookup is the layered one
         bare = ["    return decide(r, {}, c, p, k)"]
-    lines += ["def bare(r, c, p, k=None):", "    g = c.get", "    q = p.get", *bare]
+    lines += ["def bare(r, c, p, k=None):", *bare]
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = dict(w.namespace)
     _define(source, namespace, "<lspolicy layered plan>")
@@ -394,16 +394,14 @@ def layered_variant(decide: Callable[..., bool], keys: Mapping[str, str]) -> Cal
         return f"(({t},) if ({t} := x[{const}]).__class__ is str else N({t}))"
 
     body = [_BARE.sub(lookup, line) for line in decide.body]  # type: ignore[attr-defined]
-    if any("gx(" in line for line in body):
+    if any("x.get(" in line for line in body):
         # not every lookup is the layered one: ``decide`` on the keys normalised
         def normalised(r: str, x: Any, c: Context, p: Context, k: Any = None) -> bool:
             own = {lower: _own(x[name]) for lower, name in keys.items()}
             return decide(r, own, c, p, k)
 
         return normalised
-    source = "\n".join(
-        ["def variant(r, x, c, p, k=None):", "    g = c.get", "    q = p.get", *body]
-    )
+    source = "\n".join(["def variant(r, x, c, p, k=None):", *body])
     space["N"] = own_value
     _define(source + "\n", space, "<lspolicy layered plan>")
     variant: Callable[..., bool] = space["variant"]
@@ -411,7 +409,7 @@ def layered_variant(decide: Callable[..., bool], keys: Mapping[str, str]) -> Cal
 
 
 _BARE = re.compile(
-    r"\((t\d+) if \(\1 := gx\((n\d+)\)\) is not None else (\(\1 if \(\1 := g\(\2\)\) is not None else q\(\2\)\))\)"
+    r"\((t\d+) if \(\1 := x\.get\((n\d+)\)\) is not None else (\(\1 if \(\1 := c\.get\(\2\)\) is not None else p\.get\(\2\)\))\)"
 )
 """A layered lookup (`_Writer.get`): the request's own keys, else the instance's, else the
 principal's; group 3 is the lookup without the request's own keys."""
@@ -437,7 +435,7 @@ def statement_predicates(sts: Sequence[CompiledStatement]) -> None:
         return
     if len(_PREDICATES) + len(todo) > _CODE_LIMIT:
         _PREDICATES.clear()
-    head = "def p(r, x, m, c, pv):\n    mg = m.get\n    g = c.get\n    q = pv.get\n"
+    head = "def p(r, x, m, c, pv):\n"
     written = []
     new: dict[str, None] = {}
     for st in todo.values():
