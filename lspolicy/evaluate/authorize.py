@@ -44,13 +44,12 @@ from lspolicy.evaluate.statement import CompiledStatement, StatementCore, statem
 from lspolicy.model.decision import Decision, DecisionName, FailedCondition, NearMiss, StatementRef
 from lspolicy.model.policy import Policy, PolicyKind
 from lspolicy.model.request import (
-    _SCALARS,
     _UNREAD,
     ContextValue,
     Request,
     RequestPart,
     lower_key,
-    to_context_string,
+    value_strings,
 )
 
 __all__ = ["PolicySet"]
@@ -213,6 +212,25 @@ def _layout(
     if layered is None or not pairs:
         return pairs, None
     return pairs, layered_variant(layered, {lower: name for name, lower in pairs})
+
+
+def _new_layout(
+    layouts: dict[tuple[str, ...], Any],
+    names: tuple[str, ...],
+    plan: _Plan,
+    layered: Callable[..., bool] | None,
+) -> Any:
+    """A stream's miss in a plan's layouts (bounded): for a raw function (``plan.raw_layouts``)
+    the keys the plan reads among ``names`` (lower case -> the name given, the later of two
+    spellings), else `_layout`'s pairs and variant."""
+    if layouts is plan.raw_layouts:
+        made: Any = {lower: name for name, lower in _layout(names, plan.reads, None)[0]}
+    else:
+        made = _layout(names, plan.reads, layered)
+    if len(layouts) >= _MAX_LAYOUTS:
+        layouts.clear()
+    layouts[names] = made
+    return made
 
 
 def _split(
@@ -797,17 +815,16 @@ def _stream(
 
     For an ordinary caller (not the account root) and an instance in the caller's account, the
     plan's decision function reads the context without a `Request` being built: a hot plan's
-    layered function reads the request's own keys (only those the plan reads), the instance's
-    values and the principal's values in that order (`codegen.compile_layered_decider`), never
-    merging them; a cold plan's function reads their merge. Everything else takes
-    ``is_allowed``. Same answers: the context is the one `Request.from_parts` builds (a part
+    layered function (`codegen.compile_layered_decider`), and a plan's generic function
+    without a resource-based policy (its raw form, `codegen.raw_decider`), read the request's
+    own keys as given (only those the plan reads, normalised where read), the instance's
+    values and the principal's values in that order, never merging them; any other plan's
+    function reads their merge. Everything else takes ``is_allowed``. Same answers: the context is the one `Request.from_parts` builds (a part
     giving one key in two spellings takes that path). The requests need not be grouped by
     principal: each principal's state is found by its index (in what order they are decided is
     ``order``'s business)."""
     build = Request.from_parts
     states: list[_Principal | None] = [None] * len(sets)
-    scalars = _SCALARS
-    text = to_context_string
     last = None  # the principal of the request before: its state is still unpacked
     for n in order:
         p, action, i, context = requests[n]
@@ -860,10 +877,7 @@ def _stream(
                 names = tuple(context)
                 m = layouts.get(names)
                 if m is None:
-                    m = {lower: name for name, lower in _layout(names, plan.reads, None)[0]}
-                    if len(layouts) >= _MAX_LAYOUTS:
-                        layouts.clear()
-                    layouts[names] = m
+                    m = _new_layout(layouts, names, plan, None)
                 if needs_caller:
                     out[n] = decide(resource, context, m, given, values, caller)
                 else:
@@ -884,10 +898,7 @@ def _stream(
             names = tuple(context)
             layout = layouts.get(names)
             if layout is None:
-                layout = _layout(names, plan.reads, decide if bare is not None else None)
-                if len(layouts) >= _MAX_LAYOUTS:
-                    layouts.clear()
-                layouts[names] = layout
+                layout = _new_layout(layouts, names, plan, decide if bare is not None else None)
             pairs, variant = layout
             if variant is not None:
                 # the variant reads the request's own keys as given, by their names
@@ -898,12 +909,7 @@ def _stream(
                 continue
             for k, lk in pairs:
                 v = context[k]
-                if v.__class__ is str:
-                    own[lk] = (v,)
-                elif isinstance(v, scalars):
-                    own[lk] = (text(v),)
-                else:
-                    own[lk] = tuple(text(x) for x in v)
+                own[lk] = (v,) if v.__class__ is str else value_strings(v)
         if bare is not None:  # the plan reads none of the request's own keys it gives
             if needs_caller:
                 out[n] = bare(resource, given, values, caller)

@@ -29,7 +29,7 @@ from typing import Any
 
 from lspolicy.evaluate.clause import CompiledCondition
 from lspolicy.evaluate.statement import CompiledStatement
-from lspolicy.model.request import _SCALARS, to_context_string
+from lspolicy.model.request import value_strings
 
 __all__ = [
     "Decider",
@@ -397,12 +397,15 @@ def layered_variant(decide: Callable[..., bool], keys: Mapping[str, str]) -> Cal
     if any("x.get(" in line for line in body):
         # not every lookup is the layered one: ``decide`` on the keys normalised
         def normalised(r: str, x: Any, c: Context, p: Context, k: Any = None) -> bool:
-            own = {lower: _own(x[name]) for lower, name in keys.items()}
+            own = {
+                lower: (v,) if (v := x[name]).__class__ is str else value_strings(v)
+                for lower, name in keys.items()
+            }
             return decide(r, own, c, p, k)
 
         return normalised
     source = "\n".join(["def variant(r, x, c, p, k=None):", *body])
-    space["N"] = own_value
+    space["N"] = value_strings
     _define(source + "\n", space, "<lspolicy layered plan>")
     variant: Callable[..., bool] = space["variant"]
     return variant
@@ -441,7 +444,7 @@ def statement_predicates(sts: Sequence[CompiledStatement]) -> None:
     for st in todo.values():
         w = _Writer(raw=True)
         source = f"{head}    return {w.statement(st)}\n"
-        w.namespace.update(N=own_value, M=merged_context)
+        w.namespace.update(N=value_strings, M=merged_context)
         written.append((st, source, w.namespace))
         if source not in _PREDICATES:
             new[source] = None
@@ -460,18 +463,6 @@ def statement_predicates(sts: Sequence[CompiledStatement]) -> None:
         st.core.predicate = FunctionType(_PREDICATES[source], namespace, "p")
 
 
-def own_value(value: Any) -> tuple[str, ...]:
-    """A request's own context value, not a plain string, as the decision functions read it
-    (`lspolicy.model.request.context_values`): a scalar's IAM string, a list's strings."""
-    if isinstance(value, _SCALARS):
-        return (to_context_string(value),)
-    return tuple(map(to_context_string, value))
-
-
-def _own(value: Any) -> tuple[str, ...]:
-    return (value,) if value.__class__ is str else own_value(value)
-
-
 def merged_context(
     x: Mapping[str, Any], m: Mapping[str, str], c: Context, pv: Context
 ) -> dict[str, Sequence[str]]:
@@ -479,7 +470,8 @@ def merged_context(
     the instance's over them, the request's own keys (those in ``m``) over both."""
     merged: dict[str, Sequence[str]] = {**pv, **c}
     for lower, name in m.items():
-        merged[lower] = _own(x[name])
+        value = x[name]
+        merged[lower] = (value,) if value.__class__ is str else value_strings(value)
     return merged
 
 

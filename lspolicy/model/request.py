@@ -42,6 +42,17 @@ _UNREAD: Any = ...
 """A slot's value before it is first computed (``Ellipsis``, a singleton: a part copied or
 pickled before the slot is read keeps it, and no account is ``...``)."""
 _SCALARS = (str, int, float, bool)
+
+
+def value_strings(value: Any) -> tuple[str, ...]:
+    """A context value given as other than one string, as the strings IAM compares: a
+    scalar's (`to_context_string`), or each of a list's. (One string ``v`` is ``(v,)``: the
+    callers test for it first, the common case.)"""
+    if isinstance(value, _SCALARS):
+        return (to_context_string(value),)
+    return tuple(map(to_context_string, value))
+
+
 _STR_ONLY = {str}
 
 
@@ -115,11 +126,10 @@ def normalize_context(
             names[lower] = key
         if value.__class__ is str:
             values[lower] = (value,)
-        elif isinstance(value, _SCALARS):
-            values[lower] = (to_context_string(value),)
         else:
-            multi.append(lower)
-            values[lower] = tuple(to_context_string(v) for v in value)
+            if not isinstance(value, _SCALARS):
+                multi.append(lower)
+            values[lower] = value_strings(value)
     return values, frozenset(multi) if multi else _NO_KEYS, names
 
 
@@ -360,12 +370,7 @@ def context_values(context: Mapping[str, ContextValue]) -> dict[str, tuple[str, 
     strings): what a decision reads, for a request's own few keys."""
     out: dict[str, tuple[str, ...]] = {}
     for key, value in context.items():
-        if value.__class__ is str:
-            out[lower_key(key)] = (value,)
-        elif isinstance(value, _SCALARS):
-            out[lower_key(key)] = (to_context_string(value),)
-        else:
-            out[lower_key(key)] = tuple(to_context_string(v) for v in value)
+        out[lower_key(key)] = (value,) if value.__class__ is str else value_strings(value)
     return out
 
 
@@ -418,11 +423,10 @@ def _from_parts(
                 extra_names[lower] = key
             if value.__class__ is str:
                 values[lower] = (value,)
-            elif isinstance(value, _SCALARS):
-                values[lower] = (to_context_string(value),)
             else:
-                extra_multi.append(lower)
-                values[lower] = tuple(to_context_string(v) for v in value)
+                if not isinstance(value, _SCALARS):
+                    extra_multi.append(lower)
+                values[lower] = value_strings(value)
         if multi:
             multi = multi - extra_names.keys()
         if extra_multi:
