@@ -9,7 +9,8 @@ policy, boundary). Usage (from the repository root)::
 
     python3 bench/peer_fidelity.py [--requests 3000]
 
-Exit 0 when every answer is the same, 1 otherwise (the first differences are printed).
+Exit 0 when every answer is the same, 1 otherwise (the first differences are printed), 2 when
+no request would be compared.
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     from principalmapper.util.case_insensitive_dict import CaseInsensitiveDict  # noqa: PLC0415
 
+    if args.requests < 1:
+        print(
+            "bench/peer_fidelity.py: --requests must be at least 1 (nothing compared is no answer)"
+        )
+        return 2
     case = engine.load_harder(args.requests)
     adapter = peers.PrincipalmapperAdapter()
     adapter.compile(case.policy_texts, case.peer_principals)
