@@ -312,10 +312,11 @@ def _conditions(n: int) -> dict[str, Any]:
 def test_a_plan_without_a_layered_function_stays_generic_when_hot(
     width: int, drawn: list[dict[int, bool]]
 ) -> None:
-    """Past ``_HOT`` requests a plan is inlined only if it has a layered function (at most
-    `codegen._LAYERED_LOOKUPS` lookups, no test reading the whole context); otherwise it stays
-    on its generic function (`authorize._promote`). Either way every answer, single and batch,
-    equals ``evaluate``."""
+    """Past ``_HOT`` requests (``is_allowed`` counts them; a batch decides a plan without a
+    resource-based policy by its generic function's raw form and counts none) a plan is
+    inlined only if it has a layered function (at most `codegen._LAYERED_LOOKUPS` lookups, no
+    test reading the whole context); otherwise it stays on its generic function
+    (`authorize._promote`). Either way every answer, single and batch, equals ``evaluate``."""
     caller = "arn:aws:iam::111122223333:user/alice"
     arn = "arn:aws:lightsail:us-east-1:111122223333:Instance/i-1"
     allow = _doc(
@@ -344,7 +345,7 @@ def test_a_plan_without_a_layered_function_stays_generic_when_hot(
                 assert rules.is_allowed_many(
                     [("lightsail:StopInstance", part, None)], principal=principal
                 ) == [expected]
-                served += 2
+                served += 1
         layered = codegen.layerable(authorize._layers(plan))
         assert layered == (width + 1 <= codegen._LAYERED_LOOKUPS)
         assert plan.inlined == layered

@@ -116,9 +116,10 @@ def test_requests_of_many_principals_answer_as_evaluate(
 ) -> None:
     """`decide_requests` over requests of several principals in a drawn order: each answer
     equals ``evaluate`` on the request `Request.from_parts` builds, with plans cold (generic
-    functions, `never`), again with the plans built, and with every plan inlined (layered
-    functions and their variants), in the requests' order or grouped by principal;
-    ``is_allowed_many`` per principal answers alike."""
+    functions, `never`), again with the plans built, and with every plan inlined (a plan of
+    at most ``_EAGER`` statements or with a resource-based policy by its layered function and
+    its variants, a larger one by its raw form), in the requests' order or grouped by
+    principal; ``is_allowed_many`` per principal answers alike."""
     sets = [rules for rules, _, _ in rows]
     principals = [RequestPart(ctx, caller_arn=caller) for _, ctx, caller in rows]
     reqs = data.draw(
@@ -144,6 +145,7 @@ def test_requests_of_many_principals_answer_as_evaluate(
         assert decide_requests(iter(reqs), sets, principals, instances) == expected
         for rules in sets:
             _inline_every_plan(rules)
+    with _grouped(grouped):  # ``_EAGER`` as it is: small plans by their layered functions
         assert decide_requests(tuple(reqs), sets, principals, instances) == expected
     for p, (rules, _, _) in enumerate(rows):
         mine = [(a, instances[i], ctx) for q, a, i, ctx in reqs if q == p]

@@ -172,15 +172,17 @@ def test_the_later_spelling_of_a_request_key_wins() -> None:
     ] == [True, False]
 
 
-def test_a_plan_settled_on_its_generic_function_stays_raw_and_uncounted() -> None:
-    """A plan too large for a layered function (more than ``codegen._LAYERED_LOOKUPS``
-    lookups) settles on its generic function once a batch has served ``_HOT`` requests
-    (`authorize._promote`): later batches call its raw form without counting requests
-    (``uses`` stays ``_SETTLED``), and every answer equals ``evaluate``."""
+def test_a_large_plan_is_decided_by_its_raw_form_hot_or_not() -> None:
+    """A plan without a resource-based policy and past ``_EAGER`` statements is decided in a
+    batch by the raw form of its generic function however many requests it serves
+    (`PolicySet._batch_entry`): a batch counts none of them, so never promotes the plan; once
+    the plan is inlined (as ``is_allowed`` does when it is hot), a batch still calls the same
+    raw form and makes no layered function. Every answer equals ``evaluate``."""
     keys = [f"aws:RequestTag/k{n}" for n in range(14)]
     statements = [_allow({"StringEquals": {key: "yes"}}) for key in keys]
     rules = _cold({"identity": [_doc(statements)], "boundary": [_doc([_allow({})])]})
     plan = rules._plans[STOP.lower()]
+    assert authorize._size(plan) > authorize._EAGER
     owns: list[dict[str, Any] | None] = [None, {keys[3]: "yes"}, {keys[13]: "no"}]
     reqs = [(0, STOP, n % 2, owns[n % 3]) for n in range(authorize._HOT + 30)]
     expected = [
@@ -189,10 +191,12 @@ def test_a_plan_settled_on_its_generic_function_stays_raw_and_uncounted() -> Non
     ]
     assert set(expected) == {True, False}
     assert decide_requests(reqs, [rules], PRINCIPALS[:1], INSTANCES) == expected
-    assert plan.uses == authorize._SETTLED and not plan.inlined
-    assert getattr(plan.simple, "raw", None) is not None
+    assert plan.uses == 0 and not plan.inlined
+    raw = plan.raw
+    assert raw is not None and raw is getattr(plan.simple, "raw", None)
+    authorize._inline(plan)
     assert decide_requests(reqs, [rules], PRINCIPALS[:1], INSTANCES) == expected
-    assert plan.uses == authorize._SETTLED
+    assert plan.raw is raw and plan.layered is authorize._UNSET and plan.uses == 0
 
 
 def test_a_variant_whose_lookups_are_not_all_rewritten_normalises_the_keys(
