@@ -17,6 +17,7 @@ import typing as _typing
 
 if _typing.TYPE_CHECKING:
     from lspolicy.errors import (
+        ContextValueError,
         InvalidInputError,
         Location,
         LspolicyError,
@@ -40,6 +41,7 @@ if _typing.TYPE_CHECKING:
 
 __all__ = [
     "Condition",
+    "ContextValueError",
     "Decision",
     "FailedCondition",
     "InvalidInputError",
@@ -70,6 +72,7 @@ __version__ = "0.1.0"
 _HOME = {
     **dict.fromkeys(
         (
+            "ContextValueError",
             "InvalidInputError",
             "Location",
             "LspolicyError",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
+    "ContextValueError",
     "InvalidInputError",
     "Location",
     "LspolicyError",
@@ -61,6 +62,22 @@ class Problem:
 
 class LspolicyError(Exception):
     """Base of every error lspolicy raises on purpose."""
+
+
+class ContextValueError(LspolicyError, TypeError):
+    """A request-context value that IAM cannot compare: not a string, a number, a boolean or
+    a sequence of them (``None``, a mapping, a set, bytes, a list holding one of those).
+    ``key`` is the context key where the caller gave it (None where it is not known). A
+    ``TypeError`` too, as Python raises for a value of the wrong type."""
+
+    def __init__(self, value: object, key: str | None = None) -> None:
+        self.key = key
+        self.kind = type(value).__name__
+        where = f"context key {key!r}: " if key is not None else "context value: "
+        super().__init__(
+            f"{where}a value must be a string, a number, a boolean or a list of them, "
+            f"not {self.kind}"
+        )
 
 
 @dataclass(eq=False)

@@ -927,7 +927,7 @@ def _stream(
                 continue
             for k, lk in pairs:
                 v = context[k]
-                own[lk] = (v,) if v.__class__ is str else value_strings(v)
+                own[lk] = (v,) if v.__class__ is str else value_strings(v, k)
         if bare is not None:  # the plan reads none of the request's own keys it gives
             if needs_caller:
                 out[n] = bare(resource, given, values, caller)

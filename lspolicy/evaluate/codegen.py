@@ -398,7 +398,7 @@ def layered_variant(decide: Callable[..., bool], keys: Mapping[str, str]) -> Cal
         # not every lookup is the layered one: ``decide`` on the keys normalised
         def normalised(r: str, x: Any, c: Context, p: Context, k: Any = None) -> bool:
             own = {
-                lower: (v,) if (v := x[name]).__class__ is str else value_strings(v)
+                lower: (v,) if (v := x[name]).__class__ is str else value_strings(v, name)
                 for lower, name in keys.items()
             }
             return decide(r, own, c, p, k)
@@ -471,7 +471,7 @@ def merged_context(
     merged: dict[str, Sequence[str]] = {**pv, **c}
     for lower, name in m.items():
         value = x[name]
-        merged[lower] = (value,) if value.__class__ is str else value_strings(value)
+        merged[lower] = (value,) if value.__class__ is str else value_strings(value, name)
     return merged
 
 

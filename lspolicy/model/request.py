@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from lspolicy.errors import ContextValueError
+
 __all__ = [
     "ContextValue",
     "Request",
@@ -44,12 +46,23 @@ pickled before the slot is read keeps it, and no account is ``...``)."""
 _SCALARS = (str, int, float, bool)
 
 
-def value_strings(value: Any) -> tuple[str, ...]:
+def value_strings(value: Any, key: str | None = None) -> tuple[str, ...]:
     """A context value given as other than one string, as the strings IAM compares: a
-    scalar's (`to_context_string`), or each of a list's. (One string ``v`` is ``(v,)``: the
-    callers test for it first, the common case.)"""
+    scalar's (`to_context_string`), or each of a sequence's. (One string ``v`` is ``(v,)``:
+    the callers test for it first, the common case.) Anything else (``None``, a mapping, a
+    set, bytes, a sequence holding one of those) raises `ContextValueError` naming ``key``:
+    IAM's context values are strings, and iterating a mapping or a set would compare its keys
+    or an arbitrary order.
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_ContextEntry.html"""
     if isinstance(value, _SCALARS):
         return (to_context_string(value),)
+    if not isinstance(value, list | tuple) and (
+        not isinstance(value, Sequence) or isinstance(value, bytes | bytearray)
+    ):
+        raise ContextValueError(value, key)
+    for item in value:
+        if not isinstance(item, _SCALARS):
+            raise ContextValueError(item, key)
     return tuple(map(to_context_string, value))
 
 
@@ -129,7 +142,7 @@ def normalize_context(
         else:
             if not isinstance(value, _SCALARS):
                 multi.append(lower)
-            values[lower] = value_strings(value)
+            values[lower] = value_strings(value, key)
     return values, frozenset(multi) if multi else _NO_KEYS, names
 
 
@@ -370,7 +383,7 @@ def context_values(context: Mapping[str, ContextValue]) -> dict[str, tuple[str, 
     strings): what a decision reads, for a request's own few keys."""
     out: dict[str, tuple[str, ...]] = {}
     for key, value in context.items():
-        out[lower_key(key)] = (value,) if value.__class__ is str else value_strings(value)
+        out[lower_key(key)] = (value,) if value.__class__ is str else value_strings(value, key)
     return out
 
 
@@ -426,7 +439,7 @@ def _from_parts(
             else:
                 if not isinstance(value, _SCALARS):
                     extra_multi.append(lower)
-                values[lower] = value_strings(value)
+                values[lower] = value_strings(value, key)
         if multi:
             multi = multi - extra_names.keys()
         if extra_multi:
