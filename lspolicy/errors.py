@@ -70,13 +70,14 @@ class ContextValueError(LspolicyError, TypeError):
     ``key`` is the context key where the caller gave it (None where it is not known). A
     ``TypeError`` too, as Python raises for a value of the wrong type."""
 
-    def __init__(self, value: object, key: str | None = None) -> None:
+    def __init__(self, value: object, key: str | None = None, *, in_list: bool = False) -> None:
         self.key = key
         self.kind = type(value).__name__
+        """The type given (of the list's item, with ``in_list``)."""
         where = f"context key {key!r}: " if key is not None else "context value: "
+        what = f"a list holding {self.kind}" if in_list else self.kind
         super().__init__(
-            f"{where}a value must be a string, a number, a boolean or a list of them, "
-            f"not {self.kind}"
+            f"{where}a value must be a string, a number, a boolean or a list of them, not {what}"
         )
 
 

@@ -62,7 +62,7 @@ def value_strings(value: Any, key: str | None = None) -> tuple[str, ...]:
         raise ContextValueError(value, key)
     for item in value:
         if not isinstance(item, _SCALARS):
-            raise ContextValueError(item, key)
+            raise ContextValueError(item, key, in_list=True)
     return tuple(map(to_context_string, value))
 
 

@@ -89,6 +89,13 @@ def test_a_value_iam_cannot_compare_is_refused_naming_its_key(value: Any) -> Non
         assert err.key == KEY, name
         assert f"context key {KEY!r}" in str(err), name
         assert "a value must be a string, a number, a boolean or a list of them" in str(err)
+        if isinstance(value, list):  # the item that is not a scalar is named
+            held = next(item for item in value if not isinstance(item, str))
+            assert str(err).endswith(f"not a list holding {type(held).__name__}"), name
+            assert err.kind == type(held).__name__, name
+        else:
+            assert str(err).endswith(f"not {type(value).__name__}"), name
+            assert err.kind == type(value).__name__, name
 
 
 @pytest.mark.parametrize("size", [1, authorize._EAGER + 4], ids=["layered", "raw"])
