@@ -56,14 +56,17 @@ def value_strings(value: Any, key: str | None = None) -> tuple[str, ...]:
     https://docs.aws.amazon.com/IAM/latest/APIReference/API_ContextEntry.html"""
     if isinstance(value, _SCALARS):
         return (to_context_string(value),)
-    if not isinstance(value, list | tuple) and (
-        not isinstance(value, Sequence) or isinstance(value, bytes | bytearray)
+    if not isinstance(value, (list, tuple)) and (
+        not isinstance(value, Sequence) or isinstance(value, (bytes, bytearray))
     ):
         raise ContextValueError(value, key)
-    for item in value:
+    items = tuple(value)
+    if _STR_ONLY.issuperset(map(type, items)):  # strings only (the common case), in C
+        return items
+    for item in items:
         if not isinstance(item, _SCALARS):
             raise ContextValueError(item, key, in_list=True)
-    return tuple(map(to_context_string, value))
+    return tuple(map(to_context_string, items))
 
 
 _STR_ONLY = {str}
