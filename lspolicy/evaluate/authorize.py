@@ -993,9 +993,12 @@ def _promote(plan: _Plan) -> Decider:
     on its generic one. It stays when it has no resource-based statement (the generic function
     orders its Denies and its groups' statements by use) and its layered function would make
     too many lookups: the inlined function would then read the merged context as the generic
-    one does, in a fixed order. Measured on the harder workload (1,072 of its 1,198 plans are
-    such): the inlined functions 1.2x slower than the generic ones once both are warm, on top
-    of ~1.5 ms of `compile` each; plans with a layered function ran alike either way."""
+    one does, in a fixed order. Measured in a batch on the harder workload in round 8 (1,072
+    of its 1,198 plans are such): the inlined functions 1.2x slower than the generic ones once
+    both are warm, on top of ~1.5 ms of `compile` each. (A batch now promotes only plans with
+    a resource-based policy: in round 10 the raw form of the generic function also beat the
+    layered functions of the large plans there, `PolicySet._batch_entry`; ``is_allowed``,
+    on one merged context, still promotes as described.)"""
     if plan.resource is None and not layerable(_layers(plan)):
         plan.uses = _SETTLED
         assert plan.simple is not None
