@@ -118,8 +118,10 @@ class _Writer:
         absent)."""
         self.lookups += 1
         if self.raw:
-            v, t = self.temp(), self.temp()
-            own = f"(None if ({v} := m.get({key})) is None else (({v},) if ({v} := x[{v}]).__class__ is str else N({v})))"
+            # ``v``: the name the request gives the key, then its value (``N`` names the key
+            # in its error: `value_strings`)
+            v, w, t = self.temp(), self.temp(), self.temp()
+            own = f"(None if ({v} := m.get({key})) is None else (({w},) if ({w} := x[{v}]).__class__ is str else N({w}, {v})))"
             return f"({t} if ({t} := {own}) is not None else ({t} if ({t} := c.get({key})) is not None else pv.get({key})))"
         if not self.layered:
             return f"c.get({key})"
@@ -391,7 +393,7 @@ def layered_variant(decide: Callable[..., bool], keys: Mapping[str, str]) -> Cal
             const = names[name] = f"s{len(names)}"
             space[const] = name
         t = m.group(1)
-        return f"(({t},) if ({t} := x[{const}]).__class__ is str else N({t}))"
+        return f"(({t},) if ({t} := x[{const}]).__class__ is str else N({t}, {const}))"
 
     body = [_BARE.sub(lookup, line) for line in decide.body]  # type: ignore[attr-defined]
     if any("x.get(" in line for line in body):

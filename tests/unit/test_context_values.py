@@ -103,14 +103,26 @@ def test_a_value_iam_cannot_compare_is_refused_naming_its_key(value: Any) -> Non
 def test_a_batch_refuses_the_value_where_a_plan_reads_the_key(size: int, value: Any) -> None:
     """`decide_requests` and ``is_allowed_many`` normalise a request's own key when the
     plan's function reads it (a small plan's layered function, a large plan's raw form):
-    the value is refused there with the same error, not read as something else."""
+    the value is refused there with the same error, naming the key as the request spells
+    it, not read as something else."""
     rules = _rules(size)
     principal = RequestPart({}, caller_arn=CALLER)
     instance = RequestPart({}, resource=ARN)
-    with pytest.raises(lspolicy.ContextValueError):
-        decide_requests([(0, STOP, 0, {KEY: value})], [rules], [principal], [instance])
-    with pytest.raises(lspolicy.ContextValueError):
-        rules.is_allowed_many([(STOP, instance, {KEY: value})], principal=principal)
+    for given in (KEY, KEY.upper()):  # the key is named as the request gives it
+        own = {given: value}
+        calls = {
+            "decide_requests": lambda own=own: decide_requests(
+                [(0, STOP, 0, own)], [rules], [principal], [instance]
+            ),
+            "is_allowed_many": lambda own=own: rules.is_allowed_many(
+                [(STOP, instance, own)], principal=principal
+            ),
+        }
+        for name, call in calls.items():
+            with pytest.raises(lspolicy.ContextValueError) as caught:
+                call()
+            assert caught.value.key == given, name
+            assert f"context key {given!r}" in str(caught.value), name
 
 
 @pytest.mark.parametrize(("value", "strings"), GOOD.values(), ids=GOOD.keys())
