@@ -25,7 +25,7 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from itertools import repeat
+from itertools import chain, repeat
 from operator import add, attrgetter, itemgetter, mul, sub
 from typing import Any
 
@@ -336,11 +336,11 @@ def decide_requests(
     out = [False] * len(items)
     order: Iterable[int] = range(len(items))
     if len(policy_sets) > 1 and _statements(policy_sets) > _GROUP_ABOVE:
-        # decided grouped by principal (a stable sort, in C): one principal's plans,
-        # predicates and their memos stay in the processor's caches while its requests are
-        # decided; below ``_GROUP_ABOVE`` statements they stay there anyway and the sort
-        # (~0.15 us per request) would not pay
-        order = sorted(order, key=list(map(_FIRST, items)).__getitem__)
+        # decided grouped by principal: one principal's plans, predicates and their memos
+        # stay in the processor's caches while its requests are decided; below
+        # ``_GROUP_ABOVE`` statements they stay there anyway and the grouping (~0.09 us per
+        # request) would not pay
+        order = _by_principal(items, len(policy_sets))
     _stream(items, order, sets=policy_sets, principals=principals, instances=instances, out=out)
     return out
 
@@ -400,6 +400,23 @@ statements than this in all. Set between the two workloads measured (so a guide,
 tuned optimum): the harder workload's 100 principals, 8,286 statements, decided 1.1-1.3x
 faster grouped; the standard workload's 20, 73 statements, ~1.1x slower, the sort costing
 more than it saved."""
+
+
+def _by_principal(items: Sequence[tuple[Any, ...]], count: int) -> Iterable[int]:
+    """The requests' positions grouped by principal index, in their order within each
+    group: a stable counting sort into one list per principal. Measured on the harder
+    workload's 100,000 requests (100 principals): 8.7 ms against 14.4 ms for ``sorted`` with
+    the index as key, 1.02x the batch's throughput. A principal index that is not one (out
+    of range, not an integer) leaves the requests in their own order: `_stream` raises the
+    error there, as it does ungrouped."""
+    groups: list[list[int]] = [[] for _ in range(count)]
+    put = [group.append for group in groups]
+    try:
+        for n, p in enumerate(map(_FIRST, items)):
+            put[p](n)
+    except (IndexError, TypeError):
+        return range(len(items))
+    return list(chain.from_iterable(groups))
 
 
 def _statements(policy_sets: Sequence[PolicySet]) -> int:
