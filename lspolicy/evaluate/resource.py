@@ -16,12 +16,15 @@ When no segment but the last ends in ``*`` (the usual ARN pattern:
 segment ``i`` of the pattern can only match segment ``i`` of the ARN: the ARN has exactly as
 many segments (at least as many, when the last pattern segment ends in ``*``: it swallows the
 rest), literal segments are compared as strings, and ``*`` alone matches any single segment.
-The same answer as the walk, one split and one pass.
+The same answer as the walk, one split and one pass. So it is, whatever the pattern, for an ARN
+with exactly as many segments as the pattern (the usual case, ``arn:aws:lightsail:*:111122223333:
+Instance/*`` against an instance's ARN): each pattern segment matches at least one ARN segment,
+so none can swallow another; and an ARN with fewer segments never matches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from lspolicy.glob import STAR, Glob, Token
 
@@ -31,7 +34,7 @@ __all__ = ["ResourcePattern", "compile_resource_pattern"]
 class ResourcePattern:
     """A compiled resource pattern; call it with an ARN."""
 
-    __slots__ = ("_aligned", "_open_end", "segments", "text")
+    __slots__ = ("_aligned", "_by_position", "_open_end", "segments", "text")
 
     def __init__(
         self,
@@ -42,11 +45,11 @@ class ResourcePattern:
         self.text = text
         self.segments = segments
         self._open_end = bool(segments) and segments[-1][1]
-        aligned = bool(segments) and not any(star for _, star in segments[:-1])
-        self._aligned: tuple[tuple[str | None, Glob], ...] | None = (
-            tuple(zip(literals or (None,) * len(segments), (g for g, _ in segments), strict=True))
-            if aligned
-            else None
+        self._aligned = bool(segments) and not any(star for _, star in segments[:-1])
+        # each segment's literal text, else its glob's test itself (``Glob`` keeps it in a
+        # slot: calling the object looks it up on every call)
+        self._by_position: tuple[tuple[str | None, Callable[[str], bool]], ...] = tuple(
+            zip(literals or (None,) * len(segments), (g.__call__ for g, _ in segments), strict=True)
         )
 
     def __repr__(self) -> str:
@@ -55,15 +58,21 @@ class ResourcePattern:
     def __call__(self, arn: str) -> bool:
         parts = arn.split(":")
         end = len(parts)
-        aligned = self._aligned
-        if aligned is not None:
-            if end < len(aligned) or (end > len(aligned) and not self._open_end):
+        by_position = self._by_position
+        count = len(by_position)
+        if end > count:
+            if not self._aligned:  # an inner segment ending in ``*`` may swallow: the walk
+                return self._walk(parts)
+            if not self._open_end:
                 return False
-            for part, (literal, glob) in zip(parts, aligned, strict=False):
-                if part != literal if literal is not None else not glob(part):
-                    return False
-            return True
-        return self._walk(parts)
+        elif end < count:  # every segment of the pattern matches at least one of the ARN
+            return False
+        # segment ``i`` matches segment ``i``: the only way when the counts are equal (each
+        # pattern segment takes at least one), and when no inner segment can swallow
+        for part, (literal, glob) in zip(parts, by_position, strict=False):
+            if part != literal if literal is not None else not glob(part):
+                return False
+        return True
 
     def walk(self, arn: str) -> bool:
         """The general walk alone (no aligned shortcut): what the shortcut must agree with."""

@@ -307,7 +307,8 @@ def _tokens(raw: list[object]) -> list[Token]:
 @given(tokens=_segment_tokens, arn=st.text(alphabet="ab:/", max_size=10))
 def test_aligned_resource_segments_agree_with_the_walk(tokens: list[object], arn: str) -> None:
     """A resource pattern matched segment by segment (the shortcut when no inner segment ends
-    in ``*``) answers as the general walk does: "If the * wildcard is the last character of a
+    in ``*``, or when the ARN has exactly as many segments as the pattern: each pattern
+    segment takes at least one) answers as the general walk does: "If the * wildcard is the last character of a
     resource ARN segment, it can expand to match beyond the colon boundaries"
     (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html)."""
     pattern = compile_resource_pattern(_tokens(tokens))
@@ -321,6 +322,9 @@ def test_aligned_resource_segments_agree_with_the_walk(tokens: list[object], arn
         (["arn:aws:lightsail:us-east-1:1:Instance/", STAR], "arn:aws:lightsail:us-east-1:1:Instance/x:y", True),
         (["arn:aws:lightsail:us-east-1:1:Instance/x"], "arn:aws:lightsail:us-east-1:1:Instance/x:y", False),
         (["arn:aws:lightsail:", STAR, ":1:Instance/x"], "arn:aws:lightsail:a:b:1:Instance/x", True),
+        (["arn:aws:lightsail:", STAR, ":1:Instance/", STAR], "arn:aws:lightsail:us-east-1:1:Instance/x", True),
+        (["arn:aws:lightsail:", STAR, ":1:Instance/", STAR], "arn:aws:lightsail:us-east-1:2:Instance/x", False),
+        (["arn:aws:lightsail:", STAR, ":1:Instance/", STAR], "arn:aws:lightsail:1:Instance/x", False),
         (["arn:aws:lightsail:us-east-1:2:Instance/", STAR], "arn:aws:lightsail:us-east-1:1:Instance/x", False),
     ],
 )  # fmt: skip
