@@ -33,6 +33,13 @@ __all__ = ["CompiledCondition", "compile_condition"]
 
 Context = Mapping[str, Sequence[str]]
 _MEMO_LIMIT = 1 << 14
+_SHARED_MEMOS: dict[tuple[Any, bool], tuple[Any, ...]] = {}
+"""A variable-free condition's operator, qualifier, ``IfExists``, key (lower case), values as
+written and whether variables are substituted -> the memo of its answers (`CompiledCondition.
+_memoised`), shared by every equal condition: a value one principal's statement has tested
+is known to every other statement holding the same condition (measured on the harder
+workload: 1,208 memos before, most of them equal conditions)."""
+_SHARED_MEMO_LIMIT = 1 << 14
 _NULL_SET = ("",)
 """A key whose value "resolves to a null dataset, such as an empty string" (ForAllValues)."""
 
@@ -113,7 +120,16 @@ class CompiledCondition:
         """How `holds` works, for the plan compiler (`lspolicy.evaluate.codegen`)."""
         self.holds = self._build()
         if self.static is not None and not self.is_null and self.shape[0] != "set":
-            self.shape = self._memoised()
+            # what decides `holds` for a variable-free condition: equal conditions (in any
+            # statement, policy or principal) share one memo of their answers
+            same = (ref.spec.name, ref.qualifier, ref.if_exists, self.key, condition.values)
+            shared = _SHARED_MEMOS.get((same, substitute))
+            if shared is None:
+                shared = self._memoised()
+                if len(_SHARED_MEMOS) >= _SHARED_MEMO_LIMIT:
+                    _SHARED_MEMOS.clear()
+                _SHARED_MEMOS[(same, substitute)] = shared
+            self.shape = shared
 
     @property
     def variable_keys(self) -> tuple[str, ...]:
