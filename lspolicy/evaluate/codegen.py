@@ -118,8 +118,8 @@ class _Writer:
         absent)."""
         self.lookups += 1
         if self.raw:
-            # ``v``: the name the request gives the key, then its value (``N`` names the key
-            # in its error: `value_strings`)
+            # ``v``: the name the request gives the key, ``w``: its value (``N`` names the
+            # key in its error: `value_strings`)
             v, w, t = self.temp(), self.temp(), self.temp()
             own = f"(None if ({v} := m.get({key})) is None else (({w},) if ({w} := x[{v}]).__class__ is str else N({w}, {v})))"
             return f"({t} if ({t} := {own}) is not None else ({t} if ({t} := c.get({key})) is not None else pv.get({key})))"

@@ -10,8 +10,6 @@ decision of https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -40,19 +38,20 @@ def test_grouping_is_the_stable_sort_by_principal(case: tuple[int, list[int]]) -
     ("bad", "error"), [(7, IndexError), ("0", TypeError), (1.0, TypeError)], ids=repr
 )
 def test_an_index_naming_no_principal_fails_grouped_as_ungrouped(
-    bad: Any, error: type[Exception]
+    bad: Any, error: type[Exception], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A principal index out of range or not an integer: the requests stay in their own
     order and the stream raises the error it raises ungrouped."""
     items = [(0, STOP, 0, None), (bad, STOP, 0, None), (1, STOP, 0, None)]
     assert list(batch._by_principal(items, 2)) == [0, 1, 2]
     sets, principals, instances = _world(2)
-    for on in (True, False):
-        with _grouped(on), pytest.raises(error):
+    for above in (-1, 1 << 60):  # grouped whatever the sets' size, then never grouped
+        monkeypatch.setattr(batch, "_GROUP_ABOVE", above)
+        with pytest.raises(error):
             decide_requests(items, sets, principals, instances)
 
 
-def test_answers_do_not_depend_on_grouping() -> None:
+def test_answers_do_not_depend_on_grouping(monkeypatch: pytest.MonkeyPatch) -> None:
     """Interleaved requests of principals allowed and denied, a negative index (Python's
     indexing, as ungrouped) included: grouped and ungrouped answers are each request's own
     ``is_allowed``."""
@@ -68,9 +67,9 @@ def test_answers_do_not_depend_on_grouping() -> None:
         for p, _, i, c in items
     ]
     assert True in expected and False in expected
-    for on in (True, False):
-        with _grouped(on):
-            assert decide_requests(items, sets, principals, instances) == expected
+    for above in (-1, 1 << 60):  # grouped whatever the sets' size, then never grouped
+        monkeypatch.setattr(batch, "_GROUP_ABOVE", above)
+        assert decide_requests(items, sets, principals, instances) == expected
 
 
 def _world(n: int) -> tuple[list[PolicySet], list[RequestPart], list[RequestPart]]:
@@ -109,13 +108,3 @@ def _world(n: int) -> tuple[list[PolicySet], list[RequestPart], list[RequestPart
         for k, team in enumerate(("t0", "t2"))
     ]
     return sets, principals, instances
-
-
-@contextmanager
-def _grouped(on: bool) -> Iterator[None]:
-    saved = batch._GROUP_ABOVE
-    batch._GROUP_ABOVE = -1 if on else 1 << 60
-    try:
-        yield
-    finally:
-        batch._GROUP_ABOVE = saved
