@@ -54,6 +54,18 @@ session policy, boundary: ``local_check_authorization_full``'s order); moto has 
 session-policy evaluation, so it evaluates identity policies and the boundary only, which
 favours it on the harder workload.
 
+Unseen requests (harder workload, ``--unseen K``, default 2): the generator draws K further
+chunks of as many requests after the timed ones (times only grow, so none repeats); after the
+timed passes each mode decides each chunk once. That figure is the steady state of a long review
+on requests never met before: plans built, every cache holding only what earlier requests left
+(the timed passes repeat their requests, so condition answers they computed are remembered: the
+median is the best case of the two, the first pass the coldest). Agreement on the chunks is
+checked against the oracle like the rest.
+
+Ratios to the peers: the ratio of the medians, and per round (a mode's pass k over the peer's
+pass k, which ran beside it in the round-robin) the median and range of those ratios, in which
+a drift of the machine's speed between rounds cancels.
+
 Agreement: every mode's answers are compared with the explained path (``PolicySet.evaluate``,
 the oracle), and on the standard workload with ``expected.json`` too. Exit 1 on any difference.
 """
@@ -70,7 +82,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +119,12 @@ class Case:
     peer_principals: list[peers.Principal]
     """Each principal's documents by name, for the peers: identity policies, boundary, SCP
     levels and session policy (moto skips the last two: it has no such layer)."""
+    unseen: list[list[tuple[int, str, int, Context]]] = field(default_factory=list)
+    """Further chunks of requests as many as ``requests``, drawn after them from the same
+    generator (new times, addresses, instances and principals in new combinations): each is
+    decided once per mode after the timed passes, so that figure is a steady state on
+    requests the engine has never met (plans built, caches holding what the earlier requests
+    left). Empty for the standard workload, whose requests are fixed."""
 
 
 def load_standard(directory: Path) -> Case:
@@ -161,8 +179,8 @@ def load_standard(directory: Path) -> Case:
     )
 
 
-def load_harder(requests: int) -> Case:
-    work = harder.generate(requests=requests)
+def load_harder(requests: int, unseen: int = 0) -> Case:
+    work = harder.generate(requests=requests * (1 + unseen))
     start = time.process_time()
     parsed = {n: lspolicy.parse_policy(json.dumps(d), source=n) for n, d in work.policies.items()}
     sets = [
@@ -182,7 +200,7 @@ def load_harder(requests: int) -> Case:
         principal_ctx=[p.context() for p in work.principals],
         instance_ctx=[i.context() for i in work.instances],
         arns=[i.arn for i in work.instances],
-        requests=[(r.principal, r.action, r.instance, r.extra) for r in work.requests],
+        requests=[(r.principal, r.action, r.instance, r.extra) for r in work.requests[:requests]],
         expected=None,
         compile_seconds=compile_seconds,
         policy_texts={n: json.dumps(d) for n, d in work.policies.items()},
@@ -198,6 +216,10 @@ def load_harder(requests: int) -> Case:
                 session=p.session,
             )
             for p in work.principals
+        ],
+        unseen=[
+            [(r.principal, r.action, r.instance, r.extra) for r in work.requests[k : k + requests]]
+            for k in range(requests, requests * (1 + unseen), requests)
         ],
     )
 
@@ -373,6 +395,39 @@ def peer_runs(case: Case, names: Sequence[str], say: Callable[[str], None]) -> d
     return out
 
 
+def unseen_passes(
+    case: Case, modes: Sequence[str], say: Callable[[str], None]
+) -> dict[str, dict[str, Any]]:
+    """Each mode once over each of the case's unseen chunks (`Case.unseen`), after the timed
+    passes: decisions/s over all of them (total requests / total CPU time), and agreement
+    with the oracle on them. Empty when the case has no unseen chunks."""
+    if not case.unseen:
+        return {}
+    chunks = [replace(case, requests=chunk, unseen=[]) for chunk in case.unseen]
+    seconds, truths = timed(lambda: [oracle(chunk) for chunk in chunks])
+    total = sum(len(chunk.requests) for chunk in chunks)
+    say(f"  unseen: {len(chunks)} further chunks, {total:,} requests never decided before"
+        f" (oracle {total / seconds:,.0f}/s)")  # fmt: skip
+    out: dict[str, dict[str, Any]] = {}
+    for m in modes:
+        spent = 0.0
+        same = 0
+        for chunk, truth in zip(chunks, truths, strict=True):
+            seconds, answers = timed(lambda: MODES[m](chunk))  # noqa: B023
+            spent += seconds
+            same += sum(a == b for a, b in zip(answers, truth, strict=True))
+        out[m] = {"dps": total / spent, "agree": same, "requests": total}
+    return out
+
+
+def paired_ratios(mine: Sequence[float], theirs: Sequence[float]) -> list[float]:
+    """Pass k of a mode against pass k of a peer (seconds each; the same requests): in the
+    round-robin they ran next to each other, so a drift in the machine's speed between rounds
+    cancels in each ratio, where the ratio of the two medians can pair a fast moment of one
+    with a slow moment of the other."""
+    return [t / m for m, t in zip(mine, theirs, strict=True)]
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     gc.collect()
     gc.disable()
@@ -475,10 +530,11 @@ def run_case(
             agree[name] = min(
                 agree.get(name, n), sum(a == b for a, b in zip(answers, truth, strict=True))
             )
+    unseen = unseen_passes(case, modes, say)
     base = n / statistics.median(times["general"]) if "general" in times else None
     say(
         f"  {'mode':<16}{'decisions/s (median)':>22}{'best':>12}{'first pass':>12}"
-        f"{'vs general':>12}{'agreement':>16}"
+        f"{'unseen':>12}{'vs general':>12}{'agreement':>16}"
     )
     for m in modes:
         med = n / statistics.median(times[m])
@@ -486,27 +542,41 @@ def run_case(
         cold = n / first[m]
         pct = 100.0 * agree[m] / n
         ratio = f"{med / base:>11.1f}x" if base else f"{'':>12}"
-        say(f"  {m:<16}{med:>22,.0f}{best:>12,.0f}{cold:>12,.0f}{ratio}{pct:>15.3f}%")
+        fresh = f"{unseen[m]['dps']:>12,.0f}" if m in unseen else f"{'-':>12}"
+        say(f"  {m:<16}{med:>22,.0f}{best:>12,.0f}{cold:>12,.0f}{fresh}{ratio}{pct:>15.3f}%")
         results[m] = {
             "median_dps": med,
             "best_dps": best,
             "first_pass_dps": cold,
             "agree": agree[m],
         }
+        if m in unseen:
+            results[m]["unseen_dps"] = unseen[m]["dps"]
+            results[m]["unseen_agree"] = unseen[m]["agree"]
+            results[m]["unseen_requests"] = unseen[m]["requests"]
     for name, peer in others.items():
         med = n / statistics.median(peer_times[name])
         pct = 100.0 * sum(a == b for a, b in zip(peer["answers"], truth, strict=True)) / n
         ratios = "  ".join(
             f"{m} {results[m]['median_dps'] / med:.1f}x" for m in modes if m != "general"
         )
-        say(f"  {name:<16}{med:>22,.0f}{n / min(peer_times[name]):>12,.0f}{'':>12}{pct:>15.3f}%"
+        say(f"  {name:<16}{med:>22,.0f}{n / min(peer_times[name]):>12,.0f}{'':>24}{pct:>15.3f}%"
             f"  ({name} {peer['version']}: requests prepared before the timing)")  # fmt: skip
-        say(f"  {'':<16}lspolicy / {name}, same requests, same run: {ratios}")
+        say(f"  {'':<16}lspolicy / {name}, same requests, same run (medians): {ratios}")
+        paired = {m: paired_ratios(times[m], peer_times[name]) for m in modes if m != "general"}
+        say(f"  {'':<16}per round (each pass over the pass of {name} beside it), median"
+            f" [min-max]: " + "  ".join(f"{m} {statistics.median(r):.1f}x [{min(r):.1f}-{max(r):.1f}]"
+            for m, r in paired.items()))  # fmt: skip
+        if unseen:
+            say(f"  {'':<16}unseen requests (lspolicy, all chunks) / {name} (median): " + "  ".join(
+                f"{m} {u['dps'] / med:.1f}x" for m, u in unseen.items() if m != "general"))  # fmt: skip
         results[f"peer:{name}"] = {
             "median_dps": med,
             "best_dps": n / min(peer_times[name]),
             "agree_percent": pct,
             "compile_seconds": peer["compile_seconds"],
+            "paired_ratios": paired,
+            "unseen_ratios": {m: u["dps"] / med for m, u in unseen.items()},
         }
     got = None
     if only is None or "matrix" in only:
@@ -518,7 +588,11 @@ def run_case(
         if "compact_cells_per_s" in got:
             say(f"  compact  {got['compact_cells_per_s']:>22,.0f} cells/s ({shape}, decide_matrix_compact)")  # fmt: skip
         results["matrix"] = got
-    results["ok"] = all(agree[m] == n for m in modes) and (got is None or got["ok"])
+    results["ok"] = (
+        all(agree[m] == n for m in modes)
+        and all(u["agree"] == u["requests"] for u in unseen.values())
+        and (got is None or got["ok"])
+    )
     if got is not None:
         results["matrix_cells_per_s"] = got["cells_per_s"]
         if "compact_cells_per_s" in got:
@@ -532,6 +606,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--requests", type=int, default=100_000, help="harder workload size")
     parser.add_argument("--quick", action="store_true", help="20,000 harder requests")
+    parser.add_argument(
+        "--unseen",
+        type=int,
+        default=2,
+        metavar="K",
+        help="harder workload: K further chunks of as many requests, each decided once per"
+        " mode after the timed passes (requests never met before); 0 for none",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
         "--standard", type=Path, default=STANDARD, metavar="DIR", help="the standard workload"
@@ -558,7 +640,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         case = load_standard(args.standard)
         figures["standard"] = run_case(case, args.passes, say, only, names)
     if args.workload in ("harder", "both"):
-        figures["harder"] = run_case(load_harder(requests), args.passes, say, only, names)
+        case = load_harder(requests, unseen=args.unseen)
+        figures["harder"] = run_case(case, args.passes, say, only, names)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     ok = all(f["ok"] for f in figures.values())
@@ -589,6 +672,7 @@ def compare(args: argparse.Namespace, requests: int) -> int:
                         "--workload", workload,
                         "--passes", str(args.passes),
                         "--requests", str(requests),
+                        "--unseen", str(args.unseen),
                         "--standard", str(args.standard),
                         "--json", str(out),
                         "--no-peers",
