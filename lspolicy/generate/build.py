@@ -423,6 +423,63 @@ def _halves(st: _Statement) -> tuple[_Statement, _Statement] | None:
     return with_values(values[:mid]), with_values(values[mid:])
 
 
+def _as_piece(st: _Statement, digits: int) -> _Statement:
+    """``st`` under the longest Sid a piece of it gets when no grant has more than
+    ``10 ** digits - 1`` pieces (``Grant1Part9``, ``Grant1Part99``, ...)."""
+    return _Statement(
+        f"{st.sid}Part{'9' * digits}", st.effect, st.actions, st.resources, st.conditions, st.source
+    )
+
+
+def _unsplittable(
+    st: _Statement, measured: _Statement, denies: list[_Statement], limit: int, where: Location
+) -> Problem:
+    """Why a piece of a grant that cannot be divided further fits in no part: too large on
+    its own, or too large beside the exclusions every part carries (``measured``: the piece
+    as it is measured, under its longest possible Sid)."""
+    alone = _size([measured])
+    if alone > limit or not denies:
+        return Problem(
+            f"grant {st.sid} alone is {alone} characters and cannot be divided to fit the "
+            f"{limit} a policy may have",
+            where,
+            code="generate",
+        )
+    taken = _size(denies)
+    return Problem(
+        f"grant {st.sid} does not fit beside the exclusions: every part carries all "
+        f"{len(denies)} exclusion statements ({taken} characters), which leaves {limit - taken} "
+        f"of the {limit} a policy may have, and a part holding the smallest piece of "
+        f"{st.sid} with them takes {_size([measured, *denies])}",
+        where,
+        hint="exclude by tag rather than by long lists of ids: an exclusion's Resource list "
+        "names each id in each of its regions, and each of its 'unless' conditions repeats "
+        "that list in a Deny statement of its own",
+        code="generate",
+    )
+
+
+def _atoms(
+    allows: list[_Statement], denies: list[_Statement], limit: int, where: Location, digits: int
+) -> list[_Statement]:
+    """The allows, each divided (`_halves`) until it fits in a part beside every deny; a piece
+    of a divided grant measured under its Sid with a number of ``digits`` digits."""
+    atoms: list[_Statement] = []
+    # (statement, whether it is a piece of a divided grant, whose Sid gets a number)
+    pending = [(st, False) for st in allows]
+    while pending:
+        st, piece = pending.pop(0)
+        measured = _as_piece(st, digits) if piece else st
+        if _size([measured, *denies]) <= limit:
+            atoms.append(st)
+            continue
+        halves = _halves(st)
+        if halves is None:
+            raise GenerationError((_unsplittable(st, measured, denies, limit, where),))
+        pending[:0] = [(half, True) for half in halves]
+    return atoms
+
+
 def _split(
     name: str,
     allows: list[_Statement],
@@ -443,30 +500,19 @@ def _split(
                 ),
             )
         )
-    atoms: list[_Statement] = []
-    pending = list(allows)
-    while pending:
-        st = pending.pop(0)
-        if _size([st, *denies]) <= limit:
-            atoms.append(st)
-            continue
-        halves = _halves(st)
-        if halves is None:
-            raise GenerationError(
-                (
-                    Problem(
-                        f"grant {st.sid} alone is {_size([st])} characters and cannot be "
-                        f"divided to fit the {limit} a policy may have",
-                        where,
-                        code="generate",
-                    ),
-                )
-            )
-        pending[:0] = list(halves)
-    # number the pieces of each divided grant
-    counts: dict[str, int] = {}
-    for st in atoms:
-        counts[st.sid] = counts.get(st.sid, 0) + 1
+    # The pieces of a divided grant get numbered Sids once the division is done (Grant1Part1,
+    # Grant1Part2, ...), so each piece is measured under the longest number it can get: first
+    # one digit, and again with more if some grant came out in 10 pieces or more
+    digits = 1
+    while True:
+        atoms = _atoms(allows, denies, limit, where, digits)
+        counts: dict[str, int] = {}
+        for st in atoms:
+            counts[st.sid] = counts.get(st.sid, 0) + 1
+        needed = len(str(max(counts.values(), default=1)))
+        if needed <= digits:
+            break
+        digits = needed
     seen: dict[str, int] = {}
     for st in atoms:
         if counts[st.sid] > 1:

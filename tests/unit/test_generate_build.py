@@ -4,6 +4,7 @@ size, naming and determinism rules."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -411,6 +412,152 @@ def test_exclusions_too_large_to_repeat_in_every_part() -> None:
     rest = "exclude:\n  - sid: X\n" + _many_ids(200)
     with pytest.raises(GenerationError, match="the exclusions alone take"):
         build(_many_ids(200), rest=rest)
+
+
+# Found by hypothesis (tests/property/test_generate_properties.py, the fuzz profile, seed
+# 4242): nine exclusion Denies of 5,927 characters leave 217 of a managed policy's 6,144, and
+# the second grant needs more; the refusal used to say the grant "alone is 264 characters and
+# cannot be divided to fit the 6144", which is false
+_CROWDED = {
+    "name": "drawn",
+    "account": "111122223333",
+    "grants": [
+        {"sid": "Grant0", "principals": {"tags": {"env": "dev"}},
+         "actions": ["lightsail:StopInstance"]},
+        {"sid": "Grant1", "principals": {"tags": {"env": "dev"}},
+         "actions": ["lightsail:StopInstance"],
+         "instances": {"ids": ["8a831817-4d64-4fa6-913c-513a42f8eda1"]}},
+    ],
+    "exclude": [
+        {"sid": "Exclude0", "principals": {"arns": ["arn:aws:iam::111122223333:user/alice"]},
+         "regions": ["us-east-1"],
+         "instances": {"ids": ["8a831817-4d64-4fa6-913c-513a42f8eda1"]},
+         "unless": {"not_before": "2026-01-01T00:00:00Z", "not_after": "2026-03-01T12:00:00Z"}},
+        {"sid": "Exclude1", "regions": ["us-east-1"],
+         "instances": {"ids": ["8a831817-4d64-4fa6-913c-513a42f8eda1",
+                               "7d791a3c-a63c-45f9-bdcd-c219fe72c33b",
+                               "035594D2-A226-44F4-A6D8-402D970D0159"]},
+         "unless": {"mfa": True, "source_ip": ["198.51.100.0/24"],
+                    "not_before": "2026-01-01T00:00:00Z"}},
+        {"sid": "Exclude2", "regions": ["us-east-1", "us-west-2", "eu-west-1"],
+         "instances": {"ids": ["8a831817-4d64-4fa6-913c-513a42f8eda1",
+                               "7d791a3c-a63c-45f9-bdcd-c219fe72c33b",
+                               "035594D2-A226-44F4-A6D8-402D970D0159"]},
+         "unless": {"mfa": True, "source_ip": ["198.51.100.0/24"],
+                    "not_before": "2026-01-01T00:00:00Z", "not_after": "2026-03-01T12:00:00Z"}},
+    ],
+}  # fmt: skip
+
+
+def test_a_grant_crowded_out_by_the_exclusions_is_refused_for_that_reason() -> None:
+    """Every part carries every exclusion, so a grant that fits alone but not beside them
+    cannot be placed; the refusal says so, with sizes that add up (a managed policy takes
+    6,144 characters, white space not counted:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entity-length)."""
+    with pytest.raises(GenerationError) as info:
+        generate(lspolicy.generate.intent_from_data(_CROWDED))
+    (problem,) = info.value.problems
+    message = problem.message
+    assert message.startswith("grant Grant1 does not fit beside the exclusions: ")
+    assert "alone is" not in message
+    match = re.search(
+        r"all (\d+) exclusion statements \((\d+) characters\), which leaves (\d+) of the "
+        r"(\d+) a policy may have, and a part holding the smallest piece of Grant1 with "
+        r"them takes (\d+)$",
+        message,
+    )
+    assert match is not None, message
+    count, taken, left, limit, with_grant = map(int, match.groups())
+    assert limit == 6144 and taken + left == limit
+    assert taken <= limit < with_grant
+    # one Deny per 'unless' condition: 2 + 3 + 4
+    assert count == 9
+    assert problem.hint is not None and "by tag" in problem.hint
+    # the same grants without the exclusions fit in one policy
+    fits = generate(lspolicy.generate.intent_from_data({**_CROWDED, "exclude": []}))
+    assert len(fits.policies) == 1
+
+
+# Found by hypothesis with the one above: the pieces of a divided grant were measured under
+# their own Sid and numbered afterwards (Grant1 -> Grant1Part2), and the number took a part
+# 5 characters over the 6,144 of a managed policy, which the generator then failed to parse
+# back (a PolicyParseError from inside `generate`)
+_NUMBERED = {
+    "name": "drawn",
+    "account": "111122223333",
+    "grants": [
+        {"sid": "Grant0",
+         "principals": {"tags": {"env": "dev"}, "arns": ["arn:aws:iam::111122223333:user/alice"]},
+         "actions": ["lightsail:StopInstance", "lightsail:StartInstance"],
+         "regions": ["us-east-1", "us-west-2"]},
+        {"sid": "Grant1",
+         "principals": {"tags": {"env": "dev"},
+                        "arns": ["arn:aws:iam::111122223333:user/alice",
+                                 "arn:aws:iam::111122223333:role/ci",
+                                 "arn:aws:iam::111122223333:role/ops/break-glass"]},
+         "actions": ["lightsail:StopInstance", "lightsail:StartInstance",
+                     "lightsail:RebootInstance"],
+         "regions": ["us-east-1"],
+         "instances": {"ids": ["8a831817-4d64-4fa6-913c-513a42f8eda1",
+                               "7d791a3c-a63c-45f9-bdcd-c219fe72c33b",
+                               "035594D2-A226-44F4-A6D8-402D970D0159"]}},
+    ],
+    "exclude": [
+        {"sid": "Exclude0", "principals": {"arns": ["arn:aws:iam::111122223333:user/alice"]},
+         "actions": ["lightsail:*"], "regions": ["us-east-1"],
+         "instances": {"ids": ["8a831817-4d64-4fa6-913c-513a42f8eda1",
+                               "7d791a3c-a63c-45f9-bdcd-c219fe72c33b"]},
+         "unless": {"not_before": "2026-01-01T00:00:00Z", "not_after": "2026-03-01T12:00:00Z"}},
+        {"sid": "Exclude1", "regions": ["us-east-1", "us-west-2", "eu-west-1"],
+         "instances": {"tags": {"env": {"not_one_of": ["dev"], "case_insensitive": True}},
+                       "ids": ["8a831817-4d64-4fa6-913c-513a42f8eda1",
+                               "7d791a3c-a63c-45f9-bdcd-c219fe72c33b"]},
+         "unless": {"mfa": True, "source_ip": ["10.0.0.0/8"],
+                    "not_before": "2026-01-01T00:00:00Z", "not_after": "2026-06-30T23:59:59Z"}},
+        {"sid": "Exclude2", "regions": ["us-east-1"],
+         "instances": {"ids": ["8a831817-4d64-4fa6-913c-513a42f8eda1",
+                               "7d791a3c-a63c-45f9-bdcd-c219fe72c33b",
+                               "035594D2-A226-44F4-A6D8-402D970D0159"]},
+         "unless": {"mfa": True, "source_ip": ["198.51.100.0/24"],
+                    "not_after": "2026-03-01T12:00:00Z"}},
+    ],
+}  # fmt: skip
+
+
+def test_a_piece_of_a_grant_is_measured_with_its_number() -> None:
+    """A divided grant's pieces are numbered in their Sids (``Grant1Part1``, ...), and a part
+    with the number must stay within the 6,144 characters of a managed policy
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entity-length):
+    here the smallest piece of Grant1 fits beside the exclusions only without its number, so
+    the intent is refused (it used to give a part of 6,149 characters)."""
+    with pytest.raises(GenerationError) as info:
+        generate(lspolicy.generate.intent_from_data(_NUMBERED))
+    (problem,) = info.value.problems
+    match = re.search(
+        r"^grant Grant1 does not fit beside the exclusions: every part carries all \d+ "
+        r"exclusion statements \((\d+) characters\), which leaves (\d+) of the (\d+) a "
+        r"policy may have, and a part holding the smallest piece of Grant1 with them takes "
+        r"(\d+)$",
+        problem.message,
+    )
+    assert match is not None, problem.message
+    taken, left, limit, with_piece = map(int, match.groups())
+    assert taken + left == limit == 6144 < with_piece
+
+
+def test_pieces_numbered_past_nine_stay_within_the_quota() -> None:
+    """A grant divided into 10 pieces or more gets two-digit numbers (``GPart10``); each part,
+    numbers included, stays within the quota
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entity-length)."""
+    gen = build(
+        _many_ids(1000), rest="exclude:\n  - sid: NoProd\n    instances: {tags: {env: prod}}\n"
+    )
+    sids = [s["Sid"] for p in gen.policies for s in p.document["Statement"]]
+    pieces = [sid for sid in sids if sid.startswith("GPart")]
+    assert len(pieces) >= 10 and len(pieces) == len(set(pieces))
+    assert {f"GPart{n}" for n in range(1, len(pieces) + 1)} == set(pieces)
+    for p in gen.policies:
+        assert p.size == policy_size(p.text) <= p.limit == 6144
 
 
 def test_note_for_an_exclusion_of_actions_no_grant_gives() -> None:
