@@ -179,8 +179,17 @@ def load_standard(directory: Path) -> Case:
     )
 
 
-def load_harder(requests: int, unseen: int = 0) -> Case:
-    work = harder.generate(requests=requests * (1 + unseen))
+def load_harder(
+    requests: int,
+    unseen: int = 0,
+    *,
+    seed: int = harder.SEED,
+    principals: int = 100,
+    instances: int = 3000,
+) -> Case:
+    work = harder.generate(
+        seed, principals=principals, instances=instances, requests=requests * (1 + unseen)
+    )
     start = time.process_time()
     parsed = {n: lspolicy.parse_policy(json.dumps(d), source=n) for n, d in work.policies.items()}
     sets = [

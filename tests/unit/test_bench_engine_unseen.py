@@ -12,30 +12,13 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from functools import cache
-from pathlib import Path
 from types import ModuleType
 
-ROOT = Path(__file__).resolve().parents[2]
+from benchmodules import bench_module
 
 
-@cache
 def engine() -> ModuleType:
-    """bench/engine.py, imported as the bench runs it (its own modules beside it on the path);
-    the path is restored afterwards, so that no other test imports a bench module by accident."""
-    saved = list(sys.path)
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        spec = importlib.util.spec_from_file_location("bench_engine", ROOT / "bench" / "engine.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["bench_engine"] = module  # a dataclass looks its module up there
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path[:] = saved
+    return bench_module("engine")
 
 
 def _time(request: tuple[object, ...]) -> str:
