@@ -55,12 +55,12 @@ session-policy evaluation, so it evaluates identity policies and the boundary on
 favours it on the harder workload.
 
 Unseen requests (harder workload, ``--unseen K``, default 2): the generator draws K further
-chunks of as many requests after the timed ones (times only grow, so none repeats); after the
-timed passes each mode decides each chunk once. That figure is the steady state of a long review
-on requests never met before: plans built, every cache holding only what earlier requests left
-(the timed passes repeat their requests, so condition answers they computed are remembered: the
-median is the best case of the two, the first pass the coldest). Agreement on the chunks is
-checked against the oracle like the rest.
+chunks of as many requests after the timed ones (each request has its own time, so none
+repeats); after the timed passes each mode decides each chunk once. That figure is the steady
+state of a long review on requests never met before: plans built, every cache holding only what
+earlier requests left (the timed passes repeat their requests, so condition answers they
+computed are remembered: the median is the best case of the two, the first pass the coldest).
+Agreement on the chunks is checked against the oracle like the rest and printed.
 
 Ratios to the peers: the ratio of the medians, and per round (a mode's pass k over the peer's
 pass k, which ran beside it in the round-robin) the median and range of those ratios, in which
@@ -426,6 +426,8 @@ def unseen_passes(
             spent += seconds
             same += sum(a == b for a, b in zip(answers, truth, strict=True))
         out[m] = {"dps": total / spent, "agree": same, "requests": total}
+    say("  unseen agreement with the oracle: "
+        + ", ".join(f"{m} {u['agree']:,}/{total:,}" for m, u in out.items()))  # fmt: skip
     return out
 
 
