@@ -12,8 +12,8 @@ organization review meets:
   IpAddress/NotIpAddress, Arn (ArnLike/ArnEquals), Null, ``...IfExists``, ``ForAnyValue``/
   ``ForAllValues``; policy variables (``${aws:username}``, ``${aws:PrincipalTag/team}``, with a
   default, ``${*}``) in conditions and in Resource;
-- requests (principal, action, instance, extra context) whose ``aws:CurrentTime`` grows every
-  request, so that no two requests are alike; about 3% name an instance in another account.
+- requests (principal, action, instance, extra context), each with an ``aws:CurrentTime`` no
+  other has, so that no two requests are alike; about 3% name an instance in another account.
 
 Each request's context is built like the standard workload's (``meta.context_derivation``): a
 principal part (``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalType``,
@@ -453,7 +453,10 @@ def generate(
         if rng.random() < 0.03:
             account = rng.choice([a for a in ACCOUNTS if a != account])
         action = rng.choices(ACTIONS, ACTION_WEIGHTS)[0]
-        t += rng.randint(1, 30)  # aws:CurrentTime only grows: no request repeats
+        # t only grows, and no two t below ~28,800,000 give the same aws:CurrentTime text (its
+        # month and day wrap at different points, so the text itself does not always grow):
+        # no request repeats
+        t += rng.randint(1, 30)
         reqs.append(Request(who, action, rng.choice(by_account[account]), _extra(rng, action, t)))
     return HardWorkload(
         seed=seed,
