@@ -126,7 +126,7 @@ def test_output_is_well_formed_and_lints_clean(doc: dict[str, Any]) -> None:
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html), parses back to
     the same model, is Version 2012-10-17, and draws no lint finding about how it is written.
     Exclusions that leave a grant no room in a part (every part carries all of them) are refused
-    for that reason (tests/unit/test_generate_build.py has the case the fuzz profile found)."""
+    for that reason (tests/unit/test_generate_build.py keeps the cases the fuzz profile found)."""
     try:
         policies = generate(intent_from_data(doc)).policies
     except GenerationError as refused:
