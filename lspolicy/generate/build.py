@@ -438,7 +438,7 @@ def _unsplittable(
     its own, or too large beside the exclusions every part carries (``measured``: the piece
     as it is measured, under its longest possible Sid)."""
     alone = _size([measured])
-    if alone > limit or not denies:
+    if alone > limit:  # else it is the exclusions: it would fit without them
         return Problem(
             f"grant {st.sid} alone is {alone} characters and cannot be divided to fit the "
             f"{limit} a policy may have",
