@@ -20,6 +20,7 @@ Tests go to whichever worker is free, one at a time, except the modules of ``ONE
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -75,3 +76,34 @@ settings.register_profile(
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "local")
 )
+
+
+@pytest.fixture(scope="module", params=["c", "python"])
+def stream_loops(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The module's tests once on each loop of the batch path (`authorize._stream`): the C
+    loop (`lspolicy/evaluate/_cstream.c`) and the pure-Python loop, which must give the same
+    answers. Modules that decide batches use it: ``pytestmark =
+    pytest.mark.usefixtures("stream_loops")``.
+
+    The C loop is optional for users (no compiler: the pure-Python package), not for this
+    suite: where it is not built, its run fails saying so, unless LSPOLICY_PURE is set (which
+    turns it off: the pure-Python loop alone)."""
+    from lspolicy.evaluate import authorize  # noqa: PLC0415
+
+    native = authorize._native
+    if request.param == "c":
+        if native is None:
+            if os.environ.get("LSPOLICY_PURE"):
+                pytest.skip("LSPOLICY_PURE is set: the pure-Python loop alone")
+            pytest.fail(
+                "the C loop (lspolicy.evaluate._cstream) is not built: reinstall with a C "
+                "compiler and Python's headers (pip install -e '.[test]'), or set "
+                "LSPOLICY_PURE=1 to test the pure-Python loop alone"
+            )
+        yield "c"
+        return
+    authorize._native = None
+    try:
+        yield "python"
+    finally:
+        authorize._native = native

@@ -23,6 +23,8 @@ cached), then runs precompiled predicates: no parsing or compiling on the hot pa
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -54,6 +56,13 @@ from lspolicy.model.request import (
 )
 
 __all__ = ["PolicySet"]
+
+_native: Any = None
+"""The C loop of `_stream` (`_cstream.c`, built by setup.py where a C compiler is), or None:
+not built, or LSPOLICY_PURE set (the pure-Python loop, which gives the same answers)."""
+if not os.environ.get("LSPOLICY_PURE"):
+    with contextlib.suppress(ImportError):  # not built: the pure-Python loop
+        from lspolicy.evaluate import _cstream as _native
 
 _MAX_PLANS = 65536
 _HOT = 256
@@ -826,6 +835,38 @@ def _stream(
     instances: Sequence[RequestPart],
     out: list[bool],
 ) -> None:
+    """``out[n]``, for each ``n`` of ``order``, is the answer of ``requests[n]``, as
+    `_stream_py` decides it: by the C loop (`_cstream`, when it is built and LSPOLICY_PURE is
+    unset), which hands each request it does not take back to `_stream_py`, or by
+    `_stream_py` alone."""
+    states: list[_Principal | None] = [None] * len(sets)
+    if (
+        _native is None
+        or type(out) is not list
+        or type(requests) not in (list, tuple)
+        or type(instances) not in (list, tuple)
+    ):
+        _stream_py(requests, order, sets=sets, principals=principals, instances=instances,
+                   out=out, states=states)  # fmt: skip
+        return
+
+    def slow(n: int) -> None:
+        _stream_py(requests, (n,), sets=sets, principals=principals, instances=instances,
+                   out=out, states=states)  # fmt: skip
+
+    _native.stream(requests, order, states, instances, out, slow, _UNREAD, _NO_KEYS, never)
+
+
+def _stream_py(
+    requests: Sequence[_StreamRequest],
+    order: Iterable[int],
+    *,
+    sets: Sequence[PolicySet],
+    principals: Sequence[RequestPart],
+    instances: Sequence[RequestPart],
+    out: list[bool],
+    states: list[_Principal | None],
+) -> None:
     """``out[n]``, for each ``n`` of ``order``, is the answer of ``requests[n]``, ``(p,
     action, i, context)``: ``sets[p]`` on the request combined from ``principals[p]``,
     ``instances[i]`` and ``context`` (`Request.from_parts`).
@@ -840,9 +881,9 @@ def _stream(
     answers: the context is the one `Request.from_parts` builds (a part giving one key in two
     spellings takes that path). The requests need not be grouped by
     principal: each principal's state is found by its index (in what order they are decided is
-    ``order``'s business)."""
+    ``order``'s business) in ``states`` (None until made here; the C loop reads the states
+    this function makes, and hands a request back while its principal's state is None)."""
     build = Request.from_parts
-    states: list[_Principal | None] = [None] * len(sets)
     last = None  # the principal of the request before: its state is still unpacked
     for n in order:
         p, action, i, context = requests[n]

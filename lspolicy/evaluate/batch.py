@@ -404,7 +404,9 @@ more than it saved."""
 
 def _by_principal(items: Sequence[tuple[Any, ...]], count: int) -> Iterable[int]:
     """The requests' positions grouped by principal index, in their order within each
-    group: a stable counting sort into one list per principal. Measured on the harder
+    group: a stable counting sort into one list per principal, joined as ``array('q')`` (the
+    C loop, `_cstream.c`, reads the requests ahead from such positions; the Python loop
+    iterates it as it would a list, 1.00x measured). Measured on the harder
     workload's 100,000 requests (100 principals): 8.7 ms against 14.4 ms for ``sorted`` with
     the index as key, 1.02x the batch's throughput. A principal index that is not one (out
     of range, not an integer) leaves the requests in their own order: `_stream` raises the
@@ -416,7 +418,7 @@ def _by_principal(items: Sequence[tuple[Any, ...]], count: int) -> Iterable[int]
             put[p](n)
     except (IndexError, TypeError):
         return range(len(items))
-    return list(chain.from_iterable(groups))
+    return array("q", chain.from_iterable(groups))
 
 
 def _statements(policy_sets: Sequence[PolicySet]) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import operator
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,6 +24,9 @@ from lspolicy import PolicySet, Request
 from lspolicy.conditions.date import parse_date
 from lspolicy.conditions.registry import OPERATORS
 from lspolicy.evaluate.dates import canonical_test
+
+# the batches decided here: by the C loop and by the pure-Python loop (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("stream_loops")
 
 NAMES = [
     "DateEquals",

@@ -26,6 +26,9 @@ from lspolicy.evaluate import authorize
 from lspolicy.strategies import JsonObject, lightsail_instances, policy_documents, request_contexts
 from lspolicy.strategies import requests as requests_
 
+# the batches decided here: by the C loop and by the pure-Python loop (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("stream_loops")
+
 ACCOUNT = "111122223333"
 OTHER = "444455556666"
 CALLERS = (

@@ -22,12 +22,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lspolicy
 from lspolicy import PolicySet, Request, RequestPart, decide_matrix_compact
 from lspolicy.evaluate.batch import _firsts
+
+# the batches decided here: by the C loop and by the pure-Python loop (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("stream_loops")
 
 ACCOUNTS = ["111122223333", "444455556666", ""]
 SEGMENT = st.sampled_from(["", "arn", "aws", "lightsail", "us-east-1", *ACCOUNTS, "Instance/i-1"])

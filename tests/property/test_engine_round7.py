@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_compiled_layers import CALLERS, policy_sets, requests
@@ -32,6 +33,9 @@ import lspolicy
 from lspolicy import PolicySet, Request, RequestPart
 from lspolicy.evaluate import authorize, codegen
 from lspolicy.strategies import lightsail_instances, request_contexts
+
+# the batches decided here: by the C loop and by the pure-Python loop (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("stream_loops")
 
 
 @contextmanager

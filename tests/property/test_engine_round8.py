@@ -29,6 +29,9 @@ from lspolicy import PolicySet, Request, RequestPart, decide_requests
 from lspolicy.evaluate import authorize, batch
 from lspolicy.strategies import lightsail_instances, request_contexts
 
+# the batches decided here: by the C loop and by the pure-Python loop (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("stream_loops")
+
 ACTIONS = st.sampled_from(
     ["lightsail:StopInstance", "lightsail:GetInstance", "lightsail:TagResource", "lightsail:*"]
 )

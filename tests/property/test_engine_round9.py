@@ -26,6 +26,9 @@ import lspolicy
 from lspolicy import PolicySet, Request, RequestPart, decide_requests
 from lspolicy.evaluate import authorize, codegen
 
+# the batches decided here: by the C loop and by the pure-Python loop (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("stream_loops")
+
 ACCOUNT = "111122223333"
 CALLER = f"arn:aws:iam::{ACCOUNT}:user/alice"
 STOP = "lightsail:StopInstance"

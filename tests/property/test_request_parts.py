@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +24,9 @@ import lspolicy
 from lspolicy import PolicySet, Request, RequestPart
 from lspolicy.evaluate import authorize
 from lspolicy.model.request import normalize_context
+
+# the batches decided here: by the C loop and by the pure-Python loop (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("stream_loops")
 
 KEYS = ["aws:ResourceTag/env", "AWS:RESOURCETAG/ENV", "aws:username", "aws:TagKeys", "Owner"]
 VALUES = st.one_of(

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_compiled_layers import policy_sets, requests
@@ -89,6 +90,9 @@ def _plain(request: Request) -> dict[str, Any]:
     }
 
 
+# its batches: by the C loop and by the pure-Python loop (tests/conftest.py); the module's
+# other tests count shared shapes, which a second run in one process would not add again
+@pytest.mark.usefixtures("stream_loops")
 @settings(max_examples=40)
 @given(
     st.lists(policy_sets(), min_size=2, max_size=4),

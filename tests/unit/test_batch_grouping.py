@@ -20,6 +20,9 @@ import lspolicy
 from lspolicy import PolicySet, Request, RequestPart, decide_requests
 from lspolicy.evaluate import batch
 
+# the batches decided here: by the C loop and by the pure-Python loop (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("stream_loops")
+
 ACCOUNT = "111122223333"
 STOP = "lightsail:StopInstance"
 

@@ -20,6 +20,9 @@ import lspolicy
 from lspolicy import PolicySet, Request, RequestPart, decide_requests
 from lspolicy.evaluate import authorize
 
+# the batches decided here: by the C loop and by the pure-Python loop (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("stream_loops")
+
 ACCOUNT = "111122223333"
 CALLER = f"arn:aws:iam::{ACCOUNT}:user/alice"
 ARN = f"arn:aws:lightsail:us-east-1:{ACCOUNT}:Instance/i-1"

@@ -23,10 +23,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from benchmodules import bench_module
 
 import lspolicy
 from lspolicy import Request, RequestPart
+
+# the batches decided here: by the C loop and by the pure-Python loop (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("stream_loops")
 
 SEEDS = (3, 17, 101)
 """Not the bench's seed; a sweep of seeds 1-199 (40 principals, 400 instances, 4,000 requests

@@ -11,9 +11,14 @@ shortcuts merge normalised parts, which must not change that answer.
 
 from __future__ import annotations
 
+import pytest
+
 import lspolicy
 from lspolicy import PolicySet, Request, RequestPart, decide_matrix
 from lspolicy.evaluate import authorize
+
+# the batches decided here: by the C loop and by the pure-Python loop (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("stream_loops")
 
 ACTION = "lightsail:StopInstance"
 ARN = "arn:aws:lightsail:us-east-1:111122223333:Instance/x"
