@@ -355,9 +355,10 @@ by_iterator(Stream *st, PyObject *order)
 
 /* Positions as 64-bit integers (`array('q')`, what `batch._by_principal` gives): the
  * requests are visited out of their order in memory, so each is fetched ahead, in stages,
- * while earlier requests are decided: its slot in the list, then the request, then its own
- * keys' dict and that dict's keys. (Only loads are started: nothing read ahead is used before
- * it is read again in its turn.) */
+ * while earlier requests are decided: its slot in the list; then the request; then its own
+ * keys' dict, its instance index and its answer's slot; then that dict's keys and the
+ * instance's part. (Only loads are started: what a stage reads is read again, checked, when
+ * the request's turn comes.) */
 static int
 by_positions(Stream *st, const long long *positions, Py_ssize_t count)
 {
